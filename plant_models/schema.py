@@ -1,0 +1,303 @@
+"""Pydantic models of a plant: the YAML metadata file and the GeoJSON geometry layers.
+
+A plant folder holds ``plant.yaml`` and one GeoJSON file per layer (``buildings``,
+``equipment``, ``roads``, ``fences``, ``gates``, ``areas``). Layer coordinates are in the
+plant's local metric frame (x east, y north, metres from ``origin``); ``crs`` names the
+projected CRS the origin is given in, so exports can be written in WGS84.
+
+Example::
+
+    from safetwin.plant_models.loader import load_plant
+    plant = load_plant("plant_models/demo_plant")
+    plant.equipment["TK-101"].geometry.centroid
+"""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Coordinate = tuple[float, float]
+PositiveM = Annotated[float, Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=False)
+
+
+class _Feature(_Model):
+    """A GeoJSON feature's properties; ``geometry`` is a shapely geometry in the local frame."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    geometry: Any = Field(default=None, exclude=True)
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+class BuildingKind(str, Enum):
+    control_room = "control_room"
+    admin = "admin"
+    workshop = "workshop"
+    warehouse = "warehouse"
+    process = "process"
+    laboratory = "laboratory"
+    fire_station = "fire_station"
+    substation = "substation"
+    canteen = "canteen"
+    gatehouse = "gatehouse"
+    drum_store = "drum_store"
+    other = "other"
+
+
+class Building(_Feature):
+    """A building footprint (Polygon) with its height."""
+
+    kind: BuildingKind = BuildingKind.other
+    height_m: PositiveM
+    floors: int = Field(default=1, ge=1)
+    air_changes_per_h: float = Field(default=1.0, gt=0, description="indoor air exchange, 1/h")
+    occupied: bool = True
+
+
+class EquipmentKind(str, Enum):
+    atmospheric_tank = "atmospheric_tank"
+    pressurised_sphere = "pressurised_sphere"
+    pressure_vessel = "pressure_vessel"
+    drum_store = "drum_store"
+    refrigeration_unit = "refrigeration_unit"
+    process_unit = "process_unit"
+    column = "column"
+    pipe_rack = "pipe_rack"
+    loading_bay = "loading_bay"
+    bund = "bund"
+    pump = "pump"
+
+
+class Equipment(_Feature):
+    """A piece of equipment. Tanks/spheres/vessels are Points (centre) with a diameter;
+    racks are LineStrings with a width; units, bays and bunds are Polygons."""
+
+    kind: EquipmentKind
+    height_m: PositiveM
+    diameter_m: PositiveM | None = None
+    width_m: PositiveM | None = None
+    volume_m3: PositiveM | None = None
+    area_id: str | None = None
+    bund_id: str | None = Field(default=None, description="the bund this tank stands in")
+    bund_wall_height_m: PositiveM | None = None
+    design_pressure_pa: PositiveM | None = None
+
+    @property
+    def footprint(self):
+        """Footprint polygon: buffered point/line for tanks and racks, the polygon otherwise."""
+        geom = self.geometry
+        if geom.geom_type == "Point":
+            return geom.buffer((self.diameter_m or 1.0) / 2.0, quad_segs=16)
+        if geom.geom_type in ("LineString", "MultiLineString"):
+            return geom.buffer((self.width_m or 1.0) / 2.0, cap_style="flat")
+        return geom
+
+
+class RoadKind(str, Enum):
+    road = "road"
+    walkway = "walkway"
+    stair = "stair"
+
+
+class Road(_Feature):
+    """A road or walkway centreline (LineString)."""
+
+    kind: RoadKind = RoadKind.road
+    width_m: PositiveM = 6.0
+    emergency_route: bool = False
+
+
+class Fence(_Feature):
+    """A fence line (LineString); people cannot cross it except at gates."""
+
+    height_m: PositiveM = 2.5
+
+
+class GateKind(str, Enum):
+    main = "main"
+    emergency = "emergency"
+    service = "service"
+
+
+class Gate(_Feature):
+    """A gate in the fence (Point)."""
+
+    kind: GateKind
+    width_m: PositiveM = 6.0
+    vehicles: bool = True
+
+
+class Area(_Feature):
+    """A named work area (Polygon) — what occupancy and shifts are counted by."""
+
+    kind: Literal["process", "storage", "utilities", "office", "workshop", "logistics", "other"] = "other"
+    owner: str = ""
+
+
+LAYERS: dict[str, type[_Feature]] = {
+    "buildings": Building,
+    "equipment": Equipment,
+    "roads": Road,
+    "fences": Fence,
+    "gates": Gate,
+    "areas": Area,
+}
+
+#: GeoJSON geometry types each layer accepts.
+LAYER_GEOMETRIES: dict[str, tuple[str, ...]] = {
+    "buildings": ("Polygon", "MultiPolygon"),
+    "equipment": ("Point", "LineString", "Polygon", "MultiPolygon"),
+    "roads": ("LineString", "MultiLineString"),
+    "fences": ("LineString", "MultiLineString"),
+    "gates": ("Point",),
+    "areas": ("Polygon", "MultiPolygon"),
+}
+
+# ----------------------------------------------------------------------------- metadata
+
+
+class Origin(_Model):
+    """Projected coordinates (in ``crs``) of the local frame's (0, 0)."""
+
+    easting: float
+    northing: float
+
+
+class Phase(str, Enum):
+    liquid = "liquid"
+    gas = "gas"
+    liquefied_gas = "liquefied_gas"
+
+
+class Inventory(_Model):
+    """A hazardous inventory held in one piece of equipment."""
+
+    equipment_id: str
+    substance: str = Field(min_length=1)
+    mass_kg: PositiveM
+    phase: Phase
+    temperature_k: PositiveM = 293.15
+    pressure_pa: PositiveM = 101_325.0
+
+
+class SensorType(str, Enum):
+    toxic_gas = "toxic_gas"
+    flammable_gas = "flammable_gas"
+    oxygen = "oxygen"
+    flame = "flame"
+    smoke = "smoke"
+    heat = "heat"
+    weather = "weather"
+
+
+class AlarmLevels(_Model):
+    """Alarm set-points in the sensor's unit, warning ≤ high ≤ high_high."""
+
+    warning: float = Field(ge=0)
+    high: float = Field(ge=0)
+    high_high: float = Field(ge=0)
+
+    @field_validator("high_high")
+    @classmethod
+    def _ordered(cls, v: float, info) -> float:
+        d = info.data
+        if "warning" in d and "high" in d and not (d["warning"] <= d["high"] <= v):
+            raise ValueError("alarm levels must satisfy warning <= high <= high_high")
+        return v
+
+
+class Sensor(_Model):
+    """A fixed detector or station. ``position`` is local (x, y) in m."""
+
+    id: str = Field(min_length=1)
+    type: SensorType
+    gas: str | None = None
+    unit: Literal["ppm", "%LEL", "%vol", "mg/m3", "degC", "kW/m2", "binary", "met"] = "ppm"
+    position: Coordinate
+    height_m: float = Field(default=0.5, ge=0)
+    range_min: float = 0.0
+    range_max: float = 100.0
+    alarm: AlarmLevels | None = None
+    area_id: str | None = None
+    period_s: float = Field(default=5.0, gt=0, description="reporting period")
+
+    @field_validator("gas")
+    @classmethod
+    def _gas_upper(cls, v: str | None) -> str | None:
+        return v.strip() if v else v
+
+
+class MusterPoint(_Model):
+    id: str = Field(min_length=1)
+    name: str = ""
+    position: Coordinate
+    capacity: int = Field(gt=0)
+    radius_m: PositiveM = 15.0
+    sheltered: bool = False
+
+
+class ResourceKind(str, Enum):
+    fire_station = "fire_station"
+    fire_engine = "fire_engine"
+    hydrant = "hydrant"
+    monitor = "monitor"
+    scba_store = "scba_store"
+    first_aid = "first_aid"
+    foam_store = "foam_store"
+
+
+class EmergencyResource(_Model):
+    id: str = Field(min_length=1)
+    kind: ResourceKind
+    position: Coordinate
+    count: int = Field(default=1, ge=1)
+    station_id: str | None = None
+    flow_l_min: float | None = Field(default=None, gt=0)
+
+
+class Shift(_Model):
+    """A shift and its head-count per work area."""
+
+    name: str
+    start: str = Field(pattern=r"^\d{2}:\d{2}$")
+    end: str = Field(pattern=r"^\d{2}:\d{2}$")
+    headcount: dict[str, int]
+
+    @field_validator("headcount")
+    @classmethod
+    def _non_negative(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = [k for k, n in v.items() if n < 0]
+        if bad:
+            raise ValueError(f"negative head-count for areas {bad}")
+        return v
+
+    @property
+    def total(self) -> int:
+        return sum(self.headcount.values())
+
+
+class PlantMeta(_Model):
+    """The contents of ``plant.yaml``."""
+
+    schema_version: Literal[1] = 1
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9_\-]+$")
+    name: str
+    description: str = ""
+    crs: str = Field(pattern=r"^EPSG:\d{4,5}$", description="projected CRS, e.g. EPSG:32650")
+    origin: Origin
+    site_boundary: list[Coordinate] = Field(min_length=4)
+    layers: dict[str, str] = Field(default_factory=dict, description="layer name -> file, defaults to <layer>.geojson")
+    inventories: list[Inventory] = Field(default_factory=list)
+    sensors: list[Sensor] = Field(default_factory=list)
+    muster_points: list[MusterPoint] = Field(default_factory=list)
+    resources: list[EmergencyResource] = Field(default_factory=list)
+    shifts: list[Shift] = Field(default_factory=list)
+    weather_station: str | None = Field(default=None, description="id of the met sensor")

@@ -1,0 +1,145 @@
+"""The ``safetwin`` command line: plant tools, the demo/serve main job, and the models.
+
+Examples::
+
+    safetwin plant validate plant_models/demo_plant
+    safetwin plant info plant_models/demo_plant
+    safetwin plant export plant_models/demo_plant --gpkg out/demo.gpkg --geojson out/geojson
+    safetwin demo                      # the main job on embedded defaults
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from safetwin.plant_models.loader import PlantValidationError, load_plant
+
+app = typer.Typer(help="SafeTwin: safety digital twin for industrial plants.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+plant_app = typer.Typer(help="Check, describe and export plant models.", no_args_is_help=True)
+app.add_typer(plant_app, name="plant")
+
+
+def _load_or_exit(path: Path):
+    try:
+        return load_plant(path)
+    except PlantValidationError as err:
+        typer.echo(f"INVALID {path}: {len(err.issues)} error(s)", err=True)
+        for issue in err.issues:
+            typer.echo(f"  - {issue}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@plant_app.command("validate")
+def plant_validate(path: Path = typer.Argument(..., help="plant folder")) -> None:
+    """Validate a plant folder; list every error with file, feature id and field."""
+    plant = _load_or_exit(path)
+    s = plant.summary()
+    typer.echo(f"OK {path}: {s['name']} ({s['crs']}), " +
+               ", ".join(f"{n} {k}" for k, n in s["layers"].items()) +
+               f", {len(plant.meta.sensors)} sensors, {len(plant.meta.muster_points)} muster points")
+
+
+@plant_app.command("info")
+def plant_info(path: Path = typer.Argument(..., help="plant folder"),
+               as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Describe a plant: extent, layers, equipment, sensors, people per shift."""
+    s = _load_or_exit(path).summary()
+    if as_json:
+        typer.echo(json.dumps(s, indent=2, ensure_ascii=False))
+        return
+    for key, value in s.items():
+        if isinstance(value, dict):
+            typer.echo(f"{key}:")
+            for k, v in value.items():
+                typer.echo(f"  {k}: {v}")
+        else:
+            typer.echo(f"{key}: {value}")
+
+
+@plant_app.command("export")
+def plant_export(path: Path = typer.Argument(..., help="plant folder"),
+                 gpkg: Path | None = typer.Option(None, help="GeoPackage file to write (plant CRS)"),
+                 geojson: Path | None = typer.Option(None, help="folder for GeoJSON files (WGS84)")) -> None:
+    """Export a plant for GIS tools (QGIS): GeoPackage in the plant CRS, GeoJSON in WGS84."""
+    from safetwin.plant_models.export import write_geojson, write_geopackage
+
+    if gpkg is None and geojson is None:
+        typer.echo("nothing to do: give --gpkg and/or --geojson", err=True)
+        raise typer.Exit(code=2)
+    plant = _load_or_exit(path)
+    if gpkg is not None:
+        typer.echo(f"wrote {write_geopackage(plant, gpkg)} ({plant.crs})")
+    if geojson is not None:
+        files = write_geojson(plant, geojson)
+        typer.echo(f"wrote {len(files)} GeoJSON files (EPSG:4326) to {geojson}")
+
+
+@app.command("demo")
+def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant folder (default: the demo plant)"),
+         port: int | None = typer.Option(None, help="API port (default SAFETWIN_API_PORT or 8000)"),
+         duration: float = typer.Option(0.0, help="stop after this many seconds (0 = run until Ctrl-C)"),
+         shift: str = typer.Option("day", help="shift whose people are placed on site at start")) -> None:
+    """The main job on embedded defaults: load the plant, start the twin and its store, serve the API."""
+    import uvicorn
+
+    from safetwin.logging import configure_logging
+    from safetwin.settings import get_settings
+    from safetwin.twin.api.app import create_app
+    from safetwin.twin.population import shift_population
+    from safetwin.twin.state import TwinState
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    plant = _load_or_exit(plant_path or settings.plant_path)
+    state = TwinState(plant)
+    ids, xy, _ = shift_population(plant, shift, seed=0) if shift in plant.shifts else ([], None, [])
+    if ids:
+        state.update_positions(ids, xy[:, 0], xy[:, 1], ts=time.time())
+    store_note = _open_store(settings)
+    token = settings.api_token or secrets.token_urlsafe(24)
+    tokens = {token: "admin", **settings.api_tokens}
+    port = port or settings.api_port
+    base = f"http://{settings.api_host}:{port}"
+    s = plant.summary()
+    typer.echo(f"SafeTwin — plant {s['name']} ({plant.crs}, {s['extent_m'][0]:.0f} m x {s['extent_m'][1]:.0f} m, "
+               f"{len(plant.meta.sensors)} sensors, {state.head_count} people on the {shift} shift)")
+    typer.echo(f"store: {store_note}")
+    typer.echo("serving:")
+    typer.echo(f"  {base}/health          liveness (no token)")
+    typer.echo(f"  {base}/plant           plant summary")
+    typer.echo(f"  {base}/plant/layers/…  GeoJSON layers (WGS84)")
+    typer.echo(f"  {base}/state/readings  /state/occupancy  /state/alarms")
+    typer.echo(f"  {base}/docs            OpenAPI")
+    typer.echo(f"admin token (Authorization: Bearer …): {token if not settings.api_token else '<SAFETWIN_API_TOKEN>'}")
+    sys.stdout.flush()
+    config = uvicorn.Config(create_app(state, tokens), host=settings.api_host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    if duration > 0:
+        import threading
+
+        threading.Timer(duration, lambda: setattr(server, "should_exit", True)).start()
+    server.run()
+
+
+def _open_store(settings) -> str:
+    """Open (and migrate) the configured store; returns a line describing it."""
+    try:
+        from safetwin.twin.store.db import Store
+    except ImportError:
+        return "not available"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.database_url)
+    url = settings.database_url
+    safe = url.split("@")[-1] if "@" in url else url
+    store.close()
+    return f"{safe} (migrated to head)"
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,87 @@
+"""The ``safetwin`` command: plant validate / info / export, and the demo job."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from safetwin.cli import app
+from safetwin.plant_models.loader import bundled_plant_path
+
+runner = CliRunner()
+
+
+def test_validate_ok_and_info_json():
+    r = runner.invoke(app, ["plant", "validate", str(bundled_plant_path("small_plant"))])
+    assert r.exit_code == 0 and r.output.startswith("OK")
+    r = runner.invoke(app, ["plant", "info", str(bundled_plant_path("small_plant")), "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["shifts"] == {"day": 20, "night": 5}
+
+
+def test_validate_reports_errors_and_exits_non_zero(tmp_path):
+    folder = tmp_path / "p"
+    shutil.copytree(bundled_plant_path("small_plant"), folder)
+    meta = yaml.safe_load((folder / "plant.yaml").read_text())
+    meta["sensors"][1]["type"] = "unknown_kind"
+    (folder / "plant.yaml").write_text(yaml.safe_dump(meta))
+    r = runner.invoke(app, ["plant", "validate", str(folder)])
+    assert r.exit_code == 1
+    assert "plant.yaml: feature 'GD-02'" in r.output
+
+
+def test_export_writes_files(tmp_path):
+    r = runner.invoke(app, ["plant", "export", str(bundled_plant_path("small_plant")),
+                            "--gpkg", str(tmp_path / "p.gpkg"), "--geojson", str(tmp_path / "gj")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "p.gpkg").stat().st_size > 0 and len(list((tmp_path / "gj").glob("*.geojson"))) >= 8
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_demo_serves_health_and_plant(tmp_path):
+    """`safetwin demo` (what `make demo` runs) loads the plant, prints what it serves and answers."""
+    port = _free_port()
+    env = dict(os.environ, SAFETWIN_DATA_DIR=str(tmp_path), SAFETWIN_API_TOKEN="t0k3n", SAFETWIN_DB_URL="")
+    env.pop("SAFETWIN_DB_URL")
+    proc = subprocess.Popen([sys.executable, "-m", "safetwin.cli", "demo", "--port", str(port), "--duration", "20"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if line.startswith("admin token"):
+                break
+        out = "".join(lines)
+        assert "/health" in out and "/plant" in out, out
+        for _ in range(100):
+            try:
+                health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1))
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert health["status"] == "ok"
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/plant", headers={"Authorization": "Bearer t0k3n"})
+        plant = json.load(urllib.request.urlopen(req, timeout=5))
+        assert plant["id"] == "demo_plant"
+        occ = urllib.request.Request(f"http://127.0.0.1:{port}/state/occupancy", headers={"Authorization": "Bearer t0k3n"})
+        assert sum(json.load(urllib.request.urlopen(occ, timeout=5)).values()) >= 250
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
