@@ -168,19 +168,31 @@ def _load_meta(path: Path, issues: list[Issue]) -> PlantMeta | None:
     if not isinstance(raw, dict):
         issues.append(Issue(PLANT_FILE, "-", "-", "top level must be a mapping"))
         return None
-    try:
-        return PlantMeta.model_validate(raw)
-    except ValidationError as err:
-        # locate list entries by their id where one is given (e.g. sensors.3 -> sensor GD-07)
-        for e in err.errors():
-            loc = list(e["loc"])
-            feature = "-"
-            if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw.get(loc[0]), list):
-                item = raw[loc[0]][loc[1]]
-                if isinstance(item, dict):
-                    feature = str(item.get("id") or item.get("equipment_id") or item.get("name") or f"#{loc[1]}")
-            issues.append(Issue(PLANT_FILE, feature, ".".join(str(p) for p in loc), e["msg"]))
-        return None
+    # Validate; entries of lists (sensors, inventories, ...) that fail are reported and left out,
+    # so the rest of the plant can still be cross-checked and every error shown in one run.
+    for _ in range(3):
+        try:
+            return PlantMeta.model_validate(raw)
+        except ValidationError as err:
+            drop: dict[str, set[int]] = {}
+            fatal = False
+            for e in err.errors():
+                loc = list(e["loc"])
+                feature = "-"
+                if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw.get(loc[0]), list):
+                    item = raw[loc[0]][loc[1]]
+                    if isinstance(item, dict):
+                        feature = str(item.get("id") or item.get("equipment_id") or item.get("name") or f"#{loc[1]}")
+                    drop.setdefault(loc[0], set()).add(loc[1])
+                else:
+                    fatal = True
+                issues.append(Issue(PLANT_FILE, feature, ".".join(str(p) for p in loc), e["msg"]))
+            if fatal:
+                return None
+            raw = dict(raw)
+            for key, idx in drop.items():
+                raw[key] = [item for n, item in enumerate(raw[key]) if n not in idx]
+    return None
 
 
 def _load_layer(path: Path, layer: str, filename: str, issues: list[Issue]) -> dict[str, Any]:
@@ -257,13 +269,22 @@ def _cross_checks(plant: Plant, files: dict[str, str], issues: list[Issue]) -> N
             issues.append(Issue(PLANT_FILE, s.id, "sensors.position", "lies outside the site boundary"))
         if s.area_id and s.area_id not in plant.areas:
             issues.append(Issue(PLANT_FILE, s.id, "sensors.area_id", f"unknown area {s.area_id!r}"))
+    held: set[str] = set()
     for inv in meta.inventories:
+        if inv.equipment_id in held:
+            issues.append(Issue(PLANT_FILE, inv.equipment_id, "inventories.equipment_id",
+                                "a second inventory for the same equipment (one per equipment)"))
+        held.add(inv.equipment_id)
         if inv.equipment_id not in plant.equipment:
             issues.append(Issue(PLANT_FILE, inv.equipment_id, "inventories.equipment_id", "unknown equipment"))
     for shift in meta.shifts:
         for area in shift.headcount:
             if area not in plant.areas:
                 issues.append(Issue(PLANT_FILE, shift.name, f"shifts.headcount.{area}", "unknown area"))
+    for kind, items in (("muster_points", meta.muster_points), ("resources", meta.resources)):
+        for item in items:
+            if not site.contains(shapely.Point(item.position)):
+                issues.append(Issue(PLANT_FILE, item.id, f"{kind}.position", "lies outside the site boundary"))
     for r in meta.resources:
         if r.station_id and r.station_id not in {x.id for x in meta.resources}:
             issues.append(Issue(PLANT_FILE, r.id, "resources.station_id", f"unknown station {r.station_id!r}"))

@@ -231,7 +231,7 @@ class Sensor(_Model):
 
     @field_validator("gas")
     @classmethod
-    def _gas_upper(cls, v: str | None) -> str | None:
+    def _gas_stripped(cls, v: str | None) -> str | None:
         return v.strip() if v else v
 
 

@@ -2,7 +2,8 @@
 # Make the services the test-suite talks to reachable, installing them where missing:
 #   postgres  - a PostgreSQL server; uses 127.0.0.1:5432 (database test, trust auth) when one
 #               answers there, otherwise installs Debian's postgresql and starts a private
-#               trust-auth cluster on 127.0.0.1:55432 under var/ (no system config is changed).
+#               trust-auth cluster on 127.0.0.1:55432 under var/ (no system config is changed;
+#               SAFETWIN_PRIVATE_PG=1 forces this path).
 #   mosquitto - an MQTT broker on 127.0.0.1:1883; installs Debian's mosquitto where missing.
 # Writes the URLs it settled on to var/services.env (sourced by `make test`).
 set -euo pipefail
@@ -25,7 +26,7 @@ apt_install() {
 }
 
 ensure_postgres() {
-  if port_open 127.0.0.1 5432 && command -v psql >/dev/null && \
+  if [ -z "${SAFETWIN_PRIVATE_PG:-}" ] && port_open 127.0.0.1 5432 && command -v psql >/dev/null && \
      psql -h 127.0.0.1 -U postgres -d test -Atc 'select 1' >/dev/null 2>&1; then
     echo "SAFETWIN_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test" >> "$ENV_FILE"
     echo "postgres: using 127.0.0.1:5432"; return
