@@ -25,6 +25,15 @@ plant_app = typer.Typer(help="Check, describe and export plant models.", no_args
 app.add_typer(plant_app, name="plant")
 
 
+def _add_subapps() -> None:
+    from safetwin.live_bridge.cli import app as bridge_app
+
+    app.add_typer(bridge_app, name="bridge", help="The live MQTT bridge: run it, a broker, a simulated plant.")
+
+
+_add_subapps()
+
+
 def _load_or_exit(path: Path):
     try:
         return load_plant(path)
@@ -84,7 +93,9 @@ def plant_export(path: Path = typer.Argument(..., help="plant folder"),
 def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant folder (default: the demo plant)"),
          port: int | None = typer.Option(None, help="API port (default SAFETWIN_API_PORT or 8000)"),
          duration: float = typer.Option(0.0, help="stop after this many seconds (0 = run until Ctrl-C)"),
-         shift: str = typer.Option("day", help="shift whose people are placed on site at start")) -> None:
+         shift: str = typer.Option("day", help="shift whose people are placed on site at start"),
+         site: str = typer.Option("site1", help="site id in the MQTT topics"),
+         live: bool = typer.Option(True, help="start the live MQTT bridge (and a broker where none runs)")) -> None:
     """The main job on embedded defaults: load the plant, start the twin and its store, serve the API."""
     import uvicorn
 
@@ -102,6 +113,7 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
     if ids:
         state.update_positions(ids, xy[:, 0], xy[:, 1], ts=time.time())
     store_note = _open_store(settings)
+    bridge, broker, bridge_note = _start_bridge(plant, state, settings, site) if live else (None, None, "")
     token = settings.api_token or secrets.token_urlsafe(24)
     tokens = {token: "admin", **settings.api_tokens}
     port = port or settings.api_port
@@ -110,6 +122,7 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
     typer.echo(f"SafeTwin — plant {s['name']} ({plant.crs}, {s['extent_m'][0]:.0f} m x {s['extent_m'][1]:.0f} m, "
                f"{len(plant.meta.sensors)} sensors, {state.head_count} people on the {shift} shift)")
     typer.echo(f"store: {store_note}")
+    typer.echo(f"live bridge: {bridge_note if live else 'off (--no-live)'}")
     typer.echo("serving:")
     typer.echo(f"  {base}/health          liveness (no token)")
     typer.echo(f"  {base}/plant           plant summary")
@@ -124,15 +137,43 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
         import threading
 
         threading.Timer(duration, lambda: setattr(server, "should_exit", True)).start()
-    server.run()
+    try:
+        server.run()
+    finally:
+        if bridge is not None:
+            bridge.stop()
+        if broker is not None:
+            broker.stop()
+
+
+def _start_bridge(plant, state, settings, site: str):
+    """Start a broker where none runs, then the live bridge feeding ``state``.
+
+    Returns (bridge or None, broker we started or None, a line describing the outcome). Where no
+    broker runs and Mosquitto is not installed the demo goes on without the live path and says so.
+    """
+    from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
+    from safetwin.live_bridge.broker import ensure_broker
+
+    try:
+        broker = ensure_broker(settings.mqtt_host, settings.mqtt_port, settings.data_dir / "mosquitto")
+    except (FileNotFoundError, OSError, RuntimeError) as exc:
+        return None, None, f"off — {exc}"
+    try:
+        bridge = LiveBridge(plant, BridgeConfig.from_settings(site=site), state=state).start()
+    except ConnectionError as exc:
+        if broker is not None:
+            broker.stop()
+        return None, None, f"off — broker unreachable: {exc}"
+    where = "SafeTwin's own mosquitto" if broker is not None else "the running broker"
+    return bridge, broker, (f"mqtt://{settings.mqtt_host}:{settings.mqtt_port} ({where}), "
+                            f"topics pst/v1/{site}/… (see docs/mqtt-topics.md)")
 
 
 def _open_store(settings) -> str:
     """Open (and migrate) the configured store; returns a line describing it."""
-    try:
-        from safetwin.twin.store.db import Store
-    except ImportError:
-        return "not available"
+    from safetwin.twin.store import Store
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.database_url)
     url = settings.database_url

@@ -58,7 +58,7 @@ def test_demo_serves_health_and_plant(tmp_path):
     port = _free_port()
     env = dict(os.environ, SAFETWIN_DATA_DIR=str(tmp_path), SAFETWIN_API_TOKEN="t0k3n", SAFETWIN_DB_URL="")
     env.pop("SAFETWIN_DB_URL")
-    proc = subprocess.Popen([sys.executable, "-m", "safetwin.cli", "demo", "--port", str(port), "--duration", "20"],
+    proc = subprocess.Popen([sys.executable, "-m", "safetwin.cli", "demo", "--port", str(port), "--duration", "20", "--site", "clitest"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []

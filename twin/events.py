@@ -70,6 +70,25 @@ class EquipmentStateChanged:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class AlarmStateChanged:
+    """An ISA-18.2 alarm transition (see ``twin.alarms``); ``state`` is an ``AlarmState`` value."""
+
+    alarm_id: str
+    source_id: str
+    kind: str
+    state: str
+    level: str
+    priority: int
+    ts: float  # s since the Unix epoch (UTC)
+    value: float | None = None
+    limit: float | None = None
+    raised_ts: float | None = None
+    acked_by: str | None = None
+    message: str = ""
+    seq: int = 0
+
+
 Handler = Callable[[Any], None]
 
 

@@ -366,6 +366,15 @@ class TwinState:
         self.bus.publish(AlarmCleared(alarm_id, alarm.source_id, ts))
         return True
 
+    def set_alarm_acknowledged(self, alarm_id: str, acknowledged: bool = True) -> bool:
+        """Mark an active alarm (un)acknowledged; False when it is not active."""
+        with self._lock:
+            alarm = self._alarms.get(alarm_id)
+            if alarm is None:
+                return False
+            alarm.acknowledged = acknowledged
+            return True
+
     def active_alarms(self) -> list[Alarm]:
         with self._lock:
             return [Alarm(a.alarm_id, a.source_id, a.level, a.ts, a.message, a.acknowledged) for a in self._alarms.values()]

@@ -11,9 +11,11 @@ Example::
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from safetwin import __version__
@@ -21,18 +23,38 @@ from safetwin.plant_models.export import plant_frames
 from safetwin.plant_models.schema import LAYERS
 
 from ..state import TwinState
+from ..workflows.errors import WorkflowError
+from ..workflows.settings import WorkflowSettings
 from .auth import require_role
+from .workflow_routes import router as workflow_router
 
 VIEW = Depends(require_role("viewer"))
 
+if TYPE_CHECKING:
+    from ..workflows.service import WorkflowService
 
-def create_app(state: TwinState, tokens: dict[str, str]) -> FastAPI:
-    """The API over ``state``; ``tokens`` maps bearer tokens to roles (see :mod:`.auth`)."""
-    if not tokens:
-        raise ValueError("the API needs at least one token (SAFETWIN_API_TOKEN)")
+
+def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workflows: "WorkflowService | None" = None,
+               settings: WorkflowSettings | None = None) -> FastAPI:
+    """The API over ``state``.
+
+    ``tokens`` maps static service tokens to legacy roles (see :mod:`.auth`); ``workflows`` is a
+    :class:`~safetwin.twin.workflows.service.WorkflowService` whose users log in with the OAuth2
+    password flow (JWT). At least one of the two must be given. ``settings`` carries the JWT secret.
+    """
+    if not tokens and workflows is None:
+        raise ValueError("the API needs a WorkflowService (users) or at least one token (SAFETWIN_API_TOKEN)")
     app = FastAPI(title="SafeTwin API", version=__version__)
     app.state.twin = state
-    app.state.tokens = dict(tokens)
+    app.state.tokens = dict(tokens or {})
+    app.state.workflows = workflows
+    app.state.auth_settings = settings or (workflows.settings if workflows is not None else WorkflowSettings())
+    app.router.routes.extend(workflow_router.routes)  # flat APIRoutes: visible to route audits and OpenAPI
+
+    @app.exception_handler(WorkflowError)
+    def _refused(_request: Request, exc: WorkflowError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
+
     started = time.time()
 
     @app.get("/health")

@@ -1,25 +1,33 @@
-"""Bearer-token authentication with roles for every route that reveals or changes data.
+"""Authentication and role checks for the API.
 
-Tokens come from settings: ``SAFETWIN_API_TOKEN`` is an admin token, and
-``SAFETWIN_API_TOKENS`` maps more tokens to roles as JSON (``{"tok": "operator"}``). Roles are
-ordered: viewer < operator < engineer < planner < manager < admin; a route names the least role
-it needs. Tokens are compared in constant time.
+Users log in with the OAuth2 password flow (``POST /auth/token``) and get a JWT (HS256, secret
+from ``SAFETWIN_JWT_SECRET`` or generated at start) carrying their id and roles. Static service
+tokens (``SAFETWIN_API_TOKEN[S]``, token → legacy role) are still accepted for machine clients;
+their roles map onto user roles (viewer → worker, engineer → safety_engineer …).
+
+A route names the roles it admits with :func:`require_roles` (admin is always admitted);
+:func:`require_role` keeps the old "least role" form for the twin's read routes.
+401 = no or invalid token, 403 = valid token without a needed role.
 """
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
+import jwt
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 
-ROLES = ("viewer", "operator", "engineer", "planner", "manager", "admin")
+from safetwin.twin.workflows.roles import LEGACY_ROLE_MAP, ROLES, Actor
 
-_bearer = HTTPBearer(auto_error=False)
+LEGACY_ROLES = ("viewer", "operator", "engineer", "planner", "manager", "admin")
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
 
 
 def role_for_token(tokens: dict[str, str], token: str) -> str | None:
-    """The role of ``token`` among ``tokens`` (token -> role), None when unknown."""
+    """The role of a static ``token`` among ``tokens`` (token -> role), None when unknown (constant time)."""
     found = None
     for known, role in tokens.items():
         if hmac.compare_digest(known.encode(), token.encode()):
@@ -27,20 +35,58 @@ def role_for_token(tokens: dict[str, str], token: str) -> str | None:
     return found
 
 
-def require_role(least: str) -> Callable:
-    """FastAPI dependency: 401 without a valid token, 403 when the token's role is below ``least``."""
-    if least not in ROLES:
-        raise ValueError(f"unknown role {least!r}")
+def issue_token(actor: Actor, secret: str, ttl_min: float, algorithm: str = "HS256") -> str:
+    """A signed JWT for ``actor``, valid ``ttl_min`` minutes."""
+    now = datetime.now(timezone.utc)
+    claims = {"sub": actor.user_id, "roles": sorted(actor.roles), "iat": now, "exp": now + timedelta(minutes=ttl_min)}
+    return jwt.encode(claims, secret, algorithm=algorithm)
 
-    def check(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
-        if cred is None or cred.scheme.lower() != "bearer":
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        role = role_for_token(request.app.state.tokens, cred.credentials)
-        if role is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", headers={"WWW-Authenticate": "Bearer"})
-        if ROLES.index(role) < ROLES.index(least):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this (needs {least!r})")
-        return role
 
+def _unauthorized(msg: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, msg, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor:
+    """FastAPI dependency: the authenticated actor, or 401."""
+    if not token:
+        raise _unauthorized("missing bearer token")
+    app_state = request.app.state
+    legacy = role_for_token(app_state.tokens, token) if app_state.tokens else None
+    if legacy is not None:
+        return Actor(f"token:{legacy}", frozenset({LEGACY_ROLE_MAP.get(legacy, legacy)}))
+    settings = app_state.auth_settings
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
+                            options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError as e:
+        raise _unauthorized(f"invalid token: {e}") from None
+    roles = claims.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise _unauthorized("invalid token: roles")
+    return Actor(str(claims["sub"]), frozenset(roles))
+
+
+def require_roles(*roles: str) -> Callable[..., Actor]:
+    """Dependency admitting actors holding any of ``roles`` (or admin); 403 otherwise."""
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise ValueError(f"unknown roles {bad}")
+
+    def check(actor: Actor = Depends(current_actor)) -> Actor:
+        if roles and not actor.has(*roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"{actor.user_id} (roles {sorted(actor.roles)}) needs one of {list(roles)}")
+        return actor
+
+    check.__name__ = f"require_{'_'.join(roles) or 'any'}"
     return check
+
+
+def require_role(least: str) -> Callable[..., Actor]:
+    """Legacy form: ``viewer`` admits any authenticated actor; higher legacy roles map onto user roles."""
+    if least not in LEGACY_ROLES:
+        raise ValueError(f"unknown role {least!r}")
+    if least == "viewer":
+        return require_roles()
+    higher = LEGACY_ROLES[LEGACY_ROLES.index(least):]
+    return require_roles(*{LEGACY_ROLE_MAP[r] for r in higher})

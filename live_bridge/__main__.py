@@ -1,0 +1,4 @@
+"""``python -m safetwin.live_bridge`` → the live-bridge CLI."""
+from .cli import app
+
+app()

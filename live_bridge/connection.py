@@ -1,0 +1,224 @@
+"""A paho-mqtt 2 connection configured for safety data, and ack-after-durable-write.
+
+:class:`MqttConnection` wraps one ``paho.mqtt.client.Client``: MQTT 5, fixed client id,
+persistent session (``clean_start=False``, session expiry), TCP_NODELAY on its socket, a
+retained last will, automatic reconnect with exponential backoff (paho's, 0.5 s → 30 s), and a
+large Receive Maximum so manual acks do not throttle the broker's in-flight window.
+
+:class:`DurableAcker` runs the acknowledgement thread: messages handed to it (after their
+readings were applied and handed to the history writer) are acknowledged only once
+``flush()`` returned, i.e. once their rows are committed. Acks of a previous connection are
+dropped (the broker redelivers those messages on the new session).
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+#: seconds the broker keeps the bridge's session (and queues QoS 1 for it) while it is away
+SESSION_EXPIRY_S = 24 * 3600
+#: unacknowledged QoS 1 messages the broker may have in flight towards the bridge
+RECEIVE_MAXIMUM = 20_000
+
+
+def connect_properties(session_expiry_s: int = SESSION_EXPIRY_S, receive_maximum: int = RECEIVE_MAXIMUM) -> Properties:
+    p = Properties(PacketTypes.CONNECT)
+    p.SessionExpiryInterval = session_expiry_s
+    p.ReceiveMaximum = receive_maximum
+    return p
+
+
+class MqttConnection:
+    """One MQTT 5 client with a network thread (``start``/``stop``).
+
+    ``on_message(conn, msg)`` runs on the network thread; ``on_connected(conn, session_present)``
+    after each (re)connect, before subscriptions are sent.
+    """
+
+    def __init__(self, client_id: str, host: str, port: int, *, username: str | None = None,
+                 password: str | None = None, manual_ack: bool = False, persistent: bool = True,
+                 subscriptions: list[str] | None = None, will: tuple[str, bytes] | None = None,
+                 on_message: Callable[[MqttConnection, mqtt.MQTTMessage], None] | None = None,
+                 on_connected: Callable[[MqttConnection, bool], None] | None = None,
+                 session_expiry_s: int = SESSION_EXPIRY_S, keepalive_s: int = 30) -> None:
+        self.client_id = client_id
+        self.host, self.port = host, port
+        self.persistent = persistent
+        self.subscriptions = subscriptions or []
+        self.session_expiry_s = session_expiry_s if persistent else 0
+        self.keepalive_s = keepalive_s
+        self.on_message_cb = on_message
+        self.on_connected_cb = on_connected
+        self.generation = 0           # incremented on every successful connect
+        self.connected = threading.Event()
+        self.session_present: bool | None = None
+        self.disconnects = 0
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                        protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+        c.reconnect_delay_set(min_delay=1, max_delay=30)
+        c.max_queued_messages_set(0)
+        c.max_inflight_messages_set(1000)
+        if username:
+            c.username_pw_set(username, password)
+        if will is not None:
+            wp = Properties(PacketTypes.WILLMESSAGE)
+            wp.WillDelayInterval = 2
+            c.will_set(will[0], will[1], qos=1, retain=True, properties=wp)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        c.on_socket_open = self._on_socket_open
+        self.client = c
+
+    # ---- lifecycle
+    def start(self, timeout_s: float = 10.0) -> MqttConnection:
+        """Connect (raising ``ConnectionError`` if the broker cannot be reached within
+        ``timeout_s``) and start the network thread, which reconnects on its own afterwards."""
+        props = connect_properties(self.session_expiry_s)
+        try:
+            self.client.connect(self.host, self.port, keepalive=self.keepalive_s,
+                                clean_start=not self.persistent, properties=props)
+        except OSError as exc:
+            raise ConnectionError(f"MQTT broker {self.host}:{self.port} unreachable: {exc}") from exc
+        self.client.loop_start()
+        if not self.connected.wait(timeout_s):
+            self.stop()
+            raise ConnectionError(f"MQTT broker {self.host}:{self.port}: no CONNACK within {timeout_s} s")
+        return self
+
+    def stop(self) -> None:
+        """Disconnect cleanly (the persistent session stays on the broker) and stop the thread."""
+        try:
+            self.client.disconnect()
+        finally:
+            self.client.loop_stop()
+            self.connected.clear()
+
+    def kill(self) -> None:
+        """Drop the TCP connection without DISCONNECT (tests: behave like a crash)."""
+        sock = self.client.socket()
+        self.client.reconnect_delay_set(3600, 3600)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.client.loop_stop()
+        self.connected.clear()
+
+    # ---- paho callbacks
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            log.error("MQTT %s: connect refused: %s", self.client_id, reason_code)
+            return
+        self.generation += 1
+        self.session_present = bool(flags.session_present)
+        if self.persistent and not self.session_present:
+            log.warning("MQTT %s: no session on the broker (first start or session lost)", self.client_id)
+        if self.on_connected_cb is not None:
+            try:
+                self.on_connected_cb(self, self.session_present)
+            except Exception:  # noqa: BLE001
+                log.exception("on_connected failed")
+        if self.subscriptions:
+            client.subscribe([(t, 1) for t in self.subscriptions])
+        self.connected.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        self.connected.clear()
+        self.disconnects += 1
+        log.warning("MQTT %s disconnected: %s (paho reconnects with backoff)", self.client_id, reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if self.on_message_cb is not None:
+            self.on_message_cb(self, msg)
+
+    # ---- publishing
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                properties: Properties | None = None) -> mqtt.MQTTMessageInfo:
+        """Queue a message (thread-safe); paho resends QoS 1 after reconnects."""
+        return self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+
+
+class DurableAcker:
+    """Acknowledge QoS 1 messages after their history rows are durable.
+
+    ``add(conn, mid)`` is called on the network thread once a message was processed; the acker
+    thread collects them, calls ``flush()`` (blocking until rows handed in so far are committed)
+    and then acks them, as long as the connection they arrived on is still the current one.
+    """
+
+    def __init__(self, flush: Callable[[], None] | None, *, max_delay_s: float = 0.05) -> None:
+        self.flush = flush
+        self.max_delay_s = max_delay_s
+        self._cond = threading.Condition()
+        self._pending: list[tuple[MqttConnection, int, int]] = []
+        self._stop = False
+        self.acked = 0
+        self.dropped_stale = 0
+        self.flush_failures = 0
+        self.on_failure: Callable[[], None] | None = None
+        self._thread = threading.Thread(target=self._run, name="safetwin-acker", daemon=True)
+
+    def start(self) -> DurableAcker:
+        self._thread.start()
+        return self
+
+    def add(self, conn: MqttConnection, mid: int) -> None:
+        with self._cond:
+            self._pending.append((conn, conn.generation, mid))
+            if len(self._pending) == 1:
+                self._cond.notify()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ack what is pending (after a last flush) and stop."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stop:
+                    self._cond.wait()
+                if self._stop and not self._pending:
+                    return
+            time.sleep(0.002)  # let a burst accumulate: one commit covers many messages
+            with self._cond:
+                batch, self._pending = self._pending, []
+            if self.flush is not None:
+                try:
+                    self.flush()
+                except Exception:  # noqa: BLE001 - not durable: do not ack; the broker redelivers
+                    self.flush_failures += 1
+                    log.exception("history flush failed; %d messages left unacknowledged", len(batch))
+                    if self.on_failure is not None:
+                        self.on_failure()
+                    continue
+            for conn, gen, mid in batch:
+                if gen != conn.generation:
+                    self.dropped_stale += 1
+                    continue
+                conn.client.ack(mid, 1)
+                self.acked += 1

@@ -1,0 +1,382 @@
+"""The ingest pipeline without MQTT: one inbound message → decoded, validated, deduplicated,
+applied to TwinState, handed to the history writer and, when live, to the alarm engine.
+
+:meth:`Ingestor.handle` never raises: every message ends up applied (fully or partly) or
+counted as rejected by reason in :class:`~safetwin.live_bridge.rejects.RejectCounter`.
+Times: float seconds since the Unix epoch (UTC) inside; RFC 3339 with zone in payloads.
+
+Example::
+
+    >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
+    >>> from safetwin.twin.state import TwinState
+    >>> state = TwinState(load_plant(bundled_plant_path("small_plant")))
+    >>> ing = Ingestor(state, site="site1")
+    >>> import time; now = time.time()
+    >>> from safetwin.live_bridge.payloads import iso_ms
+    >>> p = ('{"sid":"GD-01","seq":1,"ts":"%s","v":3.5}' % iso_ms(now)).encode()
+    >>> ing.handle("pst/v1/site1/a/u/sensor/GD-01/reading", p).applied
+    1
+    >>> state.reading("GD-01").value
+    3.5
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import msgspec
+
+from safetwin.twin.state import TwinState
+
+from . import payloads as P
+from . import topics as T
+from .dedupe import SeqTracker
+from .rejects import RejectCounter
+
+log = logging.getLogger(__name__)
+
+_BOM = b"\xef\xbb\xbf"
+_UTC = timezone.utc
+#: earliest plausible source time (s); earlier means a unit mix-up (ms/ns) or an unset clock
+MIN_TS = datetime(2000, 1, 1, tzinfo=_UTC).timestamp()
+#: payload quality → twin quality (None: decided by range)
+_Q = {"good": None, "uncertain": None, "bad": "fault", "stale": "stale"}
+_RETAINED_KINDS = frozenset({T.META, T.EQUIPMENT, T.GW_STATUS})
+
+
+class HistorySink(Protocol):
+    """What the ingestor needs of the history writer (``BatchWriter`` fits)."""
+
+    def put_readings(self, rows: Any) -> None: ...
+    def put_positions(self, rows: Any) -> None: ...
+
+
+class AlarmSink(Protocol):
+    def submit_readings(self, readings: Any) -> None: ...
+    def command(self, cmd: str, alarm_id: str, ts: float, by: str = "", shelve_s: float = 3600.0) -> None: ...
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one message: readings/fixes applied live, stored only, rejected."""
+
+    kind: str = ""
+    applied: int = 0       # changed the live state
+    history: int = 0       # rows handed to history (live or not)
+    rejected: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """Tolerances (s): future source times within ``skew_tolerance_s`` are trusted; beyond,
+    the arrival time is used and ``clock_skew`` flagged. Readings older than ``max_live_age_s``
+    go to history only (``late_history``). ``flood_rate_per_s``/``flood_burst`` bound how many
+    readings per second one single-reading source feeds the alarm queue before being conflated."""
+
+    skew_tolerance_s: float = 2.0
+    max_live_age_s: float = 300.0
+    flood_rate_per_s: float = 50.0
+    flood_burst: float = 100.0
+
+
+class Ingestor:
+    """Decode → validate → dedupe → TwinState + history + alarm queue, for one site."""
+
+    def __init__(self, state: TwinState, site: str, *, history: HistorySink | None = None,
+                 alarms: AlarmSink | None = None, rejects: RejectCounter | None = None,
+                 config: IngestConfig = IngestConfig(), plant_id: str | None = None,
+                 on_cmd_response: Callable[[str, P.CmdResponseMsg], None] | None = None) -> None:
+        self.state = state
+        self.site = site
+        self.history = history
+        self.alarms = alarms
+        self.rejects = rejects or RejectCounter()
+        self.config = config
+        self.plant_id = plant_id or state.plant.id
+        self.on_cmd_response = on_cmd_response
+        self.tracker = SeqTracker()
+        self.units = {sid: s.unit for sid, s in state.sensors.items()}
+        self.ranges = {sid: (s.range_min, s.range_max) for sid, s in state.sensors.items()}
+        self.equipment = set(state.plant.equipment)
+        self.meta: dict[str, P.MetaMsg] = {}
+        self.gateways: dict[str, bool] = {}
+        self.messages = 0
+        self.readings_applied = 0
+        self.readings_history = 0
+        self.positions_applied = 0
+        self._handlers: dict[str, Callable[[str, bytes, float], Outcome]] = {
+            T.READING: self._reading, T.BATCH: self._batch, T.LOCATION: self._location,
+            T.LOCATIONS: self._locations, T.EQUIPMENT: self._equipment, T.META: self._meta,
+            T.GW_STATUS: self._status, T.TWIN_CMD: self._alarm_cmd, T.CMD_RESPONSE: self._cmd_response,
+        }
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, topic: str, payload: bytes, received_ts: float | None = None) -> Outcome:
+        """Process one message; never raises. ``received_ts`` defaults to now (s)."""
+        self.messages += 1
+        now = time.time() if received_ts is None else received_ts
+        try:
+            pt = T.parse_topic(topic, self.site)
+            if pt is None:
+                return self._reject("unknown_topic", topic, payload, "not in the pst/v1 inbound schema")
+            if not payload:
+                if pt.kind in _RETAINED_KINDS:
+                    return Outcome(pt.kind)  # an empty retained message deletes retained state
+                return self._reject("empty", topic, payload, "empty payload")
+            cap = P.MAX_SINGLE_BYTES if pt.kind in (T.READING, T.LOCATION, T.EQUIPMENT, T.META,
+                                                     T.GW_STATUS) else P.MAX_BATCH_BYTES
+            if len(payload) > cap:
+                return self._reject("too_large", topic, payload[:64], f"{len(payload)} bytes > {cap}")
+            if payload.startswith(_BOM):
+                payload = payload[3:]
+            out = self._handlers[pt.kind](topic, payload, now) if pt.entity is not None else Outcome()
+            if out.kind == "":
+                out.kind = pt.kind
+            return out
+        except msgspec.ValidationError as exc:  # (a DecodeError subclass: first)
+            text = str(exc)
+            reason = "not_object" if text.startswith("Expected `object`") else "invalid_field"
+            return self._reject(reason, topic, payload, text)
+        except msgspec.DecodeError as exc:
+            reason = "not_utf8" if _not_utf8(payload) else "malformed_json"
+            return self._reject(reason, topic, payload, str(exc))
+        except _Reject as r:
+            return self._reject(r.reason, topic, payload, r.detail)
+        except Exception as exc:  # noqa: BLE001 - bad input must never crash the bridge
+            log.exception("ingest failed on %s", topic)
+            return self._reject("internal_error", topic, payload, f"{type(exc).__name__}: {exc}")
+
+    def _reject(self, reason: str, topic: str, payload: bytes | None, detail: str, n: int = 1) -> Outcome:
+        self.rejects.reject(reason, topic, payload, detail, n)
+        return Outcome(rejected=n, reason=reason)
+
+    # ------------------------------------------------------------------ readings
+    def _source_ts(self, ts: float, now: float) -> tuple[float, bool]:
+        """(time to use, is live); flags clock skew and late data."""
+        if ts < MIN_TS:
+            raise _Reject("bad_timestamp", f"source time {ts} is before 2000 (unit mix-up?)")
+        if ts > now + self.config.skew_tolerance_s:
+            self.rejects.flag("clock_skew")
+            return now, True
+        if ts < now - self.config.max_live_age_s:
+            self.rejects.flag("late_history")
+            return ts, False
+        return ts, True
+
+    def _reading(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_reading(payload)
+        if topic.split("/")[6] != m.sid:
+            raise _Reject("topic_mismatch", f"topic names {topic.split('/')[6]!r}, payload {m.sid!r}")
+        source = m.sid if m.boot == 0 else f"{m.sid}#{m.boot}"
+        ts, live = self._source_ts(m.ts.timestamp(), now)
+        verdict = self.tracker.check(source, m.seq, ts)
+        if verdict == "duplicate":
+            raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
+        if verdict != "new":
+            self.rejects.flag(verdict)
+        ts_dt = m.ts if ts == m.ts.timestamp() else datetime.fromtimestamp(ts, _UTC)
+        flood = live and not self.tracker.allow(source, now, self.config.flood_rate_per_s, self.config.flood_burst)
+        if flood:
+            self.rejects.flag("flood")
+        out = Outcome(T.READING)
+        rows: list[dict[str, Any]] = []
+        submit: list[tuple[str, float | None, float, str]] = []
+        self._one(m.sid, m.v, m.u, m.q, ts, ts_dt, live and not m.hist, now, source, m.seq, rows, submit, out)
+        self._flush(rows, submit, out, now, conflate=flood, topic=topic)
+        return out
+
+    def _batch(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_batch(payload)
+        if topic.split("/")[4] != m.gw:
+            raise _Reject("topic_mismatch", f"topic names gateway {topic.split('/')[4]!r}, payload {m.gw!r}")
+        source = m.gw if m.boot == 0 else f"{m.gw}#{m.boot}"
+        verdict = self.tracker.check(source, m.seq, m.ts.timestamp())
+        if verdict == "duplicate":
+            raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
+        if verdict != "new":
+            self.rejects.flag(verdict)
+        out = Outcome(T.BATCH)
+        rows: list[dict[str, Any]] = []
+        submit: list[tuple[str, float | None, float, str]] = []
+        base = m.seq * P.MAX_BATCH
+        one, source_ts = self._one, self._source_ts
+        hist = m.hist
+        for i, e in enumerate(m.r):
+            try:
+                t = e.ts.timestamp()
+                ts, live = source_ts(t, now)
+                one(e.sid, e.v, e.u, e.q, ts, e.ts if ts == t else datetime.fromtimestamp(ts, _UTC),
+                    live and not hist, now, source, base + i, rows, submit, out)
+            except _Reject as r:
+                out.rejected += 1
+                self.rejects.reject(r.reason, topic, payload, f"r[{i}]: {r.detail}")
+        self._flush(rows, submit, out, now, conflate=False, topic=topic)
+        return out
+
+    def _one(self, sid: str, v: float | None, u: str | None, q: str, ts: float, ts_dt: datetime,
+             live: bool, now: float, source: str, seq: int, rows: list, submit: list, out: Outcome) -> None:
+        """Validate one reading and queue its effects (raises _Reject)."""
+        unit = self.units.get(sid)
+        if unit is None:
+            self.rejects.log_once("sensor:" + sid, f"reading for unknown sensor {sid!r} rejected")
+            raise _Reject("unknown_sensor", f"sensor {sid!r} is not in the plant registry")
+        if u is not None and u != unit:
+            raise _Reject("unit_mismatch", f"{sid}: unit {u!r}, registry says {unit!r}")
+        if v is None:
+            if q == "good":
+                raise _Reject("missing_value", f"{sid}: null value with quality good")
+            quality = "fault"
+        else:
+            quality = _Q[q]
+            if quality is None:
+                lo, hi = self.ranges[sid]
+                quality = "ok" if lo <= v <= hi else "out_of_range"
+        rows.append({"plant_id": self.plant_id, "sensor_id": sid, "ts": ts_dt, "received_ts": None,
+                     "value": v, "unit": unit, "quality": quality, "source": source, "seq": seq})
+        if live:
+            if self.state.apply_reading(sid, math.nan if v is None else v, ts, quality, now):
+                out.applied += 1
+                submit.append((sid, v, ts, quality))
+            else:
+                self.rejects.flag("out_of_order")
+
+    def _flush(self, rows: list, submit: list, out: Outcome, now: float, *, conflate: bool, topic: str) -> None:
+        if rows:
+            if self.history is not None:
+                rdt = datetime.fromtimestamp(now, _UTC)
+                for r in rows:
+                    r["received_ts"] = rdt
+                self.history.put_readings(rows)
+            out.history += len(rows)
+            self.readings_history += len(rows)
+        if submit:
+            self.readings_applied += len(submit)
+            if self.alarms is not None:
+                if conflate and hasattr(self.alarms, "submit_conflated"):
+                    self.alarms.submit_conflated(submit)  # type: ignore[attr-defined]
+                else:
+                    self.alarms.submit_readings(submit)
+
+    # ------------------------------------------------------------------ people
+    def _location(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_location(payload)
+        if topic.split("/")[4] != m.provider_id:
+            raise _Reject("topic_mismatch", f"topic names tag {topic.split('/')[4]!r}, payload {m.provider_id!r}")
+        seq = m.properties.get("seq")
+        if type(seq) is int and seq >= 0:
+            verdict = self.tracker.check(m.provider_id, seq, m.timestamp_generated.timestamp())
+            if verdict == "duplicate":
+                raise _Reject("duplicate", f"({m.provider_id}, {seq}) already seen")
+        return self._apply_locations([m], now, topic, payload)
+
+    def _locations(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_locations(payload)
+        if topic.split("/")[4] != m.engine:
+            raise _Reject("topic_mismatch", f"topic names engine {topic.split('/')[4]!r}, payload {m.engine!r}")
+        source = m.engine if m.boot == 0 else f"{m.engine}#{m.boot}"
+        if self.tracker.check(source, m.seq, now) == "duplicate":
+            raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
+        return self._apply_locations(m.locations, now, topic, payload)
+
+    def _apply_locations(self, locs: list[P.LocationMsg], now: float, topic: str, payload: bytes) -> Outcome:
+        out = Outcome(T.LOCATION)
+        ids: list[str] = []
+        xs: list[float] = []
+        ys: list[float] = []
+        zs: list[float] = []
+        tss: list[float] = []
+        rows: list[dict[str, Any]] = []
+        for i, loc in enumerate(locs):
+            try:
+                ts, live = self._source_ts(loc.timestamp_generated.timestamp(), now)
+            except _Reject as r:
+                out.rejected += 1
+                self.rejects.reject(r.reason, topic, payload, f"[{i}]: {r.detail}")
+                continue
+            c = loc.position.coordinates
+            pid = loc.trackables[0] if loc.trackables else loc.provider_id
+            z = c[2] if len(c) > 2 else 0.0
+            rows.append({"plant_id": self.plant_id, "person_id": pid, "ts": datetime.fromtimestamp(ts, _UTC),
+                         "x_m": c[0], "y_m": c[1], "z_m": z,
+                         "area_id": self.state.area_of(c[0], c[1]) if not live else None})
+            if live:
+                ids.append(pid)
+                xs.append(c[0])
+                ys.append(c[1])
+                zs.append(z)
+                tss.append(ts)
+        if ids:
+            out.applied = self.state.update_positions(ids, xs, ys, tss, z=zs)
+            self.positions_applied += out.applied
+            # area of each live fix for history: take it from the state after the update
+            for r in rows:
+                if r["area_id"] is None:
+                    r["area_id"] = self.state.area_of(r["x_m"], r["y_m"])
+        if rows and self.history is not None:
+            self.history.put_positions(rows)
+        out.history = len(rows)
+        return out
+
+    # ------------------------------------------------------------------ equipment, meta, status, commands
+    def _equipment(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_equipment(payload)
+        if topic.split("/")[4] != m.eid:
+            raise _Reject("topic_mismatch", f"topic names {topic.split('/')[4]!r}, payload {m.eid!r}")
+        if m.eid not in self.equipment:
+            raise _Reject("unknown_equipment", f"equipment {m.eid!r} is not in the plant")
+        source = m.eid if m.boot == 0 else f"{m.eid}#{m.boot}"
+        ts, _live = self._source_ts(m.ts.timestamp(), now)
+        if self.tracker.check(source, m.seq, ts) == "duplicate":
+            raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
+        attrs = {"desired": m.desired, "src": m.src, "quality": m.q}
+        ok = self.state.set_equipment_state(m.eid, m.state, ts, **attrs)
+        return Outcome(T.EQUIPMENT, applied=int(ok))
+
+    def _meta(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_meta(payload)
+        if topic.split("/")[6] != m.sid:
+            raise _Reject("topic_mismatch", f"topic names {topic.split('/')[6]!r}, payload {m.sid!r}")
+        if m.sid not in self.units:
+            raise _Reject("unknown_sensor", f"metadata for unknown sensor {m.sid!r}")
+        if m.u is not None and m.u != self.units[m.sid]:
+            self.rejects.flag("meta_unit_mismatch")
+        self.meta[m.sid] = m
+        return Outcome(T.META, applied=1)
+
+    def _status(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_status(payload)
+        self.gateways[topic.split("/")[4]] = m.online
+        if not m.online:
+            self.rejects.flag("gateway_offline")
+        return Outcome(T.GW_STATUS, applied=1)
+
+    def _alarm_cmd(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_alarm_cmd(payload)
+        if self.alarms is not None:
+            self.alarms.command(m.cmd, m.alarm_id, now, m.by, m.shelve_s)
+        return Outcome(T.TWIN_CMD, applied=1)
+
+    def _cmd_response(self, topic: str, payload: bytes, now: float) -> Outcome:
+        m = P.decode_cmd_response(payload)
+        if self.on_cmd_response is not None:
+            self.on_cmd_response(topic.split("/")[4], m)
+        return Outcome(T.CMD_RESPONSE, applied=1)
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason, self.detail = reason, detail
+
+
+def _not_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False

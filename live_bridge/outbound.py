@@ -1,0 +1,156 @@
+"""What the bridge publishes: alarms (retained state + transition stream), occupancy, muster
+status, evacuation instructions and equipment commands (MQTT 5 message expiry), plus the
+alarm-event history writer. Runs on its own MQTT connection so inbound floods do not delay it.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from safetwin.twin.alarms import AlarmRecord, AlarmState
+
+from .connection import MqttConnection
+from .payloads import encode, iso_ms
+from .topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def alarm_payload(rec: AlarmRecord) -> dict[str, Any]:
+    """The retained/transition payload of an alarm record (times RFC 3339 UTC)."""
+    return {"alarm_id": rec.alarm_id, "seq": rec.seq, "ts": iso_ms(rec.ts),
+            "raised": iso_ms(rec.raised_ts) if rec.raised_ts else None, "state": rec.state.value,
+            "active": rec.active, "priority": rec.priority, "level": rec.level, "kind": rec.kind,
+            "source": rec.source_id, "value": rec.value, "limit": rec.limit, "msg": rec.message,
+            "acked_by": rec.acked_by, "shelved": rec.state is AlarmState.SHELVED,
+            "shelved_until": iso_ms(rec.shelved_until) if rec.shelved_until else None}
+
+
+def parse_alarm_payload(d: dict[str, Any]) -> AlarmRecord:
+    """Inverse of :func:`alarm_payload` (for restoring retained alarm state)."""
+    def t(s: str | None) -> float | None:
+        return None if not s else datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+    return AlarmRecord(alarm_id=d["alarm_id"], source_id=d["source"], kind=d["kind"], state=AlarmState(d["state"]),
+                       level=d.get("level", ""), priority=int(d.get("priority", 4)), value=d.get("value"),
+                       limit=d.get("limit"), ts=t(d["ts"]) or 0.0, raised_ts=t(d.get("raised")),
+                       active=bool(d.get("active")), acked_by=d.get("acked_by"),
+                       shelved_until=t(d.get("shelved_until")), message=d.get("msg", ""), seq=int(d.get("seq", 0)))
+
+
+class AlarmEventWriter:
+    """Appends alarm transitions to the store on its own thread (the alarm path never waits on SQL)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.q: queue.Queue[AlarmRecord | None] = queue.Queue()
+        self.written = 0
+        self.failed = 0
+        self._t = threading.Thread(target=self._run, name="safetwin-alarm-events", daemon=True)
+        self._t.start()
+
+    def put(self, recs: list[AlarmRecord]) -> None:
+        for r in recs:
+            self.q.put(r)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.q.put(None)
+        self._t.join(timeout)
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch = [self.q.get()]
+            while True:
+                try:
+                    batch.append(self.q.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            rows = [{"alarm_id": r.alarm_id, "sensor_id": r.source_id, "level": r.level or r.kind,
+                     "state": r.state.value, "ts": datetime.fromtimestamp(r.ts, timezone.utc),
+                     "message": r.message} for r in batch if r is not None]
+            if not rows:
+                continue
+            try:
+                self.written += self.store.append_alarm_events(rows)
+            except Exception:  # noqa: BLE001
+                self.failed += len(rows)
+                log.exception("could not store %d alarm events", len(rows))
+
+
+class Publisher:
+    """Outbound messages of one site over ``conn`` (QoS 1)."""
+
+    def __init__(self, conn: MqttConnection, topics: Topics) -> None:
+        self.conn = conn
+        self.topics = topics
+        self._last: dict[str, bytes] = {}
+        self.published = 0
+
+    def alarms(self, recs: list[AlarmRecord]) -> None:
+        """Publish transitions: the event stream, and the retained state (cleared when NORMAL)."""
+        for rec in recs:
+            body = encode(alarm_payload(rec))
+            self.conn.publish(self.topics.alarm_events(), body, qos=1)
+            retained = b"" if rec.state is AlarmState.NORMAL else body
+            self.conn.publish(self.topics.alarm(rec.alarm_id), retained, qos=1, retain=True)
+            self.published += 2
+
+    def retained_if_changed(self, topic: str, doc: dict[str, Any], ignore: tuple[str, ...] = ("ts",)) -> bool:
+        """Publish ``doc`` retained unless it equals the last one sent (ignoring ``ignore`` keys)."""
+        key = encode({k: v for k, v in doc.items() if k not in ignore})
+        if self._last.get(topic) == key:
+            return False
+        self._last[topic] = key
+        self.conn.publish(topic, encode(doc), qos=1, retain=True)
+        self.published += 1
+        return True
+
+    def occupancy(self, occ: dict[str, dict[str, Any]], now: float) -> None:
+        for area, d in occ.items():
+            self.retained_if_changed(self.topics.occupancy(area), {"ts": iso_ms(now), "area": area, **d})
+
+    def muster(self, status: dict[str, Any]) -> None:
+        doc = dict(status)
+        doc["ts"] = iso_ms(status["ts"])
+        doc["missing"] = [dict(m, last_seen=iso_ms(m["last_seen"])) for m in status["missing"]]
+        self.retained_if_changed(self.topics.muster(), doc, ignore=("ts", "missing"))
+
+    def evacuation(self, area_id: str, action: str, route: list[str] | None = None,
+                   muster_point: str | None = None, reason: str = "", ts: float | None = None) -> None:
+        """Retained instruction for everyone in ``area_id`` (``action``: evacuate, shelter, all_clear)."""
+        doc = {"ts": iso_ms(ts or time.time()), "area": area_id, "action": action, "route": route or [],
+               "muster_point": muster_point, "reason": reason}
+        self.conn.publish(self.topics.evacuation(area_id), encode(doc), qos=1, retain=True)
+        self.published += 1
+
+    def command(self, eid: str, action: str, by: str, reason: str = "", expiry_s: int = 15) -> str:
+        """Send a command to equipment ``eid`` with MQTT 5 message expiry ``expiry_s`` seconds,
+        a response topic and correlation data; never retained. Returns the command id."""
+        cmd_id = "c-" + uuid.uuid4().hex[:10]
+        now = time.time()
+        props = Properties(PacketTypes.PUBLISH)
+        props.MessageExpiryInterval = int(expiry_s)
+        props.ResponseTopic = self.topics.cmd_response(eid)
+        props.CorrelationData = cmd_id.encode()
+        doc = {"cmd_id": cmd_id, "ts": iso_ms(now), "eid": eid, "action": action, "by": by,
+               "reason": reason, "expires": iso_ms(now + expiry_s)}
+        self.conn.publish(self.topics.command(eid), encode(doc), qos=1, retain=False, properties=props)
+        self.published += 1
+        return cmd_id
+
+    def status(self, online: bool, **extra: Any) -> None:
+        self.conn.publish(self.topics.twin_status(), encode({"online": online, "ts": iso_ms(time.time()), **extra}),
+                          qos=1, retain=True)
+
+    def reject_sample(self, sample: dict[str, Any]) -> None:
+        sample = dict(sample, ts=iso_ms(sample["ts"]))
+        self.conn.publish(self.topics.rejects(), encode(sample), qos=0)

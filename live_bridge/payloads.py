@@ -1,0 +1,165 @@
+"""Inbound and outbound payloads as msgspec Structs: decode and type-validate in one pass.
+
+Conventions (schema ``pst/v1``): JSON objects, UTF-8; times are RFC 3339 strings **with a
+time zone** (``"2025-06-01T12:00:00.125Z"``), numbers are finite JSON numbers (``true``,
+``"12.3"``, ``NaN`` and ``1e400`` are rejected), ids match ``[A-Za-z0-9_:-]{1,64}``.
+Unknown fields are ignored (forward compatibility); duplicate keys keep the last value.
+
+Example::
+
+    >>> m = decode_reading(b'{"sid":"GD-01","seq":1,"ts":"2025-06-01T12:00:00Z","v":12.5}')
+    >>> (m.sid, m.v, m.q)
+    ('GD-01', 12.5, 'good')
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_:-]{1,64}$")]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+Boot = Annotated[int, msgspec.Meta(ge=0, le=2**31)]
+UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
+ShortText = Annotated[str, msgspec.Meta(max_length=256)]
+Word = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_%/.:-]{1,32}$")]
+SourceQuality = Literal["good", "uncertain", "bad", "stale"]
+
+#: largest number of readings in one gateway batch / locations in one RTLS batch
+MAX_BATCH = 1000
+#: payload size caps in bytes, checked before parsing
+MAX_SINGLE_BYTES = 4096
+MAX_BATCH_BYTES = 256 * 1024
+
+
+class ReadingMsg(msgspec.Struct, frozen=True):
+    """One sensor reading: ``v`` in the sensor's registry unit; ``v`` null only with ``q`` not good."""
+
+    sid: Id
+    seq: Seq
+    ts: UtcTime
+    v: float | None
+    u: Word | None = None
+    q: SourceQuality = "good"
+    st: Word | None = None
+    boot: Boot = 0
+    hist: bool = False
+
+
+class BatchEntry(msgspec.Struct, frozen=True):
+    sid: Id
+    ts: UtcTime
+    v: float | None
+    u: Word | None = None
+    q: SourceQuality = "good"
+
+
+class BatchMsg(msgspec.Struct, frozen=True):
+    """A gateway batch; entry ``i`` is keyed ``(gw[#boot], seq*1000 + i)`` for dedupe."""
+
+    gw: Id
+    seq: Seq
+    ts: UtcTime
+    r: Annotated[list[BatchEntry], msgspec.Meta(max_length=MAX_BATCH)]
+    hist: bool = False
+    boot: Boot = 0
+
+
+class Point(msgspec.Struct, frozen=True):
+    type: Literal["Point"]
+    coordinates: Annotated[list[float], msgspec.Meta(min_length=2, max_length=3)]
+
+
+class LocationMsg(msgspec.Struct, frozen=True):
+    """omlox ``Location`` subset: local metres; the person is ``trackables[0]`` (else the tag)."""
+
+    provider_id: Id
+    position: Point
+    timestamp_generated: UtcTime
+    crs: Literal["local"] = "local"
+    provider_type: Word | None = None
+    source: Id | None = None
+    accuracy: float | None = None
+    floor: float = 0.0
+    trackables: Annotated[list[Id], msgspec.Meta(max_length=8)] = []
+    properties: dict[str, Any] = {}
+
+
+class LocationsMsg(msgspec.Struct, frozen=True):
+    """A batch of Locations from one RTLS engine."""
+
+    engine: Id
+    seq: Seq
+    locations: Annotated[list[LocationMsg], msgspec.Meta(max_length=MAX_BATCH)]
+    boot: Boot = 0
+
+
+class EquipmentMsg(msgspec.Struct, frozen=True):
+    eid: Id
+    seq: Seq
+    ts: UtcTime
+    state: Word
+    desired: Word | None = None
+    src: Word | None = None
+    q: SourceQuality = "good"
+    boot: Boot = 0
+
+
+class MetaMsg(msgspec.Struct, frozen=True):
+    """Sensor metadata (retained); informative, the plant registry stays authoritative."""
+
+    sid: Id
+    u: Word | None = None
+    range_min: float | None = None
+    range_max: float | None = None
+    fault: bool = False
+    cal_due: UtcTime | None = None
+
+
+class StatusMsg(msgspec.Struct, frozen=True):
+    online: bool
+    ts: UtcTime | None = None
+
+
+class AlarmCmdMsg(msgspec.Struct, frozen=True):
+    """Operator request: acknowledge, shelve (for ``shelve_s`` seconds) or unshelve an alarm."""
+
+    cmd: Literal["ack", "shelve", "unshelve"]
+    alarm_id: Id
+    by: ShortText = ""
+    shelve_s: Annotated[float, msgspec.Meta(gt=0, le=7 * 86400)] = 3600.0
+
+
+class CmdResponseMsg(msgspec.Struct, frozen=True):
+    cmd_id: Id
+    result: Literal["accepted", "rejected", "done", "failed"]
+    ts: UtcTime | None = None
+    state: Word | None = None
+
+
+_dec = {cls: msgspec.json.Decoder(cls) for cls in
+        (ReadingMsg, BatchMsg, LocationMsg, LocationsMsg, EquipmentMsg, MetaMsg, StatusMsg,
+         AlarmCmdMsg, CmdResponseMsg)}
+decode_reading = _dec[ReadingMsg].decode
+decode_batch = _dec[BatchMsg].decode
+decode_location = _dec[LocationMsg].decode
+decode_locations = _dec[LocationsMsg].decode
+decode_equipment = _dec[EquipmentMsg].decode
+decode_meta = _dec[MetaMsg].decode
+decode_status = _dec[StatusMsg].decode
+decode_alarm_cmd = _dec[AlarmCmdMsg].decode
+decode_cmd_response = _dec[CmdResponseMsg].decode
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(obj: Any) -> bytes:
+    """Encode an outbound payload as compact JSON (datetimes RFC 3339; NaN/inf are refused)."""
+    return _encoder.encode(obj)
+
+
+def iso_ms(ts_s: float) -> str:
+    """Seconds since the Unix epoch → ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC)."""
+    from datetime import timezone
+    return datetime.fromtimestamp(ts_s, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,99 @@
+"""Fixtures of the live-bridge tests: the real Mosquitto broker over TCP (tests FAIL when it is
+unreachable), a unique site per test (retained topics do not leak between tests), a
+temporary SQLite history and a paho publisher."""
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from safetwin.live_bridge.bridge import BridgeConfig
+from safetwin.settings import get_settings
+
+
+def broker_address() -> tuple[str, int]:
+    s = get_settings()
+    return s.mqtt_host, s.mqtt_port
+
+
+@pytest.fixture(scope="session")
+def broker() -> tuple[str, int]:
+    """The broker of the settings (127.0.0.1:1883 by default); fails the test when unreachable."""
+    host, port = broker_address()
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        pytest.fail(f"MQTT broker {host}:{port} is unreachable ({exc}); the live-bridge tests need it")
+    return host, port
+
+
+@pytest.fixture
+def site() -> str:
+    return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'history.db'}"
+
+
+@pytest.fixture
+def bridge_config(broker, site, db_url) -> BridgeConfig:
+    host, port = broker
+    return BridgeConfig(site=site, host=host, port=port, db_url=db_url, publish_period_s=0.5,
+                        restore_timeout_s=1.0)
+
+
+class Pub:
+    """A synchronous QoS 1 publisher for tests."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pub-" + uuid.uuid4().hex[:8],
+                             protocol=mqtt.MQTTv5)
+        self.c.connect(host, port)
+        self.c.loop_start()
+
+    def send(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False, wait: bool = True):
+        info = self.c.publish(topic, payload.encode() if isinstance(payload, str) else payload, qos=qos, retain=retain)
+        if wait and qos:
+            info.wait_for_publish(10)
+        return info
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+@pytest.fixture
+def pub(broker) -> Iterator[Pub]:
+    p = Pub(*broker)
+    yield p
+    p.close()
+
+
+def wait_for(cond, timeout: float = 10.0, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def clear_retained(host: str, port: int, site: str) -> None:
+    """Delete every retained message under the site (so tests leave the broker clean)."""
+    found: list[str] = []
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="clr-" + uuid.uuid4().hex[:8])
+    c.on_message = lambda cl, u, m: found.append(m.topic) if m.retain and m.payload else None
+    c.connect(host, port)
+    c.loop_start()
+    c.subscribe(f"pst/v1/{site}/#")
+    time.sleep(0.3)
+    for t in found:
+        c.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
+    c.disconnect()
+    c.loop_stop()

@@ -1,0 +1,55 @@
+"""Shared helpers of the workflow tests (imported by name; the test folder has no package)."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from safetwin.twin.workflows.notify import Notifier
+from safetwin.twin.workflows.service import WorkflowService
+from safetwin.twin.workflows.settings import WorkflowSettings
+
+#: argon2 with test-sized cost (production uses pwdlib's recommended settings)
+FAST_HASH = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+T0 = datetime(2025, 6, 2, 8, 0, tzinfo=timezone.utc)
+PASSWORD = "s3cret-pass"
+PEOPLE = {
+    "ann": ["applicant"], "bob": ["worker"], "gus": ["guardian"], "al": ["approver"], "sue": ["safety_engineer"],
+    "max": ["manager"], "ola": ["operator"], "pia": ["planner"], "root": ["admin"], "al2": ["approver"],
+    "cwo": ["worker"],
+}
+
+
+class Clock:
+    """A settable clock for the service."""
+
+    def __init__(self, t: datetime) -> None:
+        self.t = t
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, **kw: float) -> datetime:
+        self.t += timedelta(**kw)
+        return self.t
+
+
+def pg_url() -> str:
+    return os.environ.get("SAFETWIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+
+def make_service(engine, plant, clock, memory, pack="gb30871_2022") -> WorkflowService:
+    st = WorkflowSettings(jwt_secret="test-secret-" + "x" * 32, rule_pack=pack)
+    svc = WorkflowService(engine, plant, settings=st, notifier=Notifier([memory]), clock=clock)
+    svc.users.hasher = FAST_HASH
+    for uid, roles in PEOPLE.items():
+        svc.users.create(uid, PASSWORD, roles)
+    return svc
+
+
+def certify(svc: WorkflowService, actors, who: str, ctype: str, *, expires: datetime | None = None) -> None:
+    svc.add_certificate(actors["sue"], person_id=who, type=ctype, number=f"{who}-{ctype}",
+                        issued_at=T0 - timedelta(days=400), expires_at=expires or T0 + timedelta(days=1000))

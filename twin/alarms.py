@@ -1,0 +1,514 @@
+"""Alarm rules and the ISA-18.2 alarm state machine of the twin, with its own priority thread.
+
+Per sensor, :class:`AlarmRules` evaluates four independent alarms, each with its own id:
+
+* ``{sid}_LVL`` — process level: warning / high / high-high (low / low-low for oxygen
+  deficiency), with a deadband (clear only below ``limit - deadband``) and on/off delays
+  (the condition must hold ``on_delay_s`` before the alarm activates and be gone
+  ``off_delay_s`` before it returns to normal) so that noise does not make it chatter;
+* ``{sid}_ROC`` — rate of change above ``roc_per_s`` (sensor units per second), measured over
+  at least one reporting period;
+* ``{sid}_FLT`` — sensor fault: quality bad/fault, out of range, or stuck (identical value for
+  ``stuck_s``); a fault never suppresses the level alarm (an implausible gas value still raises
+  its level alarm *and* the fault);
+* ``{sid}_STL`` — stale: no reading for ``stale_periods`` reporting periods.
+
+Each alarm follows ISA-18.2 (:class:`AlarmState`): NORMAL → UNACK (active, unacknowledged) →
+ACKED, or → RTN_UNACK (returned to normal, unacknowledged) → NORMAL after ack; SHELVED hides an
+alarm for a time; OUT_OF_SERVICE for a sensor under maintenance. Escalation (e.g. H → HH) while
+acknowledged makes the alarm unacknowledged again.
+
+:class:`AlarmEngine` runs the rules on its own thread from a priority queue (safety sensors
+first, then other telemetry, then housekeeping). When the queue bound is hit, readings are
+conflated to the latest per sensor (counted in ``stats['conflated']``) — never silently lost
+for alarm purposes. Times are seconds since the Unix epoch (UTC).
+
+Example::
+
+    >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
+    >>> from safetwin.twin.state import TwinState
+    >>> state = TwinState(load_plant(bundled_plant_path("small_plant")))
+    >>> rules = AlarmRules(state)
+    >>> [t.state.value for t in rules.evaluate("GD-01", 60.0, 100.0, "ok")]
+    ['UNACK']
+    >>> [a.level for a in state.active_alarms()]
+    ['HH']
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from .events import AlarmStateChanged
+from .state import TwinState
+
+log = logging.getLogger(__name__)
+
+
+class AlarmState(str, Enum):
+    """ISA-18.2 alarm states."""
+
+    NORMAL = "NORMAL"
+    UNACK = "UNACK"              # active, unacknowledged
+    ACKED = "ACKED"              # active, acknowledged
+    RTN_UNACK = "RTN_UNACK"      # returned to normal, unacknowledged
+    SHELVED = "SHELVED"
+    SUPPRESSED = "SUPPRESSED"    # suppressed by design
+    OUT_OF_SERVICE = "OUT_OF_SERVICE"
+
+
+#: level name → ISA priority (1 highest)
+PRIORITY = {"HH": 1, "LL": 1, "FAULT": 2, "H": 2, "L": 2, "ROC": 2, "W": 3, "STALE": 3}
+SAFETY_TYPES = frozenset({"flammable_gas", "toxic_gas", "oxygen", "flame", "smoke", "heat"})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """Alarm settings of one sensor (values in the sensor's unit; times in s).
+
+    ``levels``: ordered (name, limit) pairs, lowest severity first; ``direction`` +1 alarms
+    above the limits, -1 below (oxygen deficiency).
+    """
+
+    levels: tuple[tuple[str, float], ...]
+    direction: int = 1
+    deadband: float = 0.0
+    on_delay_s: float = 0.0
+    off_delay_s: float = 0.0
+    roc_per_s: float | None = None
+    stuck_s: float | None = None
+    stale_periods: float = 3.0
+    period_s: float = 5.0
+    range_min: float = -math.inf
+    range_max: float = math.inf
+
+
+#: defaults per sensor type: (deadband as a fraction of span, on delay s, off delay s, ROC as a fraction of span per s)
+TYPE_DEFAULTS: dict[str, tuple[float, float, float, float | None]] = {
+    "flammable_gas": (0.02, 0.0, 5.0, 0.10),
+    "toxic_gas": (0.02, 0.0, 5.0, 0.10),
+    "oxygen": (0.01, 0.0, 5.0, None),
+    "flame": (0.0, 0.0, 2.0, None),
+    "smoke": (0.02, 0.0, 5.0, None),
+    "heat": (0.01, 2.0, 5.0, 0.05),
+    "weather": (0.0, 0.0, 0.0, None),
+}
+#: levels used when the plant gives none: flammable %LEL per common practice, oxygen %vol low alarms
+DEFAULT_LEVELS: dict[str, tuple[tuple[tuple[str, float], ...], int]] = {
+    "flammable_gas": ((("W", 10.0), ("H", 25.0), ("HH", 50.0)), 1),
+    "oxygen": ((("L", 19.5), ("LL", 18.0)), -1),
+    "flame": ((("HH", 0.5),), 1),
+    "smoke": ((("H", 0.5),), 1),
+}
+
+
+def rule_for_sensor(sensor) -> RuleConfig | None:
+    """The rule of a plant ``Sensor`` (None when the sensor raises no process alarms, e.g. weather)."""
+    stype = getattr(sensor.type, "value", sensor.type)
+    span = max(sensor.range_max - sensor.range_min, 1e-9)
+    db, on_d, off_d, roc = TYPE_DEFAULTS.get(stype, (0.0, 0.0, 0.0, None))
+    if sensor.alarm is not None and stype != "oxygen":
+        levels: tuple[tuple[str, float], ...] = (("W", sensor.alarm.warning), ("H", sensor.alarm.high),
+                                                  ("HH", sensor.alarm.high_high))
+        direction = 1
+    elif stype in DEFAULT_LEVELS:
+        levels, direction = DEFAULT_LEVELS[stype]
+    else:
+        levels, direction = (), 1
+    if not levels and stype not in SAFETY_TYPES:
+        return RuleConfig((), 1, period_s=sensor.period_s, range_min=sensor.range_min,
+                          range_max=sensor.range_max, stale_periods=3.0)
+    return RuleConfig(levels, direction, deadband=db * span, on_delay_s=on_d, off_delay_s=off_d,
+                      roc_per_s=None if roc is None else roc * span, period_s=sensor.period_s,
+                      range_min=sensor.range_min, range_max=sensor.range_max)
+
+
+@dataclass(slots=True)
+class AlarmRecord:
+    """The full ISA-18.2 record of one alarm (what the retained alarm topic carries)."""
+
+    alarm_id: str
+    source_id: str
+    kind: str                 # LVL, ROC, FLT, STL
+    state: AlarmState = AlarmState.NORMAL
+    level: str = ""
+    priority: int = 4
+    value: float | None = None
+    limit: float | None = None
+    ts: float = 0.0           # time of the last transition (source time, s)
+    raised_ts: float | None = None
+    active: bool = False      # the condition, regardless of ack/shelve
+    acked_by: str | None = None
+    shelved_until: float | None = None
+    message: str = ""
+    seq: int = 0              # transition counter of this alarm
+
+
+@dataclass(slots=True)
+class _SensorTrack:
+    last_value: float | None = None
+    last_ts: float | None = None
+    pending_level: int = 0         # level index (0 = none) the condition currently points to
+    pending_since: float | None = None
+    active_level: int = 0
+    stuck_since: float | None = None
+    last_seen: float | None = None
+    roc_ref_v: float | None = None
+    roc_ref_ts: float | None = None
+
+
+class AlarmRules:
+    """Evaluate the alarm rules of every sensor of a TwinState and keep the ISA-18.2 records.
+
+    Not thread-safe on its own: call it from one thread (the :class:`AlarmEngine` does).
+    Every transition is recorded in the TwinState (``raise_alarm``/``clear_alarm``), published on
+    the state's bus as :class:`AlarmStateChanged` and returned.
+    """
+
+    def __init__(self, state: TwinState, configs: dict[str, RuleConfig] | None = None) -> None:
+        self.state = state
+        self.configs: dict[str, RuleConfig] = {}
+        for sid, sensor in state.sensors.items():
+            cfg = rule_for_sensor(sensor)
+            if cfg is not None:
+                self.configs[sid] = cfg
+        if configs:
+            self.configs.update(configs)
+        self.records: dict[str, AlarmRecord] = {}
+        self._tracks: dict[str, _SensorTrack] = {sid: _SensorTrack() for sid in self.configs}
+        self._out_of_service: set[str] = set()
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self, sid: str, value: float | None, ts: float, quality: str) -> list[AlarmRecord]:
+        """Evaluate one live reading (value in sensor units, ts in s); returns the transitions."""
+        cfg = self.configs.get(sid)
+        if cfg is None:
+            return []
+        tr = self._tracks[sid]
+        if tr.last_ts is not None and ts < tr.last_ts:
+            return []  # older than what the rules already saw: history only
+        out: list[AlarmRecord] = []
+        tr.last_seen = ts
+        # stale recovers on any reading
+        self._set(out, sid, "STL", False, "STALE", ts, value, None, "")
+        bad = quality in ("fault", "out_of_range") or value is None or not (
+            cfg.range_min <= value <= cfg.range_max)
+        # stuck-at detection
+        if cfg.stuck_s is not None and value is not None:
+            if tr.last_value is not None and value == tr.last_value:
+                if tr.stuck_since is None:
+                    tr.stuck_since = tr.last_ts
+            else:
+                tr.stuck_since = None
+        stuck = cfg.stuck_s is not None and tr.stuck_since is not None and ts - tr.stuck_since >= cfg.stuck_s
+        fault_msg = "sensor fault: " + ("no value" if value is None else quality if quality != "ok" else
+                                        "out of range" if bad else "stuck")
+        self._set(out, sid, "FLT", bad or stuck, "FAULT", ts, value, None, fault_msg if (bad or stuck) else "")
+        if value is not None and cfg.levels:
+            self._eval_level(out, sid, cfg, tr, value, ts)
+        if cfg.roc_per_s is not None and value is not None:
+            # rate over at least one reporting period (never between two near-simultaneous samples)
+            if tr.roc_ref_ts is None:
+                tr.roc_ref_v, tr.roc_ref_ts = value, ts
+            elif ts - tr.roc_ref_ts >= max(cfg.period_s, 1.0):
+                rate = (value - tr.roc_ref_v) / (ts - tr.roc_ref_ts)  # type: ignore[operator]
+                tr.roc_ref_v, tr.roc_ref_ts = value, ts
+                self._set(out, sid, "ROC", rate * cfg.direction > cfg.roc_per_s, "ROC", ts, value,
+                          cfg.roc_per_s, f"rate of change {rate:.3g}/s")
+        if value is not None:
+            tr.last_value = value
+        tr.last_ts = ts
+        return out
+
+    def _eval_level(self, out: list[AlarmRecord], sid: str, cfg: RuleConfig, tr: _SensorTrack,
+                    value: float, ts: float) -> None:
+        d = cfg.direction
+        # the level the value points to, with deadband towards lower severity
+        target = 0
+        for k, (_, limit) in enumerate(cfg.levels, start=1):
+            if (value - limit) * d >= 0:
+                target = k
+            elif k <= tr.active_level and (value - (limit - d * cfg.deadband)) * d > 0:
+                target = k  # inside the deadband of an active level: hold it
+        if target > tr.active_level:
+            if tr.pending_level != target or tr.pending_since is None:
+                tr.pending_level, tr.pending_since = target, ts
+            if ts - tr.pending_since >= cfg.on_delay_s:
+                tr.active_level = target
+                tr.pending_since = None
+        elif target < tr.active_level:
+            if tr.pending_level != target or tr.pending_since is None:
+                tr.pending_level, tr.pending_since = target, ts
+            if ts - tr.pending_since >= cfg.off_delay_s:
+                tr.active_level = target
+                tr.pending_since = None
+        else:
+            tr.pending_level, tr.pending_since = target, None
+        k = tr.active_level
+        name, limit = cfg.levels[k - 1] if k else ("", None)
+        self._set(out, sid, "LVL", k > 0, name, ts, value, limit,
+                  f"{sid} {name} {value:.4g} (limit {limit:.4g})" if k else "")
+
+    def check_stale(self, now: float) -> list[AlarmRecord]:
+        """Raise stale alarms for sensors silent for ``stale_periods`` periods at ``now`` (s)."""
+        out: list[AlarmRecord] = []
+        for sid, cfg in self.configs.items():
+            tr = self._tracks[sid]
+            ref = tr.last_seen
+            if ref is None:
+                continue
+            if now - ref > cfg.stale_periods * cfg.period_s:
+                self._set(out, sid, "STL", True, "STALE", now, None, None,
+                          f"no reading for {now - ref:.0f} s")
+        for rec in list(self.records.values()):
+            if rec.state is AlarmState.SHELVED and rec.shelved_until is not None and now >= rec.shelved_until:
+                out.extend(self.unshelve(rec.alarm_id, now, by="timer"))
+        return out
+
+    # ---------------------------------------------------------------- the state machine
+    def _set(self, out: list[AlarmRecord], sid: str, kind: str, active: bool, level: str, ts: float,
+             value: float | None, limit: float | None, message: str) -> None:
+        aid = f"{sid}_{kind}"
+        rec = self.records.get(aid)
+        if rec is None:
+            if not active:
+                return
+            rec = self.records[aid] = AlarmRecord(aid, sid, kind)
+        was_active, old_level = rec.active, rec.level
+        rec.active = active
+        if active:
+            rec.value, rec.limit = value, limit
+        if rec.state in (AlarmState.SHELVED, AlarmState.OUT_OF_SERVICE, AlarmState.SUPPRESSED):
+            if active:
+                rec.level, rec.message = level, message
+            return
+        if active and (not was_active or level != old_level):
+            escalate = not was_active or PRIORITY.get(level, 4) < PRIORITY.get(old_level, 4)
+            rec.level, rec.priority, rec.message = level, PRIORITY.get(level, 4), message
+            if not was_active:
+                rec.raised_ts = ts
+            if escalate or rec.state is not AlarmState.ACKED:
+                rec.state, rec.acked_by = AlarmState.UNACK, None
+            self._emit(out, rec, ts)
+        elif not active and was_active:
+            rec.state = AlarmState.NORMAL if rec.state is AlarmState.ACKED else AlarmState.RTN_UNACK
+            self._emit(out, rec, ts)
+
+    def _emit(self, out: list[AlarmRecord], rec: AlarmRecord, ts: float) -> None:
+        rec.ts = ts
+        rec.seq += 1
+        if rec.state in (AlarmState.UNACK, AlarmState.ACKED):
+            self.state.raise_alarm(rec.alarm_id, rec.source_id, rec.level, ts, rec.message)
+            if rec.state is AlarmState.ACKED:
+                self.state.set_alarm_acknowledged(rec.alarm_id, True)
+        elif rec.state is AlarmState.RTN_UNACK:
+            self.state.raise_alarm(rec.alarm_id, rec.source_id, rec.level, ts, rec.message)
+        else:
+            self.state.clear_alarm(rec.alarm_id, ts)
+        snap = replace(rec)
+        out.append(snap)
+        self.state.bus.publish(AlarmStateChanged(
+            rec.alarm_id, rec.source_id, rec.kind, rec.state.value, rec.level, rec.priority, ts,
+            rec.value, rec.limit, rec.raised_ts, rec.acked_by, rec.message, rec.seq))
+
+    def acknowledge(self, alarm_id: str, ts: float, by: str = "") -> list[AlarmRecord]:
+        """Operator acknowledgement; returns the transition (empty when nothing to ack)."""
+        rec = self.records.get(alarm_id)
+        if rec is None or rec.state not in (AlarmState.UNACK, AlarmState.RTN_UNACK):
+            return []
+        rec.state = AlarmState.ACKED if rec.state is AlarmState.UNACK else AlarmState.NORMAL
+        rec.acked_by = by or None
+        out: list[AlarmRecord] = []
+        self._emit(out, rec, ts)
+        return out
+
+    def shelve(self, alarm_id: str, ts: float, duration_s: float, by: str = "") -> list[AlarmRecord]:
+        """Shelve an alarm for ``duration_s`` seconds (it leaves the active list)."""
+        rec = self.records.get(alarm_id)
+        if rec is None:
+            return []
+        rec.state, rec.shelved_until, rec.acked_by = AlarmState.SHELVED, ts + duration_s, by or None
+        out: list[AlarmRecord] = []
+        self._emit(out, rec, ts)
+        return out
+
+    def unshelve(self, alarm_id: str, ts: float, by: str = "") -> list[AlarmRecord]:
+        """Return a shelved alarm to service: UNACK if its condition is active, else NORMAL."""
+        rec = self.records.get(alarm_id)
+        if rec is None or rec.state is not AlarmState.SHELVED:
+            return []
+        rec.shelved_until = None
+        rec.state = AlarmState.UNACK if rec.active else AlarmState.NORMAL
+        out: list[AlarmRecord] = []
+        self._emit(out, rec, ts)
+        return out
+
+    def restore(self, rec: AlarmRecord) -> None:
+        """Adopt a record from the retained alarm topic after a restart (no transition emitted)."""
+        self.records[rec.alarm_id] = rec
+        tr = self._tracks.get(rec.source_id)
+        cfg = self.configs.get(rec.source_id)
+        if rec.kind == "LVL" and tr is not None and cfg is not None and rec.active:
+            names = [n for n, _ in cfg.levels]
+            if rec.level in names:
+                tr.active_level = names.index(rec.level) + 1
+        if rec.state in (AlarmState.UNACK, AlarmState.ACKED, AlarmState.RTN_UNACK):
+            self.state.raise_alarm(rec.alarm_id, rec.source_id, rec.level, rec.ts, rec.message)
+            if rec.state is AlarmState.ACKED:
+                self.state.set_alarm_acknowledged(rec.alarm_id, True)
+
+    def current(self) -> list[AlarmRecord]:
+        """Copies of every alarm not in NORMAL."""
+        return [replace(r) for r in self.records.values() if r.state is not AlarmState.NORMAL]
+
+
+# ====================================================================== the alarm thread
+_P_SAFETY, _P_CMD, _P_OTHER, _P_TICK = 0, 0, 1, 2
+
+
+@dataclass(slots=True)
+class EngineStats:
+    evaluated: int = 0
+    transitions: int = 0
+    conflated: int = 0
+    errors: int = 0
+    max_queue: int = 0
+    queue_full_events: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class AlarmEngine:
+    """Runs :class:`AlarmRules` on a dedicated thread fed by a bounded priority queue.
+
+    ``submit_readings`` never blocks: past ``max_items`` queued items the batch is conflated
+    into a latest-per-sensor map that the thread evaluates next. ``on_transitions`` (optional)
+    receives each list of transitions on the alarm thread (e.g. to publish and store them).
+    """
+
+    def __init__(self, rules: AlarmRules, *, max_items: int = 10_000, tick_s: float = 1.0,
+                 on_transitions: Callable[[list[AlarmRecord]], None] | None = None) -> None:
+        self.rules = rules
+        self.max_items = max_items
+        self.tick_s = tick_s
+        self.on_transitions = on_transitions
+        self.stats = EngineStats()
+        self._heap: list[tuple[int, int, str, object]] = []
+        self._count = itertools.count()
+        self._cond = threading.Condition()
+        self._conflated: dict[str, tuple[str, float | None, float, str]] = {}
+        self._stop = False
+        self._idle = True
+        self._thread = threading.Thread(target=self._run, name="safetwin-alarms", daemon=True)
+        self._safety = {sid for sid, s in rules.state.sensors.items()
+                        if getattr(s.type, "value", s.type) in SAFETY_TYPES}
+
+    def start(self) -> AlarmEngine:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def submit_readings(self, readings: Iterable[tuple[str, float | None, float, str]]) -> None:
+        """Queue live readings ``(sid, value, ts_s, quality)`` for evaluation (never blocks)."""
+        items = list(readings)
+        if not items:
+            return
+        prio = _P_SAFETY if any(r[0] in self._safety for r in items) else _P_OTHER
+        with self._cond:
+            if len(self._heap) >= self.max_items:
+                self.stats.queue_full_events += 1
+                for r in items:
+                    self._conflated[r[0]] = r
+                self.stats.conflated += len(items)
+            else:
+                heapq.heappush(self._heap, (prio, next(self._count), "r", items))
+                if len(self._heap) > self.stats.max_queue:
+                    self.stats.max_queue = len(self._heap)
+            self._idle = False
+            self._cond.notify()
+
+    def submit_conflated(self, readings: Iterable[tuple[str, float | None, float, str]]) -> None:
+        """Queue readings of a flooding source as latest-per-sensor (evaluated after queued work)."""
+        with self._cond:
+            for r in readings:
+                self._conflated[r[0]] = r
+            self.stats.conflated += 1
+            self._idle = False
+            self._cond.notify()
+
+    def command(self, cmd: str, alarm_id: str, ts: float, by: str = "", shelve_s: float = 3600.0) -> None:
+        """Queue an operator command: ``ack``, ``shelve`` or ``unshelve`` (high priority)."""
+        with self._cond:
+            heapq.heappush(self._heap, (_P_CMD, next(self._count), "c", (cmd, alarm_id, ts, by, shelve_s)))
+            self._idle = False
+            self._cond.notify()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until the queue is empty and the thread idle (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (self._idle and not self._heap and not self._conflated):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def _run(self) -> None:
+        next_tick = time.monotonic() + self.tick_s
+        while True:
+            with self._cond:
+                while not self._heap and not self._conflated and not self._stop:
+                    self._idle = True
+                    self._cond.notify_all()
+                    left = next_tick - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                if self._stop:
+                    return
+                self._idle = False
+                if self._heap:
+                    _, _, kind, payload = heapq.heappop(self._heap)
+                elif self._conflated:
+                    kind, payload = "r", list(self._conflated.values())
+                    self._conflated = {}
+                else:
+                    kind, payload = "t", None
+            try:
+                out: list[AlarmRecord] = []
+                if kind == "r":
+                    ev = self.rules.evaluate
+                    for sid, value, ts, quality in payload:  # type: ignore[union-attr]
+                        out.extend(ev(sid, value, ts, quality))
+                    self.stats.evaluated += len(payload)  # type: ignore[arg-type]
+                elif kind == "c":
+                    cmd, aid, ts, by, shelve_s = payload  # type: ignore[misc]
+                    if cmd == "ack":
+                        out = self.rules.acknowledge(aid, ts, by)
+                    elif cmd == "shelve":
+                        out = self.rules.shelve(aid, ts, shelve_s, by)
+                    elif cmd == "unshelve":
+                        out = self.rules.unshelve(aid, ts, by)
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + self.tick_s
+                    out.extend(self.rules.check_stale(time.time()))
+                if out:
+                    self.stats.transitions += len(out)
+                    if self.on_transitions is not None:
+                        self.on_transitions(out)
+            except Exception:  # noqa: BLE001 - the alarm thread must survive anything
+                self.stats.errors += 1
+                log.exception("alarm evaluation failed")
+

@@ -1,0 +1,26 @@
+"""SafeTwin store: SQL persistence of sensor/position history, alarm events and the audit trail.
+
+SQLite is the embedded default (``SAFETWIN_DATA_DIR``/safetwin.db); set ``SAFETWIN_DB_URL`` to a
+``postgresql+psycopg://`` URL for PostgreSQL. The schema is managed by Alembic and upgraded when
+the store opens.
+
+>>> from datetime import datetime, timezone
+>>> from safetwin.twin.store import Store, Reading
+>>> with Store.open("sqlite://") as store:
+...     store.write_readings([Reading("demo", "GD-01", datetime.now(timezone.utc), 0.2, "mg/m3")])
+...     store.count_readings()
+1
+1
+"""
+from .db import default_db_url, make_engine, normalize_url
+from .migrate import current_revision, head_revision, upgrade_to_head
+from .models import Base, Quality
+from .records import AlarmEvent, AuditEntry, Position, Reading
+from .store import Store
+from .writer import BatchWriter, WriteFailed, WriterFull, WriterStats
+
+__all__ = [
+    "AlarmEvent", "AuditEntry", "Base", "BatchWriter", "Position", "Quality", "Reading", "Store",
+    "WriteFailed", "WriterFull", "WriterStats", "current_revision", "default_db_url",
+    "head_revision", "make_engine", "normalize_url", "upgrade_to_head",
+]

@@ -1,0 +1,82 @@
+"""Database URL and engine construction for the store.
+
+SQLite (a file under the data directory) is the embedded default; PostgreSQL is used when the
+URL says so, e.g. ``postgresql+psycopg://user@host:5432/db``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+#: seconds a SQLite connection waits for a lock held by another connection before failing
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def default_db_url() -> str:
+    """The database URL to use when none is given: ``safetwin.settings`` (``SAFETWIN_DB_URL``,
+    else ``sqlite:///<SAFETWIN_DATA_DIR or ./var>/safetwin.db`` as an absolute path).
+
+    >>> default_db_url().startswith(("sqlite:///", "postgresql"))
+    True
+    """
+    from safetwin.settings import Settings
+
+    settings = Settings()  # read afresh: tests and tools change the environment
+    if settings.db_url and settings.db_url.strip():
+        return settings.db_url.strip()
+    return "sqlite:///" + (settings.data_dir.resolve() / "safetwin.db").as_posix()
+
+
+def normalize_url(url: str | URL | None) -> URL:
+    """Parse ``url`` (``None`` means :func:`default_db_url`) and pick the psycopg 3 driver for
+    bare ``postgresql://`` / ``postgres://`` URLs."""
+    parsed = make_url(default_db_url() if url is None else url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite_memory(url: URL) -> bool:
+    """True for an in-memory SQLite URL (``sqlite://`` or ``sqlite:///:memory:``)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with the store's connection settings.
+
+    SQLite: creates the parent directory of the file, enables WAL (readers do not block the
+    writer), foreign keys and a busy timeout of :data:`SQLITE_BUSY_TIMEOUT_S` seconds; an
+    in-memory database is shared by all threads through one connection. Extra ``kwargs`` go to
+    :func:`sqlalchemy.create_engine`.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("check_same_thread", False)
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+    if is_sqlite_memory(parsed):
+        kwargs.setdefault("poolclass", StaticPool)
+    else:
+        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed batch survives power loss too (flush() promises durability).
+        cursor.execute("PRAGMA synchronous=FULL")
+    finally:
+        cursor.close()

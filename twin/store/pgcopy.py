@@ -1,0 +1,64 @@
+"""PostgreSQL bulk path: binary ``COPY`` (psycopg 3), about an order of magnitude faster than
+executemany for large batches. Readings go through a temporary table so that
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` can still drop (source, seq) duplicates.
+
+Statements are composed with ``psycopg.sql`` identifiers (COPY) or built with SQLAlchemy Core
+(everything else); values only ever travel as COPY data, never inside SQL text.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import sql
+from sqlalchemy import Column, Connection, MetaData, Table, select
+from sqlalchemy.dialects import postgresql
+
+#: below this many rows executemany is as fast and needs no temporary table
+COPY_MIN_ROWS = 200
+
+# PostgreSQL types of the COPY columns, in order, for binary COPY.
+READING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("plant_id", "text"), ("sensor_id", "text"), ("ts", "timestamptz"),
+    ("received_ts", "timestamptz"), ("value", "float8"), ("unit", "text"),
+    ("quality", "text"), ("source", "text"), ("seq", "int8"),
+)
+POSITION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("plant_id", "text"), ("person_id", "text"), ("ts", "timestamptz"), ("x_m", "float8"),
+    ("y_m", "float8"), ("z_m", "float8"), ("area_id", "text"),
+)
+_STAGE = "safetwin_stage_readings"
+
+
+def _copy(conn: Connection, table: str, columns: Sequence[tuple[str, str]],
+          params: Sequence[dict[str, Any]]) -> None:
+    names = [name for name, _ in columns]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names)))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(statement) as copy:
+        copy.set_types([pg_type for _, pg_type in columns])
+        for p in params:
+            copy.write_row([p[name] for name in names])
+
+
+def copy_positions(conn: Connection, positions: Table, params: Sequence[dict[str, Any]]) -> int:
+    """COPY validated position rows into ``positions`` in the open transaction; returns count."""
+    _copy(conn, positions.name, POSITION_COLUMNS, params)
+    return len(params)
+
+
+def copy_readings(conn: Connection, readings: Table, params: Sequence[dict[str, Any]]) -> int:
+    """COPY validated readings into a temporary table dropped at commit, then move them to
+    ``readings`` skipping (source, seq) duplicates. Returns the number of rows inserted."""
+    names = [name for name, _ in READING_COLUMNS]
+    stage = Table(
+        _STAGE, MetaData(), *(Column(n, readings.c[n].type, nullable=True) for n in names),
+        prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
+    )
+    stage.create(conn)
+    _copy(conn, _STAGE, READING_COLUMNS, params)
+    move = postgresql.insert(readings).from_select(names, select(*(stage.c[n] for n in names)))
+    move = move.on_conflict_do_nothing(index_elements=["source", "seq"],
+                                       index_where=readings.c.seq.is_not(None))
+    return int(conn.execute(move, execution_options={"preserve_rowcount": True}).rowcount)

@@ -1,0 +1,74 @@
+"""SQLAlchemy tables of the workflow records, on the store's ``Base`` (one metadata, one migration chain).
+
+* ``wf_records`` — the current version of each regulated record (a JSON document with the fields
+  that lists and KPIs filter on promoted to columns);
+* ``wf_record_versions`` — append-only, hash-chained history: every change is a new row whose
+  ``hash`` covers the previous row's hash and the canonical JSON of the new version;
+* ``wf_users`` — people who log in: argon2 password hash and roles.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from safetwin.twin.store.models import Base
+from safetwin.twin.store.types import BigIntId, JsonDoc, UTCDateTime
+
+
+class RecordRow(Base):
+    """Current version of one record (``kind`` = permit, hazard, certificate, alarm_case, risk_unit)."""
+
+    __tablename__ = "wf_records"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))
+    subtype: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    level: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    doc: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    doc_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_wf_records_kind_state", "kind", "state"),)
+
+
+class RecordVersionRow(Base):
+    """One link of the audit chain: a record's version, who made it, and the chain hash."""
+
+    __tablename__ = "wf_record_versions"
+
+    seq: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    doc: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    doc_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("kind", "record_id", "version"),)
+
+
+class UserRow(Base):
+    """A person who can log in."""
+
+    __tablename__ = "wf_users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JsonDoc)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+WORKFLOW_TABLES = [RecordRow.__table__, RecordVersionRow.__table__, UserRow.__table__]
