@@ -97,3 +97,17 @@ def write_geojson(plant: Plant, folder: str | Path) -> list[Path]:
         frame.to_crs(WGS84).to_file(out, driver="GeoJSON", RFC7946="YES", WRITE_NAME="YES")
         written.append(out)
     return written
+
+
+def local_geojson_to_wgs84(plant: Plant, collection: dict) -> dict:
+    """Reproject a FeatureCollection in the plant's local frame to WGS84 lon/lat (RFC 7946)."""
+    from shapely.geometry import mapping, shape
+
+    frame = gpd.GeoDataFrame(
+        [f.get("properties", {}) for f in collection["features"]],
+        geometry=[to_projected(plant, shape(f["geometry"])) for f in collection["features"]],
+        crs=plant.crs,
+    ).to_crs(WGS84)
+    features = [{"type": "Feature", "properties": f.get("properties", {}), "geometry": mapping(g)}
+                for f, g in zip(collection["features"], frame.geometry)]
+    return {"type": "FeatureCollection", "features": features}

@@ -28,7 +28,10 @@ app.add_typer(plant_app, name="plant")
 def _add_subapps() -> None:
     from safetwin.live_bridge.cli import app as bridge_app
 
+    from safetwin.emergency_planner.cli import app as consequence_app
+
     app.add_typer(bridge_app, name="bridge", help="The live MQTT bridge: run it, a broker, a simulated plant.")
+    app.add_typer(consequence_app, name="consequence", help="Threat zones at equipment; domino escalation.")
 
 
 _add_subapps()
