@@ -4,7 +4,7 @@ Run:  .venv/bin/python benchmarks/bench_prairie_grass.py [--data DIR]
 
 Data: ``PGARCS.txt`` (all samplers, 10-min SO2 means in mg/m³) and ``modelParamList.txt``
 (L, u*, h_i, wind direction, σθ, U(2 m) for 53 runs), default directory
-``../shared/validation/prairie_grass`` next to the repository (or ``$SAFETWIN_PG_DATA``).
+``benchmarks/data/prairie_grass`` (or ``$SAFETWIN_PG_DATA``).
 All 53 runs with meteorology × 5 arcs (50–800 m) are scored on the observed arc maximum
 (uncorrected for SO2 sampling loss, as in the reference note §3.1); source 0.46 m,
 receptors 1.5 m, wind speed U(2 m).
@@ -36,7 +36,7 @@ from safetwin.emergency_planner.physics.sigmas import PasquillSigmas, Turbulence
 from safetwin.emergency_planner.physics.stability import golder_class_from_L
 
 Z0_PRAIRIE_GRASS_M = 0.006
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "validation" / "prairie_grass"
+DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "prairie_grass"
 TARGET_FAC2 = 0.80
 TARGET_MG = (0.8, 1.25)
 

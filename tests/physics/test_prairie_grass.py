@@ -20,12 +20,10 @@ def _bench():
 
 
 def test_prairie_grass_targets() -> None:
-    """Source: Prairie Grass arc maxima (Barad 1958, 53 runs with met data, /work/shared/validation/prairie_grass);
+    """Source: Prairie Grass arc maxima (Barad 1958, 53 runs with met data, benchmarks/data/prairie_grass);
     targets from issue 3: FAC2 ≥ 0.80 and 0.8 ≤ MG ≤ 1.25. Also checks that the plain Briggs-rural baseline
     reproduces the reference note's [CALC] scores (FAC2 0.79, MG 1.12, VG 1.45), and run 22 predictions."""
     b = _bench()
-    if not (b.DEFAULT_DATA / "PGARCS.txt").exists():
-        pytest.skip("Prairie Grass data not available")
     arcs = b.load_arcs(b.DEFAULT_DATA)
     assert len(arcs) == 265
     s = b.score(arcs, "sigma_theta")
