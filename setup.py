@@ -16,8 +16,11 @@ setup(
     packages=packages,
     package_dir=package_dir,
     package_data={
-        "safetwin.plant_models": ["*/*.yaml", "*/*.geojson"],
+        "safetwin.plant_models": ["*/*.yaml", "*/*.geojson", "*/README.md"],
         "safetwin.scenarios": ["*.yaml", "library/*.yaml"],
-        "safetwin.twin": ["store/alembic.ini", "store/migrations/*.py", "store/migrations/versions/*.py"],
+        "safetwin.twin": ["store/migrations/*.py", "store/migrations/*.mako", "store/migrations/versions/*.py",
+                          "workflows/rules/*.yaml"],
+        "safetwin.emergency_planner": ["qra/data/*.yaml"],
+        "safetwin.live_bridge": ["mosquitto.conf", "acl.template"],
     },
 )

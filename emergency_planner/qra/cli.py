@@ -1,0 +1,41 @@
+"""``safetwin qra …``: a typer sub-app (the lead mounts ``app``).
+
+    safetwin qra run plant_models/demo_plant --grid-m 2 --margin-m 500 --out var/qra/demo
+    safetwin qra run plant_models/demo_plant --scheduler tcp://10.0.0.5:8786
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Quantitative risk assessment: individual/societal risk, contours, criteria.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Quantitative risk assessment (keeps ``run`` a sub-command when mounted as ``safetwin qra``)."""
+
+
+@app.command("run")
+def run(plant: Path = typer.Argument(..., help="plant folder (plant.yaml + layers; optional qra.yaml)"),
+        grid_m: float = typer.Option(2.0, help="grid spacing, m"),
+        margin_m: float = typer.Option(500.0, help="grid margin around the site, m"),
+        out: Path = typer.Option(Path("var/qra"), "--out", help="output folder"),
+        scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address; 'serial' for in-process; "
+                                                           "default: local cluster"),
+        workers: int = typer.Option(2, help="workers of the local cluster"),
+        resume: bool = typer.Option(True, help="reuse finished task results"),
+        config: Optional[Path] = typer.Option(None, help="extra qra.yaml override"),
+        criteria: str = typer.Option("GB36894", help="criteria: GB36894, Bevi, UK_HSE"),
+        installation: Optional[str] = typer.Option(None, help="GB36894: new | in_service")) -> None:
+    """Run the QRA of a plant and write contours, IR grid, F-N CSV and the criteria report."""
+    from .engine import run_qra
+
+    res = run_qra(plant, grid_m=grid_m, margin_m=margin_m, out_dir=out, scheduler=scheduler, n_workers=workers,
+                  resume=resume, progress=True, config_path=config, criteria=criteria, installation=installation)
+    typer.echo(json.dumps(res.summary(), indent=2, default=float))
+    for name, path in res.outputs.items():
+        typer.echo(f"{name}: {path}")

@@ -1,0 +1,137 @@
+"""Lethality fields of QRA outcomes in the canonical frame (wind FROM north, source at the origin).
+
+Points are given in the plant orientation relative to the source: ``x`` east, ``y`` north (m);
+with the wind from 0° the cloud travels south, so the downwind distance is ``−y`` and the crosswind
+offset ``x``. Each function returns three probability-of-death arrays (same shape as the points):
+
+* ``ir``  — location-specific individual risk: an unprotected person outdoors (Purple Book CPR 18E);
+* ``out`` — societal risk, people outdoors (clothing factor 0.14 on thermal radiation below 35 kW/m²);
+* ``ind`` — societal risk, people indoors (toxic × 0.1; thermal 1 above 35 kW/m², else 0; flash fire 0).
+
+Models (reference note §2, §4–6; all [PUB-mem] constants live in ``data/ignition.yaml``):
+toxic — TNO probit on the steady Gaussian plume concentration for min(release, 30 min), or on the
+passing puff (∫Cⁿdt = C_maxⁿ·σx·√(2π/n)/u, Slade/CCPS puff sigmas); flash fire — P = 1 where the
+plume (10-min sigmas) or puff peak reaches the LFL; pool fire — solid flame (physics ``pool_fire``),
+Purple Book thermal probit with 20 s exposure, P = 1 above 35 kW/m² and inside the pool; jet fire —
+API 521 point source directed downwind; fireball — CCPS (1994) D = 5.8 M^{1/3} m, duration
+0.45 M^{1/3} s (M < 30 t) or 2.6 M^{1/6} s, centre at 0.75 D, SEP 350 kW/m², sphere view factor
+(D/2)²/L² [PUB-mem].
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from safetwin.emergency_planner.physics.dispersion import plume_concentration
+from safetwin.emergency_planner.physics.effects import (probit_to_probability, thermal_probit_purple_book_w_m2_s,
+                                                        toxic_probit_constant_exposure)
+from safetwin.emergency_planner.physics.fire import jet_fire, pool_fire, transmissivity_pietersen
+from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
+from safetwin.emergency_planner.physics.stability import wind_speed_at_height
+from safetwin.emergency_planner.physics.substances import get_substance
+
+from .config import WeatherClass
+
+Fields = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _thermal(q_w_m2: np.ndarray, lc: dict[str, Any], duration_s: float | None = None) -> Fields:
+    t = float(lc["thermal_exposure_s"]) if duration_s is None else min(duration_s, float(lc["thermal_exposure_s"]))
+    with np.errstate(divide="ignore"):
+        p = probit_to_probability(thermal_probit_purple_book_w_m2_s(np.maximum(q_w_m2, 0.0), t))
+    certain = q_w_m2 >= float(lc["thermal_certain_death_w_m2"])
+    ir = np.where(certain, 1.0, p)
+    out = np.where(certain, 1.0, float(lc["thermal_outdoor_clothing_factor"]) * p)
+    ind = certain.astype(float)
+    return ir, out, ind
+
+
+def _toxic_p(c_mg_m3: np.ndarray, duration_s: float | np.ndarray, sub: Any, lc: dict[str, Any]) -> Fields:
+    probit = sub.probits[lc["toxic_probit_set"]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pr = toxic_probit_constant_exposure(np.maximum(c_mg_m3, 0.0), duration_s, probit, sub.molar_mass_g_mol)
+    p = np.nan_to_num(probit_to_probability(pr), nan=0.0)
+    return p, p, float(lc["toxic_indoor_factor"]) * p
+
+
+def _wind(wc: WeatherClass, height_m: float) -> float:
+    return float(wind_speed_at_height(wc.wind_speed_m_s, max(height_m, 1.0), wc.stability, min_speed_m_s=1.0))
+
+
+def _puff_peak_mg_m3(xi: np.ndarray, eta: np.ndarray, mass_kg: float, wc: WeatherClass) -> tuple[np.ndarray, np.ndarray]:
+    sig = PasquillSigmas(wc.stability, "ccps_puff")
+    sy, sz = sig(np.maximum(xi, 1.0))
+    c = 2.0 * mass_kg / ((2 * np.pi) ** 1.5 * sy * sy * sz) * np.exp(-0.5 * (eta / sy) ** 2) * 1e6
+    return np.where(xi > 0, c, 0.0), sy
+
+
+def lethality(kind: str, params: dict[str, Any], wc: WeatherClass, x_m: np.ndarray, y_m: np.ndarray,
+              lc: dict[str, Any]) -> Fields:
+    """(ir, out, ind) probability of death at points (x_m, y_m) relative to the source (m), wind from
+    north with the class's stability and 10-m speed; see the module docstring for each ``kind``."""
+    x = np.asarray(x_m, float)
+    y = np.asarray(y_m, float)
+    xi, eta = -y, x
+    sub = get_substance(params["substance"])
+    if kind in ("toxic_plume", "flash_plume"):
+        h = float(params.get("height_m", 1.0))
+        u = _wind(wc, h)
+        if kind == "toxic_plume":
+            t_exp = min(float(params["duration_s"]), float(lc["toxic_max_exposure_s"]))
+            sig = PasquillSigmas(wc.stability, lc["sigma_set"], averaging_time_s=max(t_exp, 600.0))
+        else:
+            sig = PasquillSigmas(wc.stability, lc["sigma_set"])
+        c = plume_concentration(xi, eta, 0.0, rate_kg_s=float(params["rate_kg_s"]), wind_speed_m_s=u, sigmas=sig,
+                                release_height_m=h) * 1e6
+        if kind == "toxic_plume":
+            return _toxic_p(c, t_exp, sub, lc)
+        inside = (c >= sub.lfl_mg_m3).astype(float) * float(lc["flash_fire_lethality_inside_lfl"])
+        return inside, inside, np.zeros_like(inside)
+    if kind in ("toxic_puff", "flash_puff"):
+        u = _wind(wc, 1.0)
+        c, sy = _puff_peak_mg_m3(xi, eta, float(params["mass_kg"]), wc)
+        if kind == "toxic_puff":
+            n = sub.probits[lc["toxic_probit_set"]].n
+            t_eff = sy * np.sqrt(2 * np.pi / n) / u  # ∫Cⁿdt = C_maxⁿ·t_eff, σx = σy
+            return _toxic_p(c, np.minimum(t_eff, float(lc["toxic_max_exposure_s"])), sub, lc)
+        inside = (c >= sub.lfl_mg_m3).astype(float) * float(lc["flash_fire_lethality_inside_lfl"])
+        return inside, inside, np.zeros_like(inside)
+    if kind == "pool_fire":
+        d = float(params["diameter_m"])
+        fire = pool_fire(sub, d, wind_speed_m_s=wc.wind_speed_m_s, wind_from_deg=0.0)
+        q = fire.flux_w_m2(x, y, 0.0, n_azimuth=24, n_height=8)
+        ir, out, ind = _thermal(q, lc)
+        engulfed = np.hypot(x, y) <= d / 2
+        return np.where(engulfed, 1.0, ir), np.where(engulfed, 1.0, out), np.where(engulfed, 1.0, ind)
+    if kind == "jet_fire":
+        jf = jet_fire(sub, float(params["rate_kg_s"]), release_xyz_m=(0.0, 0.0, float(params.get("height_m", 1.0))),
+                      direction_deg=180.0)
+        return _thermal(jf.flux_w_m2(x, y, 0.0), lc)
+    if kind == "fireball":
+        m = float(params["mass_kg"])
+        fb = lc["fireball"]
+        d = 5.8 * m ** (1 / 3)
+        dur = 0.45 * m ** (1 / 3) if m < 30000 else 2.6 * m ** (1 / 6)
+        hc = float(fb["centre_height_over_diameter"]) * d
+        dist = np.sqrt(x**2 + y**2 + hc**2)
+        f = np.minimum((d / 2) ** 2 / dist**2, 1.0)
+        q = float(fb["sep_kw_m2"]) * 1e3 * f * transmissivity_pietersen(np.maximum(dist - d / 2, 0.0))
+        ir, out, ind = _thermal(q, lc, duration_s=dur)
+        under = np.hypot(x, y) <= d / 2
+        return np.where(under, 1.0, ir), np.where(under, 1.0, out), ind
+    raise ValueError(f"unknown outcome kind {kind!r}")
+
+
+def reach_m(kind: str, params: dict[str, Any], wc: WeatherClass, lc: dict[str, Any], r_max_m: float,
+            dr_m: float) -> float:
+    """Largest distance (m, ≤ ``r_max_m``) from the source at which the IR lethality along the downwind
+    ray or the crosswind ray exceeds ``lc["cutoff_probability"]`` (0 if nowhere), plus two steps."""
+    r = np.arange(0.0, r_max_m + dr_m, dr_m)
+    cut = float(lc["cutoff_probability"])
+    hit = np.zeros(r.size, bool)
+    for x, y in ((np.zeros_like(r), -r), (r, np.zeros_like(r))):  # downwind ray, crosswind ray
+        hit |= lethality(kind, params, wc, x, y, lc)[0] > cut
+    if not hit.any():
+        return 0.0
+    return float(min(r[np.nonzero(hit)[0][-1]] + 2 * dr_m, r_max_m))

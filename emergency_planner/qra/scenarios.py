@@ -1,0 +1,224 @@
+"""Loss-of-containment scenarios and their event trees → outcomes with frequencies (per year).
+
+For every piece of equipment that holds an inventory, the LOC events of its kind
+(``data/loc_events.yaml``, plant override) give scenarios; each scenario's source term (SI units)
+comes from the physics source-term functions and its event tree splits it into outcomes:
+
+* toxic substance (has lethality probits): ``toxic_plume`` (continuous) or ``toxic_puff``
+  (instantaneous), probability 1 (the flammability of NH3/H2S is not followed here);
+* flammable gas or flashing liquid: immediate ignition → ``jet_fire`` (continuous) or ``fireball``
+  (instantaneous, BLEVE of the full inventory); delayed ignition → ``flash_plume`` / ``flash_puff``
+  (LFL envelope of the airborne part); no ignition → no fatality;
+* non-flashing flammable liquid: ignition (immediate or delayed) → ``pool_fire`` (bund-limited pool,
+  or the equilibrium pool of a continuous leak).
+
+Ignition probabilities: Purple Book CPR 18E ch.4 [PUB-mem] (``data/ignition.yaml``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from safetwin.emergency_planner.physics.source_terms import (P_ATM, flash_fraction, gas_orifice_rate_kg_s,
+                                                              liquid_orifice_rate_kg_s)
+from safetwin.emergency_planner.physics.substances import Substance, get_substance
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One end branch of an event tree: ``kind`` and its parameters (SI), frequency (/y)."""
+
+    id: str
+    kind: str
+    frequency_per_year: float
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One LOC event of one piece of equipment at plant-frame position (x_m, y_m)."""
+
+    id: str
+    equipment_id: str
+    equipment_kind: str
+    event_id: str
+    event_type: str
+    x_m: float
+    y_m: float
+    substance: str
+    frequency_per_year: float
+    source: str
+    outcomes: tuple[Outcome, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in ("id", "equipment_id", "equipment_kind", "event_id", "event_type", "x_m",
+                                           "y_m", "substance", "frequency_per_year", "source", "notes")}
+        d["outcomes"] = [{"id": o.id, "kind": o.kind, "frequency_per_year": o.frequency_per_year, **o.params}
+                         for o in self.outcomes]
+        return d
+
+
+def resolve_substance(name: str) -> Substance:
+    """``get_substance`` that also accepts underscores for spaces (plant files use ``hydrogen_sulfide``)."""
+    try:
+        return get_substance(name)
+    except KeyError:
+        return get_substance(name.replace("_", " "))
+
+
+def _band(value: float, edges: list[float]) -> int:
+    return int(np.searchsorted(np.asarray(edges, float), value, side="left"))
+
+
+def ignition_probabilities(ign: dict[str, Any], substance: Substance, released_as_gas: bool, continuous: bool,
+                           size: float) -> tuple[float, float, str]:
+    """(P immediate, P delayed | no immediate, category) for a release of ``size`` (kg/s continuous,
+    kg instantaneous) — Purple Book CPR 18E table [PUB-mem], delayed per category [UNVERIFIED]."""
+    cat = ign["substance_category"].get(substance.name, "gas_average_high_reactivity")
+    if released_as_gas and cat.startswith("liquid"):
+        cat = "gas_average_high_reactivity"
+    c = ign["categories"][cat]
+    if continuous:
+        p = c["immediate"]["continuous"][_band(size, ign["size_bands"]["continuous_kg_s"])]
+    else:
+        p = c["immediate"]["instantaneous"][_band(size, ign["size_bands"]["instantaneous_kg"])]
+    return float(p), float(c["delayed_given_no_immediate"]), cat
+
+
+def _events_for(cfg_events: dict[str, Any], eq_id: str, kind: str) -> list[dict[str, Any]]:
+    return list(cfg_events.get(eq_id) or cfg_events.get(kind) or [])
+
+
+def _position(eq: Any) -> tuple[float, float]:
+    g = eq.geometry
+    c = g if g.geom_type == "Point" else g.centroid
+    return float(c.x), float(c.y)
+
+
+def build_scenarios(plant: Any, cfg: dict[str, Any]) -> list[Scenario]:
+    """All LOC scenarios of the plant with their outcomes (see the module docstring).
+
+    Equipment without an inventory (plant.yaml ``inventories`` or qra.yaml ``inventories``) and
+    kinds without LOC events are skipped. Scenario ids are ``<equipment>:<event>``.
+    """
+    events_cfg = cfg["loc_events"]
+    settings = events_cfg.get("settings", {})
+    invs = dict(plant.inventories)
+    for extra in cfg.get("inventories", []):
+        from safetwin.plant_models.schema import Inventory
+        inv = Inventory.model_validate(extra)
+        invs[inv.equipment_id] = inv
+    out: list[Scenario] = []
+    for eq_id in sorted(invs):
+        if eq_id not in plant.equipment:
+            raise ValueError(f"qra inventories: unknown equipment {eq_id!r}")
+        eq = plant.equipment[eq_id]
+        inv = invs[eq_id]
+        kind = eq.kind.value
+        for ev in _events_for(events_cfg, eq_id, kind):
+            out.append(_scenario(plant, eq, inv, ev, cfg, settings))
+    return out
+
+
+def _bund_diameter(plant: Any, eq: Any) -> tuple[float | None, tuple[float, float] | None]:
+    if eq.bund_id and eq.bund_id in plant.equipment:
+        b = plant.equipment[eq.bund_id].geometry
+        return float(np.sqrt(4 * b.area / np.pi)), (float(b.centroid.x), float(b.centroid.y))
+    return None, None
+
+
+def _scenario(plant: Any, eq: Any, inv: Any, ev: dict[str, Any], cfg: dict[str, Any],
+              settings: dict[str, Any]) -> Scenario:
+    sub = resolve_substance(inv.substance)
+    ign = cfg["ignition"]
+    lc = ign["lethality"]
+    notes: list[str] = []
+    etype = ev["type"]
+    mass = float(inv.mass_kg)
+    freq = float(ev["frequency_per_year"]) if "frequency_per_year" in ev else \
+        float(ev["per_hour"]) * float(settings.get("operating_hours_per_year", 2000.0))
+    if ev.get("per_unit"):
+        unit = float(ev.get("unit_mass_kg", settings.get("drum_unit_mass_kg", 1000.0)))
+        n_units = max(int(round(mass / unit)), 1)
+        freq *= n_units
+        mass = min(mass, unit)
+        notes.append(f"{n_units} units of {unit:g} kg: frequency × {n_units}")
+    t_k, p_pa = float(inv.temperature_k), float(ev.get("pressure_pa", inv.pressure_pa))
+    x, y = _position(eq)
+    f_flash = flash_fraction(sub, t_k) if inv.phase.value != "gas" else 0.0
+    is_gas = inv.phase.value == "gas"
+    flashing = (not is_gas) and f_flash > 0.0
+    airborne = 1.0 if is_gas else min(1.0, 2.0 * f_flash)
+    toxic = bool(sub.probits)
+    h = float(lc.get("release_height_m", 1.0))
+    max_dur = float(settings.get("max_release_duration_s", 1800.0))
+    # --- source term
+    continuous = etype != "instantaneous"
+    if etype == "ten_minutes":
+        rate, dur = mass / 600.0, 600.0
+    elif etype == "hole":
+        d = float(ev["hole_mm"]) / 1000.0
+        if is_gas:
+            rate = float(gas_orifice_rate_kg_s(p_pa, t_k, sub.molar_mass_kg_mol, sub.gamma, d))
+        else:
+            psat = float(sub.vapour_pressure_pa(t_k)) if sub.antoine_log10_pa is not None else 0.0
+            head = 0.0
+            if eq.kind.value == "atmospheric_tank" and eq.diameter_m:
+                head = min(mass / sub.liquid_density_kg_m3 / (np.pi * eq.diameter_m**2 / 4), eq.height_m)
+            rate = liquid_orifice_rate_kg_s(max(p_pa, psat, P_ATM), sub.liquid_density_kg_m3, d, head_m=head)
+        rate = max(rate, 1e-9)
+        dur = min(mass / rate, max_dur)
+    else:
+        rate, dur = 0.0, 0.0
+    sid = f"{eq.id}:{ev['id']}"
+    outs: list[Outcome] = []
+    if toxic:
+        if airborne <= 0:
+            notes.append("non-flashing toxic liquid: pool evaporation not modelled, no outcome")
+        elif continuous:
+            outs.append(Outcome(f"{sid}:toxic", "toxic_plume", freq, {
+                "substance": sub.name, "rate_kg_s": rate * airborne, "duration_s": dur, "height_m": h}))
+        else:
+            outs.append(Outcome(f"{sid}:toxic", "toxic_puff", freq, {"substance": sub.name, "mass_kg": mass * airborne}))
+    elif sub.heat_of_combustion_j_kg is not None:
+        if is_gas or flashing:
+            size = rate if continuous else mass
+            p_i, p_d, cat = ignition_probabilities(ign, sub, True, continuous, size)
+            notes.append(f"ignition category {cat}: P_immediate {p_i:g}, P_delayed|no immediate {p_d:g}")
+            if continuous:
+                outs.append(Outcome(f"{sid}:jet", "jet_fire", freq * p_i,
+                                    {"substance": sub.name, "rate_kg_s": rate, "height_m": h}))
+                if sub.lfl_vol_frac:
+                    outs.append(Outcome(f"{sid}:flash", "flash_plume", freq * (1 - p_i) * p_d,
+                                        {"substance": sub.name, "rate_kg_s": rate * airborne, "height_m": h}))
+            else:
+                outs.append(Outcome(f"{sid}:fireball", "fireball", freq * p_i, {"substance": sub.name, "mass_kg": mass}))
+                if sub.lfl_vol_frac:
+                    outs.append(Outcome(f"{sid}:flash", "flash_puff", freq * (1 - p_i) * p_d,
+                                        {"substance": sub.name, "mass_kg": mass * airborne}))
+            if flashing and airborne < 1.0:
+                notes.append(f"rain-out fraction {1 - airborne:.2f} (pool fire of the rain-out not modelled)")
+        else:
+            p_i, p_d, cat = ignition_probabilities(ign, sub, False, continuous, rate if continuous else mass)
+            p_ign = p_i + (1 - p_i) * p_d
+            notes.append(f"ignition category {cat}: P_ignition {p_ign:g} (immediate {p_i:g})")
+            d_bund, c_bund = _bund_diameter(plant, eq)
+            vol = mass / sub.liquid_density_kg_m3
+            d_spread = float(np.sqrt(4 * vol / (np.pi * 0.01)))
+            d_max = float(lc.get("max_pool_diameter_m", 150.0))
+            if continuous and etype == "hole":
+                m_burn = sub.burning_rate_kg_m2_s or 0.05
+                d_pool = float(np.sqrt(4 * rate / (np.pi * m_burn)))
+                notes.append(f"equilibrium pool (release = burning rate): {d_pool:.1f} m")
+                d_pool = min(d_pool, d_bund or d_spread, d_max)
+            else:
+                d_pool = min(d_bund or d_spread, d_max)
+                if c_bund is not None and d_bund is not None and d_pool == d_bund:
+                    x, y = c_bund
+                    notes.append(f"pool fills bund {eq.bund_id}: D = {d_bund:.1f} m at the bund centroid")
+            outs.append(Outcome(f"{sid}:pool", "pool_fire", freq * p_ign, {"substance": sub.name, "diameter_m": d_pool}))
+    return Scenario(sid, eq.id, eq.kind.value, str(ev["id"]), etype, x, y, sub.name, freq, str(ev.get("source", "")),
+                    tuple(o for o in outs if o.frequency_per_year > 0), tuple(notes))
