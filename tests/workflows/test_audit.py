@@ -9,7 +9,7 @@ from sqlalchemy import text
 from safetwin.twin.store import Store
 from safetwin.twin.workflows import audit
 from safetwin.twin.workflows.notify import MemoryChannel
-from wfhelpers import T0, Clock, make_service, pg_url
+from wfhelpers import T0, Clock, make_service, pg_url, service_missing
 
 
 def _closed_hazard(svc, a):
@@ -68,8 +68,8 @@ def test_cli_reports_tampering(tmp_path, small_plant, actors, capsys):
 def test_postgres_tamper_detected(small_plant, actors):
     try:
         s = Store.open(pg_url())
-    except Exception as e:  # pragma: no cover
-        pytest.skip(f"no PostgreSQL: {e}")
+    except Exception as e:  # pragma: no cover - depends on the environment
+        service_missing(f"PostgreSQL at {pg_url()}", "SAFETWIN_SKIP_PG", e)
     try:
         with s.engine.begin() as conn:
             conn.execute(text("DELETE FROM wf_records"))

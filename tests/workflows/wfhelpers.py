@@ -37,7 +37,18 @@ class Clock:
 
 
 def pg_url() -> str:
+    """The test PostgreSQL URL (``SAFETWIN_TEST_PG_URL`` or the local default)."""
     return os.environ.get("SAFETWIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def service_missing(what: str, env: str, why: object) -> None:
+    """A needed service is unreachable: skip only when ``env``=1 was set on purpose, else fail loudly."""
+    import pytest
+
+    msg = f"{what} is not reachable ({why}); start it (make test does) or set {env}=1 to skip on purpose"
+    if os.environ.get(env) == "1":
+        pytest.skip(msg)
+    pytest.fail(msg, pytrace=False)
 
 
 

@@ -11,10 +11,12 @@ Example::
 """
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-import time
-
+import anyio.to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
@@ -24,6 +26,7 @@ from safetwin.plant_models.schema import LAYERS
 
 from ..state import TwinState
 from ..workflows.errors import WorkflowError
+from ..workflows.scheduler import DueJobScheduler
 from ..workflows.settings import WorkflowSettings
 from .auth import require_role
 from .workflow_routes import router as workflow_router
@@ -41,10 +44,29 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
     ``tokens`` maps static service tokens to legacy roles (see :mod:`.auth`); ``workflows`` is a
     :class:`~safetwin.twin.workflows.service.WorkflowService` whose users log in with the OAuth2
     password flow (JWT). At least one of the two must be given. ``settings`` carries the JWT secret.
+
+    With ``workflows``, the app's lifespan runs a :class:`~safetwin.twin.workflows.scheduler.DueJobScheduler`
+    every ``job_interval_s`` seconds of the workflow settings (0 turns it off): permit expiry,
+    certificate reminders and hazard escalation happen without any endpoint being called.
     """
     if not tokens and workflows is None:
         raise ValueError("the API needs a WorkflowService (users) or at least one token (SAFETWIN_API_TOKEN)")
-    app = FastAPI(title="SafeTwin API", version=__version__)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if workflows is not None:   # threads for the blocking routes (the DB pool is sized to match)
+            anyio.to_thread.current_default_thread_limiter().total_tokens = workflows.settings.api_threads
+        interval = workflows.settings.job_interval_s if workflows is not None else 0
+        sched = DueJobScheduler(workflows, interval).start() if interval > 0 else None
+        app.state.scheduler = sched
+        try:
+            yield
+        finally:
+            if sched is not None:
+                sched.stop()
+
+    app = FastAPI(title="SafeTwin API", version=__version__, lifespan=lifespan)
+    app.state.scheduler = None
     app.state.twin = state
     app.state.tokens = dict(tokens or {})
     app.state.workflows = workflows
@@ -52,7 +74,7 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
     app.router.routes.extend(workflow_router.routes)  # flat APIRoutes: visible to route audits and OpenAPI
 
     @app.exception_handler(WorkflowError)
-    def _refused(_request: Request, exc: WorkflowError) -> JSONResponse:
+    async def _refused(_request: Request, exc: WorkflowError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
 
     started = time.time()

@@ -46,8 +46,11 @@ def _unauthorized(msg: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, msg, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor:
-    """FastAPI dependency: the authenticated actor, or 401."""
+async def current_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor:
+    """FastAPI dependency: the authenticated actor, or 401.
+
+    ``async`` on purpose: it does no I/O (an HMAC check of the JWT, about 20 µs), so it runs on the
+    event loop instead of costing a thread-pool hop on every request."""
     if not token:
         raise _unauthorized("missing bearer token")
     app_state = request.app.state
@@ -72,7 +75,7 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
     if bad:
         raise ValueError(f"unknown roles {bad}")
 
-    def check(actor: Actor = Depends(current_actor)) -> Actor:
+    async def check(actor: Actor = Depends(current_actor)) -> Actor:
         if roles and not actor.has(*roles):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"{actor.user_id} (roles {sorted(actor.roles)}) needs one of {list(roles)}")

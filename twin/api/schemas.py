@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Coord = tuple[float, float]
+#: a point of the plant's local frame (m); bounded so geometry and reprojection stay finite
+LocalMetre = Annotated[float, Field(ge=-1e5, le=1e5, allow_inf_nan=False)]
+Coord = tuple[LocalMetre, LocalMetre]
 
 
 class _In(BaseModel):

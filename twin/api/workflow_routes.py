@@ -2,14 +2,21 @@
 
 Each route checks the roles it admits (403), hands the validated body to the service and
 returns the record; rule refusals come back as JSON ``{"detail", "code"}`` with 403/404/409/422.
+
+Reads hand out the stored JSON text as it is (it was written by the validated model), so a list
+costs one indexed SQL query and no per-document parsing or re-validation; ``view=summary``
+returns the projection columns only. Records are serialised by pydantic (``model_dump_json``)
+and returned as raw responses, skipping FastAPI's generic encoder.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
 
 from safetwin.twin.workflows import audit
 from safetwin.twin.workflows.roles import Actor
@@ -41,8 +48,24 @@ def svc(request: Request) -> WorkflowService:
     return s
 
 
-def _doc(rec: Any) -> dict:
-    return rec.model_dump(mode="json")
+ListView = Literal["full", "summary"]
+
+
+def _doc(rec: BaseModel, status_code: int = 200) -> Response:
+    """A record as a JSON response (pydantic's serialiser)."""
+    return Response(rec.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+def _raw(text: str) -> Response:
+    """Stored JSON text as a response, untouched."""
+    return Response(text, media_type="application/json")
+
+
+def _list(request: Request, kind: str, view: str, **filters: Any) -> Response:
+    """A list route's answer: stored documents (``full``) or projection columns (``summary``)."""
+    if view == "summary":
+        return JSONResponse(svc(request).list_summary(kind, **filters))
+    return _raw(svc(request).list_json(kind, **filters))
 
 
 # ------------------------------------------------------------------ auth and users
@@ -80,24 +103,27 @@ def create_user(request: Request, body: S.UserIn) -> dict:
 @router.get("/permits", tags=["permits"], dependencies=[Depends(ANY)])
 def list_permits(request: Request, state: str | None = Query(None, max_length=32),
                  type: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000),
-                 offset: int = Query(0, ge=0, le=10**9)) -> list[dict]:
-    return [_doc(p) for p in svc(request).list_permits(state, type, limit, offset)]
+                 offset: int = Query(0, ge=0, le=10**9), view: ListView = "full") -> list[dict]:
+    """Permits, newest change first; ``view=summary`` gives id, state, type, level, holder, title, times."""
+    return _list(request, "permit", view, state=state, subtype=type, limit=limit, offset=offset)
 
 
 @router.post("/permits", tags=["permits"], status_code=201)
 def create_permit(request: Request, body: S.PermitIn, actor: Actor = Depends(require_roles("applicant"))) -> dict:
-    return _doc(svc(request).create_permit(actor, **body.model_dump()))
+    """A new draft permit (work polygon in local plant metres)."""
+    return _doc(svc(request).create_permit(actor, **body.model_dump()), 201)
 
 
 @router.get("/permits/{permit_id}", tags=["permits"], dependencies=[Depends(ANY)])
 def get_permit(request: Request, permit_id: str) -> dict:
-    return _doc(svc(request).permit(permit_id))
+    """One permit as stored."""
+    return _raw(svc(request).record_json("permit", permit_id))
 
 
 @router.get("/permits/{permit_id}/history", tags=["permits", "audit"], dependencies=[Depends(ANY)])
 def permit_history(request: Request, permit_id: str) -> list[dict]:
     """Every audited version of the permit."""
-    svc(request).permit(permit_id)
+    svc(request).repo.get_json("permit", permit_id)
     return svc(request).repo.history("permit", permit_id)
 
 
@@ -130,17 +156,22 @@ def incident(request: Request, body: S.IncidentIn,
 # ------------------------------------------------------------------ certificates
 
 @router.get("/certificates", tags=["certificates"], dependencies=[Depends(ANY)])
-def list_certificates(request: Request, person_id: str | None = Query(None, max_length=64)) -> list[dict]:
-    return [_doc(c) for c in svc(request).list_certificates(person_id)]
+def list_certificates(request: Request, person_id: str | None = Query(None, max_length=64),
+                      limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0, le=10**9),
+                      view: ListView = "full") -> list[dict]:
+    """Certificates, optionally of one person."""
+    return _list(request, "certificate", view, owner=person_id, limit=limit, offset=offset)
 
 
 @router.post("/certificates", tags=["certificates"], status_code=201)
 def add_certificate(request: Request, body: S.CertificateIn, actor: Actor = Depends(SAFETY)) -> dict:
-    return _doc(svc(request).add_certificate(actor, **body.model_dump()))
+    """Register a person's certificate (issued/expiry times timezone-aware)."""
+    return _doc(svc(request).add_certificate(actor, **body.model_dump()), 201)
 
 
 @router.post("/certificates-reminders", tags=["certificates"], dependencies=[Depends(SAFETY)])
 def certificate_reminders(request: Request) -> dict:
+    """Send the due 90/60/30-day reminders now (the scheduler does this periodically)."""
     return {"sent": [{"certificate": c, "days": d} for c, d in svc(request).send_certificate_reminders()]}
 
 
@@ -148,19 +179,22 @@ def certificate_reminders(request: Request) -> dict:
 
 @router.get("/hazards", tags=["hazards"], dependencies=[Depends(ANY)])
 def list_hazards(request: Request, state: str | None = Query(None, max_length=32),
-                 limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> list[dict]:
-    return [_doc(h) for h in svc(request).list_hazards(state, limit, offset)]
+                 category: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000),
+                 offset: int = Query(0, ge=0, le=10**9), view: ListView = "full") -> list[dict]:
+    """Hazards, newest change first, filtered by state and category."""
+    return _list(request, "hazard", view, state=state, subtype=category, limit=limit, offset=offset)
 
 
 @router.post("/hazards", tags=["hazards"], status_code=201)
 def report_hazard(request: Request, body: S.HazardIn, actor: Actor = Depends(ANY)) -> dict:
-    """Anyone may report a hazard (隐患)."""
-    return _doc(svc(request).report_hazard(actor, **body.model_dump()))
+    """Anyone may report a hazard (隐患) at (x, y) in local plant metres."""
+    return _doc(svc(request).report_hazard(actor, **body.model_dump()), 201)
 
 
 @router.get("/hazards/{hazard_id}", tags=["hazards"], dependencies=[Depends(ANY)])
 def get_hazard(request: Request, hazard_id: str) -> dict:
-    return _doc(svc(request).hazard(hazard_id))
+    """One hazard as stored."""
+    return _raw(svc(request).record_json("hazard", hazard_id))
 
 
 @router.post("/hazards/{hazard_id}/{action}", tags=["hazards"])
@@ -183,8 +217,11 @@ def escalate(request: Request) -> dict:
 # ------------------------------------------------------------------ alarm cases
 
 @router.get("/alarm-cases", tags=["alarms"], dependencies=[Depends(STAFF)])
-def list_alarm_cases(request: Request, state: str | None = Query(None, max_length=32)) -> list[dict]:
-    return [_doc(c) for c in svc(request).list_alarm_cases(state)]
+def list_alarm_cases(request: Request, state: str | None = Query(None, max_length=32),
+                     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9),
+                     view: ListView = "full") -> list[dict]:
+    """Alarm cases, newest change first."""
+    return _list(request, "alarm_case", view, state=state, limit=limit, offset=offset)
 
 
 @router.post("/alarm-cases/{case_id}/{action}", tags=["alarms"])
@@ -198,7 +235,7 @@ def alarm_action(request: Request, case_id: str, action: AlarmActionName, body: 
 @router.post("/risk/units", tags=["risk"], status_code=201)
 def create_risk_unit(request: Request, body: S.RiskUnitIn,
                      actor: Actor = Depends(require_roles("safety_engineer"))) -> dict:
-    return _doc(svc(request).create_risk_unit(actor, **body.model_dump()))
+    return _doc(svc(request).create_risk_unit(actor, **body.model_dump()), 201)
 
 
 @router.post("/risk/units/{unit_id}/assess", tags=["risk"])
@@ -208,18 +245,29 @@ def assess(request: Request, unit_id: str, body: S.RiskAssessIn,
 
 
 @router.get("/risk/map", tags=["risk"], dependencies=[Depends(ANY)])
-def risk_map(request: Request) -> dict:
-    """The four-colour risk map (GeoJSON, local plant metres)."""
-    return svc(request).risk_map()
+def risk_map(request: Request, frame: Literal["wgs84", "local"] = "wgs84") -> dict:
+    """The four-colour risk map as GeoJSON: WGS84 lon/lat (RFC 7946, default) or local plant metres."""
+    return JSONResponse(svc(request).risk_map(frame))
 
 
 # ------------------------------------------------------------------ KPIs and audit
 
 @router.get("/kpi", tags=["kpi"], dependencies=[Depends(KPI_READERS)])
 def kpi(request: Request, days: int = Query(30, ge=1, le=3660)) -> dict:
-    """Cockpit KPIs over the last ``days`` days."""
-    end = datetime.now(timezone.utc)
-    return svc(request).kpis(end - timedelta(days=days), end)
+    """Cockpit KPIs over the last ``days`` days (definitions in :mod:`safetwin.twin.workflows.kpi`)."""
+    s = svc(request)
+    now = s.clock()
+    end = now + timedelta(microseconds=1)   # the half-open period [start, end) includes the present instant
+    return JSONResponse(s.kpis(end - timedelta(days=days), end, now))
+
+
+@router.post("/jobs/run-due", tags=["jobs"], dependencies=[Depends(require_roles("safety_engineer", "manager"))])
+def run_due_jobs(request: Request) -> dict:
+    """Run the scheduled jobs now (expiry, certificate reminders, hazard escalation); what changed."""
+    r = svc(request).run_due_jobs()
+    return {"at": r.at.isoformat(), "expired_permits": r.expired_permits,
+            "certificate_reminders": [{"certificate": c, "days": d} for c, d in r.certificate_reminders],
+            "escalated_hazards": [{"hazard": h, "layer": lv} for h, lv in r.escalated_hazards]}
 
 
 @router.get("/audit/verify", tags=["audit"], dependencies=[Depends(require_roles("safety_engineer", "manager"))])

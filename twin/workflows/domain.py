@@ -139,7 +139,8 @@ class Hazard(Record):
     extensions: list[Extension] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
     measures_taken: str = ""
-    repeat_of: list[str] = Field(default_factory=list)
+    repeat_of: list[str] = Field(default_factory=list, description="the most recent earlier repeats (≤ 10 ids)")
+    repeat_count: int = Field(default=0, ge=0, description="how many earlier repeats the check found")
     escalation_level: int = 0
     authority_reported_at: datetime | None = None
     history: list[StateChange] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from .domain import Extension, FiveFixes, Hazard, StateChange
 from .errors import Forbidden, GuardFailed, InvalidTransition
@@ -20,6 +21,8 @@ OPEN_STATES = frozenset({"reported", "confirmed", "plan_pending", "assigned", "r
 DEFAULT_SLA = {"general": timedelta(days=7), "major": timedelta(days=30)}
 #: escalation layers, lowest first (班组 → 车间 → 公司)
 LAYERS = ("team", "workshop", "company")
+#: a hazard keeps the ids of at most this many earlier repeats (and counts all of them)
+MAX_REPEAT_IDS = 10
 
 
 def _move(h: Hazard, actor: Actor, action: str, to: str, now: datetime, reason: str = "") -> Hazard:
@@ -35,8 +38,10 @@ def _expect(h: Hazard, action: str, *states: str) -> None:
                                 "invalid_transition")
 
 
-def repeats(h: Hazard, others: Iterable[Hazard], within_days: float = 90, radius_m: float = 20) -> list[str]:
-    """Ids of earlier hazards of the same category at the same place (area or ≤ radius) within N days."""
+def repeats(h: Hazard, others: Iterable[Any], within_days: float = 90, radius_m: float = 20) -> list[str]:
+    """Ids of hazards of the same category at the same place (same area, or ≤ ``radius_m`` m apart) reported
+    within ``within_days`` days of ``h``; ``others`` are hazards or anything with their fields (id,
+    category, state, created_at, x, y, area_id)."""
     out = []
     for o in others:
         if o.id == h.id or o.category != h.category or o.state == "invalid":

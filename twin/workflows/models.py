@@ -1,7 +1,7 @@
 """SQLAlchemy tables of the workflow records, on the store's ``Base`` (one metadata, one migration chain).
 
 * ``wf_records`` — the current version of each regulated record (a JSON document with the fields
-  that lists and KPIs filter on promoted to columns);
+  that lists, KPIs and scheduled jobs filter on promoted to columns, see :mod:`.projection`);
 * ``wf_record_versions`` — append-only, hash-chained history: every change is a new row whose
   ``hash`` covers the previous row's hash and the canonical JSON of the new version;
 * ``wf_users`` — people who log in: argon2 password hash and roles.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safetwin.twin.store.models import Base
@@ -34,8 +34,20 @@ class RecordRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     doc: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     doc_hash: Mapped[str] = mapped_column(String(64))
+    # promoted in migration 0003 (projection columns; nullable for kinds that lack them)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    area_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    x_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    y_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_wf_records_kind_state", "kind", "state"),)
+    __table_args__ = (
+        Index("ix_wf_records_kind_state", "kind", "state"),
+        Index("ix_wf_records_kind_updated_at", "kind", "updated_at"),
+        Index("ix_wf_records_kind_subtype_created_at", "kind", "subtype", "created_at"),
+        Index("ix_wf_records_kind_due_at", "kind", "due_at"),
+    )
 
 
 class RecordVersionRow(Base):

@@ -1,21 +1,30 @@
 """Persistence of workflow records: current documents plus the hash-chained version history.
 
-A save is one transaction: it appends a link to the audit chain and replaces the current
-document. Writes are serialised (a process lock, plus a PostgreSQL advisory lock so several
-server processes keep one chain). Parameterised SQL only.
+A save is one short transaction: it appends a link to the audit chain and replaces the current
+document. The chain append is serialised (a process lock, plus a PostgreSQL advisory lock so
+several server processes keep one chain); everything that can be computed before — the JSON
+document, its hash, the projection columns — is computed outside the lock.
+
+Reads never re-validate stored documents on the hot paths: :meth:`Repository.get_json` and
+:meth:`Repository.list_json` hand out the stored JSON text as it is (it was produced by the
+validated model when saved), :meth:`Repository.list_summary` reads projection columns only.
+Parameterised SQL only.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, Select, Text, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from . import projection
 from .audit import GENESIS, doc_hash, link_hash
 from .domain import dump
 from .errors import InvalidTransition, NotFound
@@ -23,6 +32,72 @@ from .models import WORKFLOW_TABLES, RecordRow, RecordVersionRow
 
 T = TypeVar("T", bound=BaseModel)
 CHAIN_LOCK_KEY = 0x5AFE7202
+RECORDS = RecordRow.__table__
+VERSIONS = RecordVersionRow.__table__
+
+# Statements of the hot paths, built once (building a Core statement costs more than running it).
+_KEY = (RECORDS.c.kind == bindparam("b_kind")) & (RECORDS.c.id == bindparam("b_id"))
+_VERSION = select(RECORDS.c.version).where(_KEY)
+_DOC = select(RECORDS.c.doc, RECORDS.c.version).where(_KEY)
+_DOC_TEXT = select(cast(RECORDS.c.doc, Text)).where(_KEY)
+_LAST_LINK = select(VERSIONS.c.seq, VERSIONS.c.hash).order_by(VERSIONS.c.seq.desc()).limit(1)
+_ADVISORY = select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY))
+_INSERT_LINK = insert(VERSIONS)
+_INSERT_RECORD = insert(RECORDS)
+_UPDATE_RECORD = update(RECORDS).where(_KEY)
+
+
+def _spots_where() -> tuple[Any, ...]:
+    """Repeat-check predicate: kind, subtype, creation window, state, and same area or ≤ r (m) away."""
+    c = RECORDS.c
+    x, y, r = bindparam("b_x"), bindparam("b_y"), bindparam("b_r")
+    near = (c.x_m.between(x - r, x + r) & c.y_m.between(y - r, y + r)
+            & ((c.x_m - x) * (c.x_m - x) + (c.y_m - y) * (c.y_m - y) <= r * r))
+    return (c.kind == bindparam("b_kind"), c.subtype == bindparam("b_subtype"),
+            c.created_at.between(bindparam("b_since", type_=c.created_at.type),
+                                 bindparam("b_until", type_=c.created_at.type)),
+            c.state.not_in(bindparam("b_exclude", expanding=True)),
+            or_(near, c.area_id == bindparam("b_area")))
+
+
+_SPOTS = (select(RECORDS.c.id, RECORDS.c.subtype, RECORDS.c.state, RECORDS.c.created_at, RECORDS.c.x_m,
+                 RECORDS.c.y_m, RECORDS.c.area_id).where(*_spots_where())
+          .order_by(RECORDS.c.created_at.desc(), RECORDS.c.id).limit(bindparam("b_limit")))
+_SPOTS_COUNT = select(func.count()).select_from(RECORDS).where(*_spots_where())
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where and when a hazard was found (projection columns; positions in local metres)."""
+
+    id: str
+    category: str
+    state: str
+    created_at: datetime
+    x: float
+    y: float
+    area_id: str | None
+
+
+@functools.lru_cache(maxsize=64)
+def _list_statement(view: str, state: bool, subtype: bool, owner: bool, due_before: bool,
+                    due_after: bool) -> Select[Any]:
+    """A list query (``view``: doc | text | summary) for one filter shape, built once; newest change first."""
+    c = RECORDS.c
+    cols = {"doc": [c.doc], "text": [cast(c.doc, Text)],
+            "summary": [c[name] for name in projection.SUMMARY_COLUMNS]}[view]
+    q = select(*cols).where(c.kind == bindparam("b_kind"))
+    if state:
+        q = q.where(c.state.in_(bindparam("b_state", expanding=True)))
+    if subtype:
+        q = q.where(c.subtype == bindparam("b_subtype"))
+    if owner:
+        q = q.where(c.owner.in_(bindparam("b_owner", expanding=True)))
+    if due_before:
+        q = q.where(c.due_at < bindparam("b_due_before", type_=c.due_at.type))
+    if due_after:
+        q = q.where(c.due_at > bindparam("b_due_after", type_=c.due_at.type))
+    return q.order_by(c.updated_at.desc(), c.id).limit(bindparam("b_limit")).offset(bindparam("b_offset"))
 
 
 class Repository:
@@ -30,7 +105,7 @@ class Repository:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = threading.RLock()
+        self._chain_lock = threading.Lock()
 
     def create_tables(self) -> None:
         """Create the workflow tables directly (tests, or a database without alembic)."""
@@ -41,31 +116,93 @@ class Repository:
     # --------------------------------------------------------------- reading
 
     def get(self, kind: str, record_id: str, model: type[T]) -> tuple[T, int]:
-        """The current document of a record and its version; :class:`NotFound` when missing."""
-        with Session(self.engine) as s:
-            row = s.get(RecordRow, (kind, record_id))
-            if row is None:
-                raise NotFound(f"no {kind} {record_id!r}", "not_found")
-            return model.model_validate(row.doc), row.version
+        """The current document of a record, validated as ``model``, and its version; :class:`NotFound`."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_DOC, {"b_kind": kind, "b_id": record_id}).first()
+        if row is None:
+            raise NotFound(f"no {kind} {record_id!r}", "not_found")
+        return model.model_validate(row.doc), row.version
+
+    def get_json(self, kind: str, record_id: str) -> str:
+        """The stored JSON text of a record's current document (no parsing); :class:`NotFound`."""
+        with self.engine.connect() as conn:
+            text = conn.execute(_DOC_TEXT, {"b_kind": kind, "b_id": record_id}).scalar()
+        if text is None:
+            raise NotFound(f"no {kind} {record_id!r}", "not_found")
+        return text
+
+    def version(self, kind: str, record_id: str) -> int | None:
+        """The current version of a record, None when it does not exist."""
+        with self.engine.connect() as conn:
+            return conn.execute(_VERSION, {"b_kind": kind, "b_id": record_id}).scalar()
+
+    def _select(self, view: str, kind: str, *, state: str | Sequence[str] | None = None,
+                subtype: str | None = None, owner: str | Sequence[str] | None = None,
+                due_before: datetime | None = None, due_after: datetime | None = None,
+                limit: int = 1000, offset: int = 0) -> tuple[Select[Any], dict[str, Any]]:
+        """The cached list statement for this view and filter shape, and its parameters."""
+        shape = (view, state is not None, subtype is not None, owner is not None, due_before is not None,
+                 due_after is not None)
+        params: dict[str, Any] = {"b_kind": kind, "b_limit": limit, "b_offset": offset}
+        if state is not None:
+            params["b_state"] = [state] if isinstance(state, str) else list(state)
+        if subtype is not None:
+            params["b_subtype"] = subtype
+        if owner is not None:
+            params["b_owner"] = [owner] if isinstance(owner, str) else list(owner)
+        if due_before is not None:
+            params["b_due_before"] = due_before
+        if due_after is not None:
+            params["b_due_after"] = due_after
+        return _list_statement(*shape), params
 
     def list(self, kind: str, model: type[T], *, state: str | Sequence[str] | None = None,
-             subtype: str | None = None, owner: str | None = None, limit: int = 1000, offset: int = 0) -> list[T]:
-        """Current documents of one kind, filtered on the promoted columns, newest first."""
-        q = select(RecordRow.doc).where(RecordRow.kind == kind)
-        if state is not None:
-            q = q.where(RecordRow.state.in_([state] if isinstance(state, str) else list(state)))
-        if subtype is not None:
-            q = q.where(RecordRow.subtype == subtype)
-        if owner is not None:
-            q = q.where(RecordRow.owner == owner)
-        q = q.order_by(RecordRow.updated_at.desc(), RecordRow.id).limit(limit).offset(offset)
+             subtype: str | None = None, owner: str | Sequence[str] | None = None,
+             due_before: datetime | None = None, due_after: datetime | None = None,
+             limit: int = 1000, offset: int = 0) -> list[T]:
+        """Current documents of one kind as models, filtered in SQL on the projection columns, newest first.
+
+        For rules that need the objects; API lists use :meth:`list_json` / :meth:`list_summary`.
+        """
+        q, params = self._select("doc", kind, state=state, subtype=subtype, owner=owner, due_before=due_before,
+                                 due_after=due_after, limit=limit, offset=offset)
         with self.engine.connect() as conn:
-            return [model.model_validate(d) for (d,) in conn.execute(q)]
+            docs = conn.execute(q, params).scalars().all()
+        return [model.model_validate(d) for d in docs]
+
+    def list_json(self, kind: str, *, state: str | Sequence[str] | None = None, subtype: str | None = None,
+                  owner: str | Sequence[str] | None = None, limit: int = 100, offset: int = 0) -> str:
+        """A JSON array of the stored documents (text spliced as stored: no parse, no validation), newest first."""
+        q, params = self._select("text", kind, state=state, subtype=subtype, owner=owner, limit=limit, offset=offset)
+        with self.engine.connect() as conn:
+            texts = conn.execute(q, params).scalars().all()
+        return "[" + ",".join(texts) + "]"
+
+    def list_summary(self, kind: str, *, state: str | Sequence[str] | None = None, subtype: str | None = None,
+                     owner: str | Sequence[str] | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+        """Projection columns only (:data:`projection.SUMMARY_COLUMNS`), newest first; times as ISO text."""
+        q, params = self._select("summary", kind, state=state, subtype=subtype, owner=owner, limit=limit,
+                                 offset=offset)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q, params).mappings().all()
+        return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+
+    def spots(self, kind: str, *, subtype: str, since: datetime, until: datetime, area_id: str | None,
+              x: float, y: float, radius_m: float, exclude_states: Sequence[str] = ("invalid",),
+              limit: int = 10) -> tuple[list[Spot], int]:
+        """Records of ``kind``/``subtype`` created in [since, until] in ``area_id`` or within ``radius_m`` (m)
+        of (x, y): the ``limit`` most recent ones and how many there are in all."""
+        params = {"b_kind": kind, "b_subtype": subtype, "b_since": since, "b_until": until, "b_x": x, "b_y": y,
+                  "b_r": radius_m, "b_exclude": list(exclude_states), "b_area": area_id, "b_limit": limit}
+        with self.engine.connect() as conn:
+            found = [Spot(*r) for r in conn.execute(_SPOTS, params)]
+            total = len(found) if len(found) < limit else int(conn.execute(_SPOTS_COUNT, params).scalar())
+        return found, total
 
     def count(self, kind: str) -> int:
         """How many records of ``kind`` exist."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(RecordRow).where(RecordRow.kind == kind)).scalar())
+            return int(conn.execute(select(func.count()).select_from(RECORDS).where(RECORDS.c.kind == kind)).scalar())
 
     def history(self, kind: str, record_id: str) -> list[dict[str, Any]]:
         """Every version of a record, oldest first, with who/when/what and the chain hash."""
@@ -80,32 +217,38 @@ class Repository:
     def save(self, kind: str, record: BaseModel, *, actor: str, action: str, expected_version: int | None,
              subtype: str | None = None, level: str | None = None, owner: str | None = None,
              now: datetime | None = None) -> int:
-        """Write ``record`` as a new version (``expected_version`` None = must be new); returns the version."""
+        """Write ``record`` as a new version (``expected_version`` None = must be new); returns the version.
+
+        ``subtype``/``level``/``owner`` override the projection defaults of :func:`projection.columns`.
+        """
         doc = dump(record)
         rid, state, site = doc["id"], doc["state"], doc["site_id"]
         ts = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         dh = doc_hash(doc)
-        with self._lock, Session(self.engine) as s, s.begin():
-            if s.get_bind().dialect.name == "postgresql":
-                s.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
-            row = s.get(RecordRow, (kind, rid), with_for_update=False)
-            current = None if row is None else row.version
+        cols = projection.columns(kind, record)
+        for name, value in (("subtype", subtype), ("level", level), ("owner", owner)):
+            if value is not None:
+                cols[name] = value
+        values = dict(site_id=site, state=state, updated_at=ts, doc=doc, doc_hash=dh, **cols)
+        key = {"b_kind": kind, "b_id": rid}
+        with self._chain_lock, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_ADVISORY)
+            current = conn.execute(_VERSION, key).scalar()
             if current != expected_version:
                 raise InvalidTransition(f"{kind} {rid}: version conflict (expected {expected_version}, found {current}); "
                                         "reload and retry", "version_conflict")
             version = 1 if current is None else current + 1
-            last = s.execute(select(RecordVersionRow.seq, RecordVersionRow.hash)
-                             .order_by(RecordVersionRow.seq.desc()).limit(1)).first()
+            last = conn.execute(_LAST_LINK).first()
             seq, prev = (1, GENESIS) if last is None else (last.seq + 1, last.hash)
-            s.add(RecordVersionRow(seq=seq, kind=kind, record_id=rid, version=version, ts=ts, actor=actor,
-                                   action=action, doc=doc, doc_hash=dh, prev_hash=prev,
-                                   hash=link_hash(prev, seq, kind, rid, version, ts, actor, action, dh)))
-            if row is None:
-                s.add(RecordRow(kind=kind, id=rid, site_id=site, state=state, subtype=subtype, level=level, owner=owner,
-                                version=version, updated_at=ts, doc=doc, doc_hash=dh))
+            conn.execute(_INSERT_LINK, {
+                "seq": seq, "kind": kind, "record_id": rid, "version": version, "ts": ts, "actor": actor,
+                "action": action, "doc": doc, "doc_hash": dh, "prev_hash": prev,
+                "hash": link_hash(prev, seq, kind, rid, version, ts, actor, action, dh)})
+            if current is None:
+                conn.execute(_INSERT_RECORD, {"kind": kind, "id": rid, "version": version, **values})
             else:
-                row.state, row.subtype, row.level, row.owner = state, subtype, level, owner
-                row.version, row.updated_at, row.doc, row.doc_hash = version, ts, doc, dh
+                conn.execute(_UPDATE_RECORD, {**key, "version": version, **values})
         return version
 
     @staticmethod

@@ -4,26 +4,37 @@ Every mutating method loads the record, applies a rule function, saves a new aud
 and notifies the people concerned. :meth:`attach` subscribes to the twin's event bus: a gas
 alarm touching a permit's work area suspends it (GB 30871 4.8, 5.2.6, 6.5) and notifies the
 holder and guardian; a worker thread does the work so the bus publisher is never blocked.
+
+Concurrency: a read-modify-write of one record holds that record's lock (striped locks), so
+unrelated records are changed in parallel and the audit chain is only serialised for the short
+append itself (:meth:`Repository.save`). Permit transitions share one lock because their guards
+(SIMOPS, live alarms) look at the other permits. :meth:`run_due_jobs` runs the time-driven jobs
+(permit expiry, certificate reminders, hazard escalation); :class:`.scheduler.DueJobScheduler`
+calls it periodically.
 """
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 from shapely.geometry import Point, Polygon
 from sqlalchemy import Engine
 
 from safetwin.plant_models.loader import Plant
 
-from . import alarm_cases, certificates, hazards, permits, risk
+from . import alarm_cases, certificates, hazards, permits, risk, simops
 from . import gas as gasrules
 from .domain import AlarmCase, Certificate, FiveFixes, GasTest, Hazard, Permit, RiskEvent, RiskUnit
 from .errors import Forbidden, GuardFailed, NotFound
 from .notify import Notification, Notifier
+from .locks import StripedLocks
 from .repository import Repository
 from .roles import SYSTEM, Actor
 from .rulepack import RulePack, load_pack
@@ -32,10 +43,39 @@ from .users import Users
 
 log = logging.getLogger("safetwin.workflows")
 GAS_SENSOR_TYPES = ("flammable_gas", "toxic_gas", "oxygen")
+#: largest |coordinate| (m) accepted in the plant's local frame
+MAX_LOCAL_M = 1e5
+
+
+def check_local_polygon(points: list[tuple[float, float]], what: str) -> Polygon:
+    """A valid polygon of ≥ 3 finite points within ±:data:`MAX_LOCAL_M` m, or :class:`GuardFailed`."""
+    if len(points) < 3 or not all(math.isfinite(v) and abs(v) <= MAX_LOCAL_M for xy in points for v in xy):
+        raise GuardFailed(f"{what} must have ≥ 3 finite points within ±{MAX_LOCAL_M:g} m of the plant origin",
+                          "bad_geometry")
+    poly = Polygon(points)
+    if not poly.is_valid or poly.area <= 0:
+        raise GuardFailed(f"{what} must be a valid polygon with an area (local metres)", "bad_geometry")
+    return poly
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
+
+
+@dataclass
+class DueJobsReport:
+    """What one :meth:`WorkflowService.run_due_jobs` pass did (record ids; reminder days; layers)."""
+
+    at: datetime
+    expired_permits: list[str] = field(default_factory=list)
+    certificate_reminders: list[tuple[str, int]] = field(default_factory=list)
+    escalated_hazards: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        """How many records the pass changed."""
+        return len(self.expired_permits) + len(self.certificate_reminders) + len(self.escalated_hazards)
 
 
 class WorkflowService:
@@ -53,7 +93,9 @@ class WorkflowService:
         self.notifier = notifier or Notifier()
         self.clock = clock
         self.state = None  # TwinState once attached
-        self._lock = threading.RLock()
+        self._permit_lock = threading.RLock()   # permit guards look at other permits (SIMOPS)
+        self._locks = StripedLocks()             # one lock per record (striped) for other kinds
+        self._to_wgs84 = None                    # pyproj transformer, built on first use
         self._events: queue.Queue = queue.Queue()
         self._worker: threading.Thread | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -116,6 +158,10 @@ class WorkflowService:
 
     def _alarm_case(self, ev: Any, now: datetime, suspended: list[str]) -> None:
         cid = f"AC-{ev.alarm_id}"
+        with self._locks.hold("alarm_case", cid):
+            self._alarm_case_locked(cid, ev, now, suspended)
+
+    def _alarm_case_locked(self, cid: str, ev: Any, now: datetime, suspended: list[str]) -> None:
         try:
             case, ver = self.repo.get("alarm_case", cid, AlarmCase)
             if case.state != "closed":
@@ -138,12 +184,12 @@ class WorkflowService:
         """Suspend every active permit whose work polygon is within ``radius_m`` of ``where`` or in ``area_id``."""
         now = now or self.clock()
         out = []
-        with self._lock:
-            for p in self.repo.list("permit", Permit, state="active"):
+        with self._permit_lock:
+            for p in self.repo.list("permit", Permit, state="active", limit=100000):
                 touched = Polygon(p.work_polygon).distance(where) <= radius_m or (area_id is not None and area_id in p.area_ids)
                 if not touched:
                     continue
-                _, ver = self.repo.get("permit", p.id, Permit)
+                ver = self.repo.version("permit", p.id)
                 permits.suspend(p, SYSTEM, now, reason)
                 self._save_permit(p, ver, "system", "auto_suspend", now)
                 out.append(p.id)
@@ -178,10 +224,12 @@ class WorkflowService:
 
     # ================================================================ permits
 
-    def _ctx(self, exclude: str | None = None) -> permits.PermitContext:
-        certs = self.repo.list("certificate", Certificate, limit=100000)
-        others = [o for o in self.repo.list("permit", Permit, state=("submitted", "approved", "active", "suspended"),
-                                            limit=100000) if o.id != exclude]
+    def _ctx(self, p: Permit, with_others: bool = True) -> permits.PermitContext:
+        """The rules' context for ``p``: certificates of its people only; the live permits for SIMOPS."""
+        people = sorted({p.holder, *p.workers, *([p.guardian] if p.guardian else [])})
+        certs = self.repo.list("certificate", Certificate, owner=people, limit=100000)
+        others = [o for o in self.repo.list("permit", Permit, state=list(simops.LIVE_STATES), limit=100000)
+                  if o.id != p.id] if with_others else []
         return permits.PermitContext(pack=self.pack, now=self.clock(),
                                      cert_check=lambda person, ct, at: certificates.check(certs, person, ct, at),
                                      others=others, area_alarm=self._area_alarm)
@@ -200,29 +248,42 @@ class WorkflowService:
                       planned_end: datetime, **extra: Any) -> Permit:
         """A new draft permit by an applicant; the work areas are found on the plant."""
         actor.require("applicant", action="apply for a permit")
-        poly = Polygon(work_polygon)
-        if not poly.is_valid or poly.area <= 0:
-            raise GuardFailed("work_polygon must be a valid polygon with an area (local metres)", "bad_geometry")
+        poly = check_local_polygon(work_polygon, "work_polygon")
         areas = [aid for aid, a in self.plant.areas.items() if a.geometry.intersects(poly)]
         p = permits.new_permit(self.pack, self.repo.new_id("PTW"), self.site_id, type, level, title, work_polygon,
                                applicant=actor.user_id, holder=holder, planned_start=planned_start,
                                planned_end=planned_end, now=self.clock(), area_ids=areas, **extra)
-        with self._lock:
-            self._save_permit(p, None, actor.user_id, "create")
+        self._save_permit(p, None, actor.user_id, "create")
         return p
 
     def permit(self, permit_id: str) -> Permit:
+        """One permit (validated model); :class:`NotFound` when missing."""
         return self.repo.get("permit", permit_id, Permit)[0]
+
+    def record_json(self, kind: str, record_id: str) -> str:
+        """The stored JSON text of one record (no re-validation); :class:`NotFound` when missing."""
+        return self.repo.get_json(kind, record_id)
+
+    def list_json(self, kind: str, *, state: str | None = None, subtype: str | None = None,
+                  owner: str | None = None, limit: int = 100, offset: int = 0) -> str:
+        """A JSON array of stored records of ``kind``, newest change first, filtered in SQL."""
+        return self.repo.list_json(kind, state=state, subtype=subtype, owner=owner, limit=limit, offset=offset)
+
+    def list_summary(self, kind: str, *, state: str | None = None, subtype: str | None = None,
+                     owner: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+        """Projection columns of records of ``kind`` (no document is read), newest change first."""
+        return self.repo.list_summary(kind, state=state, subtype=subtype, owner=owner, limit=limit, offset=offset)
 
     def list_permits(self, state: str | None = None, type: str | None = None, limit: int = 100,
                      offset: int = 0) -> list[Permit]:
+        """Permits, newest change first, filtered by state and type."""
         return self.repo.list("permit", Permit, state=state, subtype=type, limit=limit, offset=offset)
 
     def permit_action(self, actor: Actor, permit_id: str, action: str, *, reason: str = "", note: str = "") -> Permit:
         """Apply one life-cycle action: submit, approve, reject, start, suspend, resume, complete, close, cancel, expire."""
-        with self._lock:
+        with self._permit_lock:
             p, ver = self.repo.get("permit", permit_id, Permit)
-            ctx = self._ctx(exclude=p.id)
+            ctx = self._ctx(p, with_others=action in ("submit", "approve", "start"))
             now = ctx.now
             if action == "submit":
                 permits.submit(p, actor, ctx)
@@ -255,7 +316,7 @@ class WorkflowService:
                      sensor_id: str | None = None) -> Permit:
         """Record a gas test from a live sensor (``sensor_id``) or a portable instrument entry, judged by the pack."""
         actor.require("guardian", "safety_engineer", "operator", "applicant", action="record a gas test")
-        with self._lock:
+        with self._permit_lock:
             p, ver = self.repo.get("permit", permit_id, Permit)
             if sensor_id is not None:
                 if self.state is None:
@@ -291,15 +352,16 @@ class WorkflowService:
             self._save_permit(p, ver, actor.user_id, "gas_test")
         return p
 
-    def expire_due(self) -> list[str]:
-        """Expire every permit past its validity (run periodically)."""
-        now, out = self.clock(), []
-        with self._lock:
-            for p in self.repo.list("permit", Permit, state=list(permits.VALIDITY_STATES), limit=100000):
+    def expire_due(self, now: datetime | None = None) -> list[str]:
+        """Expire every permit past its validity at ``now`` (default: the clock); returns their ids."""
+        now, out = now or self.clock(), []
+        with self._permit_lock:
+            for p in self.repo.list("permit", Permit, state=list(permits.VALIDITY_STATES), due_before=now,
+                                    limit=100000):
                 if p.valid_until is not None and now > p.valid_until:
-                    _, ver = self.repo.get("permit", p.id, Permit)
+                    ver = self.repo.version("permit", p.id)
                     permits.expire(p, SYSTEM, now)
-                    self._save_permit(p, ver, "system", "expire")
+                    self._save_permit(p, ver, "system", "expire", now)
                     self._notify(p, "expired", f"permit {p.id} expired; re-issue to continue (GB 30871 4.16)")
                     out.append(p.id)
         return out
@@ -319,17 +381,20 @@ class WorkflowService:
         return c
 
     def list_certificates(self, person_id: str | None = None) -> list[Certificate]:
+        """Certificates, optionally of one person."""
         return self.repo.list("certificate", Certificate, owner=person_id, limit=10000)
 
-    def send_certificate_reminders(self) -> list[tuple[str, int]]:
+    def send_certificate_reminders(self, now: datetime | None = None) -> list[tuple[str, int]]:
         """Notify holders at 90/60/30 days before expiry (each threshold once); returns (cert, days)."""
-        now, out = self.clock(), []
-        with self._lock:
-            for c in self.repo.list("certificate", Certificate, limit=100000):
+        now, out = now or self.clock(), []
+        window = timedelta(days=max(certificates.REMINDER_DAYS))
+        for c0 in self.repo.list("certificate", Certificate, state="valid", due_after=now,
+                                 due_before=now + window + timedelta(seconds=1), limit=100000):
+            with self._locks.hold("certificate", c0.id):
+                c, ver = self.repo.get("certificate", c0.id, Certificate)
                 due = certificates.due_reminders(c, now)
                 if not due:
                     continue
-                _, ver = self.repo.get("certificate", c.id, Certificate)
                 c.reminders_sent = sorted(set(c.reminders_sent) | set(due), reverse=True)
                 self.repo.save("certificate", c, actor="system", action="reminder", expected_version=ver,
                                subtype=c.type, owner=c.person_id, now=now)
@@ -343,35 +408,45 @@ class WorkflowService:
 
     def report_hazard(self, actor: Actor, *, title: str, category: str, level: str, x: float, y: float,
                       description: str = "", photos: list[str] | None = None) -> Hazard:
-        """Report a hazard at (x, y); flags repeats of the same category at the same place."""
+        """Report a hazard at (x, y) (local m); flags repeats of the same category at the same place.
+
+        The repeat candidates are found in SQL on the projection columns (category, creation
+        time within ``hazard_repeat_days``, same area or near); :func:`hazards.repeats` decides.
+        """
         now = self.clock()
         h = Hazard(id=self.repo.new_id("HZ"), site_id=self.site_id, state="reported", created_at=now,
                    created_by=actor.user_id, title=title, description=description, category=category, level=level,
                    x=x, y=y, area_id=self.plant_area_of(x, y), photos=photos or [], reporter=actor.user_id)
-        h.repeat_of = hazards.repeats(h, self.repo.list("hazard", Hazard, subtype=category, limit=500),
-                                      within_days=self.settings.hazard_repeat_days)
+        days, radius = self.settings.hazard_repeat_days, self.settings.hazard_repeat_radius_m
+        window = timedelta(days=days)
+        spots, total = self.repo.spots("hazard", subtype=category, since=now - window, until=now,
+                                       area_id=h.area_id, x=x, y=y, radius_m=radius, limit=hazards.MAX_REPEAT_IDS)
+        h.repeat_of = hazards.repeats(h, spots, within_days=days, radius_m=radius)
+        h.repeat_count = max(total, len(h.repeat_of))
         self.repo.save("hazard", h, actor=actor.user_id, action="report", expected_version=None, subtype=category,
                        level=level, now=now)
         return h
 
     def hazard(self, hazard_id: str) -> Hazard:
+        """One hazard (validated model); :class:`NotFound` when missing."""
         return self.repo.get("hazard", hazard_id, Hazard)[0]
 
     def list_hazards(self, state: str | None = None, limit: int = 100, offset: int = 0) -> list[Hazard]:
+        """Hazards, newest change first, optionally in one state."""
         return self.repo.list("hazard", Hazard, state=state, limit=limit, offset=offset)
 
     def default_rectifier(self, h: Hazard) -> str | None:
-        """Rule-based assignee: the area's owner for 一般 hazards (None when unknown)."""
+        """Rule-based assignee by level: a 重大 hazard goes to the responsible person of its 五定 plan,
+        any hazard otherwise to its area's owner — each only when that person is a user (else None)."""
+        candidates = [h.plan.responsible] if h.level == "major" and h.plan is not None else []
         if h.area_id and h.area_id in self.plant.areas:
-            owner = getattr(self.plant.areas[h.area_id], "owner", None)
-            if owner and self.users.exists(owner):
-                return owner
-        return None
+            candidates.append(getattr(self.plant.areas[h.area_id], "owner", None))
+        return next((c for c in candidates if c and self.users.exists(c)), None)
 
     def hazard_action(self, actor: Actor, hazard_id: str, action: str, **kw: Any) -> Hazard:
         """Apply one hazard action (confirm, invalidate, plan, assign, accept, extend, decide_extension,
         rectify, verify, close)."""
-        with self._lock:
+        with self._locks.hold("hazard", hazard_id):
             h, ver = self.repo.get("hazard", hazard_id, Hazard)
             now = self.clock()
             if action == "confirm":
@@ -406,14 +481,14 @@ class WorkflowService:
                                             f"hazard {h.id}: {action} → {h.state}", self.site_id))
         return h
 
-    def escalate_overdue(self) -> list[tuple[str, str]]:
+    def escalate_overdue(self, now: datetime | None = None) -> list[tuple[str, str]]:
         """Raise overdue hazards to the next management layer and notify it; returns (hazard, layer)."""
-        now, out = self.clock(), []
-        with self._lock:
-            for h in self.repo.list("hazard", Hazard, state=list(hazards.OPEN_STATES), limit=100000):
-                lvl = hazards.escalation_due(h, now)
+        now, out = now or self.clock(), []
+        for h0 in self.repo.list("hazard", Hazard, state=list(hazards.OPEN_STATES), due_before=now, limit=100000):
+            with self._locks.hold("hazard", h0.id):
+                h, ver = self.repo.get("hazard", h0.id, Hazard)
+                lvl = hazards.escalation_due(h, now, self.settings.hazard_escalate_every)
                 if lvl > h.escalation_level:
-                    _, ver = self.repo.get("hazard", h.id, Hazard)
                     h.escalation_level = lvl
                     layer = hazards.LAYERS[lvl - 1]
                     self.repo.save("hazard", h, actor="system", action=f"escalate:{layer}", expected_version=ver,
@@ -428,14 +503,16 @@ class WorkflowService:
     # ================================================================ alarm cases
 
     def alarm_case(self, case_id: str) -> AlarmCase:
+        """One alarm case; :class:`NotFound` when missing."""
         return self.repo.get("alarm_case", case_id, AlarmCase)[0]
 
     def list_alarm_cases(self, state: str | None = None, limit: int = 100) -> list[AlarmCase]:
+        """Alarm cases, newest change first, optionally in one state."""
         return self.repo.list("alarm_case", AlarmCase, state=state, limit=limit)
 
     def alarm_action(self, actor: Actor, case_id: str, action: str, text: str = "") -> AlarmCase:
         """acknowledge | act (record an action) | close (review note)."""
-        with self._lock:
+        with self._locks.hold("alarm_case", case_id):
             c, ver = self.repo.get("alarm_case", case_id, AlarmCase)
             now = self.clock()
             if action == "acknowledge":
@@ -459,8 +536,8 @@ class WorkflowService:
             raise GuardFailed("give exactly one of area_id or polygon", "bad_geometry")
         if area_id is not None and area_id not in self.plant.areas:
             raise GuardFailed(f"unknown area {area_id!r}", "bad_area")
-        if polygon is not None and (len(polygon) < 3 or not Polygon(polygon).is_valid):
-            raise GuardFailed("polygon must be a valid ring of ≥ 3 points", "bad_geometry")
+        if polygon is not None:
+            check_local_polygon(polygon, "polygon")
         u = RiskUnit(id=self.repo.new_id("RU"), site_id=self.site_id, state="draft", created_at=self.clock(),
                      created_by=actor.user_id, name=name, area_id=area_id, polygon=polygon, layer=risk.LAYER["BLUE"])
         self.repo.save("risk_unit", u, actor=actor.user_id, action="create", expected_version=None, level=u.level)
@@ -476,7 +553,7 @@ class WorkflowService:
             score, level = risk.grade_ls(factors.get("L", -1), factors.get("S", -1))
         else:
             raise GuardFailed("method must be LEC or LS", "bad_method")
-        with self._lock:
+        with self._locks.hold("risk_unit", unit_id):
             u, ver = self.repo.get("risk_unit", unit_id, RiskUnit)
             u.events.append(RiskEvent(description=description, method=method, factors=factors, score=score,
                                       level=level, measures=measures or []))
@@ -485,24 +562,78 @@ class WorkflowService:
             self.repo.save("risk_unit", u, actor=actor.user_id, action="assess", expected_version=ver, level=u.level)
         return u
 
-    def risk_map(self) -> dict:
-        """The four-colour risk map: GeoJSON FeatureCollection in local plant metres."""
+    def risk_map(self, frame: str = "wgs84") -> dict:
+        """The four-colour risk map as a GeoJSON FeatureCollection.
+
+        ``frame="wgs84"`` (default): RFC 7946 lon/lat degrees — the local polygons are shifted into
+        the plant's projected CRS (:func:`~safetwin.plant_models.export.to_projected`) and
+        transformed with pyproj. ``frame="local"``: the plant's local metres (x east, y north).
+        """
+        if frame not in ("wgs84", "local"):
+            raise GuardFailed(f"frame must be 'wgs84' or 'local', not {frame!r}", "bad_frame")
         feats = []
         for u in self.repo.list("risk_unit", RiskUnit, limit=100000):
             geom = self.plant.areas[u.area_id].geometry if u.area_id else Polygon(u.polygon)
+            if frame == "wgs84":
+                geom = self._wgs84(geom)
             feats.append(risk.feature(u.id, u.name, geom, u.level))
-        return {"type": "FeatureCollection", "crs_note": f"local metres of plant {self.plant.id}", "features": feats}
+        out: dict[str, Any] = {"type": "FeatureCollection", "features": feats}
+        if frame == "local":
+            out["crs_note"] = f"local metres of plant {self.plant.id} (x east, y north from its origin)"
+        return out
+
+    def _wgs84(self, geom: Any) -> Any:
+        """A local-frame geometry (m) in WGS84 lon/lat (degrees)."""
+        import shapely
+        from pyproj import Transformer
+
+        from safetwin.plant_models.export import to_projected
+
+        if self._to_wgs84 is None:
+            self._to_wgs84 = Transformer.from_crs(self.plant.crs, "EPSG:4326", always_xy=True)
+        t = self._to_wgs84
+        return shapely.transform(to_projected(self.plant, geom),
+                                 lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
     # ================================================================ KPIs
 
-    def kpis(self, start: datetime, end: datetime) -> dict[str, Any]:
-        """Cockpit KPIs over [start, end): hazards, permits, gas tests, certificates, alarms."""
+    def kpis(self, start: datetime, end: datetime, now: datetime | None = None) -> dict[str, Any]:
+        """Cockpit KPIs over [start, end) with the cut-off ``now`` (default: the clock); see :mod:`.kpi`."""
         from .kpi import compute
 
         return compute(self.repo.list("hazard", Hazard, limit=100000), self.repo.list("permit", Permit, limit=100000),
                        self.repo.list("certificate", Certificate, limit=100000),
-                       self.repo.list("alarm_case", AlarmCase, limit=100000), start, end, self.clock(),
-                       self.pack.gas_test.max_age_min)
+                       self.repo.list("alarm_case", AlarmCase, limit=100000), start, end, now or self.clock(),
+                       self.pack.gas_test.max_age_min, required_certs=self.required_certificates(),
+                       gas_types=[t for t, r in self.pack.permit_types.items() if r.gas_test.required])
+
+    def required_certificates(self) -> set[tuple[str, str]]:
+        """(person, certificate type) pairs the live and planned permits require (holders, workers, guardians)."""
+        need: set[tuple[str, str]] = set()
+        for p in self.repo.list("permit", Permit, state=list(simops.LIVE_STATES), limit=100000):
+            rule = self.pack.type_rule(p.type)
+            need |= {(w, ct) for w in p.workers for ct in rule.worker_certs}
+            if rule.guardian.required and rule.guardian.cert and p.guardian:
+                need.add((p.guardian, rule.guardian.cert))
+        return need
+
+    # ================================================================ scheduled jobs
+
+    def run_due_jobs(self, now: datetime | None = None) -> DueJobsReport:
+        """Run the time-driven jobs once at ``now`` (default: the clock): expire permits past validity,
+        send certificate reminders (90/60/30 d) and escalate overdue hazards. Idempotent: a second
+        pass at the same time changes nothing. Each job's failure is logged and does not stop the others."""
+        now = now or self.clock()
+        rep = DueJobsReport(at=now)
+        for name, job in (("expire permits", lambda: rep.expired_permits.extend(self.expire_due(now))),
+                          ("certificate reminders",
+                           lambda: rep.certificate_reminders.extend(self.send_certificate_reminders(now))),
+                          ("hazard escalation", lambda: rep.escalated_hazards.extend(self.escalate_overdue(now)))):
+            try:
+                job()
+            except Exception:
+                log.exception("scheduled job %s failed at %s", name, now.isoformat())
+        return rep
 
     def require(self, actor: Actor, *roles: str) -> None:
         if not actor.has(*roles):

@@ -6,6 +6,7 @@ The JWT secret comes from ``SAFETWIN_JWT_SECRET``; when unset a random one is ge
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,7 +27,14 @@ class WorkflowSettings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_prefix: str = "safetwin"
-    hazard_repeat_days: float = 90.0
+    hazard_repeat_days: float = Field(default=90.0, description="repeat-hazard window (days)")
+    hazard_repeat_radius_m: float = Field(default=20.0, description="repeat-hazard distance (m)")
+    hazard_escalate_every: timedelta = Field(default=timedelta(days=1),
+                                             description="lateness per escalation layer (ISO 8601 or seconds)")
+    api_threads: int = Field(default=32, ge=1, le=512,
+                             description="worker threads for the API's blocking routes; the DB pool matches it")
+    job_interval_s: float = Field(default=60.0, ge=0,
+                                  description="period of the due-job scheduler started with the API (s); 0 = off")
     bootstrap_admin_password: str | None = Field(default=None, repr=False,
                                                  description="creates user 'admin' at start when no user exists")
 
