@@ -1,0 +1,575 @@
+"""The evacuation model: a Mesa 3.3 ``Model`` whose people are Mesa agents, moved in bulk.
+
+Every person is a :class:`Person` (a ``mesa.Agent``) — the readable façade: ``person.position``,
+``person.state``, ``person.dose``, ``person.target`` … — but the state lives in numpy arrays owned by
+:class:`EvacuationModel`, and one ``model.step()`` advances *all* people by ``dt`` with the numba
+collision-free-speed kernel (see the reference note on moving thousands of Mesa agents in bulk:
+no per-agent Python on the hot path, and evacuees are *marked* arrived, never ``remove()``d).
+
+Example
+-------
+>>> import numpy as np
+>>> from shapely import box
+>>> from safetwin.emergency_planner.evacuation import EvacuationGeometry, Goal, EvacuationModel, Population
+>>> geo = EvacuationGeometry(box(0, 0, 20, 10), [Goal("muster", box(18, 0, 20, 10))])
+>>> model = EvacuationModel(geo, Population(np.array([[2.0, 5.0], [3.0, 3.0]]), free_speed_m_s=np.array([1.3, 1.2])))
+>>> model.run()                                  # doctest: +SKIP
+>>> [p.state for p in model.people]              # doctest: +SKIP
+['arrived', 'arrived']
+"""
+from __future__ import annotations
+
+import math
+import os
+import time as _time
+from dataclasses import dataclass
+from typing import Sequence
+
+import mesa
+import numba
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Polygon
+
+from . import _kernels as K
+from .exposure import Exposure
+from .geometry import EvacuationGeometry, build_wall_index, wall_segments
+from .navigation import (HazardFn, NavigationFields, build_raster, forward_arrival_time,
+                         hazard_cost_raster)
+from .params import EvacuationParams
+from .population import Population, weidmann_speeds
+
+__all__ = ["EvacuationModel", "Person", "ExitClosure", "Blockage", "STATES",
+           "WORKING", "ALERTED", "MOVING", "SHELTERING", "ARRIVED", "INCAPACITATED"]
+
+WORKING, ALERTED, MOVING, SHELTERING, ARRIVED, INCAPACITATED = range(6)
+STATES = ("working", "alerted", "moving", "sheltering", "arrived", "incapacitated")
+
+
+@dataclass(frozen=True)
+class ExitClosure:
+    """Goal ``goal`` becomes unavailable at ``time_s`` (NIST TN 1822 verification 4.1)."""
+
+    time_s: float
+    goal: str
+
+
+@dataclass(frozen=True)
+class Blockage:
+    """``polygon`` (a gate, a road section) becomes unwalkable at ``time_s``: removed from the
+    navigation raster and its outline added to the walls."""
+
+    time_s: float
+    polygon: Polygon
+
+
+class Person(mesa.Agent):
+    """Façade over row ``index`` of the model's arrays (read-only views, cheap to create)."""
+
+    def __init__(self, model: "EvacuationModel", index: int, person_id: str):
+        super().__init__(model)
+        self.index = int(index)
+        self.person_id = person_id
+
+    @property
+    def position(self) -> tuple[float, float]:
+        p = self.model.pos[self.index]
+        return float(p[0]), float(p[1])
+
+    @property
+    def state(self) -> str:
+        return STATES[self.model.state[self.index]]
+
+    @property
+    def free_speed_m_s(self) -> float:
+        return float(self.model.v0[self.index])
+
+    @property
+    def premovement_s(self) -> float:
+        return float(self.model.premove[self.index])
+
+    @property
+    def target(self) -> str | None:
+        t = self.model.target[self.index]
+        return None if t < 0 else self.model.geometry.goals[t].name
+
+    @property
+    def arrival_time_s(self) -> float:
+        return float(self.model.t_arrival[self.index])
+
+    @property
+    def speed_m_s(self) -> float:
+        """Speed over the last step."""
+        return float(self.model.speed[self.index])
+
+    @property
+    def dose(self) -> dict[str, float]:
+        return {e.name: float(self.model.dose[k][self.index]) for k, e in enumerate(self.model.exposures)}
+
+    def step(self) -> None:  # movement is done in bulk by the model
+        pass
+
+
+class EvacuationModel(mesa.Model):
+    """Mesa model of an evacuation. Build it, then ``run()`` (or call ``step()`` yourself)."""
+
+    def __init__(self, geometry: EvacuationGeometry, population: Population,
+                 params: EvacuationParams | None = None, hazard: HazardFn | None = None,
+                 exposures: Sequence[Exposure] = (), events: Sequence[ExitClosure | Blockage] = (),
+                 measurement_lines: dict[str, LineString] | None = None):
+        params = params or EvacuationParams()
+        super().__init__(seed=params.seed)
+        self.params = params
+        self.geometry = geometry
+        self.hazard = hazard
+        self.exposures = list(exposures)
+        self.events = sorted(events, key=lambda e: e.time_s)
+        self.dt = float(params.dt_s)
+        self.time = 0.0
+        rng = np.random.default_rng(params.seed)
+        self.np_rng = rng
+        n = len(population)
+        self.n = n
+        loc = params.locomotion
+        # --- per-person arrays (the model owns the state; Person reads from here) ----------
+        self.pos = np.ascontiguousarray(population.positions, dtype=np.float64).copy()
+        self.v0 = (np.asarray(population.free_speed_m_s, float).copy() if population.free_speed_m_s is not None
+                   else weidmann_speeds(n, rng))
+        self.radius = (np.asarray(population.radius_m, float).copy() if population.radius_m is not None
+                       else np.full(n, loc.radius_m))
+        self.tgap = np.full(n, loc.time_gap_s)
+        self.premove = (np.asarray(population.premovement_s, float).copy() if population.premovement_s is not None
+                        else population.premovement.sample(n, rng))
+        self.t_start = params.alarm_time_s + self.premove
+        self.state = np.full(n, WORKING if params.alarm_time_s > 0 else ALERTED, np.int8)
+        G = len(geometry.goals)
+        targets = population.targets or [None] * n
+        self.target = np.array([-1 if (t is None or t == "nearest") else geometry.goal_index(t) for t in targets],
+                               np.int64)
+        self.initial_target = self.target.copy()
+        self.t_arrival = np.full(n, np.nan)
+        self.t_moving = np.full(n, np.nan)
+        self.t_incapacitated = np.full(n, np.nan)
+        self.arrival_goal = np.full(n, -1, np.int64)
+        self.heading = np.zeros((n, 2))
+        self.heading[:, 0] = 1.0
+        self.speed = np.zeros(n)
+        self.dose = [np.zeros(n) for _ in self.exposures]
+        self.tolerance = rng.uniform(0, 1, n)
+        self.ids = list(population.ids) if population.ids is not None else [f"p{k}" for k in range(n)]
+        self._validate(geometry)
+        self.goal_open = np.ones(G, np.bool_)
+        self.goal_count = np.zeros(G, np.int64)
+        self.goal_capacity = np.array([g.capacity if g.capacity is not None else np.iinfo(np.int64).max
+                                       for g in geometry.goals], np.int64)
+        self.goal_sink = np.array([g.sink for g in geometry.goals], np.bool_)
+        self.goal_unsafe = np.zeros(G, np.bool_)
+        # --- geometry, walls, navigation -----------------------------------------------------
+        self.blocked: list[Polygon] = []
+        self.raster = build_raster(geometry, params.navigation)
+        self.nav = NavigationFields(self.raster, params.navigation)
+        self._build_walls()
+        vmax = float(self.v0.max()) if n else 1.0
+        lmax = 2.0 * float(self.radius.max()) if n else 0.4
+        # spacing search reach (a neighbour farther than l + v0 T cannot slow anybody down) and
+        # repulsion cut-off (R < 0.02 beyond l + 6 D); cell side >= 0.5 m
+        self.lmax = lmax
+        self.reach = lmax + vmax * float(self.tgap.max())
+        self.rep_cut = max(0.5, lmax + 6 * loc.range_neighbour_m)
+        cell = max(0.5, self.rep_cut / 2)
+        x0, y0, x1, y1 = geometry.bounds
+        if geometry.periodic_x is not None:
+            px0, px1 = geometry.periodic_x
+            self.period = float(px1 - px0)
+            self.ncx = max(int(self.period // cell), 1)
+            self.cx0, self.cw = float(px0), self.period / self.ncx
+            if self.ncx < 2 * int(math.ceil(self.reach / self.cw)) + 1:
+                raise ValueError("periodic domain too short for the interaction reach")
+        else:
+            self.period = 0.0
+            self.ncx = max(int(math.ceil((x1 - x0) / cell)), 1)
+            self.cx0, self.cw = float(x0), cell
+        self.ncy = max(int(math.ceil((y1 - y0) / cell)), 1)
+        self.cy0, self.ch = float(y0), cell
+        self._field_keys: list[tuple[int, ...]] = []
+        self._dirs = np.zeros((1, self.raster.ny, self.raster.nx, 2), np.float32)
+        self.field_idx = np.zeros(n, np.int64)
+        self._nav_version = -1
+        self._next_replan = 0.0 if hazard is not None else math.inf
+        self._tau: np.ndarray | None = None
+        self._tau_time = 0.0
+        # --- bookkeeping -----------------------------------------------------------------------
+        self._order_start = np.argsort(self.t_start, kind="stable")
+        self._start_ptr = 0
+        self._alarm_done = params.alarm_time_s <= 0
+        self._ev_ptr = 0
+        self._next_exposure = 0.0
+        out = params.output
+        self._traj_every = (max(int(round(out.trajectory_interval_s / self.dt)), 1)
+                            if out.trajectory_interval_s else 0)
+        self._frames: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+        dc = out.density_cell_m
+        self.dens_x0, self.dens_y0 = x0, y0
+        self.dens_nx = max(int(math.ceil((x1 - x0) / dc)), 1)
+        self.dens_ny = max(int(math.ceil((y1 - y0) / dc)), 1)
+        self._dens_sum = np.zeros((self.dens_ny, self.dens_nx))
+        self._dens_max = np.zeros((self.dens_ny, self.dens_nx))
+        self._dens_over = np.zeros((self.dens_ny, self.dens_nx))
+        self._dens_frames = 0
+        self.lines = dict(measurement_lines or {})
+        self._line_arr = np.array([[*ln.coords[0][:2], *ln.coords[-1][:2]] for ln in self.lines.values()]).reshape(-1, 4)
+        self.crossings: list[tuple[float, int, int, int]] = []  # (time, person, line, sign)
+        wd = params.watchdog
+        self._wd_next = wd.window_s
+        self._wd_last_arrivals = 0
+        self._wd_ref_pos = self.pos.copy()
+        self.deadlock = False
+        self.deadlock_time_s = math.nan
+        self.stuck: np.ndarray = np.zeros(0, np.int64)
+        self.arrived_total = 0
+        self.agent_steps = 0
+        self.step_wall_s = 0.0
+        self.running = True
+        self._threads_now = 1
+        self._threads_next_check = 0
+        # buffers for the kernel
+        self._newpos = np.empty_like(self.pos)
+        self._newhead = np.empty_like(self.heading)
+        self._arr_goal = np.empty(n, np.int64)
+        self._cell_of = np.full(n, -1, np.int64)
+        self._cell_start = np.full(self.ncx * self.ncy, -1, np.int64)
+        self._cell_count = np.zeros(self.ncx * self.ncy, np.int64)
+        self._cell_items = np.empty(n, np.int64)
+        # --- the Mesa agents (façade) --------------------------------------------------------
+        self.people: list[Person] = [Person(self, k, self.ids[k]) for k in range(n)]
+        self.datacollector = mesa.DataCollector(model_reporters={
+            s: (lambda m, code=code: int(np.count_nonzero(m.state == code))) for code, s in enumerate(STATES)})
+        self._apply_alarm_and_starts()
+        self._replan(force=True)
+
+    def _validate(self, geometry: EvacuationGeometry) -> None:
+        """Reject bad people data with a located message (person id, field, value)."""
+        n = self.n
+        for name, arr in (("free_speed_m_s", self.v0), ("radius_m", self.radius), ("premovement_s", self.premove)):
+            if len(arr) != n:
+                raise ValueError(f"population.{name} has {len(arr)} values for {n} people")
+        problems = []
+        bad = ~np.isfinite(self.pos).all(axis=1)
+        bad |= ~shapely.contains_xy(geometry.walkable, np.nan_to_num(self.pos[:, 0]), np.nan_to_num(self.pos[:, 1]))
+        problems += [f"{self.ids[k]}: position ({self.pos[k, 0]:.2f}, {self.pos[k, 1]:.2f}) m is outside the walkable area"
+                     for k in np.flatnonzero(bad)]
+        problems += [f"{self.ids[k]}: free_speed_m_s {self.v0[k]!r} must be > 0"
+                     for k in np.flatnonzero(~(self.v0 > 0))]
+        problems += [f"{self.ids[k]}: radius_m {self.radius[k]!r} must be > 0"
+                     for k in np.flatnonzero(~(self.radius > 0))]
+        problems += [f"{self.ids[k]}: premovement_s {self.premove[k]!r} must be >= 0"
+                     for k in np.flatnonzero(~(self.premove >= 0))]
+        if problems:
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise ValueError(f"{len(problems)} invalid people: " + "; ".join(problems[:5]) + more)
+
+    # ------------------------------------------------------------------ geometry / navigation
+    def _build_walls(self) -> None:
+        loc = self.params.locomotion
+        segs = wall_segments(self.geometry.walkable, self.geometry.periodic_x, extra=self.blocked)
+        cutoff = max(loc.wall_cutoff_m, 2.0 * float(self.radius.max()) if self.n else 0.3)
+        self.walls = build_wall_index(segs, self.geometry.bounds, cutoff, cell=1.0)
+        self.wall_cutoff = cutoff
+
+    def _in_physics(self) -> np.ndarray:
+        return (self.state != ARRIVED) & (self.state != SHELTERING)
+
+    def _open_key(self) -> tuple[int, ...]:
+        return tuple(int(k) for k in np.flatnonzero(self._goal_available()))
+
+    def _goal_available(self) -> np.ndarray:
+        return self.goal_open & ~self.goal_unsafe & (self.goal_count < self.goal_capacity)
+
+    def _replan(self, force: bool = False) -> None:
+        """Re-evaluate hazard cost, goal availability and per-person fields."""
+        p = self.params.navigation
+        if self.hazard is not None:
+            todo = self._in_physics() & (self.state != INCAPACITATED)
+            if todo.any():
+                t0 = max(self.time, float(np.min(self.t_start[todo])))
+                if self._tau is None or self.time - self._tau_time >= p.tau_refresh_s - 1e-9:
+                    self._tau = forward_arrival_time(self.raster, self.pos[todo, 0], self.pos[todo, 1],
+                                                     p.hazard_reference_speed_m_s)
+                    self._tau_time = self.time
+                    tau = self._tau
+                else:  # age the crowd-front arrival times instead of re-solving them
+                    tau = np.maximum(self._tau - (self.time - self._tau_time), 0.0)
+                cost = hazard_cost_raster(self.raster, self.hazard, t0 + tau)
+            else:
+                cost = hazard_cost_raster(self.raster, self.hazard, np.full((self.raster.ny, self.raster.nx), self.time))
+            self.nav.set_hazard_cost(cost, rtol=0.0 if force else p.replan_cost_rtol)
+            # a goal is unsafe while most of its area is impassable at the time people would get there
+            for g in range(len(self.geometry.goals)):
+                cells = self.raster.goal_id == g
+                self.goal_unsafe[g] = bool(cells.any() and np.mean(~self.nav.passable[cells]) > 0.5)
+            self._next_replan = self.time + p.replan_interval_s
+        self._assign_fields()
+
+    def replan(self) -> None:
+        """Force a re-plan now (call after the hazard callable's underlying data changed, e.g. a new
+        dispersion forecast arrived); otherwise fields are re-planned every replan interval."""
+        self._replan(force=True)
+
+    def _assign_fields(self, _again: bool = False) -> None:
+        open_key = self._open_key()
+        sip = (self.state == SHELTERING) & (self.arrival_goal < 0)  # sheltering in place (no route)
+        active = self._in_physics() | sip
+        # people whose target closed or filled up re-choose: the nearest open goal
+        chosen = (self.target >= 0) & active
+        if chosen.any():
+            bad = chosen & ~np.isin(self.target, np.asarray(open_key, np.int64))
+            self.target[bad] = -1
+        keys: list[tuple[int, ...]] = []
+        fidx = np.full(self.n, -1, np.int64)
+        for t in (np.unique(self.target[active]) if active.any() else []):
+            key = open_key if t < 0 else (int(t),)
+            if not key:
+                continue
+            if key not in keys:
+                keys.append(key)
+            fidx[active & (self.target == t)] = keys.index(key)
+        if keys != self._field_keys or self.nav.version != self._nav_version:
+            self._field_keys = keys
+            self._nav_version = self.nav.version
+            if keys:
+                self._dirs = np.ascontiguousarray(np.stack([self.nav.field(k).direction for k in keys]))
+        # no goal left or no route from here: shelter in place; resume when a route reappears
+        check = active & ((self.state == MOVING) | sip)
+        T = np.full(self.n, np.inf)
+        for f, key in enumerate(keys):
+            m = check & (fidx == f)
+            if m.any():
+                T[m] = self.nav.sample_T(key, self.pos[m, 0], self.pos[m, 1])
+        ok = np.isfinite(T)
+        retarget = check & ~ok & (self.target >= 0)
+        if retarget.any() and not _again:
+            self.target[retarget] = -1  # assigned goal unreachable: nearest reachable open goal instead
+            return self._assign_fields(_again=True)
+        self.state[check & ~ok & (self.state == MOVING)] = SHELTERING
+        self.state[sip & ok] = MOVING
+        self.field_idx = np.maximum(fidx, 0)
+
+    def remaining_route_m(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """Remaining cost-weighted route length to each person's goal (inf without a route)."""
+        idx = np.arange(self.n) if idx is None else np.asarray(idx)
+        out = np.full(len(idx), np.inf)
+        for f, key in enumerate(self._field_keys):
+            m = self.field_idx[idx] == f
+            if m.any():
+                out[m] = self.nav.sample_T(key, self.pos[idx[m], 0], self.pos[idx[m], 1])
+        return out
+
+    # ------------------------------------------------------------------ events and states
+    def _apply_alarm_and_starts(self) -> None:
+        t = self.time
+        if not self._alarm_done and t >= self.params.alarm_time_s:
+            self.state[self.state == WORKING] = ALERTED
+            self._alarm_done = True
+        if not self._alarm_done:
+            return
+        order = self._order_start
+        n = self.n
+        p = self._start_ptr
+        while p < n and self.t_start[order[p]] <= t + 1e-9:
+            k = order[p]
+            if self.state[k] == ALERTED:
+                self.state[k] = MOVING
+                self.t_moving[k] = t
+            p += 1
+        self._start_ptr = p
+
+    def _apply_events(self) -> bool:
+        changed = False
+        while self._ev_ptr < len(self.events) and self.events[self._ev_ptr].time_s <= self.time + 1e-9:
+            ev = self.events[self._ev_ptr]
+            self._ev_ptr += 1
+            if isinstance(ev, ExitClosure):
+                self.goal_open[self.geometry.goal_index(ev.goal)] = False
+            elif isinstance(ev, Blockage):
+                self.blocked.append(ev.polygon)
+                X, Y = np.meshgrid(self.raster.xc, self.raster.yc)
+                walk = self.raster.walkable & ~shapely.contains_xy(ev.polygon, X, Y)
+                self.nav.set_walkable(walk)
+                self._build_walls()
+            changed = True
+        return changed
+
+    # ------------------------------------------------------------------ stepping
+    def step(self) -> None:
+        """Advance everybody by one time step ``dt``."""
+        tw = _time.perf_counter()
+        dt = self.dt
+        self._apply_alarm_and_starts()
+        replan = self._apply_events()
+        if self.time >= self._next_replan:
+            replan = True
+        if replan:
+            self._replan()
+        in_phys = self._in_physics()
+        mobile = self.state == MOVING
+        n_active = int(np.count_nonzero(in_phys))
+        if mobile.any():
+            numba.set_num_threads(self._threads(n_active))
+            K.build_cell_list(self.pos, in_phys, self.cx0, self.cy0, self.cw, self.ch, self.ncx, self.ncy,
+                              self._cell_of, self._cell_start, self._cell_count, self._cell_items)
+            loc = self.params.locomotion
+            w = self.walls
+            r = self.raster
+            K.cfsm_step(self.pos, self.heading, mobile, self.v0, self.radius, self.tgap, self.field_idx,
+                        self._dirs, r.x0, r.y0, r.h, r.nx, r.ny,
+                        self._cell_start, self._cell_count, self._cell_items, self.cx0, self.cy0, self.cw, self.ch, self.ncx, self.ncy,
+                        self.period, self.reach, self.rep_cut, self.lmax,
+                        w.segments, w.start, w.items, w.x0, w.y0, w.cell, w.nx, w.ny, self.wall_cutoff,
+                        loc.strength_neighbour, loc.range_neighbour_m, loc.strength_wall, loc.range_wall_m,
+                        loc.strength_counterflow, loc.range_counterflow_m, dt,
+                        r.goal_id, self._goal_available() & self.goal_sink, self.target,
+                        self._newpos, self.speed, self._newhead, self._arr_goal)
+            if len(self._line_arr):
+                self._record_crossings(mobile)
+            self.pos, self._newpos = self._newpos, self.pos
+            self.heading, self._newhead = self._newhead, self.heading
+            arrived = np.flatnonzero(self._arr_goal >= 0)
+            if len(arrived):
+                self._arrive(arrived, self._arr_goal[arrived], self.time + dt)
+        self.time += dt
+        self.agent_steps += n_active
+        if self.exposures and self.time >= self._next_exposure - 1e-9:
+            self._expose()
+        if self._traj_every and (self.steps % self._traj_every == 0):
+            self._record_frame()
+        if self.time >= self._wd_next - 1e-9:
+            self._watchdog()
+        if not (self._in_physics() & (self.state != INCAPACITATED)).any() or self.time >= self.params.t_max_s - 1e-9:
+            self.running = False
+        self.step_wall_s += _time.perf_counter() - tw
+
+    def _threads(self, n_active: int) -> int:
+        if self.params.threads:
+            return self.params.threads
+        if n_active < self.params.parallel_min_agents:
+            return 1
+        if self.steps >= self._threads_next_check:
+            self._threads_next_check = self.steps + 200
+            try:
+                others = os.getloadavg()[0] - self._threads_now
+            except OSError:
+                others = 0.0
+            self._threads_now = numba.config.NUMBA_NUM_THREADS if others < 0.5 else 1
+        return self._threads_now
+
+    def _arrive(self, idx: np.ndarray, goals: np.ndarray, t: float) -> None:
+        # capacity: only the first ones that fit are admitted, the others re-choose
+        for g in np.unique(goals):
+            sel = idx[goals == g]
+            room = self.goal_capacity[g] - self.goal_count[g]
+            adm, rest = sel[:max(room, 0)], sel[max(room, 0):]
+            shelter = self.geometry.goals[g].shelter
+            self.state[adm] = SHELTERING if shelter else ARRIVED
+            self.t_arrival[adm] = t
+            self.arrival_goal[adm] = g
+            self.goal_count[g] += len(adm)
+            self.arrived_total += len(adm)
+            if len(rest) or self.goal_count[g] >= self.goal_capacity[g]:
+                self._assign_fields()
+
+    def _record_crossings(self, mobile: np.ndarray) -> None:
+        idx = np.flatnonzero(mobile)
+        p = self.pos[idx]
+        q = self._newpos[idx]
+        for li, (ax, ay, bx, by) in enumerate(self._line_arr):
+            sp = np.sign((bx - ax) * (p[:, 1] - ay) - (by - ay) * (p[:, 0] - ax))
+            sq = np.sign((bx - ax) * (q[:, 1] - ay) - (by - ay) * (q[:, 0] - ax))
+            cand = np.flatnonzero((sp != sq) & (sp != 0))
+            if not len(cand):
+                continue
+            pc, qc = p[cand], q[cand]
+            ta = (pc[:, 0] - ax) * (qc[:, 1] - pc[:, 1]) - (pc[:, 1] - ay) * (qc[:, 0] - pc[:, 0])
+            den = (bx - ax) * (qc[:, 1] - pc[:, 1]) - (by - ay) * (qc[:, 0] - pc[:, 0])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = ta / den  # position along the line, 0..1
+            ok = (s >= 0) & (s <= 1)
+            for k in np.flatnonzero(ok):
+                da = abs((bx - ax) * (pc[k, 1] - ay) - (by - ay) * (pc[k, 0] - ax))
+                db = abs((bx - ax) * (qc[k, 1] - ay) - (by - ay) * (qc[k, 0] - ax))
+                frac = da / (da + db) if da + db > 0 else 0.0
+                self.crossings.append((self.time + frac * self.dt, int(idx[cand[k]]), li, int(-sp[cand[k]])))
+
+    def _expose(self) -> None:
+        step = self.params.exposure_interval_s
+        t_mid = self.time
+        exposed = self.state != SHELTERING
+        idx = np.flatnonzero(exposed)
+        for k, e in enumerate(self.exposures):
+            if not len(idx):
+                break
+            c = np.asarray(e.field(self.pos[idx, 0], self.pos[idx, 1], np.full(len(idx), t_mid)), float)
+            self.dose[k][idx] += np.power(np.maximum(c, 0.0), e.exponent) * step
+            if e.incapacitating:
+                P = e.harm_probability(self.dose[k][idx])
+                hit = idx[(P >= self.tolerance[idx]) & (P > 0) & (self.state[idx] != INCAPACITATED)
+                          & (self.state[idx] != ARRIVED)]
+                if len(hit):
+                    self.state[hit] = INCAPACITATED
+                    self.t_incapacitated[hit] = self.time
+        self._next_exposure = self.time + step
+
+    def _record_frame(self) -> None:
+        m = self._in_physics()
+        idx = np.flatnonzero(m)
+        self._frames.append((self.time, idx.astype(np.int32), self.pos[idx].astype(np.float32),
+                             self.state[idx].copy()))
+        out = self.params.output
+        # density map: touch only the occupied cells (the map can have millions of cells)
+        dc = out.density_cell_m
+        ix = np.clip(((self.pos[idx, 0] - self.dens_x0) / dc).astype(np.int64), 0, self.dens_nx - 1)
+        iy = np.clip(((self.pos[idx, 1] - self.dens_y0) / dc).astype(np.int64), 0, self.dens_ny - 1)
+        cells, counts = np.unique(iy * self.dens_nx + ix, return_counts=True)
+        dens = counts / dc ** 2
+        self._dens_sum.reshape(-1)[cells] += dens
+        peak = self._dens_max.reshape(-1)
+        peak[cells] = np.maximum(peak[cells], dens)
+        self._dens_over.reshape(-1)[cells] += dens >= out.hotspot_density_per_m2
+        self._dens_frames += 1
+        self.datacollector.collect(self)
+
+    def _watchdog(self) -> None:
+        wd = self.params.watchdog
+        moving = np.flatnonzero(self.state == MOVING)
+        self._wd_next = self.time + wd.window_s
+        arrivals = self.arrived_total - self._wd_last_arrivals
+        self._wd_last_arrivals = self.arrived_total
+        if not len(moving):
+            self._wd_ref_pos = self.pos.copy()
+            return
+        now = self.remaining_route_m(moving)
+        saved = self.pos[moving].copy()
+        self.pos[moving] = self._wd_ref_pos[moving]
+        before = self.remaining_route_m(moving)
+        self.pos[moving] = saved
+        progress = before - now
+        stuck = moving[~(progress >= wd.min_progress_m)]
+        self.stuck = stuck
+        self._wd_ref_pos = self.pos.copy()
+        if arrivals == 0 and len(stuck) == len(moving):
+            self.deadlock = True
+            self.deadlock_time_s = self.time
+            if wd.stop_on_deadlock:
+                self.running = False
+
+    def run(self, until_s: float | None = None) -> "EvacuationModel":
+        """Step until everybody is safe/incapacitated, deadlock, or ``until_s`` (default t_max)."""
+        stop = self.params.t_max_s if until_s is None else min(until_s, self.params.t_max_s)
+        while self.running and self.time < stop - 1e-9:
+            self.step()
+        if self._traj_every and (not self._frames or self._frames[-1][0] < self.time):
+            self._record_frame()
+        return self
+
+    def result(self):
+        from .results import EvacuationResult
+        return EvacuationResult.from_model(self)

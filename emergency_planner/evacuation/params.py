@@ -1,0 +1,120 @@
+"""Parameter data classes of the evacuation model (SI units throughout).
+
+Every number the model uses is a field of one of these frozen data classes, with its unit in
+the name or the docstring, so a run is fully described by ``(geometry, population, params)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["LocomotionParams", "NavigationParams", "WatchdogParams", "OutputParams", "EvacuationParams"]
+
+
+@dataclass(frozen=True)
+class LocomotionParams:
+    """Collision-free speed model (Tordeux, Chraibi & Seyfried 2016, "Collision-free speed model
+    for pedestrian dynamics", Traffic and Granular Flow '15, arXiv:1512.05597).
+
+    Velocity of agent i is ``V_i(s_i) * e_i`` with
+
+    * ``e_i = normalise(e0_i + sum_j R(|x_i - x_j|) n_ij + sum_walls R_w(d_iw) n_iw [+ K_i])`` where
+      ``e0_i`` is the desired direction (``-grad T`` of the navigation field),
+      ``R(d) = a exp((l_ij - d) / D)`` with ``l_ij = r_i + r_j``, ``R_w(d) = a_w exp((r_i - d) / D_w)``;
+    * ``V_i(s) = min(v0_i, max(0, (s - l) / T_i))`` where ``s`` is the distance to the nearest
+      neighbour j that is ahead (``e_i . (x_j - x_i) >= 0``) and in the agent's lane
+      (``|e_i^perp . (x_j - x_i)| <= l_ij``), ``l`` the contact distance ``r_i + r_j``.
+
+    ``K_i`` is SafeTwin's addition for counter-flow (NIST TN 1822 verification 2.8): for an oncoming
+    neighbour ahead in the lane, a sideways push to the right of strength
+    ``a_counter exp((l_ij - d) / D_counter)`` breaks the head-on symmetry that makes the plain
+    model deadlock; it is zero in unidirectional flow.
+
+    Wall contact is excluded by construction: after each move an agent closer than its radius to a
+    wall segment is projected back to distance ``r_i`` (no penetration, RiMEA test 6).
+    Defaults: JuPedSim's CFSM strengths and wall range (a = 8, a_w = 5, D_w = 0.02 m); radius
+    0.10 m, time gap 1.35 s and neighbour range D = 0.15 m calibrated together against Weidmann's
+    fundamental diagram (RiMEA test 4) and the Seyfried et al. (2009) bottleneck flow (see
+    docs/verification.md). The radius is the hard-core contact distance of the speed function,
+    smaller than a body's half-width.
+    """
+
+    radius_m: float = 0.10
+    time_gap_s: float = 1.35
+    strength_neighbour: float = 8.0
+    range_neighbour_m: float = 0.15
+    strength_wall: float = 5.0
+    range_wall_m: float = 0.02
+    strength_counterflow: float = 1.0
+    range_counterflow_m: float = 0.5
+    wall_cutoff_m: float = 0.6
+    """Walls farther than this from the agent centre are ignored (repulsion is < 1e-9 there)."""
+
+
+@dataclass(frozen=True)
+class NavigationParams:
+    """Fast-marching travel-time fields (scikit-fmm) on a raster of the walkable area.
+
+    ``cell_m=None`` picks ``max(0.1, min(0.25, sqrt(area / 6e5)), sqrt(area / 2e6))``: 0.1 m for
+    rooms, at most 0.25 m (five cells across a 1.25 m door) until a field would exceed 2 M cells.
+    Near walls the navigation speed is lowered linearly from 1 at ``wall_clearance_m`` to
+    ``wall_speed_factor`` at the wall, so paths keep off walls and corners like real walkers.
+    With a hazard, fields are recomputed every ``replan_interval_s`` (and whenever exits close or
+    blockages appear); agents re-plan immediately because they follow the field gradient.
+    """
+
+    cell_m: float | None = None
+    wall_clearance_m: float = 0.4
+    wall_speed_factor: float = 0.5
+    replan_interval_s: float = 10.0
+    hazard_reference_speed_m_s: float = 1.2
+    """Speed used to estimate *when* a cell is crossed (see navigation.hazard_speed_field)."""
+    tau_refresh_s: float = 15.0
+    """Re-solve the crowd-front arrival time used for hazard timing at most this often (s)."""
+    replan_cost_rtol: float = 0.01
+    """Skip re-solving the goal fields when no cell's hazard cost changed by more than this."""
+    max_cost_factor: float = 1e3
+    """Cost factors at or above this make a cell impassable."""
+
+
+@dataclass(frozen=True)
+class WatchdogParams:
+    """No-progress watchdog: an agent has progressed in a window when its remaining route length
+    (the navigation field) fell by at least ``min_progress_m``. If no agent progressed and none
+    arrived during ``window_s`` while agents are still moving, the run is declared deadlocked and
+    stopped; the stuck agents are listed in the result."""
+
+    window_s: float = 30.0
+    min_progress_m: float = 0.5
+    stop_on_deadlock: bool = True
+
+
+@dataclass(frozen=True)
+class OutputParams:
+    trajectory_interval_s: float | None = 0.5
+    """Record positions of all not-yet-finished agents at this interval (None = off)."""
+    density_cell_m: float = 1.0
+    """Cell size of the density map (persons per m² averaged over the recorded frames)."""
+    hotspot_density_per_m2: float = 2.0
+    """A density-map cell is a congestion hot spot when its peak density reaches this value."""
+
+
+@dataclass(frozen=True)
+class EvacuationParams:
+    """All knobs of a run. ``dt_s`` is the locomotion time step; ``t_max_s`` caps the run."""
+
+    dt_s: float = 0.05
+    t_max_s: float = 1800.0
+    alarm_time_s: float = 0.0
+    exposure_interval_s: float = 0.5
+    """Doses are integrated with this step (concentration callables are evaluated this often)."""
+    locomotion: LocomotionParams = field(default_factory=LocomotionParams)
+    navigation: NavigationParams = field(default_factory=NavigationParams)
+    watchdog: WatchdogParams = field(default_factory=WatchdogParams)
+    output: OutputParams = field(default_factory=OutputParams)
+    seed: int | None = 0
+    threads: int | None = None
+    """Numba threads for the locomotion kernel. None = automatic: all threads when at least
+    ``parallel_min_agents`` people are in the simulation *and* the other processes leave cores idle
+    (1-minute load average minus this run's own threads below 0.5, re-checked every 200 steps),
+    else 1 — a parallel region on shared, busy cores is 2-3x slower than one thread."""
+    parallel_min_agents: int = 3000

@@ -1,0 +1,96 @@
+"""Verification tests of the evacuation model against RiMEA 4.1.1, NIST TN 1822 and the
+Seyfried et al. (2009) bottleneck flows, with the pass bands of shared/reference/evacuation.md.
+
+Each test runs one check of ``emergency_planner.evacuation.verification`` (the same functions
+generate docs/verification.md) and asserts every record it returns.
+"""
+from __future__ import annotations
+
+import pytest
+
+from safetwin.emergency_planner.evacuation import verification as V
+
+
+def _assert(checks):
+    assert checks, "no checks returned"
+    failed = [c for c in checks if not c.passed]
+    assert not failed, "\n".join(f"{c.test}: {c.value} not in {c.band}" for c in failed)
+
+
+def test_rimea1_corridor_speed():
+    """RiMEA 4.1.1 annex test 1: 40 m at 1.33 m/s in [26, 34] s."""
+    _assert(V.check_rimea1())
+
+
+def test_nist21_corridor_speed():
+    """NIST TN 1822 verification 2.1: 1.00 ± 0.05 m/s."""
+    _assert(V.check_nist21())
+
+
+def test_rimea4_fundamental_diagram():
+    """RiMEA 4.1.1 annex test 4: speed within ±20 % of Weidmann for ρ ≤ 2 /m², non-increasing."""
+    _assert(V.check_rimea4())
+
+
+def test_rimea5_nist11_premovement():
+    """RiMEA 4.1.1 annex test 5 / NIST TN 1822 verification 1.1: start at the drawn time."""
+    _assert(V.check_nist11_rimea5())
+
+
+def test_rimea6_corner_no_wall_crossing():
+    """RiMEA 4.1.1 annex test 6 / NIST TN 1822 verification 2.3: nobody inside the wall block."""
+    _assert(V.check_rimea6())
+
+
+def test_rimea7_speed_distribution():
+    """RiMEA 4.1.1 annex test 7 / NIST TN 1822 verification 2.4: assigned speeds reproduced."""
+    _assert(V.check_rimea7())
+
+
+def test_rimea8_parameter_study():
+    """RiMEA 4.1.1 annex test 8: parameter study runs; slower population never faster."""
+    _assert(V.check_rimea8())
+
+
+@pytest.mark.slow
+def test_rimea9_four_then_two_exits():
+    """RiMEA 4.1.1 annex test 9: 1000 people, t(2 doors)/t(4 doors) in [1.6, 2.4], nobody stuck."""
+    _assert(V.check_rimea9())
+
+
+def test_rimea12_jam_only_before_corridor():
+    """RiMEA 4.1.1 annex test 12: congestion in front of the corridor, not in front of the exit."""
+    _assert(V.check_rimea12())
+
+
+def test_rimea12b_long_bottleneck_slower():
+    """RiMEA 4.1.1 annex test 12b: room 1 empties later behind a long bottleneck."""
+    _assert(V.check_rimea12b())
+
+
+def test_bottleneck_specific_flow():
+    """Seyfried et al. 2009 / RiMEA 4.1.1 annex test 12d: J/w in [1.5, 2.3] p/(m·s) for
+    0.8/1.0/1.2 m and J increasing with width."""
+    _assert(V.check_bottleneck())
+
+
+def test_nist28_counterflow_no_deadlock():
+    """NIST TN 1822 verification 2.8: crossing time grows with counter-flow, no deadlock."""
+    _assert(V.check_nist28())
+
+
+def test_nist41_exit_loss_rerouting():
+    """NIST TN 1822 verification 4.1: exit 1 closes at t = 1 s, everybody re-routes to exit 2."""
+    _assert(V.check_nist41())
+
+
+def test_hazard_avoidance_plume():
+    """Issue 4 acceptance: a plume across the short route; people take the longer safe route and
+    their dose stays below the AEGL-2 (30 min) equivalent toxic load."""
+    _assert(V.check_hazard_avoidance())
+
+
+def test_render_markdown_table():
+    checks = [V.Check("t", "s", "q", "1", "[0, 2]", True), V.Check("u", "s", "q", "3", "[0, 2]", False)]
+    md = V.render_markdown(checks)
+    assert "| t | s | q | 1 | [0, 2] | ✅ |" in md and "❌" in md and "1 of 2 checks pass" in md
