@@ -79,5 +79,98 @@ def broker(port: int = typer.Option(1883), data_dir: Path = typer.Option(Path("v
         b.stop()
 
 
+def _broker_address(host: str | None, port: int | None) -> tuple[str, int, str | None, str | None]:
+    from safetwin.settings import get_settings
+    st = get_settings()
+    return host or st.mqtt_host, port or st.mqtt_port, st.mqtt_username, st.mqtt_password
+
+
+@app.command("simulate-plant")
+def simulate_plant(
+        plant: Path = typer.Option(None, help="plant folder (default: settings.plant_path)"),
+        site: str = typer.Option("site1", help="site id in the topics"),
+        host: str = typer.Option(None, help="broker host (default: settings)"),
+        port: int = typer.Option(None, help="broker port (default: settings)"),
+        rate: float = typer.Option(1.0, help="multiplies every detector's and tag's reporting rate"),
+        seconds: float = typer.Option(0.0, help="stop after this many seconds (0: until Ctrl-C)"),
+        seed: int = typer.Option(0, help="random seed"),
+        faults_per_h: float = typer.Option(0.5, help="sensor faults (stuck, out of range, dropout, bad) per sensor per hour"),
+        people: int = typer.Option(None, help="number of people (default: the shift headcount)"),
+        shift: str = typer.Option(None, help="shift whose headcount walks the site (default: the first)"),
+        plume: str = typer.Option(None, help="steady plume SUBSTANCE,X_M,Y_M,RATE_KG_S,WIND_FROM_DEG,WIND_M_S[,STABILITY]"),
+        release: str = typer.Option(None, help="steady plume from this equipment's inventory (use --release-rate, --wind-*)"),
+        release_rate: float = typer.Option(2.0, help="release rate for --release, kg/s"),
+        wind_from: float = typer.Option(270.0, help="wind direction for --release, degrees (from)"),
+        wind_speed: float = typer.Option(3.0, help="wind speed for --release, m/s"),
+        plume_start: float = typer.Option(0.0, help="the release starts this many seconds into the simulation"),
+) -> None:
+    """Publish realistic traffic of a plant: detectors (noise, drift, faults) in gateway batches,
+    every person's tag walking the roads, equipment states; optionally a gas plume read by the
+    detectors."""
+    from .simulator import PlantSimulator, SimConfig, steady_plume
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    p = _plant(plant)
+    conc = substance = None
+    if plume:
+        parts = plume.split(",")
+        if len(parts) not in (6, 7):
+            raise typer.BadParameter("--plume needs SUBSTANCE,X,Y,RATE,WIND_FROM,WIND_SPEED[,STABILITY]")
+        substance = parts[0]
+        conc = steady_plume(substance, *map(float, parts[1:6]), stability=parts[6] if len(parts) == 7 else "D",
+                            start_s=plume_start)
+    elif release:
+        inv = p.inventories.get(release)
+        if inv is None or release not in p.equipment:
+            raise typer.BadParameter(f"equipment {release!r} has no inventory in plant {p.id}")
+        c = p.equipment[release].geometry.centroid
+        substance = inv.substance
+        conc = steady_plume(substance, c.x, c.y, release_rate, wind_from, wind_speed, start_s=plume_start)
+    cfg = SimConfig(rate=rate, seed=seed, fault_rate_per_h=faults_per_h, people=people, shift=shift)
+    sim = PlantSimulator(p, site, cfg, concentration=conc, substance=substance)
+    h, pt, user, pw = _broker_address(host, port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    typer.echo(f"simulating {p.id}: {len(sim.detectors)} detectors, {len(sim.walkers)} people, "
+               f"{len(p.equipment)} equipment items -> {h}:{pt} site {site}", err=True)
+    counts = sim.run(h, pt, seconds or None, username=user, password=pw, stop=stop)
+    typer.echo(f"published: {counts}", err=True)
+
+
+@app.command("record")
+def record(out: Path = typer.Argument(..., help="JSONL file to write"),
+           site: str = typer.Option(None, help="record pst/v1/{site}/# (default: --filter)"),
+           topic_filter: str = typer.Option("pst/v1/#", "--filter", help="MQTT topic filter"),
+           host: str = typer.Option(None), port: int = typer.Option(None),
+           seconds: float = typer.Option(0.0, help="stop after this many seconds (0: until Ctrl-C)")) -> None:
+    """Record raw MQTT traffic (topic, payload, QoS, retain, receive time) to a JSONL file."""
+    from .recorder import Recorder
+    h, pt, user, pw = _broker_address(host, port)
+    flt = f"pst/v1/{site}/#" if site else topic_filter
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    rec = Recorder(h, pt, flt, out, username=user, password=pw).start()
+    typer.echo(f"recording {flt} from {h}:{pt} to {out}", err=True)
+    t0 = time.monotonic()
+    while not stop.wait(0.2):
+        if seconds and time.monotonic() - t0 >= seconds:
+            break
+    typer.echo(f"recorded {rec.stop()} messages", err=True)
+
+
+@app.command("replay")
+def replay_cmd(recording: Path = typer.Argument(..., help="JSONL file written by `record`"),
+               speed: float = typer.Option(1.0, help="time scale: 1 real time, 10 ten times faster, 0 as fast as possible"),
+               site: str = typer.Option(None, help="rewrite pst/v1/{site}/ topics to this site"),
+               host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+    """Replay a recording in order at any speed."""
+    from .recorder import replay, site_rewriter
+    h, pt, user, pw = _broker_address(host, port)
+    n = replay(recording, h, pt, speed=speed, topic_map=site_rewriter(site) if site else None,
+               username=user, password=pw)
+    typer.echo(f"replayed {n} messages to {h}:{pt}", err=True)
+
+
 if __name__ == "__main__":
     app()

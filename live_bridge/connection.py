@@ -61,6 +61,9 @@ class MqttConnection:
         self.on_connected_cb = on_connected
         self.generation = 0           # incremented on every successful connect
         self.connected = threading.Event()
+        #: set once the broker acknowledged (SUBACK) the subscriptions of the current connection
+        self.subscribed = threading.Event()
+        self._sub_mid: int | None = None
         self.session_present: bool | None = None
         self.disconnects = 0
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -77,13 +80,18 @@ class MqttConnection:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
         c.on_socket_open = self._on_socket_open
         self.client = c
 
     # ---- lifecycle
     def start(self, timeout_s: float = 10.0) -> MqttConnection:
         """Connect (raising ``ConnectionError`` if the broker cannot be reached within
-        ``timeout_s``) and start the network thread, which reconnects on its own afterwards."""
+        ``timeout_s``) and start the network thread, which reconnects on its own afterwards.
+
+        Returns only once the broker has acknowledged the subscriptions (SUBACK): before that,
+        a message published by someone else could reach the broker before the subscription
+        and, on a first connection (no session yet), would never be delivered to us."""
         props = connect_properties(self.session_expiry_s)
         try:
             self.client.connect(self.host, self.port, keepalive=self.keepalive_s,
@@ -91,9 +99,13 @@ class MqttConnection:
         except OSError as exc:
             raise ConnectionError(f"MQTT broker {self.host}:{self.port} unreachable: {exc}") from exc
         self.client.loop_start()
+        deadline = time.monotonic() + timeout_s
         if not self.connected.wait(timeout_s):
             self.stop()
             raise ConnectionError(f"MQTT broker {self.host}:{self.port}: no CONNACK within {timeout_s} s")
+        if self.subscriptions and not self.subscribed.wait(max(0.0, deadline - time.monotonic())):
+            self.stop()
+            raise ConnectionError(f"MQTT broker {self.host}:{self.port}: no SUBACK within {timeout_s} s")
         return self
 
     def stop(self) -> None:
@@ -136,12 +148,21 @@ class MqttConnection:
                 self.on_connected_cb(self, self.session_present)
             except Exception:  # noqa: BLE001
                 log.exception("on_connected failed")
+        self.subscribed.clear()
         if self.subscriptions:
-            client.subscribe([(t, 1) for t in self.subscriptions])
+            _rc, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
         self.connected.set()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
+        if mid == self._sub_mid:
+            failed = [rc for rc in reason_codes if getattr(rc, "is_failure", False)]
+            if failed:
+                log.error("MQTT %s: subscriptions refused: %s", self.client_id, failed)
+            self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         self.disconnects += 1
         log.warning("MQTT %s disconnected: %s (paho reconnects with backoff)", self.client_id, reason_code)
 

@@ -180,18 +180,20 @@ class Ingestor:
             raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
         if verdict != "new":
             self.rejects.flag(verdict)
-        ts_dt = m.ts if ts == m.ts.timestamp() else datetime.fromtimestamp(ts, _UTC)
         flood = live and not self.tracker.allow(source, now, self.config.flood_rate_per_s, self.config.flood_burst)
         if flood:
             self.rejects.flag("flood")
         out = Outcome(T.READING)
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple] = []
         submit: list[tuple[str, float | None, float, str]] = []
-        self._one(m.sid, m.v, m.u, m.q, ts, ts_dt, live and not m.hist, now, source, m.seq, rows, submit, out)
+        self._one(m.sid, m.v, m.u, m.q, ts, live and not m.hist, now, source, m.seq, rows, submit, out)
         self._flush(rows, submit, out, now, conflate=flood, topic=topic)
         return out
 
     def _batch(self, topic: str, payload: bytes, now: float) -> Outcome:
+        """A gateway batch: one tight loop builds the history rows (tuples, validated here once:
+        the store does not validate them again) and the live columns; then TwinState, history
+        and the alarm queue each get the whole batch in one call."""
         m = P.decode_batch(payload)
         if topic.split("/")[4] != m.gw:
             raise _Reject("topic_mismatch", f"topic names gateway {topic.split('/')[4]!r}, payload {m.gw!r}")
@@ -202,24 +204,94 @@ class Ingestor:
         if verdict != "new":
             self.rejects.flag(verdict)
         out = Outcome(T.BATCH)
-        rows: list[dict[str, Any]] = []
-        submit: list[tuple[str, float | None, float, str]] = []
         base = m.seq * P.MAX_BATCH
-        one, source_ts = self._one, self._source_ts
-        hist = m.hist
+        units, ranges, plant_id, qmap = self.units, self.ranges, self.plant_id, _Q
+        future = now + self.config.skew_tolerance_s
+        oldest_live = now - self.config.max_live_age_s
+        live_ok = not m.hist
+        rows: list[tuple] = []
+        sids: list[str] = []
+        vals: list[float | None] = []
+        tss: list[float] = []
+        quals: list[str] = []
         for i, e in enumerate(m.r):
-            try:
-                t = e.ts.timestamp()
-                ts, live = source_ts(t, now)
-                one(e.sid, e.v, e.u, e.q, ts, e.ts if ts == t else datetime.fromtimestamp(ts, _UTC),
-                    live and not hist, now, source, base + i, rows, submit, out)
-            except _Reject as r:
+            sid, v, q = e.sid, e.v, e.q
+            unit = units.get(sid)
+            t = e.ts.timestamp()
+            if unit is None or (e.u is not None and e.u != unit) or t < MIN_TS or (v is None and q == "good"):
                 out.rejected += 1
+                r = self._entry_reject(sid, e.u, unit, t, v)
                 self.rejects.reject(r.reason, topic, payload, f"r[{i}]: {r.detail}")
-        self._flush(rows, submit, out, now, conflate=False, topic=topic)
+                continue
+            live = live_ok
+            if t > future:
+                self.rejects.flag("clock_skew")
+                t = now
+            elif t < oldest_live:
+                self.rejects.flag("late_history")
+                live = False
+            if v is None:
+                quality = "fault"
+            else:
+                quality = qmap[q]
+                if quality is None:
+                    lo, hi = ranges[sid]
+                    quality = "ok" if lo <= v <= hi else "out_of_range"
+            rows.append((plant_id, sid, t, now, v, unit, quality, source, base + i))
+            if live:
+                sids.append(sid)
+                vals.append(v)
+                tss.append(t)
+                quals.append(quality)
+        if rows:
+            self._history_rows(rows)
+            out.history = len(rows)
+            self.readings_history += len(rows)
+        if sids:
+            skipped = self.state.apply_readings(sids, vals, tss, quals, now)
+            if skipped:
+                self.rejects.flag("out_of_order", len(skipped))
+                keep = [i for i in range(len(sids)) if i not in set(skipped)]
+                sids = [sids[i] for i in keep]
+                vals = [vals[i] for i in keep]
+                tss = [tss[i] for i in keep]
+                quals = [quals[i] for i in keep]
+            out.applied = len(sids)
+            self.readings_applied += len(sids)
+            if sids and self.alarms is not None:
+                submit = getattr(self.alarms, "submit_columns", None)
+                if submit is not None:
+                    submit(sids, vals, tss, quals)
+                else:
+                    self.alarms.submit_readings(list(zip(sids, vals, tss, quals)))
         return out
 
-    def _one(self, sid: str, v: float | None, u: str | None, q: str, ts: float, ts_dt: datetime,
+    def _entry_reject(self, sid: str, u: str | None, unit: str | None, t: float, v: float | None) -> _Reject:
+        """Why a batch entry is rejected (the rare path of :meth:`_batch`)."""
+        if t < MIN_TS:
+            return _Reject("bad_timestamp", f"source time {t} is before 2000 (unit mix-up?)")
+        if unit is None:
+            self.rejects.log_once("sensor:" + sid, f"reading for unknown sensor {sid!r} rejected")
+            return _Reject("unknown_sensor", f"sensor {sid!r} is not in the plant registry")
+        if u is not None and u != unit:
+            return _Reject("unit_mismatch", f"{sid}: unit {u!r}, registry says {unit!r}")
+        return _Reject("missing_value", f"{sid}: null value with quality good")
+
+    def _history_rows(self, rows: list[tuple]) -> None:
+        """Hand prepared reading rows (store.READING_ROW_FIELDS order) to the history sink;
+        a sink without ``put_prepared_readings`` gets the classic row dicts."""
+        h = self.history
+        if h is None:
+            return
+        put = getattr(h, "put_prepared_readings", None)
+        if put is not None:
+            put(rows)
+            return
+        fts = datetime.fromtimestamp
+        h.put_readings([{"plant_id": r[0], "sensor_id": r[1], "ts": fts(r[2], _UTC), "received_ts": fts(r[3], _UTC),
+                         "value": r[4], "unit": r[5], "quality": r[6], "source": r[7], "seq": r[8]} for r in rows])
+
+    def _one(self, sid: str, v: float | None, u: str | None, q: str, ts: float,
              live: bool, now: float, source: str, seq: int, rows: list, submit: list, out: Outcome) -> None:
         """Validate one reading and queue its effects (raises _Reject)."""
         unit = self.units.get(sid)
@@ -237,8 +309,7 @@ class Ingestor:
             if quality is None:
                 lo, hi = self.ranges[sid]
                 quality = "ok" if lo <= v <= hi else "out_of_range"
-        rows.append({"plant_id": self.plant_id, "sensor_id": sid, "ts": ts_dt, "received_ts": None,
-                     "value": v, "unit": unit, "quality": quality, "source": source, "seq": seq})
+        rows.append((self.plant_id, sid, ts, now, v, unit, quality, source, seq))
         if live:
             if self.state.apply_reading(sid, math.nan if v is None else v, ts, quality, now):
                 out.applied += 1
@@ -248,11 +319,7 @@ class Ingestor:
 
     def _flush(self, rows: list, submit: list, out: Outcome, now: float, *, conflate: bool, topic: str) -> None:
         if rows:
-            if self.history is not None:
-                rdt = datetime.fromtimestamp(now, _UTC)
-                for r in rows:
-                    r["received_ts"] = rdt
-                self.history.put_readings(rows)
+            self._history_rows(rows)
             out.history += len(rows)
             self.readings_history += len(rows)
         if submit:

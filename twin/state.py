@@ -139,6 +139,50 @@ class TwinState:
             self.bus.publish(ReadingApplied(sensor_id, r.value, r.ts, quality))
         return True
 
+    def apply_readings(self, sensor_ids: list[str], values: list[float | None], ts: list[float],
+                       qualities: list[str], received_ts: float) -> list[int]:
+        """Apply a batch of readings (e.g. one gateway message) under one lock acquisition.
+
+        ``values`` in each sensor's unit (None = no number, held as NaN), ``ts`` source times
+        and ``received_ts`` the arrival time (s since the epoch); ``qualities`` from
+        :data:`QUALITIES`. Returns the indices of the readings that were *not* applied because
+        they are older than the one held (history keeps them); usually an empty list.
+        Raises :class:`UnknownSensorError` (nothing applied) for a sensor the plant lacks.
+
+        >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
+        >>> st = TwinState(load_plant(bundled_plant_path("small_plant")))
+        >>> st.apply_readings(["GD-01", "GD-01"], [1.0, 2.0], [10.0, 9.0], ["ok", "ok"], 10.5)
+        [1]
+        >>> st.reading("GD-01").value
+        1.0
+        """
+        ranges = self._ranges
+        for sid, q in zip(sensor_ids, qualities):
+            if sid not in ranges:
+                raise UnknownSensorError(sid)
+            if q not in QUALITIES:
+                raise ValueError(f"quality must be one of {QUALITIES}, got {q!r}")
+        skipped: list[int] = []
+        held_map = self._readings
+        nan = float("nan")
+        with self._lock:
+            for i, (sid, v, t, q) in enumerate(zip(sensor_ids, values, ts, qualities)):
+                held = held_map.get(sid)
+                fv = nan if v is None else float(v)
+                if held is None:
+                    held_map[sid] = Reading(sid, fv, float(t), q, received_ts)
+                elif t < held.ts:
+                    skipped.append(i)
+                else:
+                    # readers only ever get copies, so the held record is updated in place
+                    held.value, held.ts, held.quality, held.received_ts = fv, float(t), q, received_ts
+        if self.bus.has_subscribers(ReadingApplied):
+            skip = set(skipped)
+            for i, (sid, v, t, q) in enumerate(zip(sensor_ids, values, ts, qualities)):
+                if i not in skip:
+                    self.bus.publish(ReadingApplied(sid, nan if v is None else float(v), float(t), q))
+        return skipped
+
     def reading(self, sensor_id: str) -> Reading | None:
         """The latest reading of a sensor (a copy), or None."""
         with self._lock:

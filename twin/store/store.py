@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
+import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, Insert, Select, Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
@@ -28,11 +33,53 @@ POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]
 ALARMS: Table = AlarmEventRow.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
 
+_NATURAL_ORDER = tuple(range(9))
+
 _READING_TIMES = frozenset({"ts", "received_ts"})
 _POSITION_TIMES = frozenset({"ts"})
 
 #: rows per INSERT statement / executemany call
 DEFAULT_CHUNK_ROWS = 5000
+
+#: field order of a prepared reading row for :meth:`Store.insert_reading_rows` and
+#: ``BatchWriter.put_prepared_readings``; ``ts`` and ``received_ts`` are float seconds since
+#: the Unix epoch (UTC), ``value`` a finite float or None, ``quality`` one of QUALITY_VALUES,
+#: ``source`` a string ("" when none) and ``seq`` an int or None.
+READING_ROW_FIELDS: tuple[str, ...] = (
+    "plant_id", "sensor_id", "ts", "received_ts", "value", "unit", "quality", "source", "seq")
+ReadingRow = tuple[str, str, float, float, float | None, str, str, str, int | None]
+#: SQLite ≥ 3.38 has the ``->>`` JSON operator used by the bulk reading path
+_SQLITE_JSON_ROWS = sqlite3.sqlite_version_info >= (3, 38, 0)
+_JSON_ENCODER = msgspec.json.Encoder()
+# identifiers only (fixed table/column names); the rows travel as one bound JSON parameter
+_SQLITE_JSON_INSERT = (
+    f"INSERT INTO {READINGS.name} ({', '.join(READING_ROW_FIELDS)}) "
+    "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, "
+    "value->>8 FROM json_each(?) WHERE true "
+    "ON CONFLICT (source, seq) WHERE seq IS NOT NULL DO NOTHING")
+
+_SECOND_TEXT: dict[int, str] = {}
+
+
+def epoch_to_sqlite_text(ts_s: float) -> str:
+    """Seconds since the Unix epoch (UTC) as SQLite's stored DateTime text
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC, exactly as SQLAlchemy stores an aware UTC
+    datetime), rounded to the microsecond; the second prefix is cached."""
+    sec = math.floor(ts_s)
+    us = round((ts_s - sec) * 1e6)
+    if us >= 1_000_000:
+        sec += 1
+        us -= 1_000_000
+    prefix = _SECOND_TEXT.get(sec)
+    if prefix is None:
+        if len(_SECOND_TEXT) > 100_000:
+            _SECOND_TEXT.clear()
+        prefix = _SECOND_TEXT[sec] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec))
+    return f"{prefix}.{us:06d}"
+
+
+def _epoch_to_datetime(ts_s: float) -> datetime:
+    return datetime.fromtimestamp(ts_s, timezone.utc)
 
 
 class Store:
@@ -101,6 +148,72 @@ class Store:
             if self._dialect == "sqlite" and len(params) >= sqlitefast.FAST_MIN_ROWS:
                 return sqlitefast.executemany(conn, self._dedupe_insert(), params, _READING_TIMES)
             return self._insert_chunks(conn, self._dedupe_insert(), params, chunk_rows)
+
+    def insert_reading_rows(self, rows: Sequence[ReadingRow]) -> int:
+        """Insert readings given as tuples in :data:`READING_ROW_FIELDS` order (times as float
+        seconds since the epoch, UTC), already validated by the caller -- e.g. the live
+        bridge, whose msgspec decoders and registry checks guarantee the field types -- so no
+        per-row validation happens here. One transaction; ``(source, seq)`` duplicates are
+        skipped. Returns the number of rows inserted. On SQLite (≥ 3.38) a batch goes in as one
+        ``INSERT … SELECT … FROM json_each(?)`` (``SAFETWIN_SQLITE_JSON_ROWS=0`` falls back to
+        ``executemany``, for comparison); on PostgreSQL through COPY.
+
+        >>> store = Store.open("sqlite://")
+        >>> store.insert_reading_rows([("demo", "GD-01", 1.7e9, 1.7e9, 0.5, "%LEL", "ok", "gw-1", 7)])
+        1
+        >>> store.readings("GD-01")[0].ts.isoformat()
+        '2023-11-14T22:13:20+00:00'
+        """
+        if not rows:
+            return 0
+        if self._dialect == "sqlite" and len(rows) >= sqlitefast.FAST_MIN_ROWS:
+            sql_text, order = self._sqlite_reading_rows_sql()
+            memo: dict[float, str] = {}   # rows of one message share received_ts, often ts
+
+            def conv(t: float) -> str:
+                text = memo.get(t)
+                if text is None:
+                    text = memo[t] = epoch_to_sqlite_text(t)
+                return text
+            if _SQLITE_JSON_ROWS and os.environ.get("SAFETWIN_SQLITE_JSON_ROWS", "1") != "0":
+                # One statement reading the whole batch from a JSON array (json_each): SQLite
+                # parses and inserts it in C with the GIL released, instead of Python binding
+                # nine parameters per row under the GIL -- the ingest thread keeps running.
+                # Floats survive exactly (shortest round-trip repr, correctly rounded parse).
+                data = [(r[0], r[1], conv(r[2]), conv(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
+                doc = _JSON_ENCODER.encode(data)
+                with self.engine.begin() as conn:
+                    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                    try:
+                        cursor.execute(_SQLITE_JSON_INSERT, (doc,))
+                        return int(cursor.rowcount)
+                    finally:
+                        cursor.close()
+            if order == _NATURAL_ORDER:
+                data = [(r[0], r[1], conv(r[2]), conv(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
+            else:
+                data = [tuple(conv(r[i]) if i in (2, 3) else r[i] for i in order) for r in rows]
+            with self.engine.begin() as conn:
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.executemany(sql_text, data)
+                    return int(cursor.rowcount)
+                finally:
+                    cursor.close()
+        to_dt = _epoch_to_datetime
+        params = [{"plant_id": r[0], "sensor_id": r[1], "ts": to_dt(r[2]), "received_ts": to_dt(r[3]),
+                   "value": r[4], "unit": r[5], "quality": r[6], "source": r[7], "seq": r[8]} for r in rows]
+        return self.insert_prepared_readings(params)
+
+    def _sqlite_reading_rows_sql(self) -> tuple[str, tuple[int, ...]]:
+        """The compiled dedupe INSERT for SQLite and the row-field index of each placeholder."""
+        cached = getattr(self, "_reading_rows_sql", None)
+        if cached is None:
+            compiled = self._dedupe_insert().compile(dialect=self.engine.dialect,
+                                                     column_keys=list(READING_ROW_FIELDS))
+            order = tuple(READING_ROW_FIELDS.index(k) for k in (compiled.positiontup or ()))
+            cached = self._reading_rows_sql = (compiled.string, order)
+        return cached
 
     def insert_prepared_positions(self, params: Sequence[dict[str, Any]], *,
                                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:

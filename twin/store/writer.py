@@ -19,11 +19,11 @@ from typing import Any, Literal
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .records import RowLike, position_params, reading_params
-from .store import Store
+from .store import ReadingRow, Store
 
 log = logging.getLogger("safetwin.store.writer")
 
-Kind = Literal["readings", "positions"]
+Kind = Literal["readings", "positions", "reading_rows"]
 FailureHandler = Callable[[Kind, list[dict[str, Any]], BaseException], None]
 
 #: how many failed row sequence numbers are remembered for flush() to report
@@ -101,7 +101,7 @@ class BatchWriter:
         self.on_failure = on_failure
 
         self._cond = threading.Condition()
-        self._pending: dict[Kind, list[tuple[int, dict[str, Any]]]] = {"readings": [], "positions": []}
+        self._pending: dict[Kind, list[tuple[int, Any]]] = {"readings": [], "positions": [], "reading_rows": []}
         self._pending_rows = 0
         self._oldest_pending = 0.0          # monotonic time the oldest pending row arrived
         self._next_seq = 1                  # sequence number of the next row handed in
@@ -126,6 +126,15 @@ class BatchWriter:
         now = datetime.now(timezone.utc)
         self._enqueue("readings", [reading_params(r, now) for r in rows])
 
+    def put_prepared_readings(self, rows: list[ReadingRow]) -> None:
+        """Hand in readings already validated by the caller, as tuples in
+        :data:`~safetwin.twin.store.store.READING_ROW_FIELDS` order (times as float seconds
+        since the epoch, UTC). They are *not* validated again: this is the path of the live
+        bridge, whose msgspec decoders and registry checks already guarantee every field.
+        ``flush()`` covers them like any other row; ``on_failure`` receives them as tuples
+        with kind ``"reading_rows"``."""
+        self._enqueue("reading_rows", rows)
+
     def put_position(self, row: RowLike) -> None:
         """Hand in one position fix (metres, plant frame)."""
         self.put_positions([row])
@@ -134,7 +143,7 @@ class BatchWriter:
         """Hand in position fixes; all are validated before any is queued."""
         self._enqueue("positions", [position_params(r) for r in rows])
 
-    def _enqueue(self, kind: Kind, params: list[dict[str, Any]]) -> None:
+    def _enqueue(self, kind: Kind, params: list[Any]) -> None:
         if not params:
             return
         deadline = None if self.put_timeout_s is None else time.monotonic() + self.put_timeout_s
@@ -227,7 +236,7 @@ class BatchWriter:
                         wait = max(0.0, self._oldest_pending + self.flush_interval_s - time.monotonic())
                     self._cond.wait(wait)
                 batches = {k: v for k, v in self._pending.items() if v}
-                self._pending = {"readings": [], "positions": []}
+                self._pending = {"readings": [], "positions": [], "reading_rows": []}
                 self._pending_rows = 0
                 upto = self._next_seq - 1
                 self._cond.notify_all()  # producers blocked on max_pending may go on
@@ -247,6 +256,8 @@ class BatchWriter:
     def _insert(self, kind: Kind, params: list[dict[str, Any]]) -> int:
         if kind == "readings":
             return self.store.insert_prepared_readings(params)
+        if kind == "reading_rows":
+            return self.store.insert_reading_rows(params)
         return self.store.insert_prepared_positions(params)
 
     def _write_batch(self, kind: Kind, items: list[tuple[int, dict[str, Any]]]) -> None:

@@ -1,0 +1,103 @@
+"""The simulated plant: road routing, unit conversion of the plume, faults, and the whole
+simulator through the real broker into a running bridge (every sensor and person seen; a plume
+over a detector raises its alarm)."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import shapely
+
+from safetwin.emergency_planner.physics.substances import get_substance, mg_m3_to_ppm
+from safetwin.live_bridge.bridge import LiveBridge
+from safetwin.live_bridge.simulator import GasConverter, PlantSimulator, RoadGraph, SimConfig, steady_plume
+from safetwin.twin.store import Store
+
+from .conftest import wait_for
+
+
+def test_road_graph_routes_follow_the_roads(small_plant):
+    g = RoadGraph.from_plant(small_plant)
+    roads = shapely.unary_union([r.geometry for r in small_plant.layer("roads").values()])
+    assert len(g.nodes) >= 2 and np.isfinite(g.dist).all(), "the small plant's roads form one network"
+    a, b = (50.0, 30.0), (150.0, 120.0)
+    route = g.route(a, b)
+    assert route[0] == a and route[-1] == b and len(route) >= 3
+    for x, y in route[1:-1]:                       # every intermediate point lies on a road
+        assert roads.distance(shapely.Point(x, y)) < 1e-6
+    length = sum(math.dist(p, q) for p, q in zip(route, route[1:]))
+    assert length >= math.dist(a, b) - 1e-9
+
+
+def test_gas_conversion_to_detector_units():
+    gasoline, chlorine = GasConverter("gasoline"), GasConverter("chlorine")
+    c = np.array([0.0, 1000.0])
+    lfl = get_substance("gasoline").lfl_mg_m3
+    assert gasoline.to_unit(c, "%LEL", "flammable_gas", "gasoline")[1] == pytest.approx(100 * 1000 / lfl)
+    assert chlorine.to_unit(c, "ppm", "toxic_gas", "chlorine")[1] == pytest.approx(
+        mg_m3_to_ppm(1000.0, get_substance("chlorine").molar_mass_g_mol))
+    # a chlorine detector does not see gasoline; an oxygen head sees the air displaced
+    assert gasoline.to_unit(c, "ppm", "toxic_gas", "chlorine").tolist() == [0.0, 0.0]
+    assert gasoline.to_unit(c, "%vol", "oxygen", None)[1] < 0
+
+
+def test_readings_have_noise_and_faults_and_people_walk(small_plant):
+    sim = PlantSimulator(small_plant, "s1", SimConfig(seed=5, rate=2.0, fault_rate_per_h=40.0,
+                                                      fault_duration_s=(20.0, 40.0)), start_ts=1.75e9)
+    msgs = sim.start_messages()
+    assert {m.topic.rsplit("/", 2)[-2] for m in msgs if m.topic.endswith("/state")} == set(small_plant.equipment)
+    values: dict[str, list] = {}
+    first_pos: dict[str, tuple] = {}
+    last_pos: dict[str, tuple] = {}
+    for k in range(1, 1801):                       # 30 min of plant time
+        for m in sim.advance(k * 1.0):
+            d = json.loads(m.payload)
+            if m.topic.endswith("/readings"):
+                for e in d["r"]:
+                    values.setdefault(e["sid"], []).append((e["v"], e.get("q", "good")))
+            elif m.topic.endswith("/locations"):
+                for loc in d["locations"]:
+                    first_pos.setdefault(loc["trackables"][0], tuple(loc["position"]["coordinates"]))
+                    last_pos[loc["trackables"][0]] = tuple(loc["position"]["coordinates"])
+    assert set(values) == set(small_plant.sensors)
+    gd = [v for v, q in values["GD-02"] if v is not None]
+    assert np.std(gd) > 0                           # noise
+    s = small_plant.sensors["GD-02"]
+    bad = sum(1 for vs in values.values() for v, q in vs if q == "bad" and v is None)
+    oor = sum(1 for sid, vs in values.items() for v, q in vs
+              if v is not None and v > small_plant.sensors[sid].range_max)
+    stuck = max(max(len(list(run)) for _, run in __import__("itertools").groupby(v for v, _ in vs)) for vs in values.values())
+    expected = 1800 / s.period_s * 2.0              # without dropouts
+    assert bad > 0 and oor > 0 and stuck >= 5
+    assert min(len(vs) for vs in values.values()) < expected  # some dropouts
+    moved = [p for p in first_pos if math.dist(first_pos[p], last_pos[p]) > 5.0]
+    assert len(first_pos) == len(sim.walkers) and len(moved) >= len(sim.walkers) // 2
+
+
+def test_simulated_plant_through_broker_into_bridge(small_plant, bridge_config, broker):
+    from .conftest import clear_retained
+    x, y = small_plant.sensors["GD-01"].position
+    # gasoline released 10 m west of GD-01, wind from the west at 4 m/s: arrives after 2.5 s
+    conc = steady_plume("gasoline", x - 10.0, y, 3.0, 270.0, 4.0)
+    sim = PlantSimulator(small_plant, bridge_config.site, SimConfig(rate=5.0, seed=11, fault_rate_per_h=0.0),
+                         concentration=conc, substance="gasoline")
+    try:
+        with LiveBridge(small_plant, bridge_config) as b:
+            counts = sim.run(*broker, seconds=5.0)
+            assert wait_for(lambda: b.stats()["readings_history"] >= counts["readings"], timeout=60), b.stats()
+            assert set(b.state.readings()) == set(small_plant.sensors)          # every sensor
+            assert b.state.head_count == len(sim.walkers) > 0                   # every person
+            assert set(b.state.equipment_states()) == set(small_plant.equipment)
+            assert wait_for(lambda: any(a.alarm_id == "GD-01_LVL" for a in b.state.active_alarms()), timeout=30)
+            lvl = [a for a in b.state.active_alarms() if a.alarm_id == "GD-01_LVL"][0]
+            assert lvl.level == "HH"
+            # chlorine detectors do not respond to a gasoline plume
+            assert not [a for a in b.state.active_alarms() if a.alarm_id.startswith("CL-") and "_LVL" in a.alarm_id]
+            assert b.stats()["rejected"] == {}
+        with Store.open(bridge_config.db_url) as store:
+            assert store.count_readings() == counts["readings"]
+            assert store.count_positions() == counts["positions"]
+    finally:
+        clear_retained(*broker, bridge_config.site)
