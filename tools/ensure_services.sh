@@ -5,6 +5,7 @@
 #               trust-auth cluster on 127.0.0.1:55432 under var/ (no system config is changed;
 #               SAFETWIN_PRIVATE_PG=1 forces this path).
 #   mosquitto - an MQTT broker on 127.0.0.1:1883; installs Debian's mosquitto where missing.
+#   chromium  - Debian's Chromium (and CJK fonts) for the browser tests of the UI.
 # Writes the URLs it settled on to var/services.env (sourced by `make test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +56,13 @@ ensure_mosquitto() {
   echo "mosquitto: started on 127.0.0.1:1883"
 }
 
-for svc in "${@:-postgres mosquitto}"; do
+ensure_chromium() {
+  # headless browser for the UI tests (Playwright drives Debian's Chromium; no browser download)
+  if [ -x /usr/bin/chromium ]; then echo "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"; return; fi
+  apt_install chromium fonts-noto-cjk
+  echo "chromium: installed $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+}
+
+for svc in "${@:-postgres mosquitto chromium}"; do
   for s in $svc; do "ensure_$s"; done
 done

@@ -1,0 +1,131 @@
+"""Browser tests: each page in headless Chromium (Playwright), behind the login, with live MQTT data.
+
+Screenshots (1280×800) go to docs/screenshots/.
+"""
+from __future__ import annotations
+
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from conftest import PASSWORD, day_shift, login, rgb, save_screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
+
+
+def _normal_values(plant) -> dict[str, float]:
+    return {s.id: (0.0 if s.type.value == "flame" else 0.2 * (s.alarm.warning if s.alarm else 1.0))
+            for s in plant.meta.sensors if s.type.value != "weather"}
+
+
+def _wait(cond, timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_ui_routes_need_login(served_ui):
+    """Without the UI cookie a page redirects to the login page, and a bad token is refused."""
+    r = httpx.get(served_ui.url + "/ui/control-room", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/login")
+    r = httpx.post(served_ui.url + "/ui/session", json={"token": "forged"})
+    assert r.status_code == 401
+    r = httpx.get(served_ui.url + "/ui/manager/report.html", follow_redirects=False)
+    assert r.status_code == 303
+    tok = httpx.post(served_ui.url + "/auth/token", data={"username": "max", "password": PASSWORD}).json()["access_token"]
+    r = httpx.get(served_ui.url + "/ui/manager/report.html", cookies={"safetwin_ui": tok})
+    assert r.status_code == 200 and "Safety KPI report" in r.text
+
+
+def test_control_room_updates_from_mqtt(served_ui, new_page):
+    """The 3D canvas is not blank and changes as readings and positions arrive over MQTT; alarms can be acknowledged."""
+    ui = served_ui
+    ids, xy = day_shift(ui.plant)
+    ui.pub.positions(ids, xy)
+    ui.pub.readings(_normal_values(ui.plant))
+    assert _wait(lambda: ui.state.head_count >= 250 and len(ui.state.readings()) >= 40), "bridge did not apply data"
+    page, log = new_page()
+    login(page, ui.url, "/ui/control-room", "ola")
+    page.get_by_text("People on board: 268").wait_for(timeout=30_000)
+    page.locator(".plant-3d canvas").first.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(2500)  # vtk.js draws after the scene arrives
+    box = page.locator(".plant-3d").first.bounding_box()
+    first = rgb(page.screenshot(clip=box))
+    save_screenshot(page, "control-room.png")
+    # people walk towards the south-east muster point; three detectors go into high-high alarm
+    mp = np.array(ui.plant.muster_points["MP-S"].position)
+    ui.pub.positions(ids, xy + 0.6 * (mp - xy))
+    hot = [s for s in ui.plant.meta.sensors if s.alarm is not None][:3]
+    ui.pub.readings({s.id: s.alarm.high_high * 1.2 for s in hot})
+    page.get_by_text(f"{hot[0].id}_LVL").first.wait_for(timeout=20_000)
+    page.wait_for_timeout(2500)
+    second = rgb(page.screenshot(clip=box))
+    assert first.std(axis=(0, 1)).max() > 10, "3D canvas looks blank"
+    changed = int((np.abs(first - second).sum(axis=2) > 30).sum())
+    assert changed > 500, f"3D canvas did not change ({changed} pixels)"
+    save_screenshot(page, "control-room-alarms.png")
+    # acknowledge one alarm from the page (operator role); the engine's ISA-18.2 state follows
+    alarm_id = f"{hot[0].id}_LVL"
+    page.locator(".ack-select select").select_option([alarm_id])
+    page.get_by_role("button", name="Acknowledge selected").click()
+    assert _wait(lambda: any(a.alarm_id == alarm_id and a.acknowledged for a in ui.state.active_alarms())), \
+        "acknowledgement did not reach the twin"
+    assert not log.errors, log.errors
+
+
+def test_engineer_risk_map_four_colours_and_legend(served_ui, new_page):
+    """The risk map shows register zones in all four colours with a legend; consequence zones compute from the page."""
+    page, log = new_page()
+    login(page, served_ui.url, "/ui/engineer", "sue")
+    for label in ("RED — major", "ORANGE — high", "YELLOW — moderate", "BLUE — low"):
+        page.get_by_text(label).first.wait_for(timeout=30_000)
+    page.locator(".risk-map canvas").first.wait_for(state="visible", timeout=30_000)
+    page.get_by_role("button", name="Compute consequence zones").click()
+    page.get_by_text("pool fills the bund").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    box = page.locator(".risk-map").first.bounding_box()
+    img = rgb(page.screenshot(clip=box))
+    save_screenshot(page, "engineer-risk-map.png")
+    from safetwin.twin.workflows.risk import COLOURS
+
+    bg = np.array([0xE8, 0xED, 0xDF])
+    for level, hexcol in COLOURS.items():
+        c = np.array([int(hexcol[i:i + 2], 16) for i in (1, 3, 5)])
+        exact = int((np.abs(img - c).max(axis=2) <= 12).sum())          # legend swatch (opaque)
+        blended = 0.55 * c + 0.45 * bg                                   # register zone over open ground
+        zone = int((np.abs(img - blended).max(axis=2) <= 14).sum())
+        assert exact >= 50, f"{level}: legend swatch missing ({exact} px)"
+        assert zone >= 300, f"{level}: no {level} zone drawn on the map ({zone} px)"
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download GeoJSON (WGS84)").click()
+    import json
+
+    fc = json.loads(open(dl.value.path(), encoding="utf-8").read())
+    sources = {f["properties"]["source"] for f in fc["features"]}
+    assert sources == {"register", "consequence"}
+    lon, lat = fc["features"][0]["geometry"]["coordinates"][0][0][:2]
+    assert 118 < lon < 119.5 and 31.5 < lat < 33, "GeoJSON is not in WGS84 near the plant"
+    assert not log.errors, log.errors
+
+
+def test_manager_cockpit_chinese_and_reports(served_ui, new_page):
+    """The KPI cockpit renders in Chinese and the HTML and PDF reports download."""
+    page, log = new_page()
+    login(page, served_ui.url, "/ui/manager?lang=zh", "max")
+    page.get_by_text("整改率").first.wait_for(timeout=30_000)
+    page.get_by_text("管理驾驶舱").first.wait_for(timeout=5_000)
+    page.locator(".kpi-trend canvas").first.wait_for(state="visible", timeout=30_000)
+    page.wait_for_timeout(1000)
+    save_screenshot(page, "manager-cockpit-zh.png")
+    href = page.locator("#report-html").get_attribute("href")
+    r = page.request.get(served_ui.url + href)
+    assert r.status == 200 and "安全绩效报告" in r.text()
+    assert "HZ-" in r.text(), "the open major hazard is not listed"
+    r = page.request.get(served_ui.url + page.locator("#report-pdf").get_attribute("href"), timeout=90_000)
+    assert r.status == 200 and r.body()[:5] == b"%PDF-"
+    assert not log.errors, log.errors

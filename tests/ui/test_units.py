@@ -1,0 +1,77 @@
+"""Unit tests of the UI building blocks, no server and no browser."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from safetwin.twin.state import TwinState
+from safetwin.ui.common import UIContext
+from safetwin.ui.control_room import ControlRoom
+from safetwin.ui.i18n import _LABELS, tr
+from safetwin.ui.risk_map import risk_figure, zone_features
+from safetwin.ui.snapshot import PERSON_STATES, SnapshotSource
+
+
+class _Zone:
+    def __init__(self, level, geometry):
+        self.level, self.label, self.geometry = level, f"{level} test", geometry
+
+
+class _Result:
+    def __init__(self, zones):
+        self.zones, self.notes, self.kind = zones, ["test"], "toxic_gas"
+
+
+def test_every_label_has_english_and_chinese():
+    """Every label has a non-empty English and Chinese text."""
+    assert all(en and zh and en != zh for en, zh in _LABELS.values() if en != "SafeTwin")
+    assert tr("alarms", "zh") == "活动报警" and tr("no-such-key", "zh") == "no-such-key"
+
+
+def test_snapshot_codes_follow_alarms_and_zones(small_plant):
+    """Detector codes come from the twin's alarms; people in a RED zone are in danger; seq moves only on change."""
+    from shapely.geometry import box
+
+    state = TwinState(small_plant)
+    now = [100.0]
+    src = SnapshotSource(state, clock=lambda: now[0], min_interval_s=0.0)
+    state.update_positions(["a", "b"], [50.0, 120.0], [30.0, 20.0], ts=99.0)
+    s1 = src.latest()
+    assert s1.sensor_code.tolist() == [4] * len(s1.sensor_ids)          # no data yet
+    assert [PERSON_STATES[c] for c in s1.people_code] == ["working", "mustered"]
+    assert src.latest().seq == s1.seq                                   # nothing changed
+    state.apply_reading("GD-01", 60.0, ts=99.5)
+    state.raise_alarm("GD-01_LVL", "GD-01", "HH", 99.5)
+    src.set_incident(_Result([_Zone("RED", box(40, 20, 60, 40))]))
+    s2 = src.latest()
+    k = s2.sensor_ids.index("GD-01")
+    assert s2.seq > s1.seq and s2.sensor_code[k] == 3
+    assert [PERSON_STATES[c] for c in s2.people_code] == ["in_danger", "mustered"]
+    assert s2.danger_by_area["A-STORE"] == 1 and s2.evacuation_active
+
+
+def test_control_room_tick_updates_scene_arrays(small_plant):
+    """A tick copies positions into the one people cloud and skips when nothing changed."""
+    state = TwinState(small_plant)
+    room = ControlRoom(UIContext(SnapshotSource(state, min_interval_s=0.0)), lang="zh")
+    state.update_positions(["a", "b", "c"], [10.0, 20.0, 30.0], [10.0, 20.0, 30.0], ts=time.time())
+    assert room.tick() is not None
+    assert room.scene.people.n_points == 3
+    assert np.allclose(room.scene.people.points[:, 0], [10.0, 20.0, 30.0])
+    assert room.tick() is None
+    assert "人" in room.muster.object or "在厂人数" in room.muster.object
+
+
+def test_risk_figure_layers_and_features(small_plant):
+    """The map has the three layers and a four-level legend; features carry their source."""
+    from shapely.geometry import box
+
+    reg = {"features": [{"type": "Feature", "geometry": box(0, 0, 10, 10).__geo_interface__,
+                         "properties": {"id": "RU-1", "name": "x", "level": "ORANGE"}}]}
+    fc = zone_features(reg, [_Zone("RED", box(5, 5, 8, 8))])
+    assert [f["properties"]["source"] for f in fc["features"]] == ["register", "consequence"]
+    fig, layers = risk_figure(small_plant, fc["features"], "en")
+    assert layers["register"][0].data_source.data["level"] == ["ORANGE — high"]
+    labels = [i.label["value"] for i in fig.legend[0].items]
+    assert labels[:4] == ["RED — major", "ORANGE — high", "YELLOW — moderate", "BLUE — low"]

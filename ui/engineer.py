@@ -1,0 +1,178 @@
+"""The safety engineer's page: the four-colour risk map, consequence zones on demand, GeoJSON export.
+
+Core object: :class:`EngineerView`. The register units come from ``WorkflowService.risk_map()``;
+consequence zones are computed for the chosen equipment and weather with
+``emergency_planner.plant_consequence.zones_at_equipment`` (in a worker thread, so the server's
+event loop keeps serving the live control rooms). Layers toggle with checkboxes; a click on a zone
+shows its details; the download is a GeoJSON FeatureCollection in WGS84 (RFC 7946).
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import json
+from typing import Any
+
+import panel as pn
+from bokeh.models import ColumnDataSource
+
+from safetwin.emergency_planner.physics.consequence import Weather
+from safetwin.emergency_planner.plant_consequence import default_grid, release_at_equipment, zones_at_equipment
+from safetwin.plant_models.export import local_geojson_to_wgs84
+
+from .common import UIContext, legend_html, page_template, session_actor, session_lang
+from .i18n import tr
+from .risk_map import risk_figure, zone_features
+from safetwin.twin.workflows.risk import COLOURS, LEVELS
+
+#: grid spacing (m) used for the page's consequence runs, by release kind (coarser than the
+#: 1001² default grid: about 1 s per run instead of 8-10 s, zones within a grid cell)
+GRID_SPACING_M = {"toxic_gas": 20.0, "flammable_gas": 8.0}
+FIRE_GRID_SPACING_M = 4.0
+STABILITIES = ("A", "B", "C", "D", "E", "F")
+ENGINEER_ROLES = ("safety_engineer", "planner", "operator", "admin")
+
+
+def compute_zones(plant: Any, equipment_id: str, wind_speed_m_s: float, wind_from_deg: float,
+                  stability: str) -> Any:
+    """Consequence zones at ``equipment_id`` under the given weather, on the page's grid."""
+    release = release_at_equipment(plant, equipment_id)
+    grid = default_grid(release, spacing_m=GRID_SPACING_M.get(release.kind, FIRE_GRID_SPACING_M))
+    return zones_at_equipment(plant, equipment_id, Weather(wind_speed_m_s, wind_from_deg, stability), grid=grid)
+
+
+class EngineerView:
+    """One session's engineer page (see the module docstring)."""
+
+    def __init__(self, ctx: UIContext, lang: str = "en", actor: Any | None = None) -> None:
+        self.ctx = ctx
+        self.lang = lang
+        self.actor = actor
+        self.result: Any | None = None
+        t = lambda k: tr(k, lang)  # noqa: E731
+        plant = ctx.plant
+        inv = list(plant.inventories)
+        self.equipment = pn.widgets.Select(name=t("equipment"), options=inv, value=inv[0] if inv else None, width=220)
+        self.wind_speed = pn.widgets.FloatInput(name=t("wind_speed"), value=3.0, start=0.5, end=30.0, step=0.5, width=220)
+        self.wind_from = pn.widgets.FloatInput(name=t("wind_from"), value=270.0, start=0.0, end=360.0, step=10.0, width=220)
+        self.stability = pn.widgets.Select(name=t("stability"), options=list(STABILITIES), value="D", width=220)
+        self.compute = pn.widgets.Button(name=t("compute"), button_type="primary", width=220)
+        self.compute.on_click(self._on_compute)
+        self.publish = pn.widgets.Button(name=t("control_room") + " ⟵", button_type="light", width=220, disabled=True)
+        self.publish.on_click(self._on_publish)
+        self.layer_toggle = pn.widgets.CheckBoxGroup(
+            name=t("layers"), value=["plant", "register", "consequence"],
+            options={t("layer_plant"): "plant", t("layer_register"): "register", t("layer_consequence"): "consequence"})
+        self.layer_toggle.param.watch(self._on_layers, "value")
+        self.download = pn.widgets.FileDownload(callback=self._geojson, filename=f"{plant.id}-risk-zones.geojson",
+                                                label=t("download_geojson"), button_type="success", width=220)
+        self.details = pn.pane.HTML(f"<i>{html.escape(t('click_zone'))}</i>", width=260, css_classes=["zone-details"])
+        self.notes = pn.pane.HTML("", width=260, css_classes=["zone-notes"])
+        self.map_pane = pn.pane.Bokeh(sizing_mode="fixed", css_classes=["risk-map"])
+        self._features: list[dict] = []
+        self._render()
+
+    # ------------------------------------------------------------------ data
+
+    def _register(self) -> dict | None:
+        wf = self.ctx.workflows
+        if wf is None:
+            return None
+        try:
+            try:
+                return wf.risk_map(frame="local")  # plant metres, like the rest of the map
+            except TypeError:  # a service whose risk_map() has no frame argument returns metres
+                return wf.risk_map()
+        except Exception:  # noqa: BLE001 - the map still shows the plant and computed zones
+            return None
+
+    def _render(self) -> None:
+        register = self._register()
+        zones = list(self.result.zones) if self.result is not None else []
+        eid = getattr(getattr(self.result, "release", None), "equipment_id", "") or ""
+        fc = zone_features(register, zones, equipment_id=eid)
+        self._features = fc["features"]
+        fig, self.layers = risk_figure(self.ctx.plant, self._features, self.lang, width=740, height=560)
+        for name in ("register", "consequence"):
+            src: ColumnDataSource = self.layers[name][0].data_source
+            src.selected.on_change("indices", self._make_on_select(src))
+        self._on_layers()
+        self.map_pane.object = fig
+        if not register or not register.get("features"):
+            self.notes.object = f"<i style='font-size:12px'>{html.escape(tr('no_register', self.lang))}</i>"
+        else:
+            self.notes.object = ""
+        if self.result is not None and self.result.notes:
+            items = "".join(f"<li>{html.escape(n)}</li>" for n in self.result.notes)
+            self.notes.object += f"<div style='font-size:11px'><b>{html.escape(tr('notes', self.lang))}</b><ul>{items}</ul></div>"
+
+    def _make_on_select(self, src: ColumnDataSource):
+        def on_select(_attr: str, _old: list[int], new: list[int]) -> None:
+            if not new:
+                return
+            props = json.loads(src.data["props"][new[0]])
+            rows = "".join(f"<tr><td><b>{html.escape(str(key))}</b></td><td>{html.escape(str(v))}</td></tr>"
+                           for key, v in props.items() if key not in ("colour",))
+            self.details.object = (f"<div style='font-size:12px'><b>{html.escape(tr('zone_details', self.lang))}</b>"
+                                   f"<table>{rows}</table></div>")
+        return on_select
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _on_layers(self, *_: Any) -> None:
+        shown = set(self.layer_toggle.value)
+        for name, renderers in self.layers.items():
+            for r in renderers:
+                r.visible = name in shown
+
+    async def _on_compute(self, _event: Any = None) -> None:
+        self.compute.loading = True
+        self.compute.name = tr("computing", self.lang)
+        try:
+            loop = asyncio.get_running_loop()
+            args = (self.ctx.plant, self.equipment.value, float(self.wind_speed.value), float(self.wind_from.value),
+                    self.stability.value)
+            self.result = await loop.run_in_executor(None, compute_zones, *args)
+        except (KeyError, ValueError) as exc:
+            self.notes.object = f"<span style='color:#c62828'>{html.escape(str(exc))}</span>"
+            return
+        finally:
+            self.compute.loading = False
+            self.compute.name = tr("compute", self.lang)
+        self.publish.disabled = self.actor is None or not self.actor.has(*ENGINEER_ROLES)
+        self._render()
+
+    def _on_publish(self, _event: Any = None) -> None:
+        if self.result is not None and self.actor is not None and self.actor.has(*ENGINEER_ROLES):
+            self.ctx.source.set_incident(self.result, title=self.equipment.value)
+
+    def _geojson(self) -> io.StringIO:
+        fc = {"type": "FeatureCollection", "features": self._features}
+        out = local_geojson_to_wgs84(self.ctx.plant, fc) if self._features else {"type": "FeatureCollection",
+                                                                                    "features": []}
+        out["name"] = f"{self.ctx.plant.id} risk zones"
+        return io.StringIO(json.dumps(out))
+
+    # ------------------------------------------------------------------ page
+
+    def layout(self) -> pn.viewable.Viewable:
+        """The page body: controls, the map, the legend and the details."""
+        t = lambda k, **kw: tr(k, self.lang, **kw)  # noqa: E731
+        m = self.ctx.plant.meta
+        crs = t("crs_note", crs=m.crs, e=m.origin.easting, n=m.origin.northing)
+        legend = legend_html([(COLOURS[lvl], t(f"risk_{lvl}")) for lvl in LEVELS], t("legend"))
+        controls = pn.Column(self.equipment, self.wind_speed, self.wind_from, self.stability, self.compute,
+                             self.publish, pn.pane.HTML(f"<b>{html.escape(t('layers'))}</b>"), self.layer_toggle,
+                             self.download, width=240)
+        info = pn.Column(pn.pane.HTML(legend, css_classes=["risk-legend-html"]), self.details, self.notes, width=270)
+        return pn.Column(pn.Row(controls, self.map_pane, info),
+                         pn.pane.HTML(f"<span style='font-size:12px;color:#546e7a'>{html.escape(crs)}</span>"))
+
+
+def engineer_page(ctx: UIContext) -> pn.template.BootstrapTemplate:
+    """Panel app factory (one call per browser session) for ``{prefix}/engineer``."""
+    lang = session_lang()
+    actor = session_actor(ctx)
+    view = EngineerView(ctx, lang=lang, actor=actor)
+    return page_template(ctx, "engineer", lang, actor, [view.layout()])

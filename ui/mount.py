@@ -1,0 +1,124 @@
+"""Serve the Panel pages from the API's own FastAPI app, behind the API's login.
+
+Example::
+
+    from safetwin.twin.api.app import create_app
+    from safetwin.ui import mount_ui
+
+    app = create_app(state, tokens, workflows=service)
+    ui = mount_ui(app, state, workflows=service, bridge=bridge)   # before uvicorn starts
+    uvicorn.run(app)          # then open http://host:port/ui/control-room
+
+Routes (``prefix`` defaults to ``/ui``): ``/ui/login`` (public), ``/ui/control-room``,
+``/ui/engineer``, ``/ui/manager``, ``/ui/manager/report.html`` and ``/ui/manager/report.pdf``
+(report downloads), ``/ui/logout``. There is no planner page: it waits for a scenario runner.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from .auth import UIAuthMiddleware, add_login_routes
+from .common import UIContext
+from .i18n import normalise_lang
+from .snapshot import SnapshotSource
+
+if TYPE_CHECKING:
+    from safetwin.twin.state import TwinState
+
+
+def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, bridge: Any | None = None,
+             source: SnapshotSource | None = None, prefix: str = "/ui", expected_shift: str | None = "day",
+             websocket_origin: list[str] | None = None) -> UIContext:
+    """Mount the control-room, engineer and manager pages on ``app`` behind its login.
+
+    Args:
+        app: the API app (``safetwin.twin.api.app.create_app``); its token/JWT rules guard the UI.
+        state: the live twin the pages show.
+        workflows: the WorkflowService (risk register, KPIs, permits), or None.
+        bridge: the running ``LiveBridge``; alarm acknowledgements then go through its ISA-18.2
+            engine (otherwise only the TwinState's flag is set).
+        source: a ready snapshot source (e.g. shared with a benchmark); built from ``state`` if None.
+        prefix: URL prefix of the UI.
+        expected_shift: the shift whose head-count is the expected count per area.
+        websocket_origin: allowed WebSocket origins (``host:port``); None allows the page's own.
+
+    Returns:
+        The :class:`UIContext`; ``ctx.source.set_incident(result, routes=...)`` shows a
+        consequence result (``zones_at_equipment``) and routes on the live views.
+    """
+    import panel as pn
+    from panel.io.fastapi import add_applications
+
+    from .control_room import control_room_page
+    from .engineer import engineer_page
+    from .manager import manager_page, report_html, report_pdf
+
+    pn.extension("vtk")
+    prefix = "/" + prefix.strip("/")
+    if source is None:
+        ack = getattr(bridge, "acknowledge", None) if bridge is not None else None
+        source = SnapshotSource(state, acknowledge=ack, expected_shift=expected_shift)
+    ctx = UIContext(source=source, app=app, workflows=workflows, prefix=prefix)
+    ttl_min = getattr(app.state, "auth_settings", None)
+    max_age = int(getattr(ttl_min, "jwt_ttl_min", 60.0) * 60)
+    open_paths = add_login_routes(app, prefix, max_age)
+    app.add_middleware(UIAuthMiddleware, fastapi_app=app, prefix=prefix, open_paths=open_paths)
+
+    @app.get(prefix, include_in_schema=False)
+    @app.get(prefix + "/", include_in_schema=False)
+    def ui_index(request: Request) -> RedirectResponse:
+        lang = normalise_lang(request.query_params.get("lang"))
+        return RedirectResponse(f"{prefix}/control-room?lang={lang}", status_code=303)
+
+    if not any(getattr(r, "path", None) == "/favicon.ico" for r in app.router.routes):
+        from panel.io.resources import DIST_DIR
+
+        @app.get("/favicon.ico", include_in_schema=False)
+        def favicon() -> FileResponse:
+            return FileResponse(DIST_DIR / "images" / "favicon.ico")
+
+    def _period(request: Request) -> tuple[datetime, datetime, str]:
+        q = request.query_params
+        try:
+            end = datetime.fromisoformat(q["end"]) if "end" in q else datetime.now(timezone.utc)
+            start = datetime.fromisoformat(q["start"]) if "start" in q else end.replace(day=1, hour=0, minute=0,
+                                                                                         second=0, microsecond=0)
+        except ValueError as exc:
+            raise HTTPException(422, f"start/end must be ISO 8601 dates: {exc}") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=timezone.utc)
+        return start, end, normalise_lang(q.get("lang"))
+
+    @app.get(prefix + "/manager/report.html", include_in_schema=False)
+    def ui_report_html(request: Request) -> HTMLResponse:
+        start, end, lang = _period(request)
+        return HTMLResponse(report_html(ctx, start, end, lang),
+                            headers={"Content-Disposition": 'attachment; filename="safetwin-kpi-report.html"'})
+
+    @app.get(prefix + "/manager/report.pdf", include_in_schema=False)
+    def ui_report_pdf(request: Request) -> Response:
+        start, end, lang = _period(request)
+        try:
+            pdf = report_pdf(report_html(ctx, start, end, lang))
+        except RuntimeError as exc:
+            raise HTTPException(503, str(exc)) from None
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": 'attachment; filename="safetwin-kpi-report.pdf"'})
+
+    pages = {
+        f"{prefix}/control-room": lambda: control_room_page(ctx),
+        f"{prefix}/engineer": lambda: engineer_page(ctx),
+        f"{prefix}/manager": lambda: manager_page(ctx),
+    }
+    # closed browser tabs free their sessions (and periodic callbacks) after ~2 s, not 15-17 s
+    kwargs: dict[str, Any] = {"check_unused_sessions_milliseconds": 2000, "unused_session_lifetime_milliseconds": 2000}
+    if websocket_origin:
+        kwargs["websocket_origin"] = websocket_origin
+    add_applications(pages, app=app, title={k: "SafeTwin" for k in pages}, **kwargs)
+    return ctx
