@@ -101,7 +101,8 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
          duration: float = typer.Option(0.0, help="stop after this many seconds (0 = run until Ctrl-C)"),
          shift: str = typer.Option("day", help="shift whose people are placed on site at start"),
          site: str = typer.Option("site1", help="site id in the MQTT topics"),
-         live: bool = typer.Option(True, help="start the live MQTT bridge (and a broker where none runs)")) -> None:
+         live: bool = typer.Option(True, help="start the live MQTT bridge (and a broker where none runs)"),
+         simulate: bool = typer.Option(True, help="publish a simulated plant's traffic (detectors, tags) to the bridge")) -> None:
     """The main job on embedded defaults: load the plant, start the twin and its store, serve the API."""
     import uvicorn
 
@@ -115,11 +116,13 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
     configure_logging(settings.log_level, settings.log_json)
     plant = _load_or_exit(plant_path or settings.plant_path)
     state = TwinState(plant)
-    ids, xy, _ = shift_population(plant, shift, seed=0) if shift in plant.shifts else ([], None, [])
-    if ids:
-        state.update_positions(ids, xy[:, 0], xy[:, 1], ts=time.time())
-    store_note = _open_store(settings)
+    store, store_note = _open_store(settings)
     bridge, broker, bridge_note = _start_bridge(plant, state, settings, site) if live else (None, None, "")
+    sim_stop, sim_note = _start_simulator(plant, settings, site) if (bridge is not None and simulate) else (None, "off")
+    if sim_stop is None:  # no live traffic: place the shift where it works so the twin is not empty
+        ids, xy, _ = shift_population(plant, shift, seed=0) if shift in plant.shifts else ([], None, [])
+        if ids:
+            state.update_positions(ids, xy[:, 0], xy[:, 1], ts=time.time())
     token = settings.api_token or secrets.token_urlsafe(24)
     tokens = {token: "admin", **settings.api_tokens}
     port = port or settings.api_port
@@ -129,15 +132,25 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
                f"{len(plant.meta.sensors)} sensors, {state.head_count} people on the {shift} shift)")
     typer.echo(f"store: {store_note}")
     typer.echo(f"live bridge: {bridge_note if live else 'off (--no-live)'}")
+    typer.echo(f"simulated plant: {sim_note}")
     typer.echo("serving:")
     typer.echo(f"  {base}/health          liveness (no token)")
     typer.echo(f"  {base}/plant           plant summary")
     typer.echo(f"  {base}/plant/layers/…  GeoJSON layers (WGS84)")
     typer.echo(f"  {base}/state/readings  /state/occupancy  /state/alarms")
+    typer.echo(f"  {base}/permits, /hazards, /risk/map, /kpi …  safety workflows (POST /auth/token to log in)")
     typer.echo(f"  {base}/docs            OpenAPI")
+    typer.echo(f"  {base}/ui/control-room  /ui/engineer  /ui/manager   web UI (log in with the admin token)")
     typer.echo(f"admin token (Authorization: Bearer …): {token if not settings.api_token else '<SAFETWIN_API_TOKEN>'}")
     sys.stdout.flush()
-    config = uvicorn.Config(create_app(state, tokens), host=settings.api_host, port=port, log_level="warning")
+    from safetwin.twin.workflows.service import WorkflowService
+    from safetwin.ui import mount_ui
+
+    workflows = WorkflowService(store.engine, plant, site_id=site)
+    workflows.attach(state)
+    app_ = create_app(state, tokens, workflows=workflows)
+    mount_ui(app_, state, workflows=workflows, bridge=bridge)
+    config = uvicorn.Config(app_, host=settings.api_host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     if duration > 0:
         import threading
@@ -146,6 +159,10 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
     try:
         server.run()
     finally:
+        if sim_stop is not None:
+            sim_stop.set()
+        workflows.close()
+        store.close()
         if bridge is not None:
             bridge.stop()
         if broker is not None:
@@ -176,16 +193,32 @@ def _start_bridge(plant, state, settings, site: str):
                             f"topics pst/v1/{site}/… (see docs/mqtt-topics.md)")
 
 
-def _open_store(settings) -> str:
-    """Open (and migrate) the configured store; returns a line describing it."""
+def _start_simulator(plant, settings, site: str):
+    """Publish a simulated plant's traffic (every detector at its period, every tag walking the
+    roads) in a background thread; returns (stop event, a line describing it)."""
+    import threading
+
+    from safetwin.live_bridge.simulator import PlantSimulator
+
+    stop = threading.Event()
+    sim = PlantSimulator(plant, site)
+    threading.Thread(target=sim.run, args=(settings.mqtt_host, settings.mqtt_port), kwargs={"stop": stop},
+                     name="safetwin-simulated-plant", daemon=True).start()
+    return stop, (f"{len(plant.meta.sensors)} detectors and the day shift's tags publishing to pst/v1/{site}/… "
+                  "(--no-simulate to listen to real traffic only)")
+
+
+def _open_store(settings):
+    """Open (and migrate) the configured store; returns it and a line describing it."""
     from safetwin.twin.store import Store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings.database_url)
+    from safetwin.twin.api.server import engine_options
+
     url = settings.database_url
+    store = Store.open(url, **engine_options(url))
     safe = url.split("@")[-1] if "@" in url else url
-    store.close()
-    return f"{safe} (migrated to head)"
+    return store, f"{safe} (migrated to head)"
 
 
 if __name__ == "__main__":

@@ -80,8 +80,20 @@ def test_demo_serves_health_and_plant(tmp_path):
         req = urllib.request.Request(f"http://127.0.0.1:{port}/plant", headers={"Authorization": "Bearer t0k3n"})
         plant = json.load(urllib.request.urlopen(req, timeout=5))
         assert plant["id"] == "demo_plant"
-        occ = urllib.request.Request(f"http://127.0.0.1:{port}/state/occupancy", headers={"Authorization": "Bearer t0k3n"})
-        assert sum(json.load(urllib.request.urlopen(occ, timeout=5)).values()) >= 250
+        # the simulated plant publishes over the real broker; the bridge mirrors it into the twin
+        def get(path):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": "Bearer t0k3n"})
+            return json.load(urllib.request.urlopen(req, timeout=5))
+
+        people = readings = 0
+        for _ in range(150):
+            people, readings = sum(get("/state/occupancy").values()), len(get("/state/readings"))
+            if people >= 250 and readings >= 40:
+                break
+            time.sleep(0.2)
+        assert people >= 250 and readings >= 40, (people, readings)
+        login = urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/login", timeout=5)
+        assert login.status == 200
     finally:
         proc.terminate()
         proc.wait(timeout=20)
