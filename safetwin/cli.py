@@ -32,7 +32,10 @@ def _add_subapps() -> None:
 
     app.add_typer(bridge_app, name="bridge", help="The live MQTT bridge: run it, a broker, a simulated plant.")
     app.add_typer(consequence_app, name="consequence", help="Threat zones at equipment; domino escalation.")
+    from safetwin.emergency_planner.evacuation_cli import app as evacuate_app
     from safetwin.emergency_planner.qra.cli import app as qra_app
+
+    app.add_typer(evacuate_app, name="evacuate", help="Evacuate a plant's people with agents; verification table.")
 
     app.add_typer(qra_app, name="qra", help="Quantitative risk assessment: individual and societal risk, contours.")
 
