@@ -62,10 +62,23 @@ class QraResult:
     def cell_cases_per_s(self) -> float:
         return self.n_cases * self.ir.size / max(self.stats.wall_s, 1e-9)
 
+    @property
+    def sweep_cases_per_s(self) -> float:
+        """Cases computed now per second of the sweep (cluster start-up and warm-up excluded)."""
+        return self.stats.cases_computed / max(self.stats.sweep_s, 1e-9)
+
+    @property
+    def cpu_ms_per_case(self) -> float:
+        """CPU time (ms) per case measured inside the tasks (independent of the other load)."""
+        return 1e3 * self.stats.task_cpu_s / max(self.stats.cases_computed, 1)
+
     def summary(self) -> dict[str, Any]:
         return {"plant": self.plant_id, "grid": [self.grid.nx, self.grid.ny, self.grid.dx_m], "scenarios": len(self.scenarios),
                 "outcomes": sum(len(s.outcomes) for s in self.scenarios), "cases": self.n_cases,
                 "wall_s": round(self.stats.wall_s, 2), "cases_per_s": round(self.cases_per_s, 1),
+                "startup_s": round(self.stats.startup_s, 2), "sweep_s": round(self.stats.sweep_s, 2),
+                "sweep_cases_per_s": round(self.sweep_cases_per_s, 1),
+                "cpu_ms_per_case": round(self.cpu_ms_per_case, 3),
                 "cell_cases_per_s": float(f"{self.cell_cases_per_s:.3g}"), "tasks": self.stats.n_tasks,
                 "cached": self.stats.n_cached, "computed": self.stats.n_computed, "scheduler": self.stats.scheduler,
                 "workers": self.stats.n_workers, "max_ir_per_year": float(self.ir.max()), "pll_per_year": self.pll,

@@ -123,6 +123,18 @@ def lethality(kind: str, params: dict[str, Any], wc: WeatherClass, x_m: np.ndarr
     raise ValueError(f"unknown outcome kind {kind!r}")
 
 
+def weather_key(kind: str, wc: WeatherClass) -> tuple[Any, ...]:
+    """The part of a weather class that :func:`lethality` (and :func:`reach_m`) of ``kind`` reads:
+    fires and fireballs ignore stability (the pool fire's tilt and drag use only the wind speed; the
+    jet fire and the fireball use no weather at all), so classes with the same key give the same
+    field and a task computes it once. Clouds depend on the whole class."""
+    if kind in ("jet_fire", "fireball"):
+        return ()
+    if kind == "pool_fire":
+        return (float(wc.wind_speed_m_s),)
+    return (wc.name, wc.stability, float(wc.wind_speed_m_s))
+
+
 def reach_m(kind: str, params: dict[str, Any], wc: WeatherClass, lc: dict[str, Any], r_max_m: float,
             dr_m: float) -> float:
     """Largest distance (m, ≤ ``r_max_m``) from the source at which the IR lethality along the downwind

@@ -39,6 +39,7 @@ def test_interrupted_run_resumes_without_recomputing(reference, tmp_path):
 def test_dask_local_cluster_matches_serial(reference, tmp_path):
     res = run_qra(bundled_plant_path("small_plant"), out_dir=tmp_path, scheduler=None, n_workers=2, **KW)
     assert res.stats.n_workers == 2 and res.stats.scheduler.startswith("tcp://")
+    assert res.stats.startup_s > 0 and res.stats.sweep_s > 0 and len({p for p, _, _ in res.stats.timeline}) >= 1
     np.testing.assert_allclose(res.ir, reference.ir, rtol=1e-12, atol=0)
     np.testing.assert_allclose(res.fn_f, reference.fn_f, rtol=1e-12)
     assert set(res.outputs) >= {"contours_local", "contours_wgs84", "fn_csv", "criteria_json", "criteria_md", "ir_grid"}
@@ -64,3 +65,33 @@ def test_wind_rose_rotation_moves_the_plume(tmp_path):
     i_src = int(round((70 - g.x_min_m) / g.dx_m))  # CL2-DRUMS centroid (70, 107.5)
     east, west = res.ir[j, i_src + 30], res.ir[j, i_src - 30]  # 150 m each side
     assert east > 100 * max(west, 1e-30)
+
+
+def test_weather_sharing_and_run_statistics(reference, monkeypatch):
+    """Fields shared between weather classes (lethality.weather_key) give bit-identical task results;
+    the run reports start-up, sweep, CPU time per case and a per-task timeline."""
+    from safetwin.emergency_planner.qra import lethality as L
+    from safetwin.emergency_planner.qra import tasks
+    from safetwin.emergency_planner.qra.engine import prepare
+
+    _, _, scns, ctx, _, _ = prepare(bundled_plant_path("small_plant"), grid_m=5.0, margin_m=250.0)
+    shared = [tasks.run_task(s, ctx) for s in scns]
+    assert any(len({L.weather_key(o.kind, wc) for wc in ctx.classes}) < len(ctx.classes)
+               for s in scns for o in s.outcomes)  # the sharing is exercised
+    monkeypatch.setattr(tasks, "weather_key", lambda kind, wc: (wc.name,))  # every class on its own
+    alone = [tasks.run_task(s, ctx) for s in scns]
+    for a, b in zip(shared, alone):
+        np.testing.assert_array_equal(a["ir"], b["ir"])
+        np.testing.assert_array_equal(a["case_n"], b["case_n"])
+        assert a["pll"] == b["pll"]
+    st = reference.stats
+    assert st.sweep_s > 0 and st.task_cpu_s > 0 and st.cases_computed == reference.n_cases
+    assert len(st.timeline) == st.n_computed == st.n_tasks
+    assert reference.cpu_ms_per_case > 0 and reference.sweep_cases_per_s > 0
+
+
+def test_tune_malloc_is_idempotent():
+    from safetwin.emergency_planner.qra.tasks import tune_malloc
+
+    first = tune_malloc()
+    assert tune_malloc() is first
