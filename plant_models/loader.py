@@ -5,8 +5,8 @@ are collected before :class:`PlantValidationError` is raised, so one run shows t
 
 Example::
 
-    >>> from safetwin.plant_models.loader import load_plant
-    >>> plant = load_plant("plant_models/small_plant")
+    >>> from safetwin.plant_models.loader import bundled_plant_path, load_plant
+    >>> plant = load_plant(bundled_plant_path("small_plant"))
     >>> plant.name
     'Small Test Plant'
 """

@@ -12,6 +12,7 @@ Example::
     >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
     >>> state = TwinState(load_plant(bundled_plant_path("small_plant")))
     >>> state.update_position("P-1", 50.0, 30.0, ts=1.0)
+    True
     >>> state.person("P-1").area_id
     'A-STORE'
 """
