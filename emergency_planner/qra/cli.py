@@ -34,8 +34,12 @@ def run(plant: Path = typer.Argument(..., help="plant folder (plant.yaml + layer
     """Run the QRA of a plant and write contours, IR grid, F-N CSV and the criteria report."""
     from .engine import run_qra
 
-    res = run_qra(plant, grid_m=grid_m, margin_m=margin_m, out_dir=out, scheduler=scheduler, n_workers=workers,
-                  resume=resume, progress=True, config_path=config, criteria=criteria, installation=installation)
+    try:
+        res = run_qra(plant, grid_m=grid_m, margin_m=margin_m, out_dir=out, scheduler=scheduler, n_workers=workers,
+                      resume=resume, progress=True, config_path=config, criteria=criteria, installation=installation)
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(json.dumps(res.summary(), indent=2, default=float))
     for name, path in res.outputs.items():
         typer.echo(f"{name}: {path}")

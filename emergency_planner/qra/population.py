@@ -82,7 +82,10 @@ def build_population(plant: Any, pop_cfg: dict[str, Any], grid: GridSpec) -> Pop
         if not poly.is_valid or poly.area <= 0:
             raise ValueError(f"population.offsite {t.get('id')!r}: polygon is not valid")
         pts = _nodes_in(grid, poly)
-        fin = float(t.get("indoor_fraction", 0.9))
+        if len(pts) == 0:
+            raise ValueError(f"population.offsite {t.get('id')!r} lies outside the risk grid "
+                             f"(x {grid.x_min_m:.0f}…{grid.x_m[-1]:.0f} m, y {grid.y_min_m:.0f}…{grid.y_m[-1]:.0f} m): "
+                             "increase margin_m so its people are counted")
         c = np.zeros((4, len(pts)))
         nd, nn = float(t.get("population_day", 0)), float(t.get("population_night", 0))
         c[0], c[1] = nd * (1 - fin) / len(pts), nd * fin / len(pts)
