@@ -25,11 +25,6 @@ def test_cli_run_writes_outputs(tmp_path):
 
 def test_offsite_population_outside_the_grid_is_refused_not_dropped(tmp_path):
     """People of an off-site target the grid does not reach would silently vanish from the F-N curve."""
-    from typer.testing import CliRunner
-
-    from safetwin.emergency_planner.qra.cli import app
-    from safetwin.plant_models.loader import bundled_plant_path
-
     r = CliRunner().invoke(app, ["run", str(bundled_plant_path("demo_plant")), "--grid-m", "10", "--margin-m", "100",
                                  "--scheduler", "serial", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "outside the risk grid" in r.output
