@@ -22,6 +22,7 @@ import yaml
 from pydantic import ValidationError
 from shapely.geometry import Polygon, shape
 
+from safetwin.errors import LocatedValidationError
 from .schema import (
     LAYER_GEOMETRIES,
     LAYERS,
@@ -60,14 +61,10 @@ class Issue:
         return f"{self.file}: feature {self.feature!r}: field {self.field!r}: {self.message}"
 
 
-class PlantValidationError(ValueError):
+class PlantValidationError(LocatedValidationError):
     """Raised with every :class:`Issue` found in a plant folder."""
 
-    def __init__(self, path: Path, issues: list[Issue]):
-        self.path = path
-        self.issues = issues
-        lines = "\n".join(f"  - {i}" for i in issues)
-        super().__init__(f"plant {path} has {len(issues)} error(s):\n{lines}")
+    kind = "plant"
 
 
 @dataclass

@@ -34,6 +34,9 @@ def _add_subapps() -> None:
     app.add_typer(consequence_app, name="consequence", help="Threat zones at equipment; domino escalation.")
     from safetwin.emergency_planner.evacuation_cli import app as evacuate_app
     from safetwin.emergency_planner.qra.cli import app as qra_app
+    from safetwin.emergency_planner.scenario_cli import app as scenario_app
+
+    app.add_typer(scenario_app, name="scenario", help="Scenario drills: list, validate, run.")
 
     app.add_typer(evacuate_app, name="evacuate", help="Evacuate a plant's people with agents; verification table.")
 

@@ -1,0 +1,257 @@
+"""Load and validate scenario files, with every problem located by file, field and line.
+
+Example::
+
+    >>> from safetwin.scenarios.loader import load_scenario, list_scenarios
+    >>> "chlorine_drum_leak_wind_shift" in list_scenarios()
+    True
+    >>> sc = load_scenario("chlorine_drum_leak_wind_shift")
+    >>> sc.scenario.events[0].equipment, sc.plant.id
+    ('DS-701', 'demo_plant')
+
+Validation has two passes: the file against :class:`~safetwin.scenarios.schema.Scenario` (types,
+ranges, required fields), then against the plant it names (equipment with an inventory, gates,
+roads, muster points, shifts, detectors and fire engines must exist). All issues are collected and
+raised together in a :class:`ScenarioValidationError`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from safetwin.errors import LocatedValidationError
+from safetwin.plant_models.loader import Plant, PlantValidationError, bundled_plant_path, load_plant
+
+from .schema import ReleaseEvent, Scenario
+
+__all__ = ["LIBRARY", "ScenarioIssue", "ScenarioValidationError", "LoadedScenario", "list_scenarios",
+           "scenario_path", "load_scenario", "validate_scenario", "shift_at", "resolve_substance"]
+
+#: Folder of the shipped scenario library.
+LIBRARY = Path(__file__).resolve().parent / "library"
+
+
+@dataclass(frozen=True)
+class ScenarioIssue:
+    """One problem in a scenario file."""
+
+    file: str
+    field: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: field {self.field!r}: {self.message}"
+
+
+class ScenarioValidationError(LocatedValidationError):
+    """Raised with every :class:`ScenarioIssue` found in a scenario file."""
+
+    kind = "scenario"
+
+
+@dataclass
+class LoadedScenario:
+    scenario: Scenario
+    plant: Plant
+    path: Path
+
+    @property
+    def shift(self) -> str:
+        return self.scenario.shift or shift_at(self.plant, self.scenario.time_of_day)
+
+
+def list_scenarios(folder: Path | None = None) -> list[str]:
+    """Names (file stems) of the scenarios in ``folder`` (default: the shipped library)."""
+    return sorted(p.stem for p in (folder or LIBRARY).glob("*.yaml"))
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A library name (``chlorine_drum_leak_wind_shift``) or a path to a YAML file."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    lib = LIBRARY / f"{name_or_path}.yaml"
+    if not lib.exists():
+        raise FileNotFoundError(f"no scenario {name_or_path!r}; the library has: {', '.join(list_scenarios())}")
+    return lib
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def shift_at(plant: Plant, time_of_day: str) -> str:
+    """Name of the plant shift covering ``time_of_day`` (HH:MM; shifts may wrap midnight)."""
+    t = _minutes(time_of_day)
+    for s in plant.shifts.values():
+        a, b = _minutes(s.start), _minutes(s.end)
+        if (a <= t < b) if a < b else (t >= a or t < b):
+            return s.name
+    raise KeyError(f"no shift of plant {plant.id} covers {time_of_day}")
+
+
+def _line_index(text: str) -> dict[tuple[str, ...], int]:
+    """Map each YAML path (keys and list indices as strings) to its 1-based line."""
+    out: dict[tuple[str, ...], int] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        out.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                walk(v, path + (str(k.value),))
+                out[path + (str(k.value),)] = k.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, path + (str(i),))
+
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _find_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def resolve_substance(name: str):
+    """The physics :class:`Substance` of an inventory name (``hydrogen_sulfide`` → ``hydrogen sulfide``)."""
+    from safetwin.emergency_planner.physics.substances import get_substance
+    try:
+        return get_substance(name)
+    except KeyError:
+        return get_substance(name.replace("_", " "))
+
+
+def _resolve_plant(name: str, scenario_file: Path) -> Path:
+    rel = (scenario_file.parent / name)
+    if (rel / "plant.yaml").exists():
+        return rel
+    return bundled_plant_path(name)
+
+
+def _plant_checks(sc: Scenario, plant: Plant) -> list[tuple[tuple[str, ...], str]]:
+    """(field path, message) for every reference the plant cannot satisfy."""
+    bad: list[tuple[tuple[str, ...], str]] = []
+    for k, e in enumerate(sc.events):
+        loc = ("events", str(k), "equipment")
+        if e.equipment not in plant.equipment:
+            bad.append((loc, f"plant {plant.id} has no equipment {e.equipment!r}"))
+            continue
+        inv = plant.inventories.get(e.equipment)
+        if inv is None:
+            bad.append((loc, f"equipment {e.equipment!r} holds no hazardous inventory"))
+            continue
+        try:
+            sub = resolve_substance(inv.substance)
+        except KeyError as err:
+            bad.append((loc, f"inventory substance {inv.substance!r} of {e.equipment} is unknown ({err.args[0]})"))
+            continue
+        if e.type in ("pool_fire", "jet_fire") and sub.heat_of_combustion_j_kg is None:
+            bad.append((("events", str(k), "type"), f"{sub.name} in {e.equipment} does not burn"))
+        if e.type == "pool_fire" and getattr(e, "diameter_m", None) is None and not plant.equipment[e.equipment].bund_id:
+            bad.append((("events", str(k), "diameter_m"), f"{e.equipment} stands in no bund: give diameter_m"))
+        if isinstance(e, ReleaseEvent) and sub.toxic is None and sub.lfl_vol_frac is None:
+            bad.append((loc, f"{sub.name} is neither toxic nor flammable in the substance table"))
+    if sc.shift is not None and sc.shift not in plant.shifts:
+        bad.append((("shift",), f"plant {plant.id} has no shift {sc.shift!r}; it has {sorted(plant.shifts)}"))
+    elif sc.shift is None:
+        try:
+            shift_at(plant, sc.time_of_day)
+        except KeyError as err:
+            bad.append((("time_of_day",), err.args[0]))
+    for i, g in enumerate(sc.blocked.gates):
+        if g not in plant.gates:
+            bad.append((("blocked", "gates", str(i)), f"plant {plant.id} has no gate {g!r}"))
+    for i, r in enumerate(sc.blocked.roads):
+        if r not in plant.roads:
+            bad.append((("blocked", "roads", str(i)), f"plant {plant.id} has no road {r!r}"))
+    for i, m in enumerate(sc.blocked.muster_points):
+        if m not in plant.muster_points:
+            bad.append((("blocked", "muster_points", str(i)), f"plant {plant.id} has no muster point {m!r}"))
+    if sc.blocked.muster_points and set(plant.muster_points) <= set(sc.blocked.muster_points):
+        bad.append((("blocked", "muster_points"), "every muster point is blocked: nobody could reach safety"))
+    for i, fe in enumerate(sc.response.fire_engines):
+        res = plant.resources.get(fe)
+        if res is None or res.kind.value != "fire_engine":
+            bad.append((("response", "fire_engines", str(i)), f"{fe!r} is not a fire engine of plant {plant.id}"))
+    for i, u in enumerate(sc.response.external):
+        for j, g in enumerate([u.gate] + u.alternatives):
+            if g not in plant.gates:
+                fld = ("response", "external", str(i)) + (("gate",) if j == 0 else ("alternatives", str(j - 1)))
+                bad.append((fld, f"plant {plant.id} has no gate {g!r}"))
+    if sc.detection.detectors is not None:
+        for i, d in enumerate(sc.detection.detectors):
+            s = plant.sensors.get(d)
+            if s is None:
+                bad.append((("detection", "detectors", str(i)), f"plant {plant.id} has no sensor {d!r}"))
+            elif s.alarm is None:
+                bad.append((("detection", "detectors", str(i)), f"sensor {d!r} has no alarm levels"))
+    return bad
+
+
+def load_scenario(name_or_path: str | Path) -> LoadedScenario:
+    """Read, validate and resolve a scenario (library name or file path) with its plant.
+
+    Raises :class:`ScenarioValidationError` listing every problem (file, field, line)."""
+    path = scenario_path(name_or_path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ScenarioValidationError(path, [ScenarioIssue(file, "(file)", f"cannot read: {err}")]) from err
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise ScenarioValidationError(path, [ScenarioIssue(file, "(yaml)", f"not valid YAML: {err}",
+                                                           mark.line + 1 if mark else None)]) from err
+    if not isinstance(doc, dict):
+        raise ScenarioValidationError(path, [ScenarioIssue(file, "(root)", "a scenario file must be a YAML mapping")])
+    lines = _line_index(text)
+    try:
+        sc = Scenario.model_validate(doc)
+    except ValidationError as err:
+        issues = []
+        for e in err.errors():
+            # drop the discriminator tag pydantic adds for tagged unions (events.0.release.hole_…)
+            loc = tuple(str(p) for p in e["loc"])
+            if len(loc) > 2 and loc[0] == "events" and loc[2] in ("release", "pool_fire", "jet_fire"):
+                loc = loc[:2] + loc[3:]
+            issues.append(ScenarioIssue(file, ".".join(loc) or "(root)", e["msg"], _find_line(lines, loc)))
+        raise ScenarioValidationError(path, issues) from None
+    plant_dir = _resolve_plant(sc.plant, path)
+    try:
+        plant = load_plant(plant_dir)
+    except (PlantValidationError, FileNotFoundError, OSError) as err:
+        raise ScenarioValidationError(path, [ScenarioIssue(file, "plant", f"cannot load plant {sc.plant!r}: {err}",
+                                                           _find_line(lines, ("plant",)))]) from None
+    bad = _plant_checks(sc, plant)
+    if bad:
+        raise ScenarioValidationError(path, [ScenarioIssue(file, ".".join(loc), msg, _find_line(lines, loc))
+                                             for loc, msg in bad])
+    return LoadedScenario(sc, plant, path)
+
+
+def validate_scenario(name_or_path: str | Path) -> list[ScenarioIssue]:
+    """Every issue of a scenario (empty list: valid)."""
+    try:
+        load_scenario(name_or_path)
+    except ScenarioValidationError as err:
+        return err.issues
+    except FileNotFoundError as err:
+        return [ScenarioIssue(str(name_or_path), "(file)", str(err))]
+    return []
