@@ -74,6 +74,7 @@ def main() -> None:
     from safetwin.ui import mount_ui
     from safetwin.ui.control_room import TICK_TIMES_S
 
+    load_before = os.getloadavg()
     plant = load_plant(bundled_plant_path("demo_plant"))
     state = TwinState(plant)
     stop = threading.Event()
@@ -129,6 +130,9 @@ def main() -> None:
               f"max {ms[-1]:.1f}")
         print(f"event-loop load from updates: {sum(ms) / 1e3 / elapsed * 100:.1f} % of one core")
     print(f"snapshot build (shared by all sessions) [ms]: mean {1e3 * statistics.fmean(builds):.2f}")
+    load_after = os.getloadavg()
+    print(f"load average (1/5/15 min) before {' '.join(f'{x:.2f}' for x in load_before)}, after "
+          f"{' '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} CPUs (shared machine)")
 
 
 if __name__ == "__main__":

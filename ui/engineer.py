@@ -5,6 +5,11 @@ consequence zones are computed for the chosen equipment and weather with
 ``emergency_planner.plant_consequence.zones_at_equipment`` (in a worker thread, so the server's
 event loop keeps serving the live control rooms). Layers toggle with checkboxes; a click on a zone
 shows its details; the download is a GeoJSON FeatureCollection in WGS84 (RFC 7946).
+
+The "individual risk contours" layer draws a QRA result's contours (1e-4 … 1e-8 /yr): read from
+the ``qra_dir`` given to ``mount_ui`` (a ``run_qra`` output folder), or computed on demand by a
+button (a coarse, in-process ``run_qra`` on a 10 m grid, ~10 s for the demo plant, in a worker
+thread). The contours are kept in ``ctx.extra`` and shared by every engineer session.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from safetwin.plant_models.export import local_geojson_to_wgs84
 
 from .common import UIContext, legend_html, page_template, session_actor, session_lang
 from .i18n import tr
-from .risk_map import risk_figure, zone_features
+from .risk_map import QRA_COLOURS, load_qra_contours, qra_label, risk_figure, zone_features
 from safetwin.twin.workflows.risk import COLOURS, LEVELS
 
 #: grid spacing (m) used for the page's consequence runs, by release kind (coarser than the
@@ -31,6 +36,10 @@ from safetwin.twin.workflows.risk import COLOURS, LEVELS
 GRID_SPACING_M = {"toxic_gas": 20.0, "flammable_gas": 8.0}
 FIRE_GRID_SPACING_M = 4.0
 STABILITIES = ("A", "B", "C", "D", "E", "F")
+#: the on-demand QRA: grid spacing (m) and the margins (m) tried in turn until the grid covers the
+#: plant's off-site targets (``run_qra`` raises ValueError when a target lies outside the grid)
+QRA_GRID_M = 10.0
+QRA_MARGINS_M = (500.0, 1000.0, 2000.0)
 ENGINEER_ROLES = ("safety_engineer", "planner", "operator", "admin")
 
 
@@ -40,6 +49,38 @@ def compute_zones(plant: Any, equipment_id: str, wind_speed_m_s: float, wind_fro
     release = release_at_equipment(plant, equipment_id)
     grid = default_grid(release, spacing_m=GRID_SPACING_M.get(release.kind, FIRE_GRID_SPACING_M))
     return zones_at_equipment(plant, equipment_id, Weather(wind_speed_m_s, wind_from_deg, stability), grid=grid)
+
+
+def compute_qra_contours(plant: Any, out_dir: str) -> dict:
+    """A coarse, in-process QRA of ``plant`` (``QRA_GRID_M`` grid); its contours level /yr → polygon.
+
+    Also writes the QRA outputs (contours GeoJSON, criteria report, …) into ``out_dir``.
+    """
+    from safetwin.emergency_planner.qra import run_qra
+
+    last: Exception | None = None
+    for margin in QRA_MARGINS_M:
+        try:
+            res = run_qra(plant, grid_m=QRA_GRID_M, margin_m=margin, out_dir=out_dir, scheduler="serial",
+                          progress=False)
+        except ValueError as exc:  # an off-site target outside the grid: widen the margin
+            last = exc
+            continue
+        return dict(sorted(res.contours.items(), reverse=True))
+    raise ValueError(f"QRA grid cannot cover the plant's targets: {last}")
+
+
+def qra_contours_for(ctx: UIContext) -> dict | None:
+    """The contours shared by all engineer sessions: computed earlier, or read from ``qra_dir``."""
+    contours = ctx.extra.get("qra_contours")
+    if contours is None and ctx.extra.get("qra_dir"):
+        try:
+            contours = load_qra_contours(ctx.extra["qra_dir"])
+        except (FileNotFoundError, ValueError):  # no (or unreadable) QRA output yet: the button computes one
+            return None
+        ctx.extra["qra_contours"] = contours
+        ctx.extra.setdefault("qra_origin", str(ctx.extra["qra_dir"]))
+    return contours
 
 
 class EngineerView:
@@ -61,9 +102,14 @@ class EngineerView:
         self.compute.on_click(self._on_compute)
         self.publish = pn.widgets.Button(name=t("control_room") + " ⟵", button_type="light", width=220, disabled=True)
         self.publish.on_click(self._on_publish)
+        self.qra_button = pn.widgets.Button(name=t("qra_compute"), button_type="default", width=220,
+                                            css_classes=["qra-compute"])
+        self.qra_button.on_click(self._on_qra)
+        self.qra_legend = pn.pane.HTML("", width=260, css_classes=["qra-legend"])
         self.layer_toggle = pn.widgets.CheckBoxGroup(
-            name=t("layers"), value=["plant", "register", "consequence"],
-            options={t("layer_plant"): "plant", t("layer_register"): "register", t("layer_consequence"): "consequence"})
+            name=t("layers"), value=["plant", "register", "consequence", "qra"],
+            options={t("layer_plant"): "plant", t("layer_register"): "register", t("layer_consequence"): "consequence",
+                     t("layer_qra"): "qra"})
         self.layer_toggle.param.watch(self._on_layers, "value")
         self.download = pn.widgets.FileDownload(callback=self._geojson, filename=f"{plant.id}-risk-zones.geojson",
                                                 label=t("download_geojson"), button_type="success", width=220)
@@ -93,8 +139,10 @@ class EngineerView:
         eid = getattr(getattr(self.result, "release", None), "equipment_id", "") or ""
         fc = zone_features(register, zones, equipment_id=eid)
         self._features = fc["features"]
-        fig, self.layers = risk_figure(self.ctx.plant, self._features, self.lang, width=740, height=560)
-        for name in ("register", "consequence"):
+        qra = qra_contours_for(self.ctx)
+        fig, self.layers = risk_figure(self.ctx.plant, self._features, self.lang, width=740, height=560, qra=qra)
+        self._qra_legend(qra)
+        for name in ("register", "consequence", "qra"):
             src: ColumnDataSource = self.layers[name][0].data_source
             src.selected.on_change("indices", self._make_on_select(src))
         self._on_layers()
@@ -117,6 +165,17 @@ class EngineerView:
             self.details.object = (f"<div style='font-size:12px'><b>{html.escape(tr('zone_details', self.lang))}</b>"
                                    f"<table>{rows}</table></div>")
         return on_select
+
+    def _qra_legend(self, qra: dict | None) -> None:
+        t = lambda k, **kw: tr(k, self.lang, **kw)  # noqa: E731
+        if not qra:
+            self.qra_legend.object = f"<i style='font-size:12px'>{html.escape(t('qra_none'))}</i>"
+            return
+        items = legend_html([(QRA_COLOURS.get(lv, "#9575cd"), qra_label(lv)) for lv in sorted(qra, reverse=True)],
+                            t("qra_legend"))
+        origin = self.ctx.extra.get("qra_origin", "")
+        src = f"<div style='font-size:11px;color:#607d8b'>{html.escape(t('qra_loaded', src=origin))}</div>" if origin else ""
+        self.qra_legend.object = items + src
 
     # ------------------------------------------------------------------ callbacks
 
@@ -143,6 +202,27 @@ class EngineerView:
         self.publish.disabled = self.actor is None or not self.actor.has(*ENGINEER_ROLES)
         self._render()
 
+    async def _on_qra(self, _event: Any = None) -> None:
+        import tempfile
+
+        self.qra_button.loading = True
+        self.qra_button.name = tr("computing", self.lang)
+        try:
+            out_dir = self.ctx.extra.get("qra_dir") or tempfile.mkdtemp(prefix="safetwin-qra-")
+            loop = asyncio.get_running_loop()
+            contours = await loop.run_in_executor(None, compute_qra_contours, self.ctx.plant, str(out_dir))
+        except (KeyError, ValueError, FileNotFoundError) as exc:
+            self.notes.object = f"<span style='color:#c62828'>QRA: {html.escape(str(exc)[:300])}</span>"
+            return
+        finally:
+            self.qra_button.loading = False
+            self.qra_button.name = tr("qra_compute", self.lang)
+        self.ctx.extra["qra_contours"] = contours
+        self.ctx.extra["qra_origin"] = f"{out_dir} (grid {QRA_GRID_M:g} m)"
+        if "qra" not in self.layer_toggle.value:
+            self.layer_toggle.value = [*self.layer_toggle.value, "qra"]
+        self._render()
+
     def _on_publish(self, _event: Any = None) -> None:
         if self.result is not None and self.actor is not None and self.actor.has(*ENGINEER_ROLES):
             self.ctx.source.set_incident(self.result, title=self.equipment.value)
@@ -163,9 +243,11 @@ class EngineerView:
         crs = t("crs_note", crs=m.crs, e=m.origin.easting, n=m.origin.northing)
         legend = legend_html([(COLOURS[lvl], t(f"risk_{lvl}")) for lvl in LEVELS], t("legend"))
         controls = pn.Column(self.equipment, self.wind_speed, self.wind_from, self.stability, self.compute,
-                             self.publish, pn.pane.HTML(f"<b>{html.escape(t('layers'))}</b>"), self.layer_toggle,
+                             self.publish, self.qra_button, pn.pane.HTML(f"<b>{html.escape(t('layers'))}</b>"),
+                             self.layer_toggle,
                              self.download, width=240)
-        info = pn.Column(pn.pane.HTML(legend, css_classes=["risk-legend-html"]), self.details, self.notes, width=270)
+        info = pn.Column(pn.pane.HTML(legend, css_classes=["risk-legend-html"]), self.qra_legend, self.details,
+                         self.notes, width=270)
         return pn.Column(pn.Row(controls, self.map_pane, info),
                          pn.pane.HTML(f"<span style='font-size:12px;color:#546e7a'>{html.escape(crs)}</span>"))
 

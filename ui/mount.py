@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, bridge: Any | None = None,
              source: SnapshotSource | None = None, prefix: str = "/ui", expected_shift: str | None = "day",
-             websocket_origin: list[str] | None = None) -> UIContext:
+             websocket_origin: list[str] | None = None, qra_dir: str | None = None) -> UIContext:
     """Mount the control-room, engineer and manager pages on ``app`` behind its login.
 
     Args:
@@ -45,6 +45,8 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         prefix: URL prefix of the UI.
         expected_shift: the shift whose head-count is the expected count per area.
         websocket_origin: allowed WebSocket origins (``host:port``); None allows the page's own.
+        qra_dir: a ``run_qra`` output folder; the engineer page draws its risk contours
+            (``risk_contours_local.geojson``). The page's "compute" button writes its coarse QRA there.
 
     Returns:
         The :class:`UIContext`; ``ctx.source.set_incident(result, routes=...)`` shows a
@@ -63,6 +65,8 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         ack = getattr(bridge, "acknowledge", None) if bridge is not None else None
         source = SnapshotSource(state, acknowledge=ack, expected_shift=expected_shift)
     ctx = UIContext(source=source, app=app, workflows=workflows, prefix=prefix)
+    if qra_dir is not None:
+        ctx.extra["qra_dir"] = str(qra_dir)
     ttl_min = getattr(app.state, "auth_settings", None)
     max_age = int(getattr(ttl_min, "jwt_ttl_min", 60.0) * 60)
     open_paths = add_login_routes(app, prefix, max_age)

@@ -1,8 +1,9 @@
 """The four-colour risk map on the plant plan (Bokeh, plant frame in metres, no tiles).
 
 Core function: :func:`risk_figure` builds a Bokeh figure with the plant plan, the risk-register
-units (``WorkflowService.risk_map()``), consequence zones and a legend of the four levels; each
-layer is a named renderer so pages can toggle it. :func:`zone_features` turns both zone kinds into
+units (``WorkflowService.risk_map()``), consequence zones, QRA individual-risk contours
+(:func:`load_qra_contours` reads a ``run_qra`` output folder) and a legend; each layer is a named
+renderer so pages can toggle it. :func:`zone_features` turns both zone kinds into
 one GeoJSON FeatureCollection (plant frame) for download and for the click details.
 
 Example::
@@ -10,11 +11,12 @@ Example::
     >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
     >>> fig, layers = risk_figure(load_plant(bundled_plant_path("small_plant")), [], "en")
     >>> sorted(layers)
-    ['consequence', 'plant', 'register']
+    ['consequence', 'plant', 'qra', 'register']
 """
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, Range1d, TapTool
@@ -29,6 +31,54 @@ from .i18n import tr
 
 #: zone transparency on the map
 ZONE_ALPHA = {"register": 0.55, "consequence": 0.35}
+#: colours of the individual-risk contours (/yr), darkest = highest risk
+QRA_COLOURS = {1e-4: "#4a148c", 1e-5: "#7b1fa2", 1e-6: "#ab47bc", 1e-7: "#ce93d8", 1e-8: "#f3e5f5"}
+QRA_FILL_ALPHA = 0.0  # outlines only: a fill would tint the four-colour zones underneath
+#: the contours file that ``run_qra`` writes into its output folder (plant frame, m)
+QRA_CONTOURS_FILE = "risk_contours_local.geojson"
+
+
+def qra_label(level: float) -> str:
+    """Legend text of one contour level, e.g. ``IR ≥ 1e-6 /yr``."""
+    mant, exp = f"{level:.0e}".split("e")
+    return f"IR ≥ {'' if mant == '1' else mant + '×'}1e{int(exp)} /yr"
+
+
+def qra_contours_from_geojson(fc: dict) -> dict[float, BaseGeometry]:
+    """Contours level (/yr) → geometry from a contours FeatureCollection (``risk_contours_local.geojson``)."""
+    out: dict[float, BaseGeometry] = {}
+    for f in fc.get("features", []):
+        lv = f.get("properties", {}).get("individual_risk_per_year")
+        if lv is None or not f.get("geometry"):
+            continue
+        out[float(lv)] = shape(f["geometry"])
+    return dict(sorted(out.items(), reverse=True))
+
+
+def load_qra_contours(path: str | Path) -> dict[float, BaseGeometry]:
+    """Contours of a QRA output folder (or the GeoJSON file itself); ``FileNotFoundError`` if absent."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / QRA_CONTOURS_FILE
+    return qra_contours_from_geojson(json.loads(p.read_text(encoding="utf-8")))
+
+
+def qra_source(contours: dict[float, BaseGeometry] | None) -> ColumnDataSource:
+    """The data of the contour layer: largest region (lowest risk) first, so higher levels draw on top."""
+    data: dict[str, list] = {"xs": [], "ys": [], "colour": [], "level": [], "name": [], "detail": [], "props": []}
+    for lv, geom in sorted((contours or {}).items()):
+        if geom is None or geom.is_empty:
+            continue
+        xs, ys = multipolygon_coords(geom)
+        data["xs"].append(xs)
+        data["ys"].append(ys)
+        data["colour"].append(QRA_COLOURS.get(lv, "#9575cd"))
+        data["level"].append(qra_label(lv))
+        data["name"].append("individual risk")
+        data["detail"].append(f"{geom.area:,.0f} m²")
+        data["props"].append(json.dumps({"individual_risk_per_year": lv, "label": qra_label(lv),
+                                         "area_m2": round(float(geom.area), 1), "source": "qra"}))
+    return ColumnDataSource(data)
 
 
 def _polys(geom: BaseGeometry) -> list[Polygon]:
@@ -87,11 +137,12 @@ def _source_for(features: list[dict], lang: str) -> ColumnDataSource:
 
 
 def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 860,
-                height: int = 600) -> tuple[Any, dict[str, list]]:
-    """The map and its layers (name → renderers): ``plant``, ``register``, ``consequence``.
+                height: int = 600, qra: dict[float, BaseGeometry] | None = None) -> tuple[Any, dict[str, list]]:
+    """The map and its layers (name → renderers): ``plant``, ``register``, ``consequence``, ``qra``.
 
     ``features`` is the ``features`` list of :func:`zone_features`; consequence zones are drawn
-    largest first so RED stays on top.
+    largest first so RED stays on top. ``qra`` are individual-risk contours (level /yr → polygon,
+    plant frame, ``QraResult.contours``), drawn under the zones with one legend entry per level.
     """
     minx, miny, maxx, maxy = plant.boundary.bounds
     pad = 0.05 * max(maxx - minx, maxy - miny)
@@ -101,7 +152,7 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
                  background_fill_color="#f5f5f0", name="risk-map")
     fig.xaxis.formatter.use_scientific = False
     fig.yaxis.formatter.use_scientific = False
-    layers: dict[str, list] = {"plant": [], "register": [], "consequence": []}
+    layers: dict[str, list] = {"plant": [], "register": [], "consequence": [], "qra": []}
 
     def plan(geoms: list[BaseGeometry], **style: Any) -> Any:
         xs, ys = [], []
@@ -130,10 +181,15 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
         c = a.geometry.representative_point()
         layers["plant"].append(fig.text([c.x], [c.y], text=[a.id], text_font_size="8pt", text_color="#455a64",
                                         text_align="center"))
+    qsrc = qra_source(qra)
+    qr = fig.multi_polygons(xs="xs", ys="ys", source=qsrc, fill_color="colour", fill_alpha=QRA_FILL_ALPHA,
+                            line_color="colour", line_width=2.5, name="qra", selection_fill_alpha=0.15,
+                            nonselection_fill_alpha=QRA_FILL_ALPHA)
+    layers["qra"].append(qr)
     reg = [f for f in features if f["properties"].get("source") == "register"]
     con = sorted((f for f in features if f["properties"].get("source") == "consequence"),
                  key=lambda f: -shape(f["geometry"]).area)
-    hover_targets = []
+    hover_targets = [qr]
     for name, feats in (("register", reg), ("consequence", con)):
         src = _source_for(feats, lang)
         r = fig.multi_polygons(xs="xs", ys="ys", source=src, fill_color="colour", fill_alpha=ZONE_ALPHA[name],
@@ -146,6 +202,10 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
     for level in LEVELS:
         swatch = fig.scatter([float("nan")], [float("nan")], marker="square", size=14, fill_color=COLOURS[level], line_color="#333333")
         items.append(LegendItem(label=tr(f"risk_{level}", lang), renderers=[swatch]))
+    for lv in sorted(qra or {}, reverse=True):
+        line = fig.line([float("nan")], [float("nan")], line_color=QRA_COLOURS.get(lv, "#9575cd"), line_width=3)
+        items.append(LegendItem(label=qra_label(lv), renderers=[line]))
+        layers["qra"].append(line)
     if buildings is not None:
         items.append(LegendItem(label=tr("building", lang), renderers=[buildings]))
     if roads is not None:

@@ -23,6 +23,7 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # skip
 
 import numpy as np
 import pyvista as pv
+from vtkmodules.vtkCommonCore import vtkLookupTable
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -38,6 +39,8 @@ PERSON_COLOURS = ("#1565c0", "#ff6d00", "#00c853", "#d500f9")
 #: consequence zone colours and the height (m) of their translucent prisms
 ZONE_STYLE = {"RED": ("#e53935", 12.0), "ORANGE": ("#fb8c00", 8.0), "YELLOW": ("#fdd835", 4.0)}
 ROUTE_COLOUR = "#00e5ff"
+#: equipment kinds drawn with smooth shading (round solids)
+SMOOTH_KINDS = frozenset({"pressurised_sphere", "atmospheric_tank", "column"})
 #: zones are clipped to the plant extent grown by this margin (m) for the 3D view
 ZONE_MARGIN_M = 300.0
 BUILDING_COLOUR = "#b0bec5"
@@ -108,11 +111,11 @@ def _equipment_mesh(eq) -> pv.PolyData:
     g = eq.geometry
     if kind == "pressurised_sphere" and g.geom_type == "Point":
         r = (eq.diameter_m or 10.0) / 2
-        return pv.Sphere(radius=r, center=(g.x, g.y, max(eq.height_m - r, r)), theta_resolution=24, phi_resolution=16)
+        return pv.Sphere(radius=r, center=(g.x, g.y, max(eq.height_m - r, r)), theta_resolution=16, phi_resolution=12)
     if g.geom_type == "Point" and kind in ("atmospheric_tank", "pressure_vessel", "column", "refrigeration_unit"):
         d = eq.diameter_m or 3.0
         return pv.Cylinder(center=(g.x, g.y, eq.height_m / 2), direction=(0, 0, 1), radius=d / 2,
-                           height=eq.height_m, resolution=24)
+                           height=eq.height_m, resolution=16)
     if g.geom_type == "Point":  # pumps and other small items
         d = eq.diameter_m or 2.0
         return pv.Box(bounds=(g.x - d / 2, g.x + d / 2, g.y - d / 2, g.y + d / 2, 0, eq.height_m))
@@ -124,6 +127,39 @@ def _equipment_mesh(eq) -> pv.PolyData:
         wall = fp.difference(fp.buffer(-1.0))
         return extrude(wall, 0.0, eq.bund_wall_height_m or eq.height_m)
     return extrude(eq.footprint, 0.0, eq.height_m)
+
+
+def _shrink_lookup_tables(pl: pv.Plotter) -> None:
+    """Give every solid-colour actor a two-entry lookup table (the serialiser needs ≥ 2).
+
+    Panel's VTK serialiser converts each mapper's lookup table (256 entries by default) to a colour
+    transfer function value by value on *every* ``synchronize()``; with ~20 static actors that was
+    most of the server time of a control-room update. Solid-colour actors never use the table.
+    """
+    for actor in pl.renderer.actors.values():
+        mapper = actor.GetMapper()
+        if mapper is None or (mapper.GetScalarVisibility() and mapper.GetColorMode() != 2):  # 2: direct RGB
+            continue
+        lut = vtkLookupTable()
+        lut.SetNumberOfTableValues(2)
+        lut.Build()
+        mapper.SetLookupTable(lut)
+
+
+def _coloured_merge(parts: list[tuple[pv.PolyData, str]]) -> pv.PolyData:
+    """One mesh of (mesh, CSS colour) parts with a per-cell ``rgb`` (uint8) array."""
+    meshes, colours = [], []
+    for mesh, colour in parts:
+        if not mesh.n_cells:
+            continue
+        mesh = mesh.copy(deep=False)
+        mesh.clear_data()
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8)
+        mesh.cell_data["rgb"] = np.tile(rgb, (mesh.n_cells, 1))
+        meshes.append(mesh)
+    if not meshes:
+        return pv.PolyData()
+    return pv.merge(meshes) if len(meshes) > 1 else meshes[0]
 
 
 def _lut_scalars(n: int) -> dict:
@@ -146,30 +182,36 @@ class PlantScene:
         self._incident_version = -1
         minx, miny, maxx, maxy = plant.boundary.bounds
         self.extent = (minx, miny, maxx, maxy)
-        pl.add_mesh(triangulate(plant.boundary.buffer(20.0, join_style="mitre"), -0.2), color="#c5d1b7",
-                    name="ground", lighting=True)
+        # Static geometry is merged into three actors (flat-shaded, smooth-shaded, translucent fences)
+        # coloured per cell: Panel re-serialises every actor's description on each update, so the
+        # number of actors, not their size, sets most of the server time of a control-room tick.
+        flat: list[tuple[pv.PolyData, str]] = [
+            (triangulate(plant.boundary.buffer(20.0, join_style="mitre"), -0.2), "#c5d1b7")]
+        smooth: list[tuple[pv.PolyData, str]] = []
         roads = shapely.union_all([LineString(r.geometry.coords).buffer(r.width_m / 2, cap_style="flat")
                                    if r.geometry.geom_type == "LineString" else r.geometry.buffer(r.width_m / 2)
                                    for r in plant.roads.values()]) if plant.roads else Polygon()
         if not roads.is_empty:
-            pl.add_mesh(triangulate(roads, 0.05), color="#616161", name="roads")
-        if plant.buildings:
-            pl.add_mesh(_merge([extrude(b.geometry, 0.0, b.height_m) for b in plant.buildings.values()]),
-                        color=BUILDING_COLOUR, name="buildings", smooth_shading=False)
-        by_kind: dict[str, list[pv.PolyData]] = {}
+            flat.append((triangulate(roads, 0.05), "#616161"))
+        for b in plant.buildings.values():
+            flat.append((extrude(b.geometry, 0.0, b.height_m), BUILDING_COLOUR))
         for eq in plant.equipment.values():
-            by_kind.setdefault(eq.kind.value, []).append(_equipment_mesh(eq))
-        for kind, meshes in by_kind.items():
-            pl.add_mesh(_merge(meshes), color=EQUIPMENT_COLOURS.get(kind, "#90a4ae"), name=f"eq-{kind}",
-                        smooth_shading=kind in ("pressurised_sphere", "atmospheric_tank", "column"))
+            kind = eq.kind.value
+            part = (_equipment_mesh(eq), EQUIPMENT_COLOURS.get(kind, "#90a4ae"))
+            (smooth if kind in SMOOTH_KINDS else flat).append(part)
+        rings = [shapely.Point(m.position).buffer(m.radius_m).difference(shapely.Point(m.position).buffer(m.radius_m - 2))
+                 for m in plant.meta.muster_points]
+        if rings:
+            flat.append((triangulate(shapely.union_all(rings), 0.15), "#00c853"))
+        for name, parts in (("static-flat", flat), ("static-smooth", smooth)):
+            mesh = _coloured_merge(parts)
+            if mesh.n_points:
+                pl.add_mesh(mesh, scalars="rgb", rgb=True, name=name, smooth_shading=name == "static-smooth")
         fences = [_walls(np.asarray(line.coords)[:, :2], 0.0, f.height_m)
                   for f in plant.fences.values()
                   for line in (getattr(f.geometry, "geoms", None) or [f.geometry])]
         if fences:
             pl.add_mesh(_merge(fences), color="#37474f", opacity=0.6, name="fences")
-        for m in plant.meta.muster_points:
-            ring = shapely.Point(m.position).buffer(m.radius_m).difference(shapely.Point(m.position).buffer(m.radius_m - 2))
-            pl.add_mesh(triangulate(ring, 0.15), color="#00c853", name=f"mp-{m.id}")
         # live layers -------------------------------------------------------------------
         self.detectors = pv.PolyData(np.zeros((1, 3)))
         self.detectors["code"] = np.array([4], dtype=np.float32)
@@ -192,6 +234,7 @@ class PlantScene:
         self.routes = pv.PolyData(np.zeros((1, 3)))
         self._route_actor = pl.add_mesh(self.routes, color=ROUTE_COLOUR, line_width=5, name="routes")
         self._route_actor.SetVisibility(False)
+        _shrink_lookup_tables(pl)
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         span = max(maxx - minx, maxy - miny)
         pl.camera.focal_point = (cx, cy, 0.0)

@@ -118,7 +118,8 @@ class ServedUI:
                                                           db_url=f"sqlite:///{tmp / 'history.db'}",
                                                           restore_timeout_s=0.5), state=self.state).start()
         self.app = create_app(self.state, {"ui-static-token": "admin"}, workflows=self.workflows)
-        self.ctx = mount_ui(self.app, self.state, workflows=self.workflows, bridge=self.bridge)
+        self.qra_dir = tmp / "qra"  # empty: the engineer page's button computes a coarse QRA into it
+        self.ctx = mount_ui(self.app, self.state, workflows=self.workflows, bridge=self.bridge, qra_dir=str(self.qra_dir))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",

@@ -113,6 +113,38 @@ def test_engineer_risk_map_four_colours_and_legend(served_ui, new_page):
     assert not log.errors, log.errors
 
 
+# the newest renderer named "qra" (the page replaces its figure when a result arrives)
+QRA_JS = """() => {
+  let last = null;
+  for (const doc of Bokeh.documents)
+    for (const m of doc.all_models) if (m.name === 'qra') last = m;
+  return last === null ? null : {n: last.data_source.data.xs.length, visible: last.visible};
+}"""
+
+
+def test_engineer_qra_contours_layer(served_ui, new_page):
+    """A coarse QRA computed from the page draws the individual-risk contours with a legend and a toggle."""
+    page, log = new_page()
+    login(page, served_ui.url, "/ui/engineer", "sue")
+    page.get_by_text("No QRA result loaded").first.wait_for(timeout=30_000)
+    page.locator(".risk-map canvas").first.wait_for(state="visible", timeout=30_000)
+    page.get_by_role("button", name="Risk contours (coarse QRA)").click()
+    for exp in (4, 5, 6, 7, 8):
+        page.locator(".qra-legend").get_by_text(f"IR ≥ 1e-{exp} /yr").wait_for(timeout=120_000)
+    assert (served_ui.qra_dir / "risk_contours_local.geojson").exists(), "the QRA outputs were not written"
+    page.wait_for_timeout(1500)
+    assert page.evaluate(QRA_JS) == {"n": 5, "visible": True}
+    box = page.locator(".risk-map").first.bounding_box()
+    img = rgb(page.screenshot(clip=box))
+    save_screenshot(page, "engineer-qra-contours.png")
+    purple = np.array([0xAB, 0x47, 0xBC])  # the 1e-6 /yr contour line
+    n_line = int((np.abs(img - purple).max(axis=2) <= 12).sum())
+    assert n_line >= 100, f"1e-6 /yr contour not drawn ({n_line} px)"
+    page.get_by_text("Individual risk contours", exact=True).click()  # the layer toggle
+    assert _wait(lambda: page.evaluate(QRA_JS)["visible"] is False, 10), "the toggle did not hide the contours"
+    assert not log.errors, log.errors
+
+
 def test_manager_cockpit_chinese_and_reports(served_ui, new_page):
     """The KPI cockpit renders in Chinese and the HTML and PDF reports download."""
     page, log = new_page()

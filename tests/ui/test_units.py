@@ -75,3 +75,25 @@ def test_risk_figure_layers_and_features(small_plant):
     assert layers["register"][0].data_source.data["level"] == ["ORANGE — high"]
     labels = [i.label["value"] for i in fig.legend[0].items]
     assert labels[:4] == ["RED — major", "ORANGE — high", "YELLOW — moderate", "BLUE — low"]
+
+
+def test_qra_contours_layer_from_geojson(tmp_path):
+    """A QRA contours GeoJSON (as run_qra writes it) becomes the map's 'qra' layer, one polygon per level."""
+    import json
+
+    import shapely
+
+    from safetwin.emergency_planner.qra.risk import contours_geojson
+    from safetwin.plant_models.loader import bundled_plant_path, load_plant
+    from safetwin.ui.risk_map import QRA_CONTOURS_FILE, load_qra_contours, qra_label
+
+    contours = {lv: shapely.Point(450, 300).buffer(50 * (k + 1)) for k, lv in enumerate((1e-4, 1e-5, 1e-6, 1e-7, 1e-8))}
+    (tmp_path / QRA_CONTOURS_FILE).write_text(json.dumps(contours_geojson(contours, plant="demo_plant")))
+    loaded = load_qra_contours(tmp_path)
+    assert list(loaded) == [1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
+    assert abs(loaded[1e-6].area - contours[1e-6].area) < 1e-6
+    assert qra_label(1e-6) == "IR ≥ 1e-6 /yr"
+    fig, layers = risk_figure(load_plant(bundled_plant_path("demo_plant")), [], "en", qra=loaded)
+    assert len(layers["qra"][0].data_source.data["xs"]) == 5
+    labels = [it.label["value"] if isinstance(it.label, dict) else str(it.label) for it in fig.legend[0].items]
+    assert all(any(qra_label(lv) in lab for lab in labels) for lv in loaded)
