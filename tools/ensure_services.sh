@@ -49,8 +49,9 @@ ensure_postgres() {
 }
 
 ensure_mosquitto() {
-  if port_open 127.0.0.1 1883; then echo "mosquitto: using 127.0.0.1:1883"; return; fi
+  # the binary is needed even when a broker already runs: the no-loss test restarts its own
   command -v mosquitto >/dev/null || apt_install mosquitto
+  if port_open 127.0.0.1 1883; then echo "mosquitto: using 127.0.0.1:1883"; return; fi
   mosquitto -d -p 1883 2>/dev/null || mosquitto -d -c /etc/mosquitto/mosquitto.conf
   for _ in $(seq 50); do port_open 127.0.0.1 1883 && break; sleep 0.1; done
   echo "mosquitto: started on 127.0.0.1:1883"
