@@ -13,17 +13,14 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.schema import CreateSchema, DropSchema
 
-from safetwin.twin.store import BatchWriter, Store, make_engine
+from safetwin.twin.store import BatchWriter, Store
+from safetwin.twin.store.db import scratch_schema
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -36,19 +33,6 @@ def make_rows(n: int, offset: int = 0) -> list[dict[str, Any]]:
             for i in range(offset, offset + n)]
 
 
-@contextmanager
-def pg_schema(url: URL) -> Iterator[URL]:
-    """A throw-away schema on the PostgreSQL server at ``url``."""
-    schema = f"safetwin_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(CreateSchema(schema))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"})
-    finally:
-        with admin.begin() as conn:
-            conn.execute(DropSchema(schema, cascade=True))
-        admin.dispose()
 
 
 def bench(label: str, url: URL | str, n: int, batch: int) -> None:
@@ -90,7 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bench("sqlite", "sqlite:///" + (Path(tmp) / "bench.db").as_posix(), args.rows, args.batch)
     if not args.skip_pg:
-        with pg_schema(make_url(args.pg_url)) as url:
+        with scratch_schema(make_url(args.pg_url)) as url:
             bench("postgresql", url, args.rows, args.batch)
 
 

@@ -7,15 +7,14 @@ PostgreSQL tests FAIL unless ``SAFETWIN_SKIP_PG=1``.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.schema import CreateSchema, DropSchema
 
 from safetwin.twin.store import Store, make_engine
+from safetwin.twin.store.db import scratch_schema
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -48,16 +47,8 @@ def pg_admin_url() -> URL:
 @pytest.fixture
 def pg_schema_url(pg_admin_url: URL) -> Iterator[URL]:
     """A URL whose connections use a fresh, empty schema (search_path), dropped afterwards."""
-    schema = f"safetwin_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_admin_url)
-    with admin.begin() as conn:
-        conn.execute(CreateSchema(schema))
-    try:
-        yield pg_admin_url.update_query_dict({"options": f"-csearch_path={schema}"})
-    finally:
-        with admin.begin() as conn:
-            conn.execute(DropSchema(schema, cascade=True, if_exists=True))
-        admin.dispose()
+    with scratch_schema(pg_admin_url, "safetwin_test") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -5,13 +5,16 @@ URL says so, e.g. ``postgresql+psycopg://user@host:5432/db``.
 """
 from __future__ import annotations
 
-import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateSchema, DropSchema
 
 #: seconds a SQLite connection waits for a lock held by another connection before failing
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -80,3 +83,20 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
     finally:
         cursor.close()
+
+
+@contextmanager
+def scratch_schema(url: str | URL, prefix: str = "safetwin_scratch") -> Iterator[URL]:
+    """A URL on the PostgreSQL server at ``url`` whose connections use a fresh, empty schema
+    (``search_path``), dropped on exit — for tests and benchmarks that must not touch ``public``."""
+    base = normalize_url(url)
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(CreateSchema(schema))
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"})
+    finally:
+        with admin.begin() as conn:
+            conn.execute(DropSchema(schema, cascade=True, if_exists=True))
+        admin.dispose()
