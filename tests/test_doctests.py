@@ -7,7 +7,6 @@ import pkgutil
 
 import pytest
 
-import safetwin
 
 PACKAGES = ["safetwin", "safetwin.plant_models", "safetwin.twin", "safetwin.emergency_planner", "safetwin.live_bridge"]
 # alembic env needs alembic's runtime; generators write files; __main__ runs the CLI

@@ -148,7 +148,7 @@ def _shrink_lookup_tables(pl: pv.Plotter) -> None:
 
 def _coloured_merge(parts: list[tuple[pv.PolyData, str]]) -> pv.PolyData:
     """One mesh of (mesh, CSS colour) parts with a per-cell ``rgb`` (uint8) array."""
-    meshes, colours = [], []
+    meshes: list[pv.PolyData] = []
     for mesh, colour in parts:
         if not mesh.n_cells:
             continue

@@ -26,7 +26,7 @@ from . import scenarios as S
 from .api import simulate_evacuation
 from .exposure import Exposure, aegl_equivalent_dose
 from .geometry import EvacuationGeometry, Goal
-from .model import ARRIVED, EvacuationModel, ExitClosure
+from .model import EvacuationModel, ExitClosure
 from .navigation import concentration_hazard
 from .params import EvacuationParams, OutputParams, WatchdogParams
 from .population import Population, PreMovement, rimea_age_speeds

@@ -1,7 +1,6 @@
 """The hash-chained audit trail detects direct database edits of closed records."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
