@@ -20,7 +20,7 @@ setup(
         "safetwin.scenarios": ["*.yaml", "library/*.yaml"],
         "safetwin.twin": ["store/migrations/*.py", "store/migrations/*.mako", "store/migrations/versions/*.py",
                           "workflows/rules/*.yaml"],
-        "safetwin.emergency_planner": ["qra/data/*.yaml"],
+        "safetwin.emergency_planner": ["qra/data/*.yaml", "drill/*.yaml"],
         "safetwin.live_bridge": ["mosquitto.conf", "acl.template"],
     },
 )

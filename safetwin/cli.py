@@ -41,6 +41,9 @@ def _add_subapps() -> None:
     app.add_typer(evacuate_app, name="evacuate", help="Evacuate a plant's people with agents; verification table.")
 
     app.add_typer(qra_app, name="qra", help="Quantitative risk assessment: individual and societal risk, contours.")
+    from safetwin.emergency_planner.drill.cli import app as drill_app  # drill evaluation, plan, calendar
+
+    app.add_typer(drill_app, name="drill", help="Drill evaluation (HTML/PDF report), drill plan and calendar.")
 
 
 _add_subapps()

@@ -7,23 +7,18 @@ Core objects: :class:`ManagerView` (the page), :func:`kpi_trend` (the weekly ser
 from __future__ import annotations
 
 import html
-import os
-import shutil
-import subprocess
-import tempfile
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import panel as pn
 from bokeh.models import ColumnDataSource, Legend
 from bokeh.plotting import figure
 
+from safetwin.pdf import html_to_pdf
+
 from .common import UIContext, page_template, session_actor, session_lang
 from .i18n import tr
 
-#: Chromium used to print the report to PDF
-CHROMIUM = os.environ.get("SAFETWIN_CHROMIUM", "/usr/bin/chromium")
 MAX_TREND_WEEKS = 26
 
 
@@ -120,22 +115,8 @@ def report_html(ctx: UIContext, start: datetime, end: datetime, lang: str = "en"
 
 def report_pdf(report: str, timeout_s: float = 60.0) -> bytes:
     """Print an HTML report to PDF with headless Chromium; RuntimeError when that is not possible."""
-    exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if not exe:
-        raise RuntimeError("PDF export needs Chromium (apt-get install chromium) or SAFETWIN_CHROMIUM")
-    with tempfile.TemporaryDirectory(prefix="safetwin-report-") as tmp:
-        src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
-        src.write_text(report, encoding="utf-8")
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer",
-               f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}", src.as_uri()]
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)
-        except (subprocess.SubprocessError, OSError) as exc:
-            raise RuntimeError(f"Chromium could not print the report: {exc}") from None
-        if not out.exists():
-            raise RuntimeError("Chromium printed no PDF")
-        return out.read_bytes()
+    # [drill helper] the Chromium print moved to safetwin/pdf.py (shared with the drill report)
+    return html_to_pdf(report, timeout_s)
 
 
 class ManagerView:

@@ -599,13 +599,17 @@ class WorkflowService:
 
     def kpis(self, start: datetime, end: datetime, now: datetime | None = None) -> dict[str, Any]:
         """Cockpit KPIs over [start, end) with the cut-off ``now`` (default: the clock); see :mod:`.kpi`."""
+        from safetwin.emergency_planner.drill.persist import drill_kpis
+
         from .kpi import compute
 
+        now = now or self.clock()
         return compute(self.repo.list("hazard", Hazard, limit=100000), self.repo.list("permit", Permit, limit=100000),
                        self.repo.list("certificate", Certificate, limit=100000),
-                       self.repo.list("alarm_case", AlarmCase, limit=100000), start, end, now or self.clock(),
+                       self.repo.list("alarm_case", AlarmCase, limit=100000), start, end, now,
                        self.pack.gas_test.max_age_min, required_certs=self.required_certificates(),
-                       gas_types=[t for t, r in self.pack.permit_types.items() if r.gas_test.required])
+                       gas_types=[t for t, r in self.pack.permit_types.items() if r.gas_test.required],
+                       drills=drill_kpis(self.repo.engine, start, end, now, site_id=self.site_id))
 
     def required_certificates(self) -> set[tuple[str, str]]:
         """(person, certificate type) pairs the live and planned permits require (holders, workers, guardians)."""

@@ -1,0 +1,45 @@
+"""Drill evaluation (issue #7 item 5): records, indicators, scoring, findings, reports, calendar.
+
+* :mod:`.record` — :class:`DrillRecord` (tracks + events) from a simulated drill, the twin's store,
+  a `scenario run` folder or an MQTT recording, plus the manual drill log (JSON/YAML);
+* :mod:`.indicators` — the configurable indicator system (AQ/T 9009 modules, HSEEP capabilities)
+  and the scoring rules; :mod:`.metrics` — vectorised measurements (muster arrivals …);
+* :mod:`.evaluate` — score, grade, HSEEP ratings, comparison with the simulated baseline, findings
+  (不足项/整改项/改进项) with improvement-plan rows;
+* :mod:`.report` — self-contained HTML and PDF; :mod:`.actions` — findings → tracked hazards;
+* :mod:`.calendar` — statutory intervals, due dates, overdue, completion; :mod:`.persist` — the
+  store (migration 0004_drills) and the manager view's :func:`list_evaluations`.
+
+Example (a simulated drill evaluated against itself; ~5 s)::
+
+    >>> from safetwin.scenarios.loader import load_scenario                  # doctest: +SKIP
+    >>> from safetwin.emergency_planner.incident import run_incident         # doctest: +SKIP
+    >>> sc = load_scenario("chlorine_drum_leak_wind_shift")                   # doctest: +SKIP
+    >>> base = from_incident(run_incident(sc))                                # doctest: +SKIP
+    >>> ev = evaluate(base, sc.plant, scenario=sc.scenario, baseline=base)    # doctest: +SKIP
+    >>> ev.score, ev.grade, [f["severity"] for f in ev.findings]             # doctest: +SKIP
+"""
+from .calendar import DrillDone, EmergencyPlan, PlanItem, plan_completion, schedule
+from .evaluate import Evaluation, evaluate
+from .indicators import IndicatorConfig, load_indicator_config
+from .record import (DrillEvent, DrillLog, DrillLogError, DrillRecord, from_incident, from_mqtt_recording,
+                     from_run_folder, from_store, load_drill_log, parse_drill_log)
+
+__all__ = ["DrillRecord", "DrillEvent", "DrillLog", "DrillLogError", "from_incident", "from_store", "from_run_folder",
+           "from_mqtt_recording", "load_drill_log", "parse_drill_log", "IndicatorConfig", "load_indicator_config",
+           "Evaluation", "evaluate", "EmergencyPlan", "DrillDone", "PlanItem", "schedule", "plan_completion",
+           "list_evaluations", "evaluation_summary", "create_corrective_actions", "report_html", "report_pdf"]
+
+
+def __getattr__(name: str):
+    """Lazy access to the store, report and workflow helpers (they import SQLAlchemy/Chromium glue)."""
+    if name in ("list_evaluations", "evaluation_summary"):
+        from . import persist
+        return getattr(persist, name)
+    if name == "create_corrective_actions":
+        from .actions import create_corrective_actions
+        return create_corrective_actions
+    if name in ("report_html", "report_pdf"):
+        from . import report
+        return getattr(report, name)
+    raise AttributeError(name)
