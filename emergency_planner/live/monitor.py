@@ -1,0 +1,267 @@
+"""LiveIncidentMonitor: source estimates, plume prediction and recommendations during a live incident.
+
+Thin glue between the twin and the estimator (all computation is in :mod:`.estimate`):
+
+1. It subscribes to the twin's :class:`~safetwin.twin.events.EventBus`: every
+   :class:`ReadingApplied` of a gas detector (quality ``ok`` or ``out_of_range``) goes into a
+   per-detector ring buffer (``history_s`` of source time), and the first
+   :class:`AlarmStateChanged` of kind ``LVL`` on a gas detector becoming active starts the incident.
+2. From then on it re-estimates when new readings have advanced the source clock by
+   ``every_s`` (default 5 s): on its own worker thread (:meth:`start`), so the bridge's ingest
+   thread only appends to a buffer; or synchronously with :meth:`poll` (tests, replays).
+3. Every update is kept in :attr:`history` (:class:`MonitorUpdate`: source time, time since the
+   first alarm, the :class:`~.estimate.SourceEstimate`, and the recommendations when asked for).
+4. :meth:`recommendations` predicts the plume forward (:func:`.estimate.predict_plume`) and calls
+   the recommendation engine (:func:`safetwin.emergency_planner.recommend.recommend`) with the
+   people's live RTLS positions from the TwinState: people at risk, routes, muster points.
+
+Clock: source timestamps (s since the epoch) minus ``origin_ts`` — the first reading seen unless
+given (a drill replay passes the scenario's epoch so estimates are in scenario seconds).
+Wind: a :class:`~.observations.WindInput` or a callable ``t_s -> WindInput`` (the met station);
+the simulated plant does not publish wind, so live use must supply it.
+
+Example::
+
+    >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
+    >>> from safetwin.twin.state import TwinState
+    >>> state = TwinState(load_plant(bundled_plant_path("demo_plant")))
+    >>> mon = LiveIncidentMonitor(state, WindInput(3.0, 270.0, "D")).attach()
+    >>> mon.first_alarm_ts is None, mon.history
+    (True, [])
+    >>> mon.detach()
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from safetwin.twin.events import AlarmStateChanged, ReadingApplied
+from safetwin.twin.state import TwinState
+
+from .estimate import EstimationParams, SourceEstimate, estimate_source, predict_plume
+from .observations import Observations, WindInput, is_gas_detector
+
+log = logging.getLogger(__name__)
+
+ACTIVE_ALARM_STATES = ("UNACK", "ACKED")
+USABLE_QUALITIES = ("ok", "out_of_range")
+
+
+@dataclass
+class MonitorUpdate:
+    """One re-estimate: source time ``t_s`` (monitor clock), seconds since the first alarm, the
+    estimate, its wall-clock compute time and, if requested, the recommendations."""
+
+    t_s: float
+    since_alarm_s: float
+    estimate: SourceEstimate
+    recommendations: Any = None
+
+
+class LiveIncidentMonitor:
+    """See the module docstring."""
+
+    def __init__(self, state: TwinState, wind: WindInput | Callable[[float], WindInput], *,
+                 params: EstimationParams | None = None, every_s: float = 5.0, history_s: float = 600.0,
+                 origin_ts: float | None = None, candidates: list[str] | None = None,
+                 recommend_every: int = 0, horizon_s: float = 900.0,
+                 on_update: Callable[[MonitorUpdate], None] | None = None) -> None:
+        self.state = state
+        self.plant = state.plant
+        self.wind = wind
+        self.params = params or EstimationParams()
+        self.every_s = float(every_s)
+        self.history_s = float(history_s)
+        self.origin_ts = origin_ts
+        self.candidates = candidates
+        self.recommend_every = int(recommend_every)
+        self.horizon_s = float(horizon_s)
+        self.on_update = on_update
+        self.gas_ids = {s.id for s in self.plant.meta.sensors if is_gas_detector(s)}
+        self._buf: dict[str, deque] = {sid: deque() for sid in self.gas_ids}
+        self._lock = threading.Lock()
+        self._latest_ts = -math.inf
+        self._last_est_ts = -math.inf
+        self.first_alarm_ts: float | None = None
+        self.first_alarm_source: str | None = None
+        self.history: list[MonitorUpdate] = []
+        self.errors = 0
+        self._due = threading.Event()
+        self._busy = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsub: list[Callable[[], None]] = []
+
+    # ---------------------------------------------------------------- wiring
+    def attach(self) -> LiveIncidentMonitor:
+        """Subscribe to the twin's readings and alarm transitions."""
+        bus = self.state.bus
+        self._unsub = [bus.subscribe(ReadingApplied, self._on_reading),
+                       bus.subscribe(AlarmStateChanged, self._on_alarm)]
+        return self
+
+    def detach(self) -> None:
+        for u in self._unsub:
+            u()
+        self._unsub = []
+
+    def start(self) -> LiveIncidentMonitor:
+        """Attach and run the estimates on a worker thread."""
+        if not self._unsub:
+            self.attach()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="safetwin-live-monitor", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._due.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.detach()
+
+    def __enter__(self) -> LiveIncidentMonitor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- event handlers (bus thread: short)
+    def _on_reading(self, ev: ReadingApplied) -> None:
+        if ev.sensor_id not in self.gas_ids or ev.quality not in USABLE_QUALITIES or not math.isfinite(ev.value):
+            return
+        with self._lock:
+            if self.origin_ts is None:
+                self.origin_ts = ev.ts
+            buf = self._buf[ev.sensor_id]
+            buf.append((ev.ts, ev.value))
+            while buf and buf[0][0] < ev.ts - self.history_s:
+                buf.popleft()
+            if ev.ts > self._latest_ts:
+                self._latest_ts = ev.ts
+            due = self.first_alarm_ts is not None and self._latest_ts - self._last_est_ts >= self.every_s
+        if due:
+            self._due.set()
+
+    def _on_alarm(self, ev: AlarmStateChanged) -> None:
+        if (ev.kind != "LVL" or ev.source_id not in self.gas_ids or ev.state not in ACTIVE_ALARM_STATES
+                or self.first_alarm_ts is not None):
+            return
+        with self._lock:
+            if self.first_alarm_ts is None:
+                self.first_alarm_ts = float(ev.ts)
+                self.first_alarm_source = ev.source_id
+                self._last_est_ts = -math.inf
+        log.info("live monitor: first gas alarm %s at %s; estimating", ev.source_id, ev.ts)
+        self._due.set()
+
+    # ---------------------------------------------------------------- estimation
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._due.wait(0.5)
+            self._busy = True
+            self._due.clear()
+            try:
+                if not self._stop.is_set():
+                    self.poll()
+            except Exception:  # noqa: BLE001 - a long-running monitor must survive bad input
+                self.errors += 1
+                log.exception("live monitor update failed")
+            finally:
+                self._busy = False
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until the worker has no estimate due or running (tests, paced replays)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._busy and not self._due.is_set():
+                return True
+            time.sleep(0.005)
+        return False
+
+    @property
+    def latest_reading_ts(self) -> float:
+        """Source time (epoch s) of the newest gas reading received."""
+        return self._latest_ts
+
+    def to_t_s(self, ts: float) -> float:
+        """Source time (epoch s) → monitor clock (s)."""
+        return ts - (self.origin_ts or 0.0)
+
+    def observations(self) -> Observations:
+        """The buffered gas readings in the monitor clock."""
+        o = self.origin_ts or 0.0
+        with self._lock:
+            recs = [(sid, ts - o, v) for sid, buf in self._buf.items() for ts, v in buf]
+        return Observations.from_records(recs)
+
+    def wind_at(self, t_s: float) -> WindInput:
+        return self.wind(t_s) if callable(self.wind) else self.wind
+
+    def poll(self, force: bool = False) -> MonitorUpdate | None:
+        """Re-estimate now if an alarm is active and the source clock advanced ``every_s`` since the
+        last estimate (or ``force``). Returns the new update or None."""
+        with self._lock:
+            if self.first_alarm_ts is None or self._latest_ts == -math.inf:
+                return None
+            if not force and self._latest_ts - self._last_est_ts < self.every_s:
+                return None
+            self._last_est_ts = self._latest_ts
+            latest = self._latest_ts
+        obs = self.observations()
+        t_s = self.to_t_s(latest)
+        est = estimate_source(obs, self.plant, self.wind_at(t_s), candidates=self.candidates,
+                              params=self.params, t_now_s=t_s)
+        upd = MonitorUpdate(t_s, latest - self.first_alarm_ts, est)
+        if self.recommend_every and len(self.history) % self.recommend_every == 0 and est.kind != "none":
+            upd.recommendations = self.recommendations(est)
+        self.history.append(upd)
+        if self.on_update is not None:
+            self.on_update(upd)
+        return upd
+
+    @property
+    def latest(self) -> MonitorUpdate | None:
+        return self.history[-1] if self.history else None
+
+    # ---------------------------------------------------------------- forward prediction and advice
+    def hazard(self, estimate: SourceEstimate):
+        """The estimated release as a recommendation ``HazardSpec`` (toxic substances only; a
+        flammable cloud has no toxic channel there and is returned with an empty list)."""
+        from safetwin.emergency_planner.recommend import HazardSource, HazardSpec, PuffField
+        from safetwin.scenarios.loader import resolve_substance
+
+        wind = self.wind_at(estimate.t_s)
+        c = predict_plume(estimate, wind, estimate.t_s, self.horizon_s, params=self.params)
+        sub = resolve_substance(estimate.substance)
+        toxic = [(PuffField(c.train), sub)] if sub.toxic is not None else []
+        src = HazardSource("estimated-release", "release", (estimate.x_m, estimate.y_m), estimate.start_s)
+        return HazardSpec(toxic=toxic, flux=None, sources=[src], wind_from_deg=lambda t: self.wind_at(t).from_deg)
+
+    def recommendations(self, estimate: SourceEstimate | None = None):
+        """People at risk, routes and muster points from the people's live RTLS positions, for the
+        plume predicted from ``estimate`` (default: the latest). Needs the recommendation engine
+        (:mod:`safetwin.emergency_planner.recommend`); returns None when it is not importable."""
+        est = estimate or (self.latest.estimate if self.latest else None)
+        if est is None or est.kind == "none":
+            return None
+        try:
+            from safetwin.emergency_planner.recommend import recommend
+        except ImportError:  # pragma: no cover - the engine ships with the planner
+            log.warning("recommendation engine not importable; people at risk not computed")
+            return None
+        people = self.state.people()
+        xy = np.column_stack([people["x"], people["y"]]) if len(people["id"]) else np.zeros((0, 2))
+        t0 = time.perf_counter()
+        rec = recommend(self.plant, self.hazard(est), [str(i) for i in people["id"]], xy, est.t_s)
+        rec.notes.append(f"live: from the source estimate at t={est.t_s:.0f} s ({(time.perf_counter() - t0):.1f} s)")
+        return rec
