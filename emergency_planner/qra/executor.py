@@ -1,4 +1,10 @@
-"""Run QRA tasks on Dask (local cluster by default, or a remote scheduler) with an on-disk cache.
+"""Run tasks on Dask (local cluster by default, or a remote scheduler) with an on-disk cache.
+
+One code path for every sweep of independent runs: :func:`execute_tasks` takes generic
+:class:`Task` objects (id, payload, cost hint), a task function and how to save/load a result; the
+QRA case sweep (:func:`execute`, one task per LOC scenario, ``.npz`` results) and the Monte Carlo
+over weather draws (:mod:`safetwin.emergency_planner.montecarlo`, one incident run per draw, JSON
+results) are thin wrappers over it.
 
 * ``scheduler=None`` — a ``dask.distributed.LocalCluster`` (2 single-threaded worker processes by
   default) is started for the run and closed afterwards;
@@ -7,7 +13,7 @@
 * ``scheduler="serial"`` — run the same task function in this process (no Dask; tests and the
   single-process baseline).
 
-Every finished task's result is written by the driver as ``<cache_dir>/<task key>.npz``; on a re-run
+Every finished task's result is written by the driver as ``<cache_dir>/<task id><suffix>``; on a re-run
 with ``resume=True`` existing files are loaded and their tasks are not submitted. ``max_tasks``
 stops the run after that many newly computed tasks (the remaining futures are cancelled), which is
 how an interruption is simulated. Results travel back to the driver, so a remote cluster needs no
@@ -28,8 +34,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -129,49 +136,96 @@ def _warm_up(substances: list[str]) -> bool:
     return tune_malloc()
 
 
-def execute(scenarios: list[Scenario], ctx: TaskContext, cache_dir: Path, *, scheduler: Any = None,
-            n_workers: int = 2, resume: bool = True, progress: Progress | None = None,
-            max_tasks: int | None = None) -> tuple[dict[str, dict[str, Any]], ExecutionStats]:
-    """Results by scenario id (all of them unless ``max_tasks`` stopped the run) and statistics."""
+@dataclass(frozen=True)
+class Task:
+    """One unit of work for :func:`execute_tasks`: a unique ``id`` (also the cache file name, made
+    file-safe), the ``payload`` handed to the task function and a relative ``cost`` hint (larger
+    runs first on a cluster, for a better load balance)."""
+
+    id: str
+    payload: Any
+    cost: float = 1.0
+
+
+def execute_tasks(tasks: list[Task], fn: Callable[[Any, Any], Any], ctx: Any, cache_dir: Path, *,
+                  scheduler: Any = None, n_workers: int = 2, resume: bool = True, progress: Progress | None = None,
+                  max_tasks: int | None = None, save: Callable[[Path, Any], None] = save_result,
+                  load: Callable[[Path], Any] = load_result, suffix: str = ".npz",
+                  warm_up: Callable[[], Any] | None = None, key_prefix: str = "task"
+                  ) -> tuple[dict[str, Any], ExecutionStats]:
+    """Run ``fn(task.payload, ctx)`` for every task, serially or on Dask, with an on-disk cache.
+
+    ``ctx`` is shared by all tasks (scattered once to every worker); ``fn`` and ``warm_up`` must be
+    importable module-level functions (or partials of them) so workers can unpickle them. Each
+    finished result is written by the driver with ``save(<cache_dir>/<task id><suffix>, result)``;
+    with ``resume`` existing files are read back with ``load`` and their tasks not run. ``warm_up()``
+    runs once per worker (once in-process for ``scheduler="serial"``) before the sweep. When a result
+    is a mapping carrying the per-task profile of :class:`.tasks._Meter` (``cpu_s``, ``seconds``,
+    ``minor_faults``, ``t_start``/``t_end``/``pid``) and ``n_cases``, these are summed into the
+    statistics. Returns the results by task id (all of them unless ``max_tasks`` stopped the run) and
+    the :class:`ExecutionStats`. See the module docstring for ``scheduler``, ``progress`` and
+    ``max_tasks``.
+
+    Example (in-process; a cluster runs the same call with ``scheduler=None``)::
+
+        >>> import json, math, tempfile
+        >>> from pathlib import Path
+        >>> d = Path(tempfile.mkdtemp())
+        >>> save = lambda p, r: p.write_text(json.dumps(r))
+        >>> load = lambda p: json.loads(p.read_text())
+        >>> tasks = [Task(f"t{k}", k) for k in range(3)]
+        >>> res, st = execute_tasks(tasks, math.ldexp, 2, d, scheduler="serial", save=save, load=load,
+        ...                         suffix=".json")
+        >>> res, st.n_computed
+        ({'t0': 0.0, 't1': 4.0, 't2': 8.0}, 3)
+        >>> execute_tasks(tasks, math.ldexp, 2, d, scheduler="serial", save=save, load=load,
+        ...               suffix=".json")[1].n_cached
+        3
+    """
     t0 = time.perf_counter()
-    stats = ExecutionStats(n_tasks=len(scenarios))
-    results: dict[str, dict[str, Any]] = {}
-    paths = {s.id: cache_dir / f"{_safe(s.id)}.npz" for s in scenarios}
+    ids = [t.id for t in tasks]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"execute_tasks: task ids must be unique; repeated: {dup[:5]}")
+    stats = ExecutionStats(n_tasks=len(tasks))
+    results: dict[str, Any] = {}
+    paths = {t.id: cache_dir / f"{_safe(t.id)}{suffix}" for t in tasks}
     todo = []
-    for s in scenarios:
-        if resume and paths[s.id].is_file():
-            results[s.id] = load_result(paths[s.id])
+    for t in tasks:
+        if resume and paths[t.id].is_file():
+            results[t.id] = load(paths[t.id])
             stats.n_cached += 1
         else:
-            todo.append(s)
-    total = len(scenarios)
+            todo.append(t)
+    total = len(tasks)
     if progress:
         progress(len(results), total, "cache")
     budget = len(todo) if max_tasks is None else min(max_tasks, len(todo))
 
-    def finish(sid: str, res: dict[str, Any]) -> None:
-        save_result(paths[sid], res)
-        results[sid] = res
+    def finish(tid: str, res: Any) -> None:
+        save(paths[tid], res)
+        results[tid] = res
         stats.n_computed += 1
-        stats.computed_ids.append(sid)
-        stats.task_cpu_s += float(res.get("cpu_s", 0.0))
-        stats.task_wall_s += float(res.get("seconds", 0.0))
-        stats.minor_faults += float(res.get("minor_faults", 0.0))
-        stats.cases_computed += int(res["n_cases"])
-        if "t_start" in res:
-            stats.timeline.append((float(res["pid"]), float(res["t_start"]), float(res["t_end"])))
+        stats.computed_ids.append(tid)
+        if isinstance(res, Mapping):
+            stats.task_cpu_s += float(res.get("cpu_s", 0.0))
+            stats.task_wall_s += float(res.get("seconds", 0.0))
+            stats.minor_faults += float(res.get("minor_faults", 0.0))
+            stats.cases_computed += int(res.get("n_cases", 0))
+            if "t_start" in res:
+                stats.timeline.append((float(res["pid"]), float(res["t_start"]), float(res["t_end"])))
         if progress:
-            progress(len(results), total, sid)
+            progress(len(results), total, tid)
 
-    substances = sorted({str(o.params["substance"]) for s in todo for o in s.outcomes if "substance" in o.params})
     if scheduler == "serial":
         stats.scheduler, stats.n_workers = "serial", 1
         t1 = time.perf_counter()
-        _warm_up(substances)
+        if warm_up is not None:
+            warm_up()
         t_sweep, c_sweep, stats.sweep_t0 = time.perf_counter(), time.process_time(), time.time()
         stats.startup_s = t_sweep - t1
-        for s in todo[:budget]:
-            finish(s.id, _compute(s, ctx))
+        for t in todo[:budget]:
+            finish(t.id, fn(t.payload, ctx))
         stats.sweep_s = time.perf_counter() - t_sweep
         stats.driver_cpu_s = time.process_time() - c_sweep - stats.task_cpu_s
     elif todo:
@@ -190,13 +244,13 @@ def execute(scenarios: list[Scenario], ctx: TaskContext, cache_dir: Path, *, sch
             stats.scheduler = str(client.scheduler.address)
             stats.n_workers = len(client.scheduler_info()["workers"])
             ctx_f = client.scatter(ctx, broadcast=True)
-            client.run(_warm_up, substances)
+            if warm_up is not None:
+                client.run(warm_up)
             t_sweep, c_sweep, stats.sweep_t0 = time.perf_counter(), time.process_time(), time.time()
             stats.startup_s = t_sweep - t1
-            # most expensive tasks first (pool fires: numerical view factors) for a better load balance
-            order = sorted(todo, key=lambda s: -_cost_hint(s))
-            futs = {client.submit(_compute, s, ctx_f, key=f"qra-{_safe(s.id)}-{id(ctx)}", pure=False): s.id
-                    for s in order}
+            order = sorted(todo, key=lambda t: -t.cost)  # most expensive first (stable for equal costs)
+            futs = {client.submit(fn, t.payload, ctx_f, key=f"{key_prefix}-{_safe(t.id)}-{id(ctx)}", pure=False): t.id
+                    for t in order}
             done = 0
             for fut in as_completed(list(futs)):
                 if done >= budget:
@@ -209,12 +263,26 @@ def execute(scenarios: list[Scenario], ctx: TaskContext, cache_dir: Path, *, sch
             stats.sweep_s = time.perf_counter() - t_sweep
             stats.driver_cpu_s = time.process_time() - c_sweep  # client (+ scheduler of a LocalCluster)
         finally:
-            if own_cluster is not None:
+            if client is not scheduler:  # a client this call opened (local cluster or an address)
                 client.close()
+            if own_cluster is not None:
                 own_cluster.close()
     stats.complete = len(results) == total
     stats.wall_s = time.perf_counter() - t0
     return results, stats
+
+
+def execute(scenarios: list[Scenario], ctx: TaskContext, cache_dir: Path, *, scheduler: Any = None,
+            n_workers: int = 2, resume: bool = True, progress: Progress | None = None,
+            max_tasks: int | None = None) -> tuple[dict[str, dict[str, Any]], ExecutionStats]:
+    """QRA results by scenario id (all of them unless ``max_tasks`` stopped the run) and statistics:
+    :func:`execute_tasks` over one :class:`Task` per LOC scenario (``run_task``, ``.npz`` cache,
+    pool fires first on a cluster)."""
+    substances = sorted({str(o.params["substance"]) for s in scenarios for o in s.outcomes if "substance" in o.params})
+    tasks = [Task(s.id, s, _cost_hint(s)) for s in scenarios]
+    return execute_tasks(tasks, _compute, ctx, cache_dir, scheduler=scheduler, n_workers=n_workers, resume=resume,
+                         progress=progress, max_tasks=max_tasks, save=save_result, load=load_result, suffix=".npz",
+                         warm_up=partial(_warm_up, substances), key_prefix="qra")
 
 
 _KIND_COST = {"pool_fire": 10.0, "toxic_plume": 2.0, "toxic_puff": 2.0}  # relative, measured on the demo plant
