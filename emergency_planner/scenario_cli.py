@@ -3,6 +3,8 @@
     safetwin scenario list
     safetwin scenario validate chlorine_drum_leak_wind_shift      # or a path to a YAML file
     safetwin scenario run chlorine_drum_leak_wind_shift --out var/scenarios/cl2
+    safetwin scenario montecarlo h2s_confined_space --n 20 --seed 1 --workers 2 --out var/mc/h2s
+    safetwin scenario estimate release_main_gate_blocked --after 60   # live source estimation, replayed
 
 ``validate`` exits 1 and prints every located issue (file:line, field, message); ``run`` writes
 events.json, metrics.json, trajectories.parquet and people.parquet to ``--out``.
@@ -83,3 +85,125 @@ def run_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
                    f"(value {o['value']})")
     for k, p in paths.items():
         typer.echo(f"{k}: {p}")
+
+
+@app.command("montecarlo")
+def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
+                   n: int = typer.Option(20, "--n", min=1, help="number of weather draws"),
+                   seed: int = typer.Option(1, "--seed", help="random seed of the draws (fixed seed: same draws)"),
+                   workers: int = typer.Option(2, "--workers", min=1, help="processes of the local Dask cluster"),
+                   scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                                           "(tcp://host:8786) instead of a local cluster"),
+                   serial: bool = typer.Option(False, "--serial", help="run the draws in this process (no Dask)"),
+                   out: Path = typer.Option(Path("var/montecarlo"), "--out", help="output folder"),
+                   period: str = typer.Option("auto", "--period", help="auto (the scenario's time of day), day, "
+                                              "night or any"),
+                   resume: bool = typer.Option(True, help="reuse finished draws cached under OUT/cache"),
+                   no_evacuation: bool = typer.Option(False, "--no-evacuation", help="timeline only (no agents)")
+                   ) -> None:
+    """Run a scenario over N weather draws from its plant's wind rose and weather classes (in parallel)
+    and write draws.csv, draws.json and summary.json with the spread of RSET, alarm time and harm."""
+    from safetwin.scenarios.loader import ScenarioValidationError
+
+    from .montecarlo import run_montecarlo
+    from .qra.executor import print_progress
+
+    if serial and scheduler:
+        typer.echo("error: give --serial or --scheduler, not both", err=True)
+        raise typer.Exit(code=2)
+    try:
+        res = run_montecarlo(name, n, seed=seed, scheduler="serial" if serial else scheduler, n_workers=workers,
+                             cache_dir=out / "cache", evacuate=not no_evacuation, resume=resume, period=period,
+                             progress=print_progress)
+    except (ScenarioValidationError, FileNotFoundError) as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=1)
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2)
+    paths = res.write(out)
+    s = res.summary
+    typer.echo(f"{s['scenario']}: {s['n_finished']}/{s['n_draws']} draws (seed {s['seed']}, {s['period']}), "
+               f"classes {s['weather_classes']}; {s['execution']['computed']} computed, "
+               f"{s['execution']['cached']} cached, {s['execution']['wall_s']:.1f} s on {s['execution']['scheduler']}")
+    for note in s["notes"]:
+        typer.echo(f"note: {note}")
+    typer.echo(f"evacuation incomplete (somebody not accounted for) in {s['incomplete_evacuations']} draw(s), "
+               f"agent deadlock in {s['deadlocks']}; rset_s is summarised over the complete ones")
+    typer.echo(res.format_spread())
+    for k, p in paths.items():
+        typer.echo(f"{k}: {p}")
+
+
+@app.command("estimate")
+def estimate_cmd(name: str = typer.Argument(..., help="scenario name or YAML file (with a gas release)"),
+                 after: float = typer.Option(60.0, "--after", help="estimate until this many s after the first alarm"),
+                 every: float = typer.Option(5.0, "--every", help="re-estimate every this many s of scenario time"),
+                 seed: int = typer.Option(1, "--seed", help="seed of the simulated detector noise and faults"),
+                 faults: float = typer.Option(0.0, "--faults", help="detector faults per sensor per hour"),
+                 censor: bool = typer.Option(False, "--censor", help="treat over-range readings as ≥ range max"),
+                 json_out: Optional[Path] = typer.Option(None, "--json", help="also write the figures as JSON")) -> None:
+    """Replay the scenario's detector traffic offline (simulated plant, no broker) into the live
+    source estimator and print the estimate over time against the truth."""
+    from safetwin.scenarios.loader import ScenarioValidationError
+
+    from .live.estimate import EstimationParams
+    from .live.replay import replay_offline
+
+    params = EstimationParams(over_range="censor" if censor else "use")
+    try:
+        truth, first_alarm, steps = replay_offline(name, seed=seed, every_s=every, after_alarm_s=after,
+                                                   fault_rate_per_h=faults, params=params)
+    except (ScenarioValidationError, FileNotFoundError) as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=1)
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(f"truth: {truth.equipment_id} ({truth.x_m:.0f}, {truth.y_m:.0f}) m, {truth.substance}, "
+               f"{truth.rate_kg_s:.3g} kg/s from t={truth.start_s:.0f} s; first alarm at t={first_alarm:.1f} s")
+    typer.echo(f"{'t_s':>6} {'+alarm':>6}  {'estimate':<16} {'dist_m':>7} {'rate_kg_s':>9} {'ratio':>6} "
+               f"{'rate 5-95 %':>17} {'r90_m':>6} {'p':>5} {'ms':>5}  ok")
+    for s in steps:
+        e = s.estimate
+        where = e.equipment_id or (f"({e.x_m:.0f},{e.y_m:.0f})" if e.kind == "point" else "-")
+        lo, hi = e.rate_interval_kg_s
+        typer.echo(f"{s.t_s:6.0f} {s.since_alarm_s:6.1f}  {where:<16} {s.distance_error_m:7.1f} {e.rate_kg_s:9.3g} "
+                   f"{s.rate_ratio:6.2f} {lo:8.3g}-{hi:<8.3g} {e.credible_radius_m:6.0f} {e.p_location:5.2f} "
+                   f"{e.compute_ms:5.0f}  {'yes' if s.ok else 'no'}")
+    first_ok = next((s for s in steps if s.ok and all(t.ok for t in steps[steps.index(s):])), None)
+    typer.echo(f"correct from {first_ok.since_alarm_s:.1f} s after the first alarm on" if first_ok
+               else "not settled on the true source and rate within the replay")
+    if json_out is not None:
+        doc = {"scenario": name, "truth": truth.__dict__, "first_alarm_s": first_alarm,
+               "steps": [{"t_s": s.t_s, "since_alarm_s": s.since_alarm_s, "distance_error_m": s.distance_error_m,
+                          "rate_ratio": s.rate_ratio, "ok": s.ok, **s.estimate.summary()} for s in steps]}
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(doc, indent=1, default=float), encoding="utf-8")
+
+
+@app.command("recommend")
+def recommend_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
+                  t0: Optional[float] = typer.Option(None, "--t0", help="time of the recommendation (s); default: alarm"),
+                  out: Path = typer.Option(Path("var/scenarios/recommendations.json"), "--out", help="JSON file")) -> None:
+    """Recommend routes, muster points, shelter advice and responder routes for a scenario (no agents)."""
+    from safetwin.scenarios.loader import ScenarioValidationError, load_scenario
+
+    from .recommend.scenario import recommend_scenario
+
+    try:
+        loaded = load_scenario(name)
+    except (ScenarioValidationError, FileNotFoundError) as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=1)
+    if t0 is not None and not (t0 >= 0 and t0 < float("inf")):
+        typer.echo(f"--t0: must be a finite time >= 0 s, got {t0}", err=True)
+        raise typer.Exit(code=1)
+    _, rec = recommend_scenario(loaded, t0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = rec.to_dict()
+    out.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    typer.echo(json.dumps({"t0_s": rec.t0_s, **doc["summary"], "total_s": rec.timings_s.get("total")}, indent=2))
+    for a in rec.areas:
+        typer.echo(f"{a.area_id:12s} {a.action:9s} {a.muster_point or '-':6s} {' > '.join(a.route) or '-'}")
+    typer.echo(f"written: {out}")

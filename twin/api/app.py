@@ -29,6 +29,7 @@ from ..workflows.errors import WorkflowError
 from ..workflows.scheduler import DueJobScheduler
 from ..workflows.settings import WorkflowSettings
 from .auth import require_role
+from .planner_routes import router as planner_router
 from .workflow_routes import router as workflow_router
 
 VIEW = Depends(require_role("viewer"))
@@ -72,6 +73,7 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
     app.state.workflows = workflows
     app.state.auth_settings = settings or (workflows.settings if workflows is not None else WorkflowSettings())
     app.router.routes.extend(workflow_router.routes)  # flat APIRoutes: visible to route audits and OpenAPI
+    app.router.routes.extend(planner_router.routes)  # /planner/recommendations (emergency planner)
 
     @app.exception_handler(WorkflowError)
     async def _refused(_request: Request, exc: WorkflowError) -> JSONResponse:

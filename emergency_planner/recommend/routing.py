@@ -1,0 +1,368 @@
+"""Time-dependent safe routing on the walkable raster.
+
+The site is rasterised into square cells (``cell_m``, 4 m by default; 8-neighbour moves, no
+corner cutting past an obstacle). The hazard is sampled into an *envelope*: snapshots every
+``snapshot_dt_s`` on a grid of spacing ``2·cell_m``; for the interval between two snapshots a
+cell carries the maximum of both snapshots over the four nearest grid nodes and its 8
+neighbours. In each interval a cell is **closed** when its envelope ratio ``max(c / AEGL-2(30 min),
+q / 5 kW/m²)`` reaches ``grid_margin`` (0.7), and otherwise costs ``1 + hazard_weight · ratio``
+per metre (clean air is preferred).
+
+:func:`td_dijkstra` is a label-setting search (numba) from one person's cell at their departure
+time, walking at ``speed``: the time at a cell is the departure time plus the route length
+over the speed, an edge is usable only when neither end is closed in any interval the walk
+across it touches, and labels are ordered by the hazard-weighted cost. The search runs until
+every muster point's goal cells are reached, giving one route per muster point. Waiting in
+place is not modelled (people keep walking).
+
+A person the margins box in is searched again *relaxed* (``td_dijkstra(..., relaxed=True)``): only
+cells whose undilated envelope ratio reaches 1 and cells closed by exact-check violations are closed.
+
+The envelope is a heuristic; the guarantee comes from :func:`check_route`, which evaluates the
+*continuous* hazard functions along the output route at ``sample_m`` spacing with the person's
+time at each sample. A violation closes the cells around it for that interval and the person is
+routed again (``recommend`` does this loop), so every route that is output has been checked.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import shapely
+from scipy import ndimage
+from shapely.geometry.base import BaseGeometry
+
+from safetwin.emergency_planner.physics.grid import GridSpec
+
+from .hazard import HazardSpec, grid_values
+
+__all__ = ["Raster", "build_raster", "HazardEnvelope", "build_envelope", "td_dijkstra", "route_polyline",
+           "sample_route", "check_route", "FLUX_LIMIT_W_M2"]
+
+#: Heat flux that closes a cell (W/m²), as for the evacuation agents.
+FLUX_LIMIT_W_M2 = 5000.0
+_SQ2 = math.sqrt(2.0)
+
+
+@dataclass
+class Raster:
+    """Walkable cells of the site: cell (j, i) has centre (x0 + (i+½)h, y0 + (j+½)h); flat index j·nx + i."""
+
+    x0: float
+    y0: float
+    h: float
+    nx: int
+    ny: int
+    walkable: np.ndarray  # (ny, nx) bool
+
+    @property
+    def xc(self) -> np.ndarray:
+        return self.x0 + (np.arange(self.nx) + 0.5) * self.h
+
+    @property
+    def yc(self) -> np.ndarray:
+        return self.y0 + (np.arange(self.ny) + 0.5) * self.h
+
+    def centre(self, flat: np.ndarray) -> np.ndarray:
+        """Centres (m) of flat cell indices, shape (n, 2)."""
+        flat = np.asarray(flat, np.int64)
+        return np.stack([self.x0 + (flat % self.nx + 0.5) * self.h, self.y0 + (flat // self.nx + 0.5) * self.h], -1)
+
+    def cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Flat index of the cell containing each point (clipped to the raster)."""
+        i = np.clip(np.floor((np.asarray(x, float) - self.x0) / self.h).astype(np.int64), 0, self.nx - 1)
+        j = np.clip(np.floor((np.asarray(y, float) - self.y0) / self.h).astype(np.int64), 0, self.ny - 1)
+        return j * self.nx + i
+
+    def nearest_walkable(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Flat index of the nearest walkable cell to each point."""
+        if not hasattr(self, "_near"):
+            jj, ii = ndimage.distance_transform_edt(~self.walkable, return_distances=False, return_indices=True)
+            self._near = (jj * self.nx + ii).ravel()
+        return self._near[self.cell_of(x, y)]
+
+    def mask_of(self, geom: BaseGeometry) -> np.ndarray:
+        """Cells (flat bool) whose centre lies in ``geom``."""
+        X, Y = np.meshgrid(self.xc, self.yc)
+        return shapely.contains_xy(geom, X, Y).ravel()
+
+
+def build_raster(walkable: BaseGeometry, cell_m: float) -> Raster:
+    """Rasterise a walkable area (cell centres inside it are walkable)."""
+    x0, y0, x1, y1 = walkable.bounds
+    h = float(cell_m)
+    nx, ny = int(math.ceil((x1 - x0) / h)), int(math.ceil((y1 - y0) / h))
+    X, Y = np.meshgrid(x0 + (np.arange(nx) + 0.5) * h, y0 + (np.arange(ny) + 0.5) * h)
+    return Raster(float(x0), float(y0), h, nx, ny, shapely.contains_xy(walkable, X, Y))
+
+
+@dataclass
+class HazardEnvelope:
+    """Per-interval closed cells and cost factors: interval k covers [t_origin + k·dt, t_origin + (k+1)·dt]."""
+
+    t_origin: float
+    dt: float
+    closed: np.ndarray  # (nk, N) bool
+    cost: np.ndarray  # (nk, N) float32
+    ratio: np.ndarray  # (nk, N) float32, envelope hazard ratio (1 = at the limit)
+    repaired: np.ndarray | None = None  # (nk, N) bool: undilated ratio >= 1, or closed by exact-check violations
+
+    def __post_init__(self) -> None:
+        if self.repaired is None:
+            self.repaired = np.zeros_like(self.closed)
+
+    @property
+    def nk(self) -> int:
+        return self.closed.shape[0]
+
+    def interval(self, t: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor((np.asarray(t, float) - self.t_origin) / self.dt).astype(np.int64), 0, self.nk - 1)
+
+
+def hazard_ratio_grid(hazard: HazardSpec, grid: GridSpec, t_s: float, limits_mg_m3: list[float]) -> np.ndarray:
+    """``max(c_s / limit_s, q / 5 kW/m²)`` on the nodes of ``grid`` at ``t_s``."""
+    r = np.zeros(grid.shape)
+    for (fn, _), lim in zip(hazard.toxic, limits_mg_m3):
+        r = np.maximum(r, grid_values(fn, grid, t_s) / lim)
+    if hazard.flux is not None:
+        r = np.maximum(r, grid_values(hazard.flux, grid, t_s) / FLUX_LIMIT_W_M2)
+    return r
+
+
+def build_envelope(raster: Raster, hazard: HazardSpec, limits_mg_m3: list[float], t_from: float, t_to: float,
+                   dt: float, *, grid_margin: float = 0.7, hazard_weight: float = 10.0) -> HazardEnvelope:
+    """The hazard envelope over [t_from, t_to] (see the module docstring)."""
+    N = raster.nx * raster.ny
+    nk = max(1, int(math.ceil((t_to - t_from) / dt)))
+    if hazard.empty:
+        z = np.zeros((1, N), np.float32)
+        return HazardEnvelope(t_from, max(t_to - t_from, dt), np.zeros((1, N), bool), z + 1.0, z, np.zeros((1, N), bool))
+    h2 = 2.0 * raster.h
+    gnx, gny = raster.nx // 2 + 2, raster.ny // 2 + 2
+    grid = GridSpec(raster.x0, raster.y0, h2, h2, gnx, gny)
+    snaps = [hazard_ratio_grid(hazard, grid, t_from + k * dt, limits_mg_m3) for k in range(nk + 1)]
+    # cell (j, i) lies between grid nodes j//2 .. j//2+1 and i//2 .. i//2+1
+    jj = np.arange(raster.ny) // 2
+    ii = np.arange(raster.nx) // 2
+    ratio = np.empty((nk, N), np.float32)
+    hard = np.empty((nk, N), bool)
+    for k in range(nk):
+        g = np.maximum(snaps[k], snaps[k + 1])
+        g = np.maximum(np.maximum(g[:-1, :-1], g[1:, :-1]), np.maximum(g[:-1, 1:], g[1:, 1:]))  # 4 nodes
+        cell = g[np.minimum(jj, g.shape[0] - 1)][:, np.minimum(ii, g.shape[1] - 1)]
+        hard[k] = (cell >= 1.0).ravel()
+        cell = ndimage.maximum_filter(cell, size=3, mode="nearest")
+        ratio[k] = cell.ravel()
+    closed = ratio >= grid_margin
+    cost = (1.0 + hazard_weight * ratio).astype(np.float32)
+    return HazardEnvelope(t_from, dt, closed, cost, ratio, hard)
+
+
+# ------------------------------------------------------------------------------------------- search
+_DI = np.array([1, -1, 0, 0, 1, 1, -1, -1], np.int64)
+_DJ = np.array([0, 0, 1, -1, 1, -1, 1, -1], np.int64)
+
+
+@numba.njit(cache=True)
+def _search(walk, closed, cost, goal_id, active, gcx, gcy, grad, start, t_start, t_origin, dt, x0, y0, nx, ny, h,
+            speed, use_closed, di, dj):
+    N = nx * ny
+    nk = closed.shape[0]
+    n_goals = active.size
+    g = np.full(N, np.inf)
+    tarr = np.full(N, np.inf)
+    parent = np.full(N, -1, np.int64)
+    done = np.zeros(N, np.bool_)
+    goal_cell = np.full(n_goals, -1, np.int64)
+    remaining = 0
+    for q in range(n_goals):
+        if active[q]:
+            remaining += 1
+    if remaining == 0:
+        return g, tarr, parent, goal_cell
+    g[start] = 0.0
+    tarr[start] = t_start
+    heap = [(0.0, start)]
+    while len(heap) > 0:
+        _key, u = heapq.heappop(heap)
+        if done[u]:
+            continue
+        done[u] = True
+        gid = goal_id[u]
+        if gid >= 0 and goal_cell[gid] < 0:
+            goal_cell[gid] = u
+            if active[gid]:
+                remaining -= 1
+                if remaining == 0:
+                    break
+        gu = g[u]
+        iu = u % nx
+        ju = u // nx
+        tu = tarr[u]
+        for d in range(8):
+            iv = iu + di[d]
+            jv = ju + dj[d]
+            if iv < 0 or iv >= nx or jv < 0 or jv >= ny:
+                continue
+            v = jv * nx + iv
+            if done[v] or not walk[v]:
+                continue
+            L = h
+            if d >= 4:
+                if not walk[ju * nx + iv] or not walk[jv * nx + iu]:
+                    continue
+                L = h * 1.4142135623730951
+            tv = tu + L / speed
+            ku = int(math.floor((tu - t_origin) / dt))
+            kv = int(math.floor((tv - t_origin) / dt))
+            ku = min(max(ku, 0), nk - 1)
+            kv = min(max(kv, 0), nk - 1)
+            ok = True
+            if use_closed:
+                for k in range(ku, kv + 1):
+                    if closed[k, v] or (closed[k, u] and u != start):
+                        ok = False
+                        break
+            if not ok:
+                continue
+            gv = gu + L * 0.5 * (cost[kv, u] + cost[kv, v])
+            if gv < g[v]:
+                g[v] = gv
+                tarr[v] = tv
+                parent[v] = u
+                # A*: distance to the nearest active muster disc (admissible, consistent: cost >= length)
+                xv = x0 + (iv + 0.5) * h
+                yv = y0 + (jv + 0.5) * h
+                hv = np.inf
+                for q in range(n_goals):
+                    if active[q]:
+                        dq = math.sqrt((xv - gcx[q]) ** 2 + (yv - gcy[q]) ** 2) - grad[q]
+                        hv = min(hv, max(dq, 0.0))
+                heapq.heappush(heap, (gv + hv, v))
+    return g, tarr, parent, goal_cell
+
+
+@numba.njit(cache=True)
+def _path(parent, end):
+    n = 0
+    c = end
+    while c >= 0:
+        n += 1
+        c = parent[c]
+    out = np.empty(n, np.int64)
+    c = end
+    for k in range(n - 1, -1, -1):
+        out[k] = c
+        c = parent[c]
+    return out
+
+
+@dataclass
+class SearchResult:
+    """Routes of one person to every muster point: cost, arrival time (s) and cell path per goal
+    (cost inf / path None when the goal is unreachable)."""
+
+    cost: np.ndarray  # (n_goals,)
+    arrival_s: np.ndarray  # (n_goals,)
+    paths: list[np.ndarray | None]
+
+
+def td_dijkstra(raster: Raster, env: HazardEnvelope, goal_id: np.ndarray, active: np.ndarray, start_cell: int,
+                t_start: float, speed_m_s: float, *, use_closed: bool = True, relaxed: bool = False) -> SearchResult:
+    """Time-dependent label-setting (A*) search from ``start_cell`` leaving at ``t_start`` (see the
+    module docstring) until every ``active`` muster point is reached; ``goal_id`` (flat int16) names the
+    muster point of each goal cell (-1 none). Inactive goals get a route only if met on the way.
+    ``relaxed``: only cells whose undilated envelope ratio reaches 1 and cells closed by exact-check
+    violations are closed (costs kept) — the escape search for people the margins box in."""
+    n_goals = len(active)
+    cx, cy, rad = _goal_discs(raster, goal_id, n_goals)
+    closed = env.repaired if relaxed else env.closed
+    g, tarr, parent, goal_cell = _search(raster.walkable.ravel(), closed, env.cost, goal_id,
+                                         np.asarray(active, np.bool_), cx, cy, rad, int(start_cell), float(t_start),
+                                         env.t_origin, env.dt, raster.x0, raster.y0, raster.nx, raster.ny, raster.h,
+                                         float(speed_m_s), use_closed, _DI, _DJ)
+    cost = np.full(n_goals, np.inf)
+    arr = np.full(n_goals, np.inf)
+    paths: list[np.ndarray | None] = [None] * n_goals
+    for q in range(n_goals):
+        c = goal_cell[q]
+        if c >= 0:
+            cost[q], arr[q] = g[c], tarr[c]
+            paths[q] = _path(parent, c)
+    return SearchResult(cost, arr, paths)
+
+
+_DISC_CACHE: dict[int, tuple] = {}
+
+
+def _goal_discs(raster: Raster, goal_id: np.ndarray, n_goals: int):
+    """Centre and radius (m) of a disc holding every goal cell centre of each muster point."""
+    key = id(goal_id)
+    hit = _DISC_CACHE.get(key)
+    if hit is not None and hit[0] is goal_id:
+        return hit[1]
+    cx, cy, rad = np.zeros(n_goals), np.zeros(n_goals), np.full(n_goals, 1e12)
+    for q in range(n_goals):
+        cells = np.flatnonzero(goal_id == q)
+        if cells.size:
+            c = raster.centre(cells)
+            cx[q], cy[q] = c.mean(0)
+            rad[q] = float(np.hypot(c[:, 0] - cx[q], c[:, 1] - cy[q]).max()) + 1e-6
+    _DISC_CACHE.clear()
+    _DISC_CACHE[key] = (goal_id, (cx, cy, rad))
+    return cx, cy, rad
+
+
+def route_polyline(raster: Raster, start_xy: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """Route vertices (m): the person's position, then the centres of the path cells (collinear
+    runs merged)."""
+    pts = np.vstack([np.asarray(start_xy, float)[None, :], raster.centre(path)])
+    if len(pts) > 2:
+        d = np.diff(pts, axis=0)
+        cross = d[:-1, 0] * d[1:, 1] - d[:-1, 1] * d[1:, 0]
+        dot = (d[:-1] * d[1:]).sum(1)
+        keep = np.concatenate([[True], ~((np.abs(cross) < 1e-9) & (dot > 0)), [True]])
+        pts = pts[keep]
+    return pts
+
+
+def vertex_times(poly: np.ndarray, t_start: float, speed_m_s: float) -> np.ndarray:
+    """Time (s) at each vertex when walking the polyline at constant speed from ``t_start``."""
+    seg = np.hypot(*np.diff(poly, axis=0).T) if len(poly) > 1 else np.zeros(0)
+    return t_start + np.concatenate([[0.0], np.cumsum(seg)]) / speed_m_s
+
+
+def sample_route(poly: np.ndarray, times: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ≤ ``spacing_m`` along the polyline (vertices included) and the time at each."""
+    if len(poly) == 1:
+        return poly.copy(), np.asarray(times, float).copy()
+    seg = np.hypot(*np.diff(poly, axis=0).T)
+    n = np.maximum(np.ceil(seg / spacing_m).astype(np.int64), 1)
+    rep = np.repeat(np.arange(len(seg)), n)
+    frac = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) / np.repeat(n, n)
+    pts = poly[rep] + (poly[rep + 1] - poly[rep]) * frac[:, None]
+    ts = times[rep] + (times[rep + 1] - times[rep]) * frac
+    return np.vstack([pts, poly[-1:]]), np.concatenate([ts, times[-1:]])
+
+
+def hazard_ratio_at(hazard: HazardSpec, limits_mg_m3: list[float], x: np.ndarray, y: np.ndarray,
+                    t: np.ndarray) -> np.ndarray:
+    """``max(c_s / limit_s, q / 5 kW/m²)`` from the continuous hazard functions at paired points."""
+    r = np.zeros(np.shape(x))
+    for (fn, _), lim in zip(hazard.toxic, limits_mg_m3):
+        r = np.maximum(r, np.asarray(fn(x, y, t), float) / lim)
+    if hazard.flux is not None:
+        r = np.maximum(r, np.asarray(hazard.flux(x, y, t), float) / FLUX_LIMIT_W_M2)
+    return r
+
+
+def check_route(hazard: HazardSpec, limits_mg_m3: list[float], poly: np.ndarray, times: np.ndarray,
+                spacing_m: float, limit_ratio: float) -> tuple[bool, np.ndarray, np.ndarray]:
+    """Sample the route and evaluate the continuous hazard; returns (safe, bad points, their times)."""
+    pts, ts = sample_route(poly, times, spacing_m)
+    r = hazard_ratio_at(hazard, limits_mg_m3, pts[:, 0], pts[:, 1], ts)
+    bad = r > limit_ratio
+    return (not bad.any()), pts[bad], ts[bad]
