@@ -241,15 +241,16 @@ class GasConverter:
     """mg/m³ → a detector's unit for one released substance (25 °C, 1 atm)."""
 
     def __init__(self, substance: str) -> None:
-        from safetwin.emergency_planner.physics.substances import get_substance
-        self.substance = get_substance(substance)
+        from safetwin.scenarios.loader import resolve_substance
+        self.substance = resolve_substance(substance)
         self.name = self.substance.name.lower()
         self.lfl_mg_m3 = self.substance.lfl_mg_m3
 
     def to_unit(self, c_mg_m3: np.ndarray, unit: str, stype: str, gas: str | None) -> np.ndarray:
         """The detector reading increment for concentration ``c_mg_m3`` (0 when the detector
         does not respond to this substance)."""
-        from safetwin.emergency_planner.physics.substances import get_substance, mg_m3_to_ppm
+        from safetwin.emergency_planner.physics.substances import mg_m3_to_ppm
+        from safetwin.scenarios.loader import resolve_substance
         c = np.asarray(c_mg_m3, dtype=float)
         if stype == "flammable_gas" or unit == "%LEL":
             if self.lfl_mg_m3 is None:
@@ -257,7 +258,7 @@ class GasConverter:
             return 100.0 * c / self.lfl_mg_m3
         if stype == "toxic_gas" and gas is not None:
             try:
-                if get_substance(gas).name.lower() != self.name:
+                if resolve_substance(gas).name.lower() != self.name:   # inventory names: hydrogen_sulfide
                     return np.zeros_like(c)
             except KeyError:
                 return np.zeros_like(c)

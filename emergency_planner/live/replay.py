@@ -52,30 +52,6 @@ def detector_field(trains: list, plant: Plant):
     return c
 
 
-def _resolving_converter_class():
-    from safetwin.live_bridge.simulator import GasConverter
-
-    class ResolvingGasConverter(GasConverter):
-        """The simulator's converter, but a toxic detector's ``gas`` is resolved like the plant's
-        inventory names (``hydrogen_sulfide`` → hydrogen sulfide); the stock converter looks the
-        name up verbatim, fails, and so H2S detectors never see H2S."""
-
-        def to_unit(self, c_mg_m3, unit, stype, gas):
-            if stype == "toxic_gas" and gas is not None:
-                from safetwin.scenarios.loader import resolve_substance
-                try:
-                    gas = resolve_substance(gas).name
-                except KeyError:
-                    pass
-            return super().to_unit(c_mg_m3, unit, stype, gas)
-
-    return ResolvingGasConverter
-
-
-def _resolving_gas_converter(substance: str):
-    return _resolving_converter_class()(substance)
-
-
 @dataclass
 class Truth:
     """What really happened (tests and the CLI's comparison only; never given to the estimator)."""
@@ -112,7 +88,6 @@ class ScenarioReplay:
         self.truth = Truth(g.equipment_id, g.substance.name, g.train.source_xy_m[0], g.train.source_xy_m[1],
                            g.rate_kg_s, g.start_s, min(det) if det else None, alarm[0] if alarm else None)
         self.wind_hist: WindHistory = wind_history(self.scenario)
-        self.stability = res.scenario.weather.stability
         from safetwin.emergency_planner.physics.stability import resolve_class
         self.stability = resolve_class(self.scenario.weather.stability)
         self.start_ts = start_ts
@@ -120,7 +95,6 @@ class ScenarioReplay:
         self.sim = PlantSimulator(self.plant, site, cfg, concentration=detector_field([s.train for s in res.gas_sources],
                                                                                    self.plant),
                                   substance=g.substance.name, start_ts=start_ts)
-        self.sim.gas = _resolving_gas_converter(g.substance.name)
 
     def wind_at(self, t_s: float) -> WindInput:
         """The met station's wind at scenario time ``t_s``."""

@@ -41,6 +41,10 @@ def test_gas_conversion_to_detector_units():
     # a chlorine detector does not see gasoline; an oxygen head sees the air displaced
     assert gasoline.to_unit(c, "ppm", "toxic_gas", "chlorine").tolist() == [0.0, 0.0]
     assert gasoline.to_unit(c, "%vol", "oxygen", None)[1] < 0
+    # inventory spelling of a detector's gas (demo plant H2S heads say ``hydrogen_sulfide``)
+    h2s = GasConverter("hydrogen_sulfide")
+    assert h2s.to_unit(c, "ppm", "toxic_gas", "hydrogen_sulfide")[1] == pytest.approx(
+        mg_m3_to_ppm(1000.0, get_substance("hydrogen sulfide").molar_mass_g_mol))
 
 
 def test_readings_have_noise_and_faults_and_people_walk(small_plant):
