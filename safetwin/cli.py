@@ -159,6 +159,8 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
     workflows.attach(state)
     app_ = create_app(state, tokens, workflows=workflows)
     mount_ui(app_, state, workflows=workflows, bridge=bridge)
+    monitor, live_note = _start_live_mode(state, app_, bridge, settings.live_wind)
+    typer.echo(f"live incident mode: {live_note}")
     config = uvicorn.Config(app_, host=settings.api_host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     if duration > 0:
@@ -170,6 +172,8 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
     finally:
         if sim_stop is not None:
             sim_stop.set()
+        if monitor is not None:
+            monitor.stop()
         workflows.close()
         store.close()
         if bridge is not None:
@@ -200,6 +204,36 @@ def _start_bridge(plant, state, settings, site: str):
     where = "SafeTwin's own mosquitto" if broker is not None else "the running broker"
     return bridge, broker, (f"mqtt://{settings.mqtt_host}:{settings.mqtt_port} ({where}), "
                             f"topics pst/v1/{site}/… (see docs/mqtt-topics.md)")
+
+
+def _start_live_mode(state, app_, bridge, wind_text: str):
+    """Attach the live incident monitor: on a gas alarm it estimates the source from the live
+    readings, predicts the plume, and publishes recommendations to the API
+    (``GET /planner/recommendations``) and per-area MQTT instructions. Returns (monitor or None, note)."""
+    from safetwin.emergency_planner.live import LiveIncidentMonitor, WindInput
+    from safetwin.emergency_planner.recommend.publish import publish_instructions
+    from safetwin.twin.api.planner_routes import set_latest
+
+    try:
+        speed, frm, cls = (p.strip() for p in wind_text.split(","))
+        wind = WindInput(float(speed), float(frm), cls.upper())
+    except (ValueError, TypeError) as exc:
+        return None, f"off — SAFETWIN_LIVE_WIND={wind_text!r} is not 'speed,from_deg,class': {exc}"
+
+    def on_update(upd) -> None:
+        if upd.recommendations is None:
+            return
+        est = upd.estimate
+        confirmed = len(est.alarming) >= 2   # two detectors agree (voting), not one faulty head
+        set_latest(app_, upd.recommendations, f"live estimate ({est.kind} {est.equipment_id or ''}) "
+                   f"+{upd.since_alarm_s:.0f} s after the first alarm, {len(est.alarming)} detector(s) alarming"
+                   + ("" if confirmed else "; unconfirmed, not sent to the site"))
+        if confirmed and bridge is not None and bridge.publisher is not None:
+            publish_instructions(bridge.publisher, upd.recommendations)
+
+    monitor = LiveIncidentMonitor(state, wind, recommend_every=1, on_update=on_update).start()
+    return monitor, (f"armed (wind {wind.speed_m_s:g} m/s from {wind.from_deg:g}°, class {wind.stability}); on a gas "
+                     "alarm: source estimate, /planner/recommendations, pst/v1/<site>/twin/evac/<area>")
 
 
 def _start_simulator(plant, settings, site: str):

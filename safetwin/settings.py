@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_token: str | None = Field(default=None, description="admin bearer token for the API; generated when unset")
     api_tokens: dict[str, str] = Field(default_factory=dict, description="more tokens: token -> role (JSON in env)")
+    live_wind: str = Field(default="3.0,270,D", description="wind for the live source estimator until a met "
+                           "station publishes wind: 'speed m/s,from deg,Pasquill class'")
     log_level: str = "INFO"
     log_json: bool = False
 
