@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
     from safetwin.twin.workflows.roles import Actor
 
-PAGES = (("control-room", "control_room"), ("engineer", "engineer"), ("manager", "manager"))
+PAGES = (("control-room", "control_room"), ("planner", "planner"),  # planner link: ui/planner.py
+         ("engineer", "engineer"), ("manager", "manager"))
 HEADER_BG = "#263238"
 
 

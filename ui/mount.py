@@ -10,8 +10,9 @@ Example::
     uvicorn.run(app)          # then open http://host:port/ui/control-room
 
 Routes (``prefix`` defaults to ``/ui``): ``/ui/login`` (public), ``/ui/control-room``,
-``/ui/engineer``, ``/ui/manager``, ``/ui/manager/report.html`` and ``/ui/manager/report.pdf``
-(report downloads), ``/ui/logout``. There is no planner page: it waits for a scenario runner.
+``/ui/planner``, ``/ui/engineer``, ``/ui/manager``, ``/ui/manager/report.html`` and
+``/ui/manager/report.pdf`` (report downloads), ``/ui/logout``. The planner's runs go to one worker
+process shared by its sessions (``ctx.extra["planner_runs"]``, :class:`~.planner_runs.PlannerRuns`).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, bridge: Any | None = None,
              source: SnapshotSource | None = None, prefix: str = "/ui", expected_shift: str | None = "day",
              websocket_origin: list[str] | None = None, qra_dir: str | None = None) -> UIContext:
-    """Mount the control-room, engineer and manager pages on ``app`` behind its login.
+    """Mount the control-room, planner, engineer and manager pages on ``app`` behind its login.
 
     Args:
         app: the API app (``safetwin.twin.api.app.create_app``); its token/JWT rules guard the UI.
@@ -58,6 +59,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     from .control_room import control_room_page
     from .engineer import engineer_page
     from .manager import manager_page, report_html, report_pdf
+    from .planner import planner_page, planner_runs_for
 
     pn.extension("vtk")
     prefix = "/" + prefix.strip("/")
@@ -67,6 +69,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     ctx = UIContext(source=source, app=app, workflows=workflows, prefix=prefix)
     if qra_dir is not None:
         ctx.extra["qra_dir"] = str(qra_dir)
+    planner_runs_for(ctx)  # planner: the shared run manager (its worker process starts on first use)
     ttl_min = getattr(app.state, "auth_settings", None)
     max_age = int(getattr(ttl_min, "jwt_ttl_min", 60.0) * 60)
     open_paths = add_login_routes(app, prefix, max_age)
@@ -117,11 +120,15 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
 
     pages = {
         f"{prefix}/control-room": lambda: control_room_page(ctx),
+        f"{prefix}/planner": lambda: planner_page(ctx),
         f"{prefix}/engineer": lambda: engineer_page(ctx),
         f"{prefix}/manager": lambda: manager_page(ctx),
     }
-    # closed browser tabs free their sessions (and periodic callbacks) after ~2 s, not 15-17 s
-    kwargs: dict[str, Any] = {"check_unused_sessions_milliseconds": 2000, "unused_session_lifetime_milliseconds": 2000}
+    # closed browser tabs free their sessions (and periodic callbacks) after ~2-10 s, not 15-17 s.
+    # planner (helper E): the lifetime also bounds the time from the page's HTTP GET to its WebSocket;
+    # at 2 s a loaded 2-core machine (vtk.js parse) lost the session before the browser connected and
+    # the page stayed blank ('super' object has no attribute '__getattr__' in Panel's location).
+    kwargs: dict[str, Any] = {"check_unused_sessions_milliseconds": 2000, "unused_session_lifetime_milliseconds": 8000}
     if websocket_origin:
         kwargs["websocket_origin"] = websocket_origin
     add_applications(pages, app=app, title={k: "SafeTwin" for k in pages}, **kwargs)
