@@ -5,7 +5,8 @@ A separate publisher process sends 100 QoS 1 gateway batches of 50 readings per 
 (4 gateways, demo plant detectors, values inside normal ranges) and one omlox Location per tag
 per second (QoS 1), paced on a fixed schedule. The bridge runs in this process. Every minute
 the RSS (VmRSS) and the counters are printed; at the end the history must hold exactly the
-published readings and positions ("nothing lost"), and start/end RSS are printed.
+published readings and positions ("nothing lost"), and start/end RSS are printed (of the bridge
+and of its ingest-log indexer process, with the indexer's backlog).
 
     .venv/bin/python benchmarks/soak_bridge.py [--minutes 10] [--rate 5000] [--tags 250]
 """
@@ -26,12 +27,21 @@ PER_MSG = 50
 GATEWAYS = 4
 
 
-def rss_mib() -> float:
-    """Resident set size of this process in MiB (from /proc/self/status)."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
+def rss_mib(pid: int | str = "self") -> float:
+    """Resident set size of a process (default: this one) in MiB (from /proc/<pid>/status)."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return float("nan")
+
+
+def indexer_rss(bridge) -> float:
+    """RSS of the bridge's log indexer process in MiB (nan when it runs in-process)."""
+    proc = getattr(bridge.indexer, "proc", None)
+    return rss_mib(proc.pid) if proc is not None else float("nan")
 
 
 # ---------------------------------------------------------------------------- publisher process
@@ -141,6 +151,7 @@ def main() -> int:
         bridge = LiveBridge(plant, BridgeConfig(site=args.site, port=port, db_url=db, restore_timeout_s=0.5)).start()
         try:
             rss0 = rss_mib()
+            rss_ix0 = indexer_rss(bridge)
             print(f"soak: {args.minutes:g} min at {args.rate:,.0f} readings/s + {args.tags} tags at 1 Hz; "
                   f"start RSS {rss0:.1f} MiB", flush=True)
             pub = subprocess.Popen([sys.executable, __file__, "--publisher", "--port", str(port), "--site", args.site,
@@ -157,7 +168,11 @@ def main() -> int:
                     rss = rss_mib()
                     if rss_1min is None:
                         rss_1min = rss
-                    print(f"  t={el:5.0f} s  RSS {rss:7.1f} MiB  readings {s['readings_history']:>9,}  "
+                    lag = (bridge.log.durable - 0) if bridge.log else 0
+                    ix = s["indexer"] or {}
+                    print(f"  t={el:5.0f} s  RSS {rss:7.1f} MiB (indexer {indexer_rss(bridge):5.1f})  "
+                          f"log records {lag:>8,} indexed to seg {ix.get('segment')} byte {ix.get('offset')}  "
+                          f"readings {s['readings_history']:>9,}  "
                           f"positions {s['positions_applied']:>7,}  acked {s['acked']:>8,}  "
                           f"pending rows {s['writer'].pending:>6}  alarm queue max {s['alarm_engine'].max_queue}  "
                           f"transitions {s['alarm_engine'].transitions}", flush=True)
@@ -166,7 +181,12 @@ def main() -> int:
             while bridge.acker.acked < info["messages"] and time.monotonic() < deadline:
                 time.sleep(0.1)
             bridge.writer.flush(60)
+            t_ix = time.monotonic()
+            indexed = bridge.wait_indexed(600)
+            print(f"history table caught up with the ingest log {time.monotonic() - t_ix:.1f} s after the last ack "
+                  f"({'ok' if indexed else 'TIMEOUT'})", flush=True)
             rss_end = rss_mib()
+            rss_ix_end = indexer_rss(bridge)
             with Store.open(db, migrate=False) as store:
                 n_r, n_p = store.count_readings(), store.count_positions()
             s = bridge.stats()
@@ -177,7 +197,8 @@ def main() -> int:
     print(f"published: {info['readings']:,} readings, {info['positions']:,} positions in "
           f"{info['messages']:,} messages over {info['seconds']:.0f} s (PUBACKed {info['acked']:,})")
     print(f"history  : {n_r:,} readings, {n_p:,} positions; rejected {s['rejected']}; flags {s['flags']}")
-    print(f"RSS      : start {rss0:.1f} MiB, after 1 min {rss_1min or float('nan'):.1f} MiB, end {rss_end:.1f} MiB")
+    print(f"RSS      : start {rss0:.1f} MiB, after 1 min {rss_1min or float('nan'):.1f} MiB, end {rss_end:.1f} MiB; "
+          f"indexer process start {rss_ix0:.1f} MiB, end {rss_ix_end:.1f} MiB")
     ok = lost_r == 0 and lost_p == 0
     print("nothing lost" if ok else f"LOST: {lost_r} readings, {lost_p} positions")
     return 0 if ok else 1

@@ -1,8 +1,10 @@
 """LiveBridge: the running MQTT ⇄ twin bridge of one site.
 
 Threads: the inbound MQTT network thread (decode, validate, apply, hand rows to history),
-the history writer (``BatchWriter``), the acker (acks QoS 1 messages once their rows are
-committed), the alarm thread (priority queue → :class:`~safetwin.twin.alarms.AlarmRules`), the
+the acker (makes the durable ingest log's appended records durable with one ``fdatasync`` per
+group, then acks the group's QoS 1 messages), the log indexer (expands the durable log into the
+``sensor_readings`` history table behind the acks, see :mod:`~safetwin.live_bridge.ingestlog`),
+the history writer (``BatchWriter``: positions; readings too when the log is off), the alarm thread (priority queue → :class:`~safetwin.twin.alarms.AlarmRules`), the
 outbound MQTT connection (alarms, occupancy, muster, commands), the alarm-event writer and a
 periodic publisher of occupancy and muster status.
 
@@ -30,6 +32,7 @@ from safetwin.twin.store import BatchWriter, Store
 
 from .connection import DurableAcker, MqttConnection
 from .ingest import IngestConfig, Ingestor
+from .ingestlog import DurableLog, IndexerProcess, LogIndexer
 from .outbound import AlarmEventWriter, Publisher, parse_alarm_payload
 from .payloads import encode
 from .people import muster_status, occupancy
@@ -56,6 +59,13 @@ class BridgeConfig:
     restore_timeout_s: float = 2.0
     writer_batch_size: int = 5000
     writer_flush_interval_s: float = 0.05
+    #: durable ingest log (readings acked once appended and fdatasync'ed, indexed into history
+    #: behind): None = on for a file SQLite store, off otherwise; True/False force it
+    ingest_log: bool | None = None
+    #: directory of the ingest log (default: ``<database file>.ingest-log``)
+    ingest_log_dir: str | None = None
+    #: CPU niceness of the log indexer process (it only needs the CPU ingest leaves)
+    indexer_nice: int = 10
     ingest: IngestConfig = field(default_factory=IngestConfig)
     rule_overrides: dict[str, RuleConfig] = field(default_factory=dict)
 
@@ -88,6 +98,8 @@ class LiveBridge:
         self.inbound: MqttConnection | None = None
         self.publisher: Publisher | None = None
         self.acker: DurableAcker | None = None
+        self.log: DurableLog | None = None
+        self.indexer: LogIndexer | IndexerProcess | None = None
         self.ingestor: Ingestor | None = None
         self.rejects = RejectCounter(sink=self._reject_sample)
         self._stop = threading.Event()
@@ -101,6 +113,16 @@ class LiveBridge:
                                   flush_interval_s=cfg.writer_flush_interval_s, put_timeout_s=None,
                                   max_pending=max(200_000, cfg.writer_batch_size))
         self.events = AlarmEventWriter(self.store)
+        log_dir = self._log_dir()
+        history: Any = self.writer
+        if log_dir is not None:
+            self.log = DurableLog(log_dir)
+            url = self._db_url()
+            # a child process (no GIL shared with ingest, lower CPU priority); in-thread when the
+            # store cannot be reopened by URL (in-memory SQLite, a store object without engine)
+            self.indexer = (IndexerProcess(log_dir, url, nice=cfg.indexer_nice) if url is not None
+                            else LogIndexer(log_dir, self.store, log=self.log)).start()
+            history = _History(self.log, self.writer)
         will = (self.topics.twin_status(), encode({"online": False}))
         self.out = MqttConnection(f"{self.client_id}-out", cfg.host, cfg.port, username=cfg.username,
                                   password=cfg.password, will=will, on_message=self._on_restore_message)
@@ -109,9 +131,9 @@ class LiveBridge:
         self.publisher = Publisher(self.out, self.topics)
         self._restore_alarms()
         self.engine = AlarmEngine(self.rules, on_transitions=self._on_transitions).start()
-        self.ingestor = Ingestor(self.state, cfg.site, history=self.writer, alarms=self.engine,
+        self.ingestor = Ingestor(self.state, cfg.site, history=history, alarms=self.engine,
                                  rejects=self.rejects, config=cfg.ingest)
-        self.acker = DurableAcker(self.writer.flush).start()
+        self.acker = DurableAcker(self._make_durable).start()
         self.acker.on_failure = self._on_flush_failure
         self.inbound = MqttConnection(self.client_id, cfg.host, cfg.port, username=cfg.username,
                                       password=cfg.password, manual_ack=True,
@@ -128,8 +150,47 @@ class LiveBridge:
                  cfg.host, cfg.port, self.inbound.session_present, self.restored_alarms)
         return self
 
+    def _log_dir(self) -> str | None:
+        cfg = self.config
+        if cfg.ingest_log is False:
+            return None
+        if cfg.ingest_log_dir:
+            return cfg.ingest_log_dir
+        engine = getattr(self.store, "engine", None)
+        url = getattr(engine, "url", None)
+        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return str(url.database) + ".ingest-log"
+        if cfg.ingest_log:
+            raise ValueError("ingest_log=True needs ingest_log_dir unless the store is a SQLite file")
+        return None
+
+    def _db_url(self) -> str | None:
+        """The store's URL for the indexer process (None for an in-memory database)."""
+        engine = getattr(self.store, "engine", None)
+        url = getattr(engine, "url", None)
+        if url is None or (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
+            return None
+        return url.render_as_string(hide_password=False)
+
+    def _make_durable(self) -> None:
+        """The acker's flush: group-commit the ingest log, then commit pending writer rows."""
+        if self.log is not None:
+            self.log.sync()
+        if self.writer is not None:
+            self.writer.flush()
+
+    def wait_indexed(self, timeout: float = 60.0) -> bool:
+        """Block until every reading acknowledged so far is in the history table (at once
+        without the ingest log)."""
+        if self.indexer is None or self.log is None:
+            return True
+        if isinstance(self.indexer, IndexerProcess):
+            return self.indexer.wait_caught_up(self.log.durable_position(), timeout)
+        return self.indexer.wait_caught_up(timeout)
+
     def stop(self) -> None:
-        """Stop cleanly: stop ingest, commit and ack what was processed, publish offline."""
+        """Stop cleanly: stop ingest, make durable and ack what was processed, publish offline,
+        index the rest of the ingest log into history."""
         self._stop.set()
         if self.inbound is not None:
             self.inbound.client.on_message = None
@@ -148,6 +209,12 @@ class LiveBridge:
         self._shutdown_workers()
 
     def _shutdown_workers(self) -> None:
+        if self.log is not None:
+            self.log.close()
+        if isinstance(self.indexer, IndexerProcess):
+            self.indexer.stop()
+        elif self.indexer is not None:
+            self.indexer.stop(drain=True)
         if self.writer is not None:
             self.writer.close()
         if self.events is not None:
@@ -167,6 +234,12 @@ class LiveBridge:
             self.out.kill()
         if self.engine is not None:
             self.engine.stop(1.0)
+        if isinstance(self.indexer, IndexerProcess):
+            self.indexer.kill()
+        elif self.indexer is not None:
+            self.indexer.stop(drain=False, timeout=5.0)
+        if self.log is not None:
+            self.log.abandon()
 
     def __enter__(self) -> LiveBridge:
         return self.start()
@@ -258,8 +331,31 @@ class LiveBridge:
                 self.publish_people()
             except Exception:  # noqa: BLE001
                 log.exception("periodic publish failed")
+            self._check_indexer()
+
+    def _check_indexer(self) -> None:
+        """Restart the log indexer process if it died (the log keeps every record meanwhile)."""
+        ix = self.indexer
+        if isinstance(ix, IndexerProcess) and not ix.alive() and not self._stop.is_set():
+            log.warning("log indexer process exited (code %s); restarting it", ix.proc.returncode)
+            try:
+                ix.start()
+            except OSError:
+                log.exception("cannot restart the log indexer")
 
     # ------------------------------------------------------------------ introspection
+    def _indexer_stats(self) -> dict[str, Any] | None:
+        ix = self.indexer
+        if ix is None:
+            return None
+        if isinstance(ix, IndexerProcess):
+            from .ingestlog import read_progress
+            p = read_progress(ix.directory)
+            return {"process": ix.alive(), "segment": p.get("segment"), "offset": p.get("offset"),
+                    "rows": p.get("rows"), "duplicates": p.get("duplicates"), "errors": p.get("errors")}
+        return {"records": ix.records, "rows": ix.rows, "duplicates": ix.duplicates,
+                "lag_bytes": ix.lag_bytes(), "errors": ix.errors}
+
     def stats(self) -> dict[str, Any]:
         ing = self.ingestor
         return {
@@ -270,6 +366,29 @@ class LiveBridge:
             **self.rejects.snapshot(),
             "acked": self.acker.acked if self.acker else 0,
             "writer": self.writer.stats() if self.writer else None,
+            "log": {"appended": self.log.appended, "durable": self.log.durable, "syncs": self.log.syncs,
+                    "bytes": self.log.bytes_written} if self.log else None,
+            "indexer": self._indexer_stats(),
             "alarm_engine": self.engine.stats if self.engine else None,
             "session_present": self.inbound.session_present if self.inbound else None,
         }
+
+
+class _History:
+    """The Ingestor's history sink with the ingest log: readings → :class:`DurableLog`,
+    positions → the BatchWriter."""
+
+    def __init__(self, log: DurableLog, writer: BatchWriter) -> None:
+        self.log, self.writer = log, writer
+
+    def put_text_rows(self, rows: Any) -> None:
+        self.log.put_text_rows(rows)
+
+    def put_record(self, *columns: Any) -> None:
+        self.log.put_record(*columns)
+
+    def put_readings(self, rows: Any) -> None:
+        self.writer.put_readings(rows)
+
+    def put_positions(self, rows: Any) -> None:
+        self.writer.put_positions(rows)

@@ -3,7 +3,9 @@
 :class:`MqttConnection` wraps one ``paho.mqtt.client.Client``: MQTT 5, fixed client id,
 persistent session (``clean_start=False``, session expiry), TCP_NODELAY on its socket, a
 retained last will, automatic reconnect with exponential backoff (paho's, 0.5 s → 30 s), and a
-large Receive Maximum so manual acks do not throttle the broker's in-flight window.
+large Receive Maximum so manual acks do not throttle the broker's in-flight window. The client
+is :class:`~safetwin.live_bridge.fastclient.FastClient` (paho with buffered reads and batched
+PUBACKs).
 
 :class:`DurableAcker` runs the acknowledgement thread: messages handed to it (after their
 readings were applied and handed to the history writer) are acknowledged only once
@@ -22,6 +24,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from .fastclient import FastClient
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,8 @@ class MqttConnection:
         self._sub_mid: int | None = None
         self.session_present: bool | None = None
         self.disconnects = 0
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+        c = FastClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                       protocol=mqtt.MQTTv5, manual_ack=manual_ack)
         c.reconnect_delay_set(min_delay=1, max_delay=30)
         c.max_queued_messages_set(0)
         c.max_inflight_messages_set(1000)
@@ -182,7 +186,8 @@ class DurableAcker:
 
     ``add(conn, mid)`` is called on the network thread once a message was processed; the acker
     thread collects them, calls ``flush()`` (blocking until rows handed in so far are committed)
-    and then acks them, as long as the connection they arrived on is still the current one.
+    and then acks them (one write of PUBACKs per group), as long as the connection they arrived
+    on is still the current one.
     """
 
     def __init__(self, flush: Callable[[], None] | None, *, max_delay_s: float = 0.05) -> None:
@@ -237,9 +242,17 @@ class DurableAcker:
                     if self.on_failure is not None:
                         self.on_failure()
                     continue
+            by_conn: dict[int, tuple[MqttConnection, list[int]]] = {}
             for conn, gen, mid in batch:
                 if gen != conn.generation:
                     self.dropped_stale += 1
                     continue
-                conn.client.ack(mid, 1)
-                self.acked += 1
+                by_conn.setdefault(id(conn), (conn, []))[1].append(mid)
+            for conn, mids in by_conn.values():
+                ack_many = getattr(conn.client, "ack_many", None)
+                if ack_many is not None:
+                    ack_many(mids)            # one write for the whole group
+                else:
+                    for mid in mids:
+                        conn.client.ack(mid, 1)
+                self.acked += len(mids)

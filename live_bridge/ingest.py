@@ -3,6 +3,9 @@ applied to TwinState, handed to the history writer and, when live, to the alarm 
 
 :meth:`Ingestor.handle` never raises: every message ends up applied (fully or partly) or
 counted as rejected by reason in :class:`~safetwin.live_bridge.rejects.RejectCounter`.
+History rows go to the sink's ``put_record`` (columns; the bridge's durable ingest log,
+:mod:`~safetwin.live_bridge.ingestlog`), else ``put_prepared_readings`` (row tuples), else
+``put_readings`` (dicts).
 Times: float seconds since the Unix epoch (UTC) inside; RFC 3339 with zone in payloads.
 
 Example::
@@ -32,6 +35,7 @@ from typing import Any, Protocol
 import msgspec
 
 from safetwin.twin.state import TwinState
+from safetwin.twin.store.store import epoch_to_sqlite_text
 
 from . import payloads as P
 from . import topics as T
@@ -53,6 +57,7 @@ class HistorySink(Protocol):
     """What the ingestor needs of the history writer (``BatchWriter`` fits)."""
 
     def put_readings(self, rows: Any) -> None: ...
+    # optional: put_prepared_readings(rows) (float times), put_text_rows(rows) (SQLite text times)
     def put_positions(self, rows: Any) -> None: ...
 
 
@@ -110,6 +115,9 @@ class Ingestor:
         self.readings_applied = 0
         self.readings_history = 0
         self.positions_applied = 0
+        #: the history sink takes rows with SQLite-text times (the durable ingest log)
+        self._text_rows = hasattr(history, "put_text_rows") and hasattr(history, "put_record")
+        self._times: dict[str, tuple[float, str]] = {}   # RFC 3339 text → (epoch s, SQLite text)
         self._handlers: dict[str, Callable[[str, bytes, float], Outcome]] = {
             T.READING: self._reading, T.BATCH: self._batch, T.LOCATION: self._location,
             T.LOCATIONS: self._locations, T.EQUIPMENT: self._equipment, T.META: self._meta,
@@ -191,12 +199,28 @@ class Ingestor:
         return out
 
     def _batch(self, topic: str, payload: bytes, now: float) -> Outcome:
-        """A gateway batch: one tight loop builds the history rows (tuples, validated here once:
-        the store does not validate them again) and the live columns; then TwinState, history
-        and the alarm queue each get the whole batch in one call."""
-        m = P.decode_batch(payload)
+        """A gateway batch. Entries are decoded raw (:class:`~.payloads.RawBatchEntry`) and
+        their ids and times checked once per distinct value (same verdicts as the full
+        decoder); the common all-clean batch is then turned into history rows and live
+        columns by a few list comprehensions, anything unusual by the per-entry loop of
+        :meth:`_batch_entries`. TwinState, history and the alarm queue each get the whole
+        batch in one call."""
+        m = P.decode_raw_batch(payload)
         if topic.split("/")[4] != m.gw:
             raise _Reject("topic_mismatch", f"topic names gateway {topic.split('/')[4]!r}, payload {m.gw!r}")
+        r = m.r
+        sids = [e.sid for e in r]
+        units_l = [self.units.get(s) for s in sids]
+        if None in units_l:   # an id outside the registry must still be a well-formed id
+            for i, (sid, unit) in enumerate(zip(sids, units_l)):
+                if unit is None:
+                    P.check_id(sid, f"$.r[{i}].sid")
+        tcache = self._times
+        tconv = [tcache.get(e.ts) for e in r]
+        if None in tconv:
+            for i, e in enumerate(r):
+                if tconv[i] is None:
+                    tconv[i] = self._time(e.ts, i)
         source = m.gw if m.boot == 0 else f"{m.gw}#{m.boot}"
         verdict = self.tracker.check(source, m.seq, m.ts.timestamp())
         if verdict == "duplicate":
@@ -204,54 +228,47 @@ class Ingestor:
         if verdict != "new":
             self.rejects.flag(verdict)
         out = Outcome(T.BATCH)
+        n = len(r)
+        if n == 0:
+            return out
         base = m.seq * P.MAX_BATCH
-        units, ranges, plant_id, qmap = self.units, self.ranges, self.plant_id, _Q
-        future = now + self.config.skew_tolerance_s
-        oldest_live = now - self.config.max_live_age_s
-        live_ok = not m.hist
-        rows: list[tuple] = []
-        sids: list[str] = []
-        vals: list[float | None] = []
-        tss: list[float] = []
-        quals: list[str] = []
-        for i, e in enumerate(m.r):
-            sid, v, q = e.sid, e.v, e.q
-            unit = units.get(sid)
-            t = e.ts.timestamp()
-            if unit is None or (e.u is not None and e.u != unit) or t < MIN_TS or (v is None and q == "good"):
-                out.rejected += 1
-                r = self._entry_reject(sid, e.u, unit, t, v)
-                self.rejects.reject(r.reason, topic, payload, f"r[{i}]: {r.detail}")
-                continue
-            live = live_ok
-            if t > future:
-                self.rejects.flag("clock_skew")
-                t = now
-            elif t < oldest_live:
-                self.rejects.flag("late_history")
-                live = False
-            if v is None:
-                quality = "fault"
+        plant_id = self.plant_id
+        text = self._text_rows
+        vals = [e.v for e in r]
+        tss = [c[0] for c in tconv]
+        us = [e.u for e in r]
+        fast = (None not in units_l and None not in vals and [e.q for e in r].count("good") == n
+                and (us.count(None) == n or all(u is None or u == un for u, un in zip(us, units_l)))
+                and min(tss) >= max(MIN_TS, now - self.config.max_live_age_s)
+                and max(tss) <= now + self.config.skew_tolerance_s)
+        if fast:
+            rng = self.ranges
+            quals = ["ok" if lh[0] <= v <= lh[1] else "out_of_range"
+                     for lh, v in zip([rng[s] for s in sids], vals)]
+            if text:   # the durable log takes the message as columns: no per-row tuples here
+                self.history.put_record(plant_id, source, epoch_to_sqlite_text(now), base,  # type: ignore[union-attr]
+                                        sids, [c[1] for c in tconv], vals, units_l, quals)
+                rows = None
+                out.history = n
+                self.readings_history += n
             else:
-                quality = qmap[q]
-                if quality is None:
-                    lo, hi = ranges[sid]
-                    quality = "ok" if lo <= v <= hi else "out_of_range"
-            rows.append((plant_id, sid, t, now, v, unit, quality, source, base + i))
-            if live:
-                sids.append(sid)
-                vals.append(v)
-                tss.append(t)
-                quals.append(quality)
+                rows = [(plant_id, s, c[0], now, v, un, q, source, base + i)
+                        for i, (s, c, v, un, q) in enumerate(zip(sids, tconv, vals, units_l, quals))]
+            if m.hist:
+                sids, vals, tss, quals = [], [], [], []
+        else:
+            rows, sids, vals, tss, quals = self._batch_entries(m, tconv, units_l, source, base, topic, payload,
+                                                               now, out)
         if rows:
-            self._history_rows(rows)
+            self._history_rows(rows, text=text)
             out.history = len(rows)
             self.readings_history += len(rows)
         if sids:
             skipped = self.state.apply_readings(sids, vals, tss, quals, now)
             if skipped:
                 self.rejects.flag("out_of_order", len(skipped))
-                keep = [i for i in range(len(sids)) if i not in set(skipped)]
+                skip = set(skipped)
+                keep = [i for i in range(len(sids)) if i not in skip]
                 sids = [sids[i] for i in keep]
                 vals = [vals[i] for i in keep]
                 tss = [tss[i] for i in keep]
@@ -266,6 +283,65 @@ class Ingestor:
                     self.alarms.submit_readings(list(zip(sids, vals, tss, quals)))
         return out
 
+    def _time(self, text: str, i: int) -> tuple[float, str]:
+        """(epoch s, SQLite text) of an entry's RFC 3339 time, cached per distinct string;
+        ``msgspec.ValidationError`` located at the entry for a bad one."""
+        c = self._times.get(text)
+        if c is None:
+            ep = P.parse_time(text, f"$.r[{i}].ts")
+            if len(self._times) >= 4096:      # bounded memory: a new batch brings new times
+                self._times.clear()
+            c = self._times[text] = (ep, epoch_to_sqlite_text(ep))
+        return c
+
+    def _batch_entries(self, m: P.RawBatchMsg, tconv: list[tuple[float, str]], units_l: list[str | None],
+                       source: str, base: int, topic: str, payload: bytes, now: float, out: Outcome
+                       ) -> tuple[list[tuple], list[str], list[float | None], list[float], list[str]]:
+        """The per-entry path of :meth:`_batch` (unknown sensors, units, missing values, bad
+        qualities, skewed or late times): (history rows, live sids, values, times, qualities)."""
+        ranges, plant_id, qmap = self.ranges, self.plant_id, _Q
+        text = self._text_rows
+        nowt = epoch_to_sqlite_text(now) if text else now
+        future = now + self.config.skew_tolerance_s
+        oldest_live = now - self.config.max_live_age_s
+        live_ok = not m.hist
+        rows: list[tuple] = []
+        sids: list[str] = []
+        vals: list[float | None] = []
+        tss: list[float] = []
+        quals: list[str] = []
+        for i, e in enumerate(m.r):
+            sid, v, q = e.sid, e.v, e.q
+            unit = units_l[i]
+            t, ttext = tconv[i]
+            if unit is None or (e.u is not None and e.u != unit) or t < MIN_TS or (v is None and q == "good"):
+                out.rejected += 1
+                rj = self._entry_reject(sid, e.u, unit, t, v)
+                self.rejects.reject(rj.reason, topic, payload, f"r[{i}]: {rj.detail}")
+                continue
+            live = live_ok
+            if t > future:
+                self.rejects.flag("clock_skew")
+                t = now
+                ttext = nowt
+            elif t < oldest_live:
+                self.rejects.flag("late_history")
+                live = False
+            if v is None:
+                quality = "fault"
+            else:
+                quality = qmap[q]
+                if quality is None:
+                    lo, hi = ranges[sid]
+                    quality = "ok" if lo <= v <= hi else "out_of_range"
+            rows.append((plant_id, sid, ttext if text else t, nowt, v, unit, quality, source, base + i))
+            if live:
+                sids.append(sid)
+                vals.append(v)
+                tss.append(t)
+                quals.append(quality)
+        return rows, sids, vals, tss, quals
+
     def _entry_reject(self, sid: str, u: str | None, unit: str | None, t: float, v: float | None) -> _Reject:
         """Why a batch entry is rejected (the rare path of :meth:`_batch`)."""
         if t < MIN_TS:
@@ -277,11 +353,18 @@ class Ingestor:
             return _Reject("unit_mismatch", f"{sid}: unit {u!r}, registry says {unit!r}")
         return _Reject("missing_value", f"{sid}: null value with quality good")
 
-    def _history_rows(self, rows: list[tuple]) -> None:
-        """Hand prepared reading rows (store.READING_ROW_FIELDS order) to the history sink;
-        a sink without ``put_prepared_readings`` gets the classic row dicts."""
+    def _history_rows(self, rows: list[tuple], *, text: bool = False) -> None:
+        """Hand prepared reading rows (store.READING_ROW_FIELDS order; times as float seconds,
+        or as SQLite text when ``text``) to the history sink: ``put_text_rows`` (the durable
+        ingest log), else ``put_prepared_readings``, else the classic row dicts."""
         h = self.history
         if h is None:
+            return
+        if self._text_rows:
+            if not text:
+                conv = epoch_to_sqlite_text
+                rows = [(r[0], r[1], conv(r[2]), conv(r[3]), *r[4:]) for r in rows]
+            h.put_text_rows(rows)  # type: ignore[attr-defined]
             return
         put = getattr(h, "put_prepared_readings", None)
         if put is not None:

@@ -78,6 +78,11 @@ def epoch_to_sqlite_text(ts_s: float) -> str:
     return f"{prefix}.{us:06d}"
 
 
+def _sqlite_text_to_epoch(text: str) -> float:
+    """Inverse of :func:`epoch_to_sqlite_text` (to the microsecond)."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+
 def _epoch_to_datetime(ts_s: float) -> datetime:
     return datetime.fromtimestamp(ts_s, timezone.utc)
 
@@ -204,6 +209,33 @@ class Store:
         params = [{"plant_id": r[0], "sensor_id": r[1], "ts": to_dt(r[2]), "received_ts": to_dt(r[3]),
                    "value": r[4], "unit": r[5], "quality": r[6], "source": r[7], "seq": r[8]} for r in rows]
         return self.insert_prepared_readings(params)
+
+    def insert_reading_rows_json(self, doc: bytes) -> int:
+        """Insert readings given as one JSON array of rows in :data:`READING_ROW_FIELDS` order
+        with ``ts``/``received_ts`` as SQLite DateTime text (:func:`epoch_to_sqlite_text`), already
+        validated -- the live bridge's ingest log records. One transaction; ``(source, seq)``
+        duplicates are skipped, so inserting a document twice is harmless. Returns rows inserted.
+        On SQLite the document is expanded by SQLite itself (``json_each``, GIL released).
+
+        >>> store = Store.open("sqlite://")
+        >>> doc = b'[["demo","GD-01","2025-01-01 00:00:00.000000","2025-01-01 00:00:01.000000",0.5,"%LEL","ok","gw",7]]'
+        >>> store.insert_reading_rows_json(doc), store.insert_reading_rows_json(doc)
+        (1, 0)
+        """
+        if len(doc) <= 2:
+            return 0
+        if self._dialect == "sqlite" and _SQLITE_JSON_ROWS:
+            with self.engine.begin() as conn:
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute(_SQLITE_JSON_INSERT, (doc,))
+                    return int(cursor.rowcount)
+                finally:
+                    cursor.close()
+        rows = msgspec.json.decode(doc)
+        to_s = _sqlite_text_to_epoch
+        return self.insert_reading_rows([(r[0], r[1], to_s(r[2]), to_s(r[3]), r[4], r[5], r[6], r[7], r[8])
+                                         for r in rows])
 
     def _sqlite_reading_rows_sql(self) -> tuple[str, tuple[int, ...]]:
         """The compiled dedupe INSERT for SQLite and the row-field index of each placeholder."""

@@ -1,0 +1,194 @@
+"""A paho-mqtt 2 client with a buffered receive path and batched acknowledgements.
+
+paho reads every packet with three or four ``recv`` system calls (command byte, each length
+byte, then the body) and runs one ``select`` per packet; a PUBACK is one queued packet and one
+``send`` each. :class:`FastClient` keeps paho's protocol handling, session, reconnect and
+callbacks unchanged and only
+
+* wraps the TCP socket in :class:`BufferedSocket`, which fills a 256 KiB user-space buffer with
+  one ``recv`` and serves paho's small reads from it (``pending()`` tells paho's loop that bytes
+  are buffered, as it already does for TLS sockets); :meth:`FastClient.loop_read` keeps reading
+  packets while whole ones are buffered;
+* sends many PUBACKs as one write (:meth:`FastClient.ack_many`);
+* decodes the common PUBLISH (MQTT 5, QoS 0/1, no properties) itself into a slim
+  :class:`RawMessage` (same attribute names as paho's ``MQTTMessage``) and hands it straight to
+  ``on_message``; anything else (QoS 2, properties, MQTT 3, filtered callbacks) goes through
+  paho's own handler.
+
+Example (needs a broker)::
+
+    c = FastClient(mqtt.CallbackAPIVersion.VERSION2, client_id="x", protocol=mqtt.MQTTv5,
+                   manual_ack=True)
+    c.on_message = lambda cl, u, m: pending.append(m.mid)
+    ...
+    c.ack_many(pending)   # one write for all of them
+"""
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.exception import MalformedPacket
+
+#: bytes read from the kernel per ``recv`` call
+RECV_BUFFER = 256 * 1024
+#: kernel socket receive buffer requested for the bridge's inbound connection
+SO_RCVBUF = 4 * 1024 * 1024
+_PUBACK = 0x40
+_puback = struct.Struct("!BBH")
+
+
+class BufferedSocket:
+    """A TCP socket whose ``recv`` serves from a user-space buffer (everything else is passed
+    through to the socket)."""
+
+    __slots__ = ("_sock", "_buf", "_pos")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buf = b""
+        self._pos = 0
+
+    def recv(self, n: int) -> bytes:
+        pos, buf = self._pos, self._buf
+        if pos < len(buf):
+            chunk = buf[pos:pos + n]
+            self._pos = pos + len(chunk)
+            return chunk
+        data = self._sock.recv(max(n, RECV_BUFFER))   # BlockingIOError / b"" pass through
+        if len(data) <= n:
+            self._buf, self._pos = b"", 0
+            return data
+        self._buf, self._pos = data, n
+        return data[:n]
+
+    def pending(self) -> int:
+        """Bytes received from the kernel but not yet consumed."""
+        return len(self._buf) - self._pos
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class RawMessage:
+    """An inbound PUBLISH as handed to ``on_message`` by :class:`FastClient` (the attributes of
+    paho's ``MQTTMessage`` that the bridge uses; ``topic`` is already text)."""
+
+    __slots__ = ("topic", "payload", "qos", "mid", "retain", "dup", "properties", "timestamp")
+
+    def __init__(self, topic: str, payload: bytes, qos: int, mid: int, retain: bool, dup: bool) -> None:
+        self.topic, self.payload, self.qos, self.mid, self.retain, self.dup = topic, payload, qos, mid, retain, dup
+        self.properties = None
+        self.timestamp = 0.0
+
+
+class FastClient(mqtt.Client):
+    """``paho.mqtt.client.Client`` with :class:`BufferedSocket` reads, a slim PUBLISH path and
+    :meth:`ack_many`."""
+
+    _filtered = False
+
+    def message_callback_add(self, sub: str, callback: Any) -> None:
+        self._filtered = True                         # paho's matcher must see every message
+        super().message_callback_add(sub, callback)
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        header = self._in_packet["command"]
+        packet = self._in_packet["packet"]
+        qos = (header & 0x06) >> 1
+        on_message = self.on_message
+        if qos == 2 or self._filtered or on_message is None or self._protocol != mqtt.MQTTv5:
+            return super()._handle_publish()
+        pos = 2 + ((packet[0] << 8) | packet[1])
+        mid = 0
+        if qos:
+            mid = (packet[pos] << 8) | packet[pos + 1]
+            pos += 2
+        if pos >= len(packet) or packet[pos] != 0:    # PUBLISH properties present: paho decodes them
+            return super()._handle_publish()
+        try:
+            topic = packet[2:2 + ((packet[0] << 8) | packet[1])].decode("utf-8")
+        except UnicodeDecodeError:
+            return super()._handle_publish()
+        msg = RawMessage(topic, bytes(packet[pos + 1:]), qos, mid, bool(header & 0x01), bool(header & 0x08))
+        try:
+            on_message(self, self._userdata, msg)
+        except Exception as err:  # noqa: BLE001 - like paho: log, re-raise unless suppressed
+            self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+            if not self.suppress_exceptions:
+                raise
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return mqtt.MQTT_ERR_SUCCESS
+
+    def _create_socket(self) -> Any:  # paho 2.x hook that opens the transport
+        sock = super()._create_socket()
+        if isinstance(sock, socket.socket) and not self._ssl and self._transport == "tcp":
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SO_RCVBUF)
+            except OSError:
+                pass
+            return BufferedSocket(sock)
+        return sock
+
+    def _packet_read(self) -> mqtt.MQTTErrorCode:
+        """A whole packet already in the buffer is taken in one slice (paho reads the command
+        byte, each length byte and the body with separate calls); otherwise paho's reader."""
+        sock = self._sock
+        if self._in_packet["command"] != 0 or not isinstance(sock, BufferedSocket):
+            return super()._packet_read()
+        buf, start = sock._buf, sock._pos
+        n = len(buf)
+        i, mult, length = start + 1, 1, 0
+        while True:
+            if i >= n or i - start > 4:             # incomplete, or malformed: paho's reader decides
+                return super()._packet_read()
+            b = buf[i]
+            length += (b & 127) * mult
+            mult <<= 7
+            i += 1
+            if not b & 128:
+                break
+        end = i + length
+        if end > n:
+            return super()._packet_read()
+        sock._pos = end
+        ip = self._in_packet
+        ip["command"] = buf[start]
+        ip["packet"] = buf[i:end]
+        ip["remaining_length"] = ip["to_process"] = length
+        ip["have_remaining"] = 1
+        ip["to_process"] = 0
+        ip["pos"] = 0
+        try:
+            rc = self._packet_handle()
+        except MalformedPacket as exc:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            rc = mqtt.MQTT_ERR_PROTOCOL
+        self._in_packet = {"command": 0, "have_remaining": 0, "remaining_count": [], "remaining_mult": 1,
+                           "remaining_length": 0, "packet": bytearray(b""), "to_process": 0, "pos": 0}
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return rc
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        """paho's loop_read, repeated while whole packets wait in the buffer (bounded)."""
+        rc = super().loop_read(max_packets)
+        n = 0
+        while rc == mqtt.MQTT_ERR_SUCCESS and n < 4096:
+            sock = self._sock
+            if not isinstance(sock, BufferedSocket) or sock.pending() == 0:
+                break
+            rc = super().loop_read(max_packets)
+            n += 1
+        return rc
+
+    def ack_many(self, mids: Iterable[int]) -> None:
+        """Acknowledge QoS 1 messages (manual-ack mode) with one queued write of PUBACKs
+        (MQTT 5 §3.4.2.1: reason code and properties omitted means Success)."""
+        packet = b"".join([_puback.pack(_PUBACK, 2, mid) for mid in mids])
+        if packet:
+            self._packet_queue(_PUBACK, packet, 0, 0)
