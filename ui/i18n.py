@@ -239,6 +239,22 @@ _LABELS: dict[str, tuple[str, str]] = {
     "m_engines_in_action": ("Fire engines in action", "出水消防车数"),
     "m_wall_time_s": ("Computing time [s]", "计算耗时 [s]"),
     # ---- planner page — end ----
+    # ---- manager drill block — begin ----
+    "drill_no_plan": ("no drill plan or evaluation yet", "尚无演练计划或评估"),
+    "drill_plan_completion": ("Drill plan completion", "演练计划完成率"),
+    "drill_due_done": ("Done / due in period", "期内完成 / 应完成"),
+    "drill_overdue": ("Overdue plan items", "逾期计划项"),
+    "drill_evaluations": ("Drill evaluations", "演练评估"),
+    "drill_deficiencies": ("Deficiencies (不足项)", "不足项"),
+    "drill_none": ("No drill evaluated yet: safetwin drill evaluate …", "尚无演练评估：safetwin drill evaluate …"),
+    "drill_when": ("Evaluated (UTC)", "评估时间 (UTC)"),
+    "drill_scenario": ("Scenario", "情景"),
+    "drill_score": ("Score /100", "得分 /100"),
+    "drill_grade": ("Grade", "等级"),
+    "drill_findings_counts": ("Findings: deficiency / rectify / improve", "不足/整改/改进项"),
+    "drill_top_findings": ("Main findings", "主要问题"),
+    "drill_report": ("Report", "报告"),
+    # ---- manager drill block — end ----
 }
 
 

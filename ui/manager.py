@@ -79,14 +79,59 @@ def kpi_cards(k: dict[str, Any], lang: str) -> str:
         card(t("kpi_certs"), [(t("by_state"), ", ".join(f"{s}: {n}" for s, n in ce["by_status"].items()) or "—"),
                               (t("holders"), str(ce["holders"]))]),
         card(t("kpi_alarms"), [(t("cases"), str(al["cases"])), (t("open"), str(al["open"]))]),
-        card(t("drills"), [("", str(k.get("drills", {}).get("note", "")))]),
+        card(t("drills"), _drill_rows(k.get("drills") or {}, lang)),
     ]
     return "<div class='cards'>" + "".join(cards) + "</div>"
 
 
+def _drill_rows(d: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    """The drill card: plan completion (演练计划完成率), due/done, overdue items, evaluations, 不足项."""
+    t = lambda key: html.escape(tr(key, lang))  # noqa: E731
+    if d.get("plan_completion") is None and not d.get("due") and not d.get("evaluations"):
+        return [("", str(d.get("note") or t("drill_no_plan")))]
+    overdue = d.get("overdue") or []
+    return [(t("drill_plan_completion"), _pct(d.get("plan_completion"), lang)),
+            (t("drill_due_done"), f"{d.get('done', 0)} / {d.get('due', 0)}"),
+            (t("drill_overdue"), ", ".join(overdue[:4]) + (" …" if len(overdue) > 4 else "") if overdue else "—"),
+            (t("drill_evaluations"), str(d.get("evaluations", 0))),
+            (t("drill_deficiencies"), str(d.get("deficiencies", 0)))]
+
+
+def drill_evaluations_html(ctx: UIContext, lang: str, limit: int = 20) -> str:
+    """The newest stored drill evaluations (score, grade, findings) with links to their reports."""
+    t = lambda key: html.escape(tr(key, lang))  # noqa: E731
+    wf = ctx.workflows
+    if wf is None:
+        return ""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from safetwin.emergency_planner.drill.persist import list_evaluations
+
+    try:
+        evs = list_evaluations(wf.repo.engine, site_id=wf.site_id, limit=limit)
+    except (OperationalError, ProgrammingError):   # a store not migrated to the drill tables
+        evs = []
+    head = f"<h3>{t('drill_evaluations')}</h3>"
+    if not evs:
+        return head + f"<p><i>{t('drill_none')}</i></p>"
+    base = f"{ctx.prefix}/manager/drill"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(e.get('evaluated_at') or '')[:16])}</td><td>{html.escape(str(e.get('scenario') or e.get('drill_id') or ''))}</td>"
+        f"<td class='v'>{_num(e.get('score'), lang)}</td><td>{html.escape(str(e.get('grade') or ''))}</td>"
+        f"<td class='v'>{e.get('deficiencies', 0)} / {e.get('rectifications', 0)} / {e.get('improvements', 0)}</td>"
+        f"<td>{html.escape('; '.join(f['text'] for f in e.get('top_findings', [])[:2]))}</td>"
+        f"<td><a href='{base}/{int(e['id'])}.html'>HTML</a> <a href='{base}/{int(e['id'])}.pdf'>PDF</a></td></tr>"
+        for e in evs)
+    return (head + f"<table class='drills'><tr><th>{t('drill_when')}</th><th>{t('drill_scenario')}</th>"
+            f"<th>{t('drill_score')}</th><th>{t('drill_grade')}</th><th>{t('drill_findings_counts')}</th>"
+            f"<th>{t('drill_top_findings')}</th><th>{t('drill_report')}</th></tr>{rows}</table>")
+
+
 CARD_CSS = """<style>.cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#fafafa;border:1px solid #cfd8dc;
 border-radius:6px;padding:8px 14px;min-width:230px;font-size:13px}.card h3{margin:2px 0 6px;font-size:15px;color:#263238}
-.card td{padding:1px 8px 1px 0}.card td.v{font-weight:600;text-align:right}</style>"""
+.card td{padding:1px 8px 1px 0}.card td.v{font-weight:600;text-align:right}
+table.drills{border-collapse:collapse;font-size:12px}table.drills td,table.drills th{padding:2px 8px;
+border-bottom:1px solid #eceff1;text-align:left}</style>"""
 
 
 def report_html(ctx: UIContext, start: datetime, end: datetime, lang: str = "en") -> str:
@@ -110,7 +155,7 @@ def report_html(ctx: UIContext, start: datetime, end: datetime, lang: str = "en"
     trend = (f"<h2>{t('trend')}</h2><table class='trend'><tr><th>{t('week')}</th><th>{t('kpi_hazards')} "
              f"{t('hz_found')}</th><th>{t('hz_closed')}</th><th>{t('kpi_permits')}</th>"
              f"<th>{t('rectification_rate')}</th></tr>{rows}</table>")
-    return head + meta + kpi_cards(k, lang) + trend + "</body></html>"
+    return head + meta + kpi_cards(k, lang) + drill_evaluations_html(ctx, lang) + trend + "</body></html>"
 
 
 def report_pdf(report: str, timeout_s: float = 60.0) -> bytes:
@@ -153,7 +198,7 @@ class ManagerView:
             self.cards.object = f"<i>{html.escape(t('no_workflows'))}</i>"
             self.trend.object = None
             return
-        self.cards.object = CARD_CSS + kpi_cards(wf.kpis(start, end), self.lang)
+        self.cards.object = CARD_CSS + kpi_cards(wf.kpis(start, end), self.lang) + drill_evaluations_html(self.ctx, self.lang)
         self.trend.object = self._trend_figure(kpi_trend(wf, start, end))
 
     def _trend_figure(self, series: dict[str, list]) -> Any:

@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from .auth import UIAuthMiddleware, add_login_routes
+from .auth import COOKIE, UIAuthMiddleware, actor_for_token, add_login_routes
 from .common import UIContext
 from .i18n import normalise_lang
 from .snapshot import SnapshotSource
+
+#: who may download KPI and drill reports
+REPORT_ROLES = ("manager", "safety_engineer", "planner")
 
 if TYPE_CHECKING:
     from safetwin.twin.state import TwinState
@@ -102,14 +105,22 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
             end = end.replace(tzinfo=timezone.utc)
         return start, end, normalise_lang(q.get("lang"))
 
+    def _require(request: Request, *roles: str) -> None:
+        """403 unless the logged-in UI user holds one of ``roles`` (admin holds all)."""
+        actor = actor_for_token(app, request.cookies.get(COOKIE))
+        if actor is None or not actor.has(*roles):
+            raise HTTPException(403, f"needs one of the roles {list(roles)}")
+
     @app.get(prefix + "/manager/report.html", include_in_schema=False)
     def ui_report_html(request: Request) -> HTMLResponse:
+        _require(request, *REPORT_ROLES)
         start, end, lang = _period(request)
         return HTMLResponse(report_html(ctx, start, end, lang),
                             headers={"Content-Disposition": 'attachment; filename="safetwin-kpi-report.html"'})
 
     @app.get(prefix + "/manager/report.pdf", include_in_schema=False)
     def ui_report_pdf(request: Request) -> Response:
+        _require(request, *REPORT_ROLES)
         start, end, lang = _period(request)
         try:
             pdf = report_pdf(report_html(ctx, start, end, lang))
@@ -117,6 +128,27 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
             raise HTTPException(503, str(exc)) from None
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": 'attachment; filename="safetwin-kpi-report.pdf"'})
+
+    @app.get(prefix + "/manager/drill/{evaluation_id}.{fmt}", include_in_schema=False)
+    def ui_drill_report(evaluation_id: int, fmt: str, request: Request) -> Response:
+        """One stored drill evaluation's report (HTML or PDF)."""
+        _require(request, *REPORT_ROLES)
+        from safetwin.emergency_planner.drill.persist import get_evaluation
+        from safetwin.emergency_planner.drill.report import report_html as drill_html
+        from safetwin.emergency_planner.drill.report import report_pdf as drill_pdf
+
+        if fmt not in ("html", "pdf") or workflows is None:
+            raise HTTPException(404, "no such report")
+        doc = get_evaluation(workflows.repo.engine, evaluation_id)
+        if doc is None:
+            raise HTTPException(404, f"no drill evaluation {evaluation_id}")
+        name = f'attachment; filename="safetwin-drill-{evaluation_id}.{fmt}"'
+        if fmt == "html":
+            return HTMLResponse(drill_html(doc), headers={"Content-Disposition": name})
+        try:
+            return Response(drill_pdf(doc), media_type="application/pdf", headers={"Content-Disposition": name})
+        except RuntimeError as exc:
+            raise HTTPException(503, str(exc)) from None
 
     pages = {
         f"{prefix}/control-room": lambda: control_room_page(ctx),

@@ -5,6 +5,7 @@ Screenshots (1280×800) go to docs/screenshots/.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -161,3 +162,37 @@ def test_manager_cockpit_chinese_and_reports(served_ui, new_page):
     r = page.request.get(served_ui.url + page.locator("#report-pdf").get_attribute("href"), timeout=90_000)
     assert r.status == 200 and r.body()[:5] == b"%PDF-"
     assert not log.errors, log.errors
+
+
+def test_manager_shows_drill_evaluations_with_reports(served_ui, new_page):
+    """A drill evaluated from its simulated record (small-plant chlorine drill, AQ/T 9009 indicators)
+    and saved in the twin's store appears on the cockpit with its score, grade and findings; its
+    HTML and PDF reports download for a manager and are refused to a worker."""
+    from safetwin.emergency_planner.drill.evaluate import evaluate
+    from safetwin.emergency_planner.drill.persist import save_evaluation
+    from safetwin.emergency_planner.drill.record import from_incident
+    from safetwin.emergency_planner.incident import run_incident
+    from safetwin.scenarios.loader import load_scenario
+
+    loaded = load_scenario(Path(__file__).resolve().parents[1] / "drill" / "data" / "small_cl2_drill.yaml")
+    rec = from_incident(run_incident(loaded))
+    ev = evaluate(rec, loaded.plant, scenario=loaded.scenario, baseline=rec, drill_id="UI-DRILL-1")
+    eid = save_evaluation(served_ui.store, ev, served_ui.workflows.site_id)
+    page, log = new_page()
+    login(page, served_ui.url, "/ui/manager", "max")
+    table = page.locator("table.drills")
+    table.wait_for(timeout=30_000)
+    text = table.inner_text()
+    table.scroll_into_view_if_needed()
+    save_screenshot(page, "manager-drills.png")
+    assert "small" in text.lower() or "UI-DRILL-1" in text, text
+    assert str(ev.to_dict()["score"]) in text and str(ev.to_dict()["grade"]) in text, text
+    href = page.locator(f"table.drills a[href$='/{eid}.html']").get_attribute("href")
+    r = page.request.get(served_ui.url + href)
+    assert r.status == 200 and "<html" in r.text().lower()
+    r = page.request.get(served_ui.url + href.replace(".html", ".pdf"), timeout=90_000)
+    assert r.status == 200 and r.body()[:5] == b"%PDF-"
+    assert not log.errors, log.errors
+    worker, _ = new_page()
+    login(worker, served_ui.url, "/ui/control-room", "wim")
+    assert worker.request.get(served_ui.url + href).status == 403
