@@ -697,7 +697,7 @@ class _Incident:
         hazard, exposures = self.hazards_and_exposures()
         s = sc.simulation
         pm = sc.population.premovement
-        params = EvacuationParams(dt_s=s.evacuation_dt_s, t_max_s=self.T, alarm_time_s=max(alarm_s, 0.0),
+        params = EvacuationParams(dt_s=s.evacuation_dt_s, t_max_s=max(self.T, s.evacuation_max_s), alarm_time_s=max(alarm_s, 0.0),
                                   exposure_interval_s=2.0, seed=s.seed,
                                   navigation=NavigationParams(cell_m=s.nav_cell_m, replan_interval_s=s.replan_interval_s),
                                   output=OutputParams(trajectory_interval_s=s.trajectory_interval_s))

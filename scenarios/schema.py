@@ -187,6 +187,10 @@ class SimulationSpec(_Model):
     """Run settings: keep them coarse for drills that must run in seconds."""
 
     duration_s: float = Field(default=900.0, gt=0, le=7200)
+    evacuation_max_s: float = Field(default=1800.0, gt=0, le=7200,
+                                    description="the agents keep walking after duration_s (same releases and "
+                                    "fires, no new escalation) until everyone is at a muster point or "
+                                    "incapacitated, at most until this time, s")
     evacuation_dt_s: float = Field(default=0.1, gt=0, le=0.5)
     nav_cell_m: float = Field(default=2.0, ge=0.25, le=5.0, description="navigation raster cell, m")
     replan_interval_s: float = Field(default=15.0, gt=0, description="route re-planning on the hazard, s")
