@@ -111,7 +111,7 @@ class IndicatorConfig(_M):
     due_days: dict[Literal["不足项", "整改项", "改进项"], int] = Field(
         default_factory=lambda: {"不足项": 30, "整改项": 90, "改进项": 180})
     targets: dict[str, float] = Field(default_factory=lambda: {"evacuation_target_s": 900.0})
-    muster_tolerance_m: float = Field(default=1.0, ge=0, description="muster discs grown by this (RTLS accuracy), m")
+    muster_tolerance_m: float = Field(default=2.0, ge=0, description="muster discs grown by this (RTLS accuracy), m")
     modules: list[Module] = Field(min_length=1)
 
     @model_validator(mode="after")

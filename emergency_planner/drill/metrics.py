@@ -52,7 +52,7 @@ SCENARIO_METRICS = {"alarm_s": "alarm_s", "first_detection_s": "first_detection_
                     "max_harm_probability": "max_harm_probability"}
 
 
-def muster_polygons(plant: Any, tolerance_m: float = 1.0) -> dict[str, BaseGeometry]:
+def muster_polygons(plant: Any, tolerance_m: float = 2.0) -> dict[str, BaseGeometry]:
     """Muster point areas of ``plant`` (discs of ``radius_m`` clipped to the site, grown by
     ``tolerance_m`` for RTLS accuracy and the agents' navigation raster), by id."""
     from safetwin.emergency_planner.plant_geometry import muster_goals
