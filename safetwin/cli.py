@@ -158,8 +158,8 @@ def demo(plant_path: Path | None = typer.Option(None, "--plant", help="plant fol
     workflows = WorkflowService(store.engine, plant, site_id=site)
     workflows.attach(state)
     app_ = create_app(state, tokens, workflows=workflows)
-    mount_ui(app_, state, workflows=workflows, bridge=bridge)
-    monitor, live_note = _start_live_mode(state, app_, bridge, settings.live_wind)
+    ui_ctx = mount_ui(app_, state, workflows=workflows, bridge=bridge)
+    monitor, live_note = _start_live_mode(state, app_, bridge, settings.live_wind, ui_ctx)
     typer.echo(f"live incident mode: {live_note}")
     config = uvicorn.Config(app_, host=settings.api_host, port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -206,11 +206,13 @@ def _start_bridge(plant, state, settings, site: str):
                             f"topics pst/v1/{site}/… (see docs/mqtt-topics.md)")
 
 
-def _start_live_mode(state, app_, bridge, wind_text: str):
+def _start_live_mode(state, app_, bridge, wind_text: str, ui_ctx=None):
     """Attach the live incident monitor: on a gas alarm it estimates the source from the live
     readings, predicts the plume, and publishes recommendations to the API
-    (``GET /planner/recommendations``) and per-area MQTT instructions. Returns (monitor or None, note)."""
+    (``GET /planner/recommendations``), per-area MQTT instructions and the control room (forecast
+    AEGL zones and evacuation routes). Returns (monitor or None, note)."""
     from safetwin.emergency_planner.live import LiveIncidentMonitor, WindInput
+    from safetwin.emergency_planner.live.view import evacuation_routes, forecast_zones
     from safetwin.emergency_planner.recommend.publish import publish_instructions
     from safetwin.twin.api.planner_routes import set_latest
 
@@ -230,6 +232,11 @@ def _start_live_mode(state, app_, bridge, wind_text: str):
                    + ("" if confirmed else "; unconfirmed, not sent to the site"))
         if confirmed and bridge is not None and bridge.publisher is not None:
             publish_instructions(bridge.publisher, upd.recommendations)
+        if ui_ctx is not None and est.wind is not None:
+            view = forecast_zones(est, est.wind, state.plant.boundary.bounds)
+            ui_ctx.source.set_incident(view, routes=evacuation_routes(upd.recommendations),
+                                       title=f"live: {est.equipment_id or 'release'}"
+                                             + ("" if confirmed else " (unconfirmed)"))
 
     monitor = LiveIncidentMonitor(state, wind, recommend_every=1, on_update=on_update).start()
     return monitor, (f"armed (wind {wind.speed_m_s:g} m/s from {wind.from_deg:g}°, class {wind.stability}); on a gas "

@@ -97,6 +97,7 @@ def test_demo_live_mode_estimates_and_publishes_recommendations(tmp_path):
         assert instructions, "no per-area instruction reached the site"
         actions = {d["action"] for d in instructions.values()}
         assert "evacuate" in actions or "shelter" in actions, actions
+        assert not any("live monitor update failed" in line for line in out), "".join(out[-40:])
     finally:
         for c in (sub, pub):
             c.loop_stop()
