@@ -120,6 +120,19 @@ def finish_publisher(proc: subprocess.Popen) -> dict:
 
 
 # ---------------------------------------------------------------------------- consumers
+def thread_cpu_ns() -> dict[str, int]:
+    """CPU time (ns) used so far by each live thread of this process, by thread name
+    (Linux ``/proc/self/task/<tid>/schedstat``; empty elsewhere)."""
+    out: dict[str, int] = {}
+    for t in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{t.native_id}/schedstat") as f:
+                out[t.name] = out.get(t.name, 0) + int(f.read().split()[0])
+        except (OSError, ValueError, TypeError):
+            continue
+    return out
+
+
 def bare_run(port: int, n_msgs: int, base_ts: float, seed: int) -> tuple[float, dict]:
     """readings/s of a paho subscriber (MQTT 5, QoS 1, auto-ack) that only counts, live."""
     got = [0]
@@ -163,6 +176,7 @@ def bridge_run(port: int, plant, n_msgs: int, base_ts: float, seed: int, db: str
     b = LiveBridge(plant, cfg).start()
     first = [0.0]
     cpu0 = [0.0]
+    threads0: dict[str, int] = {}
     inner = b.inbound.on_message_cb
 
     def timed(conn, msg):
@@ -172,6 +186,16 @@ def bridge_run(port: int, plant, n_msgs: int, base_ts: float, seed: int, db: str
         inner(conn, msg)
 
     b.inbound.on_message_cb = timed
+    inner_burst = b.inbound.on_burst_cb
+
+    def timed_burst(conn, msgs):
+        if first[0] == 0.0:
+            first[0] = time.perf_counter()
+            cpu0[0] = time.process_time()
+            threads0.update(thread_cpu_ns())
+        inner_burst(conn, msgs)
+
+    b.inbound.on_burst_cb = timed_burst
     time.sleep(0.5)
     pub = run_publisher(port, n_msgs, base_ts, seed)
     deadline = time.monotonic() + 600
@@ -179,8 +203,11 @@ def bridge_run(port: int, plant, n_msgs: int, base_ts: float, seed: int, db: str
         time.sleep(0.002)
     t_end = time.perf_counter()
     cpu_us = (time.process_time() - cpu0[0]) / n_msgs * 1e6
+    threads1 = thread_cpu_ns()
     info = finish_publisher(pub)
     info["cpu_us_per_msg"] = cpu_us
+    info["thread_us_per_msg"] = {k: (v - threads0.get(k, 0)) / n_msgs / 1e3 for k, v in threads1.items()
+                                 if v - threads0.get(k, 0) > 0}
     b.wait_indexed(600)
     info["indexed_s"] = time.perf_counter() - first[0]
     info["history_count"] = b.store.count_readings()
@@ -258,7 +285,8 @@ def main() -> None:
         try:
             if args.only == "bridge":
                 full, stats, info_f = bridge_run(port, plant, args.msgs, base_ts, args.seed, f"sqlite:///{tmp}/a.db")
-                print(f"bridge only: {full:,.0f} readings/s; {stats}")
+                print(f"bridge only: {full:,.0f} readings/s; CPU {info_f['cpu_us_per_msg']:.0f} us/msg; threads "
+                      f"{ {k: round(v, 1) for k, v in info_f['thread_us_per_msg'].items()} }")
                 return
             bare, info_b = bare_run(port, args.msgs, base_ts, args.seed)
             full, stats, info_f = bridge_run(port, plant, args.msgs, base_ts, args.seed, f"sqlite:///{tmp}/a.db")
@@ -276,6 +304,9 @@ def main() -> None:
             print(f"    history table     : {info_f['history_count']:,} of {n:,} readings counted "
                   f"{info_f['indexed_s']:.2f} s after the first message ({n / info_f['indexed_s']:,.0f} readings/s "
                   f"end to end, indexer process at nice 10)")
+            per = sorted(info_f["thread_us_per_msg"].items(), key=lambda kv: -kv[1])
+            print("    bridge threads    : " + ", ".join(f"{k} {v:.1f}" for k, v in per if v >= 0.5)
+                  + " us/msg (main = this benchmark's wait loop)")
             st = stats
             print(f"    bridge stats      : log records={st['log']['durable']} syncs={st['log']['syncs']} "
                   f"rejected={st['rejected']} alarm fast path={st['fast_path']} "

@@ -15,24 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import threading
 import time
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
+from browser_bench import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_port  # noqa: E402
+
 import numpy as np
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOKEN = "bench-ui-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _feed(state, plant, stop: threading.Event, period_s: float = 1.0) -> None:
@@ -82,19 +75,14 @@ def main() -> None:
     feeder.start()
     app = create_app(state, {TOKEN: "admin"})
     ctx = mount_ui(app, state)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_for_port(port)
     base = f"http://127.0.0.1:{port}"
     detectors = len(ctx.source.latest().sensor_ids)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         pages = []
         for _ in range(args.sessions):
             page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
