@@ -485,6 +485,14 @@ class _Planner:
                 best, key = q, k
         return best
 
+    def _choose_goals(self, assign: bool, results, banned: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Goal per route (-1 none) and over-capacity flags: the capacity-aware assignment for people,
+        each route's best goal for areas and buildings (no capacity)."""
+        if assign:
+            return self.assign(results, banned)
+        return (np.array([self.best_goal(r, banned[k]) for k, r in enumerate(results)], int),
+                np.zeros(len(results), bool))
+
     def assign(self, results, banned: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Min-cost assignment of people to muster slots (tier · 1e6 + arrival s); returns goal per person
         (-1 none) and over-capacity flags."""
@@ -577,11 +585,7 @@ class _Planner:
         verified: dict[tuple[int, int], bool] = {}
         n_search = [n]
         for _round in range(2 * p.max_repairs + 2):
-            if assign:
-                goals, over = self.assign(results, banned)
-            else:
-                goals = np.array([self.best_goal(r, banned[k]) for k, r in enumerate(results)], int)
-                over = np.zeros(n, bool)
+            goals, over = self._choose_goals(assign, results, banned)
             polys, times = self.routes_for(xy, results, goals)
             todo = [k for k in range(n) if polys[k] is not None and (k, goals[k]) not in verified]
             if not todo:
@@ -617,11 +621,7 @@ class _Planner:
                           f"{int(relaxed.sum())} relaxed (boxed in by the envelope), {int(trapped.sum())} above the "
                           f"limit at departure")
         # final: keep only verified routes
-        if assign:
-            goals, over = self.assign(results, banned)
-        else:
-            goals = np.array([self.best_goal(r, banned[k]) for k, r in enumerate(results)], int)
-            over = np.zeros(n, bool)
+        goals, over = self._choose_goals(assign, results, banned)
         polys, times = self.routes_for(xy, results, goals)
         for k in range(n):
             if polys[k] is not None and not verified.get((k, int(goals[k])), False):
