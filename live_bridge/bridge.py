@@ -1,6 +1,8 @@
 """LiveBridge: the running MQTT ⇄ twin bridge of one site.
 
-Threads: the inbound MQTT network thread (decode, validate, apply, hand rows to history),
+Threads: the inbound MQTT network thread (decode, validate, apply, hand rows to history; the
+messages of one socket read are processed as one burst: one TwinState update, one alarm
+submission and one hand-over to the acker),
 the acker (makes the durable ingest log's appended records durable with one ``fdatasync`` per
 group, then acks the group's QoS 1 messages), the log indexer (expands the durable log into the
 ``sensor_readings`` history table behind the acks, see :mod:`~safetwin.live_bridge.ingestlog`),
@@ -137,7 +139,8 @@ class LiveBridge:
         self.acker.on_failure = self._on_flush_failure
         self.inbound = MqttConnection(self.client_id, cfg.host, cfg.port, username=cfg.username,
                                       password=cfg.password, manual_ack=True,
-                                      subscriptions=self.topics.subscriptions(), on_message=self._on_message)
+                                      subscriptions=self.topics.subscriptions(), on_message=self._on_message,
+                                      on_burst=self._on_burst)
         try:
             self.inbound.start()
         except ConnectionError:
@@ -194,6 +197,7 @@ class LiveBridge:
         self._stop.set()
         if self.inbound is not None:
             self.inbound.client.on_message = None
+            self.inbound.client.on_burst = None
         if self.acker is not None:
             self.acker.stop()
         if self.inbound is not None:
@@ -227,6 +231,7 @@ class LiveBridge:
         self._stop.set()
         if self.inbound is not None:
             self.inbound.client.on_message = None
+            self.inbound.client.on_burst = None
             self.inbound.kill()
         if self.acker is not None:
             self.acker._stop = True  # noqa: SLF001 - abandon pending acks like a crash would
@@ -252,6 +257,12 @@ class LiveBridge:
         self.ingestor.handle(msg.topic, msg.payload)  # type: ignore[union-attr]
         if msg.qos > 0:
             self.acker.add(conn, msg.mid)  # type: ignore[union-attr]
+
+    def _on_burst(self, conn: MqttConnection, msgs: list[Any]) -> None:
+        """The messages of one socket read: processed as a group (one TwinState update and one
+        alarm submission for their batches), then handed to the acker together."""
+        self.ingestor.handle_burst([(m.topic, m.payload) for m in msgs])  # type: ignore[union-attr]
+        self.acker.add_many(conn, [m.mid for m in msgs if m.qos > 0])  # type: ignore[union-attr]
 
     def _on_flush_failure(self) -> None:
         """History could not be committed: forget seen sequence numbers and reconnect, so the

@@ -46,7 +46,9 @@ class MqttConnection:
     """One MQTT 5 client with a network thread (``start``/``stop``).
 
     ``on_message(conn, msg)`` runs on the network thread; ``on_connected(conn, session_present)``
-    after each (re)connect, before subscriptions are sent.
+    after each (re)connect, before subscriptions are sent. With ``on_burst(conn, msgs)`` (meant
+    for ``manual_ack`` connections) the messages of one socket read arrive as one list instead
+    (see :attr:`FastClient.on_burst`); messages paho itself decodes still go to ``on_message``.
     """
 
     def __init__(self, client_id: str, host: str, port: int, *, username: str | None = None,
@@ -54,6 +56,7 @@ class MqttConnection:
                  subscriptions: list[str] | None = None, will: tuple[str, bytes] | None = None,
                  on_message: Callable[[MqttConnection, mqtt.MQTTMessage], None] | None = None,
                  on_connected: Callable[[MqttConnection, bool], None] | None = None,
+                 on_burst: Callable[[MqttConnection, list[Any]], None] | None = None,
                  session_expiry_s: int = SESSION_EXPIRY_S, keepalive_s: int = 30) -> None:
         self.client_id = client_id
         self.host, self.port = host, port
@@ -62,6 +65,7 @@ class MqttConnection:
         self.session_expiry_s = session_expiry_s if persistent else 0
         self.keepalive_s = keepalive_s
         self.on_message_cb = on_message
+        self.on_burst_cb = on_burst
         self.on_connected_cb = on_connected
         self.generation = 0           # incremented on every successful connect
         self.connected = threading.Event()
@@ -84,6 +88,8 @@ class MqttConnection:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        if on_burst is not None:
+            c.on_burst = self._on_burst
         c.on_subscribe = self._on_subscribe
         c.on_socket_open = self._on_socket_open
         self.client = c
@@ -174,6 +180,11 @@ class MqttConnection:
         if self.on_message_cb is not None:
             self.on_message_cb(self, msg)
 
+    def _on_burst(self, msgs: list[Any]) -> None:
+        cb = self.on_burst_cb
+        if cb is not None:
+            cb(self, msgs)
+
     # ---- publishing
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
                 properties: Properties | None = None) -> mqtt.MQTTMessageInfo:
@@ -194,7 +205,7 @@ class DurableAcker:
         self.flush = flush
         self.max_delay_s = max_delay_s
         self._cond = threading.Condition()
-        self._pending: list[tuple[MqttConnection, int, int]] = []
+        self._pending: list[tuple[MqttConnection, int, int | list[int]]] = []  # mid or group of mids
         self._stop = False
         self.acked = 0
         self.dropped_stale = 0
@@ -212,9 +223,19 @@ class DurableAcker:
             if len(self._pending) == 1:
                 self._cond.notify()
 
-    def pending(self) -> int:
+    def add_many(self, conn: MqttConnection, mids: list[int]) -> None:
+        """``add`` for a group of processed messages of one connection (one lock round)."""
+        if not mids:
+            return
         with self._cond:
-            return len(self._pending)
+            self._pending.append((conn, conn.generation, mids))   # one entry for the group
+            if len(self._pending) == 1:
+                self._cond.notify()
+
+    def pending(self) -> int:
+        """Messages handed in and not yet acknowledged."""
+        with self._cond:
+            return sum(1 if isinstance(m, int) else len(m) for _c, _g, m in self._pending)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ack what is pending (after a last flush) and stop."""
@@ -245,9 +266,13 @@ class DurableAcker:
             by_conn: dict[int, tuple[MqttConnection, list[int]]] = {}
             for conn, gen, mid in batch:
                 if gen != conn.generation:
-                    self.dropped_stale += 1
+                    self.dropped_stale += 1 if isinstance(mid, int) else len(mid)
                     continue
-                by_conn.setdefault(id(conn), (conn, []))[1].append(mid)
+                group = by_conn.setdefault(id(conn), (conn, []))[1]
+                if isinstance(mid, int):
+                    group.append(mid)
+                else:
+                    group.extend(mid)
             for conn, mids in by_conn.values():
                 ack_many = getattr(conn.client, "ack_many", None)
                 if ack_many is not None:

@@ -13,7 +13,11 @@ callbacks unchanged and only
 * decodes the common PUBLISH (MQTT 5, QoS 0/1, no properties) itself into a slim
   :class:`RawMessage` (same attribute names as paho's ``MQTTMessage``) and hands it straight to
   ``on_message``; anything else (QoS 2, properties, MQTT 3, filtered callbacks) goes through
-  paho's own handler.
+  paho's own handler;
+* optionally hands messages over per **burst** (:attr:`FastClient.on_burst`): the messages
+  decoded from one socket read are collected and passed as one list after the read, so the
+  consumer can decode, apply and acknowledge them as a group. Arrival order is kept: a message
+  that needs paho's handler first flushes the burst collected before it.
 
 Example (needs a broker)::
 
@@ -22,6 +26,7 @@ Example (needs a broker)::
     c.on_message = lambda cl, u, m: pending.append(m.mid)
     ...
     c.ack_many(pending)   # one write for all of them
+    c.on_burst = lambda msgs: handle_all(msgs)   # or: one call per socket read
 """
 from __future__ import annotations
 
@@ -90,6 +95,10 @@ class FastClient(mqtt.Client):
     :meth:`ack_many`."""
 
     _filtered = False
+    #: ``on_burst(messages)``: when set, fast-path messages are collected per socket read and
+    #: handed over as one list (in arrival order) instead of one ``on_message`` call each
+    on_burst: Any = None
+    _burst: list[RawMessage] | None = None
 
     def message_callback_add(self, sub: str, callback: Any) -> None:
         self._filtered = True                         # paho's matcher must see every message
@@ -100,7 +109,11 @@ class FastClient(mqtt.Client):
         packet = self._in_packet["packet"]
         qos = (header & 0x06) >> 1
         on_message = self.on_message
-        if qos == 2 or self._filtered or on_message is None or self._protocol != mqtt.MQTTv5:
+        burst = self.on_burst
+        if burst is None and on_message is None:
+            return super()._handle_publish()
+        if qos == 2 or self._filtered or self._protocol != mqtt.MQTTv5:
+            self._flush_burst()                       # keep arrival order
             return super()._handle_publish()
         pos = 2 + ((packet[0] << 8) | packet[1])
         mid = 0
@@ -108,12 +121,22 @@ class FastClient(mqtt.Client):
             mid = (packet[pos] << 8) | packet[pos + 1]
             pos += 2
         if pos >= len(packet) or packet[pos] != 0:    # PUBLISH properties present: paho decodes them
+            self._flush_burst()
             return super()._handle_publish()
         try:
             topic = packet[2:2 + ((packet[0] << 8) | packet[1])].decode("utf-8")
         except UnicodeDecodeError:
+            self._flush_burst()
             return super()._handle_publish()
         msg = RawMessage(topic, bytes(packet[pos + 1:]), qos, mid, bool(header & 0x01), bool(header & 0x08))
+        if burst is not None:
+            if self._burst is None:
+                self._burst = [msg]
+            else:
+                self._burst.append(msg)
+            if qos == 1 and not self._manual_ack:
+                return self._send_puback(mid)
+            return mqtt.MQTT_ERR_SUCCESS
         try:
             on_message(self, self._userdata, msg)
         except Exception as err:  # noqa: BLE001 - like paho: log, re-raise unless suppressed
@@ -176,15 +199,35 @@ class FastClient(mqtt.Client):
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         """paho's loop_read, repeated while whole packets wait in the buffer (bounded)."""
-        rc = super().loop_read(max_packets)
-        n = 0
-        while rc == mqtt.MQTT_ERR_SUCCESS and n < 4096:
-            sock = self._sock
-            if not isinstance(sock, BufferedSocket) or sock.pending() == 0:
-                break
+        try:
             rc = super().loop_read(max_packets)
-            n += 1
+            n = 0
+            while rc == mqtt.MQTT_ERR_SUCCESS and n < 4096:
+                sock = self._sock
+                if not isinstance(sock, BufferedSocket) or sock.pending() == 0:
+                    break
+                rc = super().loop_read(max_packets)
+                n += 1
+        finally:
+            self._flush_burst()
         return rc
+
+    def _flush_burst(self) -> None:
+        """Hand the messages collected so far to ``on_burst`` (dropped, hence redelivered
+        unacknowledged, if the callback was removed meanwhile)."""
+        msgs = self._burst
+        if not msgs:
+            return
+        self._burst = None
+        cb = self.on_burst
+        if cb is None:
+            return
+        try:
+            cb(msgs)
+        except Exception as err:  # like paho's on_message: log, re-raise unless suppressed
+            self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_burst: %s", err)
+            if not self.suppress_exceptions:
+                raise
 
     def ack_many(self, mids: Iterable[int]) -> None:
         """Acknowledge QoS 1 messages (manual-ack mode) with one queued write of PUBACKs

@@ -3,6 +3,10 @@ applied to TwinState, handed to the history writer and, when live, to the alarm 
 
 :meth:`Ingestor.handle` never raises: every message ends up applied (fully or partly) or
 counted as rejected by reason in :class:`~safetwin.live_bridge.rejects.RejectCounter`.
+:meth:`Ingestor.handle_burst` processes the messages of one socket read together: each is
+decoded, validated and handed to history as before, but the live readings of consecutive
+gateway batches are concatenated and applied to TwinState and submitted to the alarm engine
+once per burst (same result as one by one: both walk the readings in arrival order).
 History rows go to the sink's ``put_record`` (columns; the bridge's durable ingest log,
 :mod:`~safetwin.live_bridge.ingestlog`), else ``put_prepared_readings`` (row tuples), else
 ``put_readings`` (dicts).
@@ -115,6 +119,9 @@ class Ingestor:
         self.readings_applied = 0
         self.readings_history = 0
         self.positions_applied = 0
+        #: live readings of the current burst's batches waiting to be applied (sids, values,
+        #: times, qualities); None outside :meth:`handle_burst`
+        self._burst: tuple[list[str], list[float | None], list[float], list[str]] | None = None
         #: the history sink takes rows with SQLite-text times (the durable ingest log)
         self._text_rows = hasattr(history, "put_text_rows") and hasattr(history, "put_record")
         self._times: dict[str, tuple[float, str]] = {}   # RFC 3339 text → (epoch s, SQLite text)
@@ -125,6 +132,33 @@ class Ingestor:
         }
 
     # ------------------------------------------------------------------ entry point
+    def handle_burst(self, messages: list[tuple[str, bytes]], received_ts: float | None = None) -> None:
+        """Process the messages ``(topic, payload)`` received together, in order; never raises.
+        When it returns, every live reading among them is applied to TwinState and queued for
+        the alarm engine (one ``apply_readings`` and one alarm submission for the batches of the
+        burst) and every history row handed to the history sink. ``received_ts`` (s) defaults
+        to now; outcomes are counted (``messages``, ``readings_applied``, rejects), not returned."""
+        now = time.time() if received_ts is None else received_ts
+        self._burst = ([], [], [], [])
+        try:
+            for topic, payload in messages:
+                self.handle(topic, payload, now)
+        finally:
+            self._flush_burst(now)
+            self._burst = None
+
+    def _flush_burst(self, now: float) -> None:
+        """Apply the live readings collected from the burst's batches so far."""
+        b = self._burst
+        if b is None or not b[0]:
+            return
+        self._burst = ([], [], [], [])
+        try:
+            self._apply_live(*b, now, None)
+        except Exception as exc:  # never crash the bridge
+            log.exception("applying a burst of %d readings failed", len(b[0]))
+            self.rejects.reject("internal_error", "", None, f"{type(exc).__name__}: {exc}", len(b[0]))
+
     def handle(self, topic: str, payload: bytes, received_ts: float | None = None) -> Outcome:
         """Process one message; never raises. ``received_ts`` defaults to now (s)."""
         self.messages += 1
@@ -133,6 +167,8 @@ class Ingestor:
             pt = T.parse_topic(topic, self.site)
             if pt is None:
                 return self._reject("unknown_topic", topic, payload, "not in the pst/v1 inbound schema")
+            if self._burst is not None and pt.kind != T.BATCH and self._burst[0]:
+                self._flush_burst(now)   # anything else sees the state of the batches before it
             if not payload:
                 if pt.kind in _RETAINED_KINDS:
                     return Outcome(pt.kind)  # an empty retained message deletes retained state
@@ -264,24 +300,39 @@ class Ingestor:
             out.history = len(rows)
             self.readings_history += len(rows)
         if sids:
-            skipped = self.state.apply_readings(sids, vals, tss, quals, now)
-            if skipped:
-                self.rejects.flag("out_of_order", len(skipped))
-                skip = set(skipped)
-                keep = [i for i in range(len(sids)) if i not in skip]
-                sids = [sids[i] for i in keep]
-                vals = [vals[i] for i in keep]
-                tss = [tss[i] for i in keep]
-                quals = [quals[i] for i in keep]
-            out.applied = len(sids)
-            self.readings_applied += len(sids)
-            if sids and self.alarms is not None:
-                submit = getattr(self.alarms, "submit_columns", None)
-                if submit is not None:
-                    submit(sids, vals, tss, quals)
-                else:
-                    self.alarms.submit_readings(list(zip(sids, vals, tss, quals)))
+            b = self._burst
+            if b is not None:         # a burst: applied once for all its batches
+                b[0].extend(sids)
+                b[1].extend(vals)
+                b[2].extend(tss)
+                b[3].extend(quals)
+                out.applied = len(sids)
+            else:
+                self._apply_live(sids, vals, tss, quals, now, out)
         return out
+
+    def _apply_live(self, sids: list[str], vals: list[float | None], tss: list[float], quals: list[str],
+                    now: float, out: Outcome | None) -> None:
+        """Apply live readings (columns, in arrival order) to TwinState and queue the applied
+        ones for the alarm engine; older-than-held ones are counted ``out_of_order``."""
+        skipped = self.state.apply_readings(sids, vals, tss, quals, now)
+        if skipped:
+            self.rejects.flag("out_of_order", len(skipped))
+            skip = set(skipped)
+            keep = [i for i in range(len(sids)) if i not in skip]
+            sids = [sids[i] for i in keep]
+            vals = [vals[i] for i in keep]
+            tss = [tss[i] for i in keep]
+            quals = [quals[i] for i in keep]
+        if out is not None:
+            out.applied = len(sids)
+        self.readings_applied += len(sids)
+        if sids and self.alarms is not None:
+            submit = getattr(self.alarms, "submit_columns", None)
+            if submit is not None:
+                submit(sids, vals, tss, quals)
+            else:
+                self.alarms.submit_readings(list(zip(sids, vals, tss, quals)))
 
     def _time(self, text: str, i: int) -> tuple[float, str]:
         """(epoch s, SQLite text) of an entry's RFC 3339 time, cached per distinct string;

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import struct
 import threading
@@ -534,6 +535,43 @@ class IndexerProcess:
             self.proc.wait(5)
 
 
+class WriterActivity:
+    """Tells the indexer process to stay out of the way while the bridge is appending a burst:
+    :meth:`busy` is True while the newest segment grew within the last ``idle_s`` seconds,
+    but never for longer than ``max_lag_s`` after unindexed data was first seen (so history
+    keeps up under steady traffic: it is indexed at least every ``max_lag_s``). On a 2-core
+    machine this keeps the indexer's SQLite inserts and fsyncs from competing with ingest, the
+    broker and the group commit during a flood. One ``listdir``/``stat`` per call."""
+
+    def __init__(self, directory: Path, idle_s: float = 0.3, max_lag_s: float = 3.0) -> None:
+        self.directory, self.idle_s, self.max_lag_s = directory, idle_s, max_lag_s
+        self._seen: tuple[int, int] | None = None
+        self._changed = -math.inf
+        self._since: float | None = None
+
+    def busy(self) -> bool:
+        if self.idle_s <= 0:
+            return False
+        segs = list_segments(self.directory)
+        if not segs:
+            return False
+        try:
+            now_size = (segs[-1], (self.directory / segment_name(segs[-1])).stat().st_size)
+        except OSError:
+            return False
+        now = time.monotonic()
+        if self._seen is not None and now_size != self._seen:
+            self._changed = now
+            if self._since is None:
+                self._since = now
+        self._seen = now_size
+        return now - self._changed < self.idle_s and self._since is not None and now - self._since < self.max_lag_s
+
+    def caught_up(self) -> None:
+        """The indexer has indexed everything durable: the lag clock restarts."""
+        self._since = None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Child-process entry of :class:`IndexerProcess`."""
     import argparse
@@ -544,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", required=True)
     ap.add_argument("--nice", type=int, default=10)
     ap.add_argument("--poll", type=float, default=0.2)
+    ap.add_argument("--defer-idle", type=float, default=0.3,
+                    help="wait until the log has not grown for this long (s) before indexing (0: never wait)")
+    ap.add_argument("--max-lag", type=float, default=3.0, help="but index at least this often (s) under traffic")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s indexer %(levelname)s %(message)s")
     if args.nice:
@@ -567,13 +608,18 @@ def main(argv: list[str] | None = None) -> int:
             done.set()
     threading.Thread(target=watch_stdin, daemon=True).start()
     ix = LogIndexer(directory, store, follow=True, poll_s=args.poll)
+    gate = WriterActivity(directory, args.defer_idle, args.max_lag)
     while not done.is_set():
+        if gate.busy():                               # a burst is being appended: index after it
+            done.wait(min(args.poll, 0.05))
+            continue
         try:
             progressed = ix._step()
         except Exception:  # noqa: BLE001 - keep going; the log keeps everything
             log.exception("log indexer step failed")
             progressed = False
         if not progressed:
+            gate.caught_up()
             done.wait(args.poll)
     # The writer is gone: every segment it wrote is closed now. A restarted bridge may already
     # write a newer segment: drain only what exists at this moment, the next indexer does the rest.

@@ -39,6 +39,9 @@ from .events import (
 from .spatial import NO_AREA, AreaIndex, points_in_polygon, points_within_radius
 
 QUALITIES = ("ok", "stale", "out_of_range", "fault")
+_QUALITY_SET = frozenset(QUALITIES)
+#: batches of at least this many readings are applied by :meth:`TwinState._apply_grouped`
+_VECTOR_MIN = 64
 #: A reading older than this many reporting periods is stale.
 STALE_PERIODS = 3.0
 
@@ -110,6 +113,7 @@ class TwinState:
         self._ts = np.full(cap, -np.inf)
         self._area = np.full(cap, NO_AREA, dtype=np.int32)
         self._ranges = {s.id: (s.range_min, s.range_max) for s in plant.meta.sensors}
+        self._sensor_index = {sid: i for i, sid in enumerate(self._ranges)}
         mp = plant.meta.muster_points
         self._muster_ids = [m.id for m in mp]
         self._muster_xy = np.array([m.position for m in mp], dtype=float).reshape(-1, 2)
@@ -158,31 +162,71 @@ class TwinState:
         1.0
         """
         ranges = self._ranges
-        for sid, q in zip(sensor_ids, qualities):
-            if sid not in ranges:
-                raise UnknownSensorError(sid)
-            if q not in QUALITIES:
-                raise ValueError(f"quality must be one of {QUALITIES}, got {q!r}")
-        skipped: list[int] = []
-        held_map = self._readings
+        if not set(qualities) <= _QUALITY_SET:
+            bad = next(q for q in qualities if q not in _QUALITY_SET)
+            raise ValueError(f"quality must be one of {QUALITIES}, got {bad!r}")
+        unknown = set(sensor_ids) - ranges.keys()
+        if unknown:
+            raise UnknownSensorError(next(s for s in sensor_ids if s in unknown))
         nan = float("nan")
-        with self._lock:
-            for i, (sid, v, t, q) in enumerate(zip(sensor_ids, values, ts, qualities)):
-                held = held_map.get(sid)
-                fv = nan if v is None else float(v)
-                if held is None:
-                    held_map[sid] = Reading(sid, fv, float(t), q, received_ts)
-                elif t < held.ts:
-                    skipped.append(i)
-                else:
-                    # readers only ever get copies, so the held record is updated in place
-                    held.value, held.ts, held.quality, held.received_ts = fv, float(t), q, received_ts
+        skipped: list[int] | None = None
+        if len(sensor_ids) >= _VECTOR_MIN:
+            skipped = self._apply_grouped(sensor_ids, values, ts, qualities, received_ts)
+        if skipped is None:
+            skipped = []
+            held_map = self._readings
+            with self._lock:
+                for i, (sid, v, t, q) in enumerate(zip(sensor_ids, values, ts, qualities)):
+                    held = held_map.get(sid)
+                    fv = nan if v is None else float(v)
+                    if held is None:
+                        held_map[sid] = Reading(sid, fv, float(t), q, received_ts)
+                    elif t < held.ts:
+                        skipped.append(i)
+                    else:
+                        # readers only ever get copies, so the held record is updated in place
+                        held.value, held.ts, held.quality, held.received_ts = fv, float(t), q, received_ts
         if self.bus.has_subscribers(ReadingApplied):
             skip = set(skipped)
             for i, (sid, v, t, q) in enumerate(zip(sensor_ids, values, ts, qualities)):
                 if i not in skip:
                     self.bus.publish(ReadingApplied(sid, nan if v is None else float(v), float(t), q))
         return skipped
+
+    def _apply_grouped(self, sensor_ids: list[str], values: list[float | None], ts: list[float],
+                       qualities: list[str], received_ts: float) -> list[int] | None:
+        """The vectorised case of :meth:`apply_readings` (a burst of many readings of few
+        sensors): when every sensor's readings come in non-decreasing time, none older than
+        the one held, the result of applying them one by one is each sensor's last reading,
+        so only that one is written (numpy finds them). Returns ``[]`` when applied, ``None``
+        (nothing changed) when some reading would be skipped: the caller's loop decides."""
+        idx = self._sensor_index
+        sidx = np.fromiter(map(idx.__getitem__, sensor_ids), dtype=np.intp, count=len(sensor_ids))
+        t = np.asarray(ts, dtype=float)
+        order = np.argsort(sidx, kind="stable")
+        s_sorted = sidx[order]
+        t_sorted = t[order]
+        same = s_sorted[1:] == s_sorted[:-1]
+        if np.any(same & (t_sorted[1:] < t_sorted[:-1])):
+            return None
+        firsts = order[np.flatnonzero(np.r_[True, ~same])].tolist()
+        lasts = order[np.flatnonzero(np.r_[~same, True])].tolist()
+        held_map = self._readings
+        nan = float("nan")
+        with self._lock:
+            for i in firsts:
+                held = held_map.get(sensor_ids[i])
+                if held is not None and ts[i] < held.ts:
+                    return None
+            for i in lasts:
+                sid, v, tt, q = sensor_ids[i], values[i], float(ts[i]), qualities[i]
+                fv = nan if v is None else float(v)
+                held = held_map.get(sid)
+                if held is None:
+                    held_map[sid] = Reading(sid, fv, tt, q, received_ts)
+                else:
+                    held.value, held.ts, held.quality, held.received_ts = fv, tt, q, received_ts
+        return []
 
     def reading(self, sensor_id: str) -> Reading | None:
         """The latest reading of a sensor (a copy), or None."""
