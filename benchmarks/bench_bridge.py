@@ -12,11 +12,13 @@
     the CPU time per message of each consumer process, and -- because the log indexer expands
     the durable log into the ``sensor_readings`` table behind the acks, in its own process at
     lower priority -- when every reading was visible in the history table, checked by count.
+    ``--rounds`` (default 3) repeats the pair, each on a fresh broker, and prints the median ratio
+    with every round's: on a shared 2-core machine one pair varies by ±25 %.
 (b) Latency: single QoS 1 readings at a fixed rate (default 1 000 msg/s); every 10th toggles a
     gas detector across its HH level; latency = alarm transition seen on the twin's bus minus
     the reading's source time (stamped just before publish). Prints p50/p99.
 
-    .venv/bin/python benchmarks/bench_bridge.py [--msgs 6000] [--rate 1000] [--seconds 10]
+    .venv/bin/python benchmarks/bench_bridge.py [--msgs 6000] [--rounds 3] [--rate 1000] [--seconds 10]
 """
 from __future__ import annotations
 
@@ -268,6 +270,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of (b)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved bare/bridge rounds for (a); the median ratio is the figure")
     ap.add_argument("--only", choices=("both", "bridge"), default="both", help="bridge: skip the bare run (profiling)")
     ap.add_argument("--publisher", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -278,22 +281,37 @@ def main() -> None:
         return
     plant = load_plant(bundled_plant_path("small_plant"))
     print("calibration:", calibration())
-    base_ts = time.time() - 5.0   # both runs replay the very same payloads (source times included)
+    base_ts = time.time() - 5.0   # every run replays the very same payloads (source times included)
+    n = args.msgs * PER_MSG
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / "mosq").start()
-        try:
-            if args.only == "bridge":
+        if args.only == "bridge":
+            port = free_port()
+            broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / "mosq").start()
+            try:
                 full, stats, info_f = bridge_run(port, plant, args.msgs, base_ts, args.seed, f"sqlite:///{tmp}/a.db")
-                print(f"bridge only: {full:,.0f} readings/s; CPU {info_f['cpu_us_per_msg']:.0f} us/msg; threads "
-                      f"{ {k: round(v, 1) for k, v in info_f['thread_us_per_msg'].items()} }")
-                return
-            bare, info_b = bare_run(port, args.msgs, base_ts, args.seed)
-            full, stats, info_f = bridge_run(port, plant, args.msgs, base_ts, args.seed, f"sqlite:///{tmp}/a.db")
-            n = args.msgs * PER_MSG
+            finally:
+                broker.stop()
+            print(f"bridge only: {full:,.0f} readings/s; CPU {info_f['cpu_us_per_msg']:.0f} us/msg; threads "
+                  f"{ {k: round(v, 1) for k, v in info_f['thread_us_per_msg'].items()} }")
+            return
+        print(f"(a) {args.msgs} batches x {PER_MSG} = {n} readings, QoS 1, live from a publisher process; "
+              f"{args.rounds} rounds, each: a fresh broker, the bare counter, then the full LiveBridge")
+        ratios, bares, fulls = [], [], []
+        for r in range(args.rounds):
+            port = free_port()
+            broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / f"mosq{r}").start()
+            try:
+                bare, info_b = bare_run(port, args.msgs, base_ts, args.seed)
+                full, stats, info_f = bridge_run(port, plant, args.msgs, base_ts, args.seed, f"sqlite:///{tmp}/a{r}.db")
+            finally:
+                broker.stop()
             same = info_b["sha256"] == info_f["sha256"]
-            print(f"(a) {args.msgs} batches x {PER_MSG} = {n} readings, QoS 1, live from a publisher process")
-            print(f"    identical streams : {same} (sha256 {info_b['sha256'][:16]}…)")
+            ratios.append(full / bare)
+            bares.append(bare)
+            fulls.append(full)
+            per = sorted(info_f["thread_us_per_msg"].items(), key=lambda kv: -kv[1])
+            st = stats
+            print(f"  round {r + 1}: identical streams {same} (sha256 {info_b['sha256'][:12]}…), load {os.getloadavg()[0]:.2f}")
             print(f"    publisher         : {n / info_b['acked_s']:10,.0f} / {n / info_f['acked_s']:,.0f} readings/s "
                   f"(bare run / bridge run, to last PUBACK)")
             print(f"    bare paho counter : {bare:10,.0f} readings/s")
@@ -304,19 +322,23 @@ def main() -> None:
             print(f"    history table     : {info_f['history_count']:,} of {n:,} readings counted "
                   f"{info_f['indexed_s']:.2f} s after the first message ({n / info_f['indexed_s']:,.0f} readings/s "
                   f"end to end, indexer process at nice 10)")
-            per = sorted(info_f["thread_us_per_msg"].items(), key=lambda kv: -kv[1])
             print("    bridge threads    : " + ", ".join(f"{k} {v:.1f}" for k, v in per if v >= 0.5)
                   + " us/msg (main = this benchmark's wait loop)")
-            st = stats
             print(f"    bridge stats      : log records={st['log']['durable']} syncs={st['log']['syncs']} "
                   f"rejected={st['rejected']} alarm fast path={st['fast_path']} "
                   f"conflated={st['alarm_engine'].conflated}")
-            if not args.skip_latency:
+        print(f"  median over {args.rounds} rounds: bare {float(np.median(bares)):,.0f} readings/s, bridge "
+              f"{float(np.median(fulls)):,.0f} readings/s, ratio {float(np.median(ratios)):.2f} "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+        if not args.skip_latency:
+            port = free_port()
+            broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / "mosq-lat").start()
+            try:
                 lat = latency(port, "benchlat", plant, args.rate, args.seconds, f"sqlite:///{tmp}/b.db")
-                print(f"(b) {args.rate:.0f} msg/s for {args.seconds:.0f} s, {len(lat)} alarm transitions: "
-                      f"p50 {np.percentile(lat, 50):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms")
-        finally:
-            broker.stop()
+            finally:
+                broker.stop()
+            print(f"(b) {args.rate:.0f} msg/s for {args.seconds:.0f} s, {len(lat)} alarm transitions: "
+                  f"p50 {np.percentile(lat, 50):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms")
 
 
 if __name__ == "__main__":
