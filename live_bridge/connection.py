@@ -18,6 +18,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,8 @@ class MqttConnection:
         self.on_connected_cb = on_connected
         self.generation = 0           # incremented on every successful connect
         self.connected = threading.Event()
+        self._sent: deque[mqtt.MQTTMessageInfo] = deque()   # our QoS >= 1 publishes not yet known acked
+        self._sent_lock = threading.Lock()
         #: set once the broker acknowledged (SUBACK) the subscriptions of the current connection
         self.subscribed = threading.Event()
         self._sub_mid: int | None = None
@@ -118,8 +121,23 @@ class MqttConnection:
             raise ConnectionError(f"MQTT broker {self.host}:{self.port}: no SUBACK within {timeout_s} s")
         return self
 
-    def stop(self) -> None:
-        """Disconnect cleanly (the persistent session stays on the broker) and stop the thread."""
+    def stop(self, drain_s: float = 5.0) -> None:
+        """Wait up to ``drain_s`` for our QoS ≥ 1 publishes to be acknowledged by the broker,
+        disconnect cleanly (the persistent session stays on the broker) and stop the thread."""
+        deadline = time.monotonic() + drain_s
+        while self.connected.is_set():
+            with self._sent_lock:
+                while self._sent and (self._sent[0].is_published() or self._sent[0].rc != mqtt.MQTT_ERR_SUCCESS):
+                    self._sent.popleft()
+                info = self._sent[0] if self._sent else None
+            if info is None or time.monotonic() >= deadline:
+                break
+            try:
+                info.wait_for_publish(max(0.0, min(0.2, deadline - time.monotonic())))
+            except (RuntimeError, ValueError):   # the message can no longer be sent (queue full, disconnected)
+                with self._sent_lock:
+                    if self._sent and self._sent[0] is info:
+                        self._sent.popleft()
         try:
             self.client.disconnect()
         finally:
@@ -188,8 +206,16 @@ class MqttConnection:
     # ---- publishing
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
                 properties: Properties | None = None) -> mqtt.MQTTMessageInfo:
-        """Queue a message (thread-safe); paho resends QoS 1 after reconnects."""
-        return self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        """Queue a message (thread-safe); paho resends QoS 1 after reconnects; :meth:`stop` waits
+        for the outstanding ones."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        if qos > 0:
+            with self._sent_lock:
+                sent = self._sent
+                while sent and sent[0].is_published():   # acknowledged in order: keep the deque short
+                    sent.popleft()
+                sent.append(info)
+        return info
 
 
 class DurableAcker:

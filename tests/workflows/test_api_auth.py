@@ -65,13 +65,13 @@ def test_every_route_401_without_valid_token(client, svc):
 
 
 def test_every_restricted_route_403_with_a_wrong_role(client):
-    planner = token(client, "pia")    # planner: only the KPI and read routes
-    worker = token(client, "bob")
+    planner = token(client, "pia")    # planner: only the KPI, read and planner routes
+    worker = token(client, "bob")     # worker: none of the KPI or planner routes
     checked = 0
     for method, path in _routes(client.app):
         if (method, path) in ANY_ROLE:
             continue
-        h = planner if path != "/kpi" else worker
+        h = worker if path == "/kpi" or path.startswith("/planner/") else planner
         r = client.request(method, _url(path), headers=h, json={})
         assert r.status_code == 403, (method, path, r.status_code, r.text)
         checked += 1
