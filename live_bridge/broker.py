@@ -157,3 +157,26 @@ def ensure_broker(host: str, port: int, data_dir: Path) -> EmbeddedBroker | None
             "(apt-get install mosquitto) or point SAFETWIN_MQTT_HOST/PORT at a broker. "
             "The demo runs without the live bridge.")
     return EmbeddedBroker(port=port, data_dir=data_dir, bind=host).start()
+
+
+def clear_retained(host: str, port: int, site: str, settle_s: float = 0.3) -> int:
+    """Delete every retained message under ``pst/v1/{site}/`` on the broker (tests leave the
+    broker clean with it; also for decommissioning a site). Returns how many were deleted."""
+    import uuid
+
+    import paho.mqtt.client as mqtt
+
+    found: list[str] = []
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="clr-" + uuid.uuid4().hex[:8])
+    c.on_message = lambda cl, u, m: found.append(m.topic) if m.retain and m.payload else None
+    c.connect(host, port)
+    c.loop_start()
+    try:
+        c.subscribe(f"pst/v1/{site}/#")
+        time.sleep(settle_s)
+        for t in found:
+            c.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return len(found)

@@ -23,6 +23,7 @@ from safetwin.emergency_planner.drill.persist import evaluation_summary, get_eva
 from safetwin.emergency_planner.drill.record import DrillRecord, from_store, parse_drill_log
 from safetwin.emergency_planner.drill.report import report_html, report_pdf
 from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
+from safetwin.live_bridge.broker import clear_retained
 from safetwin.live_bridge.ingest import IngestConfig
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
@@ -75,21 +76,6 @@ class Pub:
     def close(self) -> None:
         self.c.disconnect()
         self.c.loop_stop()
-
-
-def clear_retained(host: str, port: int, site: str) -> None:
-    """Delete the retained messages the bridge left under the site (the broker stays clean)."""
-    found: list[str] = []
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="drillclr-" + uuid.uuid4().hex[:8])
-    c.on_message = lambda cl, u, m: found.append(m.topic) if m.retain and m.payload else None
-    c.connect(host, port)
-    c.loop_start()
-    c.subscribe(f"pst/v1/{site}/#")
-    time.sleep(0.3)
-    for t in found:
-        c.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
-    c.disconnect()
-    c.loop_stop()
 
 
 def wait_for(cond, timeout: float = 60.0) -> bool:

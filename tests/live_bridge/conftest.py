@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from safetwin.live_bridge.bridge import BridgeConfig
+from safetwin.live_bridge.broker import clear_retained  # noqa: F401 (re-exported for the tests)
 from safetwin.settings import get_settings
 
 
@@ -82,18 +83,3 @@ def wait_for(cond, timeout: float = 10.0, step: float = 0.02) -> bool:
             return True
         time.sleep(step)
     return cond()
-
-
-def clear_retained(host: str, port: int, site: str) -> None:
-    """Delete every retained message under the site (so tests leave the broker clean)."""
-    found: list[str] = []
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="clr-" + uuid.uuid4().hex[:8])
-    c.on_message = lambda cl, u, m: found.append(m.topic) if m.retain and m.payload else None
-    c.connect(host, port)
-    c.loop_start()
-    c.subscribe(f"pst/v1/{site}/#")
-    time.sleep(0.3)
-    for t in found:
-        c.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
-    c.disconnect()
-    c.loop_stop()
