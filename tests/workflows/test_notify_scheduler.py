@@ -104,10 +104,10 @@ def test_scheduler_thread_runs_the_jobs_periodically(svc, actors):
         time.sleep(0.1)
         assert sched.passes >= 2 and svc.hazard(h.id).escalation_level == 0
         fake.advance(days=7, hours=1)                       # the fake clock moves; the thread notices
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30                    # generous: the suite shares 2 cores
         while svc.hazard(h.id).escalation_level == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert svc.hazard(h.id).escalation_level == 1
+        assert svc.hazard(h.id).escalation_level == 1, (sched.passes, sched.failures)
         assert sched.failures == 0
     finally:
         sched.stop()
