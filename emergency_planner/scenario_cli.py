@@ -12,12 +12,29 @@ events.json, metrics.json, trajectories.parquet and people.parquet to ``--out``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 app = typer.Typer(help="Scenario drills: list, validate and run scenarios of the library.", no_args_is_help=True)
+
+
+@contextmanager
+def _bad_input_exits() -> Iterator[None]:
+    """Exit 1 with the located message on a missing or invalid scenario, 2 on another bad argument."""
+    from safetwin.scenarios.loader import ScenarioValidationError
+
+    try:
+        yield
+    except (ScenarioValidationError, FileNotFoundError) as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=1) from None
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.callback()
@@ -103,7 +120,6 @@ def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML f
                    ) -> None:
     """Run a scenario over N weather draws from its plant's wind rose and weather classes (in parallel)
     and write draws.csv, draws.json and summary.json with the spread of RSET, alarm time and harm."""
-    from safetwin.scenarios.loader import ScenarioValidationError
 
     from .montecarlo import run_montecarlo
     from .qra.executor import print_progress
@@ -111,16 +127,10 @@ def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML f
     if serial and scheduler:
         typer.echo("error: give --serial or --scheduler, not both", err=True)
         raise typer.Exit(code=2)
-    try:
+    with _bad_input_exits():
         res = run_montecarlo(name, n, seed=seed, scheduler="serial" if serial else scheduler, n_workers=workers,
                              cache_dir=out / "cache", evacuate=not no_evacuation, resume=resume, period=period,
                              progress=print_progress)
-    except (ScenarioValidationError, FileNotFoundError) as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(code=1)
-    except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2)
     paths = res.write(out)
     s = res.summary
     typer.echo(f"{s['scenario']}: {s['n_finished']}/{s['n_draws']} draws (seed {s['seed']}, {s['period']}), "
@@ -145,21 +155,14 @@ def estimate_cmd(name: str = typer.Argument(..., help="scenario name or YAML fil
                  json_out: Optional[Path] = typer.Option(None, "--json", help="also write the figures as JSON")) -> None:
     """Replay the scenario's detector traffic offline (simulated plant, no broker) into the live
     source estimator and print the estimate over time against the truth."""
-    from safetwin.scenarios.loader import ScenarioValidationError
 
     from .live.estimate import EstimationParams
     from .live.replay import replay_offline
 
     params = EstimationParams(over_range="censor" if censor else "use")
-    try:
+    with _bad_input_exits():
         truth, first_alarm, steps = replay_offline(name, seed=seed, every_s=every, after_alarm_s=after,
                                                    fault_rate_per_h=faults, params=params)
-    except (ScenarioValidationError, FileNotFoundError) as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(code=1)
-    except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2)
     typer.echo(f"truth: {truth.equipment_id} ({truth.x_m:.0f}, {truth.y_m:.0f}) m, {truth.substance}, "
                f"{truth.rate_kg_s:.3g} kg/s from t={truth.start_s:.0f} s; first alarm at t={first_alarm:.1f} s")
     typer.echo(f"{'t_s':>6} {'+alarm':>6}  {'estimate':<16} {'dist_m':>7} {'rate_kg_s':>9} {'ratio':>6} "

@@ -186,14 +186,7 @@ class Store:
                 # nine parameters per row under the GIL -- the ingest thread keeps running.
                 # Floats survive exactly (shortest round-trip repr, correctly rounded parse).
                 data = [(r[0], r[1], conv(r[2]), conv(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
-                doc = _JSON_ENCODER.encode(data)
-                with self.engine.begin() as conn:
-                    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                    try:
-                        cursor.execute(_SQLITE_JSON_INSERT, (doc,))
-                        return int(cursor.rowcount)
-                    finally:
-                        cursor.close()
+                return self.insert_reading_rows_json(_JSON_ENCODER.encode(data))
             if order == _NATURAL_ORDER:
                 data = [(r[0], r[1], conv(r[2]), conv(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
             else:
