@@ -11,7 +11,8 @@ Measures, in the same process:
 * puff train: 200 puffs (a 2000 s release, one puff every 10 s) under a wind that turns by 60°
   and changes speed, evaluated on the same grid at t = 2000 s (best of N).
 
-Target (issue 3): plume field ≤ 4 × the floor.
+Times are CPU time of this process (``time.process_time``). Target: plume field ≤ 3 × the floor,
+with the field equal to the point formula at every node (tests/physics/test_plume_field_exact.py).
 """
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ N = 1000
 def best_of(fn, repeat: int) -> float:
     best = np.inf
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return best
 
 
@@ -67,13 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     puffs()
     t_puff = best_of(puffs, args.repeat)
 
-    print(f"grid {N}x{N} float64, best of {args.repeat}")
+    print(f"grid {N}x{N} float64, best of {args.repeat}, CPU time")
     print(f"  floor  numpy.exp over {N*N:,} values : {floor*1e3:8.2f} ms  (1.00x)")
     print(f"  plume field (D, 3 m/s, from 240 deg)  : {t_plume*1e3:8.2f} ms  ({t_plume/floor:5.2f}x floor)"
           f"   [{frac:.0%} of cells inside the plume]")
     print(f"  200-puff train field at t = 2000 s    : {t_puff*1e3:8.2f} ms  ({t_puff/floor:5.2f}x floor)")
-    ok = t_plume / floor <= 4.0
-    print(f"target plume <= 4x floor: {'MET' if ok else 'NOT MET'}")
+    ok = t_plume / floor <= 3.0
+    print(f"target plume <= 3x floor (CPU time): {'MET' if ok else 'NOT MET'}")
     return 0 if ok else 1
 
 

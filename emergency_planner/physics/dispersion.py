@@ -177,10 +177,28 @@ def max_ground_level_concentration(*, rate_kg_s: float, wind_speed_m_s: float, s
 # plume on a grid (fast kernel)
 # ---------------------------------------------------------------------------------------------
 ARG_FLOOR = -700.0  # exp(-700) ~ 1e-304 is still a normal double: numpy's SIMD exp stays on its fast path
+NEGLIGIBLE_MG_M3 = 1e-30
+"""Concentrations below this (mg/m³) are physically zero: far below every toxic, flammable or
+odour threshold. The gridded plume equals the point formula to a relative 1e-6 above it and is
+below it wherever the point formula is."""
+TABLE_LN_TOL = 1e-6
+"""Largest error in ln C the tabulated far field may carry (about 1e-6 relative in C)."""
+_LN_NEGLIGIBLE = float(np.log(NEGLIGIBLE_MG_M3))
 
 
 @numba.njit(fastmath=True, nogil=True)
-def _plume_arg_kernel(out, span, xs, ys, x0, y0, ex, ey, ln_a, inv_sy_tab):  # pragma: no cover - numba
+def _cubic_weights(f):  # pragma: no cover - numba
+    """Lagrange weights of the nodes −1, 0, 1, 2 at fraction ``f`` of the interval [0, 1]."""
+    w0 = -f * (f - 1.0) * (f - 2.0) / 6.0
+    w1 = (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0
+    w2 = -(f + 1.0) * f * (f - 2.0) / 2.0
+    w3 = (f + 1.0) * f * (f - 1.0) / 6.0
+    return w0, w1, w2, w3
+
+
+@numba.njit(fastmath=True, nogil=True)
+def _plume_arg_kernel(out, span, xs, ys, x0, y0, ex, ey, ln_a, inv_sy_tab, exact_k, y_relevant_k,
+                      fix_row, fix_col):  # pragma: no cover - numba
     """Write ln C into ``out`` (floored at ARG_FLOOR) and, per row, the span of columns where it
     is above the floor (everything outside the span is exactly 0 after :func:`_zero_outside`).
 
@@ -190,12 +208,19 @@ def _plume_arg_kernel(out, span, xs, ys, x0, y0, ex, ey, ln_a, inv_sy_tab):  # p
     ``s`` holds the value at ``x = (s − 1)·h``: the inner loop reads the tables as
     contiguous slices and is branch-free (vectorisable). The downwind part of each row is found
     analytically. Requires |ex| > 0 (the caller transposes the problem when the wind is closer
-    to north–south)."""
+    to north–south).
+
+    Table intervals listed in ``exact_k`` (``k`` = floor(x/h)) are those where the interpolation
+    is not accurate enough (next to the source, at kinks of the sigma curves): their cells are set
+    to the floor here and, where ``|crosswind| ≤ y_relevant_k[k]`` (the concentration can be above
+    :data:`NEGLIGIBLE_MG_M3`), listed in ``fix_row``/``fix_col`` for the caller to evaluate with
+    the point formula. Returns the number of listed cells."""
     ny, nx = out.shape
     dxg = xs[1] - xs[0]
     c1 = dxg * ex  # downwind step per column
     inv_h = 1.0 / abs(c1)
     yc1 = -dxg * ey  # crosswind step per column
+    n_fix = 0
     for j in range(ny):
         row = out[j]
         dy = ys[j] - y0
@@ -214,16 +239,13 @@ def _plume_arg_kernel(out, span, xs, ys, x0, y0, ex, ey, ln_a, inv_sy_tab):  # p
             cnt = i_hi - i_lo + 1
             seg = row[i_lo:i_hi + 1]
             yc_lo = -(xs[0] - x0) * ey + dy * ex + yc1 * i_lo  # crosswind offset of column i_lo
+            # table position of the first cell of the walk (column i_lo going right, i_hi going left)
+            t_ref = (c0 + c1 * (i_lo if c1 > 0.0 else i_hi)) * inv_h
+            k_ref = int(t_ref)
+            w0, w1, w2, w3 = _cubic_weights(t_ref - k_ref)
+            a = ln_a[k_ref:k_ref + cnt + 3]
+            b = inv_sy_tab[k_ref:k_ref + cnt + 3]
             if c1 > 0.0:
-                t_ref = (c0 + c1 * i_lo) * inv_h
-                k_ref = int(t_ref)
-                f = t_ref - k_ref
-                w0 = -f * (f - 1.0) * (f - 2.0) / 6.0
-                w1 = (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0
-                w2 = -(f + 1.0) * f * (f - 2.0) / 2.0
-                w3 = (f + 1.0) * f * (f - 1.0) / 6.0
-                a = ln_a[k_ref:k_ref + cnt + 3]
-                b = inv_sy_tab[k_ref:k_ref + cnt + 3]
                 for m in range(cnt):
                     isy = w0 * b[m] + w1 * b[m + 1] + w2 * b[m + 2] + w3 * b[m + 3]
                     la = w0 * a[m] + w1 * a[m + 1] + w2 * a[m + 2] + w3 * a[m + 3]
@@ -231,21 +253,24 @@ def _plume_arg_kernel(out, span, xs, ys, x0, y0, ex, ey, ln_a, inv_sy_tab):  # p
                     seg[m] = max(la - 0.5 * yc * yc, ARG_FLOOR)
             else:
                 # column i_hi - m sits at table position t_ref + m
-                t_ref = (c0 + c1 * i_hi) * inv_h
-                k_ref = int(t_ref)
-                f = t_ref - k_ref
-                w0 = -f * (f - 1.0) * (f - 2.0) / 6.0
-                w1 = (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0
-                w2 = -(f + 1.0) * f * (f - 2.0) / 2.0
-                w3 = (f + 1.0) * f * (f - 1.0) / 6.0
-                a = ln_a[k_ref:k_ref + cnt + 3]
-                b = inv_sy_tab[k_ref:k_ref + cnt + 3]
                 yc_hi = yc_lo + yc1 * (cnt - 1)
                 for m in range(cnt):
                     isy = w0 * b[m] + w1 * b[m + 1] + w2 * b[m + 2] + w3 * b[m + 3]
                     la = w0 * a[m] + w1 * a[m + 1] + w2 * a[m + 2] + w3 * a[m + 3]
                     yc = (yc_hi - yc1 * m) * isy
                     seg[cnt - 1 - m] = max(la - 0.5 * yc * yc, ARG_FLOOR)
+            # cells in intervals the table does not resolve: floor now, point formula later
+            for q in range(exact_k.size):
+                m = exact_k[q] - k_ref
+                if m < 0 or m >= cnt:
+                    continue
+                col = i_lo + m if c1 > 0.0 else i_hi - m
+                seg[col - i_lo] = ARG_FLOOR
+                yc = yc_lo + yc1 * (col - i_lo)
+                if abs(yc) <= y_relevant_k[exact_k[q]]:
+                    fix_row[n_fix] = j
+                    fix_col[n_fix] = col
+                    n_fix += 1
             for m in range(cnt):
                 if seg[m] > ARG_FLOOR:
                     lo = i_lo + m
@@ -256,6 +281,22 @@ def _plume_arg_kernel(out, span, xs, ys, x0, y0, ex, ey, ln_a, inv_sy_tab):  # p
                     break
         span[j, 0] = lo
         span[j, 1] = hi
+    return n_fix
+
+
+@numba.njit(nogil=True)
+def _write_exact(out, span, rows, cols, ln_c):  # pragma: no cover - numba
+    """Write point-formula values ln C into ``out`` and widen the row spans to include them."""
+    for q in range(rows.size):
+        j = rows[q]
+        i = cols[q]
+        v = max(ln_c[q], ARG_FLOOR)
+        out[j, i] = v
+        if v > ARG_FLOOR:
+            if i < span[j, 0]:
+                span[j, 0] = i
+            if i > span[j, 1]:
+                span[j, 1] = i
 
 
 @numba.njit(nogil=True)
@@ -312,6 +353,36 @@ def _ln_amplitude_table(x_tab: np.ndarray, rate: float, u: float, sigmas: SigmaM
     return ln_a, 1.0 / np.asarray(sy, dtype=float)
 
 
+def _unresolved_intervals(h: float, ln_a: np.ndarray, inv_sy: np.ndarray, exact_at) -> tuple[np.ndarray, np.ndarray]:
+    """Table intervals ``k`` (x in [k·h, (k+1)·h)) where cubic interpolation misses the exact
+    ln C by more than :data:`TABLE_LN_TOL` at any relevant crosswind offset, and, per interval,
+    the crosswind half-width (m) beyond which C is below :data:`NEGLIGIBLE_MG_M3`.
+
+    Checked at three points inside each interval against the point formula (``exact_at(x)`` →
+    ln A, 1/σy), with the two neighbouring intervals flagged too (a kink between table nodes
+    spoils the four-node stencils around it). This catches the near field (where σy changes
+    over one step) and kinks of piecewise sigma curves or of the mixing-lid switch."""
+    n_k = ln_a.size - 3
+    fractions = (0.25, 0.5, 0.75)
+    k = np.arange(n_k, dtype=float)
+    la_e, isy_e = exact_at(np.concatenate([(k + f) * h for f in fractions]))
+    la_e, isy_e = la_e.reshape(len(fractions), n_k), isy_e.reshape(len(fractions), n_k)
+    w = np.array([_cubic_weights(f) for f in fractions])  # (3, 4)
+    la_i = sum(w[:, q, None] * ln_a[None, q:q + n_k] for q in range(4))
+    isy_i = sum(w[:, q, None] * inv_sy[None, q:q + n_k] for q in range(4))
+    # relevant crosswind range: where ln C can exceed ln(NEGLIGIBLE), (y·isy)² ≤ 2·(ln A − ln NEGLIGIBLE)
+    q_rel = 2.0 * np.maximum(np.maximum(la_e, la_i) - _LN_NEGLIGIBLE, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        err = np.abs(la_i - la_e) + q_rel * np.abs(isy_i / isy_e - 1.0)
+        y_rel = np.sqrt(q_rel) / np.minimum(np.abs(isy_e), np.abs(isy_i))
+    bad = np.any(~(err <= TABLE_LN_TOL) & (q_rel > 0), axis=0)
+    bad = bad | np.concatenate([[False], bad[:-1]]) | np.concatenate([bad[1:], [False]])
+    # the relevant width over the interval, with a margin for the exact value between test points
+    y_rel = np.nan_to_num(y_rel.max(axis=0), nan=np.inf)
+    y_rel = 1.05 * np.maximum(y_rel, np.concatenate([y_rel[1:], y_rel[-1:]])) + h
+    return np.flatnonzero(bad).astype(np.int64), y_rel
+
+
 def plume_field(
     grid: GridSpec,
     *,
@@ -326,15 +397,20 @@ def plume_field(
     min_distance_m: float = 1.0,
     dense_gas: DenseGasCheck | None = None,
 ) -> PlumeField:
-    """Steady plume concentration over a plant-frame grid (mg/m³).
+    """Steady plume concentration over a plant-frame grid (mg/m³), equal to
+    :func:`plume_concentration` at every node.
 
-    The x-dependent parts (``ln[Q/(2π u σy σz)·V(x)]`` and ``σy``) are tabulated once on a fine
-    1-D table of downwind distance (spacing = the downwind step between neighbouring cells, so
-    the weights of the cubic interpolation are constant along a grid row) and interpolated per cell,
+    The x-dependent parts (``ln[Q/(2π u σy σz)·V(x)]`` and ``1/σy``) are tabulated once on a 1-D
+    table of downwind distance (spacing = the downwind step between neighbouring cells, so the
+    weights of the cubic interpolation are constant along a grid row) and interpolated per cell,
     so each cell costs two table look-ups; the exponent field is then passed once through
-    ``numpy.exp`` (SIMD). Upwind cells are exactly 0, as are cells beyond the last cell of their
-    row where ``ln C`` exceeds −700 (C < 1e-304 mg/m³). Interpolation error is below 1 % beyond
-    about 20 m from the source and below 1e-3 beyond 50 m (tested against :func:`plume_concentration`).
+    ``numpy.exp`` (SIMD). The table is checked against the point formula inside every interval;
+    where the interpolation would be off by more than :data:`TABLE_LN_TOL` in ln C (next to the
+    source, where σy changes over one step, and at kinks of piecewise sigma curves) the cells are
+    evaluated with the point formula instead. The result: relative error ≤ 1e-6 wherever the
+    exact value is above :data:`NEGLIGIBLE_MG_M3`, and below that bound wherever the exact value
+    is. Upwind cells are exactly 0, as are cells beyond the last cell of their row where
+    ``ln C`` exceeds −700.
 
     >>> from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
     >>> g = GridSpec.around(0, 0, 500, 10)
@@ -342,6 +418,10 @@ def plume_field(
     ...                 wind_speed_m_s=3.0, sigmas=PasquillSigmas("D"))
     >>> f.concentration_mg_m3.shape, bool(f.concentration_mg_m3[50, 60] > 0)  # east of source
     ((101, 101), True)
+    >>> exact = plume_concentration(100.0, 0.0, 0.0, rate_kg_s=1.0, wind_speed_m_s=3.0,
+    ...                             sigmas=PasquillSigmas("D")) * 1e6
+    >>> abs(f.concentration_mg_m3[50, 60] / exact - 1) < 1e-6   # the node 100 m downwind
+    True
     """
     if wind_speed_m_s <= 0:
         raise ValueError("wind speed must be positive for a Gaussian plume")
@@ -353,6 +433,12 @@ def plume_field(
     out = np.zeros(grid.shape, dtype=float)
     near = False
     if x_far > 0:
+        rate_mg_s = rate_kg_s * KG_M3_TO_MG_M3
+
+        def exact_at(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return _ln_amplitude_table(np.maximum(x, min_distance_m), rate_mg_s, wind_speed_m_s, sigmas,
+                                       release_height_m, receptor_height_m, mixing_height_m)
+
         # walk rows along the grid axis closer to the wind direction (|component| >= 0.707)
         transpose = abs(ey) > abs(ex)
         if transpose:
@@ -361,12 +447,23 @@ def plume_field(
             xs, ys, xa, ya, ea, eb, step = grid.x_m, grid.y_m, float(x0), float(y0), ex, ey, grid.dx_m
         h = abs(step * ea)
         n = int(np.ceil(x_far / h)) + 6
-        x_tab = np.maximum((np.arange(n, dtype=float) - 1.0) * h, min_distance_m)  # entry s at (s-1)h, clipped
-        ln_a, inv_sy_tab = _ln_amplitude_table(x_tab, rate_kg_s * KG_M3_TO_MG_M3, wind_speed_m_s, sigmas,
-                                               release_height_m, receptor_height_m, mixing_height_m)
+        ln_a, inv_sy_tab = exact_at((np.arange(n, dtype=float) - 1.0) * h)  # entry s at (s-1)h
+        exact_k, y_relevant_k = _unresolved_intervals(h, ln_a, inv_sy_tab, exact_at)
         work = np.empty((ys.size, xs.size), dtype=float)
         span = np.empty((work.shape[0], 2), dtype=np.int64)
-        _plume_arg_kernel(work, span, xs, ys, xa, ya, ea, eb, ln_a, inv_sy_tab)
+        fix_row = np.empty(work.shape[0] * max(exact_k.size, 1), dtype=np.int64)
+        fix_col = np.empty_like(fix_row)
+        n_fix = _plume_arg_kernel(work, span, xs, ys, xa, ya, ea, eb, ln_a, inv_sy_tab, exact_k, y_relevant_k,
+                                  fix_row, fix_col)
+        if n_fix:
+            rows, cols = fix_row[:n_fix], fix_col[:n_fix]
+            dxw, dyw = xs[cols] - xa, ys[rows] - ya
+            c = plume_concentration(dxw * ea + dyw * eb, -dxw * eb + dyw * ea, receptor_height_m,
+                                    rate_kg_s=rate_mg_s, wind_speed_m_s=wind_speed_m_s, sigmas=sigmas,
+                                    release_height_m=release_height_m, mixing_height_m=mixing_height_m,
+                                    min_distance_m=min_distance_m)
+            with np.errstate(divide="ignore"):
+                _write_exact(work, span, rows, cols, np.log(c))
         np.exp(work, out=work)
         _zero_outside(work, span)
         out = work.T if transpose else work
