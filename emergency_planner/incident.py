@@ -76,7 +76,7 @@ from .physics.fire import jet_fire, pool_fire
 from .physics.grid import GridSpec
 from .physics.sigmas import PasquillSigmas
 from .physics.stability import resolve_class, wind_speed_at_height
-from .physics.substances import Substance
+from safetwin.substances import Substance
 from .plant_consequence import TOXIC, bund_fire, domino_units, release_at_equipment
 from .plant_geometry import muster_goals, walkable_area
 

@@ -21,7 +21,7 @@ from safetwin.plant_models.schema import Phase
 from .physics.consequence import ConsequenceResult, ReleaseKind, ReleaseSpec, Weather, compute_consequence_zones
 from .physics.domino import DominoResult, Equipment as DominoUnit, InitialFire, simulate_domino
 from .physics.grid import GridSpec
-from .physics.substances import get_substance
+from safetwin.substances import get_substance
 
 #: Substances whose hazard is toxicity (the others are treated as flammable).
 TOXIC = {"chlorine", "ammonia", "hydrogen_sulfide"}

@@ -249,7 +249,7 @@ class GasConverter:
     def to_unit(self, c_mg_m3: np.ndarray, unit: str, stype: str, gas: str | None) -> np.ndarray:
         """The detector reading increment for concentration ``c_mg_m3`` (0 when the detector
         does not respond to this substance)."""
-        from safetwin.emergency_planner.physics.substances import mg_m3_to_ppm
+        from safetwin.substances import mg_m3_to_ppm
         from safetwin.scenarios.loader import resolve_substance
         c = np.asarray(c_mg_m3, dtype=float)
         if stype == "flammable_gas" or unit == "%LEL":

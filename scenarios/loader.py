@@ -129,7 +129,7 @@ def _find_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int |
 
 def resolve_substance(name: str):
     """The physics :class:`Substance` of an inventory name (``hydrogen_sulfide`` → ``hydrogen sulfide``)."""
-    from safetwin.emergency_planner.physics.substances import get_substance
+    from safetwin.substances import get_substance
     try:
         return get_substance(name)
     except KeyError:

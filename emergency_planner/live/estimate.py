@@ -57,7 +57,7 @@ from safetwin.plant_models.loader import Plant
 from safetwin.plant_models.schema import Sensor
 from safetwin.emergency_planner.physics.dispersion import WindHistory, puff_train
 from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
-from safetwin.emergency_planner.physics.substances import Substance
+from safetwin.substances import Substance
 
 from .kernel import front_factor, unit_concentration, wind_frame
 from .observations import Observations, WindInput, is_gas_detector, response_factor

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from safetwin.plant_models.schema import Sensor
-from safetwin.emergency_planner.physics.substances import Substance, mg_m3_to_ppm
+from safetwin.substances import Substance, mg_m3_to_ppm
 
 #: Sensor types whose readings are gas concentrations the estimator can use.
 GAS_TYPES = ("toxic_gas", "flammable_gas")
@@ -111,7 +111,7 @@ def response_factor(sensor: Sensor, substance: Substance) -> float:
     """Reading increment of ``sensor`` (its unit) per mg/m³ of ``substance``; 0 if it does not respond.
 
     >>> from safetwin.plant_models.schema import Sensor
-    >>> from safetwin.emergency_planner.physics.substances import get_substance
+    >>> from safetwin.substances import get_substance
     >>> s = Sensor(id="GD", type="toxic_gas", gas="chlorine", unit="ppm", position=(0, 0))
     >>> round(response_factor(s, get_substance("chlorine")), 4), response_factor(s, get_substance("ammonia"))
     (0.3448, 0.0)

@@ -31,7 +31,7 @@ from .sigmas import PasquillSigmas
 from .source_terms import (P_ATM, flash_fraction, gas_orifice_rate_kg_s, liquid_orifice_rate_kg_s,
                            release_duration_s)
 from .stability import pasquill_class_from_weather, resolve_class, wind_speed_at_height
-from .substances import Substance, get_substance
+from safetwin.substances import Substance, get_substance
 from .zones import Zone, zones_from_field, zones_to_geojson
 
 ReleaseKind = Literal["toxic_gas", "flammable_gas", "pool_fire", "jet_fire"]

@@ -420,7 +420,7 @@ def plume_field(
     ((101, 101), True)
     >>> exact = plume_concentration(100.0, 0.0, 0.0, rate_kg_s=1.0, wind_speed_m_s=3.0,
     ...                             sigmas=PasquillSigmas("D")) * 1e6
-    >>> abs(f.concentration_mg_m3[50, 60] / exact - 1) < 1e-6   # the node 100 m downwind
+    >>> bool(abs(f.concentration_mg_m3[50, 60] / exact - 1) < 1e-6)   # the node 100 m downwind
     True
     """
     if wind_speed_m_s <= 0:

@@ -46,7 +46,7 @@ from scipy.signal import fftconvolve
 from .effects import probit_to_probability
 from .fire import JetFire, PoolFire, jet_fire, pool_fire
 from .grid import GridSpec
-from .substances import get_substance
+from safetwin.substances import get_substance
 
 THRESHOLD_KW_M2 = {"atmospheric": 15.0, "pressurised": 45.0}
 

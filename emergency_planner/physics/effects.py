@@ -14,7 +14,7 @@ from typing import Callable, Literal
 import numpy as np
 from scipy.special import ndtr
 
-from .substances import ProbitConstants, Substance, mg_m3_to_ppm, ppm_to_mg_m3
+from safetwin.substances import ProbitConstants, Substance, mg_m3_to_ppm, ppm_to_mg_m3
 
 Level = Literal["RED", "ORANGE", "YELLOW", "BLUE"]
 LEVELS: tuple[str, ...] = ("RED", "ORANGE", "YELLOW", "BLUE")
@@ -46,7 +46,7 @@ def toxic_thresholds(substance: Substance, exposure_duration_s: float = 3600.0,
     ERPG-3/2/1 are used when the substance has no AEGLs (or when ``basis="erpg"``); ``basis="idlh"``
     gives RED = IDLH only. Values converted to mg/m³ at 25 °C, 1 atm.
 
-    >>> from safetwin.emergency_planner.physics.substances import get_substance
+    >>> from safetwin.substances import get_substance
     >>> t = toxic_thresholds(get_substance("chlorine"), 3600.0)
     >>> round(t.levels_mg_m3["RED"], 2), t.labels["RED"]
     (58.0, 'AEGL-3 (60 min)')
@@ -175,7 +175,7 @@ def toxic_exposure_along_path(
         for sheltering), broadcast against (…, nt).
 
     >>> import numpy as np
-    >>> from safetwin.emergency_planner.physics.substances import get_substance
+    >>> from safetwin.substances import get_substance
     >>> cl2 = get_substance("chlorine")
     >>> f = lambda x, y, t: np.full(np.shape(x), cl2.ppm_to_mg_m3(1000.0))
     >>> t = np.linspace(0, 600, 61); p = np.zeros((61, 2))

@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from .grid import GridSpec
-from .substances import Substance
+from safetwin.substances import Substance
 
 G = 9.81
 RHO_AIR = 1.204  # kg/m³ at 20 °C
@@ -267,7 +267,7 @@ def pool_fire(
     """Pool fire of a substance. ``sep_method="auto"`` uses Mudan for sooty fuels (C3+ and liquids) and the
     energy balance (χr = 0.25) for methane/LNG, whose flames are clean (reference note §5.1).
 
-    >>> from safetwin.emergency_planner.physics.substances import get_substance
+    >>> from safetwin.substances import get_substance
     >>> f = pool_fire(get_substance("gasoline"), 10.0)
     >>> round(f.flame_length_m, 1), round(f.sep_kw_m2, 2)   # reference case F1: 15.79 m, 56.14 kW/m²
     (15.8, 56.14)
@@ -358,7 +358,7 @@ def jet_fire(substance: Substance, rate_kg_s: float, *, release_xyz_m: tuple[flo
              use_transmissivity: bool = True) -> JetFire:
     """API 521 jet fire for a gas release rate (kg/s). F defaults to 0.2 (methane), 0.1 (hydrogen), 0.3 otherwise.
 
-    >>> from safetwin.emergency_planner.physics.substances import get_substance
+    >>> from safetwin.substances import get_substance
     >>> j = jet_fire(get_substance("propane"), 5.0, use_transmissivity=False)
     >>> round(j.flame_length_m, 0), round(j.distance_to_flux_m(4730.0), 1)   # reference case F3 (ΔHc per chemicals)
     (32.0, 34.2)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .substances import Substance
+from safetwin.substances import Substance
 
 R_GAS = 8.314462618
 P_ATM = 101325.0

@@ -29,7 +29,7 @@ from safetwin.emergency_planner.physics.effects import (probit_to_probability, t
 from safetwin.emergency_planner.physics.fire import jet_fire, pool_fire, transmissivity_pietersen
 from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
 from safetwin.emergency_planner.physics.stability import wind_speed_at_height
-from safetwin.emergency_planner.physics.substances import get_substance
+from safetwin.substances import get_substance
 
 from .config import WeatherClass
 

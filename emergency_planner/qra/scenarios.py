@@ -23,7 +23,7 @@ import numpy as np
 
 from safetwin.emergency_planner.physics.source_terms import (P_ATM, flash_fraction, gas_orifice_rate_kg_s,
                                                               liquid_orifice_rate_kg_s)
-from safetwin.emergency_planner.physics.substances import Substance, get_substance
+from safetwin.substances import Substance, get_substance
 
 
 @dataclass(frozen=True)

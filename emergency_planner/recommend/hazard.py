@@ -39,7 +39,7 @@ import numpy as np
 
 from safetwin.emergency_planner.physics.dispersion import PuffTrain, vertical_factor
 from safetwin.emergency_planner.physics.grid import GridSpec
-from safetwin.emergency_planner.physics.substances import Substance
+from safetwin.substances import Substance
 
 if TYPE_CHECKING:
     from safetwin.emergency_planner.incident import IncidentResult

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from safetwin.emergency_planner.physics.substances import get_substance, mg_m3_to_ppm
+from safetwin.substances import get_substance, mg_m3_to_ppm
 from safetwin.live_bridge.bridge import LiveBridge
 from safetwin.live_bridge.simulator import GasConverter, PlantSimulator, RoadGraph, SimConfig, steady_plume
 from safetwin.twin.store import Store

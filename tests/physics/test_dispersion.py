@@ -47,7 +47,7 @@ def test_d1_ccps_plume() -> None:
     assert sy == pytest.approx(19.518, rel=1e-4) and sz == pytest.approx(6.957, rel=1e-4)
     c = float(plume_concentration(500.0, 0.0, 0.0, rate_kg_s=0.1, wind_speed_m_s=2.0, sigmas=sig))
     assert c == pytest.approx(1.1722e-4, rel=REL)
-    from safetwin.emergency_planner.physics.substances import mg_m3_to_ppm
+    from safetwin.substances import mg_m3_to_ppm
     assert mg_m3_to_ppm(c * 1e6, 30.0) == pytest.approx(95.54, rel=REL)
 
 

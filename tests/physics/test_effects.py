@@ -8,7 +8,7 @@ from safetwin.emergency_planner.physics.effects import (
     flammable_thresholds, lc50_mg_m3, probit_to_probability, thermal_dose_w_m2_s, thermal_exposure_along_path,
     thermal_probit_eisenberg_w_m2_s, thermal_probit_purple_book_kw_m2_s, thermal_probit_purple_book_w_m2_s,
     thermal_probit_tno_green_w_m2_s, toxic_exposure_along_path, toxic_probit_constant_exposure, toxic_thresholds)
-from safetwin.emergency_planner.physics.substances import get_substance, mg_m3_to_ppm, ppm_to_mg_m3
+from safetwin.substances import get_substance, mg_m3_to_ppm, ppm_to_mg_m3
 
 REL = 0.02
 

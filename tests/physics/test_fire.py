@@ -8,7 +8,7 @@ from safetwin.emergency_planner.physics.fire import (
     aga_tilt_deg, jet_fire, pool_fire, scaled_wind_speed, sep_energy_balance_kw_m2, thomas_flame_length,
     transmissivity_pietersen, view_factor_cylinder_numeric, view_factor_vertical_cylinder)
 from safetwin.emergency_planner.physics.grid import GridSpec
-from safetwin.emergency_planner.physics.substances import get_substance
+from safetwin.substances import get_substance
 
 REL = 0.02
 

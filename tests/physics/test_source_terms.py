@@ -7,7 +7,7 @@ import pytest
 from safetwin.emergency_planner.physics.source_terms import (
     gas_orifice_rate_kg_s, gas_vessel_blowdown, is_choked, liquid_orifice_rate_kg_s, pool_evaporation, pool_radius_m,
     release_duration_s)
-from safetwin.emergency_planner.physics.substances import get_substance
+from safetwin.substances import get_substance
 
 
 def test_choked_and_subsonic_gas() -> None:

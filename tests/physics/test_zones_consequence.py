@@ -9,7 +9,7 @@ from shapely.geometry import Point
 
 from safetwin.emergency_planner.physics.consequence import ReleaseSpec, Weather, compute_consequence_zones, estimate_source
 from safetwin.emergency_planner.physics.grid import GridSpec
-from safetwin.emergency_planner.physics.substances import get_substance
+from safetwin.substances import get_substance
 from safetwin.emergency_planner.physics.zones import zones_from_field, zones_to_geojson
 
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from safetwin.emergency_planner.physics.substances import get_substance
+from safetwin.substances import get_substance
 from safetwin.emergency_planner.recommend import HazardSpec, PuffField, RecommendParams, recommend
 from safetwin.emergency_planner.recommend.scenario import recommend_scenario, scenario_people
 from safetwin.emergency_planner.recommend.shelter import exposure_end_index, indoor_concentration, toxic_load_s

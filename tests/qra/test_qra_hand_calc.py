@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from safetwin.emergency_planner.physics.fire import pool_fire
-from safetwin.emergency_planner.physics.substances import get_substance
+from safetwin.substances import get_substance
 from safetwin.emergency_planner.qra import run_qra
 
 F_EVENT = 1.0e-4        # /y, set in the plant's qra.yaml

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from safetwin.substances import is_oxygen
+
 from . import gas as gasrules
 from . import simops
 from .domain import Approval, GasTest, Permit, StateChange
@@ -196,7 +198,7 @@ def _check_gas(p: Permit, ctx: PermitContext, since: datetime | None) -> None:
     max_age = ctx.pack.gas_test.max_age_min
     needs = ["flammable/toxic"] + (["O2"] if rule.gas_test.oxygen else [])
     for kind in needs:
-        tests = [t for t in p.gas_tests if (t.gas in ("O2", "oxygen")) == (kind == "O2")]
+        tests = [t for t in p.gas_tests if is_oxygen(t.gas) == (kind == "O2")]
         if since is not None:
             tests = [t for t in tests if t.sampled_at >= since]
         if not tests:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from safetwin.substances import LIMITS, UnknownSubstance, canonical_name
 
 from .errors import GuardFailed
 from .roles import ROLES
@@ -43,11 +45,39 @@ class Range(_M):
     clause: str = ""
 
 
+class OccupationalLimitBasis(_M):
+    """Which occupational-limit table toxic gases are judged against, and which of its limits first."""
+
+    table: str
+    basis: list[Literal["MAC", "PC-TWA", "PC-STEL"]] = Field(min_length=1)
+    clause: str = ""
+    every_limited_gas_for: list[str] = Field(default_factory=list)
+    """Permit types whose tests judge every gas with a limit in the table (e.g. confined space,
+    GB 30871-2022 6.4 b); other types judge only the always-toxic gases against it."""
+
+    @field_validator("table")
+    @classmethod
+    def _known_table(cls, v: str) -> str:
+        if v not in LIMITS:
+            raise ValueError(f"unknown occupational-limit table {v!r}; known: {sorted(LIMITS)}")
+        return v
+
+
 class GasTestRules(_M):
     max_age_min: float = 30.0
     flammable_limits: list[FlammableLimit]
     oxygen_vol: Range
+    occupational_limits: OccupationalLimitBasis | None = None
     toxic_limits_mg_m3: dict[str, float] = Field(default_factory=dict)
+    """Site limits (mg/m³) that take precedence over the table; keys are substance names or aliases."""
+
+    @field_validator("toxic_limits_mg_m3")
+    @classmethod
+    def _canonical_keys(cls, v: dict[str, float]) -> dict[str, float]:
+        try:
+            return {canonical_name(k): float(x) for k, x in v.items()}
+        except UnknownSubstance as e:
+            raise ValueError(str(e.args[0])) from None
 
 
 class SuspensionRules(_M):
@@ -142,13 +172,6 @@ def load_pack(name_or_path: str) -> RulePack:
         return _check(RulePack.model_validate(yaml.safe_load(f)))
 
 
-@lru_cache(maxsize=1)
-def gas_constants() -> dict[str, dict[str, float]]:
-    """Gas name → ``{"lel_vol": %vol, "mw": g/mol}`` (``rules/gases.yaml``)."""
-    with open(RULES_DIR / "gases.yaml", encoding="utf-8") as f:
-        return yaml.safe_load(f)["gases"]
-
-
 def available_packs() -> list[str]:
     """Ids of the packs shipped in ``rules/``."""
-    return sorted(p.stem for p in RULES_DIR.glob("*.yaml") if p.stem != "gases")
+    return sorted(p.stem for p in RULES_DIR.glob("*.yaml"))

@@ -344,7 +344,7 @@ class WorkflowService:
                 raise GuardFailed(f"unit {unit!r} is not a concentration", "bad_unit")
             if sampled_at > self.clock() + timedelta(minutes=1):
                 raise GuardFailed("sampled_at is in the future", "bad_time")
-            ok, why, clause = gasrules.judge(self.pack, gas, float(value), unit)
+            ok, why, clause = gasrules.judge(self.pack, gas, float(value), unit, p.type)
             test = GasTest(sampled_at=sampled_at, gas=gas, value=float(value), unit=unit, source=source,
                            sensor_id=sensor_id, instrument_id=instrument_id, analyst=actor.user_id, passed=ok,
                            reason=why, limit_rule=clause)

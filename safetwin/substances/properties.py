@@ -30,6 +30,8 @@ from typing import Literal
 
 import numpy as np
 
+from .names import CANONICAL, canonical_name
+
 MOLAR_VOLUME_L_25C = 24.45  # L/mol at 25 °C, 101.325 kPa
 LFL_METHOD = "NFPA 497 (2008)"
 
@@ -143,6 +145,8 @@ _SRC_IDLH = "NIOSH IDLH (ppm)"
 _SRC_TNO = "TNO Purple Book CPR 18E (C mg/m³, t min), reference note §4.2 [PUB-mem]"
 _SRC_CCPS = "CCPS / Crowl & Louvar (C ppm, t min), reference note §4.2 [PUB-mem]"
 _SRC_BURN = "Babrauskas, SFPE Handbook, large-pool burning-rate table [PUB-mem]"
+_SRC_FUEL = "Babrauskas, SFPE Handbook, large-pool burning-rate table (ΔHc, density) [PUB-mem]"
+_SRC_FUEL_LIMITS = "NFPA 497 (2008) flammability limits of the fuel [PUB-mem]"
 _SRC_CP = "Perry's Chemical Engineers' Handbook / NIST WebBook, liquid near Tb [PUB-mem]"
 
 _TOXIC: dict[str, ToxicLevels] = {
@@ -180,14 +184,21 @@ _TABLE: dict[str, tuple[str, str | None, float | None, float | None, float, floa
     "n-hexane": ("110-54-3", "C6H14", 0.074, 1.9, 2270.0, 1.06, {}),
     # gasoline: n-hexane surrogate for volatility/flammability; burning data and ΔHc of gasoline
     "gasoline": ("110-54-3", "C6H14", 0.055, 2.1, 2220.0, 1.06,
-                 {"heat_of_combustion_j_kg": 43.7e6, "liquid_density_kg_m3": 740.0}),
+                 {"heat_of_combustion_j_kg": 43.7e6, "liquid_density_kg_m3": 740.0,
+                  "lfl_vol_frac": 0.014, "ufl_vol_frac": 0.076}),
     # kerosene: n-dodecane surrogate; burning data and ΔHc of kerosene (reference note F2)
     "kerosene": ("112-40-3", "C12H26", 0.039, 3.5, 2100.0, 1.03,
-                 {"heat_of_combustion_j_kg": 43.2e6, "liquid_density_kg_m3": 820.0}),
+                 {"heat_of_combustion_j_kg": 43.2e6, "liquid_density_kg_m3": 820.0,
+                  "lfl_vol_frac": 0.007, "ufl_vol_frac": 0.05}),
+    "n-butane": ("106-97-8", "C4H10", 0.078, 2.7, 2390.0, 1.10, {}),
+    "hydrogen": ("1333-74-0", "H2", 0.017, 6.1, 9690.0, 1.41, {}),  # liquid hydrogen pool (Babrauskas)
+    "ethylene": ("74-85-1", "C2H4", None, None, 2420.0, 1.24, {}),
+    "benzene": ("71-43-2", "C6H6", 0.085, 2.7, 1740.0, 1.10, {}),
+    "carbon monoxide": ("630-08-0", "CO", None, None, 2150.0, 1.40, {}),
+    "sulfur dioxide": ("7446-09-5", None, None, None, 1360.0, 1.29, {}),
+    "hydrogen cyanide": ("74-90-8", "HCN", None, None, 2610.0, 1.31, {}),
 }
-ALIASES = {"lpg": "propane", "h2s": "hydrogen sulfide", "nh3": "ammonia", "cl2": "chlorine", "ch4": "methane",
-           "natural gas": "methane", "lng": "methane", "hexane": "n-hexane", "petrol": "gasoline",
-           "hydrogen sulphide": "hydrogen sulfide", "diesel": "kerosene"}
+assert set(_TABLE) == set(CANONICAL), "the property table and the canonical names must list the same substances"
 
 
 def substance_names() -> list[str]:
@@ -199,14 +210,14 @@ def substance_names() -> list[str]:
 def get_substance(name: str) -> Substance:
     """Property record for a substance by name or alias (case-insensitive).
 
+    Raises :class:`~safetwin.substances.names.UnknownSubstance` (a ``KeyError``) naming the closest
+    known names.
+
     >>> s = get_substance("Chlorine")
     >>> round(s.molar_mass_g_mol, 2), s.toxic.aegl_at(3, 3600.0)
     (70.91, 20.0)
     """
-    key = name.strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in _TABLE:
-        raise KeyError(f"unknown substance {name!r}; known: {', '.join(substance_names())}")
+    key = canonical_name(name)
     import chemicals
     from chemicals.combustion import combustion_data
     from chemicals.phase_change import Hvap_data_CRC, Riedel
@@ -248,15 +259,15 @@ def get_substance(name: str) -> Substance:
     if formula is not None:
         hc = -float(combustion_data(formula, Hf=float(chemicals.Hfg(cas))).LHV) / mw
         sources["heat_of_combustion"] = "chemicals.combustion.combustion_data (LHV from Hf,gas)"
-    values = dict(heat_of_combustion_j_kg=hc, liquid_density_kg_m3=rho_l)
+    values = dict(heat_of_combustion_j_kg=hc, liquid_density_kg_m3=rho_l, lfl_vol_frac=lfl, ufl_vol_frac=ufl)
     for k, v in over.items():
         values[k] = v
-        sources[k] = "reference note §5.5 / Babrauskas table (fuel value, not the surrogate's)"
+        sources[k] = (_SRC_FUEL_LIMITS if k.endswith("fl_vol_frac") else _SRC_FUEL) + " (the fuel's value, not the surrogate's)"
     if mburn is not None:
         sources["burning_rate, k_beta"] = _SRC_BURN
     return Substance(
         name=key, cas=cas, molar_mass_kg_mol=mw, boiling_point_k=tb, critical_temperature_k=tc, critical_pressure_pa=pc,
-        antoine_log10_pa=antoine, lfl_vol_frac=lfl, ufl_vol_frac=ufl, heat_of_combustion_j_kg=values["heat_of_combustion_j_kg"],
+        antoine_log10_pa=antoine, lfl_vol_frac=values["lfl_vol_frac"], ufl_vol_frac=values["ufl_vol_frac"], heat_of_combustion_j_kg=values["heat_of_combustion_j_kg"],
         heat_of_vaporization_j_kg=hvap, liquid_density_kg_m3=float(values["liquid_density_kg_m3"]),
         liquid_heat_capacity_j_kg_k=cp_l, gamma=gamma, burning_rate_kg_m2_s=mburn, k_beta_1_m=kbeta,
         toxic=_TOXIC.get(key), probits=_PROBITS.get(key, {}), sources=sources, lfl_method=lfl_method,
