@@ -225,18 +225,20 @@ def _start_live_mode(state, app_, bridge, wind_text: str, ui_ctx=None):
     def on_update(upd) -> None:
         if upd.recommendations is None:
             return
-        est = upd.estimate
-        confirmed = len(est.alarming) >= 2   # two detectors agree (voting), not one faulty head
+        est, verdict = upd.estimate, upd.declaration
+        # declared only when healthy detectors agree on one source, never on two alarms alone
+        confirmed = upd.declared
         set_latest(app_, upd.recommendations, f"live estimate ({est.kind} {est.equipment_id or ''}) "
-                   f"+{upd.since_alarm_s:.0f} s after the first alarm, {len(est.alarming)} detector(s) alarming"
-                   + ("" if confirmed else "; unconfirmed, not sent to the site"))
+                   f"+{upd.since_alarm_s:.0f} s after the first alarm; "
+                   + (f"incident declared: {verdict.reason}" if confirmed else
+                      f"not declared ({verdict.reason if verdict else 'no verdict'}), not sent to the site"))
         if confirmed and bridge is not None and bridge.publisher is not None:
             publish_instructions(bridge.publisher, upd.recommendations)
         if ui_ctx is not None and est.wind is not None:
             view = forecast_zones(est, est.wind, state.plant.boundary.bounds)
-            ui_ctx.source.set_incident(view, routes=evacuation_routes(upd.recommendations),
+            ui_ctx.source.set_incident(view, routes=evacuation_routes(upd.recommendations), declared=confirmed,
                                        title=f"live: {est.equipment_id or 'release'}"
-                                             + ("" if confirmed else " (unconfirmed)"))
+                                             + ("" if confirmed else " (forecast, not declared)"))
 
     monitor = LiveIncidentMonitor(state, wind, recommend_every=1, on_update=on_update).start()
     return monitor, (f"armed (wind {wind.speed_m_s:g} m/s from {wind.from_deg:g}°, class {wind.stability}); on a gas "

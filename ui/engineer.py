@@ -225,7 +225,8 @@ class EngineerView:
 
     def _on_publish(self, _event: Any = None) -> None:
         if self.result is not None and self.actor is not None and self.actor.has(*ENGINEER_ROLES):
-            self.ctx.source.set_incident(self.result, title=self.equipment.value)
+            # a zoning study drawn on the live twin: nobody is evacuated by it
+            self.ctx.source.set_incident(self.result, title=f"study: {self.equipment.value}", declared=False)
 
     def _geojson(self) -> io.StringIO:
         fc = {"type": "FeatureCollection", "features": self._features}

@@ -13,9 +13,11 @@ Person states shown in the control room (codes in :data:`PERSON_STATES`):
 
 * ``mustered`` — a fresh fix inside a muster point's radius (the rule of
   ``live_bridge.people.muster_status``);
-* ``in_danger`` — inside a RED or ORANGE zone of the loaded incident, or within
-  :data:`DANGER_RADIUS_M` of a detector in high / high-high alarm;
-* ``evacuating`` — an incident is loaded or a high-high alarm is active, and neither of the above;
+* ``in_danger`` — inside a RED or ORANGE zone of the declared incident, or within
+  :data:`DANGER_RADIUS_M` of a detector in high / high-high alarm whose health votes (a faulty or
+  stale head puts nobody in danger, :mod:`safetwin.twin.sensor_health`);
+* ``evacuating`` — a declared incident is shown (an alarm alone, or a forecast the live monitor has
+  not declared, does not evacuate anyone), and neither of the above;
 * ``working`` — otherwise.
 
 Example::
@@ -40,6 +42,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from safetwin.twin.sensor_health import assess_sensors
 from safetwin.twin.state import TwinState
 
 #: detector display codes, index = code
@@ -98,6 +101,7 @@ class IncidentView:
     notes: tuple[str, ...] = ()
     kind: str = ""
     version: int = 0
+    declared: bool = True
 
 
 @dataclass(frozen=True)
@@ -138,8 +142,8 @@ class Snapshot:
 
     @property
     def evacuation_active(self) -> bool:
-        """True when an incident is loaded or a high-high alarm is active."""
-        return self.incident is not None or any(a.level in ("HH", "LL") for a in self.alarms)
+        """True when a declared incident is shown."""
+        return self.incident is not None and self.incident.declared
 
 
 class SnapshotSource:
@@ -186,11 +190,12 @@ class SnapshotSource:
     # ------------------------------------------------------------------ incident
 
     def set_incident(self, result: Any | None, *, routes: Sequence[Sequence[Sequence[float]]] = (),
-                     title: str = "") -> IncidentView | None:
+                     title: str = "", declared: bool = True) -> IncidentView | None:
         """Show a consequence result (``zones_at_equipment(...)``) and routes; ``None`` clears it.
 
         ``result`` needs ``zones`` (objects with ``level``, ``label``, ``geometry``) and may carry
         ``notes`` and ``kind``; ``routes`` are polylines of (x, y) m in the plant frame.
+        ``declared=False`` shows a forecast without evacuating anyone.
         """
         with self._lock:
             self._incident_version += 1
@@ -205,7 +210,7 @@ class SnapshotSource:
                     title=title or (getattr(release, "equipment_id", None) or ""), zones=zones,
                     routes=tuple(np.asarray(r, dtype=float).reshape(-1, 2) for r in routes),
                     notes=tuple(getattr(result, "notes", ()) or ()), kind=str(getattr(result, "kind", "") or ""),
-                    version=self._incident_version)
+                    version=self._incident_version, declared=declared)
             self._snap = None  # force a rebuild on the next poll
             return self._incident
 
@@ -285,18 +290,21 @@ class SnapshotSource:
             at_mp |= inside
         danger = np.zeros(n, dtype=bool)
         incident = self._incident
-        if incident is not None and n:
+        evac = incident is not None and incident.declared
+        if evac and n:
             for z in incident.zones:
                 if z.level in ("RED", "ORANGE"):
                     danger |= shapely.contains_xy(z.geometry, p["x"], p["y"])
-        hot = [self._sensor_index[a.source_id] for a in alarms
-               if a.level in ("H", "HH", "L", "LL") and a.source_id in self._sensor_index]
-        if hot and n:
-            for k in hot:
+        hot_ids = {a.source_id for a in alarms if a.level in ("H", "HH", "L", "LL") and a.source_id in self._sensor_index}
+        if hot_ids and n:
+            health = assess_sensors(st, twin_ts, hot_ids)
+            for sid in hot_ids:
+                if not health[sid].votes:
+                    continue
+                k = self._sensor_index[sid]
                 sx, sy = self._sensor_xyz[k, 0], self._sensor_xyz[k, 1]
                 danger |= np.hypot(p["x"] - sx, p["y"] - sy) <= DANGER_RADIUS_M
         danger &= ~at_mp
-        evac = incident is not None or any(a.level in ("HH", "LL") for a in alarms)
         pcode = np.zeros(n, dtype=np.int8)
         if evac:
             pcode[:] = 1

@@ -5,12 +5,18 @@ Thin glue between the twin and the estimator (all computation is in :mod:`.estim
 1. It subscribes to the twin's :class:`~safetwin.twin.events.EventBus`: every
    :class:`ReadingApplied` of a gas detector (quality ``ok`` or ``out_of_range``) goes into a
    per-detector ring buffer (``history_s`` of source time), and the first
-   :class:`AlarmStateChanged` of kind ``LVL`` on a gas detector becoming active starts the incident.
+   :class:`AlarmStateChanged` of kind ``LVL`` on a gas detector that may vote (its health is ``ok``
+   or ``saturated``, :mod:`safetwin.twin.sensor_health`) starts the estimation. A faulty or stale
+   detector's alarm starts nothing.
 2. From then on it re-estimates when new readings have advanced the source clock by
    ``every_s`` (default 5 s): on its own worker thread (:meth:`start`), so the bridge's ingest
-   thread only appends to a buffer; or synchronously with :meth:`poll` (tests, replays).
+   thread only appends to a buffer; or synchronously with :meth:`poll` (tests, replays). Only the
+   readings of detectors that may vote at that moment enter the estimate.
 3. Every update is kept in :attr:`history` (:class:`MonitorUpdate`: source time, time since the
-   first alarm, the :class:`~.estimate.SourceEstimate`, and the recommendations when asked for).
+   first alarm, the :class:`~.estimate.SourceEstimate`, the
+   :class:`~.declaration.IncidentDeclaration`, and the recommendations when asked for). The
+   incident is declared (:attr:`LiveIncidentMonitor.declared_ts`, latched) the first time healthy
+   detectors agree on one source; estimates before that are forecasts, not an incident.
 4. :meth:`recommendations` predicts the plume forward (:func:`.estimate.predict_plume`) and calls
    the recommendation engine (:func:`safetwin.emergency_planner.recommend.recommend`) with the
    people's live RTLS positions from the TwinState: people at risk, routes, muster points.
@@ -44,8 +50,10 @@ from typing import Any
 import numpy as np
 
 from safetwin.twin.events import AlarmStateChanged, ReadingApplied
+from safetwin.twin.sensor_health import SensorHealth, assess_sensors
 from safetwin.twin.state import TwinState
 
+from .declaration import IncidentDeclaration, declare_incident
 from .estimate import EstimationParams, SourceEstimate, estimate_source, predict_plume
 from .observations import Observations, WindInput, is_gas_detector
 
@@ -58,11 +66,14 @@ USABLE_QUALITIES = ("ok", "out_of_range")
 @dataclass
 class MonitorUpdate:
     """One re-estimate: source time ``t_s`` (monitor clock), seconds since the first alarm, the
-    estimate, its wall-clock compute time and, if requested, the recommendations."""
+    estimate, the declaration verdict on it, ``declared`` (the incident is declared, now or by an
+    earlier update) and, if requested, the recommendations."""
 
     t_s: float
     since_alarm_s: float
     estimate: SourceEstimate
+    declaration: IncidentDeclaration | None = None
+    declared: bool = False
     recommendations: Any = None
 
 
@@ -92,6 +103,8 @@ class LiveIncidentMonitor:
         self._last_est_ts = -math.inf
         self.first_alarm_ts: float | None = None
         self.first_alarm_source: str | None = None
+        self.declared_ts: float | None = None
+        self.health: dict[str, SensorHealth] = {}
         self.history: list[MonitorUpdate] = []
         self.errors = 0
         self._due = threading.Event()
@@ -156,6 +169,10 @@ class LiveIncidentMonitor:
         if (ev.kind != "LVL" or ev.source_id not in self.gas_ids or ev.state not in ACTIVE_ALARM_STATES
                 or self.first_alarm_ts is not None):
             return
+        health = assess_sensors(self.state, float(ev.ts), [ev.source_id])[ev.source_id]
+        if not health.votes:
+            log.info("live monitor: alarm of %s ignored, detector %s (%s)", ev.source_id, health.status, health.reason)
+            return
         with self._lock:
             if self.first_alarm_ts is None:
                 self.first_alarm_ts = float(ev.ts)
@@ -197,12 +214,17 @@ class LiveIncidentMonitor:
         """Source time (epoch s) → monitor clock (s)."""
         return ts - (self.origin_ts or 0.0)
 
-    def observations(self) -> Observations:
-        """The buffered gas readings in the monitor clock."""
+    def observations(self, exclude: frozenset[str] | set[str] = frozenset()) -> Observations:
+        """The buffered gas readings in the monitor clock, without the detectors in ``exclude``."""
         o = self.origin_ts or 0.0
         with self._lock:
-            recs = [(sid, ts - o, v) for sid, buf in self._buf.items() for ts, v in buf]
+            recs = [(sid, ts - o, v) for sid, buf in self._buf.items() if sid not in exclude for ts, v in buf]
         return Observations.from_records(recs)
+
+    @property
+    def declared(self) -> bool:
+        """True once healthy detectors have agreed on one source (latched)."""
+        return self.declared_ts is not None
 
     def wind_at(self, t_s: float) -> WindInput:
         return self.wind(t_s) if callable(self.wind) else self.wind
@@ -217,11 +239,16 @@ class LiveIncidentMonitor:
                 return None
             self._last_est_ts = self._latest_ts
             latest = self._latest_ts
-        obs = self.observations()
+        self.health = assess_sensors(self.state, latest, self.gas_ids)
+        obs = self.observations(exclude={sid for sid, h in self.health.items() if not h.votes})
         t_s = self.to_t_s(latest)
         est = estimate_source(obs, self.plant, self.wind_at(t_s), candidates=self.candidates,
                               params=self.params, t_now_s=t_s)
-        upd = MonitorUpdate(t_s, latest - self.first_alarm_ts, est)
+        verdict = declare_incident(est, obs, self.plant, self.health, params=self.params)
+        if verdict.declared and self.declared_ts is None:
+            self.declared_ts = latest
+            log.warning("live monitor: incident declared at %s: %s", latest, verdict.reason)
+        upd = MonitorUpdate(t_s, latest - self.first_alarm_ts, est, verdict, self.declared)
         if self.recommend_every and len(self.history) % self.recommend_every == 0 and est.kind != "none":
             upd.recommendations = self.recommendations(est)
         self.history.append(upd)

@@ -83,13 +83,13 @@ def test_demo_live_mode_estimates_and_publishes_recommendations(tmp_path):
         deadline = time.time() + 90
         while time.time() < deadline:
             code, body = _get(port, "/planner/recommendations")
-            if code == 200 and "DS-701" in body["source"] and "unconfirmed" not in body["source"]:
+            if code == 200 and "DS-701" in body["source"] and "incident declared" in body["source"]:
                 doc = body
                 break
             time.sleep(1.0)
         assert doc is not None, "".join(out[-30:])
         rec = doc["recommendations"]
-        assert "detector(s) alarming" in doc["source"], doc["source"]
+        assert "healthy detectors agree on one source" in doc["source"], doc["source"]
         assert len(rec["people"]) == 268      # the day shift placed by the demo
         deadline = time.time() + 30
         while time.time() < deadline and not instructions:

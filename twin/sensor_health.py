@@ -1,0 +1,92 @@
+"""Sensor health: which detectors may vote for an incident, and why the others may not.
+
+A detector's alarm can start an evacuation only while its readings can be trusted. From the
+twin's latest reading and active alarms of each detector, :func:`assess_sensors` gives one
+:class:`SensorHealth` with a status:
+
+* ``ok`` — a fresh reading of quality ``ok`` inside the detector's range, no fault or stale alarm;
+* ``saturated`` — a fresh reading above the top of the range (a real dense cloud saturates the
+  heads nearest the source; a broken head reports the same). It may vote, but only where one
+  source explains it together with other detectors (the incident declaration checks that);
+* ``fault`` — reading quality ``fault``/``bad``, a value below the range, no value, or a fault
+  alarm that is not explained by saturation (stuck head);
+* ``stale`` — no reading for ``stale_periods`` reporting periods before ``now_ts`` (judged on the
+  caller's clock, so a replay stamped in the past is judged consistently; the alarm engine's
+  wall-clock stale alarm is for the operator);
+* ``silent`` — never reported.
+
+Only ``ok`` and ``saturated`` detectors vote (:attr:`SensorHealth.votes`). Times are seconds since
+the Unix epoch (UTC).
+
+Example::
+
+    >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
+    >>> from safetwin.twin.state import TwinState
+    >>> state = TwinState(load_plant(bundled_plant_path("small_plant")))
+    >>> _ = state.apply_reading("GD-01", 3.0, ts=100.0)
+    >>> _ = state.apply_reading("GD-02", 0.0, ts=100.0, quality="fault")
+    >>> h = assess_sensors(state, now_ts=101.0)
+    >>> h["GD-01"].status, h["GD-02"].status, h["GD-02"].votes
+    ('ok', 'fault', False)
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from .state import TwinState
+
+HealthStatus = Literal["ok", "saturated", "fault", "stale", "silent"]
+STALE_PERIODS = 3.0
+"""A detector silent for this many reporting periods is stale (the alarm rules' default)."""
+FAULT_LEVELS = frozenset({"FAULT"})
+
+
+@dataclass(frozen=True, slots=True)
+class SensorHealth:
+    """Health of one detector at one instant: ``status``, a human-readable ``reason`` and the age
+    (s) of its last reading (``inf`` when it never reported)."""
+
+    sensor_id: str
+    status: HealthStatus
+    reason: str
+    age_s: float
+
+    @property
+    def votes(self) -> bool:
+        """True when the detector's alarm may count towards declaring an incident."""
+        return self.status in ("ok", "saturated")
+
+
+def assess_sensors(state: TwinState, now_ts: float, sensor_ids: Iterable[str] | None = None, *,
+                   stale_periods: float = STALE_PERIODS) -> dict[str, SensorHealth]:
+    """Health of the plant's sensors (or of ``sensor_ids``) at ``now_ts`` (s since the epoch)."""
+    sensors = state.plant.sensors
+    ids = list(sensors) if sensor_ids is None else list(sensor_ids)
+    readings = state.readings()
+    fault_alarm = {a.source_id: a.message or "fault alarm" for a in state.active_alarms() if a.level in FAULT_LEVELS}
+    out: dict[str, SensorHealth] = {}
+    for sid in ids:
+        s = sensors[sid]
+        r = readings.get(sid)
+        if r is None:
+            out[sid] = SensorHealth(sid, "silent", "no reading received", math.inf)
+            continue
+        age = max(now_ts - r.ts, 0.0)
+        if age > stale_periods * s.period_s:
+            out[sid] = SensorHealth(sid, "stale", f"no reading for {age:.0f} s", age)
+        elif r.quality in ("fault", "bad") or not math.isfinite(r.value):
+            out[sid] = SensorHealth(sid, "fault", f"reading quality {r.quality}", age)
+        elif r.value < s.range_min:
+            out[sid] = SensorHealth(sid, "fault", f"reading {r.value:g} below the range {s.range_min:g}", age)
+        elif r.value > s.range_max:
+            out[sid] = SensorHealth(sid, "saturated", f"reading {r.value:g} above the range {s.range_max:g}", age)
+        elif sid in fault_alarm:
+            out[sid] = SensorHealth(sid, "fault", fault_alarm[sid], age)
+        elif r.quality != "ok":
+            out[sid] = SensorHealth(sid, "fault", f"reading quality {r.quality}", age)
+        else:
+            out[sid] = SensorHealth(sid, "ok", "", age)
+    return out
