@@ -9,10 +9,10 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test install services bench clean
 
-$(BIN)/.installed: pyproject.toml setup.py
+$(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -e ".[all,test]"
 	touch $@
 
 install: $(BIN)/.installed

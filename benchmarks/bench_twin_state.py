@@ -3,7 +3,7 @@ look-up) to TwinState, on one core, and print updates per second.
 
 Target (issue 2): >= 200 000 position updates/s with area look-up.
 
-    .venv/bin/python benchmarks/bench_twin_state.py [--plant plant_models/demo_plant]
+    .venv/bin/python benchmarks/bench_twin_state.py [--plant demo_plant]
 """
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 Examples::
 
-    safetwin plant validate plant_models/demo_plant
-    safetwin plant info plant_models/demo_plant
-    safetwin plant export plant_models/demo_plant --gpkg out/demo.gpkg --geojson out/geojson
+    safetwin plant validate demo_plant
+    safetwin plant info demo_plant
+    safetwin plant export demo_plant --gpkg out/demo.gpkg --geojson out/geojson
     safetwin demo                      # the main job on embedded defaults
 """
 from __future__ import annotations

@@ -18,7 +18,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-ROOT = Path(__file__).resolve().parent.parent
+
+
+def _demo_plant() -> Path:
+    from safetwin.plant_models.loader import bundled_plant_path
+    return bundled_plant_path("demo_plant")
 
 
 class Settings(BaseSettings):
@@ -26,7 +30,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SAFETWIN_", extra="ignore")
 
-    plant_path: Path = Field(default=ROOT / "plant_models" / "demo_plant", description="plant folder to load")
+    plant_path: Path = Field(default_factory=_demo_plant, description="plant folder to load (default: the bundled demo plant)")
     data_dir: Path = Field(default=Path("var"), description="where the embedded database and logs live")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
     mqtt_host: str = "127.0.0.1"

@@ -1,8 +1,8 @@
 """Command line of the live bridge (a typer sub-app; wire it as ``safetwin bridge …``).
 
-    python -m safetwin.live_bridge run --plant plant_models/small_plant --site site1
+    python -m safetwin.live_bridge run --plant small_plant --site site1
     python -m safetwin.live_bridge broker --port 18830 --data-dir var/mosquitto
-    python -m safetwin.live_bridge simulate-plant --plant plant_models/small_plant --rate 1000
+    python -m safetwin.live_bridge simulate-plant --plant small_plant --rate 1000
     python -m safetwin.live_bridge record out.jsonl --site site1 --seconds 60
     python -m safetwin.live_bridge replay out.jsonl --speed 10
 """

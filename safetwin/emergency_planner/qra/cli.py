@@ -1,7 +1,7 @@
 """``safetwin qra …``: a typer sub-app (the lead mounts ``app``).
 
-    safetwin qra run plant_models/demo_plant --grid-m 2 --margin-m 500 --out var/qra/demo
-    safetwin qra run plant_models/demo_plant --scheduler tcp://10.0.0.5:8786
+    safetwin qra run demo_plant --grid-m 2 --margin-m 500 --out var/qra/demo
+    safetwin qra run demo_plant --scheduler tcp://10.0.0.5:8786
 """
 from __future__ import annotations
 

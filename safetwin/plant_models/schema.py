@@ -8,7 +8,7 @@ projected CRS the origin is given in, so exports can be written in WGS84.
 Example::
 
     from safetwin.plant_models.loader import load_plant
-    plant = load_plant("plant_models/demo_plant")
+    plant = load_plant("demo_plant")
     plant.equipment["TK-101"].geometry.centroid
 """
 from __future__ import annotations

@@ -15,7 +15,7 @@ Example (no server needed)::
     >>> from safetwin.ui.common import UIContext
     >>> ctx = UIContext(SnapshotSource(TwinState(load_plant(bundled_plant_path("small_plant")))))
     >>> room = ControlRoom(ctx, lang="en")
-    >>> room.tick() is not None
+    >>> room.tick() is None     # nothing changed since the room drew its first snapshot
     True
 """
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -289,15 +290,25 @@ def _cross_checks(plant: Plant, files: dict[str, str], issues: list[Issue]) -> N
         issues.append(Issue(PLANT_FILE, meta.weather_station, "weather_station", "unknown sensor"))
 
 
+def bundled_plant_names() -> list[str]:
+    """Names of the plants shipped with SafeTwin."""
+    root = Path(str(resources.files("safetwin.plant_models")))
+    return sorted(p.name for p in root.iterdir() if (p / PLANT_FILE).is_file())
+
+
 def load_plant(path: str | Path) -> Plant:
-    """Load and validate the plant folder at ``path``.
+    """Load and validate the plant folder at ``path`` (or a bundled plant by name, e.g. ``demo_plant``).
 
     Raises :class:`PlantValidationError` listing every problem found (file, feature, field).
     """
     path = Path(path)
     issues: list[Issue] = []
+    if not path.is_dir() and len(path.parts) == 1 and path.name in bundled_plant_names():
+        path = bundled_plant_path(path.name)
     if not path.is_dir():
-        raise PlantValidationError(path, [Issue(str(path), "-", "-", "not a plant folder")])
+        why = "no such folder" if not path.exists() else "not a folder"
+        raise PlantValidationError(path, [Issue(str(path), "-", "-", f"{why}; give a plant folder (with {PLANT_FILE}) "
+                                                                     f"or a bundled plant: {', '.join(bundled_plant_names())}")])
     meta = _load_meta(path, issues)
     files = {layer: (meta.layers.get(layer) if meta else None) or f"{layer}.geojson" for layer in LAYERS}
     layers = {layer: _load_layer(path, layer, files[layer], issues) for layer in LAYERS}
@@ -324,5 +335,9 @@ def validate_plant(path: str | Path) -> list[Issue]:
 
 
 def bundled_plant_path(name: str = "demo_plant") -> Path:
-    """Folder of a plant shipped with SafeTwin (``demo_plant`` or ``small_plant``)."""
-    return Path(__file__).resolve().parent / name
+    """Folder of a plant shipped with SafeTwin (``demo_plant`` or ``small_plant``), found through the
+    package's resources (an installed wheel and an editable checkout alike)."""
+    folder = Path(str(resources.files("safetwin.plant_models").joinpath(name)))
+    if not (folder / PLANT_FILE).is_file():
+        raise FileNotFoundError(f"no bundled plant {name!r}; bundled plants: {', '.join(bundled_plant_names())}")
+    return folder
