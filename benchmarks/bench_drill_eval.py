@@ -21,7 +21,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from safetwin.emergency_planner.drill.evaluate import evaluate
-from safetwin.emergency_planner.drill.record import DrillEvent, DrillRecord, from_store
+from safetwin.app.drill_records import from_store
+from safetwin.emergency_planner.drill.record import DrillEvent, DrillRecord
 from safetwin.emergency_planner.drill.report import report_html
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
 from safetwin.scenarios.loader import load_scenario

@@ -13,7 +13,7 @@ import urllib.request
 import yaml
 from typer.testing import CliRunner
 
-from safetwin.cli import app
+from safetwin.app.cli import app
 from safetwin.plant_models.loader import bundled_plant_path
 
 runner = CliRunner()
@@ -57,7 +57,7 @@ def test_demo_serves_health_and_plant(tmp_path):
     port = _free_port()
     env = dict(os.environ, SAFETWIN_DATA_DIR=str(tmp_path), SAFETWIN_API_TOKEN="t0k3n", SAFETWIN_DB_URL="")
     env.pop("SAFETWIN_DB_URL")
-    proc = subprocess.Popen([sys.executable, "-m", "safetwin.cli", "demo", "--port", str(port), "--duration", "20", "--site", "clitest"],
+    proc = subprocess.Popen([sys.executable, "-m", "safetwin", "demo", "--port", str(port), "--duration", "20", "--site", "clitest"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []

@@ -132,6 +132,18 @@ class Publisher:
         self.conn.publish(self.topics.evacuation(area_id), encode(doc), qos=1, retain=True)
         self.published += 1
 
+    def evacuation_instructions(self, recommendations: Any, ts: float | None = None) -> int:
+        """One retained instruction per area of a planner's
+        :class:`~safetwin.emergency_planner.recommend.core.Recommendations` (action ``evacuate``,
+        ``shelter`` or ``all_clear``, the route as road / walkway ids in walking order, the muster
+        point and the reason, from its ``area_instructions()``); returns the number published."""
+        sent = 0
+        for instruction in recommendations.area_instructions():
+            self.evacuation(instruction["area_id"], instruction["action"], route=instruction["route"],
+                            muster_point=instruction["muster_point"], reason=instruction["reason"], ts=ts)
+            sent += 1
+        return sent
+
     def command(self, eid: str, action: str, by: str, reason: str = "", expiry_s: int = 15) -> str:
         """Send a command to equipment ``eid`` with MQTT 5 message expiry ``expiry_s`` seconds,
         a response topic and correlation data; never retained. Returns the command id."""

@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point, shape
 from typer.testing import CliRunner
 
-from safetwin.cli import app
+from safetwin.app.cli import app
 from safetwin.emergency_planner.physics.consequence import Weather
 from safetwin.emergency_planner.physics.domino import THRESHOLD_KW_M2, time_to_failure_s
 from safetwin.emergency_planner.plant_consequence import (bund_fire, bund_fire_domino, domino_units,

@@ -173,7 +173,7 @@ def test_from_store_on_both_backends(store, small_plant):
     alarm kinds filtered, first raise per alarm only."""
     from datetime import timedelta
 
-    from safetwin.emergency_planner.drill.record import from_store
+    from safetwin.app.drill_records import from_store
     from safetwin.twin.store.records import AlarmEvent, Position
 
     t0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)

@@ -8,8 +8,9 @@ import numpy as np
 import yaml
 from typer.testing import CliRunner
 
-from safetwin.cli import app
-from safetwin.emergency_planner.drill.record import from_mqtt_recording, from_run_folder
+from safetwin.app.cli import app
+from safetwin.app.drill_records import from_mqtt_recording
+from safetwin.emergency_planner.drill.record import from_run_folder
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.recorder import FORMAT, Recorded
 

@@ -20,7 +20,8 @@ from safetwin.emergency_planner.drill.evaluate import DELAY_S, evaluate
 from safetwin.emergency_planner.drill.exposure import exposure_from_incident
 from safetwin.emergency_planner.drill.metrics import muster_arrivals, muster_polygons
 from safetwin.emergency_planner.drill.persist import evaluation_summary, get_evaluation, list_evaluations, save_evaluation
-from safetwin.emergency_planner.drill.record import DrillRecord, from_store, parse_drill_log
+from safetwin.app.drill_records import from_store
+from safetwin.emergency_planner.drill.record import DrillRecord, parse_drill_log
 from safetwin.emergency_planner.drill.report import report_html, report_pdf
 from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
 from safetwin.live_bridge.broker import clear_retained

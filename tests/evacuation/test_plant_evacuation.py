@@ -7,7 +7,7 @@ import time
 
 from typer.testing import CliRunner
 
-from safetwin.cli import app
+from safetwin.app.cli import app
 from safetwin.emergency_planner.plant_evacuation import evacuate_plant, shift_positions, twin_positions
 from safetwin.plant_models.loader import bundled_plant_path
 from safetwin.twin.state import TwinState

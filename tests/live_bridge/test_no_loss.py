@@ -30,7 +30,7 @@ SENSORS = ("GD-01", "GD-02", "GD-03")
 
 def start_bridge(port: int, site: str, db: str, log_path) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "safetwin.live_bridge", "run", "--plant", str(bundled_plant_path("small_plant")),
+        [sys.executable, "-m", "safetwin", "bridge", "run", "--plant", str(bundled_plant_path("small_plant")),
          "--site", site, "--host", "127.0.0.1", "--port", str(port), "--db", db],
         stdout=subprocess.DEVNULL, stderr=open(log_path, "ab"))
     deadline = time.monotonic() + 30

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from safetwin.emergency_planner.live import LiveIncidentMonitor, WindInput
-from safetwin.emergency_planner.live.replay import ScenarioReplay, decode_readings
+from safetwin.emergency_planner.live.replay import decode_readings
+from safetwin.live_bridge.scenario_replay import ScenarioReplay
 from safetwin.live_bridge.simulator import PlantSimulator, SimConfig
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
 from safetwin.twin.alarms import AlarmRules

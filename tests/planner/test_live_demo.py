@@ -18,7 +18,7 @@ import uuid
 import paho.mqtt.client as mqtt
 import pytest
 
-from safetwin.emergency_planner.live.replay import ScenarioReplay
+from safetwin.live_bridge.scenario_replay import ScenarioReplay
 
 BROKER = (os.environ.get("SAFETWIN_MQTT_HOST", "127.0.0.1"), int(os.environ.get("SAFETWIN_MQTT_PORT", "1883")))
 
@@ -47,7 +47,7 @@ def test_demo_live_mode_estimates_and_publishes_recommendations(tmp_path):
     env = dict(os.environ, SAFETWIN_DATA_DIR=str(tmp_path), SAFETWIN_API_TOKEN="l1ve",
                SAFETWIN_LIVE_WIND="3.0,270,D", SAFETWIN_MQTT_HOST=BROKER[0], SAFETWIN_MQTT_PORT=str(BROKER[1]))
     env.pop("SAFETWIN_DB_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "safetwin.cli", "demo", "--port", str(port), "--duration", "150",
+    proc = subprocess.Popen([sys.executable, "-m", "safetwin", "demo", "--port", str(port), "--duration", "150",
                              "--site", site, "--no-simulate"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     instructions: dict[str, dict] = {}

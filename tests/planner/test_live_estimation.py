@@ -29,7 +29,8 @@ import pytest
 
 from safetwin.emergency_planner.live import (EstimationError, LiveIncidentMonitor, Observations, WindInput,
                                              estimate_source, predict_plume)
-from safetwin.emergency_planner.live.replay import ScenarioReplay, compare, decode_readings, synthetic_observations
+from safetwin.emergency_planner.live.replay import compare, decode_readings, synthetic_observations
+from safetwin.live_bridge.scenario_replay import ScenarioReplay
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
 
 

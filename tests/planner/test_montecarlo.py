@@ -191,7 +191,7 @@ def test_serial_resume_and_dask_cluster_give_identical_draws(small_mc, tmp_path)
 def test_cli_montecarlo_writes_draws_and_summary(small_mc, tmp_path):
     from typer.testing import CliRunner
 
-    from safetwin.emergency_planner.scenario_cli import app
+    from safetwin.app.cli.scenario import app
 
     runner = CliRunner()
     out = tmp_path / "out"

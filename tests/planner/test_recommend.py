@@ -322,7 +322,6 @@ def test_api_roles_and_run(api):
 # ------------------------------------------------------------------------------------------ MQTT
 def test_publish_one_retained_instruction_per_area(chlorine):
     """Against the real Mosquitto broker: one retained evacuation instruction per area."""
-    from safetwin.emergency_planner.recommend.publish import publish_instructions
     from safetwin.live_bridge.connection import MqttConnection
     from safetwin.live_bridge.outbound import Publisher
     from safetwin.live_bridge.topics import Topics
@@ -337,7 +336,7 @@ def test_publish_one_retained_instruction_per_area(chlorine):
     site = "t" + uuid.uuid4().hex[:10]
     conn = MqttConnection("rec-" + uuid.uuid4().hex[:8], s.mqtt_host, s.mqtt_port, persistent=False).start()
     try:
-        n = publish_instructions(Publisher(conn, Topics(site)), rec)
+        n = Publisher(conn, Topics(site)).evacuation_instructions(rec)
     finally:
         conn.stop()
     got: dict[str, dict] = {}

@@ -223,7 +223,7 @@ def test_jet_fire_escalates_to_the_neighbouring_sphere():
 def test_cli_list_validate_and_run(tmp_path):
     from typer.testing import CliRunner
 
-    from safetwin.emergency_planner.scenario_cli import app
+    from safetwin.app.cli.scenario import app
 
     runner = CliRunner()
     r = runner.invoke(app, ["list"])

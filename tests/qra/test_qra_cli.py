@@ -5,7 +5,7 @@ import json
 
 from typer.testing import CliRunner
 
-from safetwin.emergency_planner.qra.cli import app
+from safetwin.app.cli.qra import app
 from safetwin.plant_models.loader import bundled_plant_path
 
 

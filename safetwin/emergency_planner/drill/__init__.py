@@ -1,7 +1,8 @@
 """Drill evaluation (issue #7 item 5): records, indicators, scoring, findings, reports, calendar.
 
-* :mod:`.record` — :class:`DrillRecord` (tracks + events) from a simulated drill, the twin's store,
-  a `scenario run` folder or an MQTT recording, plus the manual drill log (JSON/YAML);
+* :mod:`.record` — :class:`DrillRecord` (tracks + events) from a simulated drill or a `scenario run`
+  folder, plus the manual drill log (JSON/YAML); recorded drills (the twin's store, an MQTT
+  recording) are read by :mod:`safetwin.app.drill_records`;
 * :mod:`.indicators` — the configurable indicator system (AQ/T 9009 modules, HSEEP capabilities)
   and the scoring rules; :mod:`.metrics` — vectorised measurements (muster arrivals …);
 * :mod:`.evaluate` — score, grade, HSEEP ratings, comparison with the simulated baseline, findings
@@ -22,11 +23,11 @@ Example (a simulated drill evaluated against itself; ~5 s)::
 from .calendar import DrillDone, EmergencyPlan, PlanItem, plan_completion, schedule
 from .evaluate import Evaluation, evaluate
 from .indicators import IndicatorConfig, load_indicator_config
-from .record import (DrillEvent, DrillLog, DrillLogError, DrillRecord, from_incident, from_mqtt_recording,
-                     from_run_folder, from_store, load_drill_log, parse_drill_log)
+from .record import (DrillEvent, DrillLog, DrillLogError, DrillRecord, from_incident, from_run_folder, load_drill_log,
+                     parse_drill_log)
 
-__all__ = ["DrillRecord", "DrillEvent", "DrillLog", "DrillLogError", "from_incident", "from_store", "from_run_folder",
-           "from_mqtt_recording", "load_drill_log", "parse_drill_log", "IndicatorConfig", "load_indicator_config",
+__all__ = ["DrillRecord", "DrillEvent", "DrillLog", "DrillLogError", "from_incident", "from_run_folder", "load_drill_log",
+           "parse_drill_log", "IndicatorConfig", "load_indicator_config",
            "Evaluation", "evaluate", "EmergencyPlan", "DrillDone", "PlanItem", "schedule", "plan_completion",
            "list_evaluations", "evaluation_summary", "create_corrective_actions", "report_html", "report_pdf"]
 

@@ -5,8 +5,9 @@
 * :func:`predict_plume` — the estimated release as ``c(x, y, t) -> mg/m³`` for routing.
 * :class:`LiveIncidentMonitor` (:mod:`.monitor`) — attaches to a TwinState, starts at the first
   gas alarm and re-estimates as readings arrive; recommendations from live RTLS positions.
-* :mod:`.replay` — a scenario's detector traffic without a broker (CLI ``safetwin scenario
-  estimate``, tests).
+* :mod:`.replay` — detector traffic helpers: the scenario's field at each detector, synthetic
+  observations, the comparison with the truth (the simulated plant that plays a scenario is
+  :mod:`safetwin.live_bridge.scenario_replay`, CLI ``safetwin scenario estimate``).
 
 Example::
 

@@ -1,4 +1,4 @@
-"""``safetwin qra …``: a typer sub-app (the lead mounts ``app``).
+"""``safetwin qra …``: quantitative risk assessment of a plant.
 
     safetwin qra run demo_plant --grid-m 2 --margin-m 500 --out var/qra/demo
     safetwin qra run demo_plant --scheduler tcp://10.0.0.5:8786
@@ -32,7 +32,7 @@ def run(plant: Path = typer.Argument(..., help="plant folder (plant.yaml + layer
         criteria: str = typer.Option("GB36894", help="criteria: GB36894, Bevi, UK_HSE"),
         installation: Optional[str] = typer.Option(None, help="GB36894: new | in_service")) -> None:
     """Run the QRA of a plant and write contours, IR grid, F-N CSV and the criteria report."""
-    from .engine import run_qra
+    from safetwin.emergency_planner.qra.engine import run_qra
 
     try:
         res = run_qra(plant, grid_m=grid_m, margin_m=margin_m, out_dir=out, scheduler=scheduler, n_workers=workers,

@@ -1,10 +1,10 @@
-"""Command line of the live bridge (a typer sub-app; wire it as ``safetwin bridge …``).
+"""``safetwin bridge …``: the live MQTT bridge, a broker, a simulated plant, record and replay.
 
-    python -m safetwin.live_bridge run --plant small_plant --site site1
-    python -m safetwin.live_bridge broker --port 18830 --data-dir var/mosquitto
-    python -m safetwin.live_bridge simulate-plant --plant small_plant --rate 1000
-    python -m safetwin.live_bridge record out.jsonl --site site1 --seconds 60
-    python -m safetwin.live_bridge replay out.jsonl --speed 10
+    safetwin bridge run --plant small_plant --site site1
+    safetwin bridge broker --port 18830 --data-dir var/mosquitto
+    safetwin bridge simulate-plant --plant small_plant --rate 1000
+    safetwin bridge record out.jsonl --site site1 --seconds 60
+    safetwin bridge replay out.jsonl --speed 10
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def run(plant: Path = typer.Option(None, help="plant folder (default: settings.p
         seconds: float = typer.Option(0.0, help="stop after this many seconds (0: run until SIGINT/SIGTERM)"),
         ) -> None:
     """Run the live bridge until interrupted."""
-    from .bridge import BridgeConfig, LiveBridge
+    from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = BridgeConfig.from_settings(site=site)
     if host:
@@ -67,7 +67,7 @@ def broker(port: int = typer.Option(1883), data_dir: Path = typer.Option(Path("v
            auth: bool = typer.Option(False, help="password file + ACLs (credentials in data_dir/credentials.env)"),
            site: str = typer.Option("site1")) -> None:
     """Start SafeTwin's own mosquitto with the shipped config where none runs; stop with Ctrl-C."""
-    from .broker import EmbeddedBroker, broker_reachable
+    from safetwin.live_bridge.broker import EmbeddedBroker, broker_reachable
     if broker_reachable("127.0.0.1", port):
         typer.echo(f"a broker already listens on 127.0.0.1:{port}; using it")
         return
@@ -107,7 +107,7 @@ def simulate_plant(
     """Publish realistic traffic of a plant: detectors (noise, drift, faults) in gateway batches,
     every person's tag walking the roads, equipment states; optionally a gas plume read by the
     detectors."""
-    from .simulator import PlantSimulator, SimConfig, steady_plume
+    from safetwin.live_bridge.simulator import PlantSimulator, SimConfig, steady_plume
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     p = _plant(plant)
     conc = substance = None
@@ -144,7 +144,7 @@ def record(out: Path = typer.Argument(..., help="JSONL file to write"),
            host: str = typer.Option(None), port: int = typer.Option(None),
            seconds: float = typer.Option(0.0, help="stop after this many seconds (0: until Ctrl-C)")) -> None:
     """Record raw MQTT traffic (topic, payload, QoS, retain, receive time) to a JSONL file."""
-    from .recorder import Recorder
+    from safetwin.live_bridge.recorder import Recorder
     h, pt, user, pw = _broker_address(host, port)
     flt = f"pst/v1/{site}/#" if site else topic_filter
     stop = threading.Event()
@@ -165,12 +165,8 @@ def replay_cmd(recording: Path = typer.Argument(..., help="JSONL file written by
                site: str = typer.Option(None, help="rewrite pst/v1/{site}/ topics to this site"),
                host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
     """Replay a recording in order at any speed."""
-    from .recorder import replay, site_rewriter
+    from safetwin.live_bridge.recorder import replay, site_rewriter
     h, pt, user, pw = _broker_address(host, port)
     n = replay(recording, h, pt, speed=speed, topic_map=site_rewriter(site) if site else None,
                username=user, password=pw)
     typer.echo(f"replayed {n} messages to {h}:{pt}", err=True)
-
-
-if __name__ == "__main__":
-    app()

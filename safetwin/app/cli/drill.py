@@ -69,12 +69,14 @@ def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario 
     """Evaluate a drill and write evaluation.json, report.html and report.pdf."""
     from safetwin.scenarios.loader import ScenarioValidationError, load_scenario
 
-    from ..incident import run_incident
-    from .evaluate import evaluate
-    from .exposure import exposure_from_incident
-    from .indicators import IndicatorConfigError, load_indicator_config
-    from .record import DrillLogError, from_incident, from_mqtt_recording, from_run_folder, from_store, load_drill_log
-    from .report import write_report
+    from safetwin.emergency_planner.drill.evaluate import evaluate
+    from safetwin.emergency_planner.drill.exposure import exposure_from_incident
+    from safetwin.emergency_planner.drill.indicators import IndicatorConfigError, load_indicator_config
+    from safetwin.emergency_planner.drill.record import DrillLogError, from_incident, from_run_folder, load_drill_log
+    from safetwin.emergency_planner.drill.report import write_report
+    from safetwin.emergency_planner.incident import run_incident
+
+    from ..drill_records import from_mqtt_recording, from_store
 
     try:
         loaded = load_scenario(scenario)
@@ -124,7 +126,7 @@ def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario 
         typer.echo(f"PDF not written: {err}", err=True)
         paths = write_report(doc, out, pdf=False)
     if save:
-        from .persist import save_evaluation
+        from safetwin.emergency_planner.drill.persist import save_evaluation
 
         with _store(db) as store:
             typer.echo(f"stored evaluation {save_evaluation(store, ev, site)}")
@@ -140,7 +142,7 @@ def add_plan_cmd(plan_id: str = typer.Argument(...), kind: str = typer.Option(..
                  title: str = typer.Option(""), site: str = typer.Option("site1"),
                  db: Optional[str] = typer.Option(None, help="store URL (default: SAFETWIN_DB_URL)")) -> None:
     """Register an emergency plan that must be drilled."""
-    from .persist import add_emergency_plan
+    from safetwin.emergency_planner.drill.persist import add_emergency_plan
 
     try:
         when = datetime.combine(date.fromisoformat(effective), datetime.min.time(), tzinfo=timezone.utc)
@@ -157,7 +159,7 @@ def generate_cmd(year: int = typer.Option(...), site: str = typer.Option("site1"
                  hazardous_chemicals: bool = typer.Option(False, "--hazardous-chemicals"),
                  db: Optional[str] = typer.Option(None)) -> None:
     """Write the year's drill plan items from the statutory intervals."""
-    from .persist import generate_plan, plan_items
+    from safetwin.emergency_planner.drill.persist import generate_plan, plan_items
 
     with _store(db) as store:
         generate_plan(store, site, year, hazardous_chemicals=hazardous_chemicals)
@@ -173,7 +175,7 @@ def record_cmd(drill_id: str = typer.Argument(...), on: str = typer.Option(..., 
                scenario: str = typer.Option(""), form: str = typer.Option("live", help="live|tabletop"),
                site: str = typer.Option("site1"), db: Optional[str] = typer.Option(None)) -> None:
     """Record a drill carried out (closes its plan item)."""
-    from .persist import record_drill
+    from safetwin.emergency_planner.drill.persist import record_drill
 
     try:
         when = datetime.combine(date.fromisoformat(on), datetime.min.time(), tzinfo=timezone.utc)
@@ -190,7 +192,7 @@ def calendar_cmd(site: str = typer.Option("site1"), today: Optional[str] = typer
                  hazardous_chemicals: bool = typer.Option(False, "--hazardous-chemicals"),
                  as_json: bool = typer.Option(False, "--json"), db: Optional[str] = typer.Option(None)) -> None:
     """Statutory drill calendar: due and overdue drills, plan completion."""
-    from .persist import calendar_status
+    from safetwin.emergency_planner.drill.persist import calendar_status
 
     day = date.fromisoformat(today) if today else datetime.now(timezone.utc).date()
     with _store(db) as store:

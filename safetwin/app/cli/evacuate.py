@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from .common import plant_or_exit
+
 app = typer.Typer(help="Evacuation with agents: plant runs and the RiMEA/NIST verification table.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -19,11 +21,9 @@ def run(plant_path: Path = typer.Argument(..., help="plant folder"),
         seed: int = typer.Option(0, help="random seed (positions, speeds, pre-movement)"),
         out: Path = typer.Option(Path("var/evacuation"), "--out", "-o", help="output folder")) -> None:
     """Evacuate a shift to the muster points: writes summary.json, trajectories.parquet, people.parquet."""
-    from safetwin.cli import _load_or_exit
+    from safetwin.emergency_planner.plant_evacuation import evacuate_plant, shift_positions
 
-    from .plant_evacuation import evacuate_plant, shift_positions
-
-    plant = _load_or_exit(plant_path)
+    plant = plant_or_exit(plant_path)
     try:
         blocked = [plant.gates[b].geometry.buffer(plant.gates[b].width_m) if b in plant.gates
                    else plant.roads[b].geometry.buffer(plant.roads[b].width_m / 2.0, cap_style="flat") for b in block]
@@ -48,6 +48,6 @@ def run(plant_path: Path = typer.Argument(..., help="plant folder"),
 @app.command("verify")
 def verify(out: Path = typer.Option(Path("docs/verification.md"), "--out", "-o", help="Markdown table to write")) -> None:
     """Run every RiMEA / NIST TN 1822 check and write the result table (exit 1 if any fails)."""
-    from .evacuation import verification
+    from safetwin.emergency_planner.evacuation import verification
 
     raise typer.Exit(verification.main(["--out", str(out)]))

@@ -7,14 +7,10 @@ from pathlib import Path
 
 import typer
 
+from .common import plant_or_exit
+
 app = typer.Typer(help="Consequence models: threat zones at equipment, domino escalation.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-
-
-def _plant(path: Path):
-    from safetwin.cli import _load_or_exit
-
-    return _load_or_exit(path)
 
 
 @app.command("zones")
@@ -35,10 +31,10 @@ def zones(plant_path: Path = typer.Argument(..., help="plant folder"),
 
     from safetwin.plant_models.export import local_geojson_to_wgs84
 
-    from .physics.consequence import Weather
-    from .plant_consequence import zones_at_equipment
+    from safetwin.emergency_planner.physics.consequence import Weather
+    from safetwin.emergency_planner.plant_consequence import zones_at_equipment
 
-    plant = _plant(plant_path)
+    plant = plant_or_exit(plant_path)
     if frame not in ("wgs84", "local"):
         raise typer.BadParameter("frame must be wgs84 or local")
     lat = lon = when = None
@@ -82,9 +78,9 @@ def domino(plant_path: Path = typer.Argument(..., help="plant folder"),
            hours: float = typer.Option(1.0, help="simulated time, h"),
            out: Path | None = typer.Option(None, "--out", "-o", help="JSON timeline to write")) -> None:
     """Escalation timeline after a pool fire in a tank's bund (which neighbours ignite, when)."""
-    from .plant_consequence import bund_fire_domino
+    from safetwin.emergency_planner.plant_consequence import bund_fire_domino
 
-    plant = _plant(plant_path)
+    plant = plant_or_exit(plant_path)
     try:
         result = bund_fire_domino(plant, tank, wind_speed, wind_from, t_end_s=hours * 3600.0)
     except (KeyError, ValueError) as exc:

@@ -1,4 +1,4 @@
-"""``safetwin scenario …``: a typer sub-app (the lead mounts ``app``).
+"""``safetwin scenario …``: list, validate and run scenario drills.
 
     safetwin scenario list
     safetwin scenario validate chlorine_drum_leak_wind_shift      # or a path to a YAML file
@@ -84,7 +84,7 @@ def run_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
     """Run a scenario end to end and write its events, trajectories and metrics."""
     from safetwin.scenarios.loader import ScenarioValidationError, load_scenario
 
-    from .incident import run_incident
+    from safetwin.emergency_planner.incident import run_incident
 
     try:
         loaded = load_scenario(name)
@@ -121,8 +121,8 @@ def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML f
     """Run a scenario over N weather draws from its plant's wind rose and weather classes (in parallel)
     and write draws.csv, draws.json and summary.json with the spread of RSET, alarm time and harm."""
 
-    from .montecarlo import run_montecarlo
-    from .qra.executor import print_progress
+    from safetwin.emergency_planner.montecarlo import run_montecarlo
+    from safetwin.emergency_planner.qra.executor import print_progress
 
     if serial and scheduler:
         typer.echo("error: give --serial or --scheduler, not both", err=True)
@@ -156,8 +156,8 @@ def estimate_cmd(name: str = typer.Argument(..., help="scenario name or YAML fil
     """Replay the scenario's detector traffic offline (simulated plant, no broker) into the live
     source estimator and print the estimate over time against the truth."""
 
-    from .live.estimate import EstimationParams
-    from .live.replay import replay_offline
+    from safetwin.emergency_planner.live.estimate import EstimationParams
+    from safetwin.live_bridge.scenario_replay import replay_offline
 
     params = EstimationParams(over_range="censor" if censor else "use")
     with _bad_input_exits():
@@ -192,7 +192,7 @@ def recommend_cmd(name: str = typer.Argument(..., help="scenario name or YAML fi
     """Recommend routes, muster points, shelter advice and responder routes for a scenario (no agents)."""
     from safetwin.scenarios.loader import ScenarioValidationError, load_scenario
 
-    from .recommend.scenario import recommend_scenario
+    from safetwin.emergency_planner.recommend.scenario import recommend_scenario
 
     try:
         loaded = load_scenario(name)

@@ -1,0 +1,106 @@
+"""The main job on embedded defaults (``safetwin demo``): one process with the twin, its store, the
+live bridge (and a broker where none runs), a simulated plant, the safety workflows, the API, the
+web UI and the live incident monitor.
+
+Start order: plant → twin state → store → broker and bridge → simulated plant (or the shift's
+people placed where they work) → workflows → API app → UI mount → live monitor → uvicorn. Stop
+order is the reverse, whatever stopped the server (Ctrl-C, ``duration_s``).
+"""
+from __future__ import annotations
+
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from safetwin.logging import configure_logging
+from safetwin.settings import Settings, get_settings
+from safetwin.twin.store import Store
+
+from .cli.common import plant_or_exit
+from .live import start_bridge, start_live_mode, start_simulator
+
+__all__ = ["run_demo", "open_store"]
+
+
+def open_store(settings: Settings) -> tuple[Store, str]:
+    """Open (and migrate) the configured store with the API's pool options; returns it and a line
+    describing it (the URL without credentials)."""
+    from safetwin.twin.api.server import engine_options
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url
+    store = Store.open(url, **engine_options(url))
+    safe = url.split("@")[-1] if "@" in url else url
+    return store, f"{safe} (migrated to head)"
+
+
+def run_demo(*, plant_path: Path | None = None, port: int | None = None, duration_s: float = 0.0,
+             shift: str = "day", site: str = "site1", live: bool = True, simulate: bool = True,
+             say: Callable[[str], None] = print) -> None:
+    """Run the main job until Ctrl-C or for ``duration_s`` seconds (0 = until Ctrl-C); ``say``
+    prints the banner (what is served where, the admin token)."""
+    import uvicorn
+
+    from safetwin.twin.api.app import create_app
+    from safetwin.twin.population import shift_population
+    from safetwin.twin.state import TwinState
+    from safetwin.twin.workflows.service import WorkflowService
+    from safetwin.ui import mount_ui
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    plant = plant_or_exit(plant_path or settings.plant_path)
+    state = TwinState(plant)
+    store, store_note = open_store(settings)
+    bridge, broker, bridge_note = start_bridge(plant, state, settings, site) if live else (None, None, "")
+    sim_stop, sim_note = start_simulator(plant, settings, site) if (bridge is not None and simulate) else (None, "off")
+    if sim_stop is None:  # no live traffic: place the shift where it works so the twin is not empty
+        ids, xy, _ = shift_population(plant, shift, seed=0) if shift in plant.shifts else ([], None, [])
+        if ids:
+            state.update_positions(ids, xy[:, 0], xy[:, 1], ts=time.time())
+    token = settings.api_token or secrets.token_urlsafe(24)
+    tokens = {token: "admin", **settings.api_tokens}
+    port = port or settings.api_port
+    base = f"http://{settings.api_host}:{port}"
+    summary = plant.summary()
+    say(f"SafeTwin — plant {summary['name']} ({plant.crs}, {summary['extent_m'][0]:.0f} m x "
+        f"{summary['extent_m'][1]:.0f} m, {len(plant.meta.sensors)} sensors, {state.head_count} people on the "
+        f"{shift} shift)")
+    say(f"store: {store_note}")
+    say(f"live bridge: {bridge_note if live else 'off (--no-live)'}")
+    say(f"simulated plant: {sim_note}")
+    say("serving:")
+    say(f"  {base}/health          liveness (no token)")
+    say(f"  {base}/plant           plant summary")
+    say(f"  {base}/plant/layers/…  GeoJSON layers (WGS84)")
+    say(f"  {base}/state/readings  /state/occupancy  /state/alarms")
+    say(f"  {base}/permits, /hazards, /risk/map, /kpi …  safety workflows (POST /auth/token to log in)")
+    say(f"  {base}/docs            OpenAPI")
+    say(f"  {base}/ui/control-room  /ui/engineer  /ui/manager   web UI (log in with the admin token)")
+    say(f"admin token (Authorization: Bearer …): {token if not settings.api_token else '<SAFETWIN_API_TOKEN>'}")
+    sys.stdout.flush()
+    workflows = WorkflowService(store.engine, plant, site_id=site)
+    workflows.attach(state)
+    api = create_app(state, tokens, workflows=workflows)
+    ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge)
+    monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx)
+    say(f"live incident mode: {live_note}")
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning"))
+    if duration_s > 0:
+        threading.Timer(duration_s, lambda: setattr(server, "should_exit", True)).start()
+    try:
+        server.run()
+    finally:
+        if sim_stop is not None:
+            sim_stop.set()
+        if monitor is not None:
+            monitor.stop()
+        workflows.close()
+        store.close()
+        if bridge is not None:
+            bridge.stop()
+        if broker is not None:
+            broker.stop()

@@ -1,0 +1,110 @@
+"""Live-mode assembly: the bridge, the simulated plant and the live incident monitor.
+
+* :func:`start_bridge` — a broker where none runs (SafeTwin's own Mosquitto), then the live bridge
+  feeding a :class:`~safetwin.twin.state.TwinState`;
+* :func:`start_simulator` — a simulated plant publishing its detector and tag traffic to the bridge;
+* :func:`start_live_mode` — the :class:`~safetwin.emergency_planner.live.LiveIncidentMonitor`; its
+  recommendations go to the API (``GET /planner/recommendations``), to the site as retained
+  per-area MQTT instructions (only for a declared incident) and to the control room.
+
+Each returns what it started (or None) and one line describing the outcome, for the demo's banner.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from safetwin.emergency_planner.live import LiveIncidentMonitor, WindInput
+from safetwin.emergency_planner.live.view import evacuation_routes, forecast_zones
+from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
+from safetwin.live_bridge.broker import EmbeddedBroker, ensure_broker
+from safetwin.live_bridge.simulator import PlantSimulator
+from safetwin.plant_models.loader import Plant
+from safetwin.settings import Settings
+from safetwin.twin.api.planner_routes import set_latest
+from safetwin.twin.state import TwinState
+
+__all__ = ["parse_wind", "start_bridge", "start_simulator", "start_live_mode"]
+
+
+def parse_wind(text: str) -> WindInput:
+    """``'speed m/s,from deg,Pasquill class'`` (e.g. ``'3.0,270,D'``) as a :class:`WindInput`;
+    ValueError naming the expected form otherwise.
+
+    >>> parse_wind("3.0, 270, d")
+    WindInput(speed_m_s=3.0, from_deg=270.0, stability='D')
+    """
+    try:
+        speed, from_deg, stability = (part.strip() for part in text.split(","))
+        return WindInput(float(speed), float(from_deg), stability.upper())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{text!r} is not 'speed m/s,from deg,Pasquill class': {exc}") from None
+
+
+def start_bridge(plant: Plant, state: TwinState, settings: Settings,
+                 site: str) -> tuple[LiveBridge | None, EmbeddedBroker | None, str]:
+    """Start a broker where none runs, then the live bridge feeding ``state``.
+
+    Returns (bridge or None, broker we started or None, a line describing the outcome). Where no
+    broker runs and Mosquitto is not installed the demo goes on without the live path and says so.
+    """
+    try:
+        broker = ensure_broker(settings.mqtt_host, settings.mqtt_port, settings.data_dir / "mosquitto")
+    except (FileNotFoundError, OSError, RuntimeError) as exc:
+        return None, None, f"off — {exc}"
+    try:
+        bridge = LiveBridge(plant, BridgeConfig.from_settings(site=site), state=state).start()
+    except ConnectionError as exc:
+        if broker is not None:
+            broker.stop()
+        return None, None, f"off — broker unreachable: {exc}"
+    where = "SafeTwin's own mosquitto" if broker is not None else "the running broker"
+    return bridge, broker, (f"mqtt://{settings.mqtt_host}:{settings.mqtt_port} ({where}), "
+                            f"topics pst/v1/{site}/… (see docs/mqtt-topics.md)")
+
+
+def start_simulator(plant: Plant, settings: Settings, site: str) -> tuple[threading.Event, str]:
+    """Publish a simulated plant's traffic (every detector at its period, every tag walking the
+    roads) in a background thread; returns (the event that stops it, a line describing it)."""
+    stop = threading.Event()
+    sim = PlantSimulator(plant, site)
+    threading.Thread(target=sim.run, args=(settings.mqtt_host, settings.mqtt_port), kwargs={"stop": stop},
+                     name="safetwin-simulated-plant", daemon=True).start()
+    return stop, (f"{len(plant.meta.sensors)} detectors and the day shift's tags publishing to pst/v1/{site}/… "
+                  "(--no-simulate to listen to real traffic only)")
+
+
+def start_live_mode(state: TwinState, api: Any, bridge: LiveBridge | None, wind_text: str,
+                    ui_ctx: Any | None = None) -> tuple[LiveIncidentMonitor | None, str]:
+    """Attach the live incident monitor: on a gas alarm it estimates the source from the live
+    readings, predicts the plume and publishes recommendations to the API app ``api``
+    (``GET /planner/recommendations``), per-area MQTT instructions through ``bridge`` (only once
+    the incident is declared) and the control room ``ui_ctx`` (forecast AEGL zones and evacuation
+    routes). Returns (monitor or None, a line describing it)."""
+    try:
+        wind = parse_wind(wind_text)
+    except ValueError as exc:
+        return None, f"off — SAFETWIN_LIVE_WIND: {exc}"
+
+    def on_update(update: Any) -> None:
+        if update.recommendations is None:
+            return
+        estimate, verdict = update.estimate, update.declaration
+        # declared only when healthy detectors agree on one source, never on two alarms alone
+        declared = update.declared
+        set_latest(api, update.recommendations,
+                   f"live estimate ({estimate.kind} {estimate.equipment_id or ''}) "
+                   f"+{update.since_alarm_s:.0f} s after the first alarm; "
+                   + (f"incident declared: {verdict.reason}" if declared else
+                      f"not declared ({verdict.reason if verdict else 'no verdict'}), not sent to the site"))
+        if declared and bridge is not None and bridge.publisher is not None:
+            bridge.publisher.evacuation_instructions(update.recommendations)
+        if ui_ctx is not None and estimate.wind is not None:
+            view = forecast_zones(estimate, estimate.wind, state.plant.boundary.bounds)
+            ui_ctx.source.set_incident(view, routes=evacuation_routes(update.recommendations), declared=declared,
+                                       title=f"live: {estimate.equipment_id or 'release'}"
+                                             + ("" if declared else " (forecast, not declared)"))
+
+    monitor = LiveIncidentMonitor(state, wind, recommend_every=1, on_update=on_update).start()
+    return monitor, (f"armed (wind {wind.speed_m_s:g} m/s from {wind.from_deg:g}°, class {wind.stability}); on a gas "
+                     "alarm: source estimate, /planner/recommendations, pst/v1/<site>/twin/evac/<area>")
