@@ -54,7 +54,7 @@ def unit_concentration(x_m: np.ndarray, y_m: np.ndarray, z_m: np.ndarray, releas
     xs = np.maximum(x_m, near_field_m)
     sy, sz = sigmas(xs)
     sy, sz = np.asarray(sy, float), np.asarray(sz, float)
-    sy0 = float(np.asarray(sigmas(np.array([near_field_m]))[0])[0])
+    sy0 = near_field_sigma_y_m(sigmas, near_field_m)
     base = (KG_M3_TO_MG_M3 / (2 * np.pi * wind_speed_m_s * sy * sz) * np.exp(-0.5 * (y_m / sy) ** 2)
             * ndtr(x_m / sy0))
     z = np.asarray(z_m, float)[None, None, :]
@@ -62,6 +62,11 @@ def unit_concentration(x_m: np.ndarray, y_m: np.ndarray, z_m: np.ndarray, releas
     h = H[:, None, None]
     v = np.exp(-((z - h) ** 2) * inv) + np.exp(-((z + h) ** 2) * inv)
     return base[None] * v
+
+
+def near_field_sigma_y_m(sigmas: SigmaModel, near_field_m: float) -> float:
+    """σ₀ = σy at the near field (m): the crosswind spread the puff train starts its puffs with."""
+    return float(np.asarray(sigmas(np.array([near_field_m]))[0])[0])
 
 
 def front_factor(x_m: np.ndarray, sigma_x_m: np.ndarray, travel_m: np.ndarray, sy0_m: float) -> np.ndarray:
