@@ -9,6 +9,12 @@ Modules (one job each):
 * :mod:`.dispersion` — Gaussian plume and puffs, puff train under a wind history, fast grid kernels.
 * :mod:`.effects` — toxic/flammable thresholds, toxic load and probits along paths, thermal probits.
 * :mod:`.fire` — pool fire (solid flame, point source) and API 521 jet fire.
+* :mod:`.fireball` — BLEVE fireball (CCPS / Yellow Book): size, duration, SEP, view factor, dose.
+* :mod:`.blast` — Sachs scaling, the TNT curve, vessel-burst and BLEVE blast, :class:`BlastWave`.
+* :mod:`.overpressure` — Green Book probits (people, buildings), equipment escalation by overpressure.
+* :mod:`.flammable_cloud` — cloud input type, flammable mass between LFL and UFL.
+* :mod:`.flash_fire` — LFL / ½ LFL envelope of a cloud.
+* :mod:`.congestion` — congestion and confinement of a plant region from footprints and heights.
 * :mod:`.domino` — escalation between equipment over time; cellular area spread.
 * :mod:`.zones` — fields → shapely zones per risk level → GeoJSON.
 * :mod:`.consequence` — ``compute_consequence_zones(release, weather, grid)``, the single entry point.

@@ -46,6 +46,7 @@ from scipy.signal import fftconvolve
 from .effects import probit_to_probability
 from .fire import JetFire, PoolFire, jet_fire, pool_fire
 from .grid import GridSpec
+from .overpressure import overpressure_damage_probit  # noqa: F401  (re-exported: domino by overpressure)
 from safetwin.substances import get_substance
 
 THRESHOLD_KW_M2 = {"atmospheric": 15.0, "pressurised": 45.0}
@@ -77,14 +78,6 @@ def escalation_probability(ttf_s: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         y = 9.25 - 1.85 * np.log(t / 60.0)
     return np.where(np.isfinite(t), probit_to_probability(y), 0.0)
-
-
-def overpressure_damage_probit(overpressure_pa: np.ndarray | float,
-                               kind: Literal["atmospheric", "pressurised", "elongated", "auxiliary"]) -> np.ndarray:
-    """Cozzani & Salzano (2004) equipment-damage probits (Ps in Pa)."""
-    a, b = {"atmospheric": (-18.96, 2.44), "pressurised": (-42.44, 4.33), "elongated": (-28.07, 3.16),
-            "auxiliary": (-17.79, 2.18)}[kind]
-    return a + b * np.log(np.asarray(overpressure_pa, dtype=float))
 
 
 @dataclass(frozen=True)
