@@ -14,7 +14,7 @@ from safetwin.live_bridge.connection import MqttConnection
 from safetwin.live_bridge.ingest import Ingestor
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
-from safetwin.twin import alarms as alarms_mod
+from safetwin.twin.alarms import rules as alarms_mod
 from safetwin.twin.alarms import AlarmRules, RuleConfig, rule_for_sensor
 from safetwin.twin.state import TwinState
 

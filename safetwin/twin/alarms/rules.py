@@ -1,4 +1,4 @@
-"""Alarm rules and the ISA-18.2 alarm state machine of the twin, with its own priority thread.
+"""Alarm rules and the ISA-18.2 alarm state machine of the twin.
 
 Per sensor, :class:`AlarmRules` evaluates four independent alarms, each with its own id:
 
@@ -18,10 +18,9 @@ ACKED, or → RTN_UNACK (returned to normal, unacknowledged) → NORMAL after ac
 alarm for a time; OUT_OF_SERVICE for a sensor under maintenance. Escalation (e.g. H → HH) while
 acknowledged makes the alarm unacknowledged again.
 
-:class:`AlarmEngine` runs the rules on its own thread from a priority queue (safety sensors
-first, then other telemetry, then housekeeping). When the queue bound is hit, readings are
-conflated to the latest per sensor (counted in ``stats['conflated']``) — never silently lost
-for alarm purposes. Times are seconds since the Unix epoch (UTC).
+Each sensor's settings (levels, deadband, delays, rate limit) are a :class:`.config.RuleConfig`.
+:class:`AlarmRules` is not thread-safe: :class:`.engine.AlarmEngine` runs it on its own
+thread. Times are seconds since the Unix epoch (UTC).
 
 Example::
 
@@ -29,30 +28,29 @@ Example::
     >>> from safetwin.twin.state import TwinState
     >>> state = TwinState(load_plant(bundled_plant_path("small_plant")))
     >>> rules = AlarmRules(state)
-    >>> [t.state.value for t in rules.evaluate("GD-01", 60.0, 100.0, "ok")]
+    >>> [t.state.value for t in rules.evaluate("GD-01", 60.0, 100.0, "ok")]    # 60 %LEL, above HH (50)
     ['UNACK']
     >>> [a.level for a in state.active_alarms()]
     ['HH']
+    >>> [t.state.value for t in rules.acknowledge("GD-01_LVL", 101.0, by="operator")]
+    ['ACKED']
+    >>> rules.evaluate("GD-01", 1.0, 110.0, "ok")    # gone, but not yet for off_delay_s (5 s)
+    []
+    >>> [t.state.value for t in rules.evaluate("GD-01", 1.0, 116.0, "ok")]     # acknowledged: straight to NORMAL
+    ['NORMAL']
 """
 from __future__ import annotations
 
-import heapq
 import itertools
-import logging
 import math
-import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
 
-from .events import AlarmStateChanged
-from .state import TwinState
-
-log = logging.getLogger(__name__)
-
+from ..events import AlarmStateChanged
+from ..state import TwinState
+from .config import RuleConfig, rule_for_sensor
 
 #: batches of at least this many readings try the vectorised quiet path of evaluate_many
 _VECTOR_MIN = 64
@@ -72,68 +70,6 @@ class AlarmState(str, Enum):
 
 #: level name → ISA priority (1 highest)
 PRIORITY = {"HH": 1, "LL": 1, "FAULT": 2, "H": 2, "L": 2, "ROC": 2, "W": 3, "STALE": 3}
-SAFETY_TYPES = frozenset({"flammable_gas", "toxic_gas", "oxygen", "flame", "smoke", "heat"})
-
-
-@dataclass(frozen=True, slots=True)
-class RuleConfig:
-    """Alarm settings of one sensor (values in the sensor's unit; times in s).
-
-    ``levels``: ordered (name, limit) pairs, lowest severity first; ``direction`` +1 alarms
-    above the limits, -1 below (oxygen deficiency).
-    """
-
-    levels: tuple[tuple[str, float], ...]
-    direction: int = 1
-    deadband: float = 0.0
-    on_delay_s: float = 0.0
-    off_delay_s: float = 0.0
-    roc_per_s: float | None = None
-    stuck_s: float | None = None
-    stale_periods: float = 3.0
-    period_s: float = 5.0
-    range_min: float = -math.inf
-    range_max: float = math.inf
-
-
-#: defaults per sensor type: (deadband as a fraction of span, on delay s, off delay s, ROC as a fraction of span per s)
-TYPE_DEFAULTS: dict[str, tuple[float, float, float, float | None]] = {
-    "flammable_gas": (0.02, 0.0, 5.0, 0.10),
-    "toxic_gas": (0.02, 0.0, 5.0, 0.10),
-    "oxygen": (0.01, 0.0, 5.0, None),
-    "flame": (0.0, 0.0, 2.0, None),
-    "smoke": (0.02, 0.0, 5.0, None),
-    "heat": (0.01, 2.0, 5.0, 0.05),
-    "weather": (0.0, 0.0, 0.0, None),
-}
-#: levels used when the plant gives none: flammable %LEL per common practice, oxygen %vol low alarms
-DEFAULT_LEVELS: dict[str, tuple[tuple[tuple[str, float], ...], int]] = {
-    "flammable_gas": ((("W", 10.0), ("H", 25.0), ("HH", 50.0)), 1),
-    "oxygen": ((("L", 19.5), ("LL", 18.0)), -1),
-    "flame": ((("HH", 0.5),), 1),
-    "smoke": ((("H", 0.5),), 1),
-}
-
-
-def rule_for_sensor(sensor) -> RuleConfig | None:
-    """The rule of a plant ``Sensor`` (None when the sensor raises no process alarms, e.g. weather)."""
-    stype = getattr(sensor.type, "value", sensor.type)
-    span = max(sensor.range_max - sensor.range_min, 1e-9)
-    db, on_d, off_d, roc = TYPE_DEFAULTS.get(stype, (0.0, 0.0, 0.0, None))
-    if sensor.alarm is not None and stype != "oxygen":
-        levels: tuple[tuple[str, float], ...] = (("W", sensor.alarm.warning), ("H", sensor.alarm.high),
-                                                  ("HH", sensor.alarm.high_high))
-        direction = 1
-    elif stype in DEFAULT_LEVELS:
-        levels, direction = DEFAULT_LEVELS[stype]
-    else:
-        levels, direction = (), 1
-    if not levels and stype not in SAFETY_TYPES:
-        return RuleConfig((), 1, period_s=sensor.period_s, range_min=sensor.range_min,
-                          range_max=sensor.range_max, stale_periods=3.0)
-    return RuleConfig(levels, direction, deadband=db * span, on_delay_s=on_d, off_delay_s=off_d,
-                      roc_per_s=None if roc is None else roc * span, period_s=sensor.period_s,
-                      range_min=sensor.range_min, range_max=sensor.range_max)
 
 
 @dataclass(slots=True)
@@ -502,173 +438,3 @@ class AlarmRules:
     def current(self) -> list[AlarmRecord]:
         """Copies of every alarm not in NORMAL."""
         return [replace(r) for r in self.records.values() if r.state is not AlarmState.NORMAL]
-
-
-# ====================================================================== the alarm thread
-_P_SAFETY, _P_CMD, _P_OTHER, _P_TICK = 0, 0, 1, 2
-
-
-@dataclass(slots=True)
-class EngineStats:
-    evaluated: int = 0
-    transitions: int = 0
-    conflated: int = 0
-    errors: int = 0
-    max_queue: int = 0
-    queue_full_events: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
-
-
-class AlarmEngine:
-    """Runs :class:`AlarmRules` on a dedicated thread fed by a bounded priority queue.
-
-    ``submit_readings`` never blocks: past ``max_items`` queued items the batch is conflated
-    into a latest-per-sensor map that the thread evaluates next. ``on_transitions`` (optional)
-    receives each list of transitions on the alarm thread (e.g. to publish and store them).
-    """
-
-    def __init__(self, rules: AlarmRules, *, max_items: int = 10_000, tick_s: float = 1.0,
-                 on_transitions: Callable[[list[AlarmRecord]], None] | None = None) -> None:
-        self.rules = rules
-        self.max_items = max_items
-        self.tick_s = tick_s
-        self.on_transitions = on_transitions
-        self.stats = EngineStats()
-        self._heap: list[tuple[int, int, str, object]] = []
-        self._count = itertools.count()
-        self._cond = threading.Condition()
-        self._conflated: dict[str, tuple[str, float | None, float, str]] = {}
-        self._stop = False
-        self._idle = True
-        self._thread = threading.Thread(target=self._run, name="safetwin-alarms", daemon=True)
-        self._safety = {sid for sid, s in rules.state.sensors.items()
-                        if getattr(s.type, "value", s.type) in SAFETY_TYPES}
-
-    def start(self) -> AlarmEngine:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
-        self._thread.join(timeout)
-
-    def submit_readings(self, readings: Iterable[tuple[str, float | None, float, str]]) -> None:
-        """Queue live readings ``(sid, value, ts_s, quality)`` for evaluation (never blocks)."""
-        items = list(readings)
-        if not items:
-            return
-        prio = _P_SAFETY if any(r[0] in self._safety for r in items) else _P_OTHER
-        with self._cond:
-            if len(self._heap) >= self.max_items:
-                self.stats.queue_full_events += 1
-                for r in items:
-                    self._conflated[r[0]] = r
-                self.stats.conflated += len(items)
-            else:
-                heapq.heappush(self._heap, (prio, next(self._count), "r", items))
-                if len(self._heap) > self.stats.max_queue:
-                    self.stats.max_queue = len(self._heap)
-            self._idle = False
-            self._cond.notify()
-
-    def submit_columns(self, sids: list[str], values: list[float | None], ts: list[float],
-                       qualities: list[str]) -> None:
-        """Queue a batch of live readings as columns (one gateway message; values in sensor
-        units, ts in s); evaluated with :meth:`AlarmRules.evaluate_many`. Never blocks: over the
-        queue bound the readings are conflated to the latest per sensor."""
-        if not sids:
-            return
-        safety = self._safety
-        prio = _P_SAFETY if any(s in safety for s in sids) else _P_OTHER
-        with self._cond:
-            if len(self._heap) >= self.max_items:
-                self.stats.queue_full_events += 1
-                for r in zip(sids, values, ts, qualities):
-                    self._conflated[r[0]] = r
-                self.stats.conflated += len(sids)
-            else:
-                heapq.heappush(self._heap, (prio, next(self._count), "b", (sids, values, ts, qualities)))
-                if len(self._heap) > self.stats.max_queue:
-                    self.stats.max_queue = len(self._heap)
-            self._idle = False
-            self._cond.notify()
-
-    def submit_conflated(self, readings: Iterable[tuple[str, float | None, float, str]]) -> None:
-        """Queue readings of a flooding source as latest-per-sensor (evaluated after queued work)."""
-        with self._cond:
-            for r in readings:
-                self._conflated[r[0]] = r
-            self.stats.conflated += 1
-            self._idle = False
-            self._cond.notify()
-
-    def command(self, cmd: str, alarm_id: str, ts: float, by: str = "", shelve_s: float = 3600.0) -> None:
-        """Queue an operator command: ``ack``, ``shelve`` or ``unshelve`` (high priority)."""
-        with self._cond:
-            heapq.heappush(self._heap, (_P_CMD, next(self._count), "c", (cmd, alarm_id, ts, by, shelve_s)))
-            self._idle = False
-            self._cond.notify()
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until the queue is empty and the thread idle (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not (self._idle and not self._heap and not self._conflated):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
-
-    def _run(self) -> None:
-        next_tick = time.monotonic() + self.tick_s
-        while True:
-            with self._cond:
-                while not self._heap and not self._conflated and not self._stop:
-                    self._idle = True
-                    self._cond.notify_all()
-                    left = next_tick - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                if self._stop:
-                    return
-                self._idle = False
-                if self._heap:
-                    _, _, kind, payload = heapq.heappop(self._heap)
-                elif self._conflated:
-                    kind, payload = "r", list(self._conflated.values())
-                    self._conflated = {}
-                else:
-                    kind, payload = "t", None
-            try:
-                out: list[AlarmRecord] = []
-                if kind == "r":
-                    ev = self.rules.evaluate
-                    for sid, value, ts, quality in payload:  # type: ignore[union-attr]
-                        out.extend(ev(sid, value, ts, quality))
-                    self.stats.evaluated += len(payload)  # type: ignore[arg-type]
-                elif kind == "b":
-                    out = self.rules.evaluate_many(*payload)  # type: ignore[misc]
-                    self.stats.evaluated += len(payload[0])  # type: ignore[index]
-                elif kind == "c":
-                    cmd, aid, ts, by, shelve_s = payload  # type: ignore[misc]
-                    if cmd == "ack":
-                        out = self.rules.acknowledge(aid, ts, by)
-                    elif cmd == "shelve":
-                        out = self.rules.shelve(aid, ts, shelve_s, by)
-                    elif cmd == "unshelve":
-                        out = self.rules.unshelve(aid, ts, by)
-                if time.monotonic() >= next_tick:
-                    next_tick = time.monotonic() + self.tick_s
-                    out.extend(self.rules.check_stale(time.time()))
-                if out:
-                    self.stats.transitions += len(out)
-                    if self.on_transitions is not None:
-                        self.on_transitions(out)
-            except Exception:  # noqa: BLE001 - the alarm thread must survive anything
-                self.stats.errors += 1
-                log.exception("alarm evaluation failed")
-
