@@ -89,7 +89,7 @@ def test_record_columns_equal_row_tuples(small_plant):
             self.rows.extend(rows)
 
         def put_record(self, *cols):
-            from safetwin.live_bridge.ingestlog import _encode
+            from safetwin.live_bridge.ingestlog.durable_log import _encode
             self.rows.extend(expand_record(_encode(cols)))
 
         def put_positions(self, rows):
@@ -151,7 +151,7 @@ def test_failed_group_commit_is_not_acknowledged(small_plant, bridge_config, pub
     """fdatasync fails twice (after the write): those messages are not acked, the log moves to a
     new segment, the bridge reconnects, the broker redelivers and history holds every reading
     exactly once."""
-    import safetwin.live_bridge.ingestlog as il
+    import safetwin.live_bridge.ingestlog.durable_log as il
     t = Topics(bridge_config.site)
     with LiveBridge(small_plant, bridge_config) as b:
         real, fails = il.os.fdatasync, [2]

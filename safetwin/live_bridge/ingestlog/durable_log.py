@@ -1,0 +1,264 @@
+"""The framed append-only log of the live bridge: a message is durable once its record is on disk.
+
+Layout of a log directory:
+
+* ``seg-NNNNNN.log`` — segment files of framed records, numbered upwards (never reused: a new
+  writer continues after the highest segment on disk or named by the indexer's progress). A
+  frame is an 8-byte header (body length, CRC-32 of the body, little-endian uint32) and the
+  body: the history rows of one message as JSON columns ``[plant, source, received, seq,
+  sensor ids, times, values, units, qualities]`` (times as SQLite DateTime text; ``seq`` the
+  first of consecutive sequence numbers or one per row), see :func:`expand_record`. A segment
+  is closed past :data:`SEGMENT_BYTES`, or after a failed write.
+* ``writer.lock`` — one :class:`DurableLog` writer per directory.
+* ``indexed.json`` — the indexer's position and counters (:func:`read_progress`).
+
+:meth:`DurableLog.append` is cheap and thread-safe; :meth:`DurableLog.sync` writes everything
+appended so far with one ``write`` and one ``fdatasync`` (group commit). The acker calls it
+before acknowledging. A **torn tail** (a crash or a failed write mid-record) fails its CRC or is
+cut short: :func:`read_frames` stops there and says so; it was never synced, so never
+acknowledged, and the broker redelivers it.
+
+Example (two records; the tail cut short, or failing its CRC)::
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> d = Path(tempfile.mkdtemp())
+    >>> log = DurableLog(d)
+    >>> log.put_record("demo", "gw-1", "2025-01-01 00:00:00.100000", 7, ["GD-01"],
+    ...                ["2025-01-01 00:00:00.000000"], [1.5], ["%LEL"], ["ok"])
+    >>> log.put_record("demo", "gw-1", "2025-01-01 00:00:01.100000", 8, ["GD-01"],
+    ...                ["2025-01-01 00:00:01.000000"], [1.7], ["%LEL"], ["ok"])
+    >>> log.close()
+    >>> data = (d / segment_name(log.segment)).read_bytes()
+    >>> len(data), read_frames(data)[1:]
+    (234, (234, False))
+    >>> bodies, used, torn = read_frames(data[:-3])                       # cut short
+    >>> [expand_record(b)[0][4] for b in bodies], used, torn
+    ([1.5], 117, False)
+    >>> bodies, used, torn = read_frames(data[:-1] + b"X")                # last byte overwritten
+    >>> [expand_record(b)[0][4] for b in bodies], used, torn
+    ([1.5], 117, True)
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+log = logging.getLogger(__name__)
+
+_HDR = struct.Struct("<II")          # body length, CRC-32 of the body
+#: a segment is closed and a new one started past this many bytes
+SEGMENT_BYTES = 64 * 1024 * 1024
+_encode = msgspec.json.Encoder().encode
+
+
+def segment_name(n: int) -> str:
+    return f"seg-{n:06d}.log"
+
+
+def list_segments(directory: Path) -> list[int]:
+    """Numbers of the segment files in ``directory``, ascending."""
+    out = []
+    for p in directory.glob("seg-*.log"):
+        try:
+            out.append(int(p.stem[4:]))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+_decode_record = msgspec.json.Decoder().decode
+
+
+def expand_record(body: bytes) -> list[tuple[Any, ...]]:
+    """The history rows of one log record, in READING_ROW_FIELDS order.
+
+    >>> expand_record(b'["p","gw","2025-01-01 00:00:01.000000",7,["A","B"],["t1","t2"],[1.5,null],["u","u"],["ok","fault"]]')[1]
+    ('p', 'B', 't2', '2025-01-01 00:00:01.000000', None, 'u', 'fault', 'gw', 8)
+    """
+    plant_id, source, received, seq, sids, ts, vals, units, quals = _decode_record(body)
+    n = len(sids)
+    seqs = range(seq, seq + n) if isinstance(seq, int) else seq
+    return [(plant_id, sid, t, received, v, u, q, source, k)
+            for sid, t, v, u, q, k in zip(sids, ts, vals, units, quals, seqs)]
+
+
+def read_frames(data: bytes) -> tuple[list[bytes], int, bool]:
+    """Parse framed records from ``data``: (bodies, bytes consumed, torn) where ``torn`` says
+    a record failed its CRC (parsing stops there)."""
+    bodies: list[bytes] = []
+    pos, n = 0, len(data)
+    unpack, crc32 = _HDR.unpack_from, zlib.crc32
+    while pos + 8 <= n:
+        length, crc = unpack(data, pos)
+        end = pos + 8 + length
+        if end > n:
+            break
+        body = data[pos + 8:end]
+        if crc32(body) != crc:
+            return bodies, pos, True
+        bodies.append(body)
+        pos = end
+    return bodies, pos, False
+
+
+class DurableLog:
+    """Append-only group-committed log of history rows (see the module docstring).
+
+    Each run writes new segments (numbers continue after any left by a previous run). One
+    writer per directory: a second one raises ``RuntimeError`` (``writer.lock``)."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.segment_bytes = segment_bytes
+        import fcntl
+        self._lockfile = open(self.directory / "writer.lock", "a+")
+        try:
+            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lockfile.close()
+            raise RuntimeError(f"another process writes the ingest log {self.directory}") from None
+        existing = list_segments(self.directory)
+        # numbers never go back: the indexer's position may name a segment past the files left
+        last = max(existing + [int(read_progress(self.directory).get("segment", 0))])
+        self._lock = threading.Lock()             # guards _pending
+        self._sync_lock = threading.Lock()        # one writer at a time
+        self.cond = threading.Condition()         # durable position changes
+        self._pending: list[bytes] = []
+        self.appended = 0                         # records handed in
+        self.durable = 0                          # records written and fdatasync'ed
+        self.syncs = 0
+        self.bytes_written = 0
+        self._closed = False
+        self._open_segment(last + 1)
+
+    def _open_segment(self, n: int) -> None:
+        self.segment = n
+        self._fd = os.open(self.directory / segment_name(n), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.size = os.fstat(self._fd).st_size
+        _fsync_dir(self.directory)
+
+    # ---- producers
+    def append(self, body: bytes) -> None:
+        """Queue one record (durable after the next :meth:`sync`). Framing and CRC happen in
+        :meth:`sync`, on the acker's thread: ``zlib.crc32`` releases the GIL, and re-acquiring
+        it would stall the MQTT network thread behind the other threads."""
+        with self._lock:
+            self._pending.append(body)
+            self.appended += 1
+
+    def put_record(self, plant_id: str, source: str, received: str, seq: int | list[int], sensor_ids: list[str],
+                   ts: list[str], values: list[float | None], units: list[str], qualities: list[str]) -> None:
+        """Queue the history rows of one message as columns (one record): ``seq`` is the first
+        sequence number of consecutive rows or one per row; times as SQLite DateTime text."""
+        if sensor_ids:
+            self.append(_encode((plant_id, source, received, seq, sensor_ids, ts, values, units, qualities)))
+
+    def put_text_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Queue history rows (READING_ROW_FIELDS order, times as SQLite DateTime text, ``seq``
+        set) as records, one per (plant, source, received time)."""
+        groups: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+        for r in rows:
+            groups.setdefault((r[0], r[7], r[3]), []).append(r)
+        for (plant_id, source, received), rs in groups.items():
+            self.put_record(plant_id, source, received, [r[8] for r in rs], [r[1] for r in rs],
+                            [r[2] for r in rs], [r[4] for r in rs], [r[5] for r in rs], [r[6] for r in rs])
+
+    # ---- group commit
+    def sync(self) -> None:
+        """Write every record appended before this call and ``fdatasync`` the segment.
+        Raises ``OSError`` (nothing acknowledged then) when the disk refuses."""
+        with self._sync_lock:
+            if self._closed:
+                raise OSError(9, f"ingest log {self.directory} is closed")
+            with self._lock:
+                bodies, self._pending = self._pending, []
+            if not bodies:
+                return
+            pack, crc32 = _HDR.pack, zlib.crc32
+            frames = [b for body in bodies for b in (pack(len(body), crc32(body)), body)]
+            data = b"".join(frames)
+            try:
+                view = memoryview(data)
+                while view:
+                    k = os.write(self._fd, view)
+                    view = view[k:]
+                os.fdatasync(self._fd)
+            except OSError:
+                # Part of the data may be on disk: end this segment there (the indexer skips a
+                # torn tail of a closed segment) and continue in a new one. The records are
+                # not acknowledged, so the broker redelivers them.
+                try:
+                    os.close(self._fd)
+                    with self.cond:
+                        self._open_segment(self.segment + 1)
+                        self.cond.notify_all()
+                except OSError:
+                    log.exception("ingest log: cannot open a new segment")
+                raise
+            with self.cond:
+                self.size += len(data)
+                self.durable += len(bodies)
+                self.syncs += 1
+                self.bytes_written += len(data)
+                self.cond.notify_all()
+            if self.size >= self.segment_bytes:
+                os.close(self._fd)
+                with self.cond:
+                    self._open_segment(self.segment + 1)
+                    self.cond.notify_all()
+
+    def durable_position(self) -> tuple[int, int]:
+        """(segment, bytes) up to which the log is durable."""
+        with self.cond:
+            return self.segment, self.size
+
+    def close(self) -> None:
+        """Sync what is pending and close the segment."""
+        if not self._closed:
+            self.sync()
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Close without syncing (a crash, for tests): records not yet synced are dropped."""
+        with self._sync_lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._lockfile.close()
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+
+def read_progress(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The indexer's progress file (``segment``, ``offset`` and its counters); {} if none."""
+    try:
+        return json.loads((Path(directory) / "indexed.json").read_text())
+    except (OSError, ValueError):
+        return {}
