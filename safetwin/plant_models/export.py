@@ -1,5 +1,11 @@
 """Export a plant to GIS formats: GeoJSON in WGS84 (RFC 7946) and GeoPackage in the plant CRS.
 
+An export carries the whole plant, so importing it gives the same plant back
+(:mod:`safetwin.plant_models.importers`): equipment is drawn as footprints (one geometry type
+per layer, as QGIS wants) with its own geometry as WKT in ``source_wkt`` (same CRS as the
+layer), and the ``boundary`` layer's ``plant_meta`` holds what has no geometry (CRS, origin,
+inventories, shifts, weather station) as JSON.
+
 Example::
 
     >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
@@ -13,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import geopandas as gpd
 import shapely
 from shapely.geometry import Point
@@ -22,6 +30,12 @@ from .loader import Plant
 from .schema import LAYERS
 
 WGS84 = "EPSG:4326"
+#: column of the equipment layer holding each item's own geometry (point, centreline or polygon) as WKT
+SOURCE_WKT = "source_wkt"
+#: column of the boundary layer holding the plant's non-geometric metadata as JSON
+PLANT_META = "plant_meta"
+#: plant.yaml keys with no geometry, carried in ``PLANT_META``
+META_KEYS = ("schema_version", "description", "crs", "origin", "inventories", "shifts", "weather_station")
 
 
 def to_projected(plant: Plant, geom: BaseGeometry) -> BaseGeometry:
@@ -42,8 +56,19 @@ def _layer_frame(plant: Plant, name: str) -> gpd.GeoDataFrame:
         rows.append({k: (v.value if hasattr(v, "value") else v) for k, v in obj.model_dump().items()})
         # equipment is written as footprints so the layer has one geometry type (QGIS)
         geom = obj.footprint if name == "equipment" else obj.geometry
+        if name == "equipment":
+            rows[-1][SOURCE_WKT] = shapely.to_wkt(to_projected(plant, obj.geometry), rounding_precision=-1)
         geoms.append(to_projected(plant, geom))
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=plant.crs)
+
+
+def _reproject_wkt(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    """``frame`` in ``crs``, its ``source_wkt`` column reprojected alongside the geometry."""
+    out = frame.to_crs(crs)
+    if SOURCE_WKT in frame.columns:
+        own = gpd.GeoSeries.from_wkt(frame[SOURCE_WKT], crs=frame.crs).to_crs(crs)
+        out[SOURCE_WKT] = shapely.to_wkt(own.values, rounding_precision=-1)
+    return out
 
 
 def _point_frame(plant: Plant, items, drop: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
@@ -64,8 +89,10 @@ def _point_frame(plant: Plant, items, drop: tuple[str, ...] = ()) -> gpd.GeoData
 def plant_frames(plant: Plant) -> dict[str, gpd.GeoDataFrame]:
     """Every plant layer as a GeoDataFrame in the plant's projected CRS."""
     frames = {name: _layer_frame(plant, name) for name in LAYERS}
+    meta = plant.meta.model_dump(mode="json", include=set(META_KEYS))
     frames["boundary"] = gpd.GeoDataFrame(
-        [{"id": plant.id, "name": plant.name}], geometry=[to_projected(plant, plant.boundary)], crs=plant.crs
+        [{"id": plant.id, "name": plant.name, PLANT_META: json.dumps(meta, ensure_ascii=False)}],
+        geometry=[to_projected(plant, plant.boundary)], crs=plant.crs,
     )
     frames["sensors"] = _point_frame(plant, plant.meta.sensors)
     frames["muster_points"] = _point_frame(plant, plant.meta.muster_points)
@@ -94,7 +121,7 @@ def write_geojson(plant: Plant, folder: str | Path) -> list[Path]:
         if not len(frame):
             continue
         out = folder / f"{plant.id}_{name}.geojson"
-        frame.to_crs(WGS84).to_file(out, driver="GeoJSON", RFC7946="YES", WRITE_NAME="YES")
+        _reproject_wkt(frame, WGS84).to_file(out, driver="GeoJSON", RFC7946="YES", WRITE_NAME="YES")
         written.append(out)
     return written
 

@@ -27,6 +27,7 @@ from safetwin.errors import LocatedValidationError
 from .schema import (
     LAYER_GEOMETRIES,
     LAYERS,
+    OPTIONAL_LAYERS,
     Area,
     Building,
     EmergencyResource,
@@ -40,6 +41,7 @@ from .schema import (
     Sensor,
     SensorType,
     Shift,
+    Surrounding,
 )
 
 PLANT_FILE = "plant.yaml"
@@ -81,6 +83,7 @@ class Plant:
     fences: dict[str, Fence] = field(default_factory=dict)
     gates: dict[str, Gate] = field(default_factory=dict)
     areas: dict[str, Area] = field(default_factory=dict)
+    surroundings: dict[str, Surrounding] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -197,7 +200,8 @@ def _load_layer(path: Path, layer: str, filename: str, issues: list[Issue]) -> d
     model = LAYERS[layer]
     file = path / filename
     if not file.is_file():
-        issues.append(Issue(filename, "-", "-", f"missing layer file for {layer!r}"))
+        if layer not in OPTIONAL_LAYERS:
+            issues.append(Issue(filename, "-", "-", f"missing layer file for {layer!r}"))
         return {}
     try:
         data = json.loads(file.read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """Pydantic models of a plant: the YAML metadata file and the GeoJSON geometry layers.
 
 A plant folder holds ``plant.yaml`` and one GeoJSON file per layer (``buildings``,
-``equipment``, ``roads``, ``fences``, ``gates``, ``areas``). Layer coordinates are in the
+``equipment``, ``roads``, ``fences``, ``gates``, ``areas``, and the optional ``surroundings``:
+off-site roads, buildings and land use for receptors and approach routes). Layer coordinates are in the
 plant's local metric frame (x east, y north, metres from ``origin``); ``crs`` names the
 projected CRS the origin is given in, so exports can be written in WGS84.
 
@@ -142,6 +143,31 @@ class Area(_Feature):
     owner: str = ""
 
 
+class SurroundingKind(str, Enum):
+    road = "road"
+    railway = "railway"
+    building = "building"
+    landuse = "landuse"
+    water = "water"
+    amenity = "amenity"
+    other = "other"
+
+
+class Surrounding(_Feature):
+    """An off-site feature (Polygon, LineString or Point, local frame, may lie outside the site):
+    a road (approach route), a building or a land-use parcel (off-site receptors).
+
+    ``category`` is the source's own class (OpenStreetMap ``highway=primary`` → ``primary``,
+    ``landuse=residential`` → ``residential``); ``source`` names where the feature came from
+    (``osm:way/123``, ``gis:roads.gpkg:5``)."""
+
+    kind: SurroundingKind = SurroundingKind.other
+    category: str = ""
+    source: str = ""
+    height_m: PositiveM | None = None
+    levels: int | None = Field(default=None, ge=1)
+
+
 LAYERS: dict[str, type[_Feature]] = {
     "buildings": Building,
     "equipment": Equipment,
@@ -149,7 +175,11 @@ LAYERS: dict[str, type[_Feature]] = {
     "fences": Fence,
     "gates": Gate,
     "areas": Area,
+    "surroundings": Surrounding,
 }
+
+#: Layers a plant folder may leave out (an absent file means an empty layer).
+OPTIONAL_LAYERS: frozenset[str] = frozenset({"surroundings"})
 
 #: GeoJSON geometry types each layer accepts.
 LAYER_GEOMETRIES: dict[str, tuple[str, ...]] = {
@@ -159,6 +189,7 @@ LAYER_GEOMETRIES: dict[str, tuple[str, ...]] = {
     "fences": ("LineString", "MultiLineString"),
     "gates": ("Point",),
     "areas": ("Polygon", "MultiPolygon"),
+    "surroundings": ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon"),
 }
 
 # ----------------------------------------------------------------------------- metadata
