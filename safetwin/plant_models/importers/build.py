@@ -69,6 +69,8 @@ def assemble(spec: ImportSpec, *, base_dir: Path) -> tuple[PlantContent, list[So
     ordered = ([s for s in spec.sources if s.type in ("dxf", "gis")] + [s for s in spec.sources if s.type == "osm"]
                + [s for s in spec.sources if s.type == "tags"])
     tag_sensors: list[dict[str, Any]] = []
+    has_tags = any(s.type == "tags" for s in spec.sources)
+    drawn: dict[str, dict[str, Any]] = {}
     for source in ordered:
         if source.type == "gis":
             for k, v in export_header(base_dir / source.file).items():
@@ -81,20 +83,26 @@ def assemble(spec: ImportSpec, *, base_dir: Path) -> tuple[PlantContent, list[So
         elif source.type == "osm":
             result = read_osm(source, base_dir=base_dir, plant=frame, site=_site(content))
         else:
-            drawn = {s["id"]: s for s in content.meta.get("sensors") or []}
+            drawn |= {s["id"]: s for s in content.meta.get("sensors") or []}
             equipment = {f["properties"]["id"]: shape(f["geometry"]) for f in content.layers.get("equipment", [])}
             areas = {f["properties"]["id"] for f in content.layers.get("areas", [])}
             result = read_tag_list(source, base_dir=base_dir, site=_site(content), equipment=equipment,
                                    areas=areas if content.layers.get("areas") else None, drawn=drawn, plant=frame)
             tag_sensors += result.sensors
         results.append(result)
-        content.add(result.features, decimals=spec.coordinate_decimals)
-    if any(s.type == "tags" for s in spec.sources):
-        _take_tag_list(content, tag_sensors, results)
+        features = result.features
+        if has_tags:  # detectors drawn or mapped: positions for the tag list, which gives the rest
+            drawn |= {f.label: {**f.properties, "position": (f.geometry.x, f.geometry.y)}
+                      for f in features if f.target == "sensors" and f.geometry.geom_type == "Point"}
+            features = [f for f in features if f.target != "sensors"]
+        content.add(features, decimals=spec.coordinate_decimals)
+    if has_tags:
+        _take_tag_list(content, tag_sensors, drawn, results)
     return content, results
 
 
-def _take_tag_list(content: PlantContent, sensors: list[dict[str, Any]], results: list[SourceResult]) -> None:
+def _take_tag_list(content: PlantContent, sensors: list[dict[str, Any]], drawn: dict[str, dict[str, Any]],
+                   results: list[SourceResult]) -> None:
     """The tag lists' detectors replace the drawn ones; drawn detectors missing from every list are reported."""
     listed: dict[str, dict[str, Any]] = {}
     for s in sensors:
@@ -102,7 +110,7 @@ def _take_tag_list(content: PlantContent, sensors: list[dict[str, Any]], results
             content.errors.append(Issue("tag lists", s["id"], "id", "the same tag in two tag lists; the first is used"))
             continue
         listed[s["id"]] = s
-    for s in content.meta.get("sensors") or []:
+    for s in drawn.values():
         if s["id"] not in listed:
             results[-1].not_mapped(s["id"], "id", "a detector of the drawing/GIS that no tag list names; left out")
     content.meta["sensors"] = list(listed.values())

@@ -50,6 +50,8 @@ INSUNITS = {1: "in", 2: "ft", 4: "mm", 5: "cm", 6: "m", 7: "km"}
 #: entity types that carry geometry
 GEOMETRIC = {"LWPOLYLINE", "POLYLINE", "LINE", "ARC", "CIRCLE", "ELLIPSE", "SPLINE", "HATCH", "INSERT", "POINT"}
 TEXTS = {"TEXT", "MTEXT"}
+#: targets on which a circle is a point with its size (a tank, a pump, a muster point's radius)
+CIRCLE_POINT_TARGETS = POINT_TARGETS | {"equipment"}
 
 
 def _match(pattern: str, name: str) -> bool:
@@ -236,7 +238,7 @@ def read_dxf(source: DxfSource, *, base_dir: Path, plant: PlantFrame | None = No
         rule = rules[k]
         for geom, radius in parts:
             props = dict(rule.defaults)
-            if radius is not None and rule.to in POINT_TARGETS:
+            if radius is not None and rule.to in CIRCLE_POINT_TARGETS:
                 size = radius * transform.scale
                 props.setdefault("radius_m" if rule.to == "muster_points" else "diameter_m",
                                  round(size if rule.to == "muster_points" else 2 * size, 6))
@@ -319,7 +321,9 @@ def _attach_labels(pending: list[_Pending], labels: dict[int, list[_Label]], rul
                 near = [i for i in near if geoms[i].geom_type != "Polygon"]
                 if not near:
                     continue
-                best = min(near, key=lambda i: geoms[i].distance(lab.point))
+                # nearest; on a tie a line passing by wins over one ending there (a walkway meeting a road)
+                best = min(near, key=lambda i: (round(geoms[i].distance(lab.point), 3),
+                                                geoms[i].boundary.distance(lab.point) < 1e-3))
             mine[best].labels.append(lab)
             lab.used = True
     for p in pending:

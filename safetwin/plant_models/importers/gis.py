@@ -74,8 +74,13 @@ def export_header(path: Path) -> dict[str, Any]:
         if PLANT_META not in frame.columns or not len(frame):
             continue
         row = frame.iloc[0]
-        return {"id": row.get("id"), "name": row.get("name"), **json.loads(row[PLANT_META])}
+        return {"id": row.get("id"), "name": row.get("name"), **_json(row[PLANT_META])}
     return {}
+
+
+def _json(value: Any) -> dict[str, Any]:
+    """A JSON field's value (GDAL hands a GeoJSON file's JSON strings over already parsed)."""
+    return value if isinstance(value, dict) else json.loads(value)
 
 
 def _value(v: Any) -> Any:
@@ -136,7 +141,7 @@ def _read_layer(frame, crs, rule: GisLayerRule, layer: str, plant: PlantFrame, r
                 continue
             if col == PLANT_META and rule.to == "site_boundary":
                 if value:
-                    result.meta.update(json.loads(value))
+                    result.meta.update(_json(value))
                 continue
             prop = rule.fields.get(col) or (col if col in fields else None)
             if prop is None:
