@@ -62,8 +62,8 @@ def _layer_frame(plant: Plant, name: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=plant.crs)
 
 
-def _reproject_wkt(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
-    """``frame`` in ``crs``, its ``source_wkt`` column reprojected alongside the geometry."""
+def reproject_frame(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    """A layer of :func:`plant_frames` in ``crs``, its ``source_wkt`` column reprojected alongside the geometry."""
     out = frame.to_crs(crs)
     if SOURCE_WKT in frame.columns:
         own = gpd.GeoSeries.from_wkt(frame[SOURCE_WKT], crs=frame.crs).to_crs(crs)
@@ -121,7 +121,7 @@ def write_geojson(plant: Plant, folder: str | Path) -> list[Path]:
         if not len(frame):
             continue
         out = folder / f"{plant.id}_{name}.geojson"
-        _reproject_wkt(frame, WGS84).to_file(out, driver="GeoJSON", RFC7946="YES", WRITE_NAME="YES")
+        reproject_frame(frame, WGS84).to_file(out, driver="GeoJSON", RFC7946="YES", WRITE_NAME="YES")
         written.append(out)
     return written
 

@@ -72,20 +72,25 @@ class PlantContent:
     layers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[Issue] = field(default_factory=list)
     boundary_ref: str | None = None
+    imported: set[str] = field(default_factory=set)
+    seen: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(target, id) → where it came from, for duplicates across the sources of one import"""
 
     def add(self, features: list[RawFeature], *, decimals: int) -> None:
-        """Validate ``features`` and put them in place; every target they provide is replaced."""
+        """Validate ``features`` and put them in place: the first source of an import that provides a
+        layer or list replaces what the starting point had; later sources add to it."""
         provided = {f.target for f in features}
-        for target in provided:
+        for target in provided - self.imported:
             if target in LAYERS:
                 self.layers[target] = []
             elif target in POINT_LISTS:
                 self.meta[target] = []
+        self.imported |= provided
         if "equipment" in provided:
             self.meta["inventories"] = [i for i in self.meta.get("inventories", [])
                                         if not any(f.properties.get(INVENTORY_PREFIX + "substance") and
                                                    f.properties.get("id") == i.get("equipment_id") for f in features)]
-        seen: dict[tuple[str, str], str] = {}
+        seen = self.seen
         for f in features:
             geom = round_geometry(f.geometry, decimals)
             key = (f.target, f.label)
