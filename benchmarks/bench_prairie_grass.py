@@ -19,6 +19,8 @@ Models printed:
   ``T_i = 50 s`` for surface releases, t = x/U2; σz from Briggs rural for the class given by the
   measured Obukhov length (Golder, z0 = 0.006 m). No constant was fitted to these data.
 * ``sigma_theta_irwin`` — the same with Irwin's (1983) distance form of f_y (shown for contrast).
+* ``entry_point`` — every run through the default consequence entry point with its measured
+  weather (:func:`score_entry_point`; the σθ path of the one ``Weather``), and the same without σθ.
 """
 from __future__ import annotations
 
@@ -107,6 +109,29 @@ def score(arcs: list[ArcObservation], model: str) -> EvaluationScores:
     return evaluation_scores(co, cp)
 
 
+def score_entry_point(arcs: list[ArcObservation], *, use_sigma_theta: bool = True) -> EvaluationScores:
+    """Every run through the DEFAULT consequence entry point (``compute_consequence_zones``, outcome
+    ``gas_cloud``, automatic model choice) with its measured weather: wind at 2 m, class from L
+    (Golder, z0 = 0.006 m), σθ (unless ``use_sigma_theta`` is False), receptors at 1.5 m."""
+    from safetwin.emergency_planner.physics.consequence import ReleaseSpec, Weather, compute_consequence_zones
+    from safetwin.emergency_planner.physics.grid import GridSpec
+
+    co, cp = [], []
+    for run in sorted({a.run for a in arcs}):
+        run_arcs = [a for a in arcs if a.run == run]
+        a0 = run_arcs[0]
+        weather = Weather(a0.u2_m_s, 270.0, golder_class_from_L(a0.obukhov_m, Z0_PRAIRIE_GRASS_M), wind_height_m=2.0,
+                          roughness_m=Z0_PRAIRIE_GRASS_M, sigma_theta_deg=a0.sigma_theta_deg if use_sigma_theta else None)
+        release = ReleaseSpec(0.0, 0.0, "sulfur dioxide", "gas_cloud", inventory_kg=1e9, rate_kg_s=a0.q_kg_s,
+                              release_height_m=a0.source_height_m)
+        result = compute_consequence_zones(release, weather, GridSpec.around(0.0, 0.0, 900.0, 100.0),
+                                           receptor_height_m=a0.receptor_height_m, averaging_time_s=600.0)
+        for a in run_arcs:
+            co.append(a.cmax_mg_m3)
+            cp.append(float(result.cloud.concentration_at(np.array([a.arc_m]), np.array([0.0]))[0]))
+    return evaluation_scores(np.array(co), np.array(cp))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("SAFETWIN_PG_DATA", DEFAULT_DATA)))
@@ -121,8 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         if model == "sigma_theta":
             ok = s.fac2 >= TARGET_FAC2 and TARGET_MG[0] <= s.mg <= TARGET_MG[1]
             result = 0 if ok else 1
-    print(f"target (sigma_theta): FAC2 >= {TARGET_FAC2}, {TARGET_MG[0]} <= MG <= {TARGET_MG[1]}: "
-          f"{'MET' if result == 0 else 'NOT MET'}")
+    for label, theta in (("entry_point", True), ("entry_point_no_sigma_theta", False)):
+        s = score_entry_point(arcs, use_sigma_theta=theta)
+        print(f"{label:<20}{s.n:>5}{s.fac2:>8.3f}{s.mg:>8.3f}{s.vg:>8.3f}{s.fb:>8.3f}{s.nmse:>8.3f}")
+        if theta:
+            ok = s.fac2 >= TARGET_FAC2 and TARGET_MG[0] <= s.mg <= TARGET_MG[1]
+            result = max(result, 0 if ok else 1)
+    print(f"target (sigma_theta, and the default entry point with sigma_theta): FAC2 >= {TARGET_FAC2}, "
+          f"{TARGET_MG[0]} <= MG <= {TARGET_MG[1]}: {'MET' if result == 0 else 'NOT MET'}")
     return result
 
 

@@ -121,6 +121,35 @@ class Substance:
         a, b, c = self.antoine_log10_pa
         return np.minimum(10.0 ** (a - b / (np.asarray(temperature_k, dtype=float) + c)), self.critical_pressure_pa)
 
+    @property
+    def vapour_heat_capacity_j_kg_k(self) -> float:
+        """Ideal-gas cp (J/kg/K) from the heat-capacity ratio: ``cp = R/M·γ/(γ − 1)``."""
+        return 8.314462618 / self.molar_mass_kg_mol * self.gamma / (self.gamma - 1.0)
+
+    def heat_of_vaporization_at(self, temperature_k: float) -> float:
+        """Latent heat (J/kg) at T by Watson's (1943) correlation from the value at the normal
+        boiling point, ``ΔHv(T) = ΔHv(Tb)·((Tc − T)/(Tc − Tb))^0.38``; 0 at and above Tc."""
+        tc, tb = self.critical_temperature_k, self.boiling_point_k
+        if temperature_k >= tc:
+            return 0.0
+        return float(self.heat_of_vaporization_j_kg * ((tc - temperature_k) / (tc - tb)) ** 0.38)
+
+    @property
+    def liquid_density_reference_k(self) -> float:
+        """Temperature (K) at which ``liquid_density_kg_m3`` is tabulated (Tb, or 15 °C above 300 K)."""
+        return self.boiling_point_k if self.boiling_point_k < 300.0 else 288.15
+
+    def liquid_density_at(self, temperature_k: float) -> float:
+        """Saturated-liquid density (kg/m³) at T, scaled from the tabulated value with the Rackett
+        (1970) temperature dependence ``ρ ∝ Z_RA^{−(1 − T/Tc)^{2/7}}`` (Z_RA = 0.27, typical of
+        small molecules; Spencer & Danner 1972)."""
+        tc = self.critical_temperature_k
+        t = min(temperature_k, 0.999 * tc)
+        t_ref = self.liquid_density_reference_k
+        z_ra = 0.27
+        exponent = (1.0 - t_ref / tc) ** (2.0 / 7.0) - (1.0 - t / tc) ** (2.0 / 7.0)
+        return float(self.liquid_density_kg_m3 * z_ra ** exponent)
+
     def ppm_to_mg_m3(self, ppm: np.ndarray | float) -> np.ndarray | float:
         return ppm_to_mg_m3(ppm, self.molar_mass_g_mol)
 

@@ -88,3 +88,17 @@ def test_cli_domino_timeline(tmp_path):
     assert r.exit_code == 0, r.output
     events = json.loads(out.read_text())["events"]
     assert events[0]["cause"] == "initial" and any(e["cause"] == "escalation" for e in events)
+
+
+def test_every_demo_equipment_runs_through_the_entry_point(demo_plant):
+    """Every demo item with an inventory gives zones through the entry point (its default outcome), on a
+    coarse grid; toxic clouds from flashing liquids go to the dense-gas model."""
+    from safetwin.emergency_planner.plant_consequence import default_grid
+
+    weather = Weather(3.0, 270.0, "D")
+    for equipment_id in demo_plant.inventories:
+        release = release_at_equipment(demo_plant, equipment_id)
+        res = zones_at_equipment(demo_plant, equipment_id, weather, grid=default_grid(release, spacing_m=100.0))
+        assert res.zones and res.thresholds.units in ("mg/m3", "W/m2"), equipment_id
+        if equipment_id in ("DS-701", "V-601"):
+            assert res.regime.model == "dense" and res.valid, (equipment_id, res.regime)

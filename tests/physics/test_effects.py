@@ -59,14 +59,14 @@ def test_aegl_per_duration_and_conversions() -> None:
     """Source: reference note §4.1 AEGL table and conversions (Cl2 20 ppm = 57.96 mg/m³; NH3 1100 ppm = 765.7 mg/m³;
     H2S 50 ppm = 69.65 mg/m³); AEGLs stored per duration, ERPG/IDLH kept."""
     cl2, nh3, h2s = get_substance("chlorine"), get_substance("ammonia"), get_substance("hydrogen sulfide")
-    assert toxic_thresholds(cl2, 3600).levels_mg_m3["RED"] == pytest.approx(57.96, rel=1e-3)
-    assert toxic_thresholds(nh3, 3600).levels_mg_m3["RED"] == pytest.approx(765.7, rel=1e-3)
-    assert toxic_thresholds(h2s, 3600).levels_mg_m3["RED"] == pytest.approx(69.65, rel=1e-3)
+    assert toxic_thresholds(cl2, 3600).levels["RED"] == pytest.approx(57.96, rel=1e-3)
+    assert toxic_thresholds(nh3, 3600).levels["RED"] == pytest.approx(765.7, rel=1e-3)
+    assert toxic_thresholds(h2s, 3600).levels["RED"] == pytest.approx(69.65, rel=1e-3)
     assert cl2.toxic.aegl_at(3, 600) == pytest.approx(50.0) and cl2.toxic.aegl_at(3, 1800) == pytest.approx(28.0)
     assert toxic_thresholds(cl2, 600).labels["RED"] == "AEGL-3 (10 min)"
     assert 20.0 < cl2.toxic.aegl_at(3, 2700) < 28.0  # log-log interpolation between 30 and 60 min
     assert toxic_thresholds(nh3, 3600, "erpg").labels["RED"] == "ERPG-3"
-    assert mg_m3_to_ppm(toxic_thresholds(h2s, 3600, "idlh").levels_mg_m3["RED"], h2s.molar_mass_g_mol) == pytest.approx(100.0)
+    assert mg_m3_to_ppm(toxic_thresholds(h2s, 3600, "idlh").levels["RED"], h2s.molar_mass_g_mol) == pytest.approx(100.0)
 
 
 def test_flammable_thresholds_nfpa() -> None:
@@ -76,9 +76,9 @@ def test_flammable_thresholds_nfpa() -> None:
     assert get_substance("propane").lfl_vol_frac == pytest.approx(0.021)
     a = flammable_thresholds(ch4, "aloha")
     lfl = ppm_to_mg_m3(5e4, ch4.molar_mass_g_mol)
-    assert a.levels_mg_m3["RED"] == pytest.approx(0.6 * lfl) and a.levels_mg_m3["YELLOW"] == pytest.approx(0.1 * lfl)
+    assert a.levels["RED"] == pytest.approx(0.6 * lfl) and a.levels["YELLOW"] == pytest.approx(0.1 * lfl)
     b = flammable_thresholds(ch4, "lfl")
-    assert b.levels_mg_m3["ORANGE"] == pytest.approx(0.5 * lfl)
+    assert b.levels["ORANGE"] == pytest.approx(0.5 * lfl)
 
 
 def test_path_exposure_batch_and_max_duration() -> None:

@@ -47,10 +47,14 @@ def test_toxic_zones_point_downwind() -> None:
 
 
 def test_chlorine_flagged_dense_and_flammable_zone() -> None:
-    """Source: Britter–McQuaid check (dense chlorine flagged); ALOHA 60 %/10 % LEL zones for methane (reference note §1.1)."""
-    r = compute_consequence_zones(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 2000.0, hole_diameter_m=0.01, pressure_pa=8e5),
-                                  Weather(3.0, 270.0, "D"), GridSpec.around(0, 0, 1500, 10))
-    assert not r.valid and any("dense gas" in n for n in r.notes)
+    """Source: Britter–McQuaid check (chlorine is dense: the dense-gas model is chosen; forcing the
+    Gaussian is flagged invalid); ALOHA 60 %/10 % LEL zones for methane (docs/consequence.md)."""
+    rel = ReleaseSpec(0, 0, "chlorine", "toxic_gas", 2000.0, hole_diameter_m=0.01, pressure_pa=8e5)
+    r = compute_consequence_zones(rel, Weather(3.0, 270.0, "D"), GridSpec.around(0, 0, 1500, 10))
+    assert r.valid and r.regime.model == "dense" and r.model.startswith("dense_gas:slab")
+    forced = compute_consequence_zones(rel, Weather(3.0, 270.0, "D"), GridSpec.around(0, 0, 1500, 10),
+                                       dispersion_model="gaussian")
+    assert not forced.valid and forced.model.startswith("gaussian_plume")
     m = compute_consequence_zones(ReleaseSpec(0, 0, "methane", "flammable_gas", 500.0, hole_diameter_m=0.05,
                                               pressure_pa=20e5), Weather(2.0, 90.0, "F"), GridSpec.around(0, 0, 300, 1))
     assert [z.level for z in m.zones] == ["RED", "YELLOW"] and m.zones[1].area_m2 > m.zones[0].area_m2 > 0
@@ -75,4 +79,4 @@ def test_source_estimate_liquefied_chlorine() -> None:
     """Source: CCPS flash fraction cp(T−Tb)/ΔHv (≈0.17 for chlorine at 20 °C) and 2×flash airborne rule."""
     s = get_substance("chlorine")
     st = estimate_source(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 1000.0, hole_diameter_m=0.01, pressure_pa=8e5), s)
-    assert st.phase == "liquid" and st.airborne_fraction == pytest.approx(0.347, rel=0.02)
+    assert st.phase == "two-phase" and st.airborne_fraction == pytest.approx(0.347, rel=0.02)

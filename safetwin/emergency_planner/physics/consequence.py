@@ -1,106 +1,204 @@
 """One entry point from a release at a piece of equipment to threat zones.
 
-:func:`compute_consequence_zones` joins source term → dispersion or fire → zones:
+:func:`compute_consequence_zones` looks the release's ``kind`` up in :data:`OUTCOMES` (an outcome
+registry: ``kind → model``) and returns a :class:`ConsequenceResult`. New outcomes (fireballs,
+explosions, flash fires) are added with :func:`register_outcome`; their options that the
+registry does not know arrive in :attr:`ConsequenceOptions.extra`. Thresholds carry their units
+(:class:`~.effects.ThresholdSet`): mg/m³ for clouds, W/m² for thermal flux, Pa for overpressure.
 
-* ``toxic_gas`` / ``flammable_gas``: discharge through the hole (gas, or liquid with flashing and
-  the airborne fraction ``min(1, 2f)``; the liquid that rains out is not evaporated here — use
-  :func:`.source_terms.pool_evaporation` for that), a steady Gaussian plume at the mean rate over
-  the release (capped by the inventory), wind at release height from the power law, the Pasquill
-  class from the weather when not given, and zones at AEGL-3/2/1 for the exposure duration
-  (toxic, σy averaging-time corrected to that duration) or at 60 %/10 % LEL (flammable, 10-min
-  sigmas; ALOHA's LOCs) — with the dense-gas check recorded in the result;
-* ``pool_fire``: pool diameter from the bund area, or the spreading pool at minimum thickness,
+Outcomes registered here:
+
+* ``toxic_gas`` / ``flammable_gas`` / ``gas_cloud`` (levels given as ``levels_mg_m3``) —
+  :func:`.release.estimate_source` (jet with droplets,
+  rain-out pool, blowdown, pipeline rupture, isolation time); the highest mean airborne rate
+  over the averaging time; **model selection** by the Britter–McQuaid Richardson number of the
+  source cloud at its real density (cold, droplet-laden: :func:`.dispersion.dense_gas_check`) —
+  a dense cloud goes to the dense-gas engine (SLAB by default, :mod:`.dense_gas`) and is handed
+  over to the passive Gaussian where it is diluted; a passive cloud is a Gaussian plume with the
+  along-wind factor of a finite release (:func:`.dispersion.finite_release_factor`). Wind, sigmas
+  and ambient state come from the one :class:`~.weather.Weather`. Zones at AEGL-3/2/1 for the
+  exposure duration (toxic; averaging time ``max(min(exposure, release), 600 s)`` unless given)
+  or at 60 %/10 % LEL (flammable, 10-min averages; ALOHA's LOCs);
+* ``pool_fire`` — pool diameter from the bund area, or the spreading pool at minimum thickness,
   solid-flame radiation with wind tilt, zones at 10/5/2 kW/m² (ALOHA) or levels given;
-* ``jet_fire``: gas discharge rate → API 521 point-source jet fire, same flux levels.
+* ``jet_fire`` — the release's initial rate → API 521 point-source jet fire, same flux levels.
 
-All coordinates are in the local plant frame; wind direction is the FROM direction.
+All coordinates are in the local plant frame; wind direction is the FROM direction. The model
+selection is written out in docs/consequence.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Literal, Protocol
 
 import numpy as np
+from scipy.optimize import brentq
 
-from .dispersion import DenseGasCheck, PlumeField, dense_gas_check, plume_field
+from safetwin.substances import Substance, get_substance
+
+from .dense_gas import DEFAULT_ENGINE, CloudProfile, DenseRelease, dense_cloud
+from .dispersion import (KG_M3_TO_MG_M3, DenseGasCheck, PlumeField, cloud_density_kg_m3, dense_gas_check,
+                         finite_release_factor, plume_concentration, plume_field)
 from .effects import THERMAL_LEVELS_KW_M2, ThresholdSet, flammable_thresholds, toxic_thresholds
 from .fire import jet_fire, pool_fire
-from .grid import GridSpec
-from .sigmas import PasquillSigmas
-from .source_terms import (P_ATM, flash_fraction, gas_orifice_rate_kg_s, liquid_orifice_rate_kg_s,
-                           release_duration_s)
-from .stability import pasquill_class_from_weather, resolve_class, wind_speed_at_height
-from safetwin.substances import Substance, get_substance
+from .grid import GridSpec, to_wind_frame
+from .release import ReleaseSpec, SourceTerm, estimate_source
+from .sigmas import PasquillSigmas, SigmaModel, SigmaSet
+from .weather import Weather
 from .zones import Zone, zones_from_field, zones_to_geojson
 
-ReleaseKind = Literal["toxic_gas", "flammable_gas", "pool_fire", "jet_fire"]
+ReleaseKind = str
+"""Name of an outcome registered in :data:`OUTCOMES` (``toxic_gas``, ``flammable_gas``, ``pool_fire``, ``jet_fire``, …)."""
+DispersionChoice = Literal["auto", "gaussian", "dense"]
+DENSE_NEAR_FIELD_M = 25.0
+"""A cloud whose dense phase ends (hand-over) within this distance (m) of the source — below the
+resolution of a plant's zones — is modelled as passive from the source (docs/consequence.md)."""
 
 
 @dataclass(frozen=True)
-class ReleaseSpec:
-    """A release at a point of the plant (plant frame, m; SI units).
+class ConsequenceOptions:
+    """Options of :func:`compute_consequence_zones` (keyword arguments). Unknown keywords are kept
+    in ``extra`` for outcomes registered elsewhere.
 
-    ``pressure_pa`` is absolute. ``rate_kg_s`` overrides the hole discharge. ``pool_diameter_m`` or
-    ``bund_area_m2`` fix the pool of a pool fire (else the inventory spreads to ``min_pool_thickness_m``).
+    ``averaging_time_s`` overrides the averaging-time rule of the cloud outcomes;
+    ``dispersion_model`` forces the Gaussian or the dense-gas model (``"auto"`` chooses);
+    ``dense_engine`` names the dense-gas engine; ``receptor_height_m`` is the height of the zones.
     """
 
-    x_m: float
-    y_m: float
-    substance: str
-    kind: ReleaseKind
-    inventory_kg: float
-    hole_diameter_m: float = 0.025
-    pressure_pa: float = 5e5
-    temperature_k: float = 293.15
-    release_height_m: float = 1.0
-    rate_kg_s: float | None = None
-    pool_diameter_m: float | None = None
-    bund_area_m2: float | None = None
-    min_pool_thickness_m: float = 0.01
-    jet_direction_deg: float | None = None
-    equipment_id: str | None = None
+    exposure_duration_s: float = 3600.0
+    toxic_basis: Literal["aegl", "erpg", "idlh"] = "aegl"
+    flammable_scheme: Literal["aloha", "lfl"] = "aloha"
+    flux_levels_kw_m2: dict[str, float] | None = None
+    sigma_set: SigmaSet | None = None
+    averaging_time_s: float | None = None
+    dispersion_model: DispersionChoice = "auto"
+    dense_engine: str = DEFAULT_ENGINE
+    receptor_height_m: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_keywords(cls, **options: Any) -> ConsequenceOptions:
+        known = {f.name for f in fields(cls)} - {"extra"}
+        return cls(**{k: v for k, v in options.items() if k in known},
+                   extra={k: v for k, v in options.items() if k not in known})
+
+
+class CloudModel(Protocol):
+    """A cloud that can be evaluated anywhere: ``concentration_at(x_m, y_m)`` in the plant frame
+    (mg/m³, at the receptor height of the result) and ``reach_m(level)``, the furthest downwind
+    distance of the centreline at or above a level."""
+
+    def concentration_at(self, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray: ...
+
+    def reach_m(self, level_mg_m3: float) -> float: ...
 
 
 @dataclass(frozen=True)
-class Weather:
-    """Weather at the plant. ``stability`` may be a class or key ("D", "A-B"); when ``None`` it is derived
-    from wind, ``time`` (UTC-aware), position and cloud cover (Pasquill–Turner key)."""
+class GaussianCloud:
+    """The passive plume of a result as a point function (same formula as its gridded field)."""
 
-    wind_speed_m_s: float
+    source_xy_m: tuple[float, float]
     wind_from_deg: float
-    stability: str | None = "D"
-    wind_height_m: float = 10.0
-    cloud_fraction: float = 0.5
-    time: datetime | None = None
-    latitude_deg: float | None = None
-    longitude_deg: float | None = None
-    temperature_k: float = 293.15
-    relative_humidity: float = 0.5
-    mixing_height_m: float | None = None
-    terrain: Literal["rural", "urban"] = "rural"
+    rate_kg_s: float
+    wind_speed_m_s: float
+    sigmas: SigmaModel
+    release_height_m: float
+    receptor_height_m: float
+    mixing_height_m: float | None
+    downwind_factor: Callable[[np.ndarray], np.ndarray] | None
 
-    def pasquill_class(self) -> str:
-        if self.stability is not None:
-            return resolve_class(self.stability)
-        if self.time is None or self.latitude_deg is None or self.longitude_deg is None:
-            raise ValueError("Weather needs a stability class, or time + latitude + longitude to derive one")
-        return pasquill_class_from_weather(self.wind_speed_m_s, self.time, self.latitude_deg, self.longitude_deg,
-                                           self.cloud_fraction)
+    def _centreline_and_plume(self, down: np.ndarray, cross: np.ndarray) -> np.ndarray:
+        return plume_concentration(down, cross, self.receptor_height_m, rate_kg_s=self.rate_kg_s,
+                                   wind_speed_m_s=self.wind_speed_m_s, sigmas=self.sigmas,
+                                   release_height_m=self.release_height_m, mixing_height_m=self.mixing_height_m,
+                                   downwind_factor=self.downwind_factor) * KG_M3_TO_MG_M3
+
+    def concentration_at(self, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
+        down, cross = to_wind_frame(np.asarray(x_m, float), np.asarray(y_m, float), *self.source_xy_m,
+                                    self.wind_from_deg)
+        return self._centreline_and_plume(down, cross)
+
+    def reach_m(self, level_mg_m3: float, x_max_m: float = 1e5) -> float:
+        return _reach(lambda x: self._centreline_and_plume(x, np.zeros_like(x)), level_mg_m3, x_max_m)
 
 
 @dataclass(frozen=True)
-class SourceTerm:
-    rate_kg_s: float
-    duration_s: float
-    airborne_fraction: float
-    phase: str
-    notes: tuple[str, ...] = ()
+class DenseCloud:
+    """A dense-gas cloud profile placed in the plant frame."""
+
+    profile: CloudProfile
+    source_xy_m: tuple[float, float]
+    wind_from_deg: float
+
+    def concentration_at(self, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
+        down, cross = to_wind_frame(np.asarray(x_m, float), np.asarray(y_m, float), *self.source_xy_m,
+                                    self.wind_from_deg)
+        return self.profile.concentration_at(down, cross) * (down >= self.profile.x_m[0]) * (down <= self.profile.x_m[-1])
+
+    def reach_m(self, level_mg_m3: float) -> float:
+        return _reach(self.profile.centreline_at, level_mg_m3, float(self.profile.x_m[-1]))
+
+
+def _centreline_zones(zones: list[Zone], cloud: CloudModel, grid: GridSpec, source_xy_m: tuple[float, float],
+                      wind_from_deg: float) -> list[Zone]:
+    """Zones that contain the centreline wherever the model is at or above their level: a plume
+    narrower than a grid cell falls between the nodes, so the stretch of the axis above the level
+    (a strip a quarter of a cell wide) is joined to the contour (zones as connected as the physics)."""
+    from shapely.geometry import LineString
+
+    from .grid import downwind_unit
+
+    ex, ey = downwind_unit(wind_from_deg)
+    x = np.geomspace(0.1, max(_grid_reach_m(grid, *source_xy_m), 1.0), 4000)
+    xs, ys = source_xy_m[0] + x * ex, source_xy_m[1] + x * ey
+    c = cloud.concentration_at(xs, ys)
+    inside = (xs >= grid.x_min_m) & (xs <= grid.x_max_m) & (ys >= grid.y_min_m) & (ys <= grid.y_max_m)
+    out = []
+    for z in zones:
+        above = np.flatnonzero((c >= z.threshold) & inside)
+        if above.size == 0:
+            out.append(z)
+            continue
+        x_end = cloud.reach_m(z.threshold)
+        x_start = float(x[above[0]])
+        x_end = min(max(x_end, x_start), float(x[above[-1]]) if not np.isfinite(x_end) else x_end)
+        axis = LineString([(source_xy_m[0] + x_start * ex, source_xy_m[1] + x_start * ey),
+                           (source_xy_m[0] + x_end * ex, source_xy_m[1] + x_end * ey)])
+        strip = axis.buffer(0.125 * min(grid.dx_m, grid.dy_m), cap_style="flat") if axis.length > 0 else axis.buffer(0.1)
+        out.append(Zone(z.level, z.threshold, z.units, z.label, z.geometry.union(strip)))
+    return out
+
+
+def _reach(centreline: Callable[[np.ndarray], np.ndarray], level: float, x_max_m: float) -> float:
+    """Furthest x (m) with ``centreline(x) ≥ level``: a fine log-spaced scan, refined by bisection."""
+    x = np.geomspace(0.1, x_max_m, 20_000)
+    c = centreline(x)
+    above = np.flatnonzero(c >= level)
+    if above.size == 0:
+        return 0.0
+    i = int(above[-1])
+    if i == x.size - 1:
+        return float(x[i])
+    return float(brentq(lambda xx: float(centreline(np.array([xx]))[0]) - level, x[i], x[i + 1], xtol=1e-6))
+
+
+@dataclass(frozen=True)
+class RegimeChoice:
+    """The dispersion model chosen for a cloud and why."""
+
+    model: Literal["gaussian", "dense"]
+    check: DenseGasCheck
+    reason: str
+    forced: bool = False
 
 
 @dataclass
 class ConsequenceResult:
-    """Zones (RED → YELLOW) with the field they were drawn from and the model choices made."""
+    """Zones (RED → YELLOW) with the field they were drawn from and the model choices made.
+
+    ``cloud`` evaluates the same model at any point (clouds only); ``regime`` says which
+    dispersion model was chosen and why."""
 
     release: ReleaseSpec
     weather: Weather
@@ -117,10 +215,14 @@ class ConsequenceResult:
     dense_gas: DenseGasCheck | None = None
     plume: PlumeField | None = None
     notes: list[str] = field(default_factory=list)
+    cloud: CloudModel | None = None
+    regime: RegimeChoice | None = None
 
     @property
     def valid(self) -> bool:
-        return not (self.dense_gas is not None and self.dense_gas.is_dense)
+        """False when a dense cloud was forced through the passive Gaussian model by the caller."""
+        return not (self.dense_gas is not None and self.dense_gas.is_dense and self.regime is not None
+                    and self.regime.model != "dense" and self.regime.forced)
 
     def to_geojson(self) -> dict[str, Any]:
         """FeatureCollection in the plant frame; each feature carries level, threshold, units, label,
@@ -129,111 +231,217 @@ class ConsequenceResult:
                                 equipment_id=self.release.equipment_id, valid=self.valid)
 
 
-def estimate_source(release: ReleaseSpec, substance: Substance, max_duration_s: float = 3600.0) -> SourceTerm:
-    """Discharge rate (airborne, kg/s) and duration (s) for a gas or pressurised-liquid release."""
-    notes: list[str] = []
-    if release.rate_kg_s is not None:
-        rate, phase, air = float(release.rate_kg_s), "given", 1.0
-    else:
-        t = release.temperature_k
-        psat = float(substance.vapour_pressure_pa(t)) if substance.antoine_log10_pa is not None else 0.0
-        liquid = substance.boiling_point_k > t or (psat > P_ATM and release.pressure_pa >= psat * 0.98)
-        if liquid and substance.boiling_point_k < substance.critical_temperature_k:
-            rate = liquid_orifice_rate_kg_s(max(release.pressure_pa, psat), substance.liquid_density_kg_m3,
-                                            release.hole_diameter_m)
-            f = flash_fraction(substance, t)
-            air = min(1.0, 2 * f)
-            phase = "liquid"
-            notes.append(f"liquid discharge {rate:.3g} kg/s, flash fraction {f:.3f}, airborne {air:.3f} (2×flash)")
-            rate *= air
-        else:
-            rate = float(gas_orifice_rate_kg_s(release.pressure_pa, t, substance.molar_mass_kg_mol, substance.gamma,
-                                               release.hole_diameter_m))
-            phase, air = "gas", 1.0
-    total = release.inventory_kg * air
-    dur = release_duration_s(total, rate, max_duration_s)
-    if dur < max_duration_s:
-        notes.append(f"inventory exhausted after {dur:.0f} s")
-    return SourceTerm(rate, dur, air, phase, tuple(notes))
+OutcomeModel = Callable[[ReleaseSpec, Weather, GridSpec, ConsequenceOptions], ConsequenceResult]
+OUTCOMES: dict[str, OutcomeModel] = {}
+"""Outcome registry: release kind → model."""
 
 
-def compute_consequence_zones(
-    release: ReleaseSpec,
-    weather: Weather,
-    grid: GridSpec,
-    *,
-    exposure_duration_s: float = 3600.0,
-    toxic_basis: Literal["aegl", "erpg", "idlh"] = "aegl",
-    flammable_scheme: Literal["aloha", "lfl"] = "aloha",
-    flux_levels_kw_m2: dict[str, float] | None = None,
-    sigma_set: Literal["briggs_rural", "isc3_rural", "briggs_urban"] | None = None,
-) -> ConsequenceResult:
-    """Threat zones for a release (see the module docstring).
+def register_outcome(kind: str, model: OutcomeModel) -> None:
+    """Register (or replace) the model computing zones for releases of ``kind``."""
+    OUTCOMES[kind] = model
+
+
+def compute_consequence_zones(release: ReleaseSpec, weather: Weather, grid: GridSpec, **options: Any) -> ConsequenceResult:
+    """Threat zones for a release (see the module docstring); ``options`` are the fields of
+    :class:`ConsequenceOptions`.
 
     >>> r = compute_consequence_zones(
     ...     ReleaseSpec(x_m=0, y_m=0, substance="chlorine", kind="toxic_gas", inventory_kg=2000,
     ...                 hole_diameter_m=0.01, pressure_pa=8e5),
     ...     Weather(wind_speed_m_s=3.0, wind_from_deg=270.0, stability="D"),
     ...     GridSpec.around(0, 0, 2000, 10))
-    >>> [z.level for z in r.zones], r.valid
-    (['RED', 'ORANGE', 'YELLOW'], False)
+    >>> [z.level for z in r.zones], r.regime.model, r.valid
+    (['RED', 'ORANGE', 'YELLOW'], 'dense', True)
     """
+    model = OUTCOMES.get(release.kind)
+    if model is None:
+        raise ValueError(f"unknown release kind {release.kind!r}; known: {', '.join(sorted(OUTCOMES))}")
+    return model(release, weather, grid, ConsequenceOptions.from_keywords(**options))
+
+
+# ----------------------------------------------------------------------------------------------
+# clouds: toxic and flammable
+# ----------------------------------------------------------------------------------------------
+def choose_regime(source: SourceTerm, substance: Substance, weather: Weather, *, rate_kg_s: float,
+                  jet_share: float, release_temperature_k: float, release_height_m: float) -> RegimeChoice:
+    """Dense or passive: Britter–McQuaid on the source cloud at its real density — the boiling point
+    and the droplets it carries for a flashing or evaporating liquid, the release temperature for
+    a gas; continuous form with the peak rate, and the instantaneous form as well for a release
+    shorter than a minute."""
+    cold = source.phase in ("two-phase", "liquid")
+    temperature = substance.boiling_point_k if cold else release_temperature_k
+    droplets = jet_share * source.jet_liquid_fraction if cold else 0.0
+    u = weather.transport_speed_m_s(release_height_m=release_height_m)
+    common = dict(molar_mass_kg_mol=substance.molar_mass_kg_mol, temperature_k=temperature, wind_speed_m_s=u,
+                  air_temperature_k=weather.temperature_k, liquid_fraction=droplets,
+                  liquid_density_kg_m3=substance.liquid_density_kg_m3, pressure_pa=weather.pressure_pa)
+    check = dense_gas_check(rate_kg_s=max(rate_kg_s, 1e-12), **common)
+    if source.airborne_duration_s < 60.0 and not check.is_dense:
+        check = dense_gas_check(mass_kg=max(source.total_airborne_kg, 1e-12), **common)
+    what = (f"Ri = {check.richardson_number:.3g} (threshold {check.threshold:.3g}), cloud "
+            f"{check.gas_density_kg_m3:.3g} kg/m³ ({droplets:.0%} droplets) vs air {check.air_density_kg_m3:.3g}")
+    return RegimeChoice("dense" if check.is_dense else "gaussian", check,
+                        ("dense: " if check.is_dense else "passive: ") + what)
+
+
+def _grid_reach_m(grid: GridSpec, x0: float, y0: float) -> float:
+    dx = max(abs(grid.x_min_m - x0), abs(grid.x_max_m - x0))
+    dy = max(abs(grid.y_min_m - y0), abs(grid.y_max_m - y0))
+    return float(np.hypot(dx, dy))
+
+
+def _dense_release(release: ReleaseSpec, substance: Substance, source: SourceTerm, *, rate_kg_s: float,
+                   duration_s: float, jet_share: float, pool_area_m2: float) -> DenseRelease:
+    """The engine-neutral source: a jet when the jet carries most of the window's mass, else the pool."""
+    cold = source.phase in ("two-phase", "liquid")
+    if jet_share < 0.5:
+        area = max(pool_area_m2, rate_kg_s / 0.05)
+        return DenseRelease(substance, "pool", rate_kg_s, duration_s, area)
+    droplets = jet_share * source.jet_liquid_fraction if cold else 0.0
+    if cold:
+        rho = cloud_density_kg_m3(molar_mass_kg_mol=substance.molar_mass_kg_mol, temperature_k=substance.boiling_point_k,
+                                  liquid_fraction=droplets, liquid_density_kg_m3=substance.liquid_density_kg_m3)
+        velocity = max(source.jet_velocity_m_s, 1.0)
+        temperature = None
+    else:
+        rho = substance.gas_density_kg_m3(release.temperature_k)
+        velocity = math.sqrt(substance.gamma * 8.314462618 * release.temperature_k / substance.molar_mass_kg_mol)
+        temperature = release.temperature_k
+    kind = "vertical_jet" if release.jet_orientation == "vertical" else "horizontal_jet"
+    return DenseRelease(substance, kind, rate_kg_s, duration_s, rate_kg_s / (rho * velocity), droplets, temperature,
+                        release.release_height_m)
+
+
+def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions) -> ConsequenceResult:
     sub = get_substance(release.substance)
     notes: list[str] = []
-    if release.kind in ("toxic_gas", "flammable_gas"):
-        src = estimate_source(release, sub, max_duration_s=max(exposure_duration_s, 600.0))
-        notes += list(src.notes)
-        cls = weather.pasquill_class()
-        u = float(wind_speed_at_height(weather.wind_speed_m_s, max(release.release_height_m, 1.0), cls,
-                                       z_ref_m=weather.wind_height_m, terrain=weather.terrain, min_speed_m_s=1.0))
-        sset = sigma_set or ("briggs_urban" if weather.terrain == "urban" else "briggs_rural")
-        if release.kind == "toxic_gas":
-            th = toxic_thresholds(sub, exposure_duration_s, toxic_basis)
-            t_avg = max(min(exposure_duration_s, src.duration_s), 600.0)
-        else:
-            th = flammable_thresholds(sub, flammable_scheme)
-            t_avg = 600.0
-        sig = PasquillSigmas(cls, sset, averaging_time_s=t_avg)
-        t_rel = release.temperature_k if src.phase == "gas" else sub.boiling_point_k
-        dg = dense_gas_check(molar_mass_kg_mol=sub.molar_mass_kg_mol, temperature_k=t_rel, wind_speed_m_s=u,
-                             rate_kg_s=max(src.rate_kg_s, 1e-12), air_temperature_k=weather.temperature_k)
-        pf = plume_field(grid, source_xy_m=(release.x_m, release.y_m), wind_from_deg=weather.wind_from_deg,
-                         rate_kg_s=src.rate_kg_s, wind_speed_m_s=u, sigmas=sig,
-                         release_height_m=release.release_height_m, mixing_height_m=weather.mixing_height_m,
-                         dense_gas=dg)
-        notes += list(pf.notes)
-        zones = zones_from_field(grid, pf.concentration_mg_m3, th.levels_mg_m3, units="mg/m3", labels=th.labels)
-        return ConsequenceResult(release, weather, grid, release.kind, zones, pf.concentration_mg_m3, "mg/m3", th, src,
-                                 cls, f"gaussian_plume:{sig.name}", t_avg, dg, pf, notes)
-    levels = flux_levels_kw_m2 or THERMAL_LEVELS_KW_M2
-    th = ThresholdSet({k: v * 1e3 for k, v in levels.items()}, {k: f"{v:g} kW/m2" for k, v in levels.items()},
-                      "thermal flux levels (ALOHA 10/5/2 kW/m², 60 s, unless given)")
-    if release.kind == "pool_fire":
-        if release.pool_diameter_m is not None:
-            d = release.pool_diameter_m
-        elif release.bund_area_m2 is not None:
-            d = float(np.sqrt(4 * release.bund_area_m2 / np.pi))
-            notes.append(f"pool fills the bund: equivalent diameter {d:.1f} m")
-        else:
-            vol = release.inventory_kg / sub.liquid_density_kg_m3
-            d = float(np.sqrt(4 * vol / (np.pi * release.min_pool_thickness_m)))
-            notes.append(f"unbunded pool spread to {release.min_pool_thickness_m * 1000:.0f} mm: diameter {d:.1f} m")
-        u = float(wind_speed_at_height(weather.wind_speed_m_s, 10.0, weather.pasquill_class(), z_ref_m=weather.wind_height_m))
-        fire = pool_fire(sub, d, centre_xy_m=(release.x_m, release.y_m), wind_speed_m_s=u,
-                         wind_from_deg=weather.wind_from_deg, relative_humidity=weather.relative_humidity,
-                         ambient_k=weather.temperature_k)
-        fld = fire.field_w_m2(grid)
-        model = f"pool_fire:solid_flame(sep={fire.sep_method}, L={fire.flame_length_m:.1f} m, tilt={fire.tilt_deg:.0f} deg)"
-        src = None
-    elif release.kind == "jet_fire":
-        src = estimate_source(release, sub)
-        jf = jet_fire(sub, src.rate_kg_s, release_xyz_m=(release.x_m, release.y_m, release.release_height_m),
-                      direction_deg=release.jet_direction_deg)
-        fld = jf.field_w_m2(grid)
-        model = f"jet_fire:api521_point_source(L={jf.flame_length_m:.1f} m, F={jf.radiant_fraction})"
-        notes += list(jf.notes)
+    cls = weather.pasquill_class()
+    horizon = max(opts.exposure_duration_s, 600.0)
+    src = estimate_source(release, sub, max_duration_s=horizon, wind_speed_m_s=weather.wind_speed_at(2.0),
+                          ground_temperature_k=weather.temperature_k)
+    notes += list(src.notes)
+    release_time = src.airborne_duration_s
+    user_levels = opts.extra.get("levels_mg_m3")
+    if release.kind == "gas_cloud":
+        levels = dict(user_levels or {})
+        th = ThresholdSet(levels, {k: f"{v:g} mg/m3" for k, v in levels.items()}, "levels given by the user")
+        t_avg = opts.averaging_time_s or 600.0
+    elif release.kind == "toxic_gas":
+        th = toxic_thresholds(sub, opts.exposure_duration_s, opts.toxic_basis)
+        t_avg = opts.averaging_time_s or max(min(opts.exposure_duration_s, release_time), 600.0)
     else:
-        raise ValueError(f"unknown release kind {release.kind!r}")
-    zones = zones_from_field(grid, fld, th.levels_mg_m3, units="W/m2", labels=th.labels)
-    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, "W/m2", th, src, None, model, None, None,
-                             None, notes)
+        th = flammable_thresholds(sub, opts.flammable_scheme)
+        t_avg = opts.averaging_time_s or 600.0
+    window = src.peak_window(min(t_avg, max(release_time, 1.0)))
+    rate = window.rate_kg_s
+    duration = src.total_airborne_kg / rate if rate > 0 else 0.0
+    if duration >= horizon - 1.0:
+        duration = math.inf  # still releasing at the end of the history: a continuous release
+    regime = choose_regime(src, sub, weather, rate_kg_s=rate, jet_share=window.jet_share,
+                           release_temperature_k=release.temperature_k, release_height_m=release.release_height_m)
+    chosen = regime.model if opts.dispersion_model == "auto" else opts.dispersion_model
+    if chosen != regime.model:
+        regime = RegimeChoice(chosen, regime.check, f"{regime.reason}; {chosen} model forced by the caller", True)
+    notes.append(f"model: {chosen} ({regime.reason})")
+    u = weather.transport_speed_m_s(release_height_m=release.release_height_m)
+    sigmas = weather.sigmas(averaging_time_s=t_avg, release_height_m=release.release_height_m, sigma_set=opts.sigma_set)
+    puff_sigmas = PasquillSigmas(cls, "ccps_puff")
+    finite = finite_release_factor(duration_s=duration, wind_speed_m_s=u, averaging_time_s=t_avg,
+                                   along_wind_sigma=lambda x: puff_sigmas(x)[0])
+    xy = (release.x_m, release.y_m)
+    plume: PlumeField | None = None
+    cloud: CloudModel
+    profile: CloudProfile | None = None
+    if chosen == "dense" and rate > 0:
+        dense_rel = _dense_release(release, sub, src, rate_kg_s=rate, duration_s=duration, jet_share=window.jet_share,
+                                   pool_area_m2=window.pool_area_m2)
+        profile = dense_cloud(dense_rel, weather, averaging_time_s=t_avg, passive_sigmas=sigmas,
+                              along_wind_sigmas=puff_sigmas, receptor_height_m=opts.receptor_height_m,
+                              x_max_m=1.05 * _grid_reach_m(grid, *xy), engine=opts.dense_engine)
+        notes += list(profile.notes)
+        if (opts.dispersion_model == "auto" and profile.handover_x_m is not None
+                and profile.handover_x_m < DENSE_NEAR_FIELD_M):
+            notes.append(f"dense only within {profile.handover_x_m:.0f} m (< {DENSE_NEAR_FIELD_M:g} m): passive model "
+                         "from the source")
+            regime = RegimeChoice("gaussian", regime.check, regime.reason + f"; dense phase ends at "
+                                  f"{profile.handover_x_m:.0f} m")
+            profile = None
+    if profile is not None:
+        cloud = DenseCloud(profile, xy, weather.wind_from_deg)
+        fld = profile.field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg)
+        model = f"dense_gas:{profile.engine}:{dense_rel.kind}" + (
+            f"+gaussian:{sigmas.name} beyond {profile.handover_x_m:.0f} m" if profile.handover_x_m else "")
+    else:
+        plume = plume_field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg, rate_kg_s=rate,
+                            wind_speed_m_s=u, sigmas=sigmas, release_height_m=release.release_height_m,
+                            receptor_height_m=opts.receptor_height_m, mixing_height_m=weather.mixing_height_m,
+                            dense_gas=regime.check, downwind_factor=finite)
+        notes += [n for n in plume.notes if not n.startswith("dense gas")]
+        cloud = GaussianCloud(xy, weather.wind_from_deg, rate, u, sigmas, release.release_height_m,
+                              opts.receptor_height_m, weather.mixing_height_m, finite)
+        fld = plume.concentration_mg_m3
+        model = f"gaussian_plume:{sigmas.name}"
+    if math.isfinite(duration):
+        notes.append(f"finite release: {rate:.3g} kg/s for {duration:.0f} s (equivalent), averaged over {t_avg:.0f} s")
+    zones = zones_from_field(grid, fld, th.levels, units=th.units, labels=th.labels)
+    zones = _centreline_zones(zones, cloud, grid, xy, weather.wind_from_deg)
+    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, src, cls, model, t_avg,
+                             regime.check, plume, notes, cloud, regime)
+
+
+# ----------------------------------------------------------------------------------------------
+# fires
+# ----------------------------------------------------------------------------------------------
+def thermal_thresholds(flux_levels_kw_m2: dict[str, float] | None = None) -> ThresholdSet:
+    """Thermal-flux levels in W/m² (ALOHA 10/5/2 kW/m², 60 s, unless given in kW/m²)."""
+    levels = flux_levels_kw_m2 or THERMAL_LEVELS_KW_M2
+    return ThresholdSet({k: v * 1e3 for k, v in levels.items()}, {k: f"{v:g} kW/m2" for k, v in levels.items()},
+                        "thermal flux levels (ALOHA 10/5/2 kW/m², 60 s, unless given)", units="W/m2")
+
+
+def _pool_fire_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions) -> ConsequenceResult:
+    sub = get_substance(release.substance)
+    th = thermal_thresholds(opts.flux_levels_kw_m2)
+    notes: list[str] = []
+    if release.pool_diameter_m is not None:
+        d = release.pool_diameter_m
+    elif release.bund_area_m2 is not None:
+        d = float(np.sqrt(4 * release.bund_area_m2 / np.pi))
+        notes.append(f"pool fills the bund: equivalent diameter {d:.1f} m")
+    else:
+        vol = release.inventory_kg / sub.liquid_density_kg_m3
+        d = float(np.sqrt(4 * vol / (np.pi * release.min_pool_thickness_m)))
+        notes.append(f"unbunded pool spread to {release.min_pool_thickness_m * 1000:.0f} mm: diameter {d:.1f} m")
+    fire = pool_fire(sub, d, centre_xy_m=(release.x_m, release.y_m), wind_speed_m_s=weather.wind_speed_at(10.0),
+                     wind_from_deg=weather.wind_from_deg, relative_humidity=weather.relative_humidity,
+                     ambient_k=weather.temperature_k)
+    fld = fire.field_w_m2(grid)
+    model = f"pool_fire:solid_flame(sep={fire.sep_method}, L={fire.flame_length_m:.1f} m, tilt={fire.tilt_deg:.0f} deg)"
+    zones = zones_from_field(grid, fld, th.levels, units=th.units, labels=th.labels)
+    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, None, None, model, None,
+                             None, None, notes)
+
+
+def _jet_fire_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions) -> ConsequenceResult:
+    sub = get_substance(release.substance)
+    th = thermal_thresholds(opts.flux_levels_kw_m2)
+    src = estimate_source(release, sub, max_duration_s=600.0, wind_speed_m_s=weather.wind_speed_at(2.0),
+                          ground_temperature_k=weather.temperature_k)
+    jf = jet_fire(sub, src.rate_kg_s, release_xyz_m=(release.x_m, release.y_m, release.release_height_m),
+                  direction_deg=release.jet_direction_deg)
+    fld = jf.field_w_m2(grid)
+    model = f"jet_fire:api521_point_source(L={jf.flame_length_m:.1f} m, F={jf.radiant_fraction})"
+    zones = zones_from_field(grid, fld, th.levels, units=th.units, labels=th.labels)
+    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, src, None, model, None,
+                             None, None, list(src.notes) + list(jf.notes))
+
+
+register_outcome("toxic_gas", _cloud_outcome)
+register_outcome("flammable_gas", _cloud_outcome)
+register_outcome("gas_cloud", _cloud_outcome)
+register_outcome("pool_fire", _pool_fire_outcome)
+register_outcome("jet_fire", _jet_fire_outcome)
+
+__all__ = ["ReleaseSpec", "Weather", "SourceTerm", "ConsequenceOptions", "ConsequenceResult", "CloudModel",
+           "GaussianCloud", "DenseCloud", "RegimeChoice", "OUTCOMES", "OutcomeModel", "register_outcome",
+           "compute_consequence_zones", "estimate_source", "choose_regime", "thermal_thresholds", "ReleaseKind"]

@@ -16,8 +16,8 @@ Units: x, y, z, H in m; u in m/s; rates in kg/s, masses in kg; concentrations re
 low-level kernels in kg/m³; the result objects carry mg/m³ (``concentration_mg_m3``).
 
 Validity: Gaussian sigmas are nominal for 100 m < x < 10 km; the result objects flag a near
-field. Dense gases (e.g. chlorine) are checked with the Britter–McQuaid criterion
-(:func:`dense_gas_check`) and flagged, not modelled.
+field. Whether a cloud is dense (Britter–McQuaid, with the droplets it carries) is decided by
+:func:`dense_gas_check`; dense clouds are modelled by :mod:`.dense_gas`.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from typing import Callable
 
 import numba
 import numpy as np
+from scipy.special import erf
 
 from .grid import GridSpec, downwind_unit, to_wind_frame
 from .sigmas import PasquillSigmas, SigmaModel
@@ -68,9 +69,11 @@ class DenseGasCheck:
     """Britter & McQuaid (1988) criterion for passive vs dense dispersion.
 
     ``richardson_number`` is the bulk source Richardson number: continuous
-    ``Ri = g0'·q0/(Dc·u³)`` with ``Dc = √(q0/u)``; instantaneous ``Ri = g0'·V0^{1/3}/u²``.
+    ``Ri = g0'·q0/(Dc·u³)`` with ``Dc = √(q0/u)``; instantaneous ``Ri = g0'·V0^{1/3}/u²``, where
+    ``g0' = g·(ρ_cloud − ρ_air)/ρ_air`` and ``q0``/``V0`` the volume flow/volume of the source cloud.
     The cloud is treated as dense when ``Ri^{1/3} ≥ 0.15`` (continuous) or ``Ri^{1/2} ≥ 0.2``
     (instantaneous), i.e. B&M's criteria for passive behaviour are not met.
+    ``gas_density_kg_m3`` is the density of the source cloud (vapour and the droplets it carries).
     """
 
     richardson_number: float
@@ -78,18 +81,45 @@ class DenseGasCheck:
     is_dense: bool
     gas_density_kg_m3: float
     air_density_kg_m3: float
+    liquid_fraction: float = 0.0
+
+
+def cloud_density_kg_m3(*, molar_mass_kg_mol: float, temperature_k: float, liquid_fraction: float = 0.0,
+                        liquid_density_kg_m3: float = 1000.0, pressure_pa: float = 101325.0) -> float:
+    """Density (kg/m³) of released material at ``temperature_k`` carrying a mass fraction
+    ``liquid_fraction`` of droplets (homogeneous mixture, ideal-gas vapour):
+    ``1/ρ = (1 − m_l)/ρ_v + m_l/ρ_l`` (SLAB's undiluted source density, Ermak 1990 EQ 10).
+
+    >>> round(cloud_density_kg_m3(molar_mass_kg_mol=0.017031, temperature_k=239.8,
+    ...                           liquid_fraction=0.5, liquid_density_kg_m3=682.0), 2)   # ammonia aerosol
+    1.73
+    """
+    if not 0.0 <= liquid_fraction < 1.0:
+        raise ValueError(f"liquid_fraction must be in [0, 1), got {liquid_fraction}")
+    rho_v = pressure_pa * molar_mass_kg_mol / (R_GAS * temperature_k)
+    return float(1.0 / ((1.0 - liquid_fraction) / rho_v + liquid_fraction / liquid_density_kg_m3))
 
 
 def dense_gas_check(*, molar_mass_kg_mol: float, temperature_k: float, wind_speed_m_s: float,
                     rate_kg_s: float | None = None, mass_kg: float | None = None,
-                    pressure_pa: float = 101325.0, air_temperature_k: float = 293.15) -> DenseGasCheck:
+                    pressure_pa: float = 101325.0, air_temperature_k: float = 293.15,
+                    liquid_fraction: float = 0.0, liquid_density_kg_m3: float = 1000.0) -> DenseGasCheck:
     """Richardson-number check of the Gaussian model's validity for a release of gas.
 
     Give ``rate_kg_s`` for a continuous release or ``mass_kg`` for an instantaneous one. The
-    cloud density is the pure-gas density at ``temperature_k`` (e.g. the boiling point after
-    flashing), which is conservative (no air entrained at the source).
+    cloud density is that of the undiluted released material at ``temperature_k`` (e.g. the
+    boiling point after flashing) with the droplets it carries (``liquid_fraction`` of the
+    airborne mass; see :func:`cloud_density_kg_m3`) — no air entrained at the source.
+
+    >>> dg = dense_gas_check(molar_mass_kg_mol=0.017031, temperature_k=239.8, wind_speed_m_s=1.0,
+    ...                      rate_kg_s=4.4, air_temperature_k=285.0, liquid_fraction=0.5,
+    ...                      liquid_density_kg_m3=682.0)
+    >>> dg.is_dense, round(dg.richardson_number, 1)     # droplet-laden ammonia is dense
+    (True, 6.2)
     """
-    rho_g = pressure_pa * molar_mass_kg_mol / (R_GAS * temperature_k)
+    rho_g = cloud_density_kg_m3(molar_mass_kg_mol=molar_mass_kg_mol, temperature_k=temperature_k,
+                                liquid_fraction=liquid_fraction, liquid_density_kg_m3=liquid_density_kg_m3,
+                                pressure_pa=pressure_pa)
     rho_a = pressure_pa * 0.028964 / (R_GAS * air_temperature_k)
     g0 = G * (rho_g - rho_a) / rho_a
     u = max(wind_speed_m_s, 0.1)
@@ -104,7 +134,40 @@ def dense_gas_check(*, molar_mass_kg_mol: float, temperature_k: float, wind_spee
         thr = 0.2**2
     else:
         raise ValueError("dense_gas_check needs rate_kg_s or mass_kg")
-    return DenseGasCheck(float(ri), thr, bool(ri >= thr), float(rho_g), float(rho_a))
+    return DenseGasCheck(float(ri), thr, bool(ri >= thr), float(rho_g), float(rho_a), float(liquid_fraction))
+
+
+DownwindFactor = Callable[[np.ndarray], np.ndarray]
+"""``f(x_m) -> factor`` (0–1) multiplying a plume at downwind distance x (m)."""
+
+
+def finite_release_factor(*, duration_s: float, wind_speed_m_s: float, averaging_time_s: float,
+                          along_wind_sigma: Callable[[np.ndarray], np.ndarray]) -> DownwindFactor:
+    """Peak time-averaged concentration of a release lasting ``duration_s`` relative to the
+    steady plume, as a function of downwind distance (Palazzi et al. 1982, the plume between the
+    puffs of its start and its end, each spread along the wind by σx(x)).
+
+    At a receptor x the centreline concentration rises and falls as
+    ``C_plume·½[erf((x − u(t−T))/(√2σx)) − erf((x − ut)/(√2σx))]``; its peak is
+    ``erf(uT/(2√2σx))``, and its mean over an averaging time longer than the passage is bounded
+    by the dose, ``T/t_avg``. The factor returned is ``min(erf(uT/(2√2σx)), T/t_avg)`` (1 for a
+    continuous release).
+
+    >>> f = finite_release_factor(duration_s=20.0, wind_speed_m_s=2.0, averaging_time_s=10.0,
+    ...                           along_wind_sigma=lambda x: 0.06 * np.asarray(x) ** 0.92)
+    >>> [round(float(v), 3) for v in f(np.array([50.0, 5000.0]))]
+    [1.0, 0.105]
+    """
+    if not np.isfinite(duration_s):
+        return lambda x: np.ones_like(np.asarray(x, dtype=float))
+    dose_bound = min(1.0, duration_s / max(averaging_time_s, 1e-9))
+    half_length = wind_speed_m_s * duration_s / (2.0 * np.sqrt(2.0))
+
+    def factor(x_m: np.ndarray) -> np.ndarray:
+        sx = np.maximum(np.asarray(along_wind_sigma(np.maximum(np.asarray(x_m, dtype=float), 1.0)), dtype=float), 1e-9)
+        return np.minimum(erf(half_length / sx), dose_bound)
+
+    return factor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,12 +184,14 @@ def plume_concentration(
     release_height_m: float = 0.0,
     mixing_height_m: float | None = None,
     min_distance_m: float = 1.0,
+    downwind_factor: DownwindFactor | None = None,
 ) -> np.ndarray:
     """Steady Gaussian plume concentration (kg/m³) at points in the wind frame.
 
     ``x`` downwind, ``y`` crosswind, ``z`` height (m) relative to the source foot. Upwind points
     (x ≤ 0) get 0. Downwind distances below ``min_distance_m`` are clipped to it (the formula is
-    singular at the source).
+    singular at the source). ``downwind_factor(x)`` (0–1) multiplies the result, e.g. the
+    finite-duration factor of a short release (:func:`finite_release_factor`).
 
     >>> from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
     >>> c = plume_concentration(500.0, 0.0, 0.0, rate_kg_s=0.1, wind_speed_m_s=2.0,
@@ -141,6 +206,8 @@ def plume_concentration(
     sy, sz = sigmas(xc)
     v = vertical_factor(z, release_height_m, sz, mixing_height_m)
     c = rate_kg_s / (2 * np.pi * wind_speed_m_s * sy * sz) * np.exp(-0.5 * (y / sy) ** 2) * v
+    if downwind_factor is not None:
+        c = c * downwind_factor(xc)
     return np.where(x > 0, c, 0.0)
 
 
@@ -344,9 +411,12 @@ class PlumeField:
 
 
 def _ln_amplitude_table(x_tab: np.ndarray, rate: float, u: float, sigmas: SigmaModel, H: float,
-                        z: float, zi: float | None) -> tuple[np.ndarray, np.ndarray]:
+                        z: float, zi: float | None,
+                        downwind_factor: DownwindFactor | None = None) -> tuple[np.ndarray, np.ndarray]:
     sy, sz = sigmas(x_tab)
     v = vertical_factor(z, H, sz, zi)
+    if downwind_factor is not None:
+        v = v * downwind_factor(x_tab)
     with np.errstate(divide="ignore"):
         ln_a = np.log(rate / (2 * np.pi * u * sy * sz)) + np.log(v)
     ln_a = np.where(np.isfinite(ln_a), ln_a, -1e3)
@@ -396,6 +466,7 @@ def plume_field(
     mixing_height_m: float | None = None,
     min_distance_m: float = 1.0,
     dense_gas: DenseGasCheck | None = None,
+    downwind_factor: DownwindFactor | None = None,
 ) -> PlumeField:
     """Steady plume concentration over a plant-frame grid (mg/m³), equal to
     :func:`plume_concentration` at every node.
@@ -437,7 +508,7 @@ def plume_field(
 
         def exact_at(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return _ln_amplitude_table(np.maximum(x, min_distance_m), rate_mg_s, wind_speed_m_s, sigmas,
-                                       release_height_m, receptor_height_m, mixing_height_m)
+                                       release_height_m, receptor_height_m, mixing_height_m, downwind_factor)
 
         # walk rows along the grid axis closer to the wind direction (|component| >= 0.707)
         transpose = abs(ey) > abs(ex)
@@ -461,7 +532,7 @@ def plume_field(
             c = plume_concentration(dxw * ea + dyw * eb, -dxw * eb + dyw * ea, receptor_height_m,
                                     rate_kg_s=rate_mg_s, wind_speed_m_s=wind_speed_m_s, sigmas=sigmas,
                                     release_height_m=release_height_m, mixing_height_m=mixing_height_m,
-                                    min_distance_m=min_distance_m)
+                                    min_distance_m=min_distance_m, downwind_factor=downwind_factor)
             with np.errstate(divide="ignore"):
                 _write_exact(work, span, rows, cols, np.log(c))
         np.exp(work, out=work)
@@ -769,8 +840,8 @@ def plume_as_function(*, source_xy_m: tuple[float, float], wind_from_deg: float,
 
 
 __all__ = [
-    "PasquillSigmas", "vertical_factor", "dense_gas_check", "DenseGasCheck", "plume_concentration",
+    "PasquillSigmas", "vertical_factor", "dense_gas_check", "DenseGasCheck", "cloud_density_kg_m3", "plume_concentration",
     "crosswind_integrated_plume", "max_ground_level_concentration", "plume_field", "PlumeField",
-    "puff_concentration", "WindHistory", "PuffTrain", "PuffState", "puff_train", "plume_as_function",
+    "puff_concentration", "WindHistory", "finite_release_factor", "DownwindFactor", "PuffTrain", "PuffState", "puff_train", "plume_as_function",
     "ConcentrationFunction",
 ]

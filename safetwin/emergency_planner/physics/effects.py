@@ -30,12 +30,15 @@ def probit_to_probability(probit: np.ndarray | float) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ThresholdSet:
-    """Concentration thresholds (mg/m³) per risk level, with what they are and where they come from."""
+    """Thresholds per risk level in ``units`` (``"mg/m3"`` for toxic and flammable clouds,
+    ``"W/m2"`` for thermal flux, ``"Pa"`` for overpressure), with what they are and where they
+    come from."""
 
-    levels_mg_m3: dict[str, float]
+    levels: dict[str, float]
     labels: dict[str, str]
     basis: str
     notes: tuple[str, ...] = ()
+    units: str = "mg/m3"
 
 
 def toxic_thresholds(substance: Substance, exposure_duration_s: float = 3600.0,
@@ -48,8 +51,8 @@ def toxic_thresholds(substance: Substance, exposure_duration_s: float = 3600.0,
 
     >>> from safetwin.substances import get_substance
     >>> t = toxic_thresholds(get_substance("chlorine"), 3600.0)
-    >>> round(t.levels_mg_m3["RED"], 2), t.labels["RED"]
-    (58.0, 'AEGL-3 (60 min)')
+    >>> round(t.levels["RED"], 2), t.units, t.labels["RED"]
+    (58.0, 'mg/m3', 'AEGL-3 (60 min)')
     """
     tox = substance.toxic
     if tox is None:
