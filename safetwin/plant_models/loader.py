@@ -23,7 +23,7 @@ import yaml
 from pydantic import ValidationError
 from shapely.geometry import Polygon, shape
 
-from safetwin.errors import LocatedValidationError
+from safetwin.errors import IdMap, LocatedValidationError
 from .schema import (
     LAYER_GEOMETRIES,
     LAYERS,
@@ -49,6 +49,9 @@ PLANT_FILE = "plant.yaml"
 GAS_SENSORS = {SensorType.toxic_gas, SensorType.flammable_gas}
 #: Tolerance for "inside the site boundary", m.
 BOUNDARY_TOLERANCE_M = 0.5
+#: What one feature of each layer is called in a failed look-up ("plant demo_plant has no equipment 'X'").
+LAYER_WHAT = {"buildings": "building", "equipment": "equipment", "roads": "road", "fences": "fence",
+              "gates": "gate", "areas": "area"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,16 @@ class PlantValidationError(LocatedValidationError):
 
 @dataclass
 class Plant:
-    """A validated plant in its local metric frame (x east, y north, m)."""
+    """A validated plant in its local metric frame (x east, y north, m).
+
+    Its features are maps by id (:class:`~safetwin.errors.IdMap`): a wrong id names the closest ones.
+
+    >>> plant = load_plant("small_plant")
+    >>> plant.equipment["CL2-DRUM"]
+    Traceback (most recent call last):
+    ...
+    safetwin.errors.UnknownIdError: plant small_plant has no equipment 'CL2-DRUM'; closest: 'CL2-DRUMS'
+    """
 
     path: Path
     meta: PlantMeta
@@ -97,25 +109,28 @@ class Plant:
     def crs(self) -> str:
         return self.meta.crs
 
-    @property
-    def sensors(self) -> dict[str, Sensor]:
-        return {s.id: s for s in self.meta.sensors}
+    def _ids(self, what: str, items: Any) -> IdMap[Any]:
+        return IdMap(items, what=what, owner=f"plant {self.id}")
 
     @property
-    def muster_points(self) -> dict[str, MusterPoint]:
-        return {m.id: m for m in self.meta.muster_points}
+    def sensors(self) -> IdMap[Sensor]:
+        return self._ids("sensor", ((s.id, s) for s in self.meta.sensors))
 
     @property
-    def resources(self) -> dict[str, EmergencyResource]:
-        return {r.id: r for r in self.meta.resources}
+    def muster_points(self) -> IdMap[MusterPoint]:
+        return self._ids("muster point", ((m.id, m) for m in self.meta.muster_points))
 
     @property
-    def inventories(self) -> dict[str, Inventory]:
-        return {i.equipment_id: i for i in self.meta.inventories}
+    def resources(self) -> IdMap[EmergencyResource]:
+        return self._ids("emergency resource", ((r.id, r) for r in self.meta.resources))
 
     @property
-    def shifts(self) -> dict[str, Shift]:
-        return {s.name: s for s in self.meta.shifts}
+    def inventories(self) -> IdMap[Inventory]:
+        return self._ids("inventory at equipment", ((i.equipment_id, i) for i in self.meta.inventories))
+
+    @property
+    def shifts(self) -> IdMap[Shift]:
+        return self._ids("shift", ((s.name, s) for s in self.meta.shifts))
 
     def layer(self, name: str) -> dict[str, Any]:
         """The features of a layer by id (``buildings``, ``equipment``, …)."""
@@ -322,7 +337,9 @@ def load_plant(path: str | Path) -> Plant:
     if not boundary.is_valid or boundary.area <= 0:
         issues.append(Issue(PLANT_FILE, "-", "site_boundary", f"not a valid polygon: {shapely.is_valid_reason(boundary)}"))
         raise PlantValidationError(path, issues)
-    plant = Plant(path=path, meta=meta, boundary=boundary, **layers)
+    owner = f"plant {meta.id}"
+    plant = Plant(path=path, meta=meta, boundary=boundary,
+                  **{layer: IdMap(features, what=LAYER_WHAT[layer], owner=owner) for layer, features in layers.items()})
     _cross_checks(plant, files, issues)
     if issues:
         raise PlantValidationError(path, issues)

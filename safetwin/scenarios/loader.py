@@ -9,27 +9,40 @@ Example::
     >>> sc.scenario.events[0].equipment, sc.plant.id
     ('DS-701', 'demo_plant')
 
-Validation has two passes: the file against :class:`~safetwin.scenarios.schema.Scenario` (types,
-ranges, required fields), then against the plant it names (equipment with an inventory, gates,
-roads, muster points, shifts, detectors and fire engines must exist). All issues are collected and
-raised together in a :class:`ScenarioValidationError`.
+Validation has two passes: the document against :class:`~safetwin.scenarios.schema.Scenario`
+(types, ranges, required fields), then against the plant it names (equipment with an inventory,
+gates, roads, muster points, shifts, detectors and fire engines must exist; a wrong id names the
+closest ones). All issues are collected and raised together in a :class:`ScenarioValidationError`.
+A file and a scenario built in memory go through the same checks: :func:`load_scenario` reads the
+file and hands it to :func:`check_scenario`, which a program (or the planner page) calls directly::
+
+    >>> from safetwin.scenarios.schema import Scenario
+    >>> sc = Scenario(name="cl2", plant="demo_plant", events=[{"type": "release", "equipment": "DS-710",
+    ...               "rate_kg_s": 0.5}], weather={"wind_speed_m_s": 2.0, "wind_from_deg": 270})
+    >>> check_scenario(sc)
+    Traceback (most recent call last):
+    ...
+    safetwin.scenarios.loader.ScenarioValidationError: scenario cl2 has 1 error(s):
+      - cl2: field 'events.0.equipment': plant demo_plant has no equipment 'DS-710'; closest: 'DS-701', 'BD-100', 'SC-701'
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from safetwin.errors import LocatedValidationError
+from safetwin.errors import LocatedValidationError, unknown_id_message
 from safetwin.plant_models.loader import Plant, PlantValidationError, bundled_plant_path, load_plant
 
 from .schema import ReleaseEvent, Scenario
 
 __all__ = ["LIBRARY", "ScenarioIssue", "ScenarioValidationError", "LoadedScenario", "list_scenarios",
-           "scenario_path", "load_scenario", "validate_scenario", "shift_at", "resolve_substance"]
+           "scenario_path", "load_scenario", "check_scenario", "validate_scenario", "shift_at",
+           "resolve_substance"]
 
 #: Folder of the shipped scenario library.
 LIBRARY = Path(__file__).resolve().parent / "library"
@@ -57,9 +70,11 @@ class ScenarioValidationError(LocatedValidationError):
 
 @dataclass
 class LoadedScenario:
+    """A scenario checked against its plant; ``path`` is the file it came from (None: built in memory)."""
+
     scenario: Scenario
     plant: Plant
-    path: Path
+    path: Path | None = None
 
     @property
     def shift(self) -> str:
@@ -94,7 +109,8 @@ def shift_at(plant: Plant, time_of_day: str) -> str:
         a, b = _minutes(s.start), _minutes(s.end)
         if (a <= t < b) if a < b else (t >= a or t < b):
             return s.name
-    raise KeyError(f"no shift of plant {plant.id} covers {time_of_day}")
+    raise KeyError(f"no shift of plant {plant.id} covers {time_of_day} (shifts: "
+                   + ", ".join(f"{s.name} {s.start}-{s.end}" for s in plant.shifts.values()) + ")")
 
 
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
@@ -136,24 +152,27 @@ def resolve_substance(name: str):
         return get_substance(name.replace("_", " "))
 
 
-def _resolve_plant(name: str, scenario_file: Path) -> Path:
-    rel = (scenario_file.parent / name)
-    if (rel / "plant.yaml").exists():
-        return rel
+def _resolve_plant(name: str, scenario_file: Path | None) -> Path:
+    """The plant folder a scenario names: relative to its file, a folder path, or a bundled plant."""
+    for folder in ([scenario_file.parent / name] if scenario_file else []) + [Path(name)]:
+        if (folder / "plant.yaml").exists():
+            return folder
     return bundled_plant_path(name)
 
 
 def _plant_checks(sc: Scenario, plant: Plant) -> list[tuple[tuple[str, ...], str]]:
     """(field path, message) for every reference the plant cannot satisfy."""
     bad: list[tuple[tuple[str, ...], str]] = []
+    owner = f"plant {plant.id}"
     for k, e in enumerate(sc.events):
         loc = ("events", str(k), "equipment")
         if e.equipment not in plant.equipment:
-            bad.append((loc, f"plant {plant.id} has no equipment {e.equipment!r}"))
+            bad.append((loc, unknown_id_message("equipment", e.equipment, plant.equipment, owner=owner)))
             continue
         inv = plant.inventories.get(e.equipment)
         if inv is None:
-            bad.append((loc, f"equipment {e.equipment!r} holds no hazardous inventory"))
+            bad.append((loc, f"equipment {e.equipment!r} holds no hazardous inventory; equipment with one: "
+                             f"{', '.join(sorted(plant.inventories))}"))
             continue
         try:
             sub = resolve_substance(inv.substance)
@@ -167,7 +186,7 @@ def _plant_checks(sc: Scenario, plant: Plant) -> list[tuple[tuple[str, ...], str
         if isinstance(e, ReleaseEvent) and sub.toxic is None and sub.lfl_vol_frac is None:
             bad.append((loc, f"{sub.name} is neither toxic nor flammable in the substance table"))
     if sc.shift is not None and sc.shift not in plant.shifts:
-        bad.append((("shift",), f"plant {plant.id} has no shift {sc.shift!r}; it has {sorted(plant.shifts)}"))
+        bad.append((("shift",), unknown_id_message("shift", sc.shift, plant.shifts, owner=owner)))
     elif sc.shift is None:
         try:
             shift_at(plant, sc.time_of_day)
@@ -175,36 +194,95 @@ def _plant_checks(sc: Scenario, plant: Plant) -> list[tuple[tuple[str, ...], str
             bad.append((("time_of_day",), err.args[0]))
     for i, g in enumerate(sc.blocked.gates):
         if g not in plant.gates:
-            bad.append((("blocked", "gates", str(i)), f"plant {plant.id} has no gate {g!r}"))
+            bad.append((("blocked", "gates", str(i)), unknown_id_message("gate", g, plant.gates, owner=owner)))
     for i, r in enumerate(sc.blocked.roads):
         if r not in plant.roads:
-            bad.append((("blocked", "roads", str(i)), f"plant {plant.id} has no road {r!r}"))
+            bad.append((("blocked", "roads", str(i)), unknown_id_message("road", r, plant.roads, owner=owner)))
     for i, m in enumerate(sc.blocked.muster_points):
         if m not in plant.muster_points:
-            bad.append((("blocked", "muster_points", str(i)), f"plant {plant.id} has no muster point {m!r}"))
+            bad.append((("blocked", "muster_points", str(i)),
+                        unknown_id_message("muster point", m, plant.muster_points, owner=owner)))
     if sc.blocked.muster_points and set(plant.muster_points) <= set(sc.blocked.muster_points):
         bad.append((("blocked", "muster_points"), "every muster point is blocked: nobody could reach safety"))
     for i, fe in enumerate(sc.response.fire_engines):
-        res = plant.resources.get(fe)
-        if res is None or res.kind.value != "fire_engine":
-            bad.append((("response", "fire_engines", str(i)), f"{fe!r} is not a fire engine of plant {plant.id}"))
+        engines = [r.id for r in plant.resources.values() if r.kind.value == "fire_engine"]
+        if fe not in engines:
+            bad.append((("response", "fire_engines", str(i)), unknown_id_message("fire engine", fe, engines, owner=owner)))
     for i, u in enumerate(sc.response.external):
         for j, g in enumerate([u.gate] + u.alternatives):
             if g not in plant.gates:
                 fld = ("response", "external", str(i)) + (("gate",) if j == 0 else ("alternatives", str(j - 1)))
-                bad.append((fld, f"plant {plant.id} has no gate {g!r}"))
+                bad.append((fld, unknown_id_message("gate", g, plant.gates, owner=owner)))
     if sc.detection.detectors is not None:
         for i, d in enumerate(sc.detection.detectors):
             s = plant.sensors.get(d)
             if s is None:
-                bad.append((("detection", "detectors", str(i)), f"plant {plant.id} has no sensor {d!r}"))
+                bad.append((("detection", "detectors", str(i)), unknown_id_message("sensor", d, plant.sensors, owner=owner)))
             elif s.alarm is None:
                 bad.append((("detection", "detectors", str(i)), f"sensor {d!r} has no alarm levels"))
     return bad
 
 
-def load_scenario(name_or_path: str | Path) -> LoadedScenario:
-    """Read, validate and resolve a scenario (library name or file path) with its plant.
+def _schema_issues(err: ValidationError, source: str, lines: dict[tuple[str, ...], int]) -> list[ScenarioIssue]:
+    issues = []
+    for e in err.errors():
+        # drop the discriminator tag pydantic adds for tagged unions (events.0.release.hole_…)
+        loc = tuple(str(p) for p in e["loc"])
+        if len(loc) > 2 and loc[0] == "events" and loc[2] in ("release", "pool_fire", "jet_fire"):
+            loc = loc[:2] + loc[3:]
+        issues.append(ScenarioIssue(source, ".".join(loc) or "(root)", e["msg"], _find_line(lines, loc)))
+    return issues
+
+
+def _plant_matches(plant: Plant, name: str) -> bool:
+    return name in (plant.id, plant.path.name) or Path(name).resolve() == plant.path.resolve()
+
+
+def check_scenario(scenario: Scenario | Mapping[str, Any], plant: Plant | None = None, *,
+                   source: str | None = None, path: Path | None = None,
+                   lines: dict[tuple[str, ...], int] | None = None) -> LoadedScenario:
+    """Check a scenario (a :class:`Scenario` or a document as read from YAML) against the schema and
+    against its plant, the same checks :func:`load_scenario` makes for a file.
+
+    ``plant`` is the loaded plant to check against (default: the plant the scenario names, loaded).
+    ``source`` names the scenario in messages (default: its file, else its name); ``path`` and
+    ``lines`` (YAML path → line) are the file's, when it came from one.
+
+    Raises :class:`ScenarioValidationError` listing every problem (source, field, line)."""
+    lines = lines or {}
+    if isinstance(scenario, Scenario):
+        sc = scenario
+    else:
+        name = scenario.get("name") if isinstance(scenario, Mapping) else None
+        label = source or str(path or name or "(scenario)")
+        if not isinstance(scenario, Mapping):  # a wrong type from a caller: located like a file's
+            raise ScenarioValidationError(label, [ScenarioIssue(label, "(root)", "a scenario must be a mapping")])
+        try:
+            sc = Scenario.model_validate(dict(scenario))
+        except ValidationError as err:
+            raise ScenarioValidationError(label, _schema_issues(err, label, lines)) from None
+    source = source or str(path or sc.name)
+    where = path or source
+    if plant is None:
+        try:
+            plant = load_plant(_resolve_plant(sc.plant, path))
+        except (PlantValidationError, FileNotFoundError, OSError) as err:
+            raise ScenarioValidationError(where, [ScenarioIssue(source, "plant", f"cannot load plant {sc.plant!r}: {err}",
+                                                                _find_line(lines, ("plant",)))]) from None
+    elif not _plant_matches(plant, sc.plant):
+        raise ScenarioValidationError(where, [ScenarioIssue(source, "plant", f"the scenario names plant {sc.plant!r}, "
+                                                            f"not the plant {plant.id!r} it is checked against",
+                                                            _find_line(lines, ("plant",)))])
+    bad = _plant_checks(sc, plant)
+    if bad:
+        raise ScenarioValidationError(where, [ScenarioIssue(source, ".".join(loc), msg, _find_line(lines, loc))
+                                              for loc, msg in bad])
+    return LoadedScenario(sc, plant, path)
+
+
+def load_scenario(name_or_path: str | Path, plant: Plant | None = None) -> LoadedScenario:
+    """Read, validate and resolve a scenario (library name or file path) with its plant
+    (``plant``: the loaded plant to check it against, default: the one the file names).
 
     Raises :class:`ScenarioValidationError` listing every problem (file, field, line)."""
     path = scenario_path(name_or_path)
@@ -221,29 +299,7 @@ def load_scenario(name_or_path: str | Path) -> LoadedScenario:
                                                            mark.line + 1 if mark else None)]) from err
     if not isinstance(doc, dict):
         raise ScenarioValidationError(path, [ScenarioIssue(file, "(root)", "a scenario file must be a YAML mapping")])
-    lines = _line_index(text)
-    try:
-        sc = Scenario.model_validate(doc)
-    except ValidationError as err:
-        issues = []
-        for e in err.errors():
-            # drop the discriminator tag pydantic adds for tagged unions (events.0.release.hole_…)
-            loc = tuple(str(p) for p in e["loc"])
-            if len(loc) > 2 and loc[0] == "events" and loc[2] in ("release", "pool_fire", "jet_fire"):
-                loc = loc[:2] + loc[3:]
-            issues.append(ScenarioIssue(file, ".".join(loc) or "(root)", e["msg"], _find_line(lines, loc)))
-        raise ScenarioValidationError(path, issues) from None
-    plant_dir = _resolve_plant(sc.plant, path)
-    try:
-        plant = load_plant(plant_dir)
-    except (PlantValidationError, FileNotFoundError, OSError) as err:
-        raise ScenarioValidationError(path, [ScenarioIssue(file, "plant", f"cannot load plant {sc.plant!r}: {err}",
-                                                           _find_line(lines, ("plant",)))]) from None
-    bad = _plant_checks(sc, plant)
-    if bad:
-        raise ScenarioValidationError(path, [ScenarioIssue(file, ".".join(loc), msg, _find_line(lines, loc))
-                                             for loc, msg in bad])
-    return LoadedScenario(sc, plant, path)
+    return check_scenario(doc, plant, source=file, path=path, lines=_line_index(text))
 
 
 def validate_scenario(name_or_path: str | Path) -> list[ScenarioIssue]:

@@ -36,7 +36,6 @@ import json
 import math
 import multiprocessing as mp
 import queue
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -46,10 +45,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from safetwin.scenarios.loader import (
     LoadedScenario,
-    ScenarioIssue,
+    check_scenario,
     ScenarioValidationError,
     load_scenario,
     resolve_substance,
@@ -159,19 +157,12 @@ def compose_scenario(form: ComposeForm) -> dict[str, Any]:
 
 
 def validate_document(doc: dict[str, Any], label: str = COMPOSED_LABEL) -> LoadedScenario:
-    """Validate a scenario document as the loader validates files (schema, then the plant).
+    """Validate a scenario document as the loader validates files (schema, then the plant), in memory.
 
     Raises:
-        ScenarioValidationError: every problem, located by ``label`` and field (and YAML line).
+        ScenarioValidationError: every problem, located by ``label`` and field.
     """
-    with tempfile.TemporaryDirectory(prefix="safetwin-compose-") as tmp:
-        path = Path(tmp) / f"{_slug(str(doc.get('name', 'composed')))}.yaml"
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        try:
-            return load_scenario(path)
-        except ScenarioValidationError as err:
-            issues = [ScenarioIssue(label, i.field, i.message, i.line) for i in err.issues]
-            raise ScenarioValidationError(label, issues) from None
+    return check_scenario(doc, source=label)
 
 
 def scenario_key(loaded: LoadedScenario) -> str:
