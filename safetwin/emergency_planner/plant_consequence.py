@@ -41,8 +41,7 @@ def default_release_kind(plant: Plant, equipment_id: str) -> ReleaseKind:
 
 
 def _inventory(plant: Plant, equipment_id: str):
-    if equipment_id not in plant.equipment:
-        raise KeyError(f"plant {plant.id} has no equipment {equipment_id!r}")
+    plant.equipment[equipment_id]  # a wrong id raises UnknownIdError naming the closest ids
     inv = plant.inventories.get(equipment_id)
     if inv is None:
         raise KeyError(f"equipment {equipment_id!r} of plant {plant.id} holds no hazardous inventory")

@@ -51,9 +51,10 @@ def twin_positions(state) -> np.ndarray:
 def evacuate_plant(plant: Plant, positions: np.ndarray, *, params: EvacuationParams | None = None,
                    blocked: list[BaseGeometry] | None = None, hazard: HazardFn | None = None,
                    premovement: PreMovement = PLANT_PREMOVEMENT, seed: int = 0,
-                   until_s: float | None = 3600.0) -> EvacuationResult:
-    """Evacuate the people at ``positions`` to the plant's muster points (nearest open by travel time)."""
+                   until_s: float | None = 3600.0, ids: list[str] | None = None) -> EvacuationResult:
+    """Evacuate the people at ``positions`` (m; named ``ids``, default p0, p1, …) to the plant's
+    muster points (nearest open by travel time)."""
     params = params or EvacuationParams(seed=seed)
-    population = Population(np.asarray(positions, dtype=float), premovement=premovement)
+    population = Population(np.asarray(positions, dtype=float), premovement=premovement, ids=ids)
     return simulate_evacuation(plant_geometry(plant, blocked), population, params=params, hazard=hazard,
                                until_s=until_s)

@@ -50,7 +50,7 @@ class ReleaseEvent(_EventBase):
     ``rate_kg_s`` (overrides the hole). The release stops after ``duration_s`` (isolation) or when
     the inventory is exhausted."""
 
-    type: Literal["release"]
+    type: Literal["release"] = "release"
     hole_diameter_m: float | None = Field(default=None, gt=0, le=2.0)
     rate_kg_s: float | None = Field(default=None, gt=0)
     duration_s: float | None = Field(default=None, gt=0, description="isolation after this time (s)")
@@ -66,7 +66,7 @@ class ReleaseEvent(_EventBase):
 class PoolFireEvent(_EventBase):
     """A pool fire: in the bund of ``equipment`` (bund area shared by its tanks) or of ``diameter_m``."""
 
-    type: Literal["pool_fire"]
+    type: Literal["pool_fire"] = "pool_fire"
     diameter_m: float | None = Field(default=None, gt=0)
     domino: bool = Field(default=True, description="let the fire's radiation escalate to neighbouring units")
 
@@ -74,7 +74,7 @@ class PoolFireEvent(_EventBase):
 class JetFireEvent(_EventBase):
     """An ignited jet from a hole in pressurised ``equipment`` (API 521 point source)."""
 
-    type: Literal["jet_fire"]
+    type: Literal["jet_fire"] = "jet_fire"
     hole_diameter_m: float | None = Field(default=0.05, gt=0, le=2.0)
     rate_kg_s: float | None = Field(default=None, gt=0)
     height_m: float = Field(default=2.0, ge=0)

@@ -1,9 +1,8 @@
-"""The demo plant's day shift evacuates to its muster points (issue 4 acceptance: ≥ 100× faster
-than real time), from the shift population or the live twin, and the CLI writes its outputs."""
+"""The demo plant's day shift evacuates to its muster points, from the shift population or the live
+twin, and the CLI writes its outputs. How much faster than real time: ``benchmarks/bench_plant_runs.py``."""
 from __future__ import annotations
 
 import json
-import time
 
 from typer.testing import CliRunner
 
@@ -13,14 +12,11 @@ from safetwin.plant_models.loader import bundled_plant_path
 from safetwin.twin.state import TwinState
 
 
-def test_demo_day_shift_musters_100x_faster_than_real_time(demo_plant):
+def test_demo_day_shift_musters_within_capacity(demo_plant):
     positions = shift_positions(demo_plant, "day", seed=3)
     assert len(positions) >= 250
-    t0 = time.perf_counter()
     res = evacuate_plant(demo_plant, positions, seed=3)
-    wall = time.perf_counter() - t0
     assert res.complete and res.summary()["not_accounted_for"] == 0 and not res.deadlock
-    assert res.rset_s / wall >= 100.0, f"{res.rset_s:.0f} s simulated in {wall:.1f} s"
     per_goal = res.summary()["per_goal"]
     caps = {m.id: m.capacity for m in demo_plant.meta.muster_points}
     assert sum(per_goal.values()) == len(positions)

@@ -176,22 +176,34 @@ def test_fastclient_hands_over_bursts_in_order(broker):
 
 
 def test_indexer_waits_for_the_end_of_a_burst_but_not_longer_than_max_lag(tmp_path):
+    """Driven by a test clock: the rule is about elapsed time, not about how fast this machine runs."""
     from safetwin.live_bridge.ingestlog import WriterActivity, segment_name
+
+    class Clock:
+        now_s = 1000.0
+
+        def __call__(self) -> float:
+            return self.now_s
+
+    clock = Clock()
     seg = tmp_path / segment_name(1)
     seg.write_bytes(b"x")
-    gate = WriterActivity(tmp_path, idle_s=0.2, max_lag_s=1.0)
+    gate = WriterActivity(tmp_path, idle_s=0.2, max_lag_s=1.0, clock=clock)
     assert not gate.busy()                         # an old log is indexed at once
     with open(seg, "ab") as f:
         f.write(b"y")
     assert gate.busy()                             # the writer is appending: wait
-    time.sleep(0.25)
+    clock.now_s += 0.19
+    assert gate.busy()                             # still within idle_s of the last append
+    clock.now_s += 0.02
     assert not gate.busy()                         # quiet for idle_s: index now
     gate.caught_up()
-    t0 = time.monotonic()
+    start_s = clock.now_s
     states = []
-    while time.monotonic() - t0 < 1.6:             # steady appends: waits at most max_lag_s
+    for _ in range(80):                            # steady appends every 20 ms: waits at most max_lag_s
         with open(seg, "ab") as f:
             f.write(b"z")
-        states.append((time.monotonic() - t0, gate.busy()))
-        time.sleep(0.02)
-    assert all(b for t, b in states if t < 0.7) and not any(b for t, b in states if t > 1.3)
+        states.append((clock.now_s - start_s, gate.busy()))
+        clock.now_s += 0.02
+    assert all(busy for t, busy in states if t < 0.99)
+    assert not any(busy for t, busy in states if t > 1.01)

@@ -5,6 +5,7 @@ delivers exactly what paho delivers."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -183,11 +184,13 @@ def test_fast_client_delivers_what_paho_delivers(broker):
     for kind, cls in (("fast", FastClient), ("paho", mqtt.Client)):
         c = cls(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fc-{kind}-" + uuid.uuid4().hex[:6], protocol=mqtt.MQTTv5)
         c.on_message = lambda cl, u, m, k=kind: got[k].append((m.topic, bytes(m.payload), m.qos, m.retain))
+        subscribed = threading.Event()
+        c.on_subscribe = lambda *args, done=subscribed: done.set()
         c.connect(host, port)
         c.loop_start()
         c.subscribe(topic + "/#", qos=1)
+        assert subscribed.wait(30), f"{kind}: no SUBACK"
         clients.append(c)
-    time.sleep(0.5)
     p = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fc-pub-" + uuid.uuid4().hex[:6], protocol=mqtt.MQTTv5)
     p.connect(host, port)
     p.loop_start()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -21,21 +22,34 @@ def reading(sid: str, seq: int, v: float | None, ts: float | None = None, **extr
 
 
 class Sub:
-    """Collects messages of a topic filter, retained flag included."""
+    """Collects messages of a topic filter, retained flag included; returns once the broker has
+    acknowledged the subscription (SUBACK)."""
 
     def __init__(self, host, port, flt):
         self.msgs: list[tuple[str, bytes, bool]] = []
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sub-" + uuid.uuid4().hex[:8],
                              protocol=mqtt.MQTTv5)
         self.c.on_message = lambda c, u, m: self.msgs.append((m.topic, m.payload, bool(m.retain)))
+        subscribed = threading.Event()
+        self.c.on_subscribe = lambda *args: subscribed.set()
         self.c.connect(host, port)
         self.c.loop_start()
         self.c.subscribe(flt, qos=1)
-        time.sleep(0.2)
+        assert subscribed.wait(30), f"no SUBACK for {flt}"
+
+    def payloads(self, topic: str) -> list[bytes]:
+        return [p for tp, p, _ in self.msgs if tp == topic]
 
     def close(self):
         self.c.disconnect()
         self.c.loop_stop()
+
+
+def delivered_all_retained(sub: Sub, pub, probe_topic: str) -> bool:
+    """True once ``sub`` has received a fresh message published after it subscribed: the broker
+    sends the retained messages of a subscription before any later publish to the same client."""
+    pub.send(probe_topic, b"probe")
+    return wait_for(lambda: any(tp == probe_topic for tp, _, _ in sub.msgs), timeout=30)
 
 
 def test_readings_reach_twin_and_history(small_plant, bridge_config, pub):
@@ -88,13 +102,22 @@ def test_gas_above_level_raises_alarm_and_publishes_it(small_plant, bridge_confi
 
 def test_retained_alarm_state_survives_bridge_restart(small_plant, bridge_config, pub, broker):
     t = Topics(bridge_config.site)
+    watch = Sub(*broker, t.alarm("CL-02_LVL"))
+
+    def published_state() -> str | None:
+        """The state in the last message on the alarm's topic ("" for a cleared retained alarm)."""
+        last = watch.payloads(t.alarm("CL-02_LVL"))[-1:]
+        if not last:
+            return None
+        return json.loads(last[0])["state"] if last[0] else ""
+
     try:
         with LiveBridge(small_plant, bridge_config) as b:
             pub.send(t.reading("a1", "u1", "CL-02"), reading("CL-02", 1, 3.5))   # HH = 3 ppm
             assert wait_for(lambda: b.rules.records.get("CL-02_LVL") is not None)
             b.acknowledge("CL-02_LVL", by="op:test")
             assert wait_for(lambda: b.rules.records["CL-02_LVL"].state.value == "ACKED")
-            time.sleep(0.3)
+            assert wait_for(lambda: published_state() == "ACKED", timeout=30)   # the retained state is out
         # a new bridge process (same client id) adopts the retained state
         with LiveBridge(small_plant, bridge_config) as b2:
             assert b2.restored_alarms == 1
@@ -106,12 +129,13 @@ def test_retained_alarm_state_survives_bridge_restart(small_plant, bridge_config
             pub.send(t.reading("a1", "u1", "CL-02"), reading("CL-02", 2, 0.0, ts=t0 - 6))
             pub.send(t.reading("a1", "u1", "CL-02"), reading("CL-02", 3, 0.0, ts=t0))
             assert wait_for(lambda: b2.rules.records["CL-02_LVL"].state.value == "NORMAL")
-            time.sleep(0.3)
+            assert wait_for(lambda: published_state() == "", timeout=30)   # the retained alarm cleared
         sub = Sub(*broker, t.alarm("+"))
-        time.sleep(0.3)
+        assert delivered_all_retained(sub, pub, t.alarm("probe-" + uuid.uuid4().hex[:6]))
         sub.close()
-        assert [m for m in sub.msgs if m[0] == t.alarm("CL-02_LVL")] == []  # retained cleared
+        assert [m for m in sub.msgs if m[0] == t.alarm("CL-02_LVL")] == []  # no retained alarm left
     finally:
+        watch.close()
         clear_retained(*broker, bridge_config.site)
 
 

@@ -299,10 +299,7 @@ def test_replayed_traffic_over_the_broker_finds_the_source(name, broker, tmp_pat
     assert settled is not None and steps[settled].since_alarm_s <= AFTER_ALARM_S, fig
     assert last.equipment_correct or last.distance_error_m <= 25.0, fig
     assert 0.5 <= last.rate_ratio <= 2.0, fig
-    # target: the three cases < 60 s of wall time together on an idle machine (measured ~26 s).
-    # The machine is shared, so the check is on this process's CPU time (bridge, monitor and
-    # publisher all run in it), with a margin; the wall time is printed.
-    assert cpu < 40.0, f"{name}: replay used {cpu:.0f} s of CPU ({wall:.0f} s wall)"
+    # wall and CPU time are printed with the figure (speed is measured in benchmarks/, not gated here)
     if recs is not None:    # people at risk and routes from the live RTLS positions
         assert len(recs.people) == mon.state.head_count == 40
         assert {p.action for p in recs.people} <= {"evacuate", "shelter", "none"}

@@ -44,6 +44,26 @@ def _url(path):
             .replace("{hazard_id}", "X").replace("{case_id}", "X").replace("{unit_id}", "X"))
 
 
+def _calls(dependant) -> set:
+    """Every callable in a route's dependency tree (sub-dependencies included)."""
+    out = set()
+    for dep in dependant.dependencies:
+        out.add(dep.call)
+        out |= _calls(dep)
+    return out
+
+
+def test_every_route_depends_on_the_auth_dependency(client):
+    """Guard against a route landing without authentication: each route's dependency tree holds
+    ``current_actor`` (the JWT / token check) itself, not just any dependency."""
+    from safetwin.twin.api.auth import current_actor
+
+    routes = [r for r in client.app.routes if isinstance(r, APIRoute)]
+    unguarded = {r.path for r in routes if current_actor not in _calls(r.dependant)}
+    assert unguarded == {"/health", "/auth/token"}
+    assert len(routes) >= 25
+
+
 def test_login_and_wrong_password(client):
     assert client.post("/auth/token", data={"username": "ann", "password": "nope-nope"}).status_code == 401
     assert client.post("/auth/token", data={"username": "ghost", "password": PASSWORD}).status_code == 401

@@ -155,6 +155,8 @@ class EvacuationModel(mesa.Model):
         self.heading[:, 0] = 1.0
         self.speed = np.zeros(n)
         self.dose = [np.zeros(n) for _ in self.exposures]
+        # the plain time integral of each field (field units x s), next to the toxic load C^n t
+        self.field_integral = [np.zeros(n) for _ in self.exposures]
         self.tolerance = rng.uniform(0, 1, n)
         self.ids = list(population.ids) if population.ids is not None else [f"p{k}" for k in range(n)]
         self._validate(geometry)
@@ -508,7 +510,9 @@ class EvacuationModel(mesa.Model):
             if not len(idx):
                 break
             c = np.asarray(e.field(self.pos[idx, 0], self.pos[idx, 1], np.full(len(idx), t_mid)), float)
-            self.dose[k][idx] += np.power(np.maximum(c, 0.0), e.exponent) * step
+            c = np.maximum(c, 0.0)
+            self.field_integral[k][idx] += c * step
+            self.dose[k][idx] += np.power(c, e.exponent) * step
             if e.incapacitating:
                 P = e.harm_probability(self.dose[k][idx])
                 hit = idx[(P >= self.tolerance[idx]) & (P > 0) & (self.state[idx] != INCAPACITATED)

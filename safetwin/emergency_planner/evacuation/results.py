@@ -55,6 +55,9 @@ class EvacuationResult:
     density_cell_m: float
     hotspots: list[Hotspot]
     crossings: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per exposure channel, the time integral of its field at each person (field units x s; for a
+    #: concentration in mg/m3 that is the dose in mg.s/m3), next to ``dose`` (the toxic load C^n t)
+    field_integral: dict[str, np.ndarray] = field(default_factory=dict)
     goal_open_at_end: np.ndarray | None = None
 
     # ------------------------------------------------------------------ construction
@@ -88,6 +91,7 @@ class EvacuationResult:
             start_moving_s=m.t_moving.copy(), premovement_s=m.premove.copy(), free_speed_m_s=m.v0.copy(),
             initial_target=m.initial_target.copy(), final_position=m.pos.copy(),
             dose={e.name: m.dose[k].copy() for k, e in enumerate(m.exposures)},
+            field_integral={e.name: m.field_integral[k].copy() for k, e in enumerate(m.exposures)},
             harm_probability={e.name: e.harm_probability(m.dose[k]) for k, e in enumerate(m.exposures)},
             incapacitated_time_s=m.t_incapacitated.copy(), end_time_s=m.time, steps=m.steps, dt_s=m.dt,
             agent_steps=m.agent_steps, wall_time_s=m.step_wall_s, deadlock=m.deadlock,

@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +88,13 @@ class WriterActivity:
     but never for longer than ``max_lag_s`` after unindexed data was first seen (so history
     keeps up under steady traffic: it is indexed at least every ``max_lag_s``). On a 2-core
     machine this keeps the indexer's SQLite inserts and fsyncs from competing with ingest, the
-    broker and the group commit during a flood. One ``listdir``/``stat`` per call."""
+    broker and the group commit during a flood. One ``listdir``/``stat`` per call. ``clock`` gives
+    seconds (monotonic)."""
 
-    def __init__(self, directory: Path, idle_s: float = 0.3, max_lag_s: float = 3.0) -> None:
+    def __init__(self, directory: Path, idle_s: float = 0.3, max_lag_s: float = 3.0, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.directory, self.idle_s, self.max_lag_s = directory, idle_s, max_lag_s
+        self._clock = clock
         self._seen: tuple[int, int] | None = None
         self._changed = -math.inf
         self._since: float | None = None
@@ -105,7 +109,7 @@ class WriterActivity:
             now_size = (segs[-1], (self.directory / segment_name(segs[-1])).stat().st_size)
         except OSError:
             return False
-        now = time.monotonic()
+        now = self._clock()
         if self._seen is not None and now_size != self._seen:
             self._changed = now
             if self._since is None:

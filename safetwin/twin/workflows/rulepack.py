@@ -80,9 +80,23 @@ class GasTestRules(_M):
             raise ValueError(str(e.args[0])) from None
 
 
+#: Level names a rule pack may use for the level codes the live alarm engine raises
+#: (:mod:`safetwin.twin.alarms`: W / H / HH for a detector's warning / high / high-high levels).
+#: Only "warning" is translated: "low" in a pack means a low-priority alarm, not the engine's L
+#: (oxygen below 19.5 %vol), which must stop the work.
+ALARM_LEVEL_CODES = {"warning": "W"}
+
+
 class SuspensionRules(_M):
+    """Which alarm levels do NOT stop the work, and how near a detector must be to touch a permit."""
+
     alarm_levels_ignored: list[str] = Field(default_factory=list)
     radius_m: float = 15.0
+
+    @field_validator("alarm_levels_ignored")
+    @classmethod
+    def _with_engine_codes(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v + [ALARM_LEVEL_CODES[x] for x in v if x in ALARM_LEVEL_CODES]))
 
 
 class TypeGasTest(_M):
