@@ -51,7 +51,7 @@ GAS_SENSORS = {SensorType.toxic_gas, SensorType.flammable_gas}
 BOUNDARY_TOLERANCE_M = 0.5
 #: What one feature of each layer is called in a failed look-up ("plant demo_plant has no equipment 'X'").
 LAYER_WHAT = {"buildings": "building", "equipment": "equipment", "roads": "road", "fences": "fence",
-              "gates": "gate", "areas": "area"}
+              "gates": "gate", "areas": "area", "surroundings": "surrounding feature"}
 
 
 @dataclass(frozen=True)
@@ -339,7 +339,7 @@ def load_plant(path: str | Path) -> Plant:
         raise PlantValidationError(path, issues)
     owner = f"plant {meta.id}"
     plant = Plant(path=path, meta=meta, boundary=boundary,
-                  **{layer: IdMap(features, what=LAYER_WHAT[layer], owner=owner) for layer, features in layers.items()})
+                  **{layer: IdMap(features, what=LAYER_WHAT.get(layer, layer), owner=owner) for layer, features in layers.items()})
     _cross_checks(plant, files, issues)
     if issues:
         raise PlantValidationError(path, issues)
