@@ -109,6 +109,8 @@ class Substance:
     probits: dict[str, ProbitConstants] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     lfl_method: str = LFL_METHOD
+    laminar_burning_velocity_m_s: float | None = None  # stoichiometric mixture with air, ambient conditions
+    reactivity: Literal["low", "medium", "high"] | None = None  # fuel reactivity class of the BST method
 
     @property
     def molar_mass_g_mol(self) -> float:
@@ -176,6 +178,9 @@ _SRC_CCPS = "CCPS / Crowl & Louvar (C ppm, t min), reference note §4.2 [PUB-mem
 _SRC_BURN = "Babrauskas, SFPE Handbook, large-pool burning-rate table [PUB-mem]"
 _SRC_FUEL = "Babrauskas, SFPE Handbook, large-pool burning-rate table (ΔHc, density) [PUB-mem]"
 _SRC_FUEL_LIMITS = "NFPA 497 (2008) flammability limits of the fuel [PUB-mem]"
+_SRC_COMBUSTION = ("laminar burning velocity (stoichiometric, ambient): Yellow Book CPR 14E ch. 5 table / Lewis & von "
+                   "Elbe [PUB-mem]; BST reactivity class: CCPS 2010 ch. 5 (high: hydrogen, acetylene, ethylene, "
+                   "ethylene and propylene oxide; low: methane, carbon monoxide; medium: the rest) [PUB-mem]")
 _SRC_CP = "Perry's Chemical Engineers' Handbook / NIST WebBook, liquid near Tb [PUB-mem]"
 
 _TOXIC: dict[str, ToxicLevels] = {
@@ -201,6 +206,22 @@ _PROBITS: dict[str, dict[str, ProbitConstants]] = {
                 "ccps": ProbitConstants(-35.9, 1.85, 2.0, "ppm", _SRC_CCPS)},
     "hydrogen sulfide": {"tno": ProbitConstants(-11.5, 1.0, 1.9, "mg/m3", _SRC_TNO),
                          "ccps": ProbitConstants(-31.42, 3.008, 1.43, "ppm", _SRC_CCPS)},
+}
+
+# name: (laminar burning velocity m/s, BST reactivity) for fuels that form explosive clouds
+_COMBUSTION: dict[str, tuple[float, Literal["low", "medium", "high"]]] = {
+    "methane": (0.448, "low"),
+    "propane": (0.464, "medium"),
+    "n-butane": (0.449, "medium"),
+    "n-hexane": (0.46, "medium"),
+    "gasoline": (0.46, "medium"),  # n-hexane surrogate
+    "kerosene": (0.45, "medium"),
+    "ethylene": (0.735, "high"),
+    "hydrogen": (3.5, "high"),
+    "benzene": (0.48, "medium"),
+    "carbon monoxide": (0.17, "low"),
+    "hydrogen sulfide": (0.41, "medium"),
+    "ammonia": (0.07, "low"),
 }
 
 # name: (CAS, formula for combustion or None, m''∞ kg/m²s, kβ 1/m, liquid cp J/kgK, gamma, overrides)
@@ -294,10 +315,14 @@ def get_substance(name: str) -> Substance:
         sources[k] = (_SRC_FUEL_LIMITS if k.endswith("fl_vol_frac") else _SRC_FUEL) + " (the fuel's value, not the surrogate's)"
     if mburn is not None:
         sources["burning_rate, k_beta"] = _SRC_BURN
+    s_l, reactivity = _COMBUSTION.get(key, (None, None))
+    if s_l is not None:
+        sources["laminar_burning_velocity, reactivity"] = _SRC_COMBUSTION
     return Substance(
         name=key, cas=cas, molar_mass_kg_mol=mw, boiling_point_k=tb, critical_temperature_k=tc, critical_pressure_pa=pc,
         antoine_log10_pa=antoine, lfl_vol_frac=values["lfl_vol_frac"], ufl_vol_frac=values["ufl_vol_frac"], heat_of_combustion_j_kg=values["heat_of_combustion_j_kg"],
         heat_of_vaporization_j_kg=hvap, liquid_density_kg_m3=float(values["liquid_density_kg_m3"]),
         liquid_heat_capacity_j_kg_k=cp_l, gamma=gamma, burning_rate_kg_m2_s=mburn, k_beta_1_m=kbeta,
         toxic=_TOXIC.get(key), probits=_PROBITS.get(key, {}), sources=sources, lfl_method=lfl_method,
+        laminar_burning_velocity_m_s=s_l, reactivity=reactivity,
     )

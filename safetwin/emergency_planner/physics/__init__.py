@@ -15,6 +15,8 @@ Modules (one job each):
 * :mod:`.flammable_cloud` — cloud input type, flammable mass between LFL and UFL.
 * :mod:`.flash_fire` — LFL / ½ LFL envelope of a cloud.
 * :mod:`.congestion` — congestion and confinement of a plant region from footprints and heights.
+* :mod:`.vce` — vapour cloud explosion: TNO multi-energy (GAME, Kinsella) and Baker–Strehlow–Tang.
+* :mod:`.flame_blast` — the constant-velocity flame blast solver behind the detonation curve.
 * :mod:`.domino` — escalation between equipment over time; cellular area spread.
 * :mod:`.zones` — fields → shapely zones per risk level → GeoJSON.
 * :mod:`.consequence` — ``compute_consequence_zones(release, weather, grid)``, the single entry point.

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
 
 from .dispersion import KG_M3_TO_MG_M3, plume_concentration, puff_concentration
 from .grid import GridSpec, to_wind_frame
@@ -39,12 +41,14 @@ class FlammableMass:
 
 
 def flammable_mass(concentration: CloudConcentration, grid: GridSpec, z_levels_m: np.ndarray, *,
-                   lfl_mg_m3: float, ufl_mg_m3: float | None = None) -> FlammableMass:
+                   lfl_mg_m3: float, ufl_mg_m3: float | None = None, within: BaseGeometry | None = None,
+                   z_max_m: float | None = None) -> FlammableMass:
     """Fuel mass (kg) between LFL and UFL in a cloud, on the horizontal ``grid`` × ``z_levels_m`` lattice.
 
     The z levels are cell centres of equal spacing (e.g. ``np.arange(0.25, 20, 0.5)``); every node of the
     grid is the centre of a cell of ``dx·dy·dz``. ``ufl_mg_m3=None`` counts everything above the LFL.
-    One grid plane at a time (memory ~ grid size).
+    ``within`` (a polygon) and ``z_max_m`` restrict the count to a region, e.g. the congested region of a
+    vapour cloud explosion. One grid plane at a time (memory ~ grid size).
     """
     z = np.asarray(z_levels_m, dtype=float)
     if z.ndim != 1 or z.size == 0:
@@ -55,11 +59,14 @@ def flammable_mass(concentration: CloudConcentration, grid: GridSpec, z_levels_m
     cell = grid.dx_m * grid.dy_m * dz
     x, y = grid.mesh()
     upper = np.inf if ufl_mg_m3 is None else ufl_mg_m3
+    region = np.ones(x.shape, bool) if within is None else shapely.contains_xy(within, x, y)
+    if z_max_m is not None:
+        z = z[z <= z_max_m]
     mass = vol = total = 0.0
     moment = np.zeros(3)
     for zk in z:
         c = np.asarray(concentration(x, y, np.full_like(x, zk)), dtype=float)
-        inside = (c >= lfl_mg_m3) & (c <= upper)
+        inside = (c >= lfl_mg_m3) & (c <= upper) & region
         m_cells = np.where(inside, c, 0.0) * cell / KG_M3_TO_MG_M3
         mk = float(m_cells.sum())
         mass += mk
