@@ -34,7 +34,7 @@ class FlashFire:
 
     def lethality_at(self, concentration_mg_m3: np.ndarray) -> np.ndarray:
         """P(death) outdoors for concentrations (mg/m³) at ignition: 1 at or above the LFL, else 0."""
-        return flash_fire_lethality(concentration_mg_m3, self.thresholds.levels_mg_m3["RED"])
+        return flash_fire_lethality(concentration_mg_m3, self.thresholds.levels["RED"])
 
 
 def flash_fire_lethality(concentration_mg_m3: np.ndarray | float, lfl_mg_m3: float) -> np.ndarray:
@@ -69,8 +69,8 @@ def flash_fire(grid: GridSpec, concentration_mg_m3: np.ndarray, substance: Subst
     c = np.asarray(concentration_mg_m3, dtype=float)
     if c.shape != grid.shape:
         raise ValueError(f"field shape {c.shape} does not match grid {grid.shape}")
-    leth = flash_fire_lethality(c, th.levels_mg_m3["RED"])
-    zones = zones_from_field(grid, c, th.levels_mg_m3, units="mg/m3", labels=th.labels)
+    leth = flash_fire_lethality(c, th.levels["RED"])
+    zones = zones_from_field(grid, c, th.levels, units=th.units, labels=th.labels)
     return FlashFire(zones=zones, thresholds=th, lethality=leth, lethal_area_m2=float(leth.sum() * grid.cell_area_m2),
                      grid=grid)
 
