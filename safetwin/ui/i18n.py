@@ -255,6 +255,36 @@ _LABELS: dict[str, tuple[str, str]] = {
     "drill_top_findings": ("Main findings", "主要问题"),
     "drill_report": ("Report", "报告"),
     # ---- manager drill block — end ----
+    # plant check
+    "plant_check": ("Plant check", "厂区布局检查"),
+    "no_findings": ("No findings: every muster point is reachable, every area has an exit and every gas inventory "
+                    "is within a detector's reach.",
+                    "未发现问题：所有集合点可到达，所有区域有出口，所有气体储存设备均在探测器探测范围内。"),
+    "check_summary": ("{errors} error(s), {warnings} warning(s); {detectors} gas detectors and {musters} muster points "
+                      "checked.", "{errors} 个错误，{warnings} 个警告；已检查 {detectors} 台气体探测器和 {musters} 个集合点。"),
+    "reach_note": ("Detector reach: a 0.1 kg/s leak, class D at 3 m/s, to the first alarm level (a screening estimate); "
+                   "drawn up to 150 m.", "探测范围：0.1 kg/s 泄漏、D 类稳定度、3 m/s 风速下达到一级报警值的距离（筛查估算），图上最多画 150 m。"),
+    "rule": ("Rule", "规则"),
+    "item": ("Item", "对象"),
+    "finding": ("Finding", "问题"),
+    "position_m": ("x, y [m]", "x, y [m]"),
+    "map": ("Map", "地图"),
+    "areas": ("Work areas", "作业区域"),
+    "surroundings": ("Surroundings", "周边"),
+    "walkable_network": ("Roads and walkways", "道路与人行通道"),
+    "cut_off_ground": ("Cut off from every muster point", "无法到达集合点的区域"),
+    "gates": ("Gates", "大门"),
+    "muster_points": ("Muster points", "集合点"),
+    "findings": ("Findings", "问题"),
+    "reach_toxic_gas": ("Reach of toxic gas detectors", "有毒气体探测器探测范围"),
+    "reach_flammable_gas": ("Reach of flammable gas detectors", "可燃气体探测器探测范围"),
+    "detectors_toxic_gas": ("Toxic gas detectors", "有毒气体探测器"),
+    "detectors_flammable_gas": ("Flammable gas detectors", "可燃气体探测器"),
+    "rule_unreachable_muster_point": ("Unreachable muster point", "集合点无法到达"),
+    "rule_area_without_exit": ("Area without exit", "区域无出口"),
+    "rule_enclosed_pocket": ("Enclosed pocket", "封闭死角"),
+    "rule_uncovered_equipment": ("Equipment without detector coverage", "设备无探测器覆盖"),
+    "rule_unknown_substance": ("Unknown substance", "未知物质"),
 }
 
 

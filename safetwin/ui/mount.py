@@ -10,7 +10,7 @@ Example::
     uvicorn.run(app)          # then open http://host:port/ui/control-room
 
 Routes (``prefix`` defaults to ``/ui``): ``/ui/login`` (public), ``/ui/control-room``,
-``/ui/planner``, ``/ui/engineer``, ``/ui/manager``, ``/ui/manager/report.html`` and
+``/ui/planner``, ``/ui/engineer``, ``/ui/manager``, ``/ui/plant-check``, ``/ui/manager/report.html`` and
 ``/ui/manager/report.pdf`` (report downloads), ``/ui/logout``. The planner's runs go to one worker
 process shared by its sessions (``ctx.extra["planner_runs"]``, :class:`~.planner_runs.PlannerRuns`).
 """
@@ -63,6 +63,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     from .engineer import engineer_page
     from .manager import manager_page, report_html, report_pdf
     from .planner import planner_page, planner_runs_for
+    from .plant_check import plant_check_page
 
     pn.extension("vtk")
     prefix = "/" + prefix.strip("/")
@@ -155,6 +156,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         f"{prefix}/planner": lambda: planner_page(ctx),
         f"{prefix}/engineer": lambda: engineer_page(ctx),
         f"{prefix}/manager": lambda: manager_page(ctx),
+        f"{prefix}/plant-check": lambda: plant_check_page(ctx),
     }
     # closed browser tabs free their sessions (and periodic callbacks) after ~2-10 s, not 15-17 s.
     # planner (helper E): the lifetime also bounds the time from the page's HTTP GET to its WebSocket;

@@ -81,9 +81,10 @@ class Publisher:
 
 
 class ServedUI:
-    """The API + UI served by uvicorn in a thread, with its twin, bridge and workflows."""
+    """The API + UI served by uvicorn in a thread, with its twin, bridge and workflows (the demo plant,
+    or the plant folder ``plant_path``)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, plant_path: Path | None = None) -> None:
         import uvicorn
         from pwdlib import PasswordHash
         from pwdlib.hashers.argon2 import Argon2Hasher
@@ -104,7 +105,7 @@ class ServedUI:
             socket.create_connection((self.host, self.mqtt_port), timeout=2).close()
         except OSError as exc:
             pytest.fail(f"MQTT broker {self.host}:{self.mqtt_port} unreachable ({exc}); the UI tests need it")
-        self.plant = load_plant(bundled_plant_path("demo_plant"))
+        self.plant = load_plant(plant_path or bundled_plant_path("demo_plant"))
         self.state = TwinState(self.plant)
         self.site = "ui" + uuid.uuid4().hex[:10]
         self.store = Store.open(f"sqlite:///{tmp / 'wf.db'}")

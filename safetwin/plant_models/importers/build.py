@@ -174,8 +174,8 @@ class ImportOutcome:
             lines.append("changes against the existing plant: " + ("none" if self.diff.empty else "; ".join(
                 f"{k} +{v['added']} -{v['removed']} ~{v['changed']}" for k, v in counts.items())))
             lines += [f"  {c}" for c in self.diff.changes[:limit * 3]]
-        state = ("written to" if self.replaced else "staged in (not applied)") if not self.validation else \
-            "NOT valid; left for inspection in"
+        state = ("written to" if self.replaced else "unchanged:" if self.diff is not None and self.diff.empty else
+                 "staged in (not applied)") if not self.validation else "NOT valid; left for inspection in"
         lines.append(f"plant {state} {self.folder}")
         return lines
 
@@ -208,6 +208,9 @@ def import_plant(spec: ImportSpec | str | Path, out: str | Path, *, base_dir: st
     counts |= {k: len(content.meta.get(k) or []) for k in ("sensors", "muster_points", "resources", "inventories")}
     replaced = not validation and (not exists or apply)
     outcome = ImportOutcome(staging, out, replaced, results, errors, validation, diff, counts)
+    if exists and not replaced and not validation and diff is not None and diff.empty:
+        shutil.rmtree(staging)  # nothing would change: the existing plant stands as it is
+        outcome.folder = out
     if replaced:
         if exists:
             previous = out.with_name(out.name + ".previous")
