@@ -267,7 +267,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "rule": ("Rule", "规则"),
     "item": ("Item", "对象"),
     "finding": ("Finding", "问题"),
-    "position_m": ("x, y [m]", "x, y [m]"),
+    "position_m": ("x, y [m]", "坐标 x, y [m]"),
     "map": ("Map", "地图"),
     "areas": ("Work areas", "作业区域"),
     "surroundings": ("Surroundings", "周边"),
