@@ -18,7 +18,8 @@ and to 8 / 3.5 / 1 psi) that docs/consequence.md quotes.
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -35,17 +36,11 @@ from safetwin.emergency_planner.physics.vce import vapour_cloud_explosion
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
 from safetwin.substances import get_substance
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_dispersion import best_of  # noqa: E402  (the one CPU-time best-of helper of the benchmarks)
+
 N = 1000
 REGION_KINDS = {"process_unit", "loading_bay", "bund"}
-
-
-def best_of(fn, repeat: int) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
 
 
 def obstacles(plant) -> list[Obstacle]:
