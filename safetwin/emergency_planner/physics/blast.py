@@ -34,7 +34,7 @@ Units: Pa, Pa·s, J, m, kg. Plant frame x east, y north, z up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -265,8 +265,6 @@ def vessel_burst_blast(*, energy_j: float, vessel_pressure_pa: float, centre_xyz
                             "TNT surface-burst curve (Kingery-Bulmash/Swisdak 1994); near field capped at the "
                             "vessel overpressure",))
 
-
-EnergyFunction = Callable[..., float]
 
 __all__ = [
     "BlastCurve", "BlastWave", "TntCurve", "tnt_surface_burst", "sachs_scaled_distance", "sachs_impulse_pa_s",
