@@ -207,6 +207,7 @@ def read_dxf(source: DxfSource, *, base_dir: Path, plant: PlantFrame | None = No
     transform = drawing_transform(source, doc, plant, result)
     if transform is None:
         return result
+    flatten = source.flatten_m / transform.scale  # chord error in drawing units
     rules = source.layers
     mapper = _Mapper(rules)
     labels: dict[int, list[_Label]] = {k: [] for k in range(len(rules))}
@@ -216,7 +217,7 @@ def read_dxf(source: DxfSource, *, base_dir: Path, plant: PlantFrame | None = No
         kind, layer = entity.dxftype(), entity.dxf.layer
         k = _label_rule(rules, entity)
         if k is not None:
-            pt = _entity_geometry(entity, source.flatten_m)[0][0] if kind == "INSERT" else Point(
+            pt = _entity_geometry(entity, flatten)[0][0] if kind == "INSERT" else Point(
                 *(entity.dxf.insert.x, entity.dxf.insert.y))
             labels[k].append(_Label(transform.geometry(pt), _attributes(entity), _ref(entity)))
             continue
@@ -228,7 +229,7 @@ def read_dxf(source: DxfSource, *, base_dir: Path, plant: PlantFrame | None = No
             result.not_mapped(_ref(entity), "layer", f"{reason} (layer {layer!r})")
             continue
         try:
-            parts = _entity_geometry(entity, source.flatten_m)
+            parts = _entity_geometry(entity, flatten)
         except Exception as exc:  # a malformed entity is reported, the rest of the drawing still imports
             result.error(_ref(entity), "geometry", f"unreadable {kind}: {exc}")
             continue

@@ -121,3 +121,23 @@ def test_imported_plant_drives_the_control_room(imported):
     room = ControlRoom(UIContext(source), lang="en")
     state.update_positions(["a"], [845.0], [55.0], ts=time.time())
     assert room.tick() is not None and room.scene.people.n_points == 1
+
+
+def test_arcs_become_polygons_within_the_chord_tolerance(tmp_path):
+    """A bulged polyline (a 10 m x 20 m plot with a semicircular end, drawn in mm) keeps its area."""
+    import ezdxf
+
+    doc = ezdxf.new(units=4)
+    msp = doc.modelspace()
+    # (x, y, start width, end width, bulge): bulge 1 is a half circle from (20 m, 0) to (20 m, 10 m)
+    msp.add_lwpolyline([(0, 0, 0, 0, 0), (20000, 0, 0, 0, 1), (20000, 10000, 0, 0, 0), (0, 10000, 0, 0, 0)],
+                       format="xyseb", close=True, dxfattribs={"layer": "AREAS"})
+    msp.add_text("A-1", dxfattribs={"layer": "AREAS"}).set_placement((5000, 5000))
+    doc.saveas(tmp_path / "arc.dxf")
+    src = DxfSource.model_validate({"type": "dxf", "file": "arc.dxf", "flatten_m": 0.01,
+                                    "layers": [{"layer": "AREAS", "to": "areas", "labels": {"text": True}}]})
+    res = read_dxf(src, base_dir=tmp_path)
+    (area,) = res.features
+    exact = 200.0 + np.pi * 5.0**2 / 2
+    assert area.geometry.area == pytest.approx(exact, rel=2e-3) and area.geometry.bounds[2] == pytest.approx(25.0, abs=0.01)
+    assert len(area.geometry.exterior.coords) < 200   # chords of about 1 cm error, not of 0.01 mm
