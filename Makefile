@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test install services bench clean
+.PHONY: demo test install services lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ demo: install
 services:
 	bash tools/ensure_services.sh
 
-test: install services
+# static checks: ruff over the package, mypy on the typed core (both configured in pyproject.toml)
+lint: install
+	$(BIN)/python -m ruff check safetwin
+	$(BIN)/python -m mypy
+
+test: install services lint
 	set -a && . var/services.env && set +a && $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install services

@@ -48,7 +48,7 @@ _FACADE: dict[str, tuple[str, str]] = {
     "ScenarioValidationError": ("safetwin.scenarios.loader", "ScenarioValidationError"),
 }
 
-__all__ = sorted(_FACADE)
+__all__ = sorted(_FACADE)  # noqa: PLE0605 (computed from the one table of façade names)
 
 
 def __getattr__(name: str) -> Any:

@@ -37,7 +37,7 @@ from safetwin.emergency_planner.physics.consequence import ConsequenceResult, Re
 from safetwin.emergency_planner.physics.consequence import Weather as SteadyWeather
 from safetwin.emergency_planner.plant_consequence import zones_at_equipment
 from safetwin.emergency_planner.plant_evacuation import evacuate_plant
-from safetwin.plant_models.loader import Plant, load_plant
+from safetwin.plant_models.loader import Plant
 from safetwin.scenarios.loader import LoadedScenario, check_scenario
 from safetwin.scenarios.loader import load_scenario as _load_checked
 from safetwin.scenarios.schema import Scenario, WeatherSpec

@@ -48,7 +48,8 @@ import math
 import time as _time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -439,7 +440,7 @@ class _Incident:
         dt = self.sc.detection.sample_interval_s
         gas_ids = [d for d, s in self.detectors.items() if s.type.value != "flame"]
         flame_ids = [d for d, s in self.detectors.items() if s.type.value == "flame"]
-        last: dict[str, float] = {d: 0.0 for d in gas_ids}
+        last: dict[str, float] = dict.fromkeys(gas_ids, 0.0)
         rng = self.sc.detection.flame_detector_range_m
         while self.env.now <= self.T + 1e-9:
             t = float(self.env.now)
@@ -545,7 +546,7 @@ class _Incident:
 
     def p_escalation(self):
         dt = self.sc.simulation.fire_step_s
-        units = [u for u in domino_units(self.plant)]
+        units = domino_units(self.plant)
         damage = {u.id: 0.0 for u in units}
         domino_events = {self.sc.event_id(k) for k, e in enumerate(self.sc.events)
                          if isinstance(e, (PoolFireEvent, JetFireEvent)) and e.domino}

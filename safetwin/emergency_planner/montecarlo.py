@@ -65,7 +65,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -454,7 +455,7 @@ def summarize(values: list[Any]) -> dict[str, Any]:
     x = np.array([float(v) for v in values if v is not None and math.isfinite(float(v))])
     out: dict[str, Any] = {"n": int(x.size), "missing": len(values) - int(x.size)}
     if not x.size:
-        return {**out, **{k: None for k in ("mean", "sd", "p5", "p50", "p95", "min", "max")}}
+        return {**out, **dict.fromkeys(("mean", "sd", "p5", "p50", "p95", "min", "max"))}
     p5, p50, p95 = np.percentile(x, [5, 50, 95])
     return {**out, "mean": float(x.mean()), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0, "p5": float(p5),
             "p50": float(p50), "p95": float(p95), "min": float(x.min()), "max": float(x.max())}

@@ -6,7 +6,8 @@ submission and one hand-over to the acker),
 the acker (makes the durable ingest log's appended records durable with one ``fdatasync`` per
 group, then acks the group's QoS 1 messages), the log indexer (expands the durable log into the
 ``sensor_readings`` history table behind the acks, see :mod:`~safetwin.live_bridge.ingestlog`),
-the history writer (``BatchWriter``: positions; readings too when the log is off), the alarm thread (priority queue → :class:`~safetwin.twin.alarms.AlarmRules`), the
+the history writer (``BatchWriter``: positions; readings too when the log is off), the alarm
+thread (priority queue → :class:`~safetwin.twin.alarms.AlarmRules`), the
 outbound MQTT connection (alarms, occupancy, muster, commands), the alarm-event writer and a
 periodic publisher of occupancy and muster status.
 
@@ -234,7 +235,7 @@ class LiveBridge:
             self.inbound.client.on_burst = None
             self.inbound.kill()
         if self.acker is not None:
-            self.acker._stop = True  # noqa: SLF001 - abandon pending acks like a crash would
+            self.acker._stop = True
         if self.out is not None:
             self.out.kill()
         if self.engine is not None:
@@ -304,7 +305,7 @@ class LiveBridge:
                 continue
             try:
                 rec = parse_alarm_payload(json.loads(payload))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.warning("ignoring unreadable retained alarm on %s", topic)
                 continue
             if rec.source_id in self.rules.configs:
@@ -340,7 +341,7 @@ class LiveBridge:
         while not self._stop.wait(self.config.publish_period_s):
             try:
                 self.publish_people()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("periodic publish failed")
             self._check_indexer()
 

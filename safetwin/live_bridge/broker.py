@@ -83,7 +83,8 @@ class EmbeddedBroker:
         if self.auth:
             pw_line, acl_line = self._write_auth()
         text = CONF_TEMPLATE.read_text().format(
-            user=getpass.getuser(), port=self.port, bind=self.bind, data_dir=self.data_dir, log_file=self.data_dir / "mosquitto.log",
+            user=getpass.getuser(), port=self.port, bind=self.bind, data_dir=self.data_dir,
+            log_file=self.data_dir / "mosquitto.log",
             allow_anonymous="false" if self.auth else "true", password_line=pw_line, acl_line=acl_line)
         self.conf_path.write_text(text)
         return self.conf_path

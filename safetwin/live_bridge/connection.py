@@ -174,7 +174,7 @@ class MqttConnection:
         if self.on_connected_cb is not None:
             try:
                 self.on_connected_cb(self, self.session_present)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("on_connected failed")
         self.subscribed.clear()
         if self.subscriptions:
@@ -283,7 +283,7 @@ class DurableAcker:
             if self.flush is not None:
                 try:
                     self.flush()
-                except Exception:  # noqa: BLE001 - not durable: do not ack; the broker redelivers
+                except Exception:
                     self.flush_failures += 1
                     log.exception("history flush failed; %d messages left unacknowledged", len(batch))
                     if self.on_failure is not None:

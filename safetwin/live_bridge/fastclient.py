@@ -50,7 +50,7 @@ class BufferedSocket:
     """A TCP socket whose ``recv`` serves from a user-space buffer (everything else is passed
     through to the socket)."""
 
-    __slots__ = ("_sock", "_buf", "_pos")
+    __slots__ = ("_buf", "_pos", "_sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
@@ -82,7 +82,7 @@ class RawMessage:
     """An inbound PUBLISH as handed to ``on_message`` by :class:`FastClient` (the attributes of
     paho's ``MQTTMessage`` that the bridge uses; ``topic`` is already text)."""
 
-    __slots__ = ("topic", "payload", "qos", "mid", "retain", "dup", "properties", "timestamp")
+    __slots__ = ("dup", "mid", "payload", "properties", "qos", "retain", "timestamp", "topic")
 
     def __init__(self, topic: str, payload: bytes, qos: int, mid: int, retain: bool, dup: bool) -> None:
         self.topic, self.payload, self.qos, self.mid, self.retain, self.dup = topic, payload, qos, mid, retain, dup
@@ -139,7 +139,7 @@ class FastClient(mqtt.Client):
             return mqtt.MQTT_ERR_SUCCESS
         try:
             on_message(self, self._userdata, msg)
-        except Exception as err:  # noqa: BLE001 - like paho: log, re-raise unless suppressed
+        except Exception as err:
             self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
             if not self.suppress_exceptions:
                 raise

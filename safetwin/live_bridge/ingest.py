@@ -192,7 +192,7 @@ class Ingestor:
             return self._reject(reason, topic, payload, str(exc))
         except _Reject as r:
             return self._reject(r.reason, topic, payload, r.detail)
-        except Exception as exc:  # noqa: BLE001 - bad input must never crash the bridge
+        except Exception as exc:
             log.exception("ingest failed on %s", topic)
             return self._reject("internal_error", topic, payload, f"{type(exc).__name__}: {exc}")
 

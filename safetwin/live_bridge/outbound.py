@@ -81,7 +81,7 @@ class AlarmEventWriter:
                 continue
             try:
                 self.written += self.store.append_alarm_events(rows)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self.failed += len(rows)
                 log.exception("could not store %d alarm events", len(rows))
 

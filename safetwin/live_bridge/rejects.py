@@ -58,7 +58,7 @@ class RejectCounter:
                       "payload_head": head.decode("utf-8", "backslashreplace"), "count": self.counts[reason]}
             try:
                 self.sink(sample)  # type: ignore[misc]
-            except Exception:  # noqa: BLE001 - sampling must never break ingest
+            except Exception:
                 log.exception("reject sink failed")
 
     def flag(self, name: str, n: int = 1) -> None:

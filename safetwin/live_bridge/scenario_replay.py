@@ -69,7 +69,8 @@ class ScenarioReplay:
 
 
 def replay_offline(name: str, *, seed: int = 0, step_s: float = 1.0, every_s: float = 5.0,
-                   after_alarm_s: float = 60.0, fault_rate_per_h: float = 0.5, params=None) -> tuple[Truth, float, list[ReplayStep]]:
+                   after_alarm_s: float = 60.0, fault_rate_per_h: float = 0.5,
+                   params=None) -> tuple[Truth, float, list[ReplayStep]]:
     """Replay a scenario's detector traffic without a broker (``PlantSimulator.advance`` in steps
     of ``step_s``), start at the first reading at or above a detector's warning level, and
     estimate every ``every_s`` until ``after_alarm_s`` after it. Returns (truth, first alarm

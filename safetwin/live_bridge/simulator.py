@@ -307,7 +307,7 @@ class PlantSimulator:
                 s.range_min, s.range_max, _baseline(stype, s.unit, s.range_min, s.range_max, first), period,
                 self.rng.uniform(0.0, period), self.rng.uniform(0.0, 2 * math.pi)))
         self._gw_buf: dict[str, list[dict[str, Any]]] = {d.gw: [] for d in self.detectors}
-        self._gw_seq: dict[str, int] = {g: 0 for g in self._gw_buf}
+        self._gw_seq: dict[str, int] = dict.fromkeys(self._gw_buf, 0)
         self._next_gw_s = cfg.gateway_period_s
         # people on roads
         self.roads = RoadGraph.from_plant(plant)
@@ -316,9 +316,9 @@ class PlantSimulator:
         self._loc_seq = 0
         self._next_tag_s = 0.0
         # equipment
-        self._eq_seq: dict[str, int] = {e: 0 for e in plant.equipment}
+        self._eq_seq: dict[str, int] = dict.fromkeys(plant.equipment, 0)
         self._pumps = [e for e, q in plant.equipment.items() if getattr(q.kind, "value", q.kind) == "pump"]
-        self._pump_state = {e: "running" for e in self._pumps}
+        self._pump_state = dict.fromkeys(self._pumps, "running")
         self.published = {"readings": 0, "positions": 0, "messages": 0}
 
     # ---- people

@@ -157,7 +157,8 @@ class Plant:
             "equipment_kinds": kinds,
             "sensors": sensor_types,
             "muster_points": {m.id: m.capacity for m in self.meta.muster_points},
-            "resources": {r.kind.value: sum(x.count for x in self.meta.resources if x.kind == r.kind) for r in self.meta.resources},
+            "resources": {r.kind.value: sum(x.count for x in self.meta.resources if x.kind == r.kind)
+                          for r in self.meta.resources},
             "shifts": {s.name: s.total for s in self.meta.shifts},
             "inventories_kg": {i.equipment_id: f"{i.mass_kg:g} {i.substance}" for i in self.meta.inventories},
         }
@@ -338,8 +339,8 @@ def load_plant(path: str | Path) -> Plant:
         issues.append(Issue(PLANT_FILE, "-", "site_boundary", f"not a valid polygon: {shapely.is_valid_reason(boundary)}"))
         raise PlantValidationError(path, issues)
     owner = f"plant {meta.id}"
-    plant = Plant(path=path, meta=meta, boundary=boundary,
-                  **{layer: IdMap(features, what=LAYER_WHAT.get(layer, layer), owner=owner) for layer, features in layers.items()})
+    by_id = {layer: IdMap(features, what=LAYER_WHAT.get(layer, layer), owner=owner) for layer, features in layers.items()}
+    plant = Plant(path=path, meta=meta, boundary=boundary, **by_id)
     _cross_checks(plant, files, issues)
     if issues:
         raise PlantValidationError(path, issues)

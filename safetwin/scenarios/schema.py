@@ -24,7 +24,7 @@ Structural checks live here; checks against the plant (equipment, gates, detecto
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -57,7 +57,7 @@ class ReleaseEvent(_EventBase):
     height_m: float = Field(default=1.0, ge=0, description="release height, m")
 
     @model_validator(mode="after")
-    def _hole_or_rate(self) -> "ReleaseEvent":
+    def _hole_or_rate(self) -> ReleaseEvent:
         if self.hole_diameter_m is None and self.rate_kg_s is None:
             raise ValueError("a release needs hole_diameter_m or rate_kg_s")
         return self
@@ -84,7 +84,7 @@ class JetFireEvent(_EventBase):
     domino: bool = True
 
 
-Event = Annotated[Union[ReleaseEvent, PoolFireEvent, JetFireEvent], Field(discriminator="type")]
+Event = Annotated[ReleaseEvent | PoolFireEvent | JetFireEvent, Field(discriminator="type")]
 
 
 class WindChange(_Model):
@@ -106,7 +106,7 @@ class WeatherSpec(_Model):
     changes: list[WindChange] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _increasing(self) -> "WeatherSpec":
+    def _increasing(self) -> WeatherSpec:
         t = [c.time_s for c in self.changes]
         if any(b <= a for a, b in zip(t, t[1:])):
             raise ValueError("weather.changes must be in strictly increasing time_s order")
@@ -237,7 +237,7 @@ class Scenario(_Model):
     objectives: list[Objective] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _events_in_window(self) -> "Scenario":
+    def _events_in_window(self) -> Scenario:
         for k, e in enumerate(self.events):
             if e.time_s >= self.simulation.duration_s:
                 raise ValueError(f"events[{k}] starts at {e.time_s} s, after the end of the run "

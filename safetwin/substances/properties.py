@@ -320,8 +320,9 @@ def get_substance(name: str) -> Substance:
         sources["laminar_burning_velocity, reactivity"] = _SRC_COMBUSTION
     return Substance(
         name=key, cas=cas, molar_mass_kg_mol=mw, boiling_point_k=tb, critical_temperature_k=tc, critical_pressure_pa=pc,
-        antoine_log10_pa=antoine, lfl_vol_frac=values["lfl_vol_frac"], ufl_vol_frac=values["ufl_vol_frac"], heat_of_combustion_j_kg=values["heat_of_combustion_j_kg"],
-        heat_of_vaporization_j_kg=hvap, liquid_density_kg_m3=float(values["liquid_density_kg_m3"]),
+        antoine_log10_pa=antoine, lfl_vol_frac=values["lfl_vol_frac"], ufl_vol_frac=values["ufl_vol_frac"],
+        heat_of_combustion_j_kg=values["heat_of_combustion_j_kg"],
+        heat_of_vaporization_j_kg=hvap, liquid_density_kg_m3=float(values["liquid_density_kg_m3"] or rho_l),
         liquid_heat_capacity_j_kg_k=cp_l, gamma=gamma, burning_rate_kg_m2_s=mburn, k_beta_1_m=kbeta,
         toxic=_TOXIC.get(key), probits=_PROBITS.get(key, {}), sources=sources, lfl_method=lfl_method,
         laminar_burning_velocity_m_s=s_l, reactivity=reactivity,

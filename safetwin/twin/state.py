@@ -307,7 +307,7 @@ class TwinState:
             self._ts[s] = ts[pick]
             self._area[s] = new_area
             changed = np.flatnonzero(new_area != old_area)
-            events = []
+            events: list[PersonLeftArea | PersonEnteredArea] = []
             if changed.size and (self.bus.has_subscribers(PersonEnteredArea) or self.bus.has_subscribers(PersonLeftArea)):
                 ids = self.areas.ids
                 for k in changed:
@@ -368,12 +368,12 @@ class TwinState:
         with self._lock:
             return len(self._pid)
 
-    def occupancy(self) -> dict[str, int]:
+    def occupancy(self) -> dict[str | None, int]:
         """People per area id (``None`` for people outside every area)."""
         with self._lock:
             n = len(self._pid)
             counts = np.bincount(self._area[:n] + 1, minlength=len(self.areas.ids) + 1)
-        out = {aid: int(c) for aid, c in zip(self.areas.ids, counts[1:])}
+        out: dict[str | None, int] = {aid: int(c) for aid, c in zip(self.areas.ids, counts[1:])}
         out[None] = int(counts[0])
         return out
 

@@ -206,7 +206,7 @@ class ControlRoom:
             return f"<i style='font-size:12px'>{html.escape(t('no_workflows'))}</i>"
         try:
             permits = wf.list_permits(state="active") + wf.list_permits(state="suspended")
-        except Exception as exc:  # noqa: BLE001 - a store hiccup must not kill the live view
+        except Exception as exc:
             return f"<i style='font-size:12px'>{html.escape(str(exc)[:120])}</i>"
         if not permits:
             return f"<i style='font-size:12px'>{html.escape(t('no_permits'))}</i>"

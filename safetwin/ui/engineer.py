@@ -130,7 +130,7 @@ class EngineerView:
                 return wf.risk_map(frame="local")  # plant metres, like the rest of the map
             except TypeError:  # a service whose risk_map() has no frame argument returns metres
                 return wf.risk_map()
-        except Exception:  # noqa: BLE001 - the map still shows the plant and computed zones
+        except Exception:
             return None
 
     def _render(self) -> None:

@@ -165,5 +165,5 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     kwargs: dict[str, Any] = {"check_unused_sessions_milliseconds": 2000, "unused_session_lifetime_milliseconds": 8000}
     if websocket_origin:
         kwargs["websocket_origin"] = websocket_origin
-    add_applications(pages, app=app, title={k: "SafeTwin" for k in pages}, **kwargs)
+    add_applications(pages, app=app, title=dict.fromkeys(pages, "SafeTwin"), **kwargs)
     return ctx

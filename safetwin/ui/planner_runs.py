@@ -41,14 +41,12 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from safetwin.scenarios.loader import (
     LoadedScenario,
     check_scenario,
-    ScenarioValidationError,
     load_scenario,
     resolve_substance,
     scenario_path,
@@ -296,7 +294,7 @@ def _recommended_routes(result: Any, plant: Any, xy_at_alarm: tuple[list[str], n
             if getattr(area, "action", "") == "evacuate" and arr.ndim == 2 and arr.shape[0] >= 2:
                 routes.append((f"{area.area_id} → {area.muster_point or '?'}", arr[:, :2]))
         return routes, ""
-    except Exception as exc:  # noqa: BLE001 - the run's own results stay usable without routes
+    except Exception as exc:
         return [], f"recommended routes failed: {type(exc).__name__}: {str(exc)[:200]}"
 
 
@@ -609,7 +607,7 @@ class PlannerRuns:
                     continue
                 try:
                     routes, note = f.result()
-                except Exception as exc:  # noqa: BLE001 - a failed run is reported on the page, never raised
+                except Exception as exc:
                     msg = f"{type(exc).__name__}: {exc}"[:600]
                     if rec.playback is None:
                         rec.status = rec.stage = "failed"

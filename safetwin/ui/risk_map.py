@@ -200,7 +200,8 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
     # the legend: one swatch per level, always all four, plus the plan's symbols
     items = []
     for level in LEVELS:
-        swatch = fig.scatter([float("nan")], [float("nan")], marker="square", size=14, fill_color=COLOURS[level], line_color="#333333")
+        swatch = fig.scatter([float("nan")], [float("nan")], marker="square", size=14, fill_color=COLOURS[level],
+                             line_color="#333333")
         items.append(LegendItem(label=tr(f"risk_{level}", lang), renderers=[swatch]))
     for lv in sorted(qra or {}, reverse=True):
         line = fig.line([float("nan")], [float("nan")], line_color=QRA_COLOURS.get(lv, "#9575cd"), line_width=3)

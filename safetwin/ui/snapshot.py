@@ -311,8 +311,8 @@ class SnapshotSource:
         pcode[at_mp] = 2
         pcode[danger] = 3
         areas = p["area"]
-        occ = {aid: 0 for aid in self.plant.areas}
-        dng = {aid: 0 for aid in self.plant.areas}
+        occ = dict.fromkeys(self.plant.areas, 0)
+        dng = dict.fromkeys(self.plant.areas, 0)
         for a, d in zip(areas, danger):
             if a is None:
                 continue

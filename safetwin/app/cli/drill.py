@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -44,7 +43,7 @@ def _time(text: str, what: str) -> datetime:
     return t.astimezone(timezone.utc)
 
 
-def _store(db: Optional[str]):
+def _store(db: str | None):
     from safetwin.twin.store import Store
 
     return Store.open(db)
@@ -52,15 +51,15 @@ def _store(db: Optional[str]):
 
 @app.command("evaluate")
 def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario name or YAML file"),
-                 record: Optional[Path] = typer.Option(None, "--record", help="a `scenario run` folder or an MQTT "
+                 record: Path | None = typer.Option(None, "--record", help="a `scenario run` folder or an MQTT "
                                                        "recording (.jsonl)"),
-                 db: Optional[str] = typer.Option(None, "--db", help="store URL (the twin's history for --from/--to; "
+                 db: str | None = typer.Option(None, "--db", help="store URL (the twin's history for --from/--to; "
                                                   "where --save writes); default SAFETWIN_DB_URL"),
-                 t_from: Optional[str] = typer.Option(None, "--from", help="drill start (ISO 8601 with zone)"),
-                 t_to: Optional[str] = typer.Option(None, "--to", help="drill end (ISO 8601 with zone)"),
-                 log: Optional[Path] = typer.Option(None, "--log", help="drill log (JSON/YAML)"),
+                 t_from: str | None = typer.Option(None, "--from", help="drill start (ISO 8601 with zone)"),
+                 t_to: str | None = typer.Option(None, "--to", help="drill end (ISO 8601 with zone)"),
+                 log: Path | None = typer.Option(None, "--log", help="drill log (JSON/YAML)"),
                  out: Path = typer.Option(..., "--out", help="output folder"),
-                 config: Optional[Path] = typer.Option(None, "--config", help="indicator system YAML"),
+                 config: Path | None = typer.Option(None, "--config", help="indicator system YAML"),
                  drill_id: str = typer.Option("", "--drill-id", help="drill id (default: from the log)"),
                  site: str = typer.Option("site1", "--site", help="site id (with --save)"),
                  save: bool = typer.Option(False, "--save", help="store the evaluation (in --db or the default store)"),
@@ -84,7 +83,7 @@ def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario 
         dlog = load_drill_log(log) if log else None
     except (ScenarioValidationError, IndicatorConfigError, DrillLogError, FileNotFoundError) as err:
         typer.echo(str(err), err=True)
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     from_db = t_from is not None or t_to is not None
     if record is not None and from_db:
         typer.echo("give --record or --from/--to (with --db), not both", err=True)
@@ -111,7 +110,7 @@ def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario 
             rec = rec.with_log(dlog)
     except (DrillLogError, FileNotFoundError, ValueError) as err:
         typer.echo(str(err), err=True)
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     rec.scenario = rec.scenario or loaded.scenario.name
     # a recorded drill releases no gas: its exposure is the load along its tracks in the simulated plume
     exposure = exposure_from_incident(run, rec) if run is not None and rec.source == "recorded" else None
@@ -140,7 +139,7 @@ def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario 
 def add_plan_cmd(plan_id: str = typer.Argument(...), kind: str = typer.Option(..., help="comprehensive|special|onsite"),
                  effective: str = typer.Option(..., help="effective date YYYY-MM-DD"),
                  title: str = typer.Option(""), site: str = typer.Option("site1"),
-                 db: Optional[str] = typer.Option(None, help="store URL (default: SAFETWIN_DB_URL)")) -> None:
+                 db: str | None = typer.Option(None, help="store URL (default: SAFETWIN_DB_URL)")) -> None:
     """Register an emergency plan that must be drilled."""
     from safetwin.emergency_planner.drill.persist import add_emergency_plan
 
@@ -150,14 +149,14 @@ def add_plan_cmd(plan_id: str = typer.Argument(...), kind: str = typer.Option(..
             add_emergency_plan(store, site, plan_id, kind, when, title)
     except ValueError as err:
         typer.echo(f"plan {plan_id}: {err}", err=True)
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     typer.echo(f"added {kind} plan {plan_id}")
 
 
 @plan_app.command("generate")
 def generate_cmd(year: int = typer.Option(...), site: str = typer.Option("site1"),
                  hazardous_chemicals: bool = typer.Option(False, "--hazardous-chemicals"),
-                 db: Optional[str] = typer.Option(None)) -> None:
+                 db: str | None = typer.Option(None)) -> None:
     """Write the year's drill plan items from the statutory intervals."""
     from safetwin.emergency_planner.drill.persist import generate_plan, plan_items
 
@@ -170,10 +169,10 @@ def generate_cmd(year: int = typer.Option(...), site: str = typer.Option("site1"
 
 @plan_app.command("record")
 def record_cmd(drill_id: str = typer.Argument(...), on: str = typer.Option(..., "--date", help="YYYY-MM-DD"),
-               plan: Optional[str] = typer.Option(None, help="emergency plan id"),
-               item: Optional[str] = typer.Option(None, help="plan item id it carries out"),
+               plan: str | None = typer.Option(None, help="emergency plan id"),
+               item: str | None = typer.Option(None, help="plan item id it carries out"),
                scenario: str = typer.Option(""), form: str = typer.Option("live", help="live|tabletop"),
-               site: str = typer.Option("site1"), db: Optional[str] = typer.Option(None)) -> None:
+               site: str = typer.Option("site1"), db: str | None = typer.Option(None)) -> None:
     """Record a drill carried out (closes its plan item)."""
     from safetwin.emergency_planner.drill.persist import record_drill
 
@@ -181,16 +180,16 @@ def record_cmd(drill_id: str = typer.Argument(...), on: str = typer.Option(..., 
         when = datetime.combine(date.fromisoformat(on), datetime.min.time(), tzinfo=timezone.utc)
     except ValueError as err:
         typer.echo(f"--date: {err}", err=True)
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     with _store(db) as store:
         record_drill(store, site, drill_id, when, plan_id=plan, plan_item_id=item, scenario=scenario, form=form)
     typer.echo(f"recorded drill {drill_id}")
 
 
 @app.command("calendar")
-def calendar_cmd(site: str = typer.Option("site1"), today: Optional[str] = typer.Option(None, help="YYYY-MM-DD"),
+def calendar_cmd(site: str = typer.Option("site1"), today: str | None = typer.Option(None, help="YYYY-MM-DD"),
                  hazardous_chemicals: bool = typer.Option(False, "--hazardous-chemicals"),
-                 as_json: bool = typer.Option(False, "--json"), db: Optional[str] = typer.Option(None)) -> None:
+                 as_json: bool = typer.Option(False, "--json"), db: str | None = typer.Option(None)) -> None:
     """Statutory drill calendar: due and overdue drills, plan completion."""
     from safetwin.emergency_planner.drill.persist import calendar_status
 

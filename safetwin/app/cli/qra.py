@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,13 +23,13 @@ def run(plant: Path = typer.Argument(..., help="plant folder (plant.yaml + layer
         grid_m: float = typer.Option(2.0, help="grid spacing, m"),
         margin_m: float = typer.Option(500.0, help="grid margin around the site, m"),
         out: Path = typer.Option(Path("var/qra"), "--out", help="output folder"),
-        scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address; 'serial' for in-process; "
+        scheduler: str | None = typer.Option(None, help="Dask scheduler address; 'serial' for in-process; "
                                                            "default: local cluster"),
         workers: int = typer.Option(2, help="workers of the local cluster"),
         resume: bool = typer.Option(True, help="reuse finished task results"),
-        config: Optional[Path] = typer.Option(None, help="extra qra.yaml override"),
+        config: Path | None = typer.Option(None, help="extra qra.yaml override"),
         criteria: str = typer.Option("GB36894", help="criteria: GB36894, Bevi, UK_HSE"),
-        installation: Optional[str] = typer.Option(None, help="GB36894: new | in_service")) -> None:
+        installation: str | None = typer.Option(None, help="GB36894: new | in_service")) -> None:
     """Run the QRA of a plant and write contours, IR grid, F-N CSV and the criteria report."""
     from safetwin.emergency_planner.qra.engine import run_qra
 

@@ -15,7 +15,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -43,7 +42,7 @@ def main() -> None:
 
 
 @app.command("list")
-def list_cmd(folder: Optional[Path] = typer.Option(None, help="scenario folder (default: the shipped library)")) -> None:
+def list_cmd(folder: Path | None = typer.Option(None, help="scenario folder (default: the shipped library)")) -> None:
     """List the scenarios with their plant and title."""
     import yaml
 
@@ -90,7 +89,7 @@ def run_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
         loaded = load_scenario(name)
     except (ScenarioValidationError, FileNotFoundError) as err:
         typer.echo(str(err), err=True)
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     res = run_incident(loaded, evacuate=not no_evacuation)
     paths = res.write(out)
     summary = {k: res.metrics.get(k) for k in ("first_detection_s", "alarm_s", "first_engine_in_action_s",
@@ -109,7 +108,7 @@ def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML f
                    n: int = typer.Option(20, "--n", min=1, help="number of weather draws"),
                    seed: int = typer.Option(1, "--seed", help="random seed of the draws (fixed seed: same draws)"),
                    workers: int = typer.Option(2, "--workers", min=1, help="processes of the local Dask cluster"),
-                   scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                   scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address "
                                                            "(tcp://host:8786) instead of a local cluster"),
                    serial: bool = typer.Option(False, "--serial", help="run the draws in this process (no Dask)"),
                    out: Path = typer.Option(Path("var/montecarlo"), "--out", help="output folder"),
@@ -152,7 +151,7 @@ def estimate_cmd(name: str = typer.Argument(..., help="scenario name or YAML fil
                  seed: int = typer.Option(1, "--seed", help="seed of the simulated detector noise and faults"),
                  faults: float = typer.Option(0.0, "--faults", help="detector faults per sensor per hour"),
                  censor: bool = typer.Option(False, "--censor", help="treat over-range readings as ≥ range max"),
-                 json_out: Optional[Path] = typer.Option(None, "--json", help="also write the figures as JSON")) -> None:
+                 json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON")) -> None:
     """Replay the scenario's detector traffic offline (simulated plant, no broker) into the live
     source estimator and print the estimate over time against the truth."""
 
@@ -187,7 +186,7 @@ def estimate_cmd(name: str = typer.Argument(..., help="scenario name or YAML fil
 
 @app.command("recommend")
 def recommend_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
-                  t0: Optional[float] = typer.Option(None, "--t0", help="time of the recommendation (s); default: alarm"),
+                  t0: float | None = typer.Option(None, "--t0", help="time of the recommendation (s); default: alarm"),
                   out: Path = typer.Option(Path("var/scenarios/recommendations.json"), "--out", help="JSON file")) -> None:
     """Recommend routes, muster points, shelter advice and responder routes for a scenario (no agents)."""
     from safetwin.scenarios.loader import ScenarioValidationError, load_scenario
@@ -198,7 +197,7 @@ def recommend_cmd(name: str = typer.Argument(..., help="scenario name or YAML fi
         loaded = load_scenario(name)
     except (ScenarioValidationError, FileNotFoundError) as err:
         typer.echo(str(err), err=True)
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     if t0 is not None and not (t0 >= 0 and t0 < float("inf")):
         typer.echo(f"--t0: must be a finite time >= 0 s, got {t0}", err=True)
         raise typer.Exit(code=1)

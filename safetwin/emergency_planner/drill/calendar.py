@@ -30,7 +30,8 @@ from __future__ import annotations
 import calendar as _cal
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
+from collections.abc import Iterable
 
 __all__ = ["EmergencyPlan", "DrillDone", "PlanItem", "add_months", "interval_months", "requirements", "schedule",
            "overdue", "plan_completion", "PLAN_KINDS"]

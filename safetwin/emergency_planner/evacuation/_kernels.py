@@ -149,16 +149,16 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
                     if d2 > rep2 or d2 < 1e-18:
                         continue
                     d = math.sqrt(d2)
-                    l = ri + radius[j]
-                    R = a * math.exp((l - d) / D)
+                    contact = ri + radius[j]
+                    R = a * math.exp((contact - d) / D)
                     ex -= R * dx / d
                     ey -= R * dy / d
                     if ac > 0.0:
                         along = e0x * dx + e0y * dy
                         if along > 0.0 and mobile[j] and heading_old[j, 0] * e0x + heading_old[j, 1] * e0y < -0.2:
                             perp = -e0y * dx + e0x * dy
-                            if abs(perp) < 2.0 * l:
-                                K = ac * math.exp((l - d) / Dc)
+                            if abs(perp) < 2.0 * contact:
+                                K = ac * math.exp((contact - d) / Dc)
                                 # deflect to the right of the desired direction
                                 ex += K * e0y
                                 ey -= K * e0x
@@ -215,11 +215,11 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
                         along = ex * dx + ey * dy
                         if along < 0.0:
                             continue
-                        l = ri + radius[j]
+                        contact = ri + radius[j]
                         perp = -ey * dx + ex * dy
-                        if abs(perp) > l:
+                        if abs(perp) > contact:
                             continue
-                        sp = math.sqrt(dx * dx + dy * dy) - l
+                        sp = math.sqrt(dx * dx + dy * dy) - contact
                         if sp < smin:
                             smin = sp
             # every unvisited cell is at least ring*cw away (cw <= ch): stop when nothing closer

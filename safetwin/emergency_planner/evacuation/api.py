@@ -12,7 +12,7 @@ Example
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from shapely.geometry import LineString, MultiPolygon, Polygon

@@ -16,7 +16,7 @@ Individual response: each person draws a tolerance ``u_i ~ U(0, 1)`` once; with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtr

@@ -77,7 +77,7 @@ class EvacuationGeometry:
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        return tuple(self.walkable.bounds)  # type: ignore[return-value]
+        return tuple(self.walkable.bounds)
 
 
 def wall_segments(walkable: BaseGeometry, periodic_x: tuple[float, float] | None = None,

@@ -23,7 +23,7 @@ import math
 import os
 import time as _time
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import mesa
 import numba
@@ -66,7 +66,7 @@ class Blockage:
 class Person(mesa.Agent):
     """Façade over row ``index`` of the model's arrays (read-only views, cheap to create)."""
 
-    def __init__(self, model: "EvacuationModel", index: int, person_id: str):
+    def __init__(self, model: EvacuationModel, index: int, person_id: str):
         super().__init__(model)
         self.index = int(index)
         self.person_id = person_id
@@ -424,7 +424,8 @@ class EvacuationModel(mesa.Model):
             r = self.raster
             K.cfsm_step(self.pos, self.heading, mobile, self.v0, self.radius, self.tgap, self.field_idx,
                         self._dirs, r.x0, r.y0, r.h, r.nx, r.ny,
-                        self._cell_start, self._cell_count, self._cell_items, self.cx0, self.cy0, self.cw, self.ch, self.ncx, self.ncy,
+                        self._cell_start, self._cell_count, self._cell_items, self.cx0, self.cy0, self.cw, self.ch,
+                        self.ncx, self.ncy,
                         self.period, self.reach, self.rep_cut, self.lmax,
                         w.segments, w.start, w.items, w.x0, w.y0, w.cell, w.nx, w.ny, self.wall_cutoff,
                         loc.strength_neighbour, loc.range_neighbour_m, loc.strength_wall, loc.range_wall_m,
@@ -461,7 +462,7 @@ class EvacuationModel(mesa.Model):
                 others = os.getloadavg()[0] - self._threads_now
             except OSError:
                 others = 0.0
-            self._threads_now = numba.config.NUMBA_NUM_THREADS if others < 0.5 else 1
+            self._threads_now = numba.config.NUMBA_NUM_THREADS if others < 0.5 else 1  # type: ignore[attr-defined]
         return self._threads_now
 
     def _arrive(self, idx: np.ndarray, goals: np.ndarray, t: float) -> None:
@@ -565,7 +566,7 @@ class EvacuationModel(mesa.Model):
             if wd.stop_on_deadlock:
                 self.running = False
 
-    def run(self, until_s: float | None = None) -> "EvacuationModel":
+    def run(self, until_s: float | None = None) -> EvacuationModel:
         """Step until everybody is safe/incapacitated, deadlock, or ``until_s`` (default t_max)."""
         stop = self.params.t_max_s if until_s is None else min(until_s, self.params.t_max_s)
         while self.running and self.time < stop - 1e-9:

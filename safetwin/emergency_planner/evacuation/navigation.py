@@ -22,7 +22,7 @@ and the goal fields are re-solved only when some cell's cost changed by more tha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -78,8 +78,8 @@ def build_raster(geometry: EvacuationGeometry, params: NavigationParams, blocked
         goal_id[j0:j1, i0:i1][sub] = k
     # distance from cell centre to the nearest non-walkable cell centre, minus half a cell
     # (periodic seams are not walls: pad by wrapping there)
-    xmode = "wrap" if geometry.periodic_x is not None else "constant"
-    P = np.pad(walk, ((0, 0), (1, 1)), mode=xmode) if xmode == "wrap" else np.pad(walk, ((0, 0), (1, 1)))
+    periodic = geometry.periodic_x is not None
+    P = np.pad(walk, ((0, 0), (1, 1)), mode="wrap") if periodic else np.pad(walk, ((0, 0), (1, 1)))
     P = np.pad(P, ((1, 1), (0, 0)))
     if P.all():
         dist = np.full(walk.shape, np.inf)
@@ -108,13 +108,14 @@ class NavigationFields:
         self.passable = raster.walkable.copy()
         self.fields: dict[tuple[int, ...], Field] = {}
         self.version = 0
+        self._cost: np.ndarray | None = None
 
     def set_hazard_cost(self, cost: np.ndarray | None, rtol: float = 0.0) -> bool:
         """Install a cost-factor raster (None = no hazard) and drop the cached fields. With
         ``rtol > 0`` nothing happens (returns False) when every walkable cell's cost changed by
         less than ``rtol`` relative to the installed one."""
-        if cost is not None and rtol > 0 and getattr(self, "_cost", None) is not None:
-            old = self._cost
+        old = self._cost
+        if cost is not None and rtol > 0 and old is not None:
             w = self.raster.walkable
             with np.errstate(invalid="ignore"):
                 same = (np.isinf(old) & np.isinf(cost)) | (np.abs(cost - old) <= rtol * np.abs(old))

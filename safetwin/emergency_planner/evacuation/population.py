@@ -14,6 +14,7 @@ verification 1.1 families (uniform, gamma, lognormal, Weibull) and a constant.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,7 +90,7 @@ class Population:
     free_speed_m_s: np.ndarray | None = None
     premovement_s: np.ndarray | None = None
     premovement: PreMovement = field(default_factory=PreMovement)
-    targets: list[str | None] | None = None
+    targets: Sequence[str | None] | None = None
     radius_m: np.ndarray | None = None
     ids: list[str] | None = None
 

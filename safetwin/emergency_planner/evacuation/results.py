@@ -54,7 +54,7 @@ class EvacuationResult:
     density_origin: tuple[float, float]
     density_cell_m: float
     hotspots: list[Hotspot]
-    crossings: dict[str, np.ndarray] = field(default_factory=dict)
+    crossings: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     #: per exposure channel, the time integral of its field at each person (field units x s; for a
     #: concentration in mg/m3 that is the dose in mg.s/m3), next to ``dose`` (the toxic load C^n t)
     field_integral: dict[str, np.ndarray] = field(default_factory=dict)
@@ -62,7 +62,7 @@ class EvacuationResult:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_model(cls, m: EvacuationModel) -> "EvacuationResult":
+    def from_model(cls, m: EvacuationModel) -> EvacuationResult:
         out = m.params.output
         if m._frames:
             t = np.concatenate([np.full(len(f[1]), f[0]) for f in m._frames])

@@ -190,7 +190,7 @@ class LiveIncidentMonitor:
             try:
                 if not self._stop.is_set():
                     self.poll()
-            except Exception:  # noqa: BLE001 - a long-running monitor must survive bad input
+            except Exception:
                 self.errors += 1
                 log.exception("live monitor update failed")
             finally:

@@ -66,7 +66,7 @@ def decode_readings(messages: Iterable, start_ts: float = 0.0) -> list[tuple[str
     out = []
     for m in messages:
         topic, payload = m[0], m[1]
-        if not (topic.endswith("/readings") or topic.endswith("/reading")) or "/rtls/" in topic:
+        if not topic.endswith(("/readings", "/reading")) or "/rtls/" in topic:
             continue
         doc = json.loads(payload)
         rows = doc.get("r", [doc]) if isinstance(doc, dict) else []

@@ -65,7 +65,7 @@ def forecast_zones(estimate: SourceEstimate, wind: WindInput, bounds: tuple[floa
     thresholds = {lv: float(sub.ppm_to_mg_m3(sub.toxic.aegl_at(k, 3600.0)))
                   for lv, k in (("RED", 3), ("ORANGE", 2), ("YELLOW", 1))}
     labels = {lv: f"AEGL-{k} (60 min)" for lv, k in (("RED", 3), ("ORANGE", 2), ("YELLOW", 1))}
-    zones = [z for z in zones_from_field(grid, worst, thresholds, units="mg/m3", labels=labels)]
+    zones = list(zones_from_field(grid, worst, thresholds, units="mg/m3", labels=labels))
     where = estimate.equipment_id or f"({estimate.x_m:.0f}, {estimate.y_m:.0f}) m"
     if np.isfinite(estimate.credible_radius_m):
         where += f" ±{estimate.credible_radius_m:.0f} m"

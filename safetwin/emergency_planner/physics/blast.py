@@ -106,7 +106,8 @@ def sachs_impulse_pa_s(scaled_impulse: np.ndarray | float, energy_j: float, ambi
 class BlastCurve(Protocol):
     """A blast curve: distance (m) → (side-on overpressure Pa, positive impulse Pa·s) for an energy (J)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, distance_m: np.ndarray, energy_j: float, ambient_pa: float) -> tuple[np.ndarray, np.ndarray]:
         ...

@@ -26,7 +26,8 @@ air, default 0.3 [assumption of this model, stated in each result]).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
+from collections.abc import Sequence
 
 import numpy as np
 import shapely

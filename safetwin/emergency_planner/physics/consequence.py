@@ -29,15 +29,17 @@ selection is written out in docs/consequence.md.
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, Literal, Protocol
+from collections.abc import Callable
 
 import numpy as np
 from scipy.optimize import brentq
 
 from safetwin.substances import Substance, get_substance
 
-from .dense_gas import DEFAULT_ENGINE, CloudProfile, DenseRelease, dense_cloud
+from .dense_gas import DEFAULT_ENGINE, CloudProfile, DenseRelease, SourceKind, dense_cloud
 from .dispersion import (KG_M3_TO_MG_M3, DenseGasCheck, PlumeField, cloud_density_kg_m3, dense_gas_check,
                          finite_release_factor, plume_concentration, plume_field)
 from .effects import THERMAL_LEVELS_KW_M2, ThresholdSet, flammable_thresholds, toxic_thresholds
@@ -214,7 +216,7 @@ class ConsequenceResult:
     averaging_time_s: float | None = None
     dense_gas: DenseGasCheck | None = None
     plume: PlumeField | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)   # (the attribute "field" above shadows the name)
     cloud: CloudModel | None = None
     regime: RegimeChoice | None = None
 
@@ -307,7 +309,7 @@ def _dense_release(release: ReleaseSpec, substance: Substance, source: SourceTer
         rho = substance.gas_density_kg_m3(release.temperature_k)
         velocity = math.sqrt(substance.gamma * 8.314462618 * release.temperature_k / substance.molar_mass_kg_mol)
         temperature = release.temperature_k
-    kind = "vertical_jet" if release.jet_orientation == "vertical" else "horizontal_jet"
+    kind: SourceKind = "vertical_jet" if release.jet_orientation == "vertical" else "horizontal_jet"
     return DenseRelease(substance, kind, rate_kg_s, duration_s, rate_kg_s / (rho * velocity), droplets, temperature,
                         release.release_height_m)
 

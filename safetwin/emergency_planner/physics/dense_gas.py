@@ -23,7 +23,8 @@ Gaussian of σ = β when b → 0 — the form the passive part uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Protocol
+from typing import Literal, Protocol
+from collections.abc import Callable
 
 import numpy as np
 from scipy.optimize import brentq
@@ -142,7 +143,8 @@ def crosswind_shape(y_m: np.ndarray, b_m: np.ndarray, beta_m: np.ndarray) -> np.
 class DenseGasEngine(Protocol):
     """A dense-gas model: ``run`` returns the engine's own cloud (no hand-over) along the wind."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def run(self, release: DenseRelease, weather: Weather, *, averaging_time_s: float, receptor_height_m: float,
             x_max_m: float) -> EngineCloud: ...

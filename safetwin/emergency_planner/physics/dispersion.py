@@ -22,7 +22,7 @@ field. Whether a cloud is dense (Britter–McQuaid, with the droplets it carries
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -842,6 +842,7 @@ def plume_as_function(*, source_xy_m: tuple[float, float], wind_from_deg: float,
 __all__ = [
     "PasquillSigmas", "vertical_factor", "dense_gas_check", "DenseGasCheck", "cloud_density_kg_m3", "plume_concentration",
     "crosswind_integrated_plume", "max_ground_level_concentration", "plume_field", "PlumeField",
-    "puff_concentration", "WindHistory", "finite_release_factor", "DownwindFactor", "PuffTrain", "PuffState", "puff_train", "plume_as_function",
+    "puff_concentration", "WindHistory", "finite_release_factor", "DownwindFactor", "PuffTrain", "PuffState",
+    "puff_train", "plume_as_function",
     "ConcentrationFunction",
 ]

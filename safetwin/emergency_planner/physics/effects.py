@@ -9,7 +9,8 @@ probability uses ``P = Φ(Pr − 5)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtr
@@ -244,7 +245,7 @@ def thermal_probit_lees_w_m2_s(flux_w_m2: np.ndarray | float, duration_s: np.nda
     return _thermal_probit(-29.02, 1.99, 0.5 * np.asarray(duration_s) * np.asarray(flux_w_m2, dtype=float) ** (4 / 3))
 
 
-THERMAL_PROBITS_W_M2_S: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+THERMAL_PROBITS_W_M2_S: dict[str, Callable[[np.ndarray, np.ndarray | float], np.ndarray]] = {
     "eisenberg": thermal_probit_eisenberg_w_m2_s,
     "purple_book": thermal_probit_purple_book_w_m2_s,
     "tno_green": thermal_probit_tno_green_w_m2_s,

@@ -15,7 +15,7 @@ Units: m, kg, mg/m³ (C), 25 °C and 1 atm for vol % ↔ mg/m³ (:mod:`safetwin.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import shapely

@@ -63,7 +63,8 @@ _PUFF = {"A": (0.18, 0.92, 0.60, 0.75), "B": (0.14, 0.92, 0.53, 0.73), "C": (0.1
 class SigmaModel(Protocol):
     """Anything that maps downwind (travel) distance x (m) to (σy, σz) in m."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def __call__(self, x_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 

@@ -115,7 +115,10 @@ def gas_vessel_blowdown(volume_m3: float, p0_pa: float, t0_k: float, molar_mass_
                                                 p_amb_pa=p_amb_pa)) / c
 
         for i in range(tt.size - 1):  # sequential ODE steps (not a per-cell loop)
-            k1 = f(pp[i]); k2 = f(pp[i] + h * k1 / 2); k3 = f(pp[i] + h * k2 / 2); k4 = f(pp[i] + h * k3)
+            k1 = f(pp[i])
+            k2 = f(pp[i] + h * k1 / 2)
+            k3 = f(pp[i] + h * k2 / 2)
+            k4 = f(pp[i] + h * k3)
             pp[i + 1] = max(pp[i] + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6, p_amb_pa)
         p = np.where(late, np.interp(t, tt, pp), p)
     rate = gas_orifice_rate_kg_s(p, t0_k, molar_mass_kg_mol, gamma, hole_diameter_m, cd=cd, p_amb_pa=p_amb_pa)

@@ -149,7 +149,7 @@ class AveragedSigmas:
         return f"{self.base.name}*{self.factor:.3g}"
 
     def __call__(self, x_m: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-        sy, sz = self.base(x_m)
+        sy, sz = self.base(np.asarray(x_m, dtype=float))
         return sy * self.factor, sz
 
 

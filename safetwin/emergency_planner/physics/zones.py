@@ -8,7 +8,7 @@ lower ones (RED ⊂ ORANGE ⊂ YELLOW when thresholds decrease in that order).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import contourpy
 import numpy as np
@@ -58,7 +58,8 @@ def field_polygon(grid: GridSpec, field: np.ndarray, threshold: float) -> Polygo
         return Polygon()
     gen = contourpy.contour_generator(grid.x_m, grid.y_m, np.where(np.isfinite(f), f, 0.0),
                                       fill_type=contourpy.FillType.OuterOffset)
-    points, offsets = gen.filled(threshold, np.inf)
+    # OuterOffset: a list of point arrays and a list of offset arrays, one of each per polygon
+    points, offsets = cast("tuple[list[np.ndarray], list[np.ndarray]]", gen.filled(threshold, np.inf))
     polys = []
     for pts, off in zip(points, offsets):
         rings = [pts[off[i]:off[i + 1]] for i in range(len(off) - 1)]

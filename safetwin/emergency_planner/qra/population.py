@@ -39,8 +39,10 @@ class Population:
 
 def _nodes_in(grid: GridSpec, geom: Any) -> np.ndarray:
     x0, y0, x1, y1 = geom.bounds
-    i0, i1 = max(int(np.floor((x0 - grid.x_min_m) / grid.dx_m)), 0), min(int(np.ceil((x1 - grid.x_min_m) / grid.dx_m)) + 1, grid.nx)
-    j0, j1 = max(int(np.floor((y0 - grid.y_min_m) / grid.dy_m)), 0), min(int(np.ceil((y1 - grid.y_min_m) / grid.dy_m)) + 1, grid.ny)
+    i0 = max(int(np.floor((x0 - grid.x_min_m) / grid.dx_m)), 0)
+    i1 = min(int(np.ceil((x1 - grid.x_min_m) / grid.dx_m)) + 1, grid.nx)
+    j0 = max(int(np.floor((y0 - grid.y_min_m) / grid.dy_m)), 0)
+    j1 = min(int(np.ceil((y1 - grid.y_min_m) / grid.dy_m)) + 1, grid.ny)
     if i1 <= i0 or j1 <= j0:
         return np.zeros((0, 2))
     X, Y = np.meshgrid(grid.x_m[i0:i1], grid.y_m[j0:j1])

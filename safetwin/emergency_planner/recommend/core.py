@@ -44,7 +44,8 @@ import math
 import time as _time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -378,7 +379,7 @@ def _geodesic_horizon(raster: Raster, goal_id: np.ndarray, active: np.ndarray, s
 class _Planner:
     def __init__(self, plant: Plant, hazard: HazardSpec, t0: float, blocked: Sequence[BaseGeometry], p: RecommendParams):
         self.plant, self.hazard, self.t0, self.p = plant, hazard, float(t0), p
-        self.blocked = [b for b in blocked]
+        self.blocked = list(blocked)
         self.ch = _channels(hazard, p)
         self.t_dep = self.t0 + p.premovement_s
         self.timings: dict[str, float] = {}
@@ -437,7 +438,7 @@ class _Planner:
             P = np.vstack(pts)
             own = np.concatenate([np.full(len(x), q) for q, x in enumerate(pts)])
             X, Y, T = np.tile(P[:, 0], t.size), np.tile(P[:, 1], t.size), np.repeat(t, len(P))
-            O = np.tile(own, t.size)
+            owner = np.tile(own, t.size)
             cs, qf = _evaluate(self.hazard, X, Y, T)
             r = _ratio(self.ch, cs, qf, X.shape)
             above1 = np.zeros(X.shape, bool)
@@ -445,8 +446,8 @@ class _Planner:
                 above1 |= c >= a1
             if qf is not None:
                 above1 |= qf >= FLUX_YELLOW_W_M2
-            np.maximum.at(self.m_ratio, O, r)
-            self.m_tier = np.bincount(O, weights=above1, minlength=self.n_goals).astype(bool).astype(int)
+            np.maximum.at(self.m_ratio, owner, r)
+            self.m_tier = np.bincount(owner, weights=above1, minlength=self.n_goals).astype(bool).astype(int)
         self.m_excluded = self.m_ratio >= p.muster_exclude_ratio
         for q in np.flatnonzero(self.m_excluded):
             self.notes.append(f"muster point {self.musters[q].id} excluded: hazard reaches "
@@ -826,7 +827,7 @@ def recommend(plant: Plant, hazard: HazardSpec, people_ids: Sequence[str], peopl
     areas = list(plant.areas.values())
     blds = [b for b in plant.buildings.values() if b.occupied]
     # representative points: per area and per building (virtual people)
-    area_pts = np.array([[a.geometry.representative_point().x, a.geometry.representative_point().y] for a in areas]).reshape(-1, 2)
+    area_pts = np.array([a.geometry.representative_point().coords[0] for a in areas]).reshape(-1, 2)
     bld_pts = np.array([[b.geometry.centroid.x, b.geometry.centroid.y] for b in blds]).reshape(-1, 2)
     P.setup(np.vstack([xy, area_pts, bld_pts]))
     T = P.tick("setup", T)

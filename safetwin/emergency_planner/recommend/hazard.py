@@ -32,7 +32,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -71,7 +72,7 @@ class HazardSpec:
     wind_from_deg: Callable[[float], float] | None = None  # meteorological FROM direction at time t (deg)
 
     @classmethod
-    def from_incident(cls, result: "IncidentResult") -> "HazardSpec":
+    def from_incident(cls, result: IncidentResult) -> HazardSpec:
         """The hazard of a scenario run: one exact :class:`PuffField` per toxic substance (its
         releases summed), the summed flux of every fire, the sources and the wind history."""
         by_sub: dict[str, list] = {}

@@ -219,7 +219,7 @@ class LogIndexer:
             try:
                 inserted = self.store.insert_reading_rows_json(doc)
                 break
-            except Exception as exc:  # noqa: BLE001 - keep the log; retry with backoff
+            except Exception as exc:
                 self.errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 log.warning("log indexer: insert failed (%s); retrying in %.1f s", self.last_error, delay)
@@ -239,7 +239,7 @@ class LogIndexer:
         while True:
             try:
                 progressed = self._step()
-            except Exception:  # noqa: BLE001 - never die; the log keeps everything
+            except Exception:
                 log.exception("log indexer step failed")
                 progressed = False
                 time.sleep(self.poll_s)

@@ -70,7 +70,7 @@ class IndexerProcess:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
             self.proc.wait(timeout)
-        except Exception:  # noqa: BLE001 - a child that does not finish is killed; the log stays
+        except Exception:
             log.warning("log indexer process did not finish in time; killed (it resumes on next start)")
             self.proc.kill()
             self.proc.wait(5)
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             progressed = ix._step()
-        except Exception:  # noqa: BLE001 - keep going; the log keeps everything
+        except Exception:
             log.exception("log indexer step failed")
             progressed = False
         if not progressed:

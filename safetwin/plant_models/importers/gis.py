@@ -132,7 +132,7 @@ def _read_layer(frame, crs, rule: GisLayerRule, layer: str, plant: PlantFrame, r
     for k, (o, g) in enumerate(zip(own, frame.geometry)):
         if o is not None and g is not None and o.distance(g) > 1e-6 * max(1.0, g.length):
             result.error(str(frame["id"].iloc[k]) if "id" in columns else f"{layer}:{k}", SOURCE_WKT,
-                         f"does not lie on the feature's footprint (reprojected without it?); the footprint is used")
+                         "does not lie on the feature's footprint (reprojected without it?); the footprint is used")
             own[k] = None
     geoms = [o if o is not None else g for o, g in zip(own, frame.geometry)]
     present = [k for k, g in enumerate(geoms) if g is not None and not g.is_empty]

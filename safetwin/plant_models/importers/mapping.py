@@ -27,7 +27,7 @@ One YAML file describes an import; paths in it are relative to the file. Example
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -163,7 +163,7 @@ class TagListSource(_Spec):
     position_crs: str = Field(default="local", description="'local' (plant frame, m) or the EPSG code of x/y")
 
 
-Source = Annotated[Union[DxfSource, GisSource, OsmSource, TagListSource], Field(discriminator="type")]
+Source = Annotated[DxfSource | GisSource | OsmSource | TagListSource, Field(discriminator="type")]
 
 
 class PlantHeader(_Spec):

@@ -110,7 +110,8 @@ class PlantContent:
             self.errors.append(Issue(f.file, f.ref, "geometry", f"the site boundary must be a polygon, got {geom.geom_type}"))
             return
         if self.boundary_ref is not None:
-            self.errors.append(Issue(f.file, f.ref, "geometry", f"a second site boundary; the first ({self.boundary_ref}) is used"))
+            self.errors.append(Issue(f.file, f.ref, "geometry",
+                                     f"a second site boundary; the first ({self.boundary_ref}) is used"))
             return
         self.meta["site_boundary"] = [list(c) for c in geom.exterior.coords]
         self.boundary_ref = f"{f.file} {f.ref}"

@@ -196,7 +196,7 @@ class AlarmEngine:
                     self.stats.transitions += len(out)
                     if self.on_transitions is not None:
                         self.on_transitions(out)
-            except Exception:  # noqa: BLE001 - the alarm thread must survive anything
+            except Exception:
                 self.stats.errors += 1
                 log.exception("alarm evaluation failed")
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ..workflows.service import WorkflowService
 
 
-def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workflows: "WorkflowService | None" = None,
+def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workflows: WorkflowService | None = None,
                settings: WorkflowSettings | None = None) -> FastAPI:
     """The API over ``state``.
 

@@ -19,8 +19,8 @@ FAST_MIN_ROWS = 50
 def sqlite_datetime(value: datetime) -> str:
     """An aware datetime as naive-UTC text, exactly as SQLAlchemy's SQLite DateTime stores it."""
     v = value.astimezone(timezone.utc)
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
-        v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}."
+            f"{v.microsecond:06d}")
 
 
 def executemany(conn: Connection, stmt: Insert, params: Sequence[dict[str, Any]],

@@ -267,7 +267,7 @@ class BatchWriter:
         for attempt in range(self.max_retries + 1):
             try:
                 inserted = self._insert(kind, params)
-            except Exception as exc:  # noqa: BLE001 - any failure is retried, then counted
+            except Exception as exc:
                 last_exc = exc
                 error = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 with self._cond:
@@ -299,7 +299,7 @@ class BatchWriter:
         for seq, param in items:
             try:
                 inserted = self._insert(kind, [param])
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 failed.append((seq, param))
                 last_exc = exc
                 continue
@@ -324,5 +324,5 @@ class BatchWriter:
         if self.on_failure is not None:
             try:
                 self.on_failure(kind, [p for _, p in failed], last_exc)
-            except Exception:  # noqa: BLE001 - a broken handler must not stop the writer
+            except Exception:
                 log.exception("store: on_failure handler raised")

@@ -49,7 +49,7 @@ class PermitContext:
     now: datetime
     cert_check: CertCheck = lambda person, ctype, at: None
     others: Sequence[Permit] = field(default_factory=tuple)
-    area_alarm: Callable[[Permit], "str | None"] = lambda p: None
+    area_alarm: Callable[[Permit], str | None] = lambda p: None
 
 
 def new_permit(pack: RulePack, permit_id: str, site_id: str, permit_type: str, level: str | None, title: str,

@@ -34,7 +34,7 @@ def _cut(score: float, cuts) -> str:
     return "BLUE"
 
 
-def grade_lec(l: float, e: float, c: float) -> tuple[float, str]:
+def grade_lec(l: float, e: float, c: float) -> tuple[float, str]:  # noqa: E741 (L, E, C: the method's names)
     """D = L·E·C on the published scales, graded."""
     for name, v, scale in (("L", l, LEC_L), ("E", e, LEC_E), ("C", c, LEC_C)):
         if v not in scale:
@@ -43,7 +43,7 @@ def grade_lec(l: float, e: float, c: float) -> tuple[float, str]:
     return d, _cut(d, LEC_CUTS)
 
 
-def grade_ls(l: int, s: int) -> tuple[float, str]:
+def grade_ls(l: int, s: int) -> tuple[float, str]:  # noqa: E741 (L, S: the method's names)
     """R = L·S on a 5×5 matrix (1..5 each), graded."""
     if not (1 <= l <= 5 and 1 <= s <= 5) or int(l) != l or int(s) != s:
         raise GuardFailed(f"L and S must be integers 1..5, got {l}, {s}", "bad_factor")
