@@ -94,8 +94,9 @@ def plant_check_page(ctx: Any) -> Any:
     lang = session_lang()
     check = _check_for(ctx)
     plant = ctx.plant
-    fig = bokeh_map(plant, map_layers(plant, check, lang), title=tr("plant_check", lang), width=760, height=560)
+    fig = bokeh_map(plant, map_layers(plant, check, lang), title=tr("plant_check", lang), width=1180, height=700)
     main = [pn.pane.HTML(summary_html(plant, check, lang), sizing_mode="stretch_width"),
-            pn.Row(pn.pane.Bokeh(fig), pn.pane.HTML(findings_html(check, lang), width=460, height=600,
-                                                    styles={"overflow-y": "auto"}))]
+            pn.pane.HTML(findings_html(check, lang), sizing_mode="stretch_width", max_height=260,
+                         styles={"overflow-y": "auto"}),
+            pn.pane.Bokeh(fig)]
     return page_template(ctx, "plant-check", lang, session_actor(ctx), main)

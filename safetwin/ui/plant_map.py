@@ -99,7 +99,10 @@ def bokeh_map(plant: Plant, layers: list[MapLayer], *, title: str, width: int = 
 
     minx, miny, maxx, maxy = plant.boundary.bounds
     pad = 0.06 * max(maxx - minx, maxy - miny)
-    fig = figure(width=width, height=height, match_aspect=True, title=title, name="plant-check-map",
+    # one metre is as long across as up: the plot frame takes the plant's proportions (circles stay round)
+    span_x, span_y = maxx - minx + 2 * pad, maxy - miny + 2 * pad
+    frame_w = int(min(width - 230, (height - 80) * span_x / span_y))
+    fig = figure(frame_width=frame_w, frame_height=int(frame_w * span_y / span_x), title=title, name="plant-check-map",
                  x_range=Range1d(minx - pad, maxx + pad), y_range=Range1d(miny - pad, maxy + pad),
                  x_axis_label="x east [m]", y_axis_label="y north [m]", tools="pan,wheel_zoom,box_zoom,reset,save",
                  background_fill_color="#fafafa")

@@ -2,17 +2,12 @@
 the planted layout problems and draws the plant's map."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import httpx
 import numpy as np
 import pytest
 
 from conftest import ServedUI, login, rgb, save_screenshot
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from planted_plant import PLANTED, write_planted_plant  # noqa: E402
+from planted_plant import PLANTED, write_planted_plant
 
 pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
 
