@@ -8,6 +8,8 @@
     st.run_scenario(scenario, plant=plant)      # -> ScenarioRun: .people, .events (DataFrames), .metrics
     st.evacuate(plant, shift="day")             # -> EvacuationRun: .people, .summary
     st.zones(plant, equipment=..., weather=...) # -> consequence zones as a GeoDataFrame
+    st.import_plant("site_import.yaml", "plants/my_site")   # DXF, GIS, OSM, tag list -> plant folder (+ diff)
+    st.check_plant(plant)                       # -> PlantCheck: unreachable muster points, uncovered equipment …
 
 The names load on first use (PEP 562), so ``import safetwin.substances`` or
 ``import safetwin.twin.state`` does not pull in the planner, pandas or the agent model.
@@ -42,6 +44,8 @@ _FACADE: dict[str, tuple[str, str]] = {
     "zones": ("safetwin.facade", "zones"),
     "ScenarioRun": ("safetwin.facade", "ScenarioRun"),
     "EvacuationRun": ("safetwin.facade", "EvacuationRun"),
+    "import_plant": ("safetwin.plant_models.importers", "import_plant"),
+    "check_plant": ("safetwin.emergency_planner.plant_check", "check_plant"),
     "get_substance": ("safetwin.substances", "get_substance"),
     "UnknownIdError": ("safetwin.errors", "UnknownIdError"),
     "PlantValidationError": ("safetwin.plant_models.loader", "PlantValidationError"),
