@@ -21,10 +21,11 @@ from safetwin.plant_models.schema import Phase
 from .physics.consequence import ConsequenceResult, ReleaseKind, ReleaseSpec, Weather, compute_consequence_zones
 from .physics.domino import DominoResult, Equipment as DominoUnit, InitialFire, simulate_domino
 from .physics.grid import GridSpec
-from safetwin.substances import get_substance
+from safetwin.substances import canonical_name, get_substance
 
-#: Substances whose hazard is toxicity (the others are treated as flammable).
-TOXIC = {"chlorine", "ammonia", "hydrogen_sulfide"}
+#: Substances whose hazard is toxicity (the others are treated as flammable), by canonical name
+#: (:func:`safetwin.substances.canonical_name`).
+TOXIC = frozenset({"chlorine", "ammonia", "hydrogen sulfide"})
 #: Plant equipment kinds that escalate in the domino model, and how.
 DOMINO_KINDS = {"atmospheric_tank": "atmospheric", "pressurised_sphere": "pressurised", "pressure_vessel": "pressurised"}
 
@@ -33,11 +34,17 @@ def default_release_kind(plant: Plant, equipment_id: str) -> ReleaseKind:
     """The release a planner usually studies first at this equipment: toxic gas for toxic
     substances, a pool fire for atmospheric liquids, a jet fire for pressurised flammables."""
     inv = _inventory(plant, equipment_id)
-    if inv.substance in TOXIC:
+    if is_toxic(inv.substance):
         return "toxic_gas"
     if inv.phase == Phase.liquid:
         return "pool_fire"
     return "jet_fire"
+
+
+def is_toxic(substance: str) -> bool:
+    """True when the inventory's substance (any alias: ``hydrogen_sulfide``, ``H2S``, ``硫化氢``) is one
+    whose hazard is toxicity."""
+    return canonical_name(substance) in TOXIC
 
 
 def _inventory(plant: Plant, equipment_id: str):

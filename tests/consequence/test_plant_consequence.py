@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from safetwin.app.cli import app
 from safetwin.emergency_planner.physics.consequence import Weather
 from safetwin.emergency_planner.physics.domino import THRESHOLD_KW_M2, time_to_failure_s
-from safetwin.emergency_planner.plant_consequence import (bund_fire, bund_fire_domino, domino_units,
+from safetwin.emergency_planner.plant_consequence import (bund_fire, bund_fire_domino, domino_units, is_toxic,
                                                           release_at_equipment, zones_at_equipment)
 from safetwin.plant_models.loader import bundled_plant_path
 
@@ -27,6 +27,10 @@ def test_release_spec_comes_from_the_inventory(demo_plant):
     tanks = sum(demo_plant.equipment[t].footprint.area for t in ("TK-101", "TK-102", "TK-103", "TK-104"))
     assert r.bund_area_m2 == pytest.approx(bund - tanks)
     assert release_at_equipment(demo_plant, "DS-701").kind == "toxic_gas"
+    # the plant file spells H2S "hydrogen_sulfide": resolved through the substance aliases, it is toxic
+    assert demo_plant.inventories["V-1102"].substance == "hydrogen_sulfide"
+    assert release_at_equipment(demo_plant, "V-1102").kind == "toxic_gas"
+    assert is_toxic("H2S") and is_toxic("液氯") and not is_toxic("LPG")
     with pytest.raises(KeyError, match="no hazardous inventory"):
         release_at_equipment(demo_plant, "BD-100")
 

@@ -9,7 +9,8 @@ Formulas (CCPS *Guidelines for Consequence Analysis*; Crowl & Louvar ch. 4; TNO 
 * flash fraction of a superheated liquid: ``f = cp·(T − Tb)/ΔHv`` (capped at 1); airborne fraction
   ``min(1, 2f)`` (aerosol carried with the flash vapour, the CCPS rule of thumb);
 * gas vessel blowdown (isothermal, ideal gas): ``dm/dt = −m_dot(P)``, ``P = m·R·T/(M·V)``, solved
-  in closed form for the choked phase (exponential decay) and numerically (vectorised time grid) after;
+  in closed form for the choked phase (exponential decay) and by one vectorised quadrature of
+  ``t(P)`` after;
 * pool spreading on land (gravity–inertia, instantaneous spill): ``r(t) = (8gV/π)^{1/4}·√t``
   until the pool reaches the bund (area capped) or the minimum thickness (unbunded, 5 mm default);
 * evaporation of a non-boiling pool (Mackay & Matsugu 1973):
@@ -89,41 +90,38 @@ class Blowdown:
 
 def gas_vessel_blowdown(volume_m3: float, p0_pa: float, t0_k: float, molar_mass_kg_mol: float, gamma: float,
                         hole_diameter_m: float, times_s: np.ndarray, *, cd: float = 0.85,
-                        p_amb_pa: float = P_ATM) -> Blowdown:
+                        p_amb_pa: float = P_ATM, quadrature_points: int = 2001) -> Blowdown:
     """Isothermal blowdown of a gas vessel through a hole, evaluated at ``times_s``.
 
     Choked phase in closed form: ``P(t) = P0·exp(−t/τ)``, ``τ = V·M/(R·T·K)`` where the choked rate is
-    ``K·P``; afterwards the subsonic phase is integrated on a fine internal time grid (RK4).
+    ``K·P``. Subsonic phase from the time the pressure takes to fall, ``t(P) = t_c + c·∫_P^{P_c} dP'/ṁ(P')``
+    (``c = M·V/(R·T)``, kg/Pa), evaluated as one vectorised quadrature on the substitution
+    ``P = Pa + (P_c − Pa)·s²`` — the integrand stays finite as ``ṁ ∝ √(P − Pa)`` at the end, so the
+    vessel reaches ambient pressure in a finite time — and inverted by interpolation.
     """
     t = np.asarray(times_s, dtype=float)
     k_choked = float(gas_orifice_rate_kg_s(1e7, t0_k, molar_mass_kg_mol, gamma, hole_diameter_m, cd=cd,
                                            p_amb_pa=1.0)) / 1e7  # choked rate per Pa
-    tau = volume_m3 * molar_mass_kg_mol / (R_GAS * t0_k * k_choked)
+    c = molar_mass_kg_mol * volume_m3 / (R_GAS * t0_k)  # kg per Pa
+    tau = c / k_choked
     p_crit = p_amb_pa * ((gamma + 1) / 2) ** (gamma / (gamma - 1))
     t_crit = tau * np.log(p0_pa / p_crit) if p0_pa > p_crit else 0.0
-    p = np.where(t <= t_crit, p0_pa * np.exp(-t / tau), np.nan)
-    late = t > t_crit
-    if np.any(late):
-        c = molar_mass_kg_mol * volume_m3 / (R_GAS * t0_k)  # kg per Pa
-        tt = np.linspace(t_crit, max(t.max(), t_crit) , 4001)
-        h = tt[1] - tt[0]
-        pp = np.empty_like(tt)
-        pp[0] = min(p0_pa, p_crit)
-
-        def f(pv: float) -> float:
-            return -float(gas_orifice_rate_kg_s(pv, t0_k, molar_mass_kg_mol, gamma, hole_diameter_m, cd=cd,
-                                                p_amb_pa=p_amb_pa)) / c
-
-        for i in range(tt.size - 1):  # sequential ODE steps (not a per-cell loop)
-            k1 = f(pp[i])
-            k2 = f(pp[i] + h * k1 / 2)
-            k3 = f(pp[i] + h * k2 / 2)
-            k4 = f(pp[i] + h * k3)
-            pp[i + 1] = max(pp[i] + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6, p_amb_pa)
-        p = np.where(late, np.interp(t, tt, pp), p)
+    p_sub0 = min(p0_pa, p_crit)
+    p = p0_pa * np.exp(-t / tau)
+    if p_sub0 > p_amb_pa:
+        s = np.linspace(0.0, 1.0, quadrature_points)
+        span = p_sub0 - p_amb_pa
+        ps = p_amb_pa + span * s**2
+        rate = gas_orifice_rate_kg_s(ps, t0_k, molar_mass_kg_mol, gamma, hole_diameter_m, cd=cd, p_amb_pa=p_amb_pa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            integrand = c * 2.0 * span * s / rate
+        integrand[0] = 2.0 * integrand[1] - integrand[2]  # finite limit at P → Pa
+        steps = 0.5 * (integrand[1:] + integrand[:-1]) * np.diff(s)
+        t_of_s = t_crit + np.concatenate([np.cumsum(steps[::-1])[::-1], [0.0]])  # time to fall to ps
+        late = t > t_crit
+        p = np.where(late, np.interp(t, t_of_s[::-1], ps[::-1], right=p_amb_pa), p)
     rate = gas_orifice_rate_kg_s(p, t0_k, molar_mass_kg_mol, gamma, hole_diameter_m, cd=cd, p_amb_pa=p_amb_pa)
-    m0 = p0_pa * molar_mass_kg_mol * volume_m3 / (R_GAS * t0_k)
-    released = m0 - p * molar_mass_kg_mol * volume_m3 / (R_GAS * t0_k)
+    released = c * (p0_pa - p)
     return Blowdown(t, rate, p, released)
 
 
