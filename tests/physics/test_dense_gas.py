@@ -133,3 +133,55 @@ def test_prairie_grass_through_the_entry_point() -> None:
     spec.loader.exec_module(mod)
     s = mod.score_entry_point(mod.load_arcs(mod.DEFAULT_DATA))
     assert s.n == 265 and s.fac2 >= 0.80 and 0.8 <= s.mg <= 1.25
+
+
+def test_handover_is_continuous_where_stable_sigma_z_levels_off() -> None:
+    """Source: Briggs rural class F σz tends to 0.016/0.0003 = 53 m, shallower than a 9 t chlorine cloud after
+    10 km (SLAB: ~200 m): no virtual source exists, and the passive decay must start from the cloud's own
+    concentration instead of jumping (it jumped ninefold at the hand-over before)."""
+    from safetwin.emergency_planner.physics.dense_gas import dense_cloud
+    from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
+
+    cl2 = get_substance("chlorine")
+    w = Weather(2.0, 270.0, "F", wind_height_m=2.0, temperature_k=305.0, roughness_m=0.005)
+    rel = DenseRelease(cl2, "horizontal_jet", 173.0, 53.0, 1.4, 0.43, None, 1.0)
+    prof = dense_cloud(rel, w, averaging_time_s=2.0, passive_sigmas=w.sigmas(averaging_time_s=2.0),
+                       along_wind_sigmas=PasquillSigmas("F", "ccps_puff"), x_max_m=20_000.0)
+    assert prof.handover_x_m is not None and prof.handover_x_m > 2000.0
+    k = int(np.searchsorted(prof.x_m, prof.handover_x_m))
+    assert prof.centreline_mg_m3[k + 1] == pytest.approx(prof.centreline_mg_m3[k], rel=0.02)
+    assert np.all(np.diff(prof.centreline_mg_m3[k:]) <= 0)
+    assert any("cannot reach" in n for n in prof.notes)
+
+
+def test_measured_obukhov_length_reaches_slab() -> None:
+    """Source: Golder (1972) class from L at the site roughness; SLAB takes 1/L directly (Ermak 1990)."""
+    from safetwin.emergency_planner.physics.slab_engine import slab_atmosphere
+
+    w = Weather(4.5, 270.0, None, wind_height_m=2.0, roughness_m=0.003, obukhov_length_m=45.25)
+    assert w.pasquill_class() == "D"  # 1/L = 0.022 is below Golder's D/E boundary at z0 = 3 mm
+    assert slab_atmosphere(w).inv_L == pytest.approx(1 / 45.25)
+    assert slab_atmosphere(Weather(4.5, 270.0, "F")).inv_L is None
+    with pytest.raises(ValueError):
+        Weather(3.0, 0.0, None, obukhov_length_m=0.0)
+
+
+def test_given_discharge_rate_keeps_the_stored_phase() -> None:
+    """Source: a metered discharge of a liquefied gas still flashes (f = cp·ΔT/ΔHv) and rains out; a gas
+    spilling at ambient pressure has no jet (isentropic exit velocity 0) and becomes an area source."""
+    from safetwin.emergency_planner.physics.source_terms import gas_exit_velocity_m_s
+
+    cl2 = get_substance("chlorine")
+    st = estimate_source(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 9100.0, discharge_rate_kg_s=455.0, duration_s=20.0,
+                                     temperature_k=290.0, pressure_pa=float(cl2.vapour_pressure_pa(290.0)),
+                                     hole_diameter_m=0.152), cl2)
+    assert st.phase == "two-phase" and st.discharge_kg_s[0] == pytest.approx(455.0)
+    assert st.pool_kg_s.sum() > 0 and st.discharge_duration_s == 20.0
+    assert gas_exit_velocity_m_s(101325.0, 239.0, 0.0709, 1.33) == 0.0
+    sonic = gas_exit_velocity_m_s(10e5, 293.15, 0.0709, 1.33)
+    assert sonic == pytest.approx(np.sqrt(1.33 * 8.314462618 * 2 * 293.15 / 2.33 / 0.0709))
+    spill = compute_consequence_zones(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 2000.0, rate_kg_s=3.0, duration_s=600.0,
+                                                  temperature_k=239.1, pressure_pa=101325.0, release_height_m=0.0,
+                                                  pool_diameter_m=11.3),
+                                      Weather(1.4, 270.0, "F", wind_height_m=2.0), GridSpec.around(0, 0, 500, 25))
+    assert spill.model.startswith("dense_gas:slab:pool")

@@ -46,6 +46,7 @@ from .effects import THERMAL_LEVELS_KW_M2, ThresholdSet, flammable_thresholds, t
 from .fire import jet_fire, pool_fire
 from .grid import GridSpec, to_wind_frame
 from .release import ReleaseSpec, SourceTerm, estimate_source
+from .source_terms import gas_exit_velocity_m_s
 from .sigmas import PasquillSigmas, SigmaModel, SigmaSet
 from .weather import Weather
 from .zones import Zone, zones_from_field, zones_to_geojson
@@ -293,9 +294,16 @@ def _grid_reach_m(grid: GridSpec, x0: float, y0: float) -> float:
 
 
 def _dense_release(release: ReleaseSpec, substance: Substance, source: SourceTerm, *, rate_kg_s: float,
-                   duration_s: float, jet_share: float, pool_area_m2: float) -> DenseRelease:
-    """The engine-neutral source: a jet when the jet carries most of the window's mass, else the pool."""
+                   duration_s: float, jet_share: float, pool_area_m2: float, wind_speed_m_s: float) -> DenseRelease:
+    """The engine-neutral source: a jet when the jet carries most of the window's mass, else the pool.
+
+    A gas leaves as a jet at its isentropic exit velocity (:func:`.source_terms.gas_exit_velocity_m_s`);
+    one slower than the wind — a vent, or gas spilling at ambient pressure — carries no momentum of
+    its own and is an area source at ground level: the given pool or bund area, else the area through
+    which the wind carries its volume flux away (``rate/(ρ·u)``)."""
     cold = source.phase in ("two-phase", "liquid")
+    given_area = (math.pi * release.pool_diameter_m**2 / 4 if release.pool_diameter_m is not None
+                  else release.bund_area_m2)
     if jet_share < 0.5:
         area = max(pool_area_m2, rate_kg_s / 0.05)
         return DenseRelease(substance, "pool", rate_kg_s, duration_s, area)
@@ -307,8 +315,12 @@ def _dense_release(release: ReleaseSpec, substance: Substance, source: SourceTer
         temperature = None
     else:
         rho = substance.gas_density_kg_m3(release.temperature_k)
-        velocity = math.sqrt(substance.gamma * 8.314462618 * release.temperature_k / substance.molar_mass_kg_mol)
+        velocity = gas_exit_velocity_m_s(release.pressure_pa, release.temperature_k, substance.molar_mass_kg_mol,
+                                         substance.gamma)
         temperature = release.temperature_k
+        if velocity < wind_speed_m_s:
+            area = given_area or rate_kg_s / (rho * wind_speed_m_s)
+            return DenseRelease(substance, "pool", rate_kg_s, duration_s, area)
     kind: SourceKind = "vertical_jet" if release.jet_orientation == "vertical" else "horizontal_jet"
     return DenseRelease(substance, kind, rate_kg_s, duration_s, rate_kg_s / (rho * velocity), droplets, temperature,
                         release.release_height_m)
@@ -356,7 +368,7 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
     profile: CloudProfile | None = None
     if chosen == "dense" and rate > 0:
         dense_rel = _dense_release(release, sub, src, rate_kg_s=rate, duration_s=duration, jet_share=window.jet_share,
-                                   pool_area_m2=window.pool_area_m2)
+                                   pool_area_m2=window.pool_area_m2, wind_speed_m_s=u)
         profile = dense_cloud(dense_rel, weather, averaging_time_s=t_avg, passive_sigmas=sigmas,
                               along_wind_sigmas=puff_sigmas, receptor_height_m=opts.receptor_height_m,
                               x_max_m=1.05 * _grid_reach_m(grid, *xy), engine=opts.dense_engine)

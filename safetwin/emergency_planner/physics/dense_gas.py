@@ -13,7 +13,8 @@ the local Richardson number ``Ri* = g·(ρ − ρ_a)/ρ_a·h/u*²`` falls below 
 1988, *Workbook on the dispersion of dense gases*, HSE CRR 17/1988: dense-gas effects negligible
 for Ri* ≲ 1) — the profile continues as a passive Gaussian plume with virtual sources: σy
 matches the cloud's crosswind variance and σz its centreline concentration at the hand-over
-distance, so concentration and width are continuous there; a finite release keeps its
+distance, so concentration and width are continuous there (where a stable class's σz levels off
+below what the cloud's depth needs, the passive decay starts from the cloud's concentration); a finite release keeps its
 along-wind factor (:func:`.dispersion.finite_release_factor`).
 
 The crosswind shape is SLAB's (Ermak 1990, EQ 13): ``½[erf((y + b)/(√2β)) − erf((y − b)/(√2β))]``,
@@ -218,10 +219,18 @@ def dense_cloud(release: DenseRelease, weather: Weather, *, averaging_time_s: fl
     xi_y = _virtual_distance(lambda d: float(passive_sigmas(np.array([d]))[0][0]), sigma_eq)
     sz_needed = total_rate * KG_M3_TO_MG_M3 * f_h / (np.pi * u * sigma_eq * c_h)
     xi_z = _virtual_distance(lambda d: float(passive_sigmas(np.array([d]))[1][0]), sz_needed)
-    x_far = np.geomspace(x_h, max(x_max_m, 2.0 * x_h), 400)[1:]
+    x_far = np.geomspace(x_h, max(x_max_m, 2.0 * x_h), 400)
     sy, _ = passive_sigmas(xi_y + x_far - x_h)
     _, sz = passive_sigmas(xi_z + x_far - x_h)
     c_far = total_rate * KG_M3_TO_MG_M3 * finite(x_far) / (np.pi * u * sy * sz)
+    # A stable class's σz levels off (Briggs E, F: σz → 0.03/0.0003 m, 0.016/0.0003 m), so a cloud
+    # deeper than that has no virtual source; the passive decay then starts from the cloud's own
+    # concentration (a constant factor, 1 whenever the virtual sources match).
+    match = c_h / c_far[0]
+    if abs(match - 1.0) > 0.05:
+        notes.append(f"passive sigmas cannot reach the cloud's size at {x_h:.0f} m (σz needed {sz_needed:.0f} m): "
+                     f"the passive decay starts from the cloud's concentration (factor {match:.3g})")
+    x_far, c_far, sy = x_far[1:], match * c_far[1:], sy[1:]
     notes.append(f"dense cloud diluted (Ri* < {HANDOVER_RICHARDSON:g}) at {x_h:.0f} m: passive Gaussian beyond")
     return CloudProfile(np.concatenate([x[:k + 1], x_far]), np.concatenate([c[:k + 1], c_far]),
                         np.concatenate([b[:k + 1], np.zeros_like(x_far)]), np.concatenate([beta[:k + 1], sy]),

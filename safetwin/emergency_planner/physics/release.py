@@ -18,7 +18,10 @@ liquid forms on the ground:
   liquids by heat conducted from the ground, others by Mackay & Matsugu (1973) (the rate laws of
   :mod:`.source_terms`), until it is empty or the history ends;
 * the discharge stops at the isolation time ``duration_s``, when the inventory is exhausted, or
-  at ``max_duration_s``; ``rate_kg_s`` overrides the discharge (a gas at that rate).
+  at ``max_duration_s``; ``rate_kg_s`` overrides the discharge (a gas at that rate);
+  ``discharge_rate_kg_s`` replaces only the calculated rate through the opening (a measured or
+  metered discharge): the stored material keeps its phase, so a liquefied gas still flashes,
+  carries droplets and rains out.
 
 A zone needs one rate: :meth:`SourceTerm.peak_window` is the highest mean airborne rate over a
 window (the averaging time), with the part of it that came from the jet, its droplet fraction
@@ -35,8 +38,8 @@ import numpy as np
 from safetwin.substances import Substance
 
 from .discharge import flashing_liquid_discharge, gas_pipeline_rupture
-from .source_terms import (G, P_ATM, R_GAS, flash_fraction, gas_vessel_blowdown, liquid_orifice_rate_kg_s,
-                           mackay_matsugu_evaporation_kg_s)
+from .source_terms import (G, P_ATM, R_GAS, flash_fraction, gas_vessel_blowdown, hole_area_m2,
+                           liquid_orifice_rate_kg_s, mackay_matsugu_evaporation_kg_s)
 
 HISTORY_STEP_S = 1.0
 """Time step (s) of source-term histories."""
@@ -48,7 +51,9 @@ class ReleaseSpec:
 
     ``kind`` names the outcome to compute (``toxic_gas``, ``flammable_gas``, ``pool_fire``,
     ``jet_fire``, and those registered later in :mod:`.consequence`). ``pressure_pa`` is absolute.
-    ``rate_kg_s`` overrides the discharge. ``duration_s`` is the isolation time (None: until the
+    ``rate_kg_s`` overrides the discharge (a gas at that rate); ``discharge_rate_kg_s`` replaces the
+    calculated rate through the opening but keeps the stored phase (a liquefied gas flashes and
+    rains out at that rate). ``duration_s`` is the isolation time (None: until the
     inventory is exhausted). ``flow_path_m`` is the length of pipe the liquid flows through
     before the opening (0 for a hole in a vessel wall). ``pipeline_length_m`` makes a gas release
     a full-bore pipeline rupture of diameter ``hole_diameter_m``. ``jet_orientation`` is the
@@ -75,6 +80,7 @@ class ReleaseSpec:
     flow_path_m: float = 0.0
     pipeline_length_m: float | None = None
     jet_orientation: Literal["horizontal", "vertical"] = "horizontal"
+    discharge_rate_kg_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -246,8 +252,9 @@ def estimate_source(release: ReleaseSpec, substance: Substance, *, max_duration_
                  and release.pipeline_length_m is None)
     zeros = np.zeros_like(times)
     if not is_liquid:
-        if release.rate_kg_s is not None:
-            rate = np.full_like(times, float(release.rate_kg_s))
+        given = release.rate_kg_s if release.rate_kg_s is not None else release.discharge_rate_kg_s
+        if given is not None:
+            rate = np.full_like(times, float(given))
             phase = "given"
         elif release.pipeline_length_m is not None:
             rupture = gas_pipeline_rupture(substance, pressure_pa=release.pressure_pa, temperature_k=t0,
@@ -269,16 +276,21 @@ def estimate_source(release: ReleaseSpec, substance: Substance, *, max_duration_
         dis = flashing_liquid_discharge(substance, pressure_pa=max(release.pressure_pa, p_sat), temperature_k=t0,
                                         hole_diameter_m=release.hole_diameter_m, flow_path_m=release.flow_path_m)
         discharge_rate, velocity = dis.rate_kg_s, dis.exit_velocity_m_s
+        if release.discharge_rate_kg_s is not None:
+            discharge_rate = float(release.discharge_rate_kg_s)
+            velocity = discharge_rate / (substance.liquid_density_at(t0) * hole_area_m2(release.hole_diameter_m))
         f = flash_fraction(substance, t0)
         airborne = min(1.0, 2.0 * f)
         liquid_in_jet = (airborne - f) / airborne if airborne > 0 else 0.0
         phase = "two-phase"
-        notes.append(f"flashing discharge {discharge_rate:.3g} kg/s (flow path {release.flow_path_m:g} m), flash "
+        how = "given" if release.discharge_rate_kg_s is not None else f"flow path {release.flow_path_m:g} m"
+        notes.append(f"flashing discharge {discharge_rate:.3g} kg/s ({how}), flash "
                      f"fraction {f:.3f}, airborne {airborne:.3f} (vapour + as much again as droplets), "
                      f"{1 - airborne:.3f} rains out into a pool")
     else:
-        discharge_rate = liquid_orifice_rate_kg_s(release.pressure_pa, substance.liquid_density_kg_m3,
-                                                  release.hole_diameter_m)
+        discharge_rate = (float(release.discharge_rate_kg_s) if release.discharge_rate_kg_s is not None else
+                          liquid_orifice_rate_kg_s(release.pressure_pa, substance.liquid_density_kg_m3,
+                                                   release.hole_diameter_m))
         velocity = discharge_rate / (substance.liquid_density_kg_m3 * np.pi * release.hole_diameter_m**2 / 4)
         airborne, liquid_in_jet, phase = 0.0, 0.0, "liquid"
         notes.append(f"liquid discharge {discharge_rate:.3g} kg/s into a pool")

@@ -6,8 +6,9 @@ Mapping of SafeTwin's inputs to SLAB's:
 * substance — SLAB's nine properties from the substance table: molar mass, vapour cp (from γ),
   liquid cp, latent heat and boiling point, liquid density; the saturation curve from the
   Antoine constants (``ln p/p_a`` form: B = ln 10·B₁₀, C = C₁₀);
-* weather — wind at its measurement height, Pasquill class, roughness, temperature, humidity
-  (%), pressure; SLAB builds its own similarity profile from them;
+* weather — wind at its measurement height, the measured Monin–Obukhov length when the weather
+  has one (SLAB's ``1/L``) or else the Pasquill class, roughness, temperature, humidity (%),
+  pressure; SLAB builds its own similarity profile from them;
 * sources — ``pool`` → ``EvaporatingPool``, ``horizontal_jet`` → ``HorizontalJet``,
   ``vertical_jet`` → ``VerticalJet``, ``instantaneous`` → ``InstantaneousRelease``; droplets as
   ``liquid_fraction`` at the boiling point (SLAB's two-phase source);
@@ -54,9 +55,10 @@ def slab_atmosphere(weather: Weather):
     """SLAB's atmosphere from the one :class:`Weather`."""
     from slabx.submodels.atmosphere import Atmosphere
 
+    stability = ({"inv_L": 1.0 / weather.obukhov_length_m} if weather.obukhov_length_m is not None
+                 else {"stability": _slab_class(weather.pasquill_class())})
     return Atmosphere(u_ref=max(weather.wind_speed_m_s, 0.5), z_ref=weather.wind_height_m, T=weather.temperature_k,
-                      rh=100.0 * weather.relative_humidity, z0=weather.roughness_m,
-                      stability=_slab_class(weather.pasquill_class()), p=weather.pressure_pa)
+                      rh=100.0 * weather.relative_humidity, z0=weather.roughness_m, p=weather.pressure_pa, **stability)
 
 
 def _slab_class(letter: str) -> str:

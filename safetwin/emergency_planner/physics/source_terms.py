@@ -58,6 +58,23 @@ def gas_orifice_rate_kg_s(p0_pa: np.ndarray | float, t0_k: float, molar_mass_kg_
     return np.where(p0 / p_amb_pa >= crit, choked, np.where(p0 > p_amb_pa, sub, 0.0))
 
 
+def gas_exit_velocity_m_s(p0_pa: float, t0_k: float, molar_mass_kg_mol: float, gamma: float, *,
+                          p_amb_pa: float = P_ATM) -> float:
+    """Velocity (m/s) of a gas leaving a hole after isentropic expansion from ``p0_pa`` (absolute) and
+    ``t0_k``: sonic at the throat temperature ``2T0/(γ+1)`` when choked, otherwise
+    ``√(2γ/(γ−1)·R·T0/M·(1 − (Pa/P0)^((γ−1)/γ)))``; 0 at ambient pressure (a vent or a spill has no jet).
+
+    >>> round(gas_exit_velocity_m_s(101325.0, 293.15, 0.0709, 1.33), 3)
+    0.0
+    """
+    g = gamma
+    if p0_pa <= p_amb_pa:
+        return 0.0
+    if is_choked(p0_pa, g, p_amb_pa):
+        return float(np.sqrt(g * R_GAS * (2.0 * t0_k / (g + 1)) / molar_mass_kg_mol))
+    return float(np.sqrt(2 * g / (g - 1) * R_GAS * t0_k / molar_mass_kg_mol * (1 - (p_amb_pa / p0_pa) ** ((g - 1) / g))))
+
+
 def liquid_orifice_rate_kg_s(p0_pa: float, density_kg_m3: float, hole_diameter_m: float, *, head_m: float = 0.0,
                              cd: float = 0.61, p_amb_pa: float = P_ATM) -> float:
     """Bernoulli liquid discharge (kg/s) with a liquid head above the hole (m)."""

@@ -13,6 +13,9 @@ its wind, sigmas and ambient state from here, with one rule each:
   :data:`TRANSPORT_HEIGHT_FLOOR_M` (a near-ground plume is carried by the wind through its depth,
   not by the wind at the nozzle: Prairie Grass, released at 0.46 m, is modelled best with the 2 m
   wind, see docs/consequence.md), and not below :data:`MIN_WIND_SPEED_M_S` (ALOHA's floor);
+* **stability** — the Pasquill class given, or from a measured Monin–Obukhov length (Golder 1972
+  at the site's roughness), or from time, position and cloud cover (Pasquill–Turner key); a
+  measured length also goes to the dense-gas engine as it is (SLAB takes ``1/L``, Ermak 1990);
 * **sigmas** — the measured σθ when given (σy = σθ·x·f_y, Draxler 1976, with σz from the
   Pasquill class), the Pasquill–Gifford set of the terrain otherwise; σy scaled to the averaging
   time by ``(t/600 s)^0.2``.
@@ -32,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from .sigmas import SIGMA_REFERENCE_AVERAGING_S, PasquillSigmas, SigmaModel, SigmaSet, TurbulenceSigmas, averaging_time_factor
-from .stability import pasquill_class_from_weather, resolve_class, wind_speed_at_height
+from .stability import golder_class_from_L, pasquill_class_from_weather, resolve_class, wind_speed_at_height
 
 TRANSPORT_HEIGHT_FLOOR_M = 2.0
 """Lowest height (m) at which the transport wind of a passive plume is taken."""
@@ -51,6 +54,8 @@ class Weather:
 
     ``stability`` may be a Pasquill class or key ("D", "A-B"); when ``None`` it is derived from
     the wind, ``time`` (UTC-aware), position and cloud cover (Pasquill–Turner key).
+    ``obukhov_length_m`` (measured, e.g. by a sonic anemometer; m, negative when unstable) gives the
+    class when ``stability`` is ``None`` and the dense-gas engine's stability.
     ``sigma_theta_deg`` (measured σθ over ``sigma_theta_period_s``) switches the lateral spread to
     the turbulence form. ``relative_humidity`` is a fraction 0–1. ``terrain`` overrides the
     rural/urban choice that otherwise follows ``roughness_m``.
@@ -72,6 +77,7 @@ class Weather:
     sigma_theta_deg: float | None = None
     sigma_theta_period_s: float = SIGMA_REFERENCE_AVERAGING_S
     pressure_pa: float = 101325.0
+    obukhov_length_m: float | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.wind_speed_m_s) and self.wind_speed_m_s >= 0):
@@ -80,16 +86,21 @@ class Weather:
             raise ValueError("Weather: wind_height_m, roughness_m and temperature_k must be positive")
         if not 0.0 <= self.relative_humidity <= 1.0:
             raise ValueError(f"Weather.relative_humidity is a fraction 0..1, got {self.relative_humidity}")
+        if self.obukhov_length_m is not None and (self.obukhov_length_m == 0 or np.isnan(self.obukhov_length_m)):
+            raise ValueError(f"Weather.obukhov_length_m must be non-zero (inf for neutral), got {self.obukhov_length_m}")
         if self.sigma_theta_deg is not None and not self.sigma_theta_deg > 0:
             raise ValueError(f"Weather.sigma_theta_deg must be positive, got {self.sigma_theta_deg}")
 
     # -- stability and terrain -------------------------------------------------------------------
     def pasquill_class(self) -> str:
-        """One Pasquill letter (given, or from the Pasquill–Turner key)."""
+        """One Pasquill letter (given, from the measured Obukhov length, or from the Pasquill–Turner key)."""
         if self.stability is not None:
             return resolve_class(self.stability)
+        if self.obukhov_length_m is not None:
+            return golder_class_from_L(self.obukhov_length_m, self.roughness_m)
         if self.time is None or self.latitude_deg is None or self.longitude_deg is None:
-            raise ValueError("Weather needs a stability class, or time + latitude + longitude to derive one")
+            raise ValueError("Weather needs a stability class, an Obukhov length, or time + latitude + longitude "
+                             "to derive one")
         return pasquill_class_from_weather(self.wind_speed_m_s, self.time, self.latitude_deg, self.longitude_deg,
                                            self.cloud_fraction)
 

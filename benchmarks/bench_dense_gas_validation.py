@@ -1,0 +1,340 @@
+"""Dense-gas validation against field trials with published arc maxima (Chang & Hanna 2004 metrics).
+
+Run:  .venv/bin/python benchmarks/bench_dense_gas_validation.py [--data DIR] [--json FILE]
+
+Each trial set is a YAML file in ``benchmarks/data/dense_gas`` (or ``$SAFETWIN_DENSE_GAS_DATA``)
+whose header names the publication, table and transcription of every value; each release and
+weather field names its source (``sources``), and the loader refuses a field without one.
+
+Every trial runs through two models in the same process:
+
+* ``entry_point`` — SafeTwin as a user gets it: :func:`compute_consequence_zones` with a
+  :class:`ReleaseSpec` built from the trial's release (substance, discharge rate and duration,
+  storage temperature at its saturation pressure, hole, height) and a :class:`Weather` from its
+  meteorology (wind at its height, class or measured Obukhov length, roughness, air temperature,
+  humidity, pressure), at the observations' averaging time and sampler height. SafeTwin computes the
+  flash, rain-out and pool, chooses the regime, runs SLAB and hands over to the Gaussian;
+* ``slabx`` — slabx run directly (no SafeTwin code on the path) on the trial's own source: the
+  published SLAB deck where there is one (Desert Tortoise 4: SLAB manual example 2), otherwise
+  the convention of that deck — the flashed two-phase mixture at the boiling point with all its
+  liquid airborne, through the area that carries the discharge at the liquid's exit velocity — or
+  the evaporating-pool source of an area release.
+
+Predicted and observed concentrations are compared as volume fractions, each observation converted
+at the trial's air temperature and pressure. Scores per trial set (FAC2, MG, VG, FB, NMSE;
+``MG > 1`` = under-prediction) are checked against Chang & Hanna's "acceptable" band: FAC2 ≥ 0.5,
+0.7 ≤ MG ≤ 1.3, VG ≤ 1.6, |FB| ≤ 0.3; and Jack Rabbit II trial 7 arc by arc against ×2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from safetwin.emergency_planner.physics.metrics import EvaluationScores, evaluation_scores
+from safetwin.substances import MOLAR_VOLUME_L_25C, Substance, get_substance
+
+R_GAS = 8.314462618
+DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "dense_gas"
+ACCEPTABLE = {"fac2": 0.5, "mg": (0.7, 1.3), "vg": 1.6, "fb": 0.3}
+"""Chang & Hanna (2004) "acceptable" dense-gas model (also in depth-and-trust.md of the reference notes)."""
+FACTOR_PER_ARC = 2.0
+
+
+class MissingSource(ValueError):
+    """A trial value that does not name the publication it comes from."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One field trial: observed arc maxima (kg/m³ at ``x_m``) and the cited release and weather."""
+
+    name: str
+    trial_set: str
+    substance: str
+    x_m: np.ndarray
+    observed_kg_m3: np.ndarray
+    arc_notes: tuple[str, ...]
+    averaging_time_s: float
+    receptor_height_m: float
+    release: dict[str, object]
+    weather: dict[str, object]
+    sources: dict[str, str]
+    path: Path
+    cited_by: dict[str, str] = field(default_factory=dict)
+
+    def air_density_of(self, substance: Substance) -> float:
+        """Density (kg/m³) of the pure gas at the trial's air temperature and pressure."""
+        return float(self.weather["pressure_pa"]) * substance.molar_mass_kg_mol / (
+            R_GAS * float(self.weather["temperature_k"]))
+
+
+def _value(entry: object, where: str, sources: dict[str, str], cited: dict[str, str]) -> object:
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise MissingSource(f"{where}: give {{value: …, source: …}}")
+    src = entry.get("source")
+    if src not in sources:
+        raise MissingSource(f"{where}: source {src!r} is not one of {sorted(sources)}")
+    cited[where] = str(src)
+    return entry["value"]
+
+
+def load_trial(path: Path) -> Trial:
+    """Parse a trial file; every release and weather value must cite one of the file's sources."""
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    sources = {str(k): str(v) for k, v in doc["sources"].items()}
+    cited: dict[str, str] = {}
+    obs = doc["observations"]
+    if obs.get("source") not in sources:
+        raise MissingSource(f"{path.name}: observations: source {obs.get('source')!r} is not one of {sorted(sources)}")
+    cited["observations"] = obs["source"]
+    if obs.get("units") != "kg/m3":
+        raise ValueError(f"{path.name}: observations must be in kg/m3, got {obs.get('units')!r}")
+    arcs = obs["arcs"]
+    release = {k: _value(v, f"{path.name}: release.{k}", sources, cited) for k, v in doc["release"].items()}
+    weather = {k: _value(v, f"{path.name}: weather.{k}", sources, cited) for k, v in doc["weather"].items()}
+    return Trial(
+        name=doc["trial"], trial_set=doc["set"], substance=doc["substance"],
+        x_m=np.array([float(a["x_m"]) for a in arcs]), observed_kg_m3=np.array([float(a["value"]) for a in arcs]),
+        arc_notes=tuple(str(a.get("note", "")) for a in arcs),
+        averaging_time_s=float(_value(obs["averaging_time_s"], f"{path.name}: averaging_time_s", sources, cited)),
+        receptor_height_m=float(_value(obs["receptor_height_m"], f"{path.name}: receptor_height_m", sources, cited)),
+        release=release, weather=weather, sources=sources, path=Path(path), cited_by=cited)
+
+
+def load_trials(data_dir: Path) -> list[Trial]:
+    return [load_trial(p) for p in sorted(Path(data_dir).glob("*.yaml"))]
+
+
+# ----------------------------------------------------------------------------------------------
+# the trial's source, as both models see it
+# ----------------------------------------------------------------------------------------------
+def storage_temperature_k(trial: Trial, substance: Substance) -> float:
+    """Storage temperature (K): given, or from the liquid fraction of a published post-flash deck
+    (flash fraction ``1 − liquid = cp_l·(T − Tb)/ΔHv``)."""
+    t = trial.release["storage_temperature_k"]
+    if t == "from_liquid_fraction":
+        flash = 1.0 - float(trial.release["liquid_fraction"])
+        return substance.boiling_point_k + flash * substance.heat_of_vaporization_j_kg / substance.liquid_heat_capacity_j_kg_k
+    return float(t)
+
+
+def release_duration_s(trial: Trial) -> float:
+    return float(trial.release["duration_s"])
+
+
+# ----------------------------------------------------------------------------------------------
+# model 1: the SafeTwin entry point
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted arc maxima (kg/m³ at the trial's air T and p) and what produced them."""
+
+    model: str
+    predicted_kg_m3: np.ndarray
+    cpu_s: float
+    notes: tuple[str, ...] = ()
+
+
+def entry_point_prediction(trial: Trial, **overrides: object) -> Prediction:
+    """Run the trial through :func:`compute_consequence_zones` (module docstring)."""
+    from safetwin.emergency_planner.physics.consequence import ReleaseSpec, Weather, compute_consequence_zones
+    from safetwin.emergency_planner.physics.grid import GridSpec
+
+    sub = get_substance(trial.substance)
+    rel, met = trial.release, {**trial.weather, **overrides}
+    duration = release_duration_s(trial)
+    rate = float(rel["discharge_rate_kg_s"])
+    mass = float(rel.get("mass_kg", rate * duration))
+    height = float(rel["height_m"])
+    if "area_m2" in rel:  # an area source of cold vapour (a filled depression emptying)
+        spec = ReleaseSpec(0.0, 0.0, trial.substance, "toxic_gas", inventory_kg=mass, rate_kg_s=rate,
+                           duration_s=duration, temperature_k=sub.boiling_point_k, pressure_pa=float(met["pressure_pa"]),
+                           release_height_m=height, pool_diameter_m=math.sqrt(4 * float(rel["area_m2"]) / math.pi))
+    else:
+        t_store = storage_temperature_k(trial, sub)
+        spec = ReleaseSpec(0.0, 0.0, trial.substance, "toxic_gas", inventory_kg=mass, discharge_rate_kg_s=rate,
+                           duration_s=duration, temperature_k=t_store, pressure_pa=float(sub.vapour_pressure_pa(t_store)),
+                           hole_diameter_m=float(rel["hole_diameter_m"]), release_height_m=height,
+                           jet_orientation="vertical" if rel.get("orientation") == "upward" else "horizontal")
+    weather = Weather(float(met["wind_speed_m_s"]), 270.0, met.get("stability"),
+                      wind_height_m=float(met["wind_height_m"]), temperature_k=float(met["temperature_k"]),
+                      relative_humidity=float(met.get("relative_humidity", 0.5)), roughness_m=float(met["roughness_m"]),
+                      pressure_pa=float(met["pressure_pa"]),
+                      obukhov_length_m=float(met["obukhov_length_m"]) if "obukhov_length_m" in met else None)
+    reach = 1.05 * float(trial.x_m.max())
+    t0 = time.process_time()
+    result = compute_consequence_zones(spec, weather, GridSpec.around(0.0, 0.0, reach, reach / 40.0),
+                                       averaging_time_s=trial.averaging_time_s,
+                                       receptor_height_m=trial.receptor_height_m)
+    cpu = time.process_time() - t0
+    mg_m3 = result.cloud.concentration_at(trial.x_m, np.zeros_like(trial.x_m))
+    volume_fraction = mg_m3 * MOLAR_VOLUME_L_25C / (1e6 * sub.molar_mass_g_mol)  # SafeTwin's mg/m³ are at 25 °C
+    return Prediction(result.model, volume_fraction * trial.air_density_of(sub), cpu, tuple(result.notes))
+
+
+# ----------------------------------------------------------------------------------------------
+# model 2: slabx stand-alone
+# ----------------------------------------------------------------------------------------------
+def slabx_source(trial: Trial, substance: Substance, slab_substance):
+    """The trial's source in slabx's terms (module docstring)."""
+    from slabx.core.source import EvaporatingPool, HorizontalJet
+    from slabx.core.vertical_jet import VerticalJet
+
+    rel = trial.release
+    rate, duration, height = float(rel["discharge_rate_kg_s"]), release_duration_s(trial), float(rel["height_m"])
+    if "area_m2" in rel:
+        return EvaporatingPool(substance=slab_substance, rate=rate, area=float(rel["area_m2"]), duration=duration)
+    if "jet_area_m2" in rel:
+        liquid, area = float(rel["liquid_fraction"]), float(rel["jet_area_m2"])
+    else:
+        from safetwin.emergency_planner.physics.dispersion import cloud_density_kg_m3
+        from safetwin.emergency_planner.physics.source_terms import flash_fraction, hole_area_m2
+
+        t_store = storage_temperature_k(trial, substance)
+        liquid = 1.0 - flash_fraction(substance, t_store)
+        velocity = rate / (substance.liquid_density_at(t_store) * hole_area_m2(float(rel["hole_diameter_m"])))
+        rho = cloud_density_kg_m3(molar_mass_kg_mol=substance.molar_mass_kg_mol, temperature_k=substance.boiling_point_k,
+                                  liquid_fraction=liquid, liquid_density_kg_m3=substance.liquid_density_kg_m3)
+        area = rate / (rho * velocity)
+    kind = VerticalJet if rel.get("orientation") == "upward" else HorizontalJet
+    return kind(substance=slab_substance, rate=rate, area=area, duration=duration, liquid_fraction=liquid,
+                T_source=slab_substance.T_boil, height=height)
+
+
+def slabx_prediction(trial: Trial) -> Prediction:
+    """slabx on the trial's own source and weather; arc maxima at the sampler height and averaging time."""
+    from slabx.core.plume import run_dispersion
+    from slabx.post.concentration import concentration_field
+    from slabx.submodels.atmosphere import Atmosphere
+    from slabx.thermo.base import LegacyThermo, water_backend
+
+    from safetwin.emergency_planner.physics.slab_engine import slab_substance
+
+    sub = get_substance(trial.substance)
+    slab_sub = slab_substance(sub)
+    met = trial.weather
+    stability = ({"inv_L": 1.0 / float(met["obukhov_length_m"])} if "obukhov_length_m" in met
+                 else {"stability": str(met["stability"])})
+    atm = Atmosphere(u_ref=float(met["wind_speed_m_s"]), z_ref=float(met["wind_height_m"]), T=float(met["temperature_k"]),
+                     rh=100.0 * float(met.get("relative_humidity", 0.5)), z0=float(met["roughness_m"]),
+                     p=float(met["pressure_pa"]), **stability)
+    t0 = time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj, _ = run_dispersion(slabx_source(trial, sub, slab_sub), atm, LegacyThermo(slab_sub), water_backend(),
+                                 x_max=1.05 * float(trial.x_m.max()))
+        conc = concentration_field(traj, atm, z=trial.receptor_height_m, t_avg=trial.averaging_time_s,
+                                   t_release=release_duration_s(trial))
+    cpu = time.process_time() - t0
+    order = np.argsort(conc.x)
+    volume_fraction = np.interp(trial.x_m, np.asarray(conc.x)[order], np.asarray(conc.peak)[order])
+    return Prediction("slabx", volume_fraction * trial.air_density_of(sub), cpu)
+
+
+# ----------------------------------------------------------------------------------------------
+# scoring and report
+# ----------------------------------------------------------------------------------------------
+def is_acceptable(s: EvaluationScores) -> bool:
+    """Chang & Hanna's acceptable band (module docstring)."""
+    return (s.fac2 >= ACCEPTABLE["fac2"] and ACCEPTABLE["mg"][0] <= s.mg <= ACCEPTABLE["mg"][1]
+            and s.vg <= ACCEPTABLE["vg"] and abs(s.fb) <= ACCEPTABLE["fb"])
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    trial: Trial
+    predictions: dict[str, Prediction]
+
+    def ratios(self, model: str) -> np.ndarray:
+        return self.predictions[model].predicted_kg_m3 / self.trial.observed_kg_m3
+
+    def scores(self, model: str) -> EvaluationScores:
+        return evaluation_scores(self.trial.observed_kg_m3, self.predictions[model].predicted_kg_m3)
+
+
+MODELS = ("entry_point", "slabx")
+
+
+def run_trial(trial: Trial) -> TrialResult:
+    return TrialResult(trial, {"entry_point": entry_point_prediction(trial), "slabx": slabx_prediction(trial)})
+
+
+def report(results: list[TrialResult]) -> tuple[str, bool]:
+    """Printable tables (per arc, per set) and whether every set is acceptable for the entry point."""
+    lines: list[str] = []
+    all_ok = True
+    for r in results:
+        t = r.trial
+        lines.append(f"\n{t.name} ({t.substance}; {t.path.name}; averaging {t.averaging_time_s:g} s, "
+                     f"z = {t.receptor_height_m:g} m)")
+        lines.append(f"  {'x (m)':>7} {'observed kg/m3':>15}" + "".join(f" {m + ' kg/m3':>19} {'ratio':>6}" for m in MODELS))
+        for i, x in enumerate(t.x_m):
+            row = f"  {x:7.0f} {t.observed_kg_m3[i]:15.4g}"
+            for m in MODELS:
+                row += f" {r.predictions[m].predicted_kg_m3[i]:19.4g} {r.ratios(m)[i]:6.2f}"
+            lines.append(row + (f"   ({t.arc_notes[i]})" if t.arc_notes[i] else ""))
+        for m in MODELS:
+            s = r.scores(m)
+            ok = is_acceptable(s)
+            all_ok &= ok or m != "entry_point"
+            lines.append(f"  {m:<12} FAC2 {s.fac2:4.2f}  MG {s.mg:5.2f}  VG {s.vg:7.2f}  FB {s.fb:+5.2f}  "
+                         f"NMSE {s.nmse:6.2f}  -> {'acceptable' if ok else 'NOT acceptable'}   "
+                         f"[{r.predictions[m].cpu_s:.2f} s CPU; {r.predictions[m].model}]")
+        if t.trial_set == "Jack Rabbit II":
+            within = np.abs(np.log(r.ratios("entry_point"))) <= math.log(FACTOR_PER_ARC)
+            lines.append(f"  JR II per-arc x2 (entry point): {int(within.sum())}/{within.size} arcs within x2"
+                         f"  ({', '.join(f'{x:.0f} m {q:.2f}' for x, q in zip(t.x_m, r.ratios('entry_point')))})")
+    for r in results:
+        if "stability" not in r.trial.weather or r.trial.cited_by.get(f"{r.trial.path.name}: weather.stability") in (
+                "HANNA2018", "SLAB1990"):
+            continue
+        # a class transcribed without a primary source: show how much the comparison hangs on it
+        cls = str(r.trial.weather["stability"])
+        around = [c for c in "ABCDEF" if abs("ABCDEF".index(c) - "ABCDEF".index(cls)) <= 2 and c != cls]
+        lines.append(f"\nsensitivity of {r.trial.name} (entry point) to its unverified class {cls} "
+                     "(NOT the trial's conditions):")
+        for c in around:
+            q = entry_point_prediction(r.trial, stability=c)
+            ratio = q.predicted_kg_m3 / r.trial.observed_kg_m3
+            lines.append(f"  class {c}: ratios {' '.join(f'{v:.2f}' for v in ratio)}  "
+                         f"MG {evaluation_scores(r.trial.observed_kg_m3, q.predicted_kg_m3).mg:.2f}")
+    for m in MODELS:
+        co = np.concatenate([r.trial.observed_kg_m3 for r in results])
+        cp = np.concatenate([r.predictions[m].predicted_kg_m3 for r in results])
+        s = evaluation_scores(co, cp)
+        lines.append(f"\nall sets pooled, {m:<12} n {s.n:3d}  FAC2 {s.fac2:4.2f}  MG {s.mg:5.2f}  VG {s.vg:7.2f}  "
+                     f"FB {s.fb:+5.2f}  NMSE {s.nmse:6.2f}")
+    return "\n".join(lines), all_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get("SAFETWIN_DENSE_GAS_DATA", DEFAULT_DATA)))
+    ap.add_argument("--json", type=Path, default=None, help="write per-arc results to this JSON file")
+    args = ap.parse_args(argv)
+    trials = load_trials(args.data)
+    results = [run_trial(t) for t in trials]
+    text, ok = report(results)
+    print(f"dense-gas validation: {len(trials)} trial sets from {args.data}")
+    print(text)
+    print(f"\nChang & Hanna acceptable for the entry point on every set: {'MET' if ok else 'NOT MET'}")
+    if args.json:
+        args.json.write_text(json.dumps([{
+            "trial": r.trial.name, "x_m": r.trial.x_m.tolist(), "observed_kg_m3": r.trial.observed_kg_m3.tolist(),
+            **{m: {"predicted_kg_m3": r.predictions[m].predicted_kg_m3.tolist(), "model": r.predictions[m].model,
+                   "scores": vars(r.scores(m))} for m in MODELS}} for r in results], indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

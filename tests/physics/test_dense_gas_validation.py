@@ -1,0 +1,79 @@
+"""Short check of the dense-gas field validation (the full run: benchmarks/bench_dense_gas_validation.py).
+
+The trial files cite a publication for every value; the SafeTwin entry point reproduces slabx run
+stand-alone on the same trial (units, averaging time, sampler height and the hand-over to the
+passive model do not distort the engine's cloud); the documented state of agreement with the field
+arc maxima is guarded (docs/consequence.md, "Validation").
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_dense_gas_validation.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_dense_gas_validation", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_dense_gas_validation"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def trials(bench):
+    return {t.trial_set: t for t in bench.load_trials(bench.DEFAULT_DATA)}
+
+
+def test_every_trial_value_cites_a_source(bench, trials, tmp_path):
+    """Source: the files' own headers. At least three sets with published arc maxima, among them Jack
+    Rabbit II chlorine and an ammonia set; a value without a source listed in its file is refused."""
+    assert {"Jack Rabbit II", "Desert Tortoise"} <= set(trials) and len(trials) >= 3
+    assert trials["Desert Tortoise"].substance == "ammonia" and trials["Jack Rabbit II"].substance == "chlorine"
+    for t in trials.values():
+        assert t.cited_by["observations"] in t.sources
+        assert all(src in t.sources for src in t.cited_by.values())
+        assert np.all(t.observed_kg_m3 > 0) and np.all(np.diff(t.x_m) > 0)
+    text = (bench.DEFAULT_DATA / "desert_tortoise_trial4.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("wind_speed_m_s: {value: 4.5, source: SLAB1990}", "wind_speed_m_s: {value: 4.5}"),
+                   encoding="utf-8")
+    with pytest.raises(bench.MissingSource, match="wind_speed_m_s"):
+        bench.load_trial(bad)
+
+
+def test_entry_point_reproduces_slabx_on_jack_rabbit_ii(bench, trials):
+    """Source: Jack Rabbit II trial 7 (Mazzola et al. 2021, Table 5). Through the entry point the cloud is
+    SLAB's (dense, chosen automatically) and matches slabx stand-alone within 20 % at every arc, 0.2–11 km,
+    though SafeTwin rains two thirds of the discharge out into a pool that re-evaporates (the same mass,
+    later) and hands the cloud over to the passive model before 11 km. The field maxima are under-predicted
+    (documented: about 5x with the transcribed class D); the guard is the documented band 0.08–1.0."""
+    t = trials["Jack Rabbit II"]
+    ep = bench.entry_point_prediction(t)
+    sa = bench.slabx_prediction(t)
+    assert ep.model.startswith("dense_gas:slab:")
+    assert np.all(np.abs(np.log(ep.predicted_kg_m3 / sa.predicted_kg_m3)) < np.log(1.2)), ep.predicted_kg_m3 / sa.predicted_kg_m3
+    assert np.all(np.diff(ep.predicted_kg_m3) < 0)
+    ratio = ep.predicted_kg_m3 / t.observed_kg_m3
+    assert np.all((ratio > 0.08) & (ratio < 1.0)), ratio
+
+
+def test_desert_tortoise_through_the_entry_point(bench, trials):
+    """Source: Desert Tortoise 4 (Goldwire et al. 1985 via EPA 1999 Table 2-1; SLAB manual example 2 deck).
+    The flashing ammonia jet with droplets is dense at the source and stays SLAB's cloud to the 2.8 km arc;
+    the entry point sits below slabx's deck run at every arc because two thirds of the discharge rains out
+    (CCPS rule) where the deck keeps all 81 % liquid airborne; both are within a factor 6 of the field."""
+    t = trials["Desert Tortoise"]
+    ep = bench.entry_point_prediction(t)
+    sa = bench.slabx_prediction(t)
+    assert ep.model.startswith("dense_gas:slab:horizontal_jet")
+    assert np.all(ep.predicted_kg_m3 < sa.predicted_kg_m3)
+    for p in (ep, sa):
+        ratio = p.predicted_kg_m3 / t.observed_kg_m3
+        assert np.all(np.abs(np.log(ratio)) < np.log(6.0)), (p.model, ratio)
