@@ -32,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,7 @@ import paho.mqtt.client as mqtt
 
 from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
 from safetwin.live_bridge.broker import EmbeddedBroker, free_port
+from safetwin.live_bridge.mqtt_client import mqtt_client, unique_client_id
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
@@ -88,9 +88,7 @@ def publisher_main(port: int, n_msgs: int, base_ts: float, seed: int) -> None:
     digest = hashlib.sha256()
     for p in payloads:
         digest.update(topic.encode() + b"\0" + p)
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-pub-" + uuid.uuid4().hex[:6])
-    c.max_inflight_messages_set(1000)
-    c.max_queued_messages_set(0)
+    c = mqtt_client(unique_client_id("bench-pub"), protocol=mqtt.MQTTv311, max_inflight=1000, unlimited_queue=True)
     acked = [0]
     c.on_publish = lambda cl, u, mid, rc, props: acked.__setitem__(0, acked[0] + 1)
     c.connect("127.0.0.1", port)
@@ -154,8 +152,7 @@ def bare_run(port: int, n_msgs: int, base_ts: float, seed: int) -> tuple[float, 
             cpu[1] = time.process_time()
             done.set()
 
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-bare-" + uuid.uuid4().hex[:6],
-                    protocol=mqtt.MQTTv5)
+    c = mqtt_client(unique_client_id("bench-bare"))
     c.on_message = on_msg
     c.connect("127.0.0.1", port)
     c.loop_start()
@@ -227,7 +224,7 @@ def latency(port: int, site: str, plant, rate: float, seconds: float, db: str) -
     b.state.bus.subscribe(AlarmStateChanged,
                           lambda e: lat.append(time.time() - e.ts) if e.alarm_id == "GD-01_LVL" else None)
     b.start()
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-lat-" + uuid.uuid4().hex[:6], protocol=mqtt.MQTTv5)
+    c = mqtt_client(unique_client_id("bench-lat"))
     c.on_socket_open = lambda cl, u, s: s.setsockopt(6, 1, 1)   # TCP_NODELAY
     c.connect("127.0.0.1", port)
     c.loop_start()

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from safetwin.app.machine import compute_threads
 from safetwin.emergency_planner.evacuation import (EvacuationModel, EvacuationParams, LocomotionParams,
                                                    OutputParams, weidmann_speeds)
 from safetwin.emergency_planner.evacuation import scenarios as S
@@ -65,7 +66,7 @@ PARAMS = {"jupedsim": LocomotionParams(radius_m=0.15, time_gap_s=1.0, range_neig
 
 def run_safetwin(sc, dt: float, max_time: float, loc: LocomotionParams) -> EngineRun:
     t0 = time.perf_counter()
-    params = EvacuationParams(dt_s=dt, t_max_s=max_time, locomotion=loc,
+    params = EvacuationParams(dt_s=dt, t_max_s=max_time, locomotion=loc, threads=compute_threads(),
                               output=OutputParams(trajectory_interval_s=None))
     model = EvacuationModel(sc.geometry, sc.population, params)
     setup = time.perf_counter() - t0

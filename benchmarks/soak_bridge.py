@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 PER_MSG = 50
@@ -48,6 +47,7 @@ def indexer_rss(bridge) -> float:
 def publisher_main(port: int, site: str, seconds: float, rate: float, tags: int, seed: int) -> None:
     import paho.mqtt.client as mqtt
 
+    from safetwin.live_bridge.mqtt_client import mqtt_client, unique_client_id
     from safetwin.live_bridge.payloads import iso_ms
     from safetwin.live_bridge.topics import Topics
     from safetwin.plant_models.loader import bundled_plant_path, load_plant
@@ -63,9 +63,7 @@ def publisher_main(port: int, site: str, seconds: float, rate: float, tags: int,
         normal[sid] = (20.8, 21.0) if rule.direction < 0 else (0.0, hi)
     rng = random.Random(seed)
     t = Topics(site)
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="soak-pub-" + uuid.uuid4().hex[:6])
-    c.max_inflight_messages_set(2000)
-    c.max_queued_messages_set(0)
+    c = mqtt_client(unique_client_id("soak-pub"), protocol=mqtt.MQTTv311, max_inflight=2000, unlimited_queue=True)
     acked = [0]
     c.on_publish = lambda cl, u, mid, rc, props: acked.__setitem__(0, acked[0] + 1)
     c.connect("127.0.0.1", port)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from safetwin.version import __version__
 
 #: façade name -> (module, attribute in it)
 _FACADE: dict[str, tuple[str, str]] = {

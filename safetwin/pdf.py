@@ -9,7 +9,6 @@ Example (needs Chromium)::
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,15 +17,19 @@ from pathlib import Path
 __all__ = ["html_to_pdf", "chromium_path"]
 
 
-def chromium_path() -> str | None:
-    """The Chromium executable: ``SAFETWIN_CHROMIUM``, /usr/bin/chromium, or ``chromium`` on PATH."""
-    exe = os.environ.get("SAFETWIN_CHROMIUM", "/usr/bin/chromium")
-    return exe if Path(exe).exists() else shutil.which("chromium")
+def chromium_path(configured: str | Path | None = None) -> str | None:
+    """The Chromium executable: ``configured`` (the app passes ``SAFETWIN_CHROMIUM``) when it exists,
+    else /usr/bin/chromium, else ``chromium`` on PATH; None when there is none."""
+    for exe in (configured, "/usr/bin/chromium"):
+        if exe and Path(exe).exists():
+            return str(exe)
+    return shutil.which("chromium")
 
 
-def html_to_pdf(report: str, timeout_s: float = 60.0) -> bytes:
-    """Print an HTML document to PDF (A4 by Chromium's default); RuntimeError when that is not possible."""
-    exe = chromium_path()
+def html_to_pdf(report: str, timeout_s: float = 60.0, *, chromium: str | Path | None = None) -> bytes:
+    """Print an HTML document to PDF (A4 by Chromium's default) with the Chromium of
+    :func:`chromium_path`; RuntimeError when that is not possible."""
+    exe = chromium_path(chromium)
     if not exe:
         raise RuntimeError("PDF export needs Chromium (apt-get install chromium) or SAFETWIN_CHROMIUM")
     with tempfile.TemporaryDirectory(prefix="safetwin-report-") as tmp:

@@ -65,7 +65,7 @@ def test_demo_serves_health_and_plant(tmp_path):
         while time.time() < deadline:
             line = proc.stdout.readline()
             lines.append(line)
-            if line.startswith("admin token"):
+            if line.startswith("live incident mode") or not line:   # printed just before the server starts
                 break
         out = "".join(lines)
         assert "/health" in out and "/plant" in out, out

@@ -51,6 +51,8 @@ ensure_postgres() {
 ensure_mosquitto() {
   # the binary is needed even when a broker already runs: the no-loss test restarts its own
   command -v mosquitto >/dev/null || apt_install mosquitto
+  # the MQTT client factory's TLS test makes its own CA and broker certificate with openssl
+  command -v openssl >/dev/null || apt_install openssl
   if port_open 127.0.0.1 1883; then echo "mosquitto: using 127.0.0.1:1883"; return; fi
   mosquitto -d -p 1883 2>/dev/null || mosquitto -d -c /etc/mosquitto/mosquitto.conf
   for _ in $(seq 50); do port_open 127.0.0.1 1883 && break; sleep 0.1; done

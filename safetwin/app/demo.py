@@ -14,15 +14,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from safetwin.logging import configure_logging
-from safetwin.settings import Settings, get_settings
 from safetwin.twin.store import Store
 
+from .api import build_api
 from .cli.common import plant_or_exit
 from .live import start_bridge, start_live_mode, start_simulator
+from .notify_channels import build_notifier
+from .settings import Settings, get_settings
 
-__all__ = ["run_demo", "open_store"]
+__all__ = ["run_demo", "open_store", "bootstrap_admin"]
 
 
 def open_store(settings: Settings) -> tuple[Store, str]:
@@ -32,9 +35,18 @@ def open_store(settings: Settings) -> tuple[Store, str]:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.database_url
-    store = Store.open(url, **engine_options(url))
+    store = Store.open(url, **engine_options(url, settings.workflow_settings()))
     safe = url.split("@")[-1] if "@" in url else url
     return store, f"{safe} (migrated to head)"
+
+
+def bootstrap_admin(workflows: Any, password: str | None) -> str:
+    """Create user ``admin`` (role admin) with ``password`` when the store has no user yet;
+    returns a line saying so, or "" when nothing was done."""
+    if not password or workflows.users.list():
+        return ""
+    workflows.users.create("admin", password, ["admin"], full_name="bootstrap administrator")
+    return "created user admin (SAFETWIN_BOOTSTRAP_ADMIN_PASSWORD); log in at POST /auth/token"
 
 
 def run_demo(*, plant_path: Path | None = None, port: int | None = None, duration_s: float = 0.0,
@@ -44,7 +56,6 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     prints the banner (what is served where, the admin token)."""
     import uvicorn
 
-    from safetwin.twin.api.app import create_app
     from safetwin.twin.population import shift_population
     from safetwin.twin.state import TwinState
     from safetwin.twin.workflows.service import WorkflowService
@@ -56,8 +67,8 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     state = TwinState(plant)
     store, store_note = open_store(settings)
     bridge, broker, bridge_note = start_bridge(plant, state, settings, site) if live else (None, None, "")
-    sim_stop, sim_note = start_simulator(plant, settings, site) if (bridge is not None and simulate) else (None, "off")
-    if sim_stop is None:  # no live traffic: place the shift where it works so the twin is not empty
+    simulator, sim_note = start_simulator(plant, settings, site) if (bridge is not None and simulate) else (None, "off")
+    if simulator is None:  # no live traffic: place the shift where it works so the twin is not empty
         ids, xy, _ = shift_population(plant, shift, seed=0) if shift in plant.shifts else ([], None, [])
         if ids:
             state.update_positions(ids, xy[:, 0], xy[:, 1], ts=time.time())
@@ -82,10 +93,16 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     say(f"  {base}/ui/control-room  /ui/engineer  /ui/manager   web UI (log in with the admin token)")
     say(f"admin token (Authorization: Bearer …): {token if not settings.api_token else '<SAFETWIN_API_TOKEN>'}")
     sys.stdout.flush()
-    workflows = WorkflowService(store.engine, plant, site_id=site)
+    notifier = build_notifier(settings)
+    workflows = WorkflowService(store.engine, plant, settings=settings.workflow_settings(), notifier=notifier,
+                                site_id=site)
+    admin_note = bootstrap_admin(workflows, settings.bootstrap_admin_password)
+    if admin_note:
+        say(admin_note)
     workflows.attach(state)
-    api = create_app(state, tokens, workflows=workflows)
-    ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge)
+    api = build_api(state, tokens, workflows=workflows)
+    ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge,
+                      chromium=str(settings.chromium) if settings.chromium else None)
     monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx)
     say(f"live incident mode: {live_note}")
     server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning"))
@@ -94,11 +111,14 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     try:
         server.run()
     finally:
-        if sim_stop is not None:
-            sim_stop.set()
+        if simulator is not None:
+            simulator.stop(timeout_s=30)
         if monitor is not None:
             monitor.stop()
         workflows.close()
+        for channel in notifier.channels:
+            if hasattr(channel, "close"):
+                channel.close()
         store.close()
         if bridge is not None:
             bridge.stop()

@@ -14,15 +14,17 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from safetwin.background import Worker
 from safetwin.emergency_planner.live import LiveIncidentMonitor, WindInput
 from safetwin.emergency_planner.live.view import evacuation_routes, forecast_zones
-from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
+from safetwin.live_bridge.bridge import LiveBridge
 from safetwin.live_bridge.broker import EmbeddedBroker, ensure_broker
 from safetwin.live_bridge.simulator import PlantSimulator
 from safetwin.plant_models.loader import Plant
-from safetwin.settings import Settings
-from safetwin.twin.api.planner_routes import set_latest
 from safetwin.twin.state import TwinState
+
+from .planner_routes import set_latest
+from .settings import Settings
 
 __all__ = ["parse_wind", "start_bridge", "start_simulator", "start_live_mode"]
 
@@ -53,7 +55,7 @@ def start_bridge(plant: Plant, state: TwinState, settings: Settings,
     except (FileNotFoundError, OSError, RuntimeError) as exc:
         return None, None, f"off — {exc}"
     try:
-        bridge = LiveBridge(plant, BridgeConfig.from_settings(site=site), state=state).start()
+        bridge = LiveBridge(plant, settings.bridge_config(site=site), state=state).start()
     except ConnectionError as exc:
         if broker is not None:
             broker.stop()
@@ -63,15 +65,17 @@ def start_bridge(plant: Plant, state: TwinState, settings: Settings,
                             f"topics pst/v1/{site}/… (see docs/mqtt-topics.md)")
 
 
-def start_simulator(plant: Plant, settings: Settings, site: str) -> tuple[threading.Event, str]:
+def start_simulator(plant: Plant, settings: Settings, site: str) -> tuple[Worker, str]:
     """Publish a simulated plant's traffic (every detector at its period, every tag walking the
-    roads) in a background thread; returns (the event that stops it, a line describing it)."""
-    stop = threading.Event()
+    roads) on a background worker; returns (the worker — ``stop()`` ends it —, a line describing it)."""
     sim = PlantSimulator(plant, site)
-    threading.Thread(target=sim.run, args=(settings.mqtt_host, settings.mqtt_port), kwargs={"stop": stop},
-                     name="safetwin-simulated-plant", daemon=True).start()
-    return stop, (f"{len(plant.meta.sensors)} detectors and the day shift's tags publishing to pst/v1/{site}/… "
-                  "(--no-simulate to listen to real traffic only)")
+    broker = settings.broker_endpoint()
+    stop = threading.Event()
+    worker = Worker("safetwin-simulated-plant", lambda: sim.run(
+        broker.host, broker.port, username=broker.username, password=broker.password, tls_ca_file=broker.tls_ca_file,
+        stop=stop), wake=stop.set).start()
+    return worker, (f"{len(plant.meta.sensors)} detectors and the day shift's tags publishing to pst/v1/{site}/… "
+                    "(--no-simulate to listen to real traffic only)")
 
 
 def start_live_mode(state: TwinState, api: Any, bridge: LiveBridge | None, wind_text: str,

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from safetwin.background import Worker
 from safetwin.plant_models.loader import Plant
 from safetwin.twin.alarms import AlarmEngine, AlarmRecord, AlarmRules, RuleConfig
 from safetwin.twin.state import TwinState
@@ -47,14 +47,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BridgeConfig:
-    """Settings of one bridge (times in s). ``client_id`` defaults to ``safetwin-bridge-{site}``;
-    it must stay fixed across restarts so the broker keeps the persistent session."""
+    """Settings of one bridge (times in s), built by the caller (the app builds it from the one
+    Settings: ``safetwin.app.settings.Settings.bridge_config``). ``client_id`` defaults to
+    ``safetwin-bridge-{site}``; it must stay fixed across restarts so the broker keeps the
+    persistent session. ``db_url`` is the history database when no store is given."""
 
     site: str = "site1"
     host: str = "127.0.0.1"
     port: int = 1883
     username: str | None = None
     password: str | None = None
+    #: CA file: connect over TLS and verify the broker against it (None: plain TCP)
+    tls_ca_file: str | None = None
     client_id: str | None = None
     db_url: str | None = None
     publish_period_s: float = 2.0
@@ -72,14 +76,6 @@ class BridgeConfig:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     rule_overrides: dict[str, RuleConfig] = field(default_factory=dict)
 
-    @classmethod
-    def from_settings(cls, site: str = "site1", **kw: Any) -> BridgeConfig:
-        """Broker and database from ``safetwin.settings.get_settings()``."""
-        from safetwin.settings import get_settings
-        s = get_settings()
-        return cls(site=site, host=s.mqtt_host, port=s.mqtt_port, username=s.mqtt_username,
-                   password=s.mqtt_password, db_url=s.database_url, **kw)
-
 
 class LiveBridge:
     """See the module docstring. ``start()`` raises ``ConnectionError`` if the broker is down."""
@@ -92,6 +88,8 @@ class LiveBridge:
         self.client_id = cfg.client_id or f"safetwin-bridge-{cfg.site}"
         self.state = state or TwinState(plant)
         self._own_store = store is None
+        if store is None and not cfg.db_url:
+            raise ValueError("LiveBridge needs a store or config.db_url (the history database)")
         self.store = store if store is not None else Store.open(cfg.db_url)
         self.rules = AlarmRules(self.state, cfg.rule_overrides)
         self.writer: BatchWriter | None = None
@@ -105,8 +103,9 @@ class LiveBridge:
         self.indexer: LogIndexer | IndexerProcess | None = None
         self.ingestor: Ingestor | None = None
         self.rejects = RejectCounter(sink=self._reject_sample)
-        self._stop = threading.Event()
-        self._periodic: threading.Thread | None = None
+        self._periodic = Worker("safetwin-bridge-periodic", self._periodic_pass, every_s=cfg.publish_period_s,
+                                logger=log)
+        self._stop = self._periodic.stop_event
         self.restored_alarms = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -128,7 +127,8 @@ class LiveBridge:
             history = _History(self.log, self.writer)
         will = (self.topics.twin_status(), encode({"online": False}))
         self.out = MqttConnection(f"{self.client_id}-out", cfg.host, cfg.port, username=cfg.username,
-                                  password=cfg.password, will=will, on_message=self._on_restore_message)
+                                  password=cfg.password, tls_ca_file=cfg.tls_ca_file, will=will,
+                                  on_message=self._on_restore_message)
         self._restore_buf: list[tuple[str, bytes]] = []
         self.out.start()
         self.publisher = Publisher(self.out, self.topics)
@@ -139,7 +139,7 @@ class LiveBridge:
         self.acker = DurableAcker(self._make_durable).start()
         self.acker.on_failure = self._on_flush_failure
         self.inbound = MqttConnection(self.client_id, cfg.host, cfg.port, username=cfg.username,
-                                      password=cfg.password, manual_ack=True,
+                                      password=cfg.password, tls_ca_file=cfg.tls_ca_file, manual_ack=True,
                                       subscriptions=self.topics.subscriptions(), on_message=self._on_message,
                                       on_burst=self._on_burst)
         try:
@@ -148,7 +148,6 @@ class LiveBridge:
             self._shutdown_workers()
             raise
         self.publisher.status(True, client_id=self.client_id, session_present=self.inbound.session_present)
-        self._periodic = threading.Thread(target=self._periodic_loop, name="safetwin-bridge-periodic", daemon=True)
         self._periodic.start()
         log.info("live bridge %s up on %s:%s (session present: %s, %d alarms restored)", self.client_id,
                  cfg.host, cfg.port, self.inbound.session_present, self.restored_alarms)
@@ -195,7 +194,7 @@ class LiveBridge:
     def stop(self) -> None:
         """Stop cleanly: stop ingest, make durable and ack what was processed, publish offline,
         index the rest of the ingest log into history."""
-        self._stop.set()
+        self._periodic.stop(timeout_s=10.0)
         if self.inbound is not None:
             self.inbound.client.on_message = None
             self.inbound.client.on_burst = None
@@ -337,12 +336,12 @@ class LiveBridge:
             self.publisher.muster(status)
         return status
 
-    def _periodic_loop(self) -> None:
-        while not self._stop.wait(self.config.publish_period_s):
-            try:
-                self.publish_people()
-            except Exception:
-                log.exception("periodic publish failed")
+    def _periodic_pass(self) -> None:
+        """Every ``publish_period_s``: occupancy and muster status; the indexer process kept alive
+        (a failure is logged and counted by the worker, the next pass runs as usual)."""
+        try:
+            self.publish_people()
+        finally:
             self._check_indexer()
 
     def _check_indexer(self) -> None:

@@ -160,15 +160,14 @@ def ensure_broker(host: str, port: int, data_dir: Path) -> EmbeddedBroker | None
     return EmbeddedBroker(port=port, data_dir=data_dir, bind=host).start()
 
 
-def clear_retained(host: str, port: int, site: str, settle_s: float = 0.3) -> int:
+def clear_retained(host: str, port: int, site: str, settle_s: float = 0.3, *, username: str | None = None,
+                   password: str | None = None, tls_ca_file: str | None = None) -> int:
     """Delete every retained message under ``pst/v1/{site}/`` on the broker (tests leave the
     broker clean with it; also for decommissioning a site). Returns how many were deleted."""
-    import uuid
-
-    import paho.mqtt.client as mqtt
+    from .mqtt_client import BrokerEndpoint, mqtt_client, unique_client_id
 
     found: list[str] = []
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="clr-" + uuid.uuid4().hex[:8])
+    c = mqtt_client(unique_client_id("clr"), BrokerEndpoint(host, port, username, password, tls_ca_file))
     c.on_message = lambda cl, u, m: found.append(m.topic) if m.retain and m.payload else None
     c.connect(host, port)
     c.loop_start()

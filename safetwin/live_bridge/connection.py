@@ -26,7 +26,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from safetwin.background import Worker
+
 from .fastclient import FastClient
+from .mqtt_client import BrokerEndpoint, mqtt_client
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,8 @@ class MqttConnection:
     """
 
     def __init__(self, client_id: str, host: str, port: int, *, username: str | None = None,
-                 password: str | None = None, manual_ack: bool = False, persistent: bool = True,
+                 password: str | None = None, tls_ca_file: str | None = None, manual_ack: bool = False,
+                 persistent: bool = True,
                  subscriptions: list[str] | None = None, will: tuple[str, bytes] | None = None,
                  on_message: Callable[[MqttConnection, mqtt.MQTTMessage], None] | None = None,
                  on_connected: Callable[[MqttConnection, bool], None] | None = None,
@@ -77,13 +81,9 @@ class MqttConnection:
         self._sub_mid: int | None = None
         self.session_present: bool | None = None
         self.disconnects = 0
-        c = FastClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                       protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+        c = mqtt_client(client_id, BrokerEndpoint(host, port, username, password, tls_ca_file), client_class=FastClient,
+                        max_inflight=1000, unlimited_queue=True, manual_ack=manual_ack)
         c.reconnect_delay_set(min_delay=1, max_delay=30)
-        c.max_queued_messages_set(0)
-        c.max_inflight_messages_set(1000)
-        if username:
-            c.username_pw_set(username, password)
         if will is not None:
             wp = Properties(PacketTypes.WILLMESSAGE)
             wp.WillDelayInterval = 2
@@ -237,10 +237,10 @@ class DurableAcker:
         self.dropped_stale = 0
         self.flush_failures = 0
         self.on_failure: Callable[[], None] | None = None
-        self._thread = threading.Thread(target=self._run, name="safetwin-acker", daemon=True)
+        self._worker = Worker("safetwin-acker", self._run, wake=self._wake_to_stop, logger=log)
 
     def start(self) -> DurableAcker:
-        self._thread.start()
+        self._worker.start()
         return self
 
     def add(self, conn: MqttConnection, mid: int) -> None:
@@ -265,10 +265,12 @@ class DurableAcker:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ack what is pending (after a last flush) and stop."""
+        self._worker.stop(timeout)
+
+    def _wake_to_stop(self) -> None:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout)
 
     def _run(self) -> None:
         while True:

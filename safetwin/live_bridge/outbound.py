@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from typing import Any
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from safetwin.background import Worker
 from safetwin.twin.alarms import AlarmRecord, AlarmState
 
 from .connection import MqttConnection
@@ -53,16 +53,15 @@ class AlarmEventWriter:
         self.q: queue.Queue[AlarmRecord | None] = queue.Queue()
         self.written = 0
         self.failed = 0
-        self._t = threading.Thread(target=self._run, name="safetwin-alarm-events", daemon=True)
-        self._t.start()
+        self._worker = Worker("safetwin-alarm-events", self._run, wake=lambda: self.q.put(None), logger=log).start()
 
     def put(self, recs: list[AlarmRecord]) -> None:
         for r in recs:
             self.q.put(r)
 
     def close(self, timeout: float = 10.0) -> None:
-        self.q.put(None)
-        self._t.join(timeout)
+        """Write what is queued, then stop (waiting up to ``timeout`` s)."""
+        self._worker.stop(timeout)
 
     def _run(self) -> None:
         stop = False

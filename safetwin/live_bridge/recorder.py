@@ -29,7 +29,6 @@ import json
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,10 @@ from typing import Any, TextIO
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from safetwin.background import Worker
+
+from .mqtt_client import BrokerEndpoint, mqtt_client, unique_client_id
 
 FORMAT = "safetwin-mqtt-recording/1"
 
@@ -101,7 +104,8 @@ class Recorder:
     """
 
     def __init__(self, host: str, port: int, topic_filter: str, path: str | Path, *,
-                 username: str | None = None, password: str | None = None, flush_s: float = 0.5) -> None:
+                 username: str | None = None, password: str | None = None, tls_ca_file: str | None = None,
+                 flush_s: float = 0.5) -> None:
         self.host, self.port = host, port
         self.topic_filter = topic_filter
         self.path = Path(path)
@@ -109,23 +113,20 @@ class Recorder:
         self.count = 0
         self._q: queue.Queue[Recorded | None] = queue.Queue()
         self._subscribed = threading.Event()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="safetwin-rec-" + uuid.uuid4().hex[:8],
-                        protocol=mqtt.MQTTv5)
-        if username:
-            c.username_pw_set(username, password)
+        c = mqtt_client(unique_client_id("safetwin-rec"), BrokerEndpoint(host, port, username, password, tls_ca_file))
         c.on_connect = self._on_connect
         c.on_subscribe = lambda *a: self._subscribed.set()
         c.on_message = self._on_message
         self.client = c
         self._file: TextIO | None = None
-        self._thread = threading.Thread(target=self._write_loop, name="safetwin-recorder", daemon=True)
+        self._writer = Worker("safetwin-recorder", self._write_loop, wake=lambda: self._q.put(None))
 
     def start(self, timeout_s: float = 10.0) -> Recorder:
         """Open the file, connect, subscribe; returns once the subscription is acknowledged."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "w", encoding="utf-8")
         self._file.write(json.dumps({"format": FORMAT, "filter": self.topic_filter, "started": time.time()}) + "\n")
-        self._thread.start()
+        self._writer.start()
         self.client.connect(self.host, self.port)
         self.client.loop_start()
         if not self._subscribed.wait(timeout_s):
@@ -137,9 +138,7 @@ class Recorder:
         """Disconnect, write what is queued and close the file; returns the message count."""
         self.client.disconnect()
         self.client.loop_stop()
-        self._q.put(None)
-        if self._thread.is_alive():
-            self._thread.join(30)
+        self._writer.stop(timeout_s=30)
         return self.count
 
     def __enter__(self) -> Recorder:
@@ -176,18 +175,14 @@ class Recorder:
 
 def replay(path: str | Path, host: str, port: int, *, speed: float = 1.0,
            topic_map: Callable[[str], str] | None = None, username: str | None = None,
-           password: str | None = None, wait_timeout_s: float = 60.0) -> int:
+           password: str | None = None, tls_ca_file: str | None = None, wait_timeout_s: float = 60.0) -> int:
     """Publish a recording in file order. ``speed`` > 0 scales the recorded gaps (1 = real
     time), 0 = as fast as possible; ``topic_map`` may rewrite topics (e.g. another site).
     Returns the number of messages published (QoS 1/2 ones acknowledged by the broker)."""
     if speed < 0:
         raise ValueError("speed must be >= 0")
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="safetwin-replay-" + uuid.uuid4().hex[:8],
-                    protocol=mqtt.MQTTv5)
-    c.max_inflight_messages_set(1000)
-    c.max_queued_messages_set(0)
-    if username:
-        c.username_pw_set(username, password)
+    c = mqtt_client(unique_client_id("safetwin-replay"), BrokerEndpoint(host, port, username, password, tls_ca_file),
+                    max_inflight=1000, unlimited_queue=True)
     c.connect(host, port)
     c.loop_start()
     n = 0

@@ -44,7 +44,6 @@ import logging
 import math
 import random
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -499,16 +498,13 @@ class PlantSimulator:
 
     # ---- publishing
     def run(self, host: str, port: int, seconds: float | None = None, *, username: str | None = None,
-            password: str | None = None, tick_s: float = 0.05, stop: Any = None) -> dict[str, int]:
+            password: str | None = None, tls_ca_file: str | None = None, tick_s: float = 0.05,
+            stop: Any = None) -> dict[str, int]:
         """Publish in real time (QoS 1) until ``seconds`` have passed (None: until ``stop``, a
         ``threading.Event``, is set). Returns the counts published (all PUBACKed)."""
-        import paho.mqtt.client as mqtt
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="safetwin-sim-" + uuid.uuid4().hex[:8],
-                        protocol=mqtt.MQTTv5)
-        c.max_inflight_messages_set(1000)
-        c.max_queued_messages_set(0)
-        if username:
-            c.username_pw_set(username, password)
+        from .mqtt_client import BrokerEndpoint, mqtt_client, unique_client_id
+        c = mqtt_client(unique_client_id("safetwin-sim"), BrokerEndpoint(host, port, username, password, tls_ca_file),
+                        max_inflight=1000, unlimited_queue=True)
         c.will_set(self.topics.gw_status(next(iter(self._gw_buf), "gw-site")), _enc({"online": False}), 1, True)
         c.connect(host, port)
         c.loop_start()

@@ -105,7 +105,7 @@ def drill_evaluations_html(ctx: UIContext, lang: str, limit: int = 20) -> str:
         return ""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from safetwin.emergency_planner.drill.persist import list_evaluations
+    from safetwin.twin.workflows.drill_store import list_evaluations
 
     try:
         evs = list_evaluations(wf.repo.engine, site_id=wf.site_id, limit=limit)
@@ -158,10 +158,10 @@ def report_html(ctx: UIContext, start: datetime, end: datetime, lang: str = "en"
     return head + meta + kpi_cards(k, lang) + drill_evaluations_html(ctx, lang) + trend + "</body></html>"
 
 
-def report_pdf(report: str, timeout_s: float = 60.0) -> bytes:
-    """Print an HTML report to PDF with headless Chromium; RuntimeError when that is not possible."""
-    # [drill helper] the Chromium print moved to safetwin/pdf.py (shared with the drill report)
-    return html_to_pdf(report, timeout_s)
+def report_pdf(report: str, timeout_s: float = 60.0, *, chromium: str | None = None) -> bytes:
+    """Print an HTML report to PDF with headless Chromium (``chromium``: its executable, default
+    found by :func:`safetwin.pdf.chromium_path`); RuntimeError when that is not possible."""
+    return html_to_pdf(report, timeout_s, chromium=chromium)
 
 
 class ManagerView:

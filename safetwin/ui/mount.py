@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, bridge: Any | None = None,
              source: SnapshotSource | None = None, prefix: str = "/ui", expected_shift: str | None = "day",
-             websocket_origin: list[str] | None = None, qra_dir: str | None = None) -> UIContext:
+             websocket_origin: list[str] | None = None, qra_dir: str | None = None,
+             chromium: str | None = None) -> UIContext:
     """Mount the control-room, planner, engineer and manager pages on ``app`` behind its login.
 
     Args:
@@ -51,6 +52,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         websocket_origin: allowed WebSocket origins (``host:port``); None allows the page's own.
         qra_dir: a ``run_qra`` output folder; the engineer page draws its risk contours
             (``risk_contours_local.geojson``). The page's "compute" button writes its coarse QRA there.
+        chromium: the Chromium executable printing PDF reports (default: found on the machine).
 
     Returns:
         The :class:`UIContext`; ``ctx.source.set_incident(result, routes=...)`` shows a
@@ -124,7 +126,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         _require(request, *REPORT_ROLES)
         start, end, lang = _period(request)
         try:
-            pdf = report_pdf(report_html(ctx, start, end, lang))
+            pdf = report_pdf(report_html(ctx, start, end, lang), chromium=chromium)
         except RuntimeError as exc:
             raise HTTPException(503, str(exc)) from None
         return Response(pdf, media_type="application/pdf",
@@ -134,7 +136,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     def ui_drill_report(evaluation_id: int, fmt: str, request: Request) -> Response:
         """One stored drill evaluation's report (HTML or PDF)."""
         _require(request, *REPORT_ROLES)
-        from safetwin.emergency_planner.drill.persist import get_evaluation
+        from safetwin.twin.workflows.drill_store import get_evaluation
         from safetwin.emergency_planner.drill.report import report_html as drill_html
         from safetwin.emergency_planner.drill.report import report_pdf as drill_pdf
 
@@ -147,7 +149,8 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         if fmt == "html":
             return HTMLResponse(drill_html(doc), headers={"Content-Disposition": name})
         try:
-            return Response(drill_pdf(doc), media_type="application/pdf", headers={"Content-Disposition": name})
+            return Response(drill_pdf(doc, chromium=chromium), media_type="application/pdf",
+                            headers={"Content-Disposition": name})
         except RuntimeError as exc:
             raise HTTPException(503, str(exc)) from None
 

@@ -11,10 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from safetwin.emergency_planner.drill.actions import HAZARD_CATEGORY, create_corrective_actions
-from safetwin.emergency_planner.drill.calendar import (DrillDone, EmergencyPlan, add_months, overdue, plan_completion,
+from safetwin.twin.workflows.drill_calendar import (DrillDone, EmergencyPlan, add_months, overdue, plan_completion,
                                                        schedule)
-from safetwin.emergency_planner.drill.models import DRILL_TABLES
-from safetwin.emergency_planner.drill.persist import (add_emergency_plan, calendar_status, drill_kpis, generate_plan,
+from safetwin.twin.workflows.drill_models import DRILL_TABLES
+from safetwin.twin.workflows.drill_store import (add_emergency_plan, calendar_status, drill_kpis, generate_plan,
                                                       plan_items, record_drill)
 from safetwin.twin.store import Store
 from safetwin.twin.store.models import Base
@@ -87,7 +87,7 @@ def store(request, tmp_path):
 
 
 def test_drill_models_agree_with_migration(store):
-    import safetwin.emergency_planner.drill.models  # noqa: F401  (tables on the store's Base)
+    import safetwin.twin.workflows.drill_models  # noqa: F401  (tables on the store's Base)
 
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={

@@ -38,7 +38,7 @@ def test_evaluate_command_writes_json_html_pdf(baseline_run, tmp_path):
     res = runner.invoke(app, ["drill", "evaluate", "--scenario", str(SCENARIO), "--record", str(tmp_path / "run"),
                               "--log", str(log), "--out", str(out), "--save", "--db", db, "--site", "s9"])
     assert res.exit_code == 0, res.output
-    from safetwin.emergency_planner.drill.persist import list_evaluations
+    from safetwin.twin.workflows.drill_store import list_evaluations
     from safetwin.twin.store import Store
 
     with Store.open(db) as store:

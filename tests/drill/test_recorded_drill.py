@@ -19,7 +19,7 @@ import pytest
 from safetwin.emergency_planner.drill.evaluate import DELAY_S, evaluate
 from safetwin.emergency_planner.drill.exposure import exposure_from_incident
 from safetwin.emergency_planner.drill.metrics import muster_arrivals, muster_polygons
-from safetwin.emergency_planner.drill.persist import evaluation_summary, get_evaluation, list_evaluations, save_evaluation
+from safetwin.twin.workflows.drill_store import evaluation_summary, get_evaluation, list_evaluations, save_evaluation
 from safetwin.app.drill_records import from_store
 from safetwin.emergency_planner.drill.record import DrillRecord, parse_drill_log
 from safetwin.emergency_planner.drill.report import report_html, report_pdf
@@ -28,7 +28,7 @@ from safetwin.live_bridge.broker import clear_retained
 from safetwin.live_bridge.ingest import IngestConfig
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
-from safetwin.settings import get_settings
+from safetwin.app.settings import get_settings
 from safetwin.twin.store import Store
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.browser]

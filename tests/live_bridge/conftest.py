@@ -13,7 +13,7 @@ import pytest
 
 from safetwin.live_bridge.bridge import BridgeConfig
 from safetwin.live_bridge.broker import clear_retained  # noqa: F401 (re-exported for the tests)
-from safetwin.settings import get_settings
+from safetwin.app.settings import get_settings
 
 
 def broker_address() -> tuple[str, int]:

@@ -209,7 +209,7 @@ FIGURES: dict[str, dict] = {}
 
 @pytest.fixture(scope="module")
 def broker() -> tuple[str, int]:
-    from safetwin.settings import get_settings
+    from safetwin.app.settings import get_settings
     s = get_settings()
     try:
         socket.create_connection((s.mqtt_host, s.mqtt_port), timeout=2).close()

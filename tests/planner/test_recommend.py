@@ -287,10 +287,10 @@ def test_bad_input_is_rejected_with_a_located_message(small_plant):
 # ------------------------------------------------------------------------------------------ API
 @pytest.fixture
 def api(small_plant):
-    from safetwin.twin.api.app import create_app
+    from safetwin.app.api import build_api
     from safetwin.twin.state import TwinState
 
-    app = create_app(TwinState(small_plant), tokens={"op": "operator", "plan": "planner", "eng": "engineer",
+    app = build_api(TwinState(small_plant), tokens={"op": "operator", "plan": "planner", "eng": "engineer",
                                                      "mgr": "manager", "view": "viewer"})
     app.state.planner_scenario_dir = str(DATA)
     return TestClient(app)
@@ -325,7 +325,7 @@ def test_publish_one_retained_instruction_per_area(chlorine):
     from safetwin.live_bridge.connection import MqttConnection
     from safetwin.live_bridge.outbound import Publisher
     from safetwin.live_bridge.topics import Topics
-    from safetwin.settings import get_settings
+    from safetwin.app.settings import get_settings
 
     s = get_settings()
     try:

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from safetwin.twin.store import (
-    AlarmEvent, AuditEntry, Base, Position, Reading, Store, current_revision, default_db_url,
+    AlarmEvent, AuditEntry, Base, Position, Reading, Store, current_revision,
     head_revision, normalize_url, upgrade_to_head,
 )
 from safetwin.twin.store.pgcopy import COPY_MIN_ROWS
@@ -178,19 +178,12 @@ def _ours(obj, name, type_, reflected, compare_to) -> bool:
     return table is None or table in STORE_TABLES
 
 
-def test_default_db_url(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.delenv("SAFETWIN_DB_URL", raising=False)
-    monkeypatch.delenv("SAFETWIN_DATA_DIR", raising=False)
-    monkeypatch.chdir(tmp_path)
-    assert default_db_url() == f"sqlite:///{(tmp_path / 'var' / 'safetwin.db').as_posix()}"
-    monkeypatch.setenv("SAFETWIN_DATA_DIR", str(tmp_path / "data"))
-    assert default_db_url() == f"sqlite:///{(tmp_path / 'data' / 'safetwin.db').as_posix()}"
-    with Store.open() as store:
+def test_store_opens_a_sqlite_file_url_and_picks_psycopg_for_postgres(tmp_path) -> None:
+    url = f"sqlite:///{(tmp_path / 'data' / 'safetwin.db').as_posix()}"
+    with Store.open(url) as store:   # creates the parent folder
         store.audit("test", "open")
     assert (tmp_path / "data" / "safetwin.db").exists()
-    monkeypatch.setenv("SAFETWIN_DB_URL", "postgresql://u@db:5432/twin")
-    assert default_db_url() == "postgresql://u@db:5432/twin"
-    assert normalize_url(None).drivername == "postgresql+psycopg"
+    assert normalize_url("postgresql://u@db:5432/twin").drivername == "postgresql+psycopg"
     assert normalize_url("sqlite://").drivername == "sqlite"
 
 

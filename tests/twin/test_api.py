@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from safetwin.twin.api.app import create_app
+from safetwin.app.api import build_api
 from safetwin.twin.state import TwinState
 
 
@@ -13,7 +13,7 @@ def client(small_plant):
     state = TwinState(small_plant)
     state.update_position("p1", 50.0, 30.0, ts=1.0)
     state.apply_reading("CL-01", 0.2, ts=1.0)
-    return TestClient(create_app(state, tokens={"view-token": "viewer", "admin-token": "admin"}))
+    return TestClient(build_api(state, tokens={"view-token": "viewer", "admin-token": "admin"}))
 
 
 def test_health_is_open(client):

@@ -91,7 +91,7 @@ class ServedUI:
 
         from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
         from safetwin.plant_models.loader import bundled_plant_path, load_plant
-        from safetwin.settings import get_settings
+        from safetwin.app.settings import get_settings
         from safetwin.twin.api.app import create_app
         from safetwin.twin.state import TwinState
         from safetwin.twin.store import Store

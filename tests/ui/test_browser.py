@@ -169,7 +169,7 @@ def test_manager_shows_drill_evaluations_with_reports(served_ui, new_page):
     and saved in the twin's store appears on the cockpit with its score, grade and findings; its
     HTML and PDF reports download for a manager and are refused to a worker."""
     from safetwin.emergency_planner.drill.evaluate import evaluate
-    from safetwin.emergency_planner.drill.persist import save_evaluation
+    from safetwin.twin.workflows.drill_store import save_evaluation
     from safetwin.emergency_planner.drill.record import from_incident
     from safetwin.emergency_planner.incident import run_incident
     from safetwin.scenarios.loader import load_scenario

@@ -7,6 +7,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from safetwin.app.api import build_api
 from safetwin.twin.api.app import create_app
 from safetwin.twin.api.auth import issue_token
 from safetwin.twin.state import TwinState
@@ -23,7 +24,7 @@ ANY_ROLE = {("GET", "/plant"), ("GET", "/plant/layers/{layer}"), ("GET", "/state
 
 @pytest.fixture()
 def client(svc, small_plant):
-    return TestClient(create_app(TwinState(small_plant), workflows=svc))
+    return TestClient(build_api(TwinState(small_plant), workflows=svc))   # with the planner routes
 
 
 def token(client, user):

@@ -21,7 +21,7 @@ from shapely.geometry import Point
 from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
-from safetwin.settings import get_settings
+from safetwin.app.settings import get_settings
 from safetwin.twin.state import TwinState
 from safetwin.twin.workflows.roles import Actor
 from wfhelpers import PEOPLE, Clock, certify, make_service

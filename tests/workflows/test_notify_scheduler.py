@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from safetwin.twin.api.app import create_app
 from safetwin.twin.state import TwinState
-from safetwin.twin.workflows.notify import Notification, Notifier, WebhookChannel
+from safetwin.app.notify_channels import WebhookChannel
+from safetwin.twin.workflows.notify import Notification, Notifier
 from safetwin.twin.workflows.scheduler import DueJobScheduler
 from test_permits import approve_all, hot_permit
 from wfhelpers import T0, Clock, certify

@@ -12,18 +12,23 @@ import logging
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import typer
+
+from safetwin.live_bridge.mqtt_client import BrokerEndpoint
+from safetwin.plant_models.loader import Plant
+
+from ..settings import get_settings
+from .common import plant_or_exit
 
 app = typer.Typer(help="SafeTwin live MQTT bridge: run it, a broker, a simulated plant, record/replay.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 
 
-def _plant(path: Path | None):
-    from safetwin.plant_models.loader import bundled_plant_path, load_plant
-    from safetwin.settings import get_settings
-    return load_plant(path or get_settings().plant_path or bundled_plant_path("demo_plant"))
+def _plant(path: Path | None) -> Plant:
+    return plant_or_exit(path or get_settings().plant_path)
 
 
 @app.command("run")
@@ -35,15 +40,10 @@ def run(plant: Path = typer.Option(None, help="plant folder (default: settings.p
         seconds: float = typer.Option(0.0, help="stop after this many seconds (0: run until SIGINT/SIGTERM)"),
         ) -> None:
     """Run the live bridge until interrupted."""
-    from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
+    from safetwin.live_bridge.bridge import LiveBridge
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = BridgeConfig.from_settings(site=site)
-    if host:
-        cfg.host = host
-    if port:
-        cfg.port = port
-    if db:
-        cfg.db_url = db
+    overrides = {key: value for key, value in (("host", host), ("port", port), ("db_url", db)) if value}
+    cfg = get_settings().bridge_config(site=site, **overrides)
     bridge = LiveBridge(_plant(plant), cfg)
     try:
         bridge.start()
@@ -79,10 +79,10 @@ def broker(port: int = typer.Option(1883), data_dir: Path = typer.Option(Path("v
         b.stop()
 
 
-def _broker_address(host: str | None, port: int | None) -> tuple[str, int, str | None, str | None]:
-    from safetwin.settings import get_settings
-    st = get_settings()
-    return host or st.mqtt_host, port or st.mqtt_port, st.mqtt_username, st.mqtt_password
+def _broker(host: str | None, port: int | None) -> BrokerEndpoint:
+    """The settings' broker (credentials, TLS) at ``host``/``port`` when given."""
+    broker = get_settings().broker_endpoint()
+    return replace(broker, host=host or broker.host, port=port or broker.port)
 
 
 @app.command("simulate-plant")
@@ -127,13 +127,14 @@ def simulate_plant(
         conc = steady_plume(substance, c.x, c.y, release_rate, wind_from, wind_speed, start_s=plume_start)
     cfg = SimConfig(rate=rate, seed=seed, fault_rate_per_h=faults_per_h, people=people, shift=shift)
     sim = PlantSimulator(p, site, cfg, concentration=conc, substance=substance)
-    h, pt, user, pw = _broker_address(host, port)
+    broker = _broker(host, port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     typer.echo(f"simulating {p.id}: {len(sim.detectors)} detectors, {len(sim.walkers)} people, "
-               f"{len(p.equipment)} equipment items -> {h}:{pt} site {site}", err=True)
-    counts = sim.run(h, pt, seconds or None, username=user, password=pw, stop=stop)
+               f"{len(p.equipment)} equipment items -> {broker.host}:{broker.port} site {site}", err=True)
+    counts = sim.run(broker.host, broker.port, seconds or None, username=broker.username, password=broker.password,
+                     tls_ca_file=broker.tls_ca_file, stop=stop)
     typer.echo(f"published: {counts}", err=True)
 
 
@@ -145,13 +146,14 @@ def record(out: Path = typer.Argument(..., help="JSONL file to write"),
            seconds: float = typer.Option(0.0, help="stop after this many seconds (0: until Ctrl-C)")) -> None:
     """Record raw MQTT traffic (topic, payload, QoS, retain, receive time) to a JSONL file."""
     from safetwin.live_bridge.recorder import Recorder
-    h, pt, user, pw = _broker_address(host, port)
+    broker = _broker(host, port)
     flt = f"pst/v1/{site}/#" if site else topic_filter
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    rec = Recorder(h, pt, flt, out, username=user, password=pw).start()
-    typer.echo(f"recording {flt} from {h}:{pt} to {out}", err=True)
+    rec = Recorder(broker.host, broker.port, flt, out, username=broker.username, password=broker.password,
+                   tls_ca_file=broker.tls_ca_file).start()
+    typer.echo(f"recording {flt} from {broker.host}:{broker.port} to {out}", err=True)
     t0 = time.monotonic()
     while not stop.wait(0.2):
         if seconds and time.monotonic() - t0 >= seconds:
@@ -166,7 +168,7 @@ def replay_cmd(recording: Path = typer.Argument(..., help="JSONL file written by
                host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
     """Replay a recording in order at any speed."""
     from safetwin.live_bridge.recorder import replay, site_rewriter
-    h, pt, user, pw = _broker_address(host, port)
-    n = replay(recording, h, pt, speed=speed, topic_map=site_rewriter(site) if site else None,
-               username=user, password=pw)
-    typer.echo(f"replayed {n} messages to {h}:{pt}", err=True)
+    broker = _broker(host, port)
+    n = replay(recording, broker.host, broker.port, speed=speed, topic_map=site_rewriter(site) if site else None,
+               username=broker.username, password=broker.password, tls_ca_file=broker.tls_ca_file)
+    typer.echo(f"replayed {n} messages to {broker.host}:{broker.port}", err=True)

@@ -44,9 +44,12 @@ def _time(text: str, what: str) -> datetime:
 
 
 def _store(db: str | None):
+    """The store at ``db``, else the configured one (``SAFETWIN_DB_URL`` or SQLite in the data dir)."""
     from safetwin.twin.store import Store
 
-    return Store.open(db)
+    from ..settings import get_settings
+
+    return Store.open(db or get_settings().database_url)
 
 
 @app.command("evaluate")
@@ -76,6 +79,7 @@ def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario 
     from safetwin.emergency_planner.incident import run_incident
 
     from ..drill_records import from_mqtt_recording, from_store
+    from ..settings import get_settings
 
     try:
         loaded = load_scenario(scenario)
@@ -120,12 +124,12 @@ def evaluate_cmd(scenario: str = typer.Option(..., "--scenario", help="scenario 
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
     try:
-        paths = write_report(doc, out, pdf=pdf)
+        paths = write_report(doc, out, pdf=pdf, chromium=get_settings().chromium)
     except RuntimeError as err:
         typer.echo(f"PDF not written: {err}", err=True)
         paths = write_report(doc, out, pdf=False)
     if save:
-        from safetwin.emergency_planner.drill.persist import save_evaluation
+        from safetwin.twin.workflows.drill_store import save_evaluation
 
         with _store(db) as store:
             typer.echo(f"stored evaluation {save_evaluation(store, ev, site)}")
@@ -141,7 +145,7 @@ def add_plan_cmd(plan_id: str = typer.Argument(...), kind: str = typer.Option(..
                  title: str = typer.Option(""), site: str = typer.Option("site1"),
                  db: str | None = typer.Option(None, help="store URL (default: SAFETWIN_DB_URL)")) -> None:
     """Register an emergency plan that must be drilled."""
-    from safetwin.emergency_planner.drill.persist import add_emergency_plan
+    from safetwin.twin.workflows.drill_store import add_emergency_plan
 
     try:
         when = datetime.combine(date.fromisoformat(effective), datetime.min.time(), tzinfo=timezone.utc)
@@ -158,7 +162,7 @@ def generate_cmd(year: int = typer.Option(...), site: str = typer.Option("site1"
                  hazardous_chemicals: bool = typer.Option(False, "--hazardous-chemicals"),
                  db: str | None = typer.Option(None)) -> None:
     """Write the year's drill plan items from the statutory intervals."""
-    from safetwin.emergency_planner.drill.persist import generate_plan, plan_items
+    from safetwin.twin.workflows.drill_store import generate_plan, plan_items
 
     with _store(db) as store:
         generate_plan(store, site, year, hazardous_chemicals=hazardous_chemicals)
@@ -174,7 +178,7 @@ def record_cmd(drill_id: str = typer.Argument(...), on: str = typer.Option(..., 
                scenario: str = typer.Option(""), form: str = typer.Option("live", help="live|tabletop"),
                site: str = typer.Option("site1"), db: str | None = typer.Option(None)) -> None:
     """Record a drill carried out (closes its plan item)."""
-    from safetwin.emergency_planner.drill.persist import record_drill
+    from safetwin.twin.workflows.drill_store import record_drill
 
     try:
         when = datetime.combine(date.fromisoformat(on), datetime.min.time(), tzinfo=timezone.utc)
@@ -191,7 +195,7 @@ def calendar_cmd(site: str = typer.Option("site1"), today: str | None = typer.Op
                  hazardous_chemicals: bool = typer.Option(False, "--hazardous-chemicals"),
                  as_json: bool = typer.Option(False, "--json"), db: str | None = typer.Option(None)) -> None:
     """Statutory drill calendar: due and overdue drills, plan completion."""
-    from safetwin.emergency_planner.drill.persist import calendar_status
+    from safetwin.twin.workflows.drill_store import calendar_status
 
     day = date.fromisoformat(today) if today else datetime.now(timezone.utc).date()
     with _store(db) as store:

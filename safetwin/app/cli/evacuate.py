@@ -19,9 +19,14 @@ def run(plant_path: Path = typer.Argument(..., help="plant folder"),
         block: list[str] = typer.Option([], help="gate or road id made impassable (repeatable); a gate only "
                                           "matters where a route leaves through it"),
         seed: int = typer.Option(0, help="random seed (positions, speeds, pre-movement)"),
+        threads: int = typer.Option(0, min=0, help="Numba threads of the crowd kernel (0: all when the machine "
+                                                   "is idle, 1 when other processes keep it busy)"),
         out: Path = typer.Option(Path("var/evacuation"), "--out", "-o", help="output folder")) -> None:
     """Evacuate a shift to the muster points: writes summary.json, trajectories.parquet, people.parquet."""
+    from safetwin.emergency_planner.evacuation.params import EvacuationParams
     from safetwin.emergency_planner.plant_evacuation import evacuate_plant, shift_positions
+
+    from ..machine import compute_threads
 
     plant = plant_or_exit(plant_path)
     try:
@@ -32,7 +37,8 @@ def run(plant_path: Path = typer.Argument(..., help="plant folder"),
         typer.echo(f"error: unknown {exc}", err=True)
         raise typer.Exit(2) from None
     t0 = time.perf_counter()
-    result = evacuate_plant(plant, positions, blocked=blocked, seed=seed)
+    params = EvacuationParams(seed=seed, threads=threads or compute_threads())
+    result = evacuate_plant(plant, positions, blocked=blocked, seed=seed, params=params)
     wall = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     summary = {**result.summary(), "wall_s": wall, "speed_vs_real_time": result.rset_s / wall if wall else None,

@@ -8,8 +8,8 @@
 * :mod:`.evaluate` — score, grade, HSEEP ratings, comparison with the simulated baseline, findings
   (不足项/整改项/改进项) with improvement-plan rows;
 * :mod:`.report` — self-contained HTML and PDF; :mod:`.actions` — findings → tracked hazards;
-* :mod:`.calendar` — statutory intervals, due dates, overdue, completion; :mod:`.persist` — the
-  store (migration 0004_drills) and the manager view's :func:`list_evaluations`.
+* the statutory calendar and the store of plans, drills and evaluations are safety workflows of
+  the twin: :mod:`safetwin.twin.workflows.drill_calendar`, :mod:`safetwin.twin.workflows.drill_store`.
 
 Example (a simulated drill evaluated against itself; ~5 s)::
 
@@ -20,7 +20,6 @@ Example (a simulated drill evaluated against itself; ~5 s)::
     >>> ev = evaluate(base, sc.plant, scenario=sc.scenario, baseline=base)    # doctest: +SKIP
     >>> ev.score, ev.grade, [f["severity"] for f in ev.findings]             # doctest: +SKIP
 """
-from .calendar import DrillDone, EmergencyPlan, PlanItem, plan_completion, schedule
 from .evaluate import Evaluation, evaluate
 from .indicators import IndicatorConfig, load_indicator_config
 from .record import (DrillEvent, DrillLog, DrillLogError, DrillRecord, from_incident, from_run_folder, load_drill_log,
@@ -28,15 +27,11 @@ from .record import (DrillEvent, DrillLog, DrillLogError, DrillRecord, from_inci
 
 __all__ = ["DrillRecord", "DrillEvent", "DrillLog", "DrillLogError", "from_incident", "from_run_folder", "load_drill_log",
            "parse_drill_log", "IndicatorConfig", "load_indicator_config",
-           "Evaluation", "evaluate", "EmergencyPlan", "DrillDone", "PlanItem", "schedule", "plan_completion",
-           "list_evaluations", "evaluation_summary", "create_corrective_actions", "report_html", "report_pdf"]
+           "Evaluation", "evaluate", "create_corrective_actions", "report_html", "report_pdf"]
 
 
 def __getattr__(name: str):
-    """Lazy access to the store, report and workflow helpers (they import SQLAlchemy/Chromium glue)."""
-    if name in ("list_evaluations", "evaluation_summary"):
-        from . import persist
-        return getattr(persist, name)
+    """Lazy access to the report and workflow helpers (they import Chromium/workflow glue)."""
     if name == "create_corrective_actions":
         from .actions import create_corrective_actions
         return create_corrective_actions

@@ -175,15 +175,18 @@ def report_html(ev: dict[str, Any], title: str = "") -> str:
             f"{tl_rows}</table></body></html>")
 
 
-def report_pdf(ev: dict[str, Any], title: str = "", timeout_s: float = 60.0) -> bytes:
-    """The report printed to PDF with headless Chromium (RuntimeError when Chromium is missing)."""
+def report_pdf(ev: dict[str, Any], title: str = "", timeout_s: float = 60.0, *,
+               chromium: str | Path | None = None) -> bytes:
+    """The report printed to PDF with headless Chromium (``chromium``: its executable, default
+    found by :func:`safetwin.pdf.chromium_path`; RuntimeError when Chromium is missing)."""
     from safetwin.pdf import html_to_pdf
 
-    return html_to_pdf(report_html(ev, title), timeout_s)
+    return html_to_pdf(report_html(ev, title), timeout_s, chromium=chromium)
 
 
-def write_report(ev: dict[str, Any], out_dir: str | Path, pdf: bool = True) -> dict[str, Path]:
-    """Write ``report.html`` (and ``report.pdf``) for an evaluation dict into ``out_dir``."""
+def write_report(ev: dict[str, Any], out_dir: str | Path, pdf: bool = True, *,
+                 chromium: str | Path | None = None) -> dict[str, Path]:
+    """Write ``report.html`` (and ``report.pdf``, printed by ``chromium``) for an evaluation dict into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     doc = report_html(ev)
@@ -193,5 +196,5 @@ def write_report(ev: dict[str, Any], out_dir: str | Path, pdf: bool = True) -> d
         from safetwin.pdf import html_to_pdf
 
         paths["pdf"] = out / "report.pdf"
-        paths["pdf"].write_bytes(html_to_pdf(doc))
+        paths["pdf"].write_bytes(html_to_pdf(doc, chromium=chromium))
     return paths

@@ -20,7 +20,6 @@ Example
 from __future__ import annotations
 
 import math
-import os
 import time as _time
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -232,8 +231,6 @@ class EvacuationModel(mesa.Model):
         self.agent_steps = 0
         self.step_wall_s = 0.0
         self.running = True
-        self._threads_now = 1
-        self._threads_next_check = 0
         # buffers for the kernel
         self._newpos = np.empty_like(self.pos)
         self._newhead = np.empty_like(self.heading)
@@ -452,18 +449,10 @@ class EvacuationModel(mesa.Model):
         self.step_wall_s += _time.perf_counter() - tw
 
     def _threads(self, n_active: int) -> int:
+        """Numba threads for this step: ``params.threads``, else all of them for a large crowd."""
         if self.params.threads:
             return self.params.threads
-        if n_active < self.params.parallel_min_agents:
-            return 1
-        if self.steps >= self._threads_next_check:
-            self._threads_next_check = self.steps + 200
-            try:
-                others = os.getloadavg()[0] - self._threads_now
-            except OSError:
-                others = 0.0
-            self._threads_now = numba.config.NUMBA_NUM_THREADS if others < 0.5 else 1  # type: ignore[attr-defined]
-        return self._threads_now
+        return numba.config.NUMBA_NUM_THREADS if n_active >= self.params.parallel_min_agents else 1  # type: ignore[attr-defined]
 
     def _arrive(self, idx: np.ndarray, goals: np.ndarray, t: float) -> None:
         # capacity: only the first ones that fit are admitted, the others re-choose

@@ -113,8 +113,8 @@ class EvacuationParams:
     output: OutputParams = field(default_factory=OutputParams)
     seed: int | None = 0
     threads: int | None = None
-    """Numba threads for the locomotion kernel. None = automatic: all threads when at least
-    ``parallel_min_agents`` people are in the simulation *and* the other processes leave cores idle
-    (1-minute load average minus this run's own threads below 0.5, re-checked every 200 steps),
-    else 1 — a parallel region on shared, busy cores is 2-3x slower than one thread."""
+    """Numba threads for the locomotion kernel. None = all of Numba's threads once at least
+    ``parallel_min_agents`` people are in the simulation, else 1. The model reads nothing about the
+    machine: on shared, busy cores (where a parallel region is 2-3x slower than one thread) the
+    caller passes 1 — the command line decides from the load average, ``safetwin.app.machine``."""
     parallel_min_agents: int = 3000

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from safetwin.background import Worker
 from safetwin.twin.events import AlarmStateChanged, ReadingApplied
 from safetwin.twin.sensor_health import SensorHealth, assess_sensors
 from safetwin.twin.state import TwinState
@@ -109,8 +110,8 @@ class LiveIncidentMonitor:
         self.errors = 0
         self._due = threading.Event()
         self._busy = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("safetwin-live-monitor", self._loop, wake=self._due.set, logger=log)
+        self._stop = self._worker.stop_event
         self._unsub: list[Callable[[], None]] = []
 
     # ---------------------------------------------------------------- wiring
@@ -130,16 +131,12 @@ class LiveIncidentMonitor:
         """Attach and run the estimates on a worker thread."""
         if not self._unsub:
             self.attach()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="safetwin-live-monitor", daemon=True)
-        self._thread.start()
+        self._worker.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._due.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Stop the worker (waiting up to ``timeout`` s for a running estimate) and detach."""
+        self._worker.stop(timeout)
         self.detach()
 
     def __enter__(self) -> LiveIncidentMonitor:

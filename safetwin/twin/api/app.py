@@ -1,5 +1,9 @@
 """FastAPI application factory: ``create_app(state)`` serves one plant's twin.
 
+Routes of the layers above the twin (the planner's recommendations) are not imported here: the
+wiring layer passes them in as ``routers`` (``safetwin.app.api.build_api``). Every route they
+bring must carry the auth dependencies of :mod:`.auth`, like the twin's own.
+
 Example::
 
     >>> from fastapi.testclient import TestClient
@@ -12,24 +16,23 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from safetwin import __version__
 from safetwin.plant_models.export import plant_frames
 from safetwin.plant_models.schema import LAYERS
+from safetwin.version import __version__
 
 from ..state import TwinState
 from ..workflows.errors import WorkflowError
 from ..workflows.scheduler import DueJobScheduler
 from ..workflows.settings import WorkflowSettings
 from .auth import require_role
-from .planner_routes import router as planner_router
 from .workflow_routes import router as workflow_router
 
 VIEW = Depends(require_role("viewer"))
@@ -39,12 +42,13 @@ if TYPE_CHECKING:
 
 
 def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workflows: WorkflowService | None = None,
-               settings: WorkflowSettings | None = None) -> FastAPI:
+               settings: WorkflowSettings | None = None, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The API over ``state``.
 
     ``tokens`` maps static service tokens to legacy roles (see :mod:`.auth`); ``workflows`` is a
     :class:`~safetwin.twin.workflows.service.WorkflowService` whose users log in with the OAuth2
     password flow (JWT). At least one of the two must be given. ``settings`` carries the JWT secret.
+    ``routers`` are more routes (from the layers above), added flat like the workflow routes.
 
     With ``workflows``, the app's lifespan runs a :class:`~safetwin.twin.workflows.scheduler.DueJobScheduler`
     every ``job_interval_s`` seconds of the workflow settings (0 turns it off): permit expiry,
@@ -73,7 +77,8 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
     app.state.workflows = workflows
     app.state.auth_settings = settings or (workflows.settings if workflows is not None else WorkflowSettings())
     app.router.routes.extend(workflow_router.routes)  # flat APIRoutes: visible to route audits and OpenAPI
-    app.router.routes.extend(planner_router.routes)  # /planner/recommendations (emergency planner)
+    for router in routers:
+        app.router.routes.extend(router.routes)
 
     @app.exception_handler(WorkflowError)
     async def _refused(_request: Request, exc: WorkflowError) -> JSONResponse:

@@ -1,8 +1,8 @@
 """SafeTwin store: SQL persistence of sensor/position history, alarm events and the audit trail.
 
-SQLite is the embedded default (``SAFETWIN_DATA_DIR``/safetwin.db); set ``SAFETWIN_DB_URL`` to a
-``postgresql+psycopg://`` URL for PostgreSQL. The schema is managed by Alembic and upgraded when
-the store opens.
+SQLite (a file URL, or ``sqlite://`` in memory) and PostgreSQL (a ``postgresql+psycopg://`` URL);
+the caller gives the URL (the app takes it from ``SAFETWIN_DB_URL``, else SQLite in the data
+directory). The schema is managed by Alembic and upgraded when the store opens.
 
 >>> from datetime import datetime, timezone
 >>> from safetwin.twin.store import Store, Reading
@@ -12,7 +12,7 @@ the store opens.
 1
 1
 """
-from .db import default_db_url, make_engine, normalize_url
+from .db import make_engine, normalize_url
 from .migrate import current_revision, head_revision, upgrade_to_head
 from .models import Base, Quality
 from .records import AlarmEvent, AuditEntry, Position, Reading
@@ -21,6 +21,6 @@ from .writer import BatchWriter, WriteFailed, WriterFull, WriterStats
 
 __all__ = [
     "AlarmEvent", "AuditEntry", "Base", "BatchWriter", "Position", "Quality", "Reading", "Store",
-    "WriteFailed", "WriterFull", "WriterStats", "current_revision", "default_db_url",
+    "WriteFailed", "WriterFull", "WriterStats", "current_revision",
     "head_revision", "make_engine", "normalize_url", "upgrade_to_head",
 ]

@@ -20,25 +20,13 @@ from sqlalchemy.schema import CreateSchema, DropSchema
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
-def default_db_url() -> str:
-    """The database URL to use when none is given: ``safetwin.settings`` (``SAFETWIN_DB_URL``,
-    else ``sqlite:///<SAFETWIN_DATA_DIR or ./var>/safetwin.db`` as an absolute path).
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url`` and pick the psycopg 3 driver for bare ``postgresql://`` / ``postgres://`` URLs.
 
-    >>> default_db_url().startswith(("sqlite:///", "postgresql"))
-    True
+    >>> normalize_url("postgresql://u@db:5432/twin").drivername
+    'postgresql+psycopg'
     """
-    from safetwin.settings import Settings
-
-    settings = Settings()  # read afresh: tests and tools change the environment
-    if settings.db_url and settings.db_url.strip():
-        return settings.db_url.strip()
-    return "sqlite:///" + (settings.data_dir.resolve() / "safetwin.db").as_posix()
-
-
-def normalize_url(url: str | URL | None) -> URL:
-    """Parse ``url`` (``None`` means :func:`default_db_url`) and pick the psycopg 3 driver for
-    bare ``postgresql://`` / ``postgres://`` URLs."""
-    parsed = make_url(default_db_url() if url is None else url)
+    parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -49,7 +37,7 @@ def is_sqlite_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the store's connection settings.
 
     SQLite: creates the parent directory of the file, enables WAL (readers do not block the

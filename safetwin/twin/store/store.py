@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -90,7 +89,7 @@ def _epoch_to_datetime(ts_s: float) -> datetime:
 class Store:
     """Persistence of sensor and position history, alarm events and the audit trail.
 
-    >>> store = Store.open("sqlite://")           # in-memory; Store.open() uses SAFETWIN_DB_URL
+    >>> store = Store.open("sqlite://")           # in-memory
     >>> from datetime import datetime, timezone
     >>> t = datetime(2025, 1, 1, tzinfo=timezone.utc)
     >>> store.write_readings([Reading("demo", "GD-01", t, 0.5, "mg/m3")])
@@ -109,9 +108,9 @@ class Store:
         self._dialect = engine.dialect.name
 
     @classmethod
-    def open(cls, url: str | URL | None = None, *, migrate: bool = True, **engine_kwargs: Any) -> Store:
-        """Open the store at ``url`` (default: :func:`~safetwin.twin.store.db.default_db_url`),
-        creating or upgrading its schema. ``engine_kwargs`` go to ``create_engine``."""
+    def open(cls, url: str | URL, *, migrate: bool = True, **engine_kwargs: Any) -> Store:
+        """Open the store at ``url``, creating or upgrading its schema. ``engine_kwargs`` go to
+        ``create_engine``."""
         return cls(make_engine(url, **engine_kwargs), migrate=migrate)
 
     @property
@@ -160,8 +159,8 @@ class Store:
         bridge, whose msgspec decoders and registry checks guarantee the field types -- so no
         per-row validation happens here. One transaction; ``(source, seq)`` duplicates are
         skipped. Returns the number of rows inserted. On SQLite (≥ 3.38) a batch goes in as one
-        ``INSERT … SELECT … FROM json_each(?)`` (``SAFETWIN_SQLITE_JSON_ROWS=0`` falls back to
-        ``executemany``, for comparison); on PostgreSQL through COPY.
+        ``INSERT … SELECT … FROM json_each(?)`` (SQLite before 3.38:
+        ``executemany``); on PostgreSQL through COPY.
 
         >>> store = Store.open("sqlite://")
         >>> store.insert_reading_rows([("demo", "GD-01", 1.7e9, 1.7e9, 0.5, "%LEL", "ok", "gw-1", 7)])
@@ -180,7 +179,7 @@ class Store:
                 if text is None:
                     text = memo[t] = epoch_to_sqlite_text(t)
                 return text
-            if _SQLITE_JSON_ROWS and os.environ.get("SAFETWIN_SQLITE_JSON_ROWS", "1") != "0":
+            if _SQLITE_JSON_ROWS:
                 # One statement reading the whole batch from a JSON array (json_each): SQLite
                 # parses and inserts it in C with the GIL released, instead of Python binding
                 # nine parameters per row under the GIL -- the ingest thread keeps running.

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from safetwin.background import Worker
+
 from .records import RowLike, position_params, reading_params
 from .store import ReadingRow, Store
 
@@ -113,8 +115,7 @@ class BatchWriter:
         self._accepted = self._written = self._duplicates = self._failed = 0
         self._batches = self._retries = 0
         self._last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name="safetwin-batch-writer", daemon=True)
-        self._thread.start()
+        self._worker = Worker("safetwin-batch-writer", self._run, wake=self._wake_to_close, logger=log).start()
 
     # ---- producers ----------------------------------------------------------------------
     def put_reading(self, row: RowLike) -> None:
@@ -180,7 +181,7 @@ class BatchWriter:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             target = self._next_seq - 1
-            if self._done_seq < target and not self._thread.is_alive():
+            if self._done_seq < target and not self._worker.running:
                 raise RuntimeError("BatchWriter thread is not running; rows are pending")
             self._flush_waiters += 1
             self._cond.notify_all()
@@ -207,10 +208,12 @@ class BatchWriter:
         try:
             self.flush(timeout)
         finally:
-            with self._cond:
-                self._closing = True
-                self._cond.notify_all()
-            self._thread.join(timeout)
+            self._worker.stop(timeout)
+
+    def _wake_to_close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
 
     def __enter__(self) -> BatchWriter:
         return self

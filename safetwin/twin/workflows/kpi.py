@@ -107,13 +107,13 @@ def compute(hz: list[Hazard], pm: list[Permit], certs: list[Certificate], cases:
     """All cockpit figures over [start, end) with cut-off ``now`` (see the module docstring).
 
     ``drills`` is the drill block (演练计划完成率 and evaluations) from
-    :func:`safetwin.emergency_planner.drill.persist.drill_kpis` over the same period."""
+    :func:`.drill_store.drill_kpis` over the same period."""
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat(), "now": now.isoformat()},
         "hazards": hazard_kpis(hz, start, end, now),
         "permits": permit_kpis(pm, start, end, gas_types, gas_max_age_min),
         "certificates": certificate_kpis(certs, now, required_certs or set()),
         "alarms": {"cases": len(cases), "open": sum(1 for c in cases if c.state != "closed")},
-        # [drill helper] fed by emergency_planner.drill.persist.drill_kpis (plan completion, overdue, evaluations)
+        # fed by drill_store.drill_kpis (plan completion, overdue, evaluations)
         "drills": drills if drills is not None else {"plan_completion": None, "note": "no drill plan data given"},
     }

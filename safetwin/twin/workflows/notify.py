@@ -1,13 +1,28 @@
-"""Notifications through pluggable channels: in-memory (tests), webhook (HTTP POST), MQTT.
+"""Notifications through pluggable channels.
 
 A :class:`Notifier` fans each :class:`Notification` out to its channels; a failing channel is
-logged and counted, never raised into the workflow.
+logged and counted, never raised into the workflow. Every attempt is one :class:`Delivery`,
+handed to the notifier's ``on_delivery`` hook (a delivery log) when one is given.
+
+A channel is anything with ``send(notification)`` that raises when the message was not handed
+over, and optionally a ``name``. The twin holds the protocol and :class:`MemoryChannel` (tests,
+the recent-notifications view); channels that talk to the outside (webhook, MQTT …) belong to the
+wiring layer (``safetwin.app.notify_channels``), which builds them from the settings.
+
+Example::
+
+    >>> memory, log = MemoryChannel(), []
+    >>> notifier = Notifier([memory], on_delivery=log.append)
+    >>> notifier.send(Notification(("gus",), "permits/PTW-1", "suspended", "STOP WORK"))
+    >>> [(d.channel, d.ok, d.recipients) for d in log], len(memory.sent)
+    ([('memory', True, ('gus',))], 1)
 """
 from __future__ import annotations
 
 import json
 import logging
-import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
@@ -32,13 +47,34 @@ class Notification:
 
 
 class Channel(Protocol):
-    """Anything with ``send(notification)``."""
+    """Anything with ``send(notification)`` that raises when the notification was not handed over."""
 
     def send(self, n: Notification) -> None: ...
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to hand a notification to one channel (``ts``: UTC epoch seconds)."""
+
+    channel: str
+    subject: str
+    event: str
+    recipients: tuple[str, ...]
+    site_id: str
+    ok: bool
+    error: str = ""
+    ts: float = field(default_factory=time.time)
+
+
+def channel_name(channel: Channel) -> str:
+    """A channel's ``name``, else its class name."""
+    return str(getattr(channel, "name", type(channel).__name__))
+
+
 class MemoryChannel:
     """Keeps notifications in a list (tests, the API's recent-notifications view)."""
+
+    name = "memory"
 
     def __init__(self, keep: int = 1000) -> None:
         self.sent: list[Notification] = []
@@ -49,69 +85,35 @@ class MemoryChannel:
         del self.sent[:-self.keep]
 
 
-class WebhookChannel:
-    """POSTs each notification as JSON to ``url`` (httpx; short timeout)."""
-
-    def __init__(self, url: str, timeout_s: float = 2.0) -> None:
-        import httpx
-
-        self.url = url
-        self._client = httpx.Client(timeout=timeout_s)
-
-    def send(self, n: Notification) -> None:
-        self._client.post(self.url, content=n.to_json(), headers={"Content-Type": "application/json"}).raise_for_status()
-
-
-class MqttChannel:
-    """Publishes to ``{prefix}/{site}/notifications/{recipient}`` and ``{prefix}/{site}/{subject}`` (QoS 1).
-
-    Uses paho-mqtt directly with its own network thread; reconnects automatically.
-    """
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883, prefix: str = "safetwin",
-                 client_id: str = "", username: str | None = None, password: str | None = None) -> None:
-        import paho.mqtt.client as mqtt
-
-        self.prefix = prefix
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-        if username:
-            self._client.username_pw_set(username, password)
-        self._connected = threading.Event()
-        self._client.on_connect = lambda c, u, f, rc, p=None: self._connected.set()
-        self._client.connect_async(host, port, keepalive=30)
-        self._client.loop_start()
-
-    def wait_connected(self, timeout_s: float = 5.0) -> bool:
-        return self._connected.wait(timeout_s)
-
-    def topics(self, n: Notification) -> list[str]:
-        site = n.site_id or "site"
-        return [f"{self.prefix}/{site}/{n.subject}"] + [f"{self.prefix}/{site}/notifications/{r}" for r in n.recipients]
-
-    def send(self, n: Notification) -> None:
-        payload = n.to_json()
-        for t in self.topics(n):
-            self._client.publish(t, payload, qos=1)
-
-    def close(self) -> None:
-        self._client.loop_stop()
-        self._client.disconnect()
-
-
 class Notifier:
-    """Fans notifications out to channels; counts failures."""
+    """Fans notifications out to channels; counts failures; reports each attempt to ``on_delivery``."""
 
-    def __init__(self, channels: list[Channel] | None = None) -> None:
+    def __init__(self, channels: list[Channel] | None = None, *,
+                 on_delivery: Callable[[Delivery], object] | None = None) -> None:
         self.channels: list[Channel] = list(channels or [])
+        self.on_delivery = on_delivery
         self.failures = 0
+        self.delivered = 0
 
     def add(self, channel: Channel) -> None:
         self.channels.append(channel)
 
     def send(self, n: Notification) -> None:
         for ch in self.channels:
+            error = ""
             try:
                 ch.send(n)
-            except Exception:
+                self.delivered += 1
+            except Exception as exc:  # noqa: BLE001 -- a channel never breaks the workflow
                 self.failures += 1
-                log.exception("notification channel %r failed for %s", ch, n.subject)
+                error = f"{type(exc).__name__}: {exc}"
+                log.exception("notification channel %s failed for %s", channel_name(ch), n.subject)
+            self._report(Delivery(channel_name(ch), n.subject, n.event, n.recipients, n.site_id, not error, error))
+
+    def _report(self, delivery: Delivery) -> None:
+        if self.on_delivery is None:
+            return
+        try:
+            self.on_delivery(delivery)
+        except Exception:  # noqa: BLE001 -- the delivery log must not break delivery either
+            log.exception("delivery log hook failed for %s via %s", delivery.subject, delivery.channel)

@@ -1,10 +1,10 @@
-"""A small periodic thread that runs the workflows' time-driven jobs.
+"""A periodic background worker that runs the workflows' time-driven jobs.
 
 :class:`DueJobScheduler` calls :meth:`WorkflowService.run_due_jobs` every ``interval_s`` seconds
 (permit expiry, certificate reminders at 90/60/30 days, hazard overdue escalation), so these
 happen without anyone calling an endpoint. The time the jobs judge by comes from ``clock`` —
 the service clock by default, a fake clock in tests; :meth:`tick` runs one pass synchronously.
-A failing pass is logged and counted; the thread keeps going.
+A failing pass is logged and counted; the worker keeps going (:class:`safetwin.background.Worker`).
 
 Example (a pass at a given time, no thread)::
 
@@ -17,10 +17,11 @@ Example (a pass at a given time, no thread)::
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from safetwin.background import Worker
 
 log = logging.getLogger("safetwin.workflows.scheduler")
 
@@ -36,10 +37,8 @@ class DueJobScheduler:
         self.interval_s = interval_s
         self.clock = clock or service.clock
         self.passes = 0
-        self.failures = 0
         self.last: Any = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("workflow-due-jobs", self.tick, every_s=interval_s, logger=log)
 
     def tick(self) -> Any:
         """One pass now (synchronously); returns the service's report."""
@@ -47,30 +46,21 @@ class DueJobScheduler:
         self.passes += 1
         return self.last
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.tick()
-            except Exception:
-                self.failures += 1
-                log.exception("due-job pass failed")
+    @property
+    def failures(self) -> int:
+        """Passes that raised (logged with their traceback)."""
+        return self._worker.errors
 
     @property
     def running(self) -> bool:
-        """True while the thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while the worker's thread is alive."""
+        return self._worker.running
 
     def start(self) -> DueJobScheduler:
-        """Start the thread (first pass after one interval); idempotent."""
-        if not self.running:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="workflow-due-jobs", daemon=True)
-            self._thread.start()
+        """Start the worker (first pass after one interval); idempotent."""
+        self._worker.start()
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread and wait up to ``timeout_s`` seconds for it to end."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        """Stop the worker and wait up to ``timeout_s`` seconds for it to end."""
+        self._worker.stop(timeout_s)

@@ -599,7 +599,7 @@ class WorkflowService:
 
     def kpis(self, start: datetime, end: datetime, now: datetime | None = None) -> dict[str, Any]:
         """Cockpit KPIs over [start, end) with the cut-off ``now`` (default: the clock); see :mod:`.kpi`."""
-        from safetwin.emergency_planner.drill.persist import drill_kpis
+        from .drill_store import drill_kpis
 
         from .kpi import compute
 

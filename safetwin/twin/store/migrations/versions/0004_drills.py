@@ -1,5 +1,5 @@
 """Drills: emergency plans, the drill plan, drills and their evaluations
-(models in ``emergency_planner/drill/models.py``).
+(models in ``twin/workflows/drill_models.py``).
 
 Revision ID: 0004_drills
 Revises: 0003_workflow_projection

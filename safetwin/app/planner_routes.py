@@ -7,8 +7,9 @@
   and keeps them in memory on the app (``app.state.planner_recommendations``). Only scenario *names*
   of the library (or of ``app.state.planner_scenario_dir``) are accepted, never paths.
 
-Include it with ``app.router.routes.extend(planner_router.routes)`` in ``create_app``. The live
-mode can store its own result with :func:`set_latest`.
+:func:`safetwin.app.api.build_api` passes ``router`` to the twin's ``create_app``. The live mode
+stores its own result with :func:`set_latest`. The role guards are the twin API's own
+(:func:`safetwin.twin.api.auth.require_roles`).
 """
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from .auth import require_roles
+from safetwin.emergency_planner.recommend.scenario import recommend_scenario
+from safetwin.scenarios.loader import LIBRARY, ScenarioValidationError, list_scenarios, load_scenario
+from safetwin.twin.api.auth import require_roles
 
 READERS = require_roles("operator", "planner", "safety_engineer", "manager")
 RUNNERS = require_roles("planner", "operator")
@@ -56,9 +59,6 @@ def latest(request: Request) -> dict:
 @router.post("/planner/recommendations/run", tags=["planner"], dependencies=[Depends(RUNNERS)])
 def run(request: Request, body: RunIn) -> dict:
     """Run a library scenario's timeline (no agents), recommend at ``t0_s`` and keep the result."""
-    from safetwin.emergency_planner.recommend.scenario import recommend_scenario
-    from safetwin.scenarios.loader import LIBRARY, ScenarioValidationError, list_scenarios, load_scenario
-
     if not NAME_RE.match(body.scenario):
         raise HTTPException(422, f"scenario: {body.scenario!r} is not a scenario name")
     extra = getattr(request.app.state, "planner_scenario_dir", None)

@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the drill module, on the store's ``Base`` (one metadata, one migration
+"""SQLAlchemy tables of the drill workflows (plans, drills, evaluations), on the store's ``Base`` (one metadata, one migration
 chain; created by ``twin/store/migrations/versions/0004_drills.py``).
 
 * ``drill_emergency_plans`` — the plans that must be drilled (comprehensive / special / onsite);

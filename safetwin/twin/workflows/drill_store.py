@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .calendar import DrillDone, EmergencyPlan, PlanItem, plan_completion, schedule
-from .models import DrillEvaluationRow, DrillRow, EmergencyPlanRow, PlanItemRow
+from .drill_calendar import DrillDone, EmergencyPlan, PlanItem, plan_completion, schedule
+from .drill_models import DrillEvaluationRow, DrillRow, EmergencyPlanRow, PlanItemRow
 
 __all__ = ["add_emergency_plan", "emergency_plans", "record_drill", "drills_done", "generate_plan", "plan_items",
            "save_evaluation", "list_evaluations", "evaluation_summary", "get_evaluation", "drill_kpis",
@@ -90,7 +90,7 @@ def drills_done(store: Any, site_id: str) -> list[DrillDone]:
 
 
 def generate_plan(store: Any, site_id: str, year: int, *, hazardous_chemicals: bool = False) -> list[str]:
-    """Write the year's drill plan items from the statutory intervals (:func:`.calendar.schedule`
+    """Write the year's drill plan items from the statutory intervals (:func:`.drill_calendar.schedule`
     over the site's plans and past drills); existing item ids are kept. Returns the item ids."""
     plans = emergency_plans(store, site_id)
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
@@ -145,7 +145,8 @@ def record_drill(store: Any, site_id: str, drill_id: str, started_at: datetime, 
 
 
 def save_evaluation(store: Any, evaluation: Any, site_id: str) -> int:
-    """Store an evaluation (an :class:`.evaluate.Evaluation` or its dict); returns its id."""
+    """Store an evaluation (a planner's ``Evaluation`` — :mod:`safetwin.emergency_planner.drill.evaluate` —
+    or its dict); returns its id."""
     doc = evaluation.to_dict() if hasattr(evaluation, "to_dict") else dict(evaluation)
     n = {s: sum(1 for f in doc["findings"] if f["severity"] == s) for s in ("不足项", "整改项", "改进项")}
     with _engine(store).begin() as conn:
