@@ -1,6 +1,6 @@
 # SafeTwin — two set-up commands for a fresh machine:
 #   make demo   creates .venv, installs SafeTwin, runs the main job on embedded defaults
-#   make test   installs what the tests need, starts what they need, runs the whole suite
+#   make test   installs what the tests need, starts what they need, checks the layers, runs the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -23,10 +23,12 @@ demo: install
 services:
 	bash tools/ensure_services.sh
 
-# static checks: ruff over the package, mypy on the typed core (both configured in pyproject.toml)
+# static checks: ruff over the package, mypy on the typed core, the layer contracts of import-linter
+# (all configured in pyproject.toml; tests/test_layers.py checks the layers too)
 lint: install
 	$(BIN)/python -m ruff check safetwin
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports --no-cache
 
 test: install services lint
 	set -a && . var/services.env && set +a && $(BIN)/python -m pytest $(PYTEST_ARGS)
