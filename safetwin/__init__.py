@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from safetwin.version import __version__
+from safetwin.version import __version__ as __version__  # the one place the version is written
 
 #: façade name -> (module, attribute in it)
 _FACADE: dict[str, tuple[str, str]] = {

@@ -98,7 +98,7 @@ class Worker:
     def _call(self) -> None:
         try:
             self.target()
-        except Exception as exc:  # noqa: BLE001 -- logged and counted: background work never dies silently
+        except Exception as exc:
             self.errors += 1
             self.last_error = exc
             self.log.exception("worker %s: %s failed", self.name, getattr(self.target, "__name__", "target"))

@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from safetwin.background import Worker
+
 from .durable_log import (
     DurableLog,
     _encode,
@@ -82,20 +84,22 @@ class LogIndexer:
         self._drain = False
         self._idle = threading.Condition()
         self._caught_up = False
-        self._thread = threading.Thread(target=self._run, name="safetwin-log-indexer", daemon=True)
+        self._worker = Worker("safetwin-log-indexer", self._run, wake=self._wake_to_stop)
 
     def start(self) -> LogIndexer:
-        self._thread.start()
+        self._worker.start()
         return self
 
     def stop(self, *, drain: bool = True, timeout: float | None = 120.0) -> None:
         """Stop the thread; with ``drain`` first index everything durable in the log."""
         self._drain = drain
+        self._worker.stop(timeout)
+
+    def _wake_to_stop(self) -> None:
         self._stop.set()
         if self.log is not None:
             with self.log.cond:
                 self.log.cond.notify_all()
-        self._thread.join(timeout)
 
     def run_once(self) -> int:
         """Index everything durable now (in the caller's thread); returns records indexed."""
@@ -116,7 +120,7 @@ class LogIndexer:
                 elif (self.segment, self.offset) >= target:
                     return True
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._thread.is_alive():
+                if left <= 0 or not self._worker.running:
                     return (self.segment, self.offset) >= target if target else self._caught_up
                 self._idle.wait(min(left, 0.1))
 

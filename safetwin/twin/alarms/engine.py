@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from safetwin.background import Worker
+
 from .config import SAFETY_TYPES
 from .rules import AlarmRecord, AlarmRules
 
@@ -68,19 +70,21 @@ class AlarmEngine:
         self._conflated: dict[str, tuple[str, float | None, float, str]] = {}
         self._stop = False
         self._idle = True
-        self._thread = threading.Thread(target=self._run, name="safetwin-alarms", daemon=True)
+        self._worker = Worker("safetwin-alarms", self._run, wake=self._wake_to_stop)
         self._safety = {sid for sid, s in rules.state.sensors.items()
                         if getattr(s.type, "value", s.type) in SAFETY_TYPES}
 
     def start(self) -> AlarmEngine:
-        self._thread.start()
+        self._worker.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._worker.stop(timeout)
+
+    def _wake_to_stop(self) -> None:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout)
 
     def submit_readings(self, readings: Iterable[tuple[str, float | None, float, str]]) -> None:
         """Queue live readings ``(sid, value, ts_s, quality)`` for evaluation (never blocks)."""
