@@ -1,0 +1,45 @@
+"""The time-driven jobs of the workflows, run once per pass: expire permits past validity, send
+certificate reminders (90/60/30 d), escalate overdue hazards.
+
+A pass is idempotent (a second pass at the same time changes nothing) and each job's failure is
+logged without stopping the others; :class:`~safetwin.twin.workflows.scheduler.DueJobScheduler`
+runs passes periodically.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+log = logging.getLogger("safetwin.workflows")
+
+
+@dataclass
+class DueJobsReport:
+    """What one :func:`run_due_jobs` pass did (record ids; reminder days; layers)."""
+
+    at: datetime
+    expired_permits: list[str] = field(default_factory=list)
+    certificate_reminders: list[tuple[str, int]] = field(default_factory=list)
+    escalated_hazards: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        """How many records the pass changed."""
+        return len(self.expired_permits) + len(self.certificate_reminders) + len(self.escalated_hazards)
+
+
+def run_due_jobs(now: datetime, *, expire_permits: Callable[[datetime], list[str]],
+                 remind_certificates: Callable[[datetime], list[tuple[str, int]]],
+                 escalate_hazards: Callable[[datetime], list[tuple[str, str]]]) -> DueJobsReport:
+    """Run the three jobs at ``now``; returns what they changed."""
+    rep = DueJobsReport(at=now)
+    for name, job in (("expire permits", lambda: rep.expired_permits.extend(expire_permits(now))),
+                      ("certificate reminders", lambda: rep.certificate_reminders.extend(remind_certificates(now))),
+                      ("hazard escalation", lambda: rep.escalated_hazards.extend(escalate_hazards(now)))):
+        try:
+            job()
+        except Exception:
+            log.exception("scheduled job %s failed at %s", name, now.isoformat())
+    return rep
