@@ -40,15 +40,8 @@ Example::
     >>> ix.stop(); store.count_readings()
     1
 """
-from .durable_log import (
-    SEGMENT_BYTES,
-    DurableLog,
-    expand_record,
-    list_segments,
-    read_frames,
-    read_progress,
-    segment_name,
-)
+from .durable_log import (SEGMENT_BYTES, DurableLog, expand_record, list_segments, read_frames, read_progress,
+                          segment_name)
 from .indexer import LogIndexer
 from .indexer_process import IndexerProcess, WriterActivity, main
 

@@ -37,14 +37,7 @@ from typing import Any
 
 from safetwin.background import Worker
 
-from .durable_log import (
-    DurableLog,
-    _encode,
-    expand_record,
-    list_segments,
-    read_frames,
-    segment_name,
-)
+from .durable_log import DurableLog, _encode, expand_record, list_segments, read_frames, segment_name
 
 log = logging.getLogger(__name__)
 

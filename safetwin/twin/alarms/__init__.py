@@ -7,13 +7,7 @@
 * :mod:`.engine` — :class:`AlarmEngine`: the rules on a dedicated thread fed by a bounded
   priority queue (safety sensors first), conflating to the latest reading per sensor under load.
 """
-from .config import (
-           DEFAULT_LEVELS,
-           SAFETY_TYPES,
-           TYPE_DEFAULTS,
-           RuleConfig,
-           rule_for_sensor,
-)
+from .config import DEFAULT_LEVELS, SAFETY_TYPES, TYPE_DEFAULTS, RuleConfig, rule_for_sensor
 from .engine import AlarmEngine, EngineStats
 from .rules import PRIORITY, AlarmRecord, AlarmRules, AlarmState
 

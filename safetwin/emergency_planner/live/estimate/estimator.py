@@ -17,13 +17,7 @@ from .group_fit import fit_group
 from .hypotheses import candidate_sources, free_grid, group_locations, substance_groups
 from .rate_fit import fit_space_data
 from .records import EstimationError, EstimationParams, SourceEstimate
-from .summary import (
-    credible_radius_m,
-    named_source,
-    rate_interval_kg_s,
-    rate_scale,
-    uncertainty_notes,
-)
+from .summary import credible_radius_m, named_source, rate_interval_kg_s, rate_scale, uncertainty_notes
 
 
 def check_observations(observations: Observations, plant: Plant) -> None:
