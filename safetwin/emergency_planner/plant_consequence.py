@@ -58,7 +58,8 @@ def _inventory(plant: Plant, equipment_id: str):
 def release_at_equipment(plant: Plant, equipment_id: str, kind: ReleaseKind | None = None,
                          hole_diameter_m: float = 0.025, release_height_m: float = 1.0,
                          rate_kg_s: float | None = None) -> ReleaseSpec:
-    """A :class:`ReleaseSpec` at ``equipment_id`` from its inventory (substance, mass, p, T).
+    """A :class:`ReleaseSpec` at ``equipment_id`` from its inventory (substance, mass, p, T), a hole
+    near the bottom under the liquid's head.
 
     A pool fire of a tank in a bund fills the bund (less the tanks standing in it)."""
     inv = _inventory(plant, equipment_id)
@@ -73,7 +74,20 @@ def release_at_equipment(plant: Plant, equipment_id: str, kind: ReleaseKind | No
     return ReleaseSpec(x_m=c.x, y_m=c.y, substance=inv.substance, kind=kind, inventory_kg=inv.mass_kg,
                        hole_diameter_m=hole_diameter_m, pressure_pa=inv.pressure_pa, temperature_k=inv.temperature_k,
                        release_height_m=release_height_m, rate_kg_s=rate_kg_s, bund_area_m2=bund_area,
-                       equipment_id=equipment_id)
+                       equipment_id=equipment_id, liquid_head_m=_liquid_level_m(plant, equipment_id))
+
+
+def _liquid_level_m(plant: Plant, equipment_id: str) -> float:
+    """Height (m) of a liquid inventory's surface above the bottom of its vessel: its volume over the
+    vessel's footprint, at most the vessel's height (0 for a gas); the head a hole near the bottom
+    leaks under."""
+    inv = _inventory(plant, equipment_id)
+    eq = plant.equipment[equipment_id]
+    area = eq.footprint.area
+    if inv.phase != Phase.liquid or area <= 0:
+        return 0.0
+    volume = inv.mass_kg / get_substance(canonical_name(inv.substance)).liquid_density_at(inv.temperature_k)
+    return float(min(volume / area, eq.height_m))
 
 
 def default_grid(release: ReleaseSpec, spacing_m: float | None = None) -> GridSpec:

@@ -35,6 +35,27 @@ def test_release_spec_comes_from_the_inventory(demo_plant):
         release_at_equipment(demo_plant, "BD-100")
 
 
+def test_atmospheric_tank_leaks_under_its_liquid_head(demo_plant):
+    """Source: Bernoulli with the liquid head, m = Cd·A·√(2ρ²g·h) for a tank at ambient pressure (Crowl &
+    Louvar eq. 4-6); the head is the inventory's level in its vessel (volume over footprint), so an
+    atmospheric gasoline tank leaks (it released nothing before)."""
+    import math
+
+    from safetwin.emergency_planner.physics.release import estimate_source
+    from safetwin.substances import get_substance
+
+    tank = demo_plant.equipment["TK-101"]
+    inv = demo_plant.inventories["TK-101"]
+    gasoline = get_substance("gasoline")
+    r = release_at_equipment(demo_plant, "TK-101", "flammable_gas")
+    level = inv.mass_kg / gasoline.liquid_density_at(inv.temperature_k) / tank.footprint.area
+    assert r.liquid_head_m == pytest.approx(min(level, tank.height_m)) and 0 < r.liquid_head_m <= tank.height_m
+    st = estimate_source(r, gasoline, max_duration_s=60.0)
+    expected = 0.61 * math.pi * 0.025**2 / 4 * math.sqrt(2 * gasoline.liquid_density_kg_m3**2 * 9.80665 * r.liquid_head_m)
+    assert st.discharge_kg_s[0] == pytest.approx(expected, rel=1e-9)
+    assert release_at_equipment(demo_plant, "V-1102").liquid_head_m == 0.0  # a gas has no head
+
+
 def test_toxic_zones_point_downwind_and_nest(small_plant):
     """Wind FROM the west (270°): the cloud goes east, so every zone lies east of the drums."""
     res = zones_at_equipment(small_plant, "CL2-DRUMS", Weather(3.0, 270.0, "D"), hole_diameter_m=0.01)

@@ -201,7 +201,8 @@ class ConsequenceResult:
     """Zones (RED → YELLOW) with the field they were drawn from and the model choices made.
 
     ``cloud`` evaluates the same model at any point (clouds only); ``regime`` says which
-    dispersion model was chosen and why."""
+    dispersion model was chosen and why; ``dense_release`` is the source the dense-gas engine
+    was given (None when it was not run)."""
 
     release: ReleaseSpec
     weather: Weather
@@ -220,6 +221,7 @@ class ConsequenceResult:
     notes: list[str] = dataclasses.field(default_factory=list)   # (the attribute "field" above shadows the name)
     cloud: CloudModel | None = None
     regime: RegimeChoice | None = None
+    dense_release: DenseRelease | None = None
 
     @property
     def valid(self) -> bool:
@@ -366,6 +368,7 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
     plume: PlumeField | None = None
     cloud: CloudModel
     profile: CloudProfile | None = None
+    dense_rel: DenseRelease | None = None
     if chosen == "dense" and rate > 0:
         dense_rel = _dense_release(release, sub, src, rate_kg_s=rate, duration_s=duration, jet_share=window.jet_share,
                                    pool_area_m2=window.pool_area_m2, wind_speed_m_s=u)
@@ -380,7 +383,7 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
             regime = RegimeChoice("gaussian", regime.check, regime.reason + f"; dense phase ends at "
                                   f"{profile.handover_x_m:.0f} m")
             profile = None
-    if profile is not None:
+    if profile is not None and dense_rel is not None:
         cloud = DenseCloud(profile, xy, weather.wind_from_deg)
         fld = profile.field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg)
         model = f"dense_gas:{profile.engine}:{dense_rel.kind}" + (
@@ -400,7 +403,7 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
     zones = zones_from_field(grid, fld, th.levels, units=th.units, labels=th.labels)
     zones = _centreline_zones(zones, cloud, grid, xy, weather.wind_from_deg)
     return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, src, cls, model, t_avg,
-                             regime.check, plume, notes, cloud, regime)
+                             regime.check, plume, notes, cloud, regime, dense_rel)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ liquid forms on the ground:
   fraction ``f = cp·(T − Tb)/ΔHv`` leaves as vapour and carries as much liquid again as fine
   droplets (airborne fraction ``min(1, 2f)``, CCPS 1999 §2.2.1 rule); **the rest rains out**
   into a pool;
-* **non-flashing liquid** (below its boiling point) runs out by Bernoulli into a pool;
+* **non-flashing liquid** (below its boiling point) runs out by Bernoulli into a pool, driven by its
+  overpressure and the liquid head above the opening (``liquid_head_m``, held at its initial
+  value);
 * the **pool** is fed for the duration of the discharge, spreads (gravity–inertia,
   ``r = (8gV/π)^{1/4}·√t``, up to the bund or a minimum thickness) and evaporates — boiling
   liquids by heat conducted from the ground, others by Mackay & Matsugu (1973) (the rate laws of
@@ -53,7 +55,8 @@ class ReleaseSpec:
     ``jet_fire``, and those registered later in :mod:`.consequence`). ``pressure_pa`` is absolute.
     ``rate_kg_s`` overrides the discharge (a gas at that rate); ``discharge_rate_kg_s`` replaces the
     calculated rate through the opening but keeps the stored phase (a liquefied gas flashes and
-    rains out at that rate). ``duration_s`` is the isolation time (None: until the
+    rains out at that rate). ``liquid_head_m`` is the height of liquid above the opening (an
+    atmospheric tank leaks under it). ``duration_s`` is the isolation time (None: until the
     inventory is exhausted). ``flow_path_m`` is the length of pipe the liquid flows through
     before the opening (0 for a hole in a vessel wall). ``pipeline_length_m`` makes a gas release
     a full-bore pipeline rupture of diameter ``hole_diameter_m``. ``jet_orientation`` is the
@@ -81,6 +84,7 @@ class ReleaseSpec:
     pipeline_length_m: float | None = None
     jet_orientation: Literal["horizontal", "vertical"] = "horizontal"
     discharge_rate_kg_s: float | None = None
+    liquid_head_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -290,7 +294,7 @@ def estimate_source(release: ReleaseSpec, substance: Substance, *, max_duration_
     else:
         discharge_rate = (float(release.discharge_rate_kg_s) if release.discharge_rate_kg_s is not None else
                           liquid_orifice_rate_kg_s(release.pressure_pa, substance.liquid_density_kg_m3,
-                                                   release.hole_diameter_m))
+                                                   release.hole_diameter_m, head_m=release.liquid_head_m))
         velocity = discharge_rate / (substance.liquid_density_kg_m3 * np.pi * release.hole_diameter_m**2 / 4)
         airborne, liquid_in_jet, phase = 0.0, 0.0, "liquid"
         notes.append(f"liquid discharge {discharge_rate:.3g} kg/s into a pool")
