@@ -50,22 +50,15 @@ class Row:
 def slabx_reach_m(dense: DenseRelease, weather: Weather, *, averaging_time_s: float, levels_mg_m3: list[float]) -> list[float]:
     """SLAB's own reach (m) to each level for the dense engine's source (module docstring)."""
     from slabx.core.plume import run_dispersion
-    from slabx.core.source import EvaporatingPool, HorizontalJet
-    from slabx.core.vertical_jet import VerticalJet
     from slabx.post.concentration import concentration_field
     from slabx.thermo.base import LegacyThermo, water_backend
 
-    from safetwin.emergency_planner.physics.slab_engine import slab_atmosphere, slab_substance
+    from safetwin.emergency_planner.physics.slab_engine import slab_atmosphere, slab_source, slab_substance
 
     sub = slab_substance(dense.substance)
     atm = slab_atmosphere(weather)
     duration = dense.duration_s if math.isfinite(dense.duration_s) else math.inf
-    if dense.kind == "pool":
-        src = EvaporatingPool(substance=sub, rate=dense.rate_kg_s, area=dense.area_m2, duration=duration)
-    else:
-        kind = VerticalJet if dense.kind == "vertical_jet" else HorizontalJet
-        src = kind(substance=sub, rate=dense.rate_kg_s, area=dense.area_m2, duration=duration,
-                   liquid_fraction=min(dense.liquid_fraction, 0.99), T_source=dense.temperature_k, height=dense.height_m)
+    src = slab_source(dense, sub)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traj, _ = run_dispersion(src, atm, LegacyThermo(sub), water_backend(), x_max=X_MAX_M)

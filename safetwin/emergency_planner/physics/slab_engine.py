@@ -81,7 +81,7 @@ class SlabEngine:
 
         sub = slab_substance(release.substance)
         atm = slab_atmosphere(weather)
-        src = _slab_source(release, sub)
+        src = slab_source(release, sub)
         notes: list[str] = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -103,7 +103,8 @@ class SlabEngine:
         return EngineCloud(x[keep], peak, b, beta, ri, tuple(notes))
 
 
-def _slab_source(release: DenseRelease, sub):
+def slab_source(release: DenseRelease, sub):
+    """SLAB's source (slabx object) for an engine-neutral :class:`DenseRelease` and SLAB substance ``sub``."""
     from slabx.core.source import EvaporatingPool, HorizontalJet, InstantaneousRelease
     from slabx.core.vertical_jet import VerticalJet
 
@@ -124,4 +125,4 @@ def _slab_source(release: DenseRelease, sub):
     raise ValueError(f"unknown dense-gas source kind {release.kind!r}")
 
 
-__all__ = ["SlabEngine", "slab_substance", "slab_atmosphere"]
+__all__ = ["SlabEngine", "slab_substance", "slab_atmosphere", "slab_source"]
