@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TypeVar
 
 
@@ -91,3 +93,23 @@ class IdMap(dict[str, V]):
 
     def __missing__(self, key: str) -> V:
         raise UnknownIdError(self.what, key, self.keys(), owner=self.owner)
+
+
+class MissingExtraError(ImportError):
+    """A feature needs an optional extra that is not installed; the message says which and how."""
+
+
+def require_extra(module: str, *, extra: str, purpose: str) -> ModuleType:
+    """Import ``module`` from the optional extra ``extra`` (ui, cluster, postgres), or raise
+    :class:`MissingExtraError` saying what needs it and how to install it.
+
+    >>> require_extra("no_such_xyz", extra="ui", purpose="the web UI")
+    Traceback (most recent call last):
+    ...
+    safetwin.errors.MissingExtraError: the web UI needs the 'ui' extra: pip install 'safetwin[ui]' (no module 'no_such_xyz')
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingExtraError(f"{purpose} needs the {extra!r} extra: pip install 'safetwin[{extra}]' "
+                                f"(no module {err.name!r})", name=err.name) from err

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from safetwin.errors import MissingExtraError, require_extra
 from safetwin.logging import configure_logging
 from safetwin.twin.store import Store
 
@@ -59,7 +60,6 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     from safetwin.twin.population import shift_population
     from safetwin.twin.state import TwinState
     from safetwin.twin.workflows.service import WorkflowService
-    from safetwin.ui import mount_ui
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -101,8 +101,16 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
         say(admin_note)
     workflows.attach(state)
     api = build_api(state, tokens, workflows=workflows)
-    ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge,
-                      chromium=str(settings.chromium) if settings.chromium else None)
+    try:
+        require_extra("panel", extra="ui", purpose="the web UI")
+    except MissingExtraError as missing:   # the core install serves the API without the web UI
+        ui_ctx = None
+        say(f"web UI: off — {missing}")
+    else:
+        from safetwin.ui import mount_ui
+
+        ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge,
+                          chromium=str(settings.chromium) if settings.chromium else None)
     monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx)
     say(f"live incident mode: {live_note}")
     server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning"))

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from safetwin.errors import MissingExtraError, require_extra
+
 from .common import plant_or_exit
 
 app = typer.Typer(help="Check, describe, export and import plant models.", no_args_is_help=True)
@@ -103,6 +105,12 @@ def plant_check(path: Path = typer.Argument(..., help="plant folder"),
     detector's reach. Exit code 1 when there are errors to fix."""
     from safetwin.emergency_planner.plant_check import check_plant
 
+    if html is not None or png is not None:
+        try:
+            require_extra("panel", extra="ui", purpose="writing plant-check reports")
+        except MissingExtraError as missing:
+            typer.echo(str(missing), err=True)
+            raise typer.Exit(code=2) from None
     plant = plant_or_exit(path)
     check = check_plant(plant)
     if as_json:

@@ -41,6 +41,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from safetwin.errors import require_extra
+
 from .scenarios import Scenario
 from .tasks import TaskContext, run_task, tune_malloc
 
@@ -115,7 +117,7 @@ def local_cluster(n_workers: int = 2, *, profile: bool = False) -> Any:
     hundred MB, so nothing spills. Its malloc setting is undone per worker by :func:`.tasks.tune_malloc`.
     The workers' statistical profiler (a thread sampling every 10 ms, taking the GIL) is off unless
     ``profile`` (needed for a ``performance_report``): it cost ~1 s of CPU per demo sweep on 2 cores."""
-    import dask
+    dask = require_extra("dask", extra="cluster", purpose="a local Dask cluster")
     from dask.distributed import LocalCluster
 
     with dask.config.set({"distributed.worker.profile.enabled": bool(profile)}):
@@ -230,6 +232,7 @@ def execute_tasks(tasks: list[Task], fn: Callable[[Any, Any], Any], ctx: Any, ca
         stats.sweep_s = time.perf_counter() - t_sweep
         stats.driver_cpu_s = time.process_time() - c_sweep - stats.task_cpu_s
     elif todo:
+        require_extra("dask.distributed", extra="cluster", purpose="running tasks on Dask workers")
         from dask.distributed import Client, as_completed
 
         t1 = time.perf_counter()

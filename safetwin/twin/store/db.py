@@ -16,6 +16,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import CreateSchema, DropSchema
 
+from safetwin.errors import require_extra
+
 #: seconds a SQLite connection waits for a lock held by another connection before failing
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -46,6 +48,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     :func:`sqlalchemy.create_engine`.
     """
     parsed = normalize_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        require_extra("psycopg", extra="postgres", purpose=f"the PostgreSQL store {parsed.render_as_string()}")
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)

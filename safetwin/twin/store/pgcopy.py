@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg import sql
 from sqlalchemy import Column, Connection, MetaData, Table, select
 from sqlalchemy.dialects import postgresql
 
@@ -32,6 +31,8 @@ _STAGE = "safetwin_stage_readings"
 
 def _copy(conn: Connection, table: str, columns: Sequence[tuple[str, str]],
           params: Sequence[dict[str, Any]]) -> None:
+    from psycopg import sql  # the postgres extra; only reached on a PostgreSQL connection
+
     names = [name for name, _ in columns]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names)))
