@@ -77,8 +77,14 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout
 
 
 def build_wheel(out_dir: Path) -> Path:
-    """Build the project's wheel (no dependencies) into ``out_dir``."""
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out_dir), str(REPO)], cwd=out_dir)
+    """Build the project's wheel (no dependencies) into ``out_dir``, from a copy of the working tree
+    (a build writes ``build/`` and ``*.egg-info`` next to the sources; the checkout stays clean)."""
+    source = out_dir / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".pytest_cache", "out"))
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out_dir), str(source)], cwd=out_dir,
+        env=clean_env())
+    shutil.rmtree(source, ignore_errors=True)
     (wheel,) = out_dir.glob("safetwin-*.whl")
     return wheel
 
@@ -87,10 +93,13 @@ def make_venv(venv: Path, wheel: Path, extras: str = "") -> Path:
     """A fresh venv (no system site-packages) with ``wheel`` and its dependencies (and ``extras``)
     installed from the package index; returns its python."""
     base = getattr(sys, "_base_executable", sys.executable)
-    run([base, "-m", "venv", str(venv)], cwd=venv.parent)
+    run([base, "-m", "venv", str(venv)], cwd=venv.parent, env=clean_env())
     python = venv / "bin" / "python"
     spec = f"{wheel}[{extras}]" if extras else str(wheel)
-    run([str(python), "-m", "pip", "install", "-q", spec], cwd=venv.parent)
+    # a clean environment: with this checkout on PYTHONPATH pip would take safetwin as installed
+    run([str(python), "-m", "pip", "install", "-q", spec], cwd=venv.parent, env=clean_env())
+    if not (venv / "bin" / "safetwin").exists():
+        raise RuntimeError(f"pip installed no safetwin command into {venv}")
     return python
 
 

@@ -1,9 +1,8 @@
-"""Fixtures of the live-bridge tests: the real Mosquitto broker over TCP (tests FAIL when it is
-unreachable), a unique site per test (retained topics do not leak between tests), a
-temporary SQLite history and a paho publisher."""
+"""Fixtures of the live-bridge tests: the real Mosquitto broker over TCP (``broker`` in
+tests/conftest.py: tests FAIL when it is unreachable), a unique site per test (retained topics do
+not leak between tests), a temporary SQLite history and a paho publisher."""
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,23 +12,6 @@ import pytest
 
 from safetwin.live_bridge.bridge import BridgeConfig
 from safetwin.live_bridge.broker import clear_retained  # noqa: F401 (re-exported for the tests)
-from safetwin.app.settings import get_settings
-
-
-def broker_address() -> tuple[str, int]:
-    s = get_settings()
-    return s.mqtt_host, s.mqtt_port
-
-
-@pytest.fixture(scope="session")
-def broker() -> tuple[str, int]:
-    """The broker of the settings (127.0.0.1:1883 by default); fails the test when unreachable."""
-    host, port = broker_address()
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError as exc:
-        pytest.fail(f"MQTT broker {host}:{port} is unreachable ({exc}); the live-bridge tests need it")
-    return host, port
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 import uuid
 
@@ -205,17 +204,6 @@ def test_monitor_starts_at_the_first_gas_alarm_and_ignores_faulty_readings(plant
 ACCEPTANCE = ["chlorine_drum_leak_wind_shift", "release_main_gate_blocked", "h2s_confined_space"]
 AFTER_ALARM_S = 60.0
 FIGURES: dict[str, dict] = {}
-
-
-@pytest.fixture(scope="module")
-def broker() -> tuple[str, int]:
-    from safetwin.app.settings import get_settings
-    s = get_settings()
-    try:
-        socket.create_connection((s.mqtt_host, s.mqtt_port), timeout=2).close()
-    except OSError as exc:
-        pytest.fail(f"MQTT broker {s.mqtt_host}:{s.mqtt_port} is unreachable ({exc}); live mode needs it")
-    return s.mqtt_host, s.mqtt_port
 
 
 def _replay_over_broker(name: str, host: str, port: int, db_url: str, seed: int = 1):

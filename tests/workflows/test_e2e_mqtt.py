@@ -9,7 +9,6 @@ GB 30871-2022 rule pack reads (a warning does not stop the work, a high alarm do
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -21,7 +20,6 @@ from shapely.geometry import Point
 from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
-from safetwin.app.settings import get_settings
 from safetwin.twin.state import TwinState
 from safetwin.twin.workflows.roles import Actor
 from wfhelpers import PEOPLE, Clock, certify, make_service
@@ -45,16 +43,6 @@ def _detector_near_a_tank(plant):
     tanks = [e for e in plant.equipment.values() if "tank" in e.kind.value]
     sensors = [s for s in plant.meta.sensors if s.type.value == "flammable_gas" and s.alarm is not None]
     return min(sensors, key=lambda s: min(Point(s.position).distance(t.geometry) for t in tanks))
-
-
-@pytest.fixture()
-def broker() -> tuple[str, int]:
-    settings = get_settings()
-    try:
-        socket.create_connection((settings.mqtt_host, settings.mqtt_port), timeout=2).close()
-    except OSError as exc:
-        pytest.fail(f"MQTT broker {settings.mqtt_host}:{settings.mqtt_port} is unreachable ({exc})")
-    return settings.mqtt_host, settings.mqtt_port
 
 
 def test_reading_to_alarm_to_suspended_permit_to_notification(demo_plant, store, memory, broker, tmp_path):
