@@ -35,7 +35,7 @@ from safetwin.twin.store import BatchWriter, Store
 
 from .connection import DurableAcker, MqttConnection
 from .ingest import IngestConfig, Ingestor
-from .ingestlog import DurableLog, IndexerProcess, LogIndexer
+from .ingestlog import DurableLog, IndexerProcess, LogIndexer, site_log_directory
 from .outbound import AlarmEventWriter, Publisher, parse_alarm_payload
 from .payloads import encode
 from .people import muster_status, occupancy
@@ -69,7 +69,7 @@ class BridgeConfig:
     #: durable ingest log (readings acked once appended and fdatasync'ed, indexed into history
     #: behind): None = on for a file SQLite store, off otherwise; True/False force it
     ingest_log: bool | None = None
-    #: directory of the ingest log (default: ``<database file>.ingest-log``)
+    #: directory of this site's ingest log (default: ``<database file>.ingest-log/<site>``)
     ingest_log_dir: str | None = None
     #: CPU niceness of the log indexer process (it only needs the CPU ingest leaves)
     indexer_nice: int = 10
@@ -122,8 +122,8 @@ class LiveBridge:
             url = self._db_url()
             # a child process (no GIL shared with ingest, lower CPU priority); in-thread when the
             # store cannot be reopened by URL (in-memory SQLite, a store object without engine)
-            self.indexer = (IndexerProcess(log_dir, url, nice=cfg.indexer_nice) if url is not None
-                            else LogIndexer(log_dir, self.store, log=self.log)).start()
+            self.indexer = (IndexerProcess(log_dir, url, nice=cfg.indexer_nice, site=cfg.site) if url is not None
+                            else LogIndexer(log_dir, self.store, log=self.log, site=cfg.site)).start()
             history = _History(self.log, self.writer)
         will = (self.topics.twin_status(), encode({"online": False}))
         self.out = MqttConnection(f"{self.client_id}-out", cfg.host, cfg.port, username=cfg.username,
@@ -162,7 +162,7 @@ class LiveBridge:
         engine = getattr(self.store, "engine", None)
         url = getattr(engine, "url", None)
         if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return str(url.database) + ".ingest-log"
+            return str(site_log_directory(str(url.database) + ".ingest-log", cfg.site))
         if cfg.ingest_log:
             raise ValueError("ingest_log=True needs ingest_log_dir unless the store is a SQLite file")
         return None
@@ -392,8 +392,8 @@ class _History:
     def __init__(self, log: DurableLog, writer: BatchWriter) -> None:
         self.log, self.writer = log, writer
 
-    def put_text_rows(self, rows: Any) -> None:
-        self.log.put_text_rows(rows)
+    def put_rows(self, rows: Any) -> None:
+        self.log.put_rows(rows)
 
     def put_record(self, *columns: Any) -> None:
         self.log.put_record(*columns)

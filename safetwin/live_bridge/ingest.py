@@ -9,8 +9,11 @@ gateway batches are concatenated and applied to TwinState and submitted to the a
 once per burst (same result as one by one: both walk the readings in arrival order).
 History rows go to the sink's ``put_record`` (columns; the bridge's durable ingest log,
 :mod:`~safetwin.live_bridge.ingestlog`), else ``put_prepared_readings`` (row tuples), else
-``put_readings`` (dicts).
-Times: float seconds since the Unix epoch (UTC) inside; RFC 3339 with zone in payloads.
+``put_readings`` (dicts). Every row names the site.
+Times: float seconds since the Unix epoch (UTC) inside; RFC 3339 with zone in payloads. History
+keeps the time the source gave (its key ends with it, so a redelivered message is the same row
+whenever it arrives); the live state uses the arrival time instead of a source time more than
+``skew_tolerance_s`` in the future (flagged ``clock_skew``).
 
 Example::
 
@@ -39,7 +42,6 @@ from typing import Any, Protocol
 import msgspec
 
 from safetwin.twin.state import TwinState
-from safetwin.twin.store.store import epoch_to_sqlite_text
 
 from . import payloads as P
 from . import topics as T
@@ -61,7 +63,7 @@ class HistorySink(Protocol):
     """What the ingestor needs of the history writer (``BatchWriter`` fits)."""
 
     def put_readings(self, rows: Any) -> None: ...
-    # optional: put_prepared_readings(rows) (float times), put_text_rows(rows) (SQLite text times)
+    # optional: put_prepared_readings(rows) (row tuples), put_rows(rows) + put_record(columns) (the log)
     def put_positions(self, rows: Any) -> None: ...
 
 
@@ -122,9 +124,8 @@ class Ingestor:
         #: live readings of the current burst's batches waiting to be applied (sids, values,
         #: times, qualities); None outside :meth:`handle_burst`
         self._burst: tuple[list[str], list[float | None], list[float], list[str]] | None = None
-        #: the history sink takes rows with SQLite-text times (the durable ingest log)
-        self._text_rows = hasattr(history, "put_text_rows") and hasattr(history, "put_record")
-        self._times: dict[str, tuple[float, str]] = {}   # RFC 3339 text → (epoch s, SQLite text)
+        #: the history sink takes a message's rows as columns (the durable ingest log)
+        self._columns = hasattr(history, "put_rows") and hasattr(history, "put_record")
         self._handlers: dict[str, Callable[[str, bytes, float], Outcome]] = {
             T.READING: self._reading, T.BATCH: self._batch, T.LOCATION: self._location,
             T.LOCATIONS: self._locations, T.EQUIPMENT: self._equipment, T.META: self._meta,
@@ -218,8 +219,9 @@ class Ingestor:
         if topic.split("/")[6] != m.sid:
             raise _Reject("topic_mismatch", f"topic names {topic.split('/')[6]!r}, payload {m.sid!r}")
         source = m.sid if m.boot == 0 else f"{m.sid}#{m.boot}"
-        ts, live = self._source_ts(m.ts.timestamp(), now)
-        verdict = self.tracker.check(source, m.seq, ts)
+        source_ts = m.ts.timestamp()
+        ts, live = self._source_ts(source_ts, now)
+        verdict = self.tracker.check(source, m.seq, source_ts)
         if verdict == "duplicate":
             raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
         if verdict != "new":
@@ -230,17 +232,16 @@ class Ingestor:
         out = Outcome(T.READING)
         rows: list[tuple] = []
         submit: list[tuple[str, float | None, float, str]] = []
-        self._one(m.sid, m.v, m.u, m.q, ts, live and not m.hist, now, source, m.seq, rows, submit, out)
+        self._one(m.sid, m.v, m.u, m.q, source_ts, ts, live and not m.hist, now, source, m.seq, rows, submit, out)
         self._flush(rows, submit, out, now, conflate=flood, topic=topic)
         return out
 
     def _batch(self, topic: str, payload: bytes, now: float) -> Outcome:
-        """A gateway batch. Entries are decoded raw (:class:`~.payloads.RawBatchEntry`) and
-        their ids and times checked once per distinct value (same verdicts as the full
-        decoder); the common all-clean batch is then turned into history rows and live
-        columns by a few list comprehensions, anything unusual by the per-entry loop of
-        :meth:`_batch_entries`. TwinState, history and the alarm queue each get the whole
-        batch in one call."""
+        """A gateway batch. Entries are decoded raw (:class:`~.payloads.RawBatchEntry`: times
+        checked by the decoder, ids once per distinct value); the common all-clean batch is then
+        turned into history columns and live columns by a few list comprehensions, anything
+        unusual by the per-entry loop of :meth:`_batch_entries`. TwinState, history and the
+        alarm queue each get the whole batch in one call."""
         m = P.decode_raw_batch(payload)
         if topic.split("/")[4] != m.gw:
             raise _Reject("topic_mismatch", f"topic names gateway {topic.split('/')[4]!r}, payload {m.gw!r}")
@@ -251,12 +252,6 @@ class Ingestor:
             for i, (sid, unit) in enumerate(zip(sids, units_l)):
                 if unit is None:
                     P.check_id(sid, f"$.r[{i}].sid")
-        tcache = self._times
-        tconv = [tcache.get(e.ts) for e in r]
-        if None in tconv:
-            for i, e in enumerate(r):
-                if tconv[i] is None:
-                    tconv[i] = self._time(e.ts, i)
         source = m.gw if m.boot == 0 else f"{m.gw}#{m.boot}"
         verdict = self.tracker.check(source, m.seq, m.ts.timestamp())
         if verdict == "duplicate":
@@ -267,11 +262,13 @@ class Ingestor:
         n = len(r)
         if n == 0:
             return out
+        times = [e.ts for e in r]
+        first = times[0]
+        # gateways send one time per reading; a batch stamped once converts one datetime
+        tss = [first.timestamp()] * n if times.count(first) == n else [t.timestamp() for t in times]
         base = m.seq * P.MAX_BATCH
         plant_id = self.plant_id
-        text = self._text_rows
         vals = [e.v for e in r]
-        tss = [c[0] for c in tconv]
         us = [e.u for e in r]
         fast = (None not in units_l and None not in vals and [e.q for e in r].count("good") == n
                 and (us.count(None) == n or all(u is None or u == un for u, un in zip(us, units_l)))
@@ -281,22 +278,23 @@ class Ingestor:
             rng = self.ranges
             quals = ["ok" if lh[0] <= v <= lh[1] else "out_of_range"
                      for lh, v in zip([rng[s] for s in sids], vals)]
-            if text:   # the durable log takes the message as columns: no per-row tuples here
-                self.history.put_record(plant_id, source, epoch_to_sqlite_text(now), base,  # type: ignore[union-attr]
-                                        sids, [c[1] for c in tconv], vals, units_l, quals)
+            if self._columns:   # the durable log takes the message as columns: no per-row tuples
+                self.history.put_record(plant_id, source, now, base, sids, tss, vals,  # type: ignore[union-attr]
+                                        units_l, quals, self.site)
                 rows = None
                 out.history = n
                 self.readings_history += n
             else:
-                rows = [(plant_id, s, c[0], now, v, un, q, source, base + i)
-                        for i, (s, c, v, un, q) in enumerate(zip(sids, tconv, vals, units_l, quals))]
+                site = self.site
+                rows = [(plant_id, s, t, now, v, un, q, source, base + i, site)
+                        for i, (s, t, v, un, q) in enumerate(zip(sids, tss, vals, units_l, quals))]
             if m.hist:
                 sids, vals, tss, quals = [], [], [], []
         else:
-            rows, sids, vals, tss, quals = self._batch_entries(m, tconv, units_l, source, base, topic, payload,
+            rows, sids, vals, tss, quals = self._batch_entries(m, tss, units_l, source, base, topic, payload,
                                                                now, out)
         if rows:
-            self._history_rows(rows, text=text)
+            self._history_rows(rows)
             out.history = len(rows)
             self.readings_history += len(rows)
         if sids:
@@ -334,25 +332,12 @@ class Ingestor:
             else:
                 self.alarms.submit_readings(list(zip(sids, vals, tss, quals)))
 
-    def _time(self, text: str, i: int) -> tuple[float, str]:
-        """(epoch s, SQLite text) of an entry's RFC 3339 time, cached per distinct string;
-        ``msgspec.ValidationError`` located at the entry for a bad one."""
-        c = self._times.get(text)
-        if c is None:
-            ep = P.parse_time(text, f"$.r[{i}].ts")
-            if len(self._times) >= 4096:      # bounded memory: a new batch brings new times
-                self._times.clear()
-            c = self._times[text] = (ep, epoch_to_sqlite_text(ep))
-        return c
-
-    def _batch_entries(self, m: P.RawBatchMsg, tconv: list[tuple[float, str]], units_l: list[str | None],
+    def _batch_entries(self, m: P.RawBatchMsg, tss_in: list[float], units_l: list[str | None],
                        source: str, base: int, topic: str, payload: bytes, now: float, out: Outcome
                        ) -> tuple[list[tuple], list[str], list[float | None], list[float], list[str]]:
         """The per-entry path of :meth:`_batch` (unknown sensors, units, missing values, bad
         qualities, skewed or late times): (history rows, live sids, values, times, qualities)."""
-        ranges, plant_id, qmap = self.ranges, self.plant_id, _Q
-        text = self._text_rows
-        nowt = epoch_to_sqlite_text(now) if text else now
+        ranges, plant_id, qmap, site = self.ranges, self.plant_id, _Q, self.site
         future = now + self.config.skew_tolerance_s
         oldest_live = now - self.config.max_live_age_s
         live_ok = not m.hist
@@ -364,17 +349,17 @@ class Ingestor:
         for i, e in enumerate(m.r):
             sid, v, q = e.sid, e.v, e.q
             unit = units_l[i]
-            t, ttext = tconv[i]
+            t = tss_in[i]
             if unit is None or (e.u is not None and e.u != unit) or t < MIN_TS or (v is None and q == "good"):
                 out.rejected += 1
                 rj = self._entry_reject(sid, e.u, unit, t, v)
                 self.rejects.reject(rj.reason, topic, payload, f"r[{i}]: {rj.detail}")
                 continue
             live = live_ok
+            t_live = t
             if t > future:
                 self.rejects.flag("clock_skew")
-                t = now
-                ttext = nowt
+                t_live = now
             elif t < oldest_live:
                 self.rejects.flag("late_history")
                 live = False
@@ -385,11 +370,11 @@ class Ingestor:
                 if quality is None:
                     lo, hi = ranges[sid]
                     quality = "ok" if lo <= v <= hi else "out_of_range"
-            rows.append((plant_id, sid, ttext if text else t, nowt, v, unit, quality, source, base + i))
+            rows.append((plant_id, sid, t, now, v, unit, quality, source, base + i, site))
             if live:
                 sids.append(sid)
                 vals.append(v)
-                tss.append(t)
+                tss.append(t_live)
                 quals.append(quality)
         return rows, sids, vals, tss, quals
 
@@ -404,18 +389,15 @@ class Ingestor:
             return _Reject("unit_mismatch", f"{sid}: unit {u!r}, registry says {unit!r}")
         return _Reject("missing_value", f"{sid}: null value with quality good")
 
-    def _history_rows(self, rows: list[tuple], *, text: bool = False) -> None:
-        """Hand prepared reading rows (store.READING_ROW_FIELDS order; times as float seconds,
-        or as SQLite text when ``text``) to the history sink: ``put_text_rows`` (the durable
-        ingest log), else ``put_prepared_readings``, else the classic row dicts."""
+    def _history_rows(self, rows: list[tuple]) -> None:
+        """Hand prepared reading rows (store.READING_ROW_FIELDS order, times as float seconds)
+        to the history sink: ``put_rows`` (the durable ingest log), else
+        ``put_prepared_readings``, else the classic row dicts."""
         h = self.history
         if h is None:
             return
-        if self._text_rows:
-            if not text:
-                conv = epoch_to_sqlite_text
-                rows = [(r[0], r[1], conv(r[2]), conv(r[3]), *r[4:]) for r in rows]
-            h.put_text_rows(rows)  # type: ignore[attr-defined]
+        if self._columns:
+            h.put_rows(rows)  # type: ignore[attr-defined]
             return
         put = getattr(h, "put_prepared_readings", None)
         if put is not None:
@@ -423,11 +405,13 @@ class Ingestor:
             return
         fts = datetime.fromtimestamp
         h.put_readings([{"plant_id": r[0], "sensor_id": r[1], "ts": fts(r[2], _UTC), "received_ts": fts(r[3], _UTC),
-                         "value": r[4], "unit": r[5], "quality": r[6], "source": r[7], "seq": r[8]} for r in rows])
+                         "value": r[4], "unit": r[5], "quality": r[6], "source": r[7], "seq": r[8],
+                         "site": r[9]} for r in rows])
 
-    def _one(self, sid: str, v: float | None, u: str | None, q: str, ts: float,
+    def _one(self, sid: str, v: float | None, u: str | None, q: str, source_ts: float, ts: float,
              live: bool, now: float, source: str, seq: int, rows: list, submit: list, out: Outcome) -> None:
-        """Validate one reading and queue its effects (raises _Reject)."""
+        """Validate one reading and queue its effects (raises _Reject): history at the source's
+        time ``source_ts``, the live state at ``ts`` (s)."""
         unit = self.units.get(sid)
         if unit is None:
             self.rejects.log_once("sensor:" + sid, f"reading for unknown sensor {sid!r} rejected")
@@ -443,7 +427,7 @@ class Ingestor:
             if quality is None:
                 lo, hi = self.ranges[sid]
                 quality = "ok" if lo <= v <= hi else "out_of_range"
-        rows.append((self.plant_id, sid, ts, now, v, unit, quality, source, seq))
+        rows.append((self.plant_id, sid, source_ts, now, v, unit, quality, source, seq, self.site))
         if live:
             if self.state.apply_reading(sid, math.nan if v is None else v, ts, quality, now):
                 out.applied += 1
@@ -503,7 +487,8 @@ class Ingestor:
             c = loc.position.coordinates
             pid = loc.trackables[0] if loc.trackables else loc.provider_id
             z = c[2] if len(c) > 2 else 0.0
-            rows.append({"plant_id": self.plant_id, "person_id": pid, "ts": datetime.fromtimestamp(ts, _UTC),
+            rows.append({"plant_id": self.plant_id, "site": self.site, "person_id": pid,
+                         "ts": datetime.fromtimestamp(ts, _UTC),
                          "x_m": c[0], "y_m": c[1], "z_m": z,
                          "area_id": self.state.area_of(c[0], c[1]) if not live else None})
             if live:

@@ -86,7 +86,7 @@ class _Sink:
     def put_record(self, *cols) -> None:
         self.records.append(json.dumps(cols))
 
-    def put_text_rows(self, rows) -> None:
+    def put_rows(self, rows) -> None:
         self.records.extend(json.dumps(r) for r in rows)
 
     def put_readings(self, rows) -> None:

@@ -60,10 +60,10 @@ def store(request, tmp_path):
 def test_prepared_rows_equal_validated_dicts(store, n):
     t0 = 1.75e9 + 0.123
     rows = [("demo", f"GD-{i % 4}", t0 + i * 0.001, t0 + 1.5, None if i % 97 == 0 else i / 8, "%LEL",
-             "fault" if i % 97 == 0 else "ok", "gw-1", i) for i in range(n)]
+             "fault" if i % 97 == 0 else "ok", "gw-1", i, "s1") for i in range(n)]
     with BatchWriter(store, batch_size=200, flush_interval_s=0.05) as w:
         w.put_prepared_readings(rows)
-        w.put_prepared_readings(rows[: n // 2])         # redelivery: deduped on (source, seq)
+        w.put_prepared_readings(rows[: n // 2])         # redelivery: deduped on its key
         w.flush()
         st = w.stats()
     assert st.written == n and st.duplicates == n // 2

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -16,21 +17,22 @@ from paho.mqtt.properties import Properties
 from safetwin.live_bridge.bridge import LiveBridge
 from safetwin.live_bridge.fastclient import FastClient
 from safetwin.live_bridge.ingest import Ingestor
-from safetwin.live_bridge.ingestlog import DurableLog, LogIndexer, expand_record, list_segments, segment_name
+from safetwin.live_bridge.ingestlog import (
+    DurableLog, LogIndexer, expand_record, list_segments, segment_name, site_log_directory,
+)
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
 from safetwin.twin.state import TwinState
 from safetwin.twin.store import Store
-from safetwin.twin.store.store import epoch_to_sqlite_text
 
 from .conftest import wait_for
 
-T0 = "2025-01-01 00:00:00.000000"
+T0 = 1735689600.0   # 2025-01-01T00:00:00Z
 
 
-def put(log: DurableLog, source: str, seq0: int, n: int, v: float = 1.0) -> None:
+def put(log: DurableLog, source: str, seq0: int, n: int, v: float = 1.0, site: str = "s1") -> None:
     log.put_record("demo", source, T0, seq0, [f"GD-{i % 3:02d}" for i in range(n)], [T0] * n,
-                   [v + i for i in range(n)], ["%LEL"] * n, ["ok"] * n)
+                   [v + i for i in range(n)], ["%LEL"] * n, ["ok"] * n, site)
 
 
 def test_log_roundtrip_and_reindex_is_idempotent(tmp_path):
@@ -82,11 +84,11 @@ def test_torn_tail_is_skipped_and_a_restarted_log_continues(tmp_path):
 def test_record_columns_equal_row_tuples(small_plant):
     """The bridge's two history paths (columns into the log, row tuples into a writer) give
     the same rows, also for batches that take the per-entry path."""
-    class TextSink:
+    class LogSink:
         def __init__(self):
             self.rows = []
 
-        def put_text_rows(self, rows):
+        def put_rows(self, rows):
             self.rows.extend(rows)
 
         def put_record(self, *cols):
@@ -118,14 +120,13 @@ def test_record_columns_equal_row_tuples(small_plant):
             r[6] = {"sid": "GD-02", "ts": iso_ms(now), "v": None, "q": "bad"}  # fault
             r[7] = {"sid": "GD-02", "ts": iso_ms(now), "v": 1.0, "u": "ppm"}   # unit mismatch
         batches.append(json.dumps({"gw": "gw-1", "seq": k, "ts": iso_ms(now), "r": r}).encode())
-    a, b = TextSink(), RowSink()
+    a, b = LogSink(), RowSink()
     ia = Ingestor(TwinState(small_plant), "s1", history=a)
     ib = Ingestor(TwinState(small_plant), "s1", history=b)
     for p in batches:
         oa, ob = ia.handle(t.batch("gw-1"), p, received_ts=now), ib.handle(t.batch("gw-1"), p, received_ts=now)
         assert (oa.applied, oa.history, oa.rejected) == (ob.applied, ob.history, ob.rejected)
-    conv = epoch_to_sqlite_text
-    assert a.rows == [(r[0], r[1], conv(r[2]), conv(r[3]), *r[4:]) for r in b.rows]
+    assert a.rows == b.rows
     assert len(a.rows) == 30 * 20 - 10 * 2 and ia.rejects.counts == ib.rejects.counts
     # a hostile id or a zone-less time anywhere in a batch rejects it whole, as before
     bad_id = {"gw": "gw-1", "seq": 99, "ts": iso_ms(now), "r": [{"sid": "GD/01", "ts": iso_ms(now), "v": 1}]}
@@ -138,9 +139,9 @@ def test_record_columns_equal_row_tuples(small_plant):
 def test_bridge_catches_up_on_a_log_left_by_a_crashed_run(small_plant, bridge_config, tmp_path):
     db = bridge_config.db_url
     Store.open(db).close()
-    log = DurableLog(db.removeprefix("sqlite:///") + ".ingest-log")
+    log = DurableLog(site_log_directory(db.removeprefix("sqlite:///") + ".ingest-log", bridge_config.site))
     for k in range(30):
-        put(log, "gw-crashed", k * 1000, 50)
+        put(log, "gw-crashed", k * 1000, 50, site=bridge_config.site)
     log.sync()                                 # durable (acknowledged), never indexed: then a crash
     log.abandon()
     with LiveBridge(small_plant, bridge_config) as b:
@@ -223,3 +224,28 @@ def test_a_dead_indexer_process_is_restarted_and_history_completes(small_plant, 
         assert wait_for(b.indexer.alive, timeout=10)      # the periodic check restarted it
         assert b.wait_indexed(60)
         assert b.store.count_readings() == 100
+
+
+def test_a_log_of_the_one_log_per_store_layout_is_indexed_under_the_first_site(small_plant, bridge_config):
+    """Records written before sites were logged (times as SQLite text, no site), left in
+    ``<db>.ingest-log/`` itself by a crashed bridge of that version: the bridge of a site moves
+    them into its own log directory and indexes them with its site."""
+    import struct
+    import zlib
+    db = bridge_config.db_url
+    Store.open(db).close()
+    base = db.removeprefix("sqlite:///") + ".ingest-log"
+    frames = b""
+    for k in range(5):
+        body = json.dumps(["demo", "gw-old", "2025-01-01 00:00:01.000000", k * 1000, ["GD-01", "GD-02"],
+                           ["2025-01-01 00:00:00.250000"] * 2, [1.0, -0.0], ["%LEL"] * 2, ["ok"] * 2]).encode()
+        frames += struct.pack("<II", len(body), zlib.crc32(body)) + body
+    import os
+    os.makedirs(base)
+    with open(f"{base}/{segment_name(1)}", "wb") as f:
+        f.write(frames)
+    with LiveBridge(small_plant, bridge_config) as b:
+        assert b.wait_indexed(60)
+        rows = b.store.readings("GD-02", site=bridge_config.site)
+        assert len(rows) == 5 and str(rows[0].value) == "-0.0" and rows[0].ts.isoformat() == "2025-01-01T00:00:00.250000+00:00"
+    assert list_segments(Path(base)) == []

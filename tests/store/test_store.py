@@ -206,9 +206,16 @@ def test_bulk_and_single_row_paths_store_the_same_instants(store: Store) -> None
     for t in ts:
         got = store.readings("GD-CL2-01", since=t, until=t + timedelta(microseconds=1))
         assert {r.value for r in got} == {1.0, 2.0} and all(r.ts == t for r in got)
-    store.write_positions([Position("demo", "P", ts[i % 3], 0, 0) for i in range(n)])
-    store.write_positions([Position("demo", "P", ts[0], 1, 1)])
-    assert len(store.positions("P", since=T0, until=T0 + timedelta(microseconds=1))) == n // 3 + 1 + (n % 3 > 0)
+    bulk_fixes = [Position("demo", f"P{i}", ts[i % 3], 0, 0) for i in range(n)]
+    assert store.write_positions(bulk_fixes) == n
+    store.write_positions([Position("demo", "Q", t, 1, 1) for t in ts])  # one-by-one path
+    for k, t in enumerate(ts):
+        assert [p.ts for p in store.positions("Q", since=t, until=t + timedelta(microseconds=1))] == [t]
+        assert [p.ts for p in store.positions(f"P{k}", since=t, until=t + timedelta(microseconds=1))] == [t]
+    # one fix per person, site, plant and instant: a repeated batch adds nothing, on either path
+    assert store.write_positions(bulk_fixes) == 0
+    assert store.write_positions([Position("demo", "Q", ts[0], 5, 5)]) == 0
+    assert store.positions("Q", limit=1)[0].x_m == 1.0
 
 
 def test_concurrent_first_open_upgrades_once(db_url) -> None:

@@ -6,8 +6,9 @@ Layout of a log directory:
   writer continues after the highest segment on disk or named by the indexer's progress). A
   frame is an 8-byte header (body length, CRC-32 of the body, little-endian uint32) and the
   body: the history rows of one message as JSON columns ``[plant, source, received, seq,
-  sensor ids, times, values, units, qualities]`` (times as SQLite DateTime text; ``seq`` the
-  first of consecutive sequence numbers or one per row), see :func:`expand_record`. A segment
+  sensor ids, times, values, units, qualities, site]`` (times as seconds since the epoch;
+  ``seq`` the first of consecutive sequence numbers or one per row), see :func:`expand_record`
+  (which also reads the records of earlier versions: times as SQLite text, no site). A segment
   is closed past :data:`SEGMENT_BYTES`, or after a failed write.
 * ``writer.lock`` — one :class:`DurableLog` writer per directory.
 * ``indexed.json`` — the indexer's position and counters (:func:`read_progress`).
@@ -24,20 +25,18 @@ Example (two records; the tail cut short, or failing its CRC)::
     >>> from pathlib import Path
     >>> d = Path(tempfile.mkdtemp())
     >>> log = DurableLog(d)
-    >>> log.put_record("demo", "gw-1", "2025-01-01 00:00:00.100000", 7, ["GD-01"],
-    ...                ["2025-01-01 00:00:00.000000"], [1.5], ["%LEL"], ["ok"])
-    >>> log.put_record("demo", "gw-1", "2025-01-01 00:00:01.100000", 8, ["GD-01"],
-    ...                ["2025-01-01 00:00:01.000000"], [1.7], ["%LEL"], ["ok"])
+    >>> log.put_record("demo", "gw-1", 1735689600.1, 7, ["GD-01"], [1735689600.0], [1.5], ["%LEL"], ["ok"], "s1")
+    >>> log.put_record("demo", "gw-1", 1735689601.1, 8, ["GD-01"], [1735689601.0], [1.7], ["%LEL"], ["ok"], "s1")
     >>> log.close()
     >>> data = (d / segment_name(log.segment)).read_bytes()
     >>> len(data), read_frames(data)[1:]
-    (234, (234, False))
+    (180, (180, False))
     >>> bodies, used, torn = read_frames(data[:-3])                       # cut short
     >>> [expand_record(b)[0][4] for b in bodies], used, torn
-    ([1.5], 117, False)
+    ([1.5], 90, False)
     >>> bodies, used, torn = read_frames(data[:-1] + b"X")                # last byte overwritten
     >>> [expand_record(b)[0][4] for b in bodies], used, torn
-    ([1.5], 117, True)
+    ([1.5], 90, True)
 """
 from __future__ import annotations
 
@@ -52,6 +51,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from safetwin.twin.store.store import sqlite_text_to_epoch as _sqlite_text_to_epoch
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,27 @@ def list_segments(directory: Path) -> list[int]:
 _decode_record = msgspec.json.Decoder().decode
 
 
-def expand_record(body: bytes) -> list[tuple[Any, ...]]:
-    """The history rows of one log record, in READING_ROW_FIELDS order.
+def expand_record(body: bytes, site: str = "") -> list[tuple[Any, ...]]:
+    """The history rows of one log record, in READING_ROW_FIELDS order (times as seconds since
+    the epoch). ``site`` is used for records written before the site was logged.
 
-    >>> expand_record(b'["p","gw","2025-01-01 00:00:01.000000",7,["A","B"],["t1","t2"],[1.5,null],["u","u"],["ok","fault"]]')[1]
-    ('p', 'B', 't2', '2025-01-01 00:00:01.000000', None, 'u', 'fault', 'gw', 8)
+    >>> body = b'["p","gw",1735689601.0,7,["A","B"],[1735689600.5,1735689600.75],[1.5,null],["u","u"],["ok","fault"],"s1"]'
+    >>> expand_record(body)[1]
+    ('p', 'B', 1735689600.75, 1735689601.0, None, 'u', 'fault', 'gw', 8, 's1')
+    >>> old = b'["p","gw","2025-01-01 00:00:01.000000",7,["A"],["2025-01-01 00:00:00.500000"],[1.5],["u"],["ok"]]'
+    >>> expand_record(old, "old")
+    [('p', 'A', 1735689600.5, 1735689601.0, 1.5, 'u', 'ok', 'gw', 7, 'old')]
     """
-    plant_id, source, received, seq, sids, ts, vals, units, quals = _decode_record(body)
+    fields = _decode_record(body)
+    plant_id, source, received, seq, sids, ts, vals, units, quals = fields[:9]
+    if len(fields) > 9:
+        site = fields[9]
+    if isinstance(received, str):               # a record of an earlier version: SQLite text times
+        received = _sqlite_text_to_epoch(received)
+        ts = [_sqlite_text_to_epoch(t) for t in ts]
     n = len(sids)
     seqs = range(seq, seq + n) if isinstance(seq, int) else seq
-    return [(plant_id, sid, t, received, v, u, q, source, k)
+    return [(plant_id, sid, t, received, v, u, q, source, k, site)
             for sid, t, v, u, q, k in zip(sids, ts, vals, units, quals, seqs)]
 
 
@@ -157,22 +169,23 @@ class DurableLog:
             self._pending.append(body)
             self.appended += 1
 
-    def put_record(self, plant_id: str, source: str, received: str, seq: int | list[int], sensor_ids: list[str],
-                   ts: list[str], values: list[float | None], units: list[str], qualities: list[str]) -> None:
+    def put_record(self, plant_id: str, source: str, received: float, seq: int | list[int], sensor_ids: list[str],
+                   ts: list[float], values: list[float | None], units: list[str], qualities: list[str],
+                   site: str) -> None:
         """Queue the history rows of one message as columns (one record): ``seq`` is the first
-        sequence number of consecutive rows or one per row; times as SQLite DateTime text."""
+        sequence number of consecutive rows or one per row; times in seconds since the epoch."""
         if sensor_ids:
-            self.append(_encode((plant_id, source, received, seq, sensor_ids, ts, values, units, qualities)))
+            self.append(_encode((plant_id, source, received, seq, sensor_ids, ts, values, units, qualities, site)))
 
-    def put_text_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Queue history rows (READING_ROW_FIELDS order, times as SQLite DateTime text, ``seq``
-        set) as records, one per (plant, source, received time)."""
-        groups: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    def put_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Queue history rows (READING_ROW_FIELDS order, times as seconds since the epoch,
+        ``seq`` set) as records, one per (plant, source, received time, site)."""
+        groups: dict[tuple[str, str, float, str], list[tuple[Any, ...]]] = {}
         for r in rows:
-            groups.setdefault((r[0], r[7], r[3]), []).append(r)
-        for (plant_id, source, received), rs in groups.items():
+            groups.setdefault((r[0], r[7], r[3], r[9]), []).append(r)
+        for (plant_id, source, received, site), rs in groups.items():
             self.put_record(plant_id, source, received, [r[8] for r in rs], [r[1] for r in rs],
-                            [r[2] for r in rs], [r[4] for r in rs], [r[5] for r in rs], [r[6] for r in rs])
+                            [r[2] for r in rs], [r[4] for r in rs], [r[5] for r in rs], [r[6] for r in rs], site)
 
     # ---- group commit
     def sync(self) -> None:
@@ -254,6 +267,39 @@ def _fsync_dir(directory: Path) -> None:
     finally:
         os.close(fd)
 
+
+
+def site_log_directory(base: str | os.PathLike[str], site: str) -> Path:
+    """The ingest log directory of ``site`` under ``base`` (``<base>/<site>``): one log, one
+    writer and one indexer per site, so several sites' bridges run side by side on one store.
+
+    A log left directly in ``base`` by a version that had one log per store (segments and
+    ``indexed.json`` at the top) is moved into the directory of the first site that starts
+    (its records carry no site; the indexer gives them that site), so nothing acknowledged is
+    left behind.
+
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> _ = (base / "seg-000001.log").write_bytes(b"")
+    >>> site_log_directory(base, "north").relative_to(base), sorted(p.name for p in (base / "north").iterdir())
+    (PosixPath('north'), ['seg-000001.log'])
+    """
+    import fcntl
+    base = Path(base)
+    target = base / site
+    legacy = list_segments(base)
+    if legacy or (base / "indexed.json").exists():
+        with open(base / "writer.lock", "a+") as lock:          # no writer of the old layout meanwhile
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            target.mkdir(parents=True, exist_ok=True)
+            if not list_segments(target):
+                for name in [segment_name(n) for n in list_segments(base)] + ["indexed.json"]:
+                    if (base / name).exists():
+                        os.replace(base / name, target / name)
+                _fsync_dir(target)
+                _fsync_dir(base)
+                log.warning("ingest log %s: the log of the previous layout moved to %s", base, target)
+    return target
 
 
 def read_progress(directory: str | os.PathLike[str]) -> dict[str, Any]:

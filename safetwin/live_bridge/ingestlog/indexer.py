@@ -3,8 +3,8 @@
 :class:`LogIndexer` reads the durable part of the log (:mod:`.durable_log`) and inserts it into
 ``sensor_readings`` in large chunks (one ``INSERT … SELECT FROM json_each`` per chunk, run by
 SQLite with the GIL released). Its position is kept in ``indexed.json``; re-reading a record
-after a crash is harmless because the insert skips rows whose ``(source, seq)`` is stored
-(every log row has a ``seq``), so history ends up with every reading exactly once
+after a crash is harmless because the insert skips rows whose key (site, plant, source, seq,
+time) is stored (every log row has a ``seq``), so history ends up with every reading exactly once
 (idempotent). On start it first catches up with the log a previous run left; fully indexed
 segments are deleted; a torn tail of a closed segment is skipped (counted in ``torn``).
 
@@ -15,8 +15,8 @@ Example: indexing the same log twice stores each reading once::
     >>> d = tempfile.mkdtemp()
     >>> store = Store.open(f"sqlite:///{d}/h.db")
     >>> log = DurableLog(f"{d}/log")
-    >>> log.put_record("demo", "gw-1", "2025-01-01 00:00:00.100000", 7, ["GD-01", "GD-02"],
-    ...                ["2025-01-01 00:00:00.000000"] * 2, [1.5, 0.2], ["%LEL"] * 2, ["ok"] * 2)
+    >>> log.put_record("demo", "gw-1", 1735689600.1, 7, ["GD-01", "GD-02"], [1735689600.0] * 2,
+    ...                [1.5, 0.2], ["%LEL"] * 2, ["ok"] * 2, "site1")
     >>> log.sync()
     >>> LogIndexer(log.directory, store, log=log).run_once()
     1
@@ -50,13 +50,15 @@ class LogIndexer:
     newest segment as still being written by another process (an incomplete record there is
     waited for, not skipped) and ``follow=False`` indexes what the directory holds (e.g. after
     a crash) and stops. ``nice`` lowers the thread's CPU priority (Linux) -- prefer the
-    separate process of :class:`IndexerProcess`, which cannot hold the ingest's GIL."""
+    separate process of :class:`IndexerProcess`, which cannot hold the ingest's GIL. ``site``
+    is the site of records written before records named theirs."""
 
     def __init__(self, directory: str | os.PathLike[str], store: Any, *, log: DurableLog | None = None,
                  follow: bool = False, chunk_bytes: int = 2 * 1024 * 1024, poll_s: float = 0.2,
-                 nice: int = 0) -> None:
+                 nice: int = 0, site: str = "") -> None:
         self.directory = Path(directory)
         self.store = store
+        self.site = site
         self.log = log
         #: without ``log``: another process may still append to the newest segment
         self.follow = follow
@@ -208,7 +210,7 @@ class LogIndexer:
         self._save_progress()
 
     def _insert(self, bodies: list[bytes]) -> None:
-        rows = [row for body in bodies for row in expand_record(body)]
+        rows = [row for body in bodies for row in expand_record(body, self.site)]
         total = len(rows)
         doc = _encode(rows)
         delay = 0.1

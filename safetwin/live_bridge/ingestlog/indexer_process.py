@@ -30,10 +30,11 @@ class IndexerProcess:
     finish), follows the newest segment and, when its stdin closes (``stop()``, or the bridge
     died), indexes what is left and exits."""
 
-    def __init__(self, directory: str | os.PathLike[str], db_url: str, *, nice: int = 10) -> None:
+    def __init__(self, directory: str | os.PathLike[str], db_url: str, *, nice: int = 10, site: str = "") -> None:
         self.directory = Path(directory)
         self.db_url = db_url
         self.nice = nice
+        self.site = site
         self.proc: Any = None
 
     def start(self) -> IndexerProcess:
@@ -41,7 +42,7 @@ class IndexerProcess:
         import sys
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "safetwin.live_bridge.ingestlog", "--dir", str(self.directory),
-             "--db", self.db_url, "--nice", str(self.nice)],
+             "--db", self.db_url, "--nice", str(self.nice), "--site", self.site],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=False)
         return self
 
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", required=True)
     ap.add_argument("--db", required=True)
     ap.add_argument("--nice", type=int, default=10)
+    ap.add_argument("--site", default="", help="site of log records written before records named theirs")
     ap.add_argument("--poll", type=float, default=0.2)
     ap.add_argument("--defer-idle", type=float, default=0.3,
                     help="wait until the log has not grown for this long (s) before indexing (0: never wait)")
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             done.set()
     threading.Thread(target=watch_stdin, daemon=True).start()
-    ix = LogIndexer(directory, store, follow=True, poll_s=args.poll)
+    ix = LogIndexer(directory, store, follow=True, poll_s=args.poll, site=args.site)
     gate = WriterActivity(directory, args.defer_idle, args.max_lag)
     while not done.is_set():
         if gate.busy():                               # a burst is being appended: index after it

@@ -2,6 +2,14 @@
 
 Units: positions in metres in the plant's local frame (x east, y north, z up); timestamps are
 timezone-aware UTC; reading values are in the unit named in ``unit`` (SI, concentrations mg/m³).
+
+History (``sensor_readings``, ``position_history``) carries the **site** and the plant of every
+row, and its unique keys end with the row's time ``ts``: several sites share one store (two
+sites may both have a gateway ``gw-1``), and the keys suit a table partitioned by time. On
+PostgreSQL both tables are range-partitioned by ``ts`` (one partition per day plus a default
+one, :mod:`.partitions`) and their primary key is ``(id, ts)`` (a partitioned table's keys must
+contain the partition column); on SQLite the key stays ``id`` (the rowid). The same keys let
+TimescaleDB make hypertables of these tables (its unique indexes must contain the time column).
 """
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, Float, Index, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .types import BigIntId, JsonDoc, UTCDateTime
+from .types import BigIntId, ExactFloat, JsonDoc, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -42,16 +50,18 @@ class Base(DeclarativeBase):
 
 
 class SensorReadingRow(Base):
-    """One sensor reading; ``(source, seq)`` identifies a message for dedupe when seq is set."""
+    """One sensor reading of a site. A message's readings are identified for dedupe by
+    ``(site, plant_id, source, seq, ts)`` when seq is set (a NULL seq never conflicts)."""
 
     __tablename__ = "sensor_readings"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), default="", server_default="")
     plant_id: Mapped[str] = mapped_column(String(64))
     sensor_id: Mapped[str] = mapped_column(String(128))
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     received_ts: Mapped[datetime] = mapped_column(UTCDateTime())
-    value: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: no number (fault)
+    value: Mapped[float | None] = mapped_column(ExactFloat, nullable=True)  # NULL: no number (fault)
     unit: Mapped[str] = mapped_column(String(32))
     quality: Mapped[str] = mapped_column(
         String(16), default=Quality.OK.value, server_default=Quality.OK.value
@@ -61,20 +71,24 @@ class SensorReadingRow(Base):
 
     __table_args__ = (
         CheckConstraint(quality.in_(QUALITY_VALUES), name="quality"),
-        Index("ix_sensor_readings_sensor_id_ts", "sensor_id", "ts"),
-        Index(
-            "uq_sensor_readings_source_seq", "source", "seq", unique=True,
-            sqlite_where=seq.is_not(None), postgresql_where=seq.is_not(None),
-        ),
+        Index("ix_sensor_readings_sensor_id_site_ts", "sensor_id", "site", "ts"),
+        Index("uq_sensor_readings_key", "site", "plant_id", "source", "seq", "ts", unique=True),
     )
 
 
+#: the columns of the unique key of each history table (ON CONFLICT targets)
+READING_KEY: tuple[str, ...] = ("site", "plant_id", "source", "seq", "ts")
+POSITION_KEY: tuple[str, ...] = ("site", "plant_id", "person_id", "ts")
+
+
 class PositionRow(Base):
-    """One position fix of a person, metres in the plant frame."""
+    """One position fix of a person on a site, metres in the plant frame; one fix per person
+    and time (``(site, plant_id, person_id, ts)``)."""
 
     __tablename__ = "position_history"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), default="", server_default="")
     plant_id: Mapped[str] = mapped_column(String(64))
     person_id: Mapped[str] = mapped_column(String(128))
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -83,7 +97,10 @@ class PositionRow(Base):
     z_m: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     area_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
-    __table_args__ = (Index("ix_position_history_person_id_ts", "person_id", "ts"),)
+    __table_args__ = (
+        Index("uq_position_history_key", "person_id", "site", "plant_id", "ts", unique=True),
+        Index("ix_position_history_site_ts", "site", "ts"),
+    )
 
 
 class AlarmEventRow(Base):
@@ -92,6 +109,7 @@ class AlarmEventRow(Base):
     __tablename__ = "alarm_events"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), default="", server_default="")
     alarm_id: Mapped[str] = mapped_column(String(128))
     sensor_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     level: Mapped[str] = mapped_column(String(32))
@@ -100,7 +118,7 @@ class AlarmEventRow(Base):
     message: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
-        Index("ix_alarm_events_alarm_id_ts", "alarm_id", "ts"),
+        Index("ix_alarm_events_alarm_id_site_ts", "alarm_id", "site", "ts"),
         Index("ix_alarm_events_ts", "ts"),
     )
 

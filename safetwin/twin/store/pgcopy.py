@@ -1,6 +1,7 @@
 """PostgreSQL bulk path: binary ``COPY`` (psycopg 3), about an order of magnitude faster than
-executemany for large batches. Readings go through a temporary table so that
-``INSERT … SELECT … ON CONFLICT DO NOTHING`` can still drop (source, seq) duplicates.
+executemany for large batches. Rows go through a temporary table so that
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` can still drop rows whose key is stored (readings:
+site, plant, source, seq, time; positions: person, site, plant, time).
 
 Statements are composed with ``psycopg.sql`` identifiers (COPY) or built with SQLAlchemy Core
 (everything else); values only ever travel as COPY data, never inside SQL text.
@@ -13,6 +14,8 @@ from typing import Any
 from sqlalchemy import Column, Connection, MetaData, Table, select
 from sqlalchemy.dialects import postgresql
 
+from .models import POSITION_KEY, READING_KEY
+
 #: below this many rows executemany is as fast and needs no temporary table
 COPY_MIN_ROWS = 200
 
@@ -20,13 +23,12 @@ COPY_MIN_ROWS = 200
 READING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("plant_id", "text"), ("sensor_id", "text"), ("ts", "timestamptz"),
     ("received_ts", "timestamptz"), ("value", "float8"), ("unit", "text"),
-    ("quality", "text"), ("source", "text"), ("seq", "int8"),
+    ("quality", "text"), ("source", "text"), ("seq", "int8"), ("site", "text"),
 )
 POSITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("plant_id", "text"), ("person_id", "text"), ("ts", "timestamptz"), ("x_m", "float8"),
-    ("y_m", "float8"), ("z_m", "float8"), ("area_id", "text"),
+    ("y_m", "float8"), ("z_m", "float8"), ("area_id", "text"), ("site", "text"),
 )
-_STAGE = "safetwin_stage_readings"
 
 
 def _copy(conn: Connection, table: str, columns: Sequence[tuple[str, str]],
@@ -44,22 +46,29 @@ def _copy(conn: Connection, table: str, columns: Sequence[tuple[str, str]],
 
 
 def copy_positions(conn: Connection, positions: Table, params: Sequence[dict[str, Any]]) -> int:
-    """COPY validated position rows into ``positions`` in the open transaction; returns count."""
-    _copy(conn, positions.name, POSITION_COLUMNS, params)
-    return len(params)
+    """COPY validated position rows into ``positions`` (skipping fixes already stored) in the
+    open transaction; returns the number of rows inserted."""
+    return _copy_dedupe(conn, positions, POSITION_COLUMNS, params, POSITION_KEY)
 
 
 def copy_readings(conn: Connection, readings: Table, params: Sequence[dict[str, Any]]) -> int:
-    """COPY validated readings into a temporary table dropped at commit, then move them to
-    ``readings`` skipping (source, seq) duplicates. Returns the number of rows inserted."""
-    names = [name for name, _ in READING_COLUMNS]
+    """COPY validated readings into ``readings`` (skipping rows whose key is stored) in the open
+    transaction; returns the number of rows inserted."""
+    return _copy_dedupe(conn, readings, READING_COLUMNS, params, READING_KEY)
+
+
+def _copy_dedupe(conn: Connection, target: Table, columns: Sequence[tuple[str, str]],
+                 params: Sequence[dict[str, Any]], key: Sequence[str]) -> int:
+    """COPY into a temporary table dropped at commit, then move the rows to ``target`` with
+    ``ON CONFLICT (key) DO NOTHING``."""
+    names = [name for name, _ in columns]
+    stage_name = f"safetwin_stage_{target.name}"
     stage = Table(
-        _STAGE, MetaData(), *(Column(n, readings.c[n].type, nullable=True) for n in names),
+        stage_name, MetaData(), *(Column(n, target.c[n].type, nullable=True) for n in names),
         prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
     )
     stage.create(conn)
-    _copy(conn, _STAGE, READING_COLUMNS, params)
-    move = postgresql.insert(readings).from_select(names, select(*(stage.c[n] for n in names)))
-    move = move.on_conflict_do_nothing(index_elements=["source", "seq"],
-                                       index_where=readings.c.seq.is_not(None))
+    _copy(conn, stage_name, columns, params)
+    move = postgresql.insert(target).from_select(names, select(*(stage.c[n] for n in names)))
+    move = move.on_conflict_do_nothing(index_elements=list(key))
     return int(conn.execute(move, execution_options={"preserve_rowcount": True}).rowcount)

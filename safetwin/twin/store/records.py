@@ -29,12 +29,14 @@ class Reading:
     received_ts: datetime | None = None
     source: str = ""
     seq: int | None = None
+    site: str = ""
     id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A person's position fix: metres in the plant frame, ``area_id`` of the named area if any."""
+    """A person's position fix on ``site``: metres in the plant frame, ``area_id`` of the named
+    area if any."""
 
     plant_id: str
     person_id: str
@@ -43,6 +45,7 @@ class Position:
     y_m: float
     z_m: float = 0.0
     area_id: str | None = None
+    site: str = ""
     id: int | None = None
 
 
@@ -56,6 +59,7 @@ class AlarmEvent:
     ts: datetime
     sensor_id: str | None = None
     message: str = ""
+    site: str = ""
     id: int | None = None
 
 
@@ -149,6 +153,7 @@ def reading_params(row: RowLike, now: datetime | None = None) -> dict[str, Any]:
         "quality": quality,
         "source": _text(m, "source", kind, required=False) or "",
         "seq": seq,
+        "site": _text(m, "site", kind, required=False) or "",
     }
 
 
@@ -164,6 +169,7 @@ def position_params(row: RowLike) -> dict[str, Any]:
         "y_m": _number(m, "y_m", kind, finite=True),
         "z_m": _number(m, "z_m", kind, finite=True, default=0.0),
         "area_id": _text(m, "area_id", kind, required=False),
+        "site": _text(m, "site", kind, required=False) or "",
     }
 
 
@@ -178,6 +184,7 @@ def alarm_params(row: RowLike) -> dict[str, Any]:
         "state": _text(m, "state", kind),
         "ts": _time(m, "ts", kind),
         "message": _text(m, "message", kind, required=False) or "",
+        "site": _text(m, "site", kind, required=False) or "",
     }
 
 

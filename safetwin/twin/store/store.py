@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -15,11 +14,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import pgcopy, sqlitefast
+from . import partitions, pgcopy, sqlitefast
 from .db import make_engine
 from .migrate import upgrade_to_head
 from .types import as_utc
-from .models import AlarmEventRow, AuditRow, PositionRow, SensorReadingRow
+from .models import POSITION_KEY, READING_KEY, AlarmEventRow, AuditRow, PositionRow, SensorReadingRow
 from .records import (
     AlarmEvent, AuditEntry, Position, Reading, RowLike,
     alarm_params, audit_params, position_params, reading_params, to_record,
@@ -32,7 +31,6 @@ POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]
 ALARMS: Table = AlarmEventRow.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
 
-_NATURAL_ORDER = tuple(range(9))
 
 _READING_TIMES = frozenset({"ts", "received_ts"})
 _POSITION_TIMES = frozenset({"ts"})
@@ -43,32 +41,44 @@ DEFAULT_CHUNK_ROWS = 5000
 #: field order of a prepared reading row for :meth:`Store.insert_reading_rows` and
 #: ``BatchWriter.put_prepared_readings``; ``ts`` and ``received_ts`` are float seconds since
 #: the Unix epoch (UTC), ``value`` a finite float or None, ``quality`` one of QUALITY_VALUES,
-#: ``source`` a string ("" when none) and ``seq`` an int or None.
+#: ``source`` a string ("" when none), ``seq`` an int or None and ``site`` the site's id.
 READING_ROW_FIELDS: tuple[str, ...] = (
-    "plant_id", "sensor_id", "ts", "received_ts", "value", "unit", "quality", "source", "seq")
-ReadingRow = tuple[str, str, float, float, float | None, str, str, str, int | None]
+    "plant_id", "sensor_id", "ts", "received_ts", "value", "unit", "quality", "source", "seq", "site")
+ReadingRow = tuple[str, str, float, float, float | None, str, str, str, int | None, str]
 #: SQLite ≥ 3.38 has the ``->>`` JSON operator used by the bulk reading path
 _SQLITE_JSON_ROWS = sqlite3.sqlite_version_info >= (3, 38, 0)
 _JSON_ENCODER = msgspec.json.Encoder()
-# identifiers only (fixed table/column names); the rows travel as one bound JSON parameter
+
+
+def _sqlite_text_sql(us: str) -> str:
+    """SQL of SQLite's stored DateTime text for the integer microseconds since the epoch ``us``
+    (the same text as :func:`epoch_to_sqlite_text`)."""
+    return f"strftime('%Y-%m-%d %H:%M:%S', {us} / 1000000, 'unixepoch') || '.' || printf('%06d', {us} % 1000000)"
+
+
+# Identifiers only (fixed table/column names); the rows travel as one bound JSON parameter, times
+# as epoch seconds that SQLite turns into its DateTime text (microseconds rounded half up).
 _SQLITE_JSON_INSERT = (
     f"INSERT INTO {READINGS.name} ({', '.join(READING_ROW_FIELDS)}) "
-    "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, "
-    "value->>8 FROM json_each(?) WHERE true "
-    "ON CONFLICT (source, seq) WHERE seq IS NOT NULL DO NOTHING")
+    f"SELECT p, sid, {_sqlite_text_sql('ts_us')}, {_sqlite_text_sql('rx_us')}, v, u, q, src, seq, site FROM ("
+    "SELECT value->>0 AS p, value->>1 AS sid, CAST((value->>2) * 1000000.0 + 0.5 AS INTEGER) AS ts_us, "
+    "CAST((value->>3) * 1000000.0 + 0.5 AS INTEGER) AS rx_us, value->>4 AS v, value->>5 AS u, value->>6 AS q, "
+    "value->>7 AS src, value->>8 AS seq, value->>9 AS site FROM json_each(?)) WHERE true "
+    f"ON CONFLICT ({', '.join(READING_KEY)}) DO NOTHING")
 
 _SECOND_TEXT: dict[int, str] = {}
 
 
 def epoch_to_sqlite_text(ts_s: float) -> str:
-    """Seconds since the Unix epoch (UTC) as SQLite's stored DateTime text
+    """Seconds since the Unix epoch (UTC, after 1970) as SQLite's stored DateTime text
     (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC, exactly as SQLAlchemy stores an aware UTC
-    datetime), rounded to the microsecond; the second prefix is cached."""
-    sec = math.floor(ts_s)
-    us = round((ts_s - sec) * 1e6)
-    if us >= 1_000_000:
-        sec += 1
-        us -= 1_000_000
+    datetime), rounded half up to the microsecond (``floor(ts_s * 1e6 + 0.5)``, the same
+    arithmetic as the bulk insert's SQL); the second prefix is cached.
+
+    >>> epoch_to_sqlite_text(1735689600.1234565)
+    '2025-01-01 00:00:00.123457'
+    """
+    sec, us = divmod(int(ts_s * 1e6 + 0.5), 1_000_000)
     prefix = _SECOND_TEXT.get(sec)
     if prefix is None:
         if len(_SECOND_TEXT) > 100_000:
@@ -77,7 +87,7 @@ def epoch_to_sqlite_text(ts_s: float) -> str:
     return f"{prefix}.{us:06d}"
 
 
-def _sqlite_text_to_epoch(text: str) -> float:
+def sqlite_text_to_epoch(text: str) -> float:
     """Inverse of :func:`epoch_to_sqlite_text` (to the microsecond)."""
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
 
@@ -104,6 +114,7 @@ class Store:
         self.engine = engine
         if migrate:
             upgrade_to_head(engine)
+            partitions.ensure_current_partitions(engine)
         self.session_factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self._dialect = engine.dialect.name
 
@@ -134,8 +145,9 @@ class Store:
 
     # ---- writes -------------------------------------------------------------------------
     def write_readings(self, rows: Iterable[RowLike], *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
-        """Insert sensor readings in batches, in one transaction; rows whose ``(source, seq)``
-        is already stored are skipped. Returns the number of rows inserted."""
+        """Insert sensor readings in batches, in one transaction; rows whose key ``(site,
+        plant_id, source, seq, ts)`` is already stored are skipped. Returns the number of rows
+        inserted."""
         now = datetime.now(timezone.utc)
         return self.insert_prepared_readings([reading_params(r, now) for r in rows], chunk_rows=chunk_rows)
 
@@ -157,13 +169,13 @@ class Store:
         """Insert readings given as tuples in :data:`READING_ROW_FIELDS` order (times as float
         seconds since the epoch, UTC), already validated by the caller -- e.g. the live
         bridge, whose msgspec decoders and registry checks guarantee the field types -- so no
-        per-row validation happens here. One transaction; ``(source, seq)`` duplicates are
+        per-row validation happens here. One transaction; rows whose key is stored are
         skipped. Returns the number of rows inserted. On SQLite (≥ 3.38) a batch goes in as one
-        ``INSERT … SELECT … FROM json_each(?)`` (SQLite before 3.38:
-        ``executemany``); on PostgreSQL through COPY.
+        ``INSERT … SELECT … FROM json_each(?)`` (older SQLite: ``executemany``); on PostgreSQL
+        through COPY.
 
         >>> store = Store.open("sqlite://")
-        >>> store.insert_reading_rows([("demo", "GD-01", 1.7e9, 1.7e9, 0.5, "%LEL", "ok", "gw-1", 7)])
+        >>> store.insert_reading_rows([("demo", "GD-01", 1.7e9, 1.7e9, 0.5, "%LEL", "ok", "gw-1", 7, "site1")])
         1
         >>> store.readings("GD-01")[0].ts.isoformat()
         '2023-11-14T22:13:20+00:00'
@@ -171,25 +183,15 @@ class Store:
         if not rows:
             return 0
         if self._dialect == "sqlite" and len(rows) >= sqlitefast.FAST_MIN_ROWS:
-            sql_text, order = self._sqlite_reading_rows_sql()
-            memo: dict[float, str] = {}   # rows of one message share received_ts, often ts
-
-            def conv(t: float) -> str:
-                text = memo.get(t)
-                if text is None:
-                    text = memo[t] = epoch_to_sqlite_text(t)
-                return text
             if _SQLITE_JSON_ROWS:
                 # One statement reading the whole batch from a JSON array (json_each): SQLite
                 # parses and inserts it in C with the GIL released, instead of Python binding
-                # nine parameters per row under the GIL -- the ingest thread keeps running.
+                # ten parameters per row under the GIL -- the ingest thread keeps running.
                 # Floats survive exactly (shortest round-trip repr, correctly rounded parse).
-                data = [(r[0], r[1], conv(r[2]), conv(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
-                return self.insert_reading_rows_json(_JSON_ENCODER.encode(data))
-            if order == _NATURAL_ORDER:
-                data = [(r[0], r[1], conv(r[2]), conv(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
-            else:
-                data = [tuple(conv(r[i]) if i in (2, 3) else r[i] for i in order) for r in rows]
+                return self.insert_reading_rows_json(_JSON_ENCODER.encode(rows))
+            sql_text, order = self._sqlite_reading_rows_sql()
+            conv = epoch_to_sqlite_text
+            data = [tuple(conv(r[i]) if i in (2, 3) else r[i] for i in order) for r in rows]
             with self.engine.begin() as conn:
                 cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 try:
@@ -199,20 +201,23 @@ class Store:
                     cursor.close()
         to_dt = _epoch_to_datetime
         params = [{"plant_id": r[0], "sensor_id": r[1], "ts": to_dt(r[2]), "received_ts": to_dt(r[3]),
-                   "value": r[4], "unit": r[5], "quality": r[6], "source": r[7], "seq": r[8]} for r in rows]
+                   "value": r[4], "unit": r[5], "quality": r[6], "source": r[7], "seq": r[8], "site": r[9]}
+                  for r in rows]
         return self.insert_prepared_readings(params)
 
     def insert_reading_rows_json(self, doc: bytes) -> int:
         """Insert readings given as one JSON array of rows in :data:`READING_ROW_FIELDS` order
-        with ``ts``/``received_ts`` as SQLite DateTime text (:func:`epoch_to_sqlite_text`), already
-        validated -- the live bridge's ingest log records. One transaction; ``(source, seq)``
-        duplicates are skipped, so inserting a document twice is harmless. Returns rows inserted.
-        On SQLite the document is expanded by SQLite itself (``json_each``, GIL released).
+        (times as epoch seconds), already validated -- the live bridge's ingest log records.
+        One transaction; rows whose key is stored are skipped, so inserting a document twice is
+        harmless. Returns rows inserted. On SQLite the document is expanded by SQLite itself
+        (``json_each``, GIL released), times included.
 
         >>> store = Store.open("sqlite://")
-        >>> doc = b'[["demo","GD-01","2025-01-01 00:00:00.000000","2025-01-01 00:00:01.000000",0.5,"%LEL","ok","gw",7]]'
+        >>> doc = b'[["demo","GD-01",1735689600.5,1735689601.0,-0.0,"%LEL","ok","gw",7,"s1"]]'
         >>> store.insert_reading_rows_json(doc), store.insert_reading_rows_json(doc)
         (1, 0)
+        >>> r = store.readings("GD-01")[0]; r.ts.isoformat(), r.value
+        ('2025-01-01T00:00:00.500000+00:00', -0.0)
         """
         if len(doc) <= 2:
             return 0
@@ -224,10 +229,7 @@ class Store:
                     return int(cursor.rowcount)
                 finally:
                     cursor.close()
-        rows = msgspec.json.decode(doc)
-        to_s = _sqlite_text_to_epoch
-        return self.insert_reading_rows([(r[0], r[1], to_s(r[2]), to_s(r[3]), r[4], r[5], r[6], r[7], r[8])
-                                         for r in rows])
+        return self.insert_reading_rows(msgspec.json.decode(doc))
 
     def _sqlite_reading_rows_sql(self) -> tuple[str, tuple[int, ...]]:
         """The compiled dedupe INSERT for SQLite and the row-field index of each placeholder."""
@@ -245,9 +247,10 @@ class Store:
         with self.engine.begin() as conn:
             if self._dialect == "postgresql" and len(params) >= pgcopy.COPY_MIN_ROWS:
                 return pgcopy.copy_positions(conn, POSITIONS, params)
+            stmt = self._dedupe_insert(POSITIONS, POSITION_KEY)
             if self._dialect == "sqlite" and len(params) >= sqlitefast.FAST_MIN_ROWS:
-                return sqlitefast.executemany(conn, insert(POSITIONS), params, _POSITION_TIMES)
-            return self._insert_chunks(conn, insert(POSITIONS), params, chunk_rows)
+                return sqlitefast.executemany(conn, stmt, params, _POSITION_TIMES)
+            return self._insert_chunks(conn, stmt, params, chunk_rows)
 
     def append_alarm_events(self, events: Iterable[RowLike]) -> int:
         """Append alarm events; returns how many were written."""
@@ -267,14 +270,12 @@ class Store:
         with self.engine.begin() as conn:
             return self._insert_chunks(conn, insert(AUDIT), params, DEFAULT_CHUNK_ROWS)
 
-    def _dedupe_insert(self) -> Insert:
-        seq = READINGS.c.seq
+    def _dedupe_insert(self, table: Table = READINGS, key: Sequence[str] = READING_KEY) -> Insert:
+        """INSERT into ``table`` skipping rows whose unique ``key`` is stored."""
         if self._dialect == "postgresql":
-            return postgresql.insert(READINGS).on_conflict_do_nothing(
-                index_elements=["source", "seq"], index_where=seq.is_not(None))
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
         if self._dialect == "sqlite":
-            return sqlite.insert(READINGS).on_conflict_do_nothing(
-                index_elements=["source", "seq"], index_where=seq.is_not(None))
+            return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
         raise NotImplementedError(f"store: unsupported database backend {self._dialect!r}")
 
     @staticmethod
@@ -286,24 +287,78 @@ class Store:
             inserted += result.rowcount if result.rowcount >= 0 else len(chunk)
         return inserted
 
+    # ---- time partitions and retention ----------------------------------------------------
+    def maintain_partitions(self, now: datetime | None = None) -> list[str]:
+        """Create the daily history partitions from yesterday to a week ahead (PostgreSQL; a
+        no-op on SQLite); returns the names created. Run daily (the live bridge does)."""
+        return partitions.ensure_current_partitions(self.engine, now)
+
+    def apply_retention(self, *, keep_days: float, now: datetime | None = None) -> dict[str, int]:
+        """Delete readings and positions older than ``keep_days`` days (see
+        :func:`~safetwin.twin.store.partitions.apply_retention`)."""
+        return partitions.apply_retention(self.engine, keep_days=keep_days, now=now)
+
     # ---- queries ------------------------------------------------------------------------
     def readings(self, sensor_id: str, since: datetime | None = None, until: datetime | None = None,
-                 *, limit: int | None = None) -> list[Reading]:
-        """Readings of ``sensor_id`` with ``since <= ts < until`` (UTC, either open), oldest first."""
-        stmt = _window(select(READINGS).where(READINGS.c.sensor_id == sensor_id), READINGS, since, until, limit)
-        return self._fetch(stmt, Reading)
+                 *, limit: int | None = None, site: str | None = None) -> list[Reading]:
+        """Readings of ``sensor_id`` (of ``site`` if given) with ``since <= ts < until`` (UTC,
+        either open), oldest first."""
+        stmt = select(READINGS).where(READINGS.c.sensor_id == sensor_id)
+        if site is not None:
+            stmt = stmt.where(READINGS.c.site == site)
+        return self._fetch(_window(stmt, READINGS, since, until, limit), Reading)
+
+    def latest_readings(self, site: str, sensor_ids: Iterable[str], *, plant_id: str | None = None,
+                        since: datetime | None = None) -> dict[str, Reading]:
+        """The newest stored reading (largest ``ts``) of each of ``sensor_ids`` on ``site`` (and
+        plant), not older than ``since`` if given; sensors without one are left out. One indexed
+        look-up per sensor (index ``(sensor_id, site, ts)``)."""
+        out: dict[str, Reading] = {}
+        with self.engine.connect() as conn:
+            for sid in sensor_ids:
+                stmt = select(READINGS).where(READINGS.c.sensor_id == sid, READINGS.c.site == site)
+                if plant_id is not None:
+                    stmt = stmt.where(READINGS.c.plant_id == plant_id)
+                if since is not None:
+                    stmt = stmt.where(READINGS.c.ts >= as_utc(since, "since"))
+                row = conn.execute(stmt.order_by(READINGS.c.ts.desc(), READINGS.c.id.desc()).limit(1)).mappings().first()
+                if row is not None:
+                    out[sid] = to_record(Reading, row)
+        return out
+
+    def latest_positions(self, site: str, since: datetime, *, plant_id: str | None = None) -> list[Position]:
+        """The newest position fix of each person seen on ``site`` (and plant) at or after
+        ``since`` (UTC), ordered by person."""
+        since = as_utc(since, "since")
+        cond = [POSITIONS.c.site == site, POSITIONS.c.ts >= since]
+        if plant_id is not None:
+            cond.append(POSITIONS.c.plant_id == plant_id)
+        newest = (select(POSITIONS.c.person_id, func.max(POSITIONS.c.ts).label("ts_max"))
+                  .where(*cond).group_by(POSITIONS.c.person_id).subquery())
+        stmt = (select(POSITIONS).join(newest, (POSITIONS.c.person_id == newest.c.person_id)
+                                       & (POSITIONS.c.ts == newest.c.ts_max))
+                .where(*cond).order_by(POSITIONS.c.person_id, POSITIONS.c.id))
+        out: dict[str, Position] = {}
+        for p in self._fetch(stmt, Position):
+            out.setdefault(p.person_id, p)
+        return list(out.values())
 
     def positions(self, person_id: str, since: datetime | None = None, until: datetime | None = None,
-                  *, limit: int | None = None) -> list[Position]:
-        """Position fixes of ``person_id`` with ``since <= ts < until``, oldest first."""
-        stmt = _window(select(POSITIONS).where(POSITIONS.c.person_id == person_id), POSITIONS, since, until, limit)
-        return self._fetch(stmt, Position)
+                  *, limit: int | None = None, site: str | None = None) -> list[Position]:
+        """Position fixes of ``person_id`` (on ``site`` if given) with ``since <= ts < until``,
+        oldest first."""
+        stmt = select(POSITIONS).where(POSITIONS.c.person_id == person_id)
+        if site is not None:
+            stmt = stmt.where(POSITIONS.c.site == site)
+        return self._fetch(_window(stmt, POSITIONS, since, until, limit), Position)
 
     def alarm_events(self, alarm_id: str | None = None, since: datetime | None = None,
                      until: datetime | None = None, *, sensor_id: str | None = None,
-                     limit: int | None = None) -> list[AlarmEvent]:
-        """Alarm events (optionally of one alarm and/or sensor) with ``since <= ts < until``."""
+                     limit: int | None = None, site: str | None = None) -> list[AlarmEvent]:
+        """Alarm events (optionally of one alarm, sensor and/or site) with ``since <= ts < until``."""
         stmt = select(ALARMS)
+        if site is not None:
+            stmt = stmt.where(ALARMS.c.site == site)
         if alarm_id is not None:
             stmt = stmt.where(ALARMS.c.alarm_id == alarm_id)
         if sensor_id is not None:
@@ -321,19 +376,23 @@ class Store:
             stmt = stmt.where(AUDIT.c.subject == subject)
         return self._fetch(_window(stmt, AUDIT, since, until, limit), AuditEntry)
 
-    def count_readings(self, sensor_id: str | None = None) -> int:
-        """Number of stored readings (of one sensor if given)."""
+    def count_readings(self, sensor_id: str | None = None, *, site: str | None = None) -> int:
+        """Number of stored readings (of one sensor and/or site if given)."""
         stmt = select(func.count()).select_from(READINGS)
         if sensor_id is not None:
             stmt = stmt.where(READINGS.c.sensor_id == sensor_id)
+        if site is not None:
+            stmt = stmt.where(READINGS.c.site == site)
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    def count_positions(self, person_id: str | None = None) -> int:
-        """Number of stored position fixes (of one person if given)."""
+    def count_positions(self, person_id: str | None = None, *, site: str | None = None) -> int:
+        """Number of stored position fixes (of one person and/or site if given)."""
         stmt = select(func.count()).select_from(POSITIONS)
         if person_id is not None:
             stmt = stmt.where(POSITIONS.c.person_id == person_id)
+        if site is not None:
+            stmt = stmt.where(POSITIONS.c.site == site)
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
