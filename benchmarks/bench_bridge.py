@@ -1,6 +1,6 @@
 """Live-bridge benchmark on our own mosquitto (shipped config, temp dir, free port).
 
-(a) Throughput on the *same live traffic*, measured like §5.3 of the reference note: a separate
+(a) Throughput on the *same live traffic*, measured against a bare paho counter: a separate
     publisher **process** publishes N QoS 1 gateway batches of 50 readings as fast as it can
     (paho without a network thread, ``loop(0)`` pumped every 64 messages). The identical stream
     (same topic, same count, same payload bytes: the publisher prints a SHA-256 over them) is

@@ -46,7 +46,7 @@ from safetwin.substances import MOLAR_VOLUME_L_25C, Substance, get_substance
 R_GAS = 8.314462618
 DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "dense_gas"
 ACCEPTABLE = {"fac2": 0.5, "mg": (0.7, 1.3), "vg": 1.6, "fb": 0.3}
-"""Chang & Hanna (2004) "acceptable" dense-gas model (also in depth-and-trust.md of the reference notes)."""
+"""Chang & Hanna (2004) "acceptable" dense-gas model criteria."""
 FACTOR_PER_ARC = 2.0
 
 

@@ -1,4 +1,4 @@
-"""Benchmark of the Monte Carlo over weather draws (issue 7): N draws of one scenario on a Dask
+"""Benchmark of the Monte Carlo over weather draws: N draws of one scenario on a Dask
 ``LocalCluster`` with 1 worker process and with 2 worker processes (the QRA's executor), nothing cached.
 
 For each configuration it prints

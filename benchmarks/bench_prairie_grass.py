@@ -6,13 +6,13 @@ Data: ``PGARCS.txt`` (all samplers, 10-min SO2 means in mg/m³) and ``modelParam
 (L, u*, h_i, wind direction, σθ, U(2 m) for 53 runs), default directory
 ``benchmarks/data/prairie_grass`` (or ``$SAFETWIN_PG_DATA``).
 All 53 runs with meteorology × 5 arcs (50–800 m) are scored on the observed arc maximum
-(uncorrected for SO2 sampling loss, as in the reference note §3.1); source 0.46 m,
+(uncorrected for SO2 sampling loss, Barad 1958); source 0.46 m,
 receptors 1.5 m, wind speed U(2 m).
 
 Models printed:
 
 * ``briggs``  — Briggs rural sigmas, class from L via Golder (z0 = 0.006 m). Reproduces the
-  reference note's [CALC] baseline (FAC2 0.79, MG 1.12, VG 1.45).
+  [CALC] baseline of an independent implementation (FAC2 0.79, MG 1.12, VG 1.45).
 * ``isc3``    — ISC3 rural (PGT) sigmas, same class.
 * ``sigma_theta`` (**the SafeTwin model, scored against the targets**) — the measured
   turbulence where the data give it: σy = σθ·x·f_y(t) with Draxler's (1976) f_y,

@@ -1,4 +1,4 @@
-"""Benchmark of the demo plant's full QRA (issue 9).
+"""Benchmark of the demo plant's full QRA.
 
 Runs the same case sweep on the same 2 m grid over the site plus 500 m around it (all equipment,
 12 wind sectors spread at 0.5°, 6 weather classes, the example off-site population), with nothing

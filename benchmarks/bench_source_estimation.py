@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/bench_source_estimation.py [--repeat N]
 
-Setting (issue 7 item 4): the demo plant's 53 gas detectors (its flame detectors and met station
+Setting: the demo plant's 53 gas detectors (its flame detectors and met station
 are not used), every equipment item holding a substance the alarming detectors
 respond to as a candidate, plus a 10 m grid of free points over the plant (91 × 61 = 5 551 nodes,
 per substance group), three release heights; readings of the last 90 s in 10 s bins. Readings

@@ -1,7 +1,7 @@
 """Benchmark: apply 100 000 sensor readings and 1 000 000 person-position updates (with area
 look-up) to TwinState, on one core, and print updates per second.
 
-Target (issue 2): >= 200 000 position updates/s with area look-up.
+Target: >= 200 000 position updates/s with area look-up.
 
     .venv/bin/python benchmarks/bench_twin_state.py [--plant demo_plant]
 """

@@ -7,7 +7,7 @@ Two steps, each usable alone:
    or from a distribution spec of the same shape. Per draw: a period (day/night), a weather class
    from that period's probabilities, the wind direction from the class's rose (sector by its
    probability, then uniform across the sector; ``rose: uniform`` gives 0–360° uniform) and a wind
-   speed kept consistent with the class by Pasquill's key (reference note §2.2): lognormal around
+   speed kept consistent with the class by Pasquill's key (Turner 1970): lognormal around
    the class's representative speed (``speed_sigma`` in ln units), truncated to the speeds where
    the key allows that class in that period (A < 3, B < 5, C ≥ 2 m/s by day only; E 2–5 and F < 3 m/s
    at night only; D always) and to [1, 20] m/s (1 m/s: ALOHA's floor). A class the key never allows in
@@ -91,7 +91,7 @@ DRAW_METRICS = ("rset_s", "last_arrival_s", "alarm_s", "first_detection_s", "peo
                 "expected_harm", "max_harm_probability", "people_not_accounted_for", "incapacitated")
 PERIODS = ("day", "night")
 
-# Pasquill's key (reference note §2.2, as in physics.stability) as speed intervals (m/s at 10 m) where
+# Pasquill's key (Turner 1970, as in physics.stability) as speed intervals (m/s at 10 m) where
 # a letter occurs in some column of the period: day columns strong/moderate/slight insolation, night
 # columns cloudy/clear; heavy overcast gives D at any speed, day or night.
 _ALLOWED: dict[tuple[str, str], tuple[float, float]] = {

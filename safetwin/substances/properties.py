@@ -8,17 +8,17 @@ table), lower heating value (``combustion_data`` from the ideal-gas heat of form
 saturated-liquid density at Tb (COSTALD). The rest is a cited table in this module:
 
 * pool burning: mass burning rate m''∞ and kβ — Babrauskas, SFPE Handbook, "Heat release rates"
-  (table of large-pool burning data) [PUB-mem];
+  (table of large-pool burning data) [PUB-mem] (marks explained in docs/sources.md);
 * liquid heat capacity near Tb and the ideal-gas heat-capacity ratio — Perry's Chemical Engineers'
   Handbook / NIST Chemistry WebBook [PUB-mem];
-* AEGL-1/2/3 per duration (10 min, 30 min, 60 min, 4 h, 8 h) — US EPA / NRC final AEGL values,
-  as tabulated in the reference note §4.1 [PUB-mem]; ERPG (AIHA) and IDLH (NIOSH) likewise;
+* AEGL-1/2/3 per duration (10 min, 30 min, 60 min, 4 h, 8 h) — US EPA / NRC final AEGL values
+  [PUB-mem]; ERPG (AIHA) and IDLH (NIOSH) likewise;
 * lethality probits — TNO Purple Book CPR 18E (C in mg/m³, t in min) and CCPS / Crowl & Louvar
-  (C in ppm, t in min) [PUB-mem], reference note §4.2.
+  (C in ppm, t in min) [PUB-mem].
 
 Gasoline is represented by an n-hexane surrogate for volatility, molar mass and flammability
-(CAS 110-54-3) with gasoline's own pool-burning data (Babrauskas; ΔHc 43.7 MJ/kg as in the
-reference note F1). Kerosene (n-dodecane surrogate) is included for the F2 case.
+(CAS 110-54-3) with gasoline's own pool-burning data (Babrauskas; ΔHc 43.7 MJ/kg, the F1 case of
+tests/physics/test_fire.py). Kerosene (n-dodecane surrogate) is included for the F2 case.
 
 Concentration conversion at 25 °C and 1 atm: ``mg/m³ = ppm · M[g/mol] / 24.45``.
 """
@@ -170,11 +170,11 @@ class Substance:
 # ----------------------------------------------------------------------------------------------
 # cited tables
 # ----------------------------------------------------------------------------------------------
-_SRC_AEGL = "US EPA/NRC final AEGLs (ppm), reference note §4.1 [PUB-mem: check the EPA AEGL table]"
-_SRC_ERPG = "AIHA ERPG handbook (ppm), reference note §4.1 [PUB-mem]"
+_SRC_AEGL = "US EPA/NRC final AEGLs (ppm) [PUB-mem: check the EPA AEGL table]"
+_SRC_ERPG = "AIHA ERPG handbook (ppm) [PUB-mem]"
 _SRC_IDLH = "NIOSH IDLH (ppm)"
-_SRC_TNO = "TNO Purple Book CPR 18E (C mg/m³, t min), reference note §4.2 [PUB-mem]"
-_SRC_CCPS = "CCPS / Crowl & Louvar (C ppm, t min), reference note §4.2 [PUB-mem]"
+_SRC_TNO = "TNO Purple Book CPR 18E (C mg/m³, t min) [PUB-mem]"
+_SRC_CCPS = "CCPS / Crowl & Louvar (C ppm, t min) [PUB-mem]"
 _SRC_BURN = "Babrauskas, SFPE Handbook, large-pool burning-rate table [PUB-mem]"
 _SRC_FUEL = "Babrauskas, SFPE Handbook, large-pool burning-rate table (ΔHc, density) [PUB-mem]"
 _SRC_FUEL_LIMITS = "NFPA 497 (2008) flammability limits of the fuel [PUB-mem]"
@@ -236,7 +236,7 @@ _TABLE: dict[str, tuple[str, str | None, float | None, float | None, float, floa
     "gasoline": ("110-54-3", "C6H14", 0.055, 2.1, 2220.0, 1.06,
                  {"heat_of_combustion_j_kg": 43.7e6, "liquid_density_kg_m3": 740.0,
                   "lfl_vol_frac": 0.014, "ufl_vol_frac": 0.076}),
-    # kerosene: n-dodecane surrogate; burning data and ΔHc of kerosene (reference note F2)
+    # kerosene: n-dodecane surrogate; burning data and ΔHc of kerosene (the F2 case of tests/physics/test_fire.py)
     "kerosene": ("112-40-3", "C12H26", 0.039, 3.5, 2100.0, 1.03,
                  {"heat_of_combustion_j_kg": 43.2e6, "liquid_density_kg_m3": 820.0,
                   "lfl_vol_frac": 0.007, "ufl_vol_frac": 0.05}),

@@ -1,5 +1,5 @@
 """Consequence models on the bundled plants: zones at equipment, the CLI, and the demo-plant
-domino scenario (issue 3 acceptance: a pool fire in one bund ignites a neighbour within the hour)."""
+domino scenario (a pool fire in one bund ignites a neighbour within the hour)."""
 from __future__ import annotations
 
 import json
@@ -66,7 +66,7 @@ def test_toxic_zones_point_downwind_and_nest(small_plant):
 
 
 def test_demo_plant_bund_fire_escalates_within_the_hour(demo_plant):
-    """Issue 3: a pool fire in bund BD-100 (leak from TK-101, calm air) ignites neighbours in the hour.
+    """A pool fire in bund BD-100 (leak from TK-101, calm air) ignites neighbours in the hour.
 
     Escalation criterion and time to failure: Cozzani et al. (2005) threshold 15 kW/m² for
     atmospheric tanks, Landucci et al. (2009) ttf correlation (see physics/domino.py)."""

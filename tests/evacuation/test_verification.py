@@ -1,5 +1,5 @@
 """Verification tests of the evacuation model against RiMEA 4.1.1, NIST TN 1822 and the
-Seyfried et al. (2009) bottleneck flows, with the pass bands of shared/reference/evacuation.md.
+Seyfried et al. (2009) bottleneck flows, with the pass bands of those sources (docs/verification.md).
 
 Each test runs one check of ``emergency_planner.evacuation.verification`` (the same functions
 generate docs/verification.md) and asserts every record it returns.
@@ -85,7 +85,7 @@ def test_nist41_exit_loss_rerouting():
 
 
 def test_hazard_avoidance_plume():
-    """Issue 4 acceptance: a plume across the short route; people take the longer safe route and
+    """Requirement: a plume across the short route; people take the longer safe route and
     their dose stays below the AEGL-2 (30 min) equivalent toxic load."""
     _assert(V.check_hazard_avoidance())
 

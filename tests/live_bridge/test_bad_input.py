@@ -1,5 +1,5 @@
-"""The 21 bad-input cases of the reference note (§8.2), one test each, plus a fuzzed stream
-through the real broker. Rule: never crash, every message applied or counted as rejected."""
+"""The 21 bad-input cases the bridge must survive (rejected, counted and sampled as docs/mqtt-topics.md
+says), one test each, plus a fuzzed stream through the real broker. Rule: never crash, every message applied or counted as rejected."""
 from __future__ import annotations
 
 import json

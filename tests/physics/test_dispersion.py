@@ -1,5 +1,5 @@
-"""Dispersion: reference cases D1–D4 and D6 of the reference note
-(/work/shared/reference/consequence-models.md §2.3, §2.5), mass conservation, grid kernels."""
+"""Dispersion: reference cases D1–D4 and D6 (published examples and [CALC] values, docs/sources.md),
+mass conservation, grid kernels."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +14,7 @@ from safetwin.emergency_planner.physics.stability import wind_speed_at_height
 
 REL = 0.02
 
-D6 = {  # reference note §2.3 "Sigma values for unit tests" at x = 1000 m
+D6 = {  # [CALC] Briggs (1973) / ISC3 sigma values at x = 1000 m
     "briggs_rural": {"A": (209.76, 200.00), "B": (152.55, 120.00), "C": (104.88, 73.03), "D": (76.28, 37.95),
                      "E": (57.21, 23.08), "F": (38.14, 12.31)},
     "briggs_urban": {"A": (270.45, 339.41), "B": (270.45, 339.41), "C": (185.93, 200.00), "D": (135.23, 122.79),
@@ -27,7 +27,7 @@ D6 = {  # reference note §2.3 "Sigma values for unit tests" at x = 1000 m
 @pytest.mark.parametrize("sigma_set", list(D6))
 @pytest.mark.parametrize("cls", list("ABCDEF"))
 def test_d6_sigma_table(sigma_set: str, cls: str) -> None:
-    """Source: reference note §2.3 sigma table (D6) at x = 1000 m; Briggs (1973), EPA-454/B-95-003b."""
+    """Source: [CALC] sigma table (D6) at x = 1000 m; Briggs (1973), EPA-454/B-95-003b."""
     sy, sz = PasquillSigmas(cls, sigma_set)(1000.0)  # type: ignore[arg-type]
     ey, ez = D6[sigma_set][cls]
     assert sy == pytest.approx(ey, rel=1e-3)
@@ -35,13 +35,13 @@ def test_d6_sigma_table(sigma_set: str, cls: str) -> None:
 
 
 def test_isc3_sigma_z_gasdispersion_values() -> None:
-    """Source: reference note §2.3 (GasDispersion.jl isc3 tests): σz(D,100 m)=4.65117, σz(F,500 m)=8.39556."""
+    """Source: ISC3 sigmas as in GasDispersion.jl's isc3 tests: σz(D,100 m)=4.65117, σz(F,500 m)=8.39556."""
     assert PasquillSigmas("D", "isc3_rural")(100.0)[1] == pytest.approx(4.65117, rel=1e-5)
     assert PasquillSigmas("F", "isc3_rural")(500.0)[1] == pytest.approx(8.39556, rel=1e-5)
 
 
 def test_d1_ccps_plume() -> None:
-    """Source: reference note §2.5 D1 (CCPS 1999 plume example): σy 19.518, σz 6.957, C 1.1722e-4 kg/m³, 95.54 ppm."""
+    """Source: D1, the CCPS 1999 plume example [PUB-mem]: σy 19.518, σz 6.957, C 1.1722e-4 kg/m³, 95.54 ppm."""
     sig = PasquillSigmas("F", "briggs_rural")
     sy, sz = sig(500.0)
     assert sy == pytest.approx(19.518, rel=1e-4) and sz == pytest.approx(6.957, rel=1e-4)
@@ -52,7 +52,7 @@ def test_d1_ccps_plume() -> None:
 
 
 def test_d2_turner_workbook() -> None:
-    """Source: reference note §2.5 D2 (Turner Workbook burning dump): ISC3 1.135e-5 g/m³, Briggs 8.44e-6 g/m³."""
+    """Source: D2, the burning-dump example of Turner's Workbook (1970) [PUB-mem]: ISC3 1.135e-5 g/m³, Briggs 8.44e-6 g/m³."""
     c = plume_concentration(3000.0, 0.0, 0.0, rate_kg_s=3.0, wind_speed_m_s=7.0, sigmas=PasquillSigmas("D", "isc3_rural"))
     assert float(c) == pytest.approx(1.135e-5, rel=REL)
     sy, sz = PasquillSigmas("D", "isc3_rural")(3000.0)
@@ -62,7 +62,7 @@ def test_d2_turner_workbook() -> None:
 
 
 def test_d3_elevated_source() -> None:
-    """Source: reference note §2.5 D3: H=50 m, C, u10=5 → u50=5.873; C(1000,0)=5.598e-7, C(1000,100)=3.553e-7,
+    """Source: D3 [CALC]: H=50 m, C, u10=5 → u50=5.873; C(1000,0)=5.598e-7, C(1000,100)=3.553e-7,
     max GLC 1.1353e-6 kg/m³ at 459.4 m."""
     u = float(wind_speed_at_height(5.0, 50.0, "C"))
     assert u == pytest.approx(5.873, rel=1e-3)
@@ -75,7 +75,7 @@ def test_d3_elevated_source() -> None:
 
 
 def test_d4_puff_peak_and_dose() -> None:
-    """Source: reference note §2.5 D4: 10 kg puff, D, 3 m/s, CCPS puff σ: peak 5.641e-5 kg/m³, dose 1.627e-3 kg·s/m³."""
+    """Source: D4 [CALC]: 10 kg puff, D, 3 m/s, CCPS puff σ: peak 5.641e-5 kg/m³, dose 1.627e-3 kg·s/m³."""
     sig = PasquillSigmas("D", "ccps_puff")
     t = np.linspace(1.0, 1200.0, 200001)
     c = puff_concentration(1000.0, 0.0, 0.0, t, mass_kg=10.0, wind_speed_m_s=3.0, sigmas=sig)
@@ -88,7 +88,7 @@ def test_d4_puff_peak_and_dose() -> None:
 
 
 def test_plume_mass_conservation() -> None:
-    """Source: reference note §2.5 self-check: ∫∫ C·u dy dz = Q (within 1 %), with and without a mixing lid."""
+    """Source: self-check: ∫∫ C·u dy dz = Q (within 1 %), with and without a mixing lid."""
     for zi in (None, 150.0):
         sig = PasquillSigmas("C")
         y = np.linspace(-2500, 2500, 1001)
@@ -104,7 +104,7 @@ def test_plume_mass_conservation() -> None:
 
 
 def test_puff_mass_conservation() -> None:
-    """Source: reference note §2.5 self-check: the puff volume integral equals M (2e-3)."""
+    """Source: self-check: the puff volume integral equals M (2e-3)."""
     sig = PasquillSigmas("D", "ccps_puff")
     t = 200.0
     sy, sz = sig(3.0 * t)
@@ -118,7 +118,7 @@ def test_puff_mass_conservation() -> None:
 
 
 def test_lid_well_mixed_limit() -> None:
-    """Source: reference note §2.1: far downwind under a lid C → Q/(√(2π) u σy z_i)."""
+    """Source: Turner 1970 (mixing lid): far downwind under a lid C → Q/(√(2π) u σy z_i)."""
     sig = PasquillSigmas("B")
     x = 8000.0
     sy, _ = sig(x)
@@ -127,7 +127,7 @@ def test_lid_well_mixed_limit() -> None:
 
 
 def test_averaging_time_correction() -> None:
-    """Source: reference note §2.1: σy(t) = σy(10 min)(t/10 min)^0.2, so C ∝ t^-0.2 on the centreline."""
+    """Source: averaging-time correction (CCPS 1999): σy(t) = σy(10 min)(t/10 min)^0.2, so C ∝ t^-0.2 on the centreline."""
     assert averaging_time_factor(3600.0) == pytest.approx(6.0**0.2)
     c10 = plume_concentration(500.0, 0, 0, rate_kg_s=1, wind_speed_m_s=2, sigmas=PasquillSigmas("D"))
     c60 = plume_concentration(500.0, 0, 0, rate_kg_s=1, wind_speed_m_s=2, sigmas=PasquillSigmas("D", averaging_time_s=3600))
@@ -157,7 +157,7 @@ def test_plume_field_matches_point_formula(wind_from: float) -> None:
 
 
 def test_puff_train_steady_limit_equals_plume() -> None:
-    """Source: reference note §2.1 ("a train of puffs … gives the plume in the steady limit")."""
+    """Source: a train of puffs gives the plume in the steady limit (Slade 1968; CCPS 1999)."""
     sig = PasquillSigmas("D")
     wind = WindHistory.steady(3.0, 270.0)
     train = puff_train(source_xy_m=(0.0, 0.0), rate_times_s=np.array([0.0]), rate_kg_s=np.array([1.0]), wind=wind,
@@ -175,7 +175,7 @@ def test_puff_train_steady_limit_equals_plume() -> None:
 
 
 def test_puff_train_follows_wind_shift() -> None:
-    """Source: issue 3 (puff train following the wind history): the wind blows from the west, then from the south
+    """Source: the puff train follows the wind history: the wind blows from the west, then from the south
     after 300 s. A puff released at t_r < 300 s moves 4·(300 − t_r) m east and then 4·300 m north; later puffs move
     only north. The ground-level field of the train integrates to Σ 2M/(√(2π)σz) (ground reflection)."""
     wind = WindHistory(np.array([0.0, 300.0]), np.array([4.0, 4.0]), np.array([270.0, 180.0]))
@@ -198,7 +198,7 @@ def test_puff_train_follows_wind_shift() -> None:
 
 
 def test_plume_as_function_arrival() -> None:
-    """Source: reference note §2.1 plume, wrapped as f(x, y, t) for path doses (top-hat passage at speed u)."""
+    """Source: the Gaussian plume (Turner 1970), wrapped as f(x, y, t) for path doses (top-hat passage at speed u)."""
     f = plume_as_function(source_xy_m=(0, 0), wind_from_deg=0.0, rate_kg_s=1.0, wind_speed_m_s=2.0,
                           sigmas=PasquillSigmas("D"), duration_s=600.0)
     c = f(np.array([0.0, 0.0, 0.0]), np.array([-200.0, -200.0, -200.0]), np.array([50.0, 150.0, 800.0]))
@@ -206,7 +206,7 @@ def test_plume_as_function_arrival() -> None:
 
 
 def test_dense_gas_flag() -> None:
-    """Source: Britter & McQuaid (1988) criterion (reference note §1.1/§2.1 dense gases): 5 kg/s chlorine at its
+    """Source: Britter & McQuaid (1988) criterion (Britter & McQuaid 1988; ALOHA's dense-gas check): 5 kg/s chlorine at its
     boiling point in 2 m/s wind is dense; 0.01 kg/s methane-density-neutral gas is passive."""
     cl2 = dense_gas_check(molar_mass_kg_mol=0.0709, temperature_k=239.1, wind_speed_m_s=2.0, rate_kg_s=5.0)
     assert cl2.is_dense and cl2.richardson_number > cl2.threshold

@@ -1,4 +1,4 @@
-"""Domino escalation (reference note §5.4) and area spread."""
+"""Domino escalation (Cozzani et al. 2005; Landucci et al. 2009) and area spread."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +16,7 @@ from safetwin.emergency_planner.physics.grid import GridSpec
     ("atmospheric", 40.0, 5000.0, 266.0, 0.933), ("pressurised", 45.0, 100.0, 760.0, 0.328),
     ("pressurised", 80.0, 100.0, 441.0, 0.713)])
 def test_ttf_and_landucci_probability(kind, flux, vol, ttf, p) -> None:
-    """Source: reference note §5.4 [CALC] domino table (Landucci 2009 ttf and probit Y = 9.25 − 1.85 ln(ttf/60))."""
+    """Source: [CALC] domino table (Landucci 2009 ttf and probit Y = 9.25 − 1.85 ln(ttf/60))."""
     t = float(time_to_failure_s(flux, vol, kind))
     assert t == pytest.approx(ttf, rel=0.02)
     assert float(escalation_probability(t)) == pytest.approx(p, rel=0.02)
@@ -24,7 +24,7 @@ def test_ttf_and_landucci_probability(kind, flux, vol, ttf, p) -> None:
 
 def test_thresholds_and_overpressure() -> None:
     """Source: Cozzani 2005 thresholds (15/45 kW/m²) and Cozzani & Salzano 2004 probits at 30 kPa
-    (reference note §5.4: atmospheric 0.884, pressurised 0.0025, elongated 0.311, auxiliary 0.376)."""
+    ([CALC] Cozzani et al. 2005 probits: atmospheric 0.884, pressurised 0.0025, elongated 0.311, auxiliary 0.376)."""
     assert np.isinf(time_to_failure_s(14.9, 1000.0, "atmospheric")) and np.isinf(time_to_failure_s(44.0, 10.0, "pressurised"))
     for kind, p in (("atmospheric", 0.884), ("pressurised", 0.0025), ("elongated", 0.311), ("auxiliary", 0.376)):
         assert float(probit_to_probability(overpressure_damage_probit(30e3, kind))) == pytest.approx(p, rel=0.03)
@@ -40,8 +40,9 @@ def _tank_farm() -> list[Equipment]:
 
 
 def test_domino_tank_fire_escalates_within_the_hour() -> None:
-    """Source: issue 3 acceptance (a pool fire in one tank ignites at least one neighbour within the simulated hour);
-    models of reference note §5.1/§5.4. A 20 m gasoline tank-top fire with 5 m/s wind from the west towards T2
+    """Source: requirement — a pool fire in one tank ignites at least one neighbour within the simulated hour;
+    pool fire of Mudan 1984, escalation of Landucci et al. 2009. A 20 m gasoline tank-top fire with 5 m/s
+    wind from the west towards T2
     (1.5 D centre spacing) raises T2 above 15 kW/m²; T2 fails after its Landucci ttf; the crosswind tank T3 and the
     far pressurised vessel stay intact; without wind nothing escalates (flux below the threshold)."""
     eq = _tank_farm()
@@ -68,7 +69,7 @@ def test_domino_tank_fire_escalates_within_the_hour() -> None:
 
 
 def test_domino_monte_carlo_can_stop_escalation() -> None:
-    """Source: Landucci 2009 escalation probability used as a Monte Carlo draw (reference note §5.4)."""
+    """Source: Landucci 2009 escalation probability used as a Monte Carlo draw (Landucci et al. 2009)."""
     eq = _tank_farm()
     fire = InitialFire(0.0, 0.0, 20.0, "gasoline", base_height_m=15.0, equipment_id="T1")
     hits = sum(simulate_domino(eq, [fire], wind_speed_m_s=5.0, wind_from_deg=270.0, mode="monte_carlo", dt_s=20.0,

@@ -1,4 +1,4 @@
-"""Effects: probit checks, LC50s, thermal probits (reference note §4.1, §4.2, §5.3), path dose."""
+"""Effects: probit checks, LC50s, thermal probits (AEGL, TNO Purple Book, CCPS, Eisenberg 1975), path dose."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +12,7 @@ from safetwin.substances import get_substance, mg_m3_to_ppm, ppm_to_mg_m3
 
 REL = 0.02
 
-PROBIT_CASES = [  # substance, ppm, minutes, TNO (Pr, P), CCPS (Pr, P) — reference note §4.2 [CALC]
+PROBIT_CASES = [  # substance, ppm, minutes, TNO (Pr, P), CCPS (Pr, P) — [CALC] from the published probits
     ("chlorine", 20.0, 60, (1.279, 9.9e-5), (0.989, 3.0e-5)),
     ("chlorine", 1000.0, 10, (5.763, 0.777), (6.539, 0.938)),
     ("ammonia", 1100.0, 60, (1.776, 6.3e-4), (-2.41, None)),
@@ -24,7 +24,7 @@ PROBIT_CASES = [  # substance, ppm, minutes, TNO (Pr, P), CCPS (Pr, P) — refer
 
 @pytest.mark.parametrize("name,ppm,minutes,tno,ccps", PROBIT_CASES)
 def test_toxic_probit_checks(name, ppm, minutes, tno, ccps) -> None:
-    """Source: reference note §4.2 [CALC] probit checks (TNO Purple Book mg/m³·min; CCPS ppm·min)."""
+    """Source: [CALC] probit checks (TNO Purple Book mg/m³·min; CCPS ppm·min)."""
     s = get_substance(name)
     c = ppm_to_mg_m3(ppm, s.molar_mass_g_mol)
     for key, (pr_e, p_e) in (("tno", tno), ("ccps", ccps)):
@@ -36,7 +36,7 @@ def test_toxic_probit_checks(name, ppm, minutes, tno, ccps) -> None:
 
 @pytest.mark.parametrize("name,lc50_ppm", [("chlorine", 574.0), ("ammonia", 13507.0), ("hydrogen sulfide", 1262.0)])
 def test_lc50_10min_tno(name: str, lc50_ppm: float) -> None:
-    """Source: reference note §4.2: 10-min LC50 (TNO) Cl2 574 ppm, NH3 13 507 ppm, H2S 1262 ppm."""
+    """Source: [CALC] 10-min LC50 of the TNO Purple Book probits: Cl2 574 ppm, NH3 13 507 ppm, H2S 1262 ppm."""
     s = get_substance(name)
     c = lc50_mg_m3(s.probits["tno"], 600.0, s.molar_mass_g_mol)
     assert mg_m3_to_ppm(c, s.molar_mass_g_mol) == pytest.approx(lc50_ppm, rel=REL)
@@ -46,7 +46,7 @@ def test_lc50_10min_tno(name: str, lc50_ppm: float) -> None:
     (5.0, 60, 4.3e-5, 0.034, 0.0037), (12.5, 20, 1.5e-4, 0.065, 0.0091), (12.5, 60, 0.213, 0.903, 0.674),
     (25.0, 20, 0.107, 0.804, 0.502), (37.5, 20, 0.556, 0.987, 0.918)])
 def test_thermal_probits(q_kw, t, eis, pb, green) -> None:
-    """Source: reference note §5.3 [CALC] thermal probit table (Eisenberg −38.48, Purple Book −36.38, Green −37.23)."""
+    """Source: [CALC] thermal probit table (Eisenberg −38.48, Purple Book −36.38, Green −37.23)."""
     q = q_kw * 1e3
     assert float(probit_to_probability(thermal_probit_eisenberg_w_m2_s(q, t))) == pytest.approx(eis, rel=0.05)
     assert float(probit_to_probability(thermal_probit_purple_book_w_m2_s(q, t))) == pytest.approx(pb, rel=REL)
@@ -56,7 +56,7 @@ def test_thermal_probits(q_kw, t, eis, pb, green) -> None:
 
 
 def test_aegl_per_duration_and_conversions() -> None:
-    """Source: reference note §4.1 AEGL table and conversions (Cl2 20 ppm = 57.96 mg/m³; NH3 1100 ppm = 765.7 mg/m³;
+    """Source: US EPA/NRC AEGL table [PUB-mem] and conversions (Cl2 20 ppm = 57.96 mg/m³; NH3 1100 ppm = 765.7 mg/m³;
     H2S 50 ppm = 69.65 mg/m³); AEGLs stored per duration, ERPG/IDLH kept."""
     cl2, nh3, h2s = get_substance("chlorine"), get_substance("ammonia"), get_substance("hydrogen sulfide")
     assert toxic_thresholds(cl2, 3600).levels["RED"] == pytest.approx(57.96, rel=1e-3)
@@ -70,7 +70,7 @@ def test_aegl_per_duration_and_conversions() -> None:
 
 
 def test_flammable_thresholds_nfpa() -> None:
-    """Source: reference note §4.3 (NFPA 497 via chemicals: methane 5.0 %, propane 2.1 %); ALOHA 60 %/10 % LEL."""
+    """Source: NFPA 497 via chemicals (methane 5.0 %, propane 2.1 %); ALOHA 60 %/10 % LEL."""
     ch4 = get_substance("methane")
     assert ch4.lfl_vol_frac == pytest.approx(0.05) and ch4.lfl_method == "NFPA 497 (2008)"
     assert get_substance("propane").lfl_vol_frac == pytest.approx(0.021)
@@ -82,7 +82,7 @@ def test_flammable_thresholds_nfpa() -> None:
 
 
 def test_path_exposure_batch_and_max_duration() -> None:
-    """Source: reference note §4.2 (Cl2 1000 ppm for 10 min → TNO P = 0.777) and Purple Book practice (exposure ≤ 30 min):
+    """Source: [CALC] TNO Purple Book probit (Cl2 1000 ppm for 10 min → P = 0.777) and Purple Book practice (exposure ≤ 30 min):
     a batch of agents, one standing in the cloud for 10 min, one outside it."""
     cl2 = get_substance("chlorine")
     c_in = ppm_to_mg_m3(1000.0, cl2.molar_mass_g_mol)
@@ -103,7 +103,7 @@ def test_path_exposure_batch_and_max_duration() -> None:
 
 
 def test_thermal_dose_path() -> None:
-    """Source: reference note §5.3: 12.5 kW/m² for 60 s → Purple Book P = 0.903; dose = t·q^{4/3}."""
+    """Source: [CALC] 12.5 kW/m² for 60 s → Purple Book P = 0.903; dose = t·q^{4/3}."""
     t = np.linspace(0, 60, 61)
     assert float(thermal_dose_w_m2_s(np.full(61, 12.5e3), t)) == pytest.approx(60 * 12.5e3 ** (4 / 3))
     dose, p = thermal_exposure_along_path(np.zeros((61, 2)), t, lambda x, y, tt: np.full(np.shape(x), 12.5e3))

@@ -1,4 +1,4 @@
-"""Fire: reference cases F1, F2, F3, F5 (reference note §5.1, §5.2, §5.5)."""
+"""Fire: reference cases F1, F2, F3, F5 ([CALC] with the published formulas; Mudan 1984, API 521, Montoir)."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +14,7 @@ REL = 0.02
 
 
 def test_f1_gasoline_pool_fire() -> None:
-    """Source: reference note §5.5 F1 (10 m gasoline pool, no wind): L 15.79 m, SEP 56.14 kW/m², F, τ and q table,
+    """Source: F1 [CALC] (10 m gasoline pool, no wind; Thomas 1963, Mudan 1984): L 15.79 m, SEP 56.14 kW/m², F, τ and q table,
     distances to 37.5/25/12.5/5/1.6 kW/m² = 5.06/6.84/11.35/20.39/37.27 m, point source χr = 0.35."""
     f = pool_fire(get_substance("gasoline"), 10.0)
     assert f.flame_length_m == pytest.approx(15.79, rel=1e-3)
@@ -31,7 +31,8 @@ def test_f1_gasoline_pool_fire() -> None:
 
 
 def test_f2_kerosene_pool_fire() -> None:
-    """Source: reference note §5.5 F2 (30 m kerosene): L 27.47 m, SEP 23.28 kW/m², q(45 m) 2.48 kW/m²,
+    """Source: F2 [CALC] (30 m kerosene; Mudan 1984 gives 10–25 kW/m² for 30–80 m pools): L 27.47 m,
+    SEP 23.28 kW/m², q(45 m) 2.48 kW/m²,
     12.5 kW/m² at 17.36 m, 5 kW/m² at 30.45 m, 37.5 kW/m² never reached."""
     f = pool_fire(get_substance("kerosene"), 30.0)
     assert f.flame_length_m == pytest.approx(27.47, rel=1e-3)
@@ -43,7 +44,7 @@ def test_f2_kerosene_pool_fire() -> None:
 
 
 def test_f5_montoir_lng() -> None:
-    """Source: reference note §5.5 F5 (Montoir LNG 35.7 m, m'' 0.14, ΔHc 50 MJ/kg, 9.6 m/s, ρv 1.75; ρa 1.225 reproduces
+    """Source: F5, the Montoir LNG trial [PUB] (35.7 m, m'' 0.14, ΔHc 50 MJ/kg, 9.6 m/s, ρv 1.75; ρa 1.225 reproduces
     the note's numbers): L 66.9 m (no wind) / 50.7 m (wind), AGA tilt 55.8°, energy-balance SEP (χr 0.25) 262 kW/m²."""
     l0 = thomas_flame_length(35.7, 0.14, air_density_kg_m3=1.225)
     lw = thomas_flame_length(35.7, 0.14, wind_speed_m_s=9.6, vapour_density_kg_m3=1.75, air_density_kg_m3=1.225)
@@ -55,7 +56,7 @@ def test_f5_montoir_lng() -> None:
 
 
 def test_f3_api521_jet() -> None:
-    """Source: reference note §5.5 F3 (propane 5 kg/s, F 0.30, τ = 1): L 32.1 m, q(50 m) 2.21 kW/m²,
+    """Source: F3 [CALC] (API 521 point source; propane 5 kg/s, F 0.30, τ = 1): L 32.1 m, q(50 m) 2.21 kW/m²,
     R to 4.73/6.31/9.46 kW/m² = 34.2/29.6/24.2 m."""
     j = jet_fire(get_substance("propane"), 5.0, use_transmissivity=False)
     assert j.heat_release_w == pytest.approx(231.75e6, rel=1e-3)
@@ -66,7 +67,7 @@ def test_f3_api521_jet() -> None:
 
 
 def test_numeric_view_factor_matches_mudan() -> None:
-    """Source: reference note §5.1 (Mudan closed form verified against surface integration)."""
+    """Source: Mudan 1984 view factor in closed form, checked against a surface integration."""
     x = np.array([8.0, 12.0, 20.0, 40.0])
     ref = view_factor_vertical_cylinder(x, 10.0, 15.79)[2]
     num = view_factor_cylinder_numeric(np.stack([x, 0 * x, 0 * x], -1), (0, 0, 0), 10.0, 15.79, n_azimuth=96, n_height=48)
@@ -74,7 +75,7 @@ def test_numeric_view_factor_matches_mudan() -> None:
 
 
 def test_wind_tilts_radiation_downwind() -> None:
-    """Source: AGA tilt (reference note §5.1): with wind from the west the flux east of the pool exceeds the flux west."""
+    """Source: AGA flame tilt (Mudan 1984): with wind from the west the flux east of the pool exceeds the flux west."""
     f = pool_fire(get_substance("gasoline"), 20.0, wind_speed_m_s=5.0, wind_from_deg=270.0)
     assert f.tilt_deg > 30
     east, west = f.flux_w_m2(np.array([30.0, -30.0]), np.zeros(2))

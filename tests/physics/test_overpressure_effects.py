@@ -41,7 +41,7 @@ def test_probits_are_monotone_and_ordered() -> None:
 
 
 def test_equipment_escalation_reference_values() -> None:
-    """Reference note §5.4 [CALC] at 30 kPa: atmospheric 0.884, pressurised 0.0025, elongated 0.311,
+    """[CALC] Cozzani et al. 2005 escalation probits at 30 kPa: atmospheric 0.884, pressurised 0.0025, elongated 0.311,
     auxiliary 0.376; nothing below the Cozzani et al. (2005) thresholds."""
     for kind, p in (("atmospheric", 0.884), ("pressurised", 0.0025), ("elongated", 0.311), ("auxiliary", 0.376)):
         got = float(equipment_escalation_probability(30e3, kind))  # type: ignore[arg-type]

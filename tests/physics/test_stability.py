@@ -1,4 +1,4 @@
-"""Stability: reference case D5 (reference note §2.2/§2.5), Golder mapping, power law (§2.4)."""
+"""Stability: reference case D5 (the Pasquill–Turner key, Turner 1970), Golder mapping, power law (ISC3)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -11,7 +11,8 @@ from safetwin.emergency_planner.physics.stability import (
 
 
 def test_d5_pasquill_key() -> None:
-    """Source: reference note §2.5 D5: day 2.5 strong → A–B; day 4 moderate → B–C; night 2.5 clear → F; night 4 cloudy → D."""
+    """Source: D5, the Pasquill–Turner key (Turner 1970): day 2.5 strong → A–B; day 4 moderate → B–C;
+    night 2.5 clear → F; night 4 cloudy → D."""
     assert pasquill_class_key(2.5, is_day=True, insolation="strong") == "A-B"
     assert pasquill_class_key(4.0, is_day=True, insolation="moderate") == "B-C"
     assert pasquill_class_key(2.5, is_day=False, cloud_fraction=0.1) == "F"
@@ -21,7 +22,7 @@ def test_d5_pasquill_key() -> None:
 
 
 def test_d5_turner_and_srdt() -> None:
-    """Source: reference note §2.5 D5: Turner summer noon clear (a=65°) 6 kt → B; night clear 3 kt → G; SRDT 800 W/m², 2.5 m/s → B."""
+    """Source: D5, Turner (1964) NRI and EPA SRDT: Turner summer noon clear (a=65°) 6 kt → B; night clear 3 kt → G; SRDT 800 W/m², 2.5 m/s → B."""
     assert turner_class(6 * 0.514444, 65.0, cloud_tenths=0) == "B"
     assert turner_class(3 * 0.514444, -10.0, cloud_tenths=0) == "G"
     assert srdt_class(2.5, solar_radiation_w_m2=800.0) == "B"
@@ -29,7 +30,7 @@ def test_d5_turner_and_srdt() -> None:
 
 
 def test_golder_matches_reference_classification() -> None:
-    """Source: reference note §3.1 (Golder 1972, z0 = 0.006 m): PG run 22 (L = 204 m) is class D; strongly
+    """Source: Golder 1972 with the Prairie Grass z0 = 0.006 m (Barad 1958): PG run 22 (L = 204 m) is class D; strongly
     unstable L = −5 m is A; stable L = 8 m is F."""
     assert golder_class_from_L(204.0, 0.006) == "D"
     assert golder_class_from_L(-5.0, 0.006) == "A"
@@ -38,7 +39,7 @@ def test_golder_matches_reference_classification() -> None:
 
 
 def test_power_law_and_sigma_theta() -> None:
-    """Source: reference note §2.4 (ISC3 rural exponents) and §2.2 σA method."""
+    """Source: ISC3 rural wind-profile exponents (EPA-454/B-95-003b) and the σA method (EPA-454/R-99-005)."""
     assert float(wind_speed_at_height(2.0, 10.0, "F", z_ref_m=2.0)) == pytest.approx(2.0 * 5**0.55)
     assert float(wind_speed_at_height(5.0, 50.0, "D", terrain="urban")) == pytest.approx(5.0 * 5**0.25)
     assert sigma_theta_class(20.0) == "B" and sigma_theta_class(3.0) == "F"

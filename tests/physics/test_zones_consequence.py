@@ -29,7 +29,7 @@ def test_zones_of_radial_field() -> None:
 
 
 def test_toxic_zones_point_downwind() -> None:
-    """Source: DESIGN.md conventions (wind FROM θ; downwind (−sin θ, −cos θ)); AEGL thresholds (reference note §4.1).
+    """Source: DESIGN.md conventions (wind FROM θ; downwind (−sin θ, −cos θ)); AEGL thresholds (US EPA/NRC).
     Ammonia gas leak at (100, 50) with wind from the north: the zones lie south of the source, nested RED ⊂ ORANGE ⊂ YELLOW."""
     rel = ReleaseSpec(100.0, 50.0, "ammonia", "toxic_gas", inventory_kg=5000.0, hole_diameter_m=0.02, pressure_pa=8e5,
                       equipment_id="V-101")
@@ -62,7 +62,7 @@ def test_chlorine_flagged_dense_and_flammable_zone() -> None:
 
 
 def test_pool_and_jet_fire_zones() -> None:
-    """Source: F1-type pool fire (reference note §5.5) drawn as ALOHA 10/5/2 kW/m² zones; API 521 jet fire."""
+    """Source: F1-type pool fire (tests/physics/test_fire.py) drawn as ALOHA 10/5/2 kW/m² zones; API 521 jet fire."""
     r = compute_consequence_zones(ReleaseSpec(0, 0, "gasoline", "pool_fire", 50000.0, pool_diameter_m=10.0),
                                   Weather(0.5, 0.0, "D"), GridSpec.around(0, 0, 60, 0.5))
     yellow = next(z for z in r.zones if z.level == "YELLOW")

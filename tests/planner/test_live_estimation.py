@@ -1,4 +1,4 @@
-"""Live mode: source estimation from detector readings (issue 7 item 4).
+"""Live mode: source estimation from detector readings.
 
 * Inversion unit tests on synthetic readings of the demo plant's 53 gas detectors: exact recovery
   with the estimator's own forward model and no noise; recovery within tolerance from the

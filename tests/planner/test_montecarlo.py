@@ -1,9 +1,9 @@
-"""Monte Carlo over weather draws (issue 7, last acceptance line): the draws follow the plant's wind
+"""Monte Carlo over weather draws: the draws follow the plant's wind
 rose and Pasquill's key, one scenario over N draws runs through the QRA's executor with identical
 results serially and on a 2-worker Dask LocalCluster, resumes without recomputing, and reports a spread.
 
 Reference for the consistency checks: the Pasquill–Turner stability key (Turner 1970, *Workbook of
-atmospheric dispersion estimates*; reference note §2.2), evaluated independently through
+atmospheric dispersion estimates*), evaluated independently through
 ``physics.stability.pasquill_class_key``.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Recommendations (issue 7 item 3): safe routes on a time-dependent hazard, muster choice by
+"""Recommendations: safe routes on a time-dependent hazard, muster choice by
 safety and capacity, shelter-in-place, API and MQTT publishing.
 
 Safety criterion of every route check: the US EPA / NRC Acute Exposure Guideline Level AEGL-2

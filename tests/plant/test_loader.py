@@ -37,7 +37,7 @@ def test_small_plant_loads_with_shapely_geometries(small_plant):
 
 
 def test_demo_plant_meets_the_brief(demo_plant):
-    """Issue 2 item 3: the demo plant's required content."""
+    """The demo plant's required content."""
     p = demo_plant
     minx, miny, maxx, maxy = p.boundary.bounds
     assert 800 <= maxx - minx <= 1000 and 500 <= maxy - miny <= 700
@@ -63,7 +63,7 @@ def test_demo_plant_meets_the_brief(demo_plant):
 
 
 def test_three_planted_errors_are_all_reported(tmp_path):
-    """Acceptance (issue 2): tank outside the boundary, unknown sensor type, negative building height."""
+    """Located errors: tank outside the boundary, unknown sensor type, negative building height."""
     src = bundled_plant_path("demo_plant")
     plant = load_plant(src)
     folder = _copy(tmp_path, "demo_plant")

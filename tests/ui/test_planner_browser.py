@@ -1,4 +1,4 @@
-"""Browser tests of the planner page (issue 8 item 2): compose a scenario, run it from the page, play it
+"""Browser tests of the planner page: compose a scenario, run it from the page, play it
 back, compare two runs — in headless Chromium, behind the login, with the run in the page's worker process.
 
 Screenshots (1280×800): docs/screenshots/planner.png and planner-compare.png.

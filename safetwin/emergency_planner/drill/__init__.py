@@ -1,4 +1,4 @@
-"""Drill evaluation (issue #7 item 5): records, indicators, scoring, findings, reports, calendar.
+"""Drill evaluation: records, indicators, scoring, findings, reports, calendar.
 
 * :mod:`.record` — :class:`DrillRecord` (tracks + events) from a simulated drill or a `scenario run`
   folder, plus the manual drill log (JSON/YAML); recorded drills (the twin's store, an MQTT

@@ -10,7 +10,7 @@ the drill record (:mod:`.metrics`) and a ``method``:
   ``relative: true`` the value is first divided by the context value named by ``reference``;
 * ``yes_no`` — truthy → 5, else 0;  ``scale`` — the value is already a 0–5 rating.
 
-Scoring (project convention from the reference note, not a standard): module fraction =
+Scoring (a project convention, not a standard): module fraction =
 Σ wᵢ·sᵢ/5 ÷ Σ wᵢ over the indicators that could be observed; total = Σ W_m·fraction_m ÷ Σ W_m
 × 100 over the observed modules. Grade ≥ 90 优秀, ≥ 80 良好, ≥ 60 合格, else 不合格; **any 不足项 caps the
 grade at 合格**. HSEEP rating per module capability: fraction ≥ 0.9 P, ≥ 0.7 S, ≥ 0.4 M, else U

@@ -1,4 +1,4 @@
-"""Evacuation with agents (issue 4): collision-free speed model (Tordeux et al. 2016) moved in
+"""Evacuation with agents: collision-free speed model (Tordeux et al. 2016) moved in
 bulk by numba kernels, fast-marching navigation fields with hazard costs (scikit-fmm), a Mesa 3.3
 model whose agents are the readable façade, and results (arrivals, RSET, doses, trajectories).
 

@@ -3,8 +3,8 @@
 Every person is a :class:`Person` (a ``mesa.Agent``) — the readable façade: ``person.position``,
 ``person.state``, ``person.dose``, ``person.target`` … — but the state lives in numpy arrays owned by
 :class:`EvacuationModel`, and one ``model.step()`` advances *all* people by ``dt`` with the numba
-collision-free-speed kernel (see the reference note on moving thousands of Mesa agents in bulk:
-no per-agent Python on the hot path, and evacuees are *marked* arrived, never ``remove()``d).
+collision-free-speed kernel: no per-agent Python on the hot path, and evacuees are *marked*
+arrived, never ``remove()``d (Mesa's agent set is not built for thousands of removals per step).
 
 Example
 -------

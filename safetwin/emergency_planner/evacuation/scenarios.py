@@ -1,9 +1,9 @@
 """Verification scenarios (RiMEA 4.1.1 annex tests, NIST TN 1822 verification tests, Seyfried
 bottleneck) and benchmark scenes, as plain builders returning geometry + population (no I/O).
 
-Each builder documents its source. Geometry follows the test texts as summarised in
-``shared/reference/evacuation.md`` (x right, y up, metres). Goal sinks are put well downstream of
-the door or corridor being measured, as the reference recommends.
+Each builder documents its source. Geometry follows the test texts (x right, y up, metres). Goal
+sinks are put well downstream of the door or corridor being measured, so the measured flow is not
+that of the sink.
 """
 from __future__ import annotations
 
@@ -157,8 +157,8 @@ def exit_loss_nist41(n: int = 10, seed: int = 0) -> Scenario:
 
 def room_two_exits(n: int = 1000, seed: int = 0) -> Scenario:
     """Benchmark scene 1: 50 m x 50 m room, two 2 m exits (west and east walls, y in [24, 26]),
-    each leading into a 1 m deep passage whose outer half is the exit (as the JuPedSim measurement
-    in the reference note); people uniformly placed, nearest exit."""
+    each leading into a 1 m deep passage whose outer half is the exit (the same scene is run in
+    JuPedSim by benchmarks/bench_evacuation.py); people uniformly placed, nearest exit."""
     walk = unary_union([box(0, 0, 50, 50), box(50, 24, 51, 26), box(-1, 24, 0, 26)])
     geo = EvacuationGeometry(walk, [Goal("east", box(50.5, 24, 51, 26)), Goal("west", box(-1, 24, -0.5, 26))])
     rng = np.random.default_rng(seed)

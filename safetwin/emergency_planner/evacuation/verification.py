@@ -5,7 +5,8 @@ all and writes the table to ``docs/verification.md``.
 
     .venv/bin/python -m safetwin.emergency_planner.evacuation.verification [--out docs/verification.md]
 
-Bands are those of ``shared/reference/evacuation.md`` (§1, §2, §8). All runs use the default
+Bands are those of the RiMEA guideline's test texts, NIST TN 1822 (Ronchi et al. 2013) and
+Seyfried et al. (2009), as listed with each check (docs/verification.md). All runs use the default
 :class:`LocomotionParams` (one calibrated parameter set for every test) unless a test varies a
 parameter on purpose (RiMEA 8).
 """
@@ -120,7 +121,7 @@ def check_rimea4() -> list[Check]:
                                 "within ±20 % for ρ ≤ 2 /m²", abs(rel) <= 0.20))
     vals = [fd[r] for r in sorted(fd)]
     mono = all(b <= a + 0.02 for a, b in zip(vals, vals[1:]))
-    checks.append(Check("RiMEA 4 monotonicity", "RiMEA 4.1.1 annex test 4 (reference §8 V6)",
+    checks.append(Check("RiMEA 4 monotonicity", "RiMEA 4.1.1 annex test 4",
                         "speed non-increasing in ρ = 0.5…4 /m²",
                         ", ".join(f"{r:g}: {fd[r]:.2f}" for r in sorted(fd)), "non-increasing (±0.02)", mono))
     return checks
@@ -355,7 +356,7 @@ def check_hazard_avoidance() -> list[Check]:
     dmax = float(aware.dose["chlorine"].max())
     ok = (aware.complete and len(through_direct) == 0 and len(through_detour) == n and dmax < limit
           and blind.dose["chlorine"].max() > limit and aware.rset_s > blind.rset_s)
-    return [Check("Hazard avoidance (plume over the short route)", "SafeTwin issue 4 acceptance",
+    return [Check("Hazard avoidance (plume over the short route)", "SafeTwin requirement: evacuees avoid the hazard",
                   "people via direct / detour passage; max dose vs AEGL-2 (30 min) equivalent; dose if hazard ignored",
                   f"{len(through_direct)} / {len(through_detour)} of {n}; max dose {dmax:.3g} vs limit {limit:.3g} "
                   f"(mg/m³)²·s; ignoring the hazard: {blind.dose['chlorine'].max():.3g}; RSET {aware.rset_s:.1f} s "
@@ -389,7 +390,7 @@ def render_markdown(checks: list[Check], extra: str = "") -> str:
              "", f"Model: collision-free speed model (Tordeux et al. 2016), radius {loc.radius_m} m, time gap "
              f"{loc.time_gap_s} s, repulsion a={loc.strength_neighbour}, D={loc.range_neighbour_m} m, walls "
              f"a={loc.strength_wall}, D={loc.range_wall_m} m; dt = {EvacuationParams().dt_s} s; "
-             "fast-marching navigation fields. Bands from `shared/reference/evacuation.md`.", "",
+             "fast-marching navigation fields. Bands from the RiMEA test texts, NIST TN 1822 and Seyfried et al. (2009).", "",
              f"**{sum(c.passed for c in checks)} of {len(checks)} checks pass.**", "",
              "| test | source | quantity | result | band | pass |", "|---|---|---|---|---|---|"]
     for c in checks:

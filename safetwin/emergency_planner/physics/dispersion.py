@@ -1,6 +1,6 @@
 """Gaussian plume and puff dispersion of a passive (neutrally buoyant) gas.
 
-Formulas (reference note §2.1; Turner 1970, CCPS 1999, Crowl & Louvar, Slade 1968):
+Formulas (Turner 1970, CCPS 1999, Crowl & Louvar, Slade 1968):
 
 * plume, total ground reflection:
   ``C = Q/(2π u σy σz)·exp(−y²/2σy²)·[exp(−(z−H)²/2σz²) + exp(−(z+H)²/2σz²)]``

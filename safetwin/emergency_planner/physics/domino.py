@@ -14,7 +14,7 @@ Equipment escalation
 * Time to failure — the Landucci et al. (2009) / Cozzani et al. (2005) correlations (ttf in s,
   I in kW/m², V in m³): atmospheric ``ln ttf = −1.128·ln I − 2.667e-5·V + 9.877``; pressurised
   ``ln ttf = −0.947·ln I + 8.835·V^0.032``. This form is used because it is the one
-  confirmed independently (reference note §5.4, `ramon-quiza/qra-domino-fuel-storage`) and
+  confirmed independently (Landucci et al. 2009; the `ramon-quiza/qra-domino-fuel-storage` code) and
   its units are explicit.
 * Because the flux on a target changes when more units ignite, failure is reached when the
   accumulated damage ``∫ dt / ttf(I(t))`` (counted while I is above the threshold) reaches 1
@@ -57,7 +57,7 @@ def time_to_failure_s(flux_kw_m2: np.ndarray | float, volume_m3: np.ndarray | fl
     """Time to failure (s) under a constant flux (kW/m²) for a vessel of volume V (m³); ``inf``
     below the escalation threshold (15 / 45 kW/m²).
 
-    >>> round(float(time_to_failure_s(15.0, 1000.0, "atmospheric")))   # reference note §5.4
+    >>> round(float(time_to_failure_s(15.0, 1000.0, "atmospheric")))   # Landucci et al. 2009 [CALC]
     894
     """
     i = np.asarray(flux_kw_m2, dtype=float)

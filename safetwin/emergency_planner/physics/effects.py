@@ -1,10 +1,10 @@
 """Effects on people: toxic and flammable threat levels, toxic load and probit lethality along
 a path, thermal probits and thermal dose.
 
-Sources: reference note §4 (AEGL/ERPG/IDLH, TNO Purple Book and CCPS probits), §5.3 (thermal
-probits: Eisenberg 1975, Tsao & Perry 1979 = TNO Purple Book, TNO Green Book, Lees), ALOHA
-levels of concern (§1.1). Probit functions carry their units in their names; probit ↔
-probability uses ``P = Φ(Pr − 5)``.
+Sources: AEGL (US EPA/NRC), ERPG (AIHA), IDLH (NIOSH); lethality probits of the TNO Purple Book
+CPR 18E and CCPS / Crowl & Louvar; thermal probits of Eisenberg 1975, Tsao & Perry 1979 (= TNO
+Purple Book), the TNO Green Book and Lees; ALOHA's levels of concern (docs/sources.md). Probit
+functions carry their units in their names; probit ↔ probability uses ``P = Φ(Pr − 5)``.
 """
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ def toxic_exposure_along_path(
     >>> cl2 = get_substance("chlorine")
     >>> f = lambda x, y, t: np.full(np.shape(x), cl2.ppm_to_mg_m3(1000.0))
     >>> t = np.linspace(0, 600, 61); p = np.zeros((61, 2))
-    >>> round(float(toxic_exposure_along_path(p, t, f, cl2).probability), 3)   # reference note §4.2
+    >>> round(float(toxic_exposure_along_path(p, t, f, cl2).probability), 3)   # TNO Purple Book probit [CALC]
     0.777
     """
     pos = np.asarray(positions_xy_m, dtype=float)

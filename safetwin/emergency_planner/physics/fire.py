@@ -1,6 +1,6 @@
 """Fire models: pool fire (solid flame and point source) and jet fire (API 521 point source).
 
-Pool fire (reference note §5.1):
+Pool fire (Burgess & Zabetakis; Babrauskas; Thomas 1963; Mudan 1984):
 
 * burning rate — Burgess & Zabetakis ``m''∞ = 1e-3·ΔHc/(ΔHv + cp,l·(Tb − Ta))`` (ΔHv only when
   Tb < Ta) when no tabulated value exists; size effect (Babrauskas) ``m'' = m''∞·(1 − e^{−kβD})``;
@@ -216,7 +216,7 @@ class PoolFire:
     def point_source_flux_w_m2(self, x_m: np.ndarray, y_m: np.ndarray, z_m: np.ndarray | float = 0.0,
                                radiant_fraction: float | None = None) -> np.ndarray:
         """Point-source cross-check ``τ·χr·Q/(4πR²)``, R measured from the pool centre at the target's
-        height (the reference note's F1 convention), τ over the path from the flame edge."""
+        height (as in the F1 reference case of tests/physics/test_fire.py), τ over the path from the flame edge."""
         chi = self.radiant_fraction if radiant_fraction is None else radiant_fraction
         d = self._distance(x_m, y_m)
         r2 = np.maximum(d**2, 1e-6)
@@ -265,7 +265,7 @@ def pool_fire(
     ambient_k: float = 293.15,
 ) -> PoolFire:
     """Pool fire of a substance. ``sep_method="auto"`` uses Mudan for sooty fuels (C3+ and liquids) and the
-    energy balance (χr = 0.25) for methane/LNG, whose flames are clean (reference note §5.1).
+    energy balance (χr = 0.25) for methane/LNG, whose flames are clean (Mudan 1984 is for sooty pools).
 
     >>> from safetwin.substances import get_substance
     >>> f = pool_fire(get_substance("gasoline"), 10.0)
@@ -309,7 +309,7 @@ API521_RADIANT_FRACTION = {"methane": 0.2, "hydrogen": 0.1}
 
 
 def api521_flame_length_m(heat_release_w: float) -> float:
-    """API 521 flame-length chart fit ``L[m] = 0.00544·Q[W]^0.4507`` (reference note §5.2)."""
+    """API 521 flame-length chart fit ``L[m] = 0.00544·Q[W]^0.4507`` (API 521)."""
     return float(0.00544 * heat_release_w**0.4507)
 
 

@@ -142,7 +142,7 @@ def equipment_escalation_probability(overpressure_pa: np.ndarray | float, kind: 
     """Probability that equipment of ``kind`` fails (domino escalation) under a peak overpressure (Pa):
     the Cozzani & Salzano probit above the Cozzani et al. (2005) threshold, 0 below it.
 
-    >>> round(float(equipment_escalation_probability(30e3, "atmospheric")), 3)   # reference note §5.4
+    >>> round(float(equipment_escalation_probability(30e3, "atmospheric")), 3)   # Cozzani et al. 2005 [CALC]
     0.884
     """
     ps = np.asarray(overpressure_pa, dtype=float)

@@ -1,6 +1,6 @@
 """Dispersion coefficients σy(x), σz(x) (m) as functions of downwind distance x (m).
 
-Sigma sets (reference note §2.3):
+Sigma sets:
 
 * ``"briggs_rural"`` — Briggs (1973) open country (CCPS; Crowl & Louvar Table 5-2; Griffiths 1994).
 * ``"briggs_urban"`` — Briggs urban (McElroy–Pooler), urban A–B σz with the **+½** exponent.

@@ -3,15 +3,14 @@
 Classes are the letters ``"A"`` … ``"F"`` (and ``"G"`` for Turner's extremely stable
 class 7, which the sigma sets treat as ``"F"``). Ambiguous entries of the Pasquill key are
 returned as ``"A-B"``, ``"B-C"``, ``"C-D"``; :func:`resolve_class` picks the more stable
-letter, the conservative choice for ground-level toxic releases (reference note §2.2).
+letter, the conservative choice for ground-level toxic releases.
 
 Sources
 -------
 * Pasquill (1961) / Turner (1970) key — Turner's *Workbook of Atmospheric Dispersion
   Estimates*; CCPS (1999); Crowl & Louvar, Table 5-1.
 * Turner (1964) net-radiation index (NRI) method as used by EPA STAR/RAMMET.
-* EPA SRDT (solar radiation / ΔT) method, EPA-454/R-99-005 Table 6-7 [UNVERIFIED in the
-  reference note].
+* EPA SRDT (solar radiation / ΔT) method, EPA-454/R-99-005 Table 6-7 [UNVERIFIED].
 * Golder (1972) Monin–Obukhov length ↔ class, lines ``1/L = a + b·log10(z0)`` as fitted in
   Seinfeld & Pandis.
 * Power-law exponents: ISC3 (EPA-454/B-95-003b) rural and urban; Irwin (1979).
@@ -100,7 +99,7 @@ def pasquill_class_key(
     cloud_fraction: float = 0.0,
     heavy_overcast: bool = False,
 ) -> str:
-    """Pasquill–Turner key (reference note §2.2 table). May return a pair such as ``"A-B"``.
+    """Pasquill–Turner key (Turner 1970; CCPS 1999; Crowl & Louvar Table 5-1). May return a pair such as ``"A-B"``.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Quantitative risk assessment (QRA) of a plant — issue 9.
+"""Quantitative risk assessment (QRA) of a plant.
 
 Purple Book (TNO CPR 18E, 1999) style: loss-of-containment events with generic frequencies →
 event trees (jet/pool/flash fire, fireball, toxic cloud) → lethality fields per weather class in a

@@ -3,7 +3,7 @@
 Layers, later wins (dicts merged key by key, lists replaced):
 
 1. ``emergency_planner/qra/data/{loc_events,ignition,weather,criteria}.yaml`` — the defaults, each
-   value carrying its source and a [PUB-mem]/[UNVERIFIED]/[ILLUSTRATIVE] note;
+   value carrying its source and a [PUB-mem]/[UNVERIFIED]/[ILLUSTRATIVE] note (docs/sources.md);
 2. ``<plant folder>/qra.yaml`` when present;
 3. a file given explicitly (``config_path``) and/or a dict (``overrides``).
 

@@ -10,7 +10,7 @@ Example (small plant, serial, coarse grid)::
 
 Method: TNO Purple Book CPR 18E (1999) location-specific individual risk
 ``IR(x,y) = Σ f_outcome · P_class · P_direction · P_death(x,y)`` and societal risk from the
-same cases (reference note §6). See ``docs/qra.md``.
+same cases. See ``docs/qra.md``.
 """
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ offset ``x``. Each function returns three probability-of-death arrays (same shap
 * ``out`` — societal risk, people outdoors (clothing factor 0.14 on thermal radiation below 35 kW/m²);
 * ``ind`` — societal risk, people indoors (toxic × 0.1; thermal 1 above 35 kW/m², else 0; flash fire 0).
 
-Models (reference note §2, §4–6; all [PUB-mem] constants live in ``data/ignition.yaml``):
+Models (TNO Purple Book CPR 18E ch. 5; all [PUB-mem] constants live in ``data/ignition.yaml``,
+marks explained in docs/sources.md):
 toxic — TNO probit on the steady Gaussian plume concentration for min(release, 30 min), or on the
 passing puff (∫Cⁿdt = C_maxⁿ·σx·√(2π/n)/u, Slade/CCPS puff sigmas); flash fire — P = 1 where the
 plume (10-min sigmas) or puff peak reaches the LFL; pool fire — solid flame (physics ``pool_fire``),

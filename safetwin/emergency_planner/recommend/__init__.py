@@ -1,4 +1,4 @@
-"""Recommendations for an incident (issue 7 item 3): safe routes on a time-dependent hazard,
+"""Recommendations for an incident: safe routes on a time-dependent hazard,
 muster points by safety and capacity, shelter-in-place vs evacuate per building, responder
 approach routes and the people at risk. Pure computation; the live bridge publishes them
 (:meth:`safetwin.live_bridge.outbound.Publisher.evacuation_instructions`).

@@ -1,6 +1,6 @@
 """Drill calendar: statutory drill intervals, due dates, overdue items and plan completion (pure).
 
-Rules (safety-workflows reference §5.1):
+Rules:
 
 * 生产安全事故应急预案管理办法 (应急管理部令第2号) Art. 33 — at least one **comprehensive or special**
   plan drill every **12 months** (requirement ``comprehensive_or_special``, met by a drill of any
