@@ -37,8 +37,9 @@ def from_store(store: Any, plant: Any, start: datetime, end: datetime, *, events
                alarm_kinds: tuple[str, ...] = ("LVL", "ROC")) -> DrillRecord:
     """A recorded drill from the twin's history: every position fix of ``plant`` with
     ``start <= ts < end`` (one parameterised query) and each gas/fire alarm raised in the window as a
-    ``detection`` event (alarm ids ``{sensor}_{kind}``, kinds ``alarm_kinds``). Times are seconds
-    from ``start``; ``events`` (e.g. from a drill log) are merged."""
+    ``detection`` event, its first acknowledgement as ``alarm_ack`` (alarm ids ``{sensor}_{kind}``,
+    kinds ``alarm_kinds``). Times are seconds from ``start``; ``events`` (e.g. from a drill log) are
+    merged."""
     start, end = _utc(start, "start"), _utc(end, "end")
     if end <= start:
         raise ValueError(f"the drill window is empty: end {end.isoformat()} <= start {start.isoformat()}")
@@ -71,17 +72,28 @@ def from_store(store: Any, plant: Any, start: datetime, end: datetime, *, events
         rec = DrillRecord(scenario, [], np.zeros(0, np.int32), np.zeros(0), np.zeros(0), np.zeros(0))
     ev: list[DrillEvent] = []
     seen: set[str] = set()
-    for a in store.alarm_events(since=start, until=end):
+    acked: set[str] = set()
+    previous: dict[str, str] = {}
+    alarms = sorted(store.alarm_events(since=start, until=end), key=lambda a: a.ts)
+    for a in alarms:
         kind = a.alarm_id.rsplit("_", 1)[-1]
-        if a.state != "UNACK" or kind not in alarm_kinds or a.alarm_id in seen:
+        before, previous[a.alarm_id] = previous.get(a.alarm_id), a.state
+        if kind not in alarm_kinds:
             continue
-        seen.add(a.alarm_id)
-        ev.append(DrillEvent(a.ts.timestamp() - t0, "detection", a.sensor_id or a.alarm_id,
-                             {"alarm_id": a.alarm_id, "level": a.level}))
+        t = a.ts.timestamp() - t0
+        if a.state == "UNACK" and a.alarm_id not in seen:
+            seen.add(a.alarm_id)
+            ev.append(DrillEvent(t, "detection", a.sensor_id or a.alarm_id, {"alarm_id": a.alarm_id, "level": a.level}))
+        # ISA-18.2 acknowledgement: UNACK → ACKED, or RTN_UNACK → NORMAL (twin.alarms.rules)
+        elif (a.state == "ACKED" or (a.state == "NORMAL" and before == "RTN_UNACK")) and a.alarm_id not in acked:
+            acked.add(a.alarm_id)
+            ev.append(DrillEvent(t, "alarm_ack", a.sensor_id or a.alarm_id, {"alarm_id": a.alarm_id}))
     ev += list(events or [])
     ev.sort(key=lambda e: e.t_s)
     rec.events, rec.t0, rec.expected_headcount = ev, start, expected_headcount
     rec.source, rec.plant_id = "recorded", plant.id
+    # the twin's alarm store records every acknowledgement: a raised alarm without one was not acknowledged
+    rec.metrics["alarm_acks_recorded"] = bool(seen)
     return rec
 
 

@@ -170,7 +170,7 @@ def test_corrective_actions_become_hazards(tmp_path, small_plant):
 
 def test_from_store_on_both_backends(store, small_plant):
     """The recorded-drill loader on SQLite and PostgreSQL: window, epoch seconds, other plant and
-    alarm kinds filtered, first raise per alarm only."""
+    alarm kinds filtered, first raise and first acknowledgement per alarm only."""
     from datetime import timedelta
 
     from safetwin.app.drill_records import from_store
@@ -192,7 +192,8 @@ def test_from_store_on_both_backends(store, small_plant):
     assert rec.person_ids == ["P-0", "P-1", "P-2"] and rec.t_s.size == 18
     assert rec.t_s[rec.person == 1].tolist() == [0.25, 10.25, 20.25, 30.25, 40.25, 50.25]
     assert rec.x_m[rec.person == 2].tolist() == [20.0, 30.0, 40.0, 50.0, 60.0, 70.0]
-    assert [(e.kind, e.source, e.t_s) for e in rec.events] == [("detection", "CL-02", 20.5)]
+    assert [(e.kind, e.source, e.t_s) for e in rec.events] == [("detection", "CL-02", 20.5), ("alarm_ack", "CL-02", 40.0)]
+    assert rec.metrics["alarm_acks_recorded"]
     assert rec.t0 == t0 and rec.source == "recorded"
     with pytest.raises(ValueError, match="timezone-aware"):
         from_store(store, small_plant, datetime(2026, 12, 4, 10), t0)

@@ -1,6 +1,10 @@
 """Evaluate a drill: measure the record, score the indicators, compare with the simulated baseline,
 grade, rate capabilities (HSEEP P/S/M/U) and write findings with corrective actions.
 
+Strict by design: every deviation from the plan (:mod:`.deviations`: each person not accounted
+for, late musterers by name and delay, a false head count, the alarm later than planned, …) is a
+named finding, and **a person not accounted for grades the drill 不合格 whatever the score**.
+
 :func:`evaluate` is pure (no I/O): record + plant (muster points) + optional scenario (its
 objectives), baseline record and indicator system → :class:`Evaluation`. ``Evaluation.to_dict()``
 is what ``evaluation.json`` holds and what the store keeps.
@@ -34,7 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from .indicators import IndicatorConfig, finding_severity, grade, hseep_rating, load_indicator_config, score_value
+from .deviations import Deviation, find_deviations
+from .indicators import (IndicatorConfig, finding_severity, grade, hseep_rating, load_indicator_config, most_severe,
+                         score_value)
 from .metrics import measure, muster_polygons
 from .record import DrillRecord
 
@@ -105,8 +111,10 @@ def _jsonable(o: Any) -> Any:
     return o
 
 
-def compare_arrivals(rec: DrillRecord, arr: np.ndarray, base: DrillRecord, base_arr: np.ndarray) -> dict[str, Any]:
-    """Per-person muster times recorded vs baseline, for the people present in both (by id)."""
+def compare_arrivals(rec: DrillRecord, arr: np.ndarray, base: DrillRecord, base_arr: np.ndarray,
+                     delayed_over_s: float = DELAY_S) -> dict[str, Any]:
+    """Per-person muster times recorded vs baseline, for the people present in both (by id); "delayed"
+    means more than ``delayed_over_s`` (s) later."""
     common, ia, ib = np.intersect1d(np.array(rec.person_ids), np.array(base.person_ids), return_indices=True)
     if not len(common):
         return {"common_people": 0}
@@ -114,25 +122,14 @@ def compare_arrivals(rec: DrillRecord, arr: np.ndarray, base: DrillRecord, base_
     both = np.isfinite(ra) & np.isfinite(ba)
     with np.errstate(invalid="ignore"):
         delay = np.where(both, ra - ba, np.nan)
-    late = both & (delay > DELAY_S)
+    late = both & (delay > delayed_over_s)
     order = np.argsort(-np.nan_to_num(delay, nan=-np.inf))[:10]
     return {"common_people": int(len(common)), "compared": int(both.sum()),
-            "delayed_over_s": DELAY_S, "delayed": int(late.sum()),
+            "delayed_over_s": delayed_over_s, "delayed": int(late.sum()),
             "mean_delay_s": float(np.nanmean(delay)) if both.any() else None,
             "max_delay_s": float(np.nanmax(delay)) if both.any() else None,
             "missing_in_recorded": [str(common[k]) for k in np.flatnonzero(~np.isfinite(ra) & np.isfinite(ba))][:20],
             "most_delayed": [{"id": str(common[k]), "delay_s": float(delay[k])} for k in order if late[k]]}
-
-
-def _last_fixes(rec: DrillRecord, who: np.ndarray) -> list[dict[str, Any]]:
-    """Last known position (m) and time (s) of the people with indices ``who``."""
-    if rec.t_s.size == 0:
-        return []
-    ends = np.flatnonzero(np.r_[rec.person[1:] != rec.person[:-1], True])
-    last = {int(rec.person[e]): e for e in ends}
-    return [{"id": rec.person_ids[p], "x_m": round(float(rec.x_m[last[p]]), 1),
-             "y_m": round(float(rec.y_m[last[p]]), 1), "t_s": round(float(rec.t_s[last[p]]), 1)}
-            for p in who if p in last]
 
 
 def _fmt(v: Any, unit: str) -> str:
@@ -153,9 +150,10 @@ def evaluate(rec: DrillRecord, plant: Any, *, scenario: Any | None = None, basel
              config: IndicatorConfig | None = None, drill_id: str = "", now: datetime | None = None,
              exposure: dict[str, Any] | None = None, goals: dict[str, Any] | None = None) -> Evaluation:
     """Evaluate ``rec`` (see the module docstring). ``scenario`` is a
-    :class:`~safetwin.scenarios.schema.Scenario` (its objectives are checked); ``baseline`` the
-    simulated drill of the same scenario (:func:`.record.from_incident`); ``goals`` muster areas
-    (polygons by id) instead of the plant's muster points."""
+    :class:`~safetwin.scenarios.schema.Scenario` (its objectives are checked, its detection delay is
+    the plan's acknowledgement allowance); ``baseline`` the simulated drill of the same scenario
+    (:func:`.record.from_incident`), the plan every deviation is measured against; ``goals`` muster
+    areas (polygons by id) instead of the plant's muster points."""
     cfg = config or load_indicator_config()
     now = now or datetime.now(timezone.utc)
     goals = goals if goals is not None else muster_polygons(plant, cfg.muster_tolerance_m)
@@ -170,11 +168,7 @@ def evaluate(rec: DrillRecord, plant: Any, *, scenario: Any | None = None, basel
         if o.metric == "evacuation_complete_s":
             context["evacuation_target_s"] = float(o.max)
     rows: list[dict[str, Any]] = []
-    modules: list[dict[str, Any]] = []
-    findings: list[dict[str, Any]] = []
     for mod in cfg.modules:
-        num = den = 0.0
-        mod_rows = []
         for ind in mod.indicators:
             raw = m.get(ind.metric)
             base_raw = base_m.get(ind.metric) if base_m else None
@@ -182,65 +176,100 @@ def evaluate(rec: DrillRecord, plant: Any, *, scenario: Any | None = None, basel
             val = raw if not ind.relative or raw is None else (raw / ref if ref else None)
             bval = base_raw if not ind.relative or base_raw is None else (base_raw / ref if ref else None)
             s = score_value(ind, val)
-            bs = score_value(ind, bval)
-            sev = finding_severity(ind, s)
-            row = {"id": ind.id, "module": mod.id, "name": ind.name, "metric": ind.metric, "unit": ind.unit,
-                   "method": ind.method, "value": raw, "scored_value": val, "reference": ref, "score": s,
-                   "weight": ind.weight, "baseline_value": base_raw, "baseline_score": bs,
-                   "delta": (raw - base_raw) if isinstance(raw, (int, float)) and isinstance(base_raw, (int, float))
-                   and math.isfinite(raw) and math.isfinite(base_raw) else None,
-                   "severity": sev}
-            mod_rows.append(row)
-            if s is not None:
-                num += ind.weight * s / 5.0
-                den += ind.weight
-            if sev is not None:
-                findings.append(_finding(len(findings) + 1, sev, mod, ind, row, m, rec, cfg, now))
-        frac = num / den if den else None
-        has_def = any(r["severity"] == "不足项" for r in mod_rows)
+            rows.append({"id": ind.id, "module": mod.id, "name": ind.name, "metric": ind.metric, "unit": ind.unit,
+                         "method": ind.method, "value": raw, "scored_value": val, "reference": ref, "score": s,
+                         "weight": ind.weight, "baseline_value": base_raw, "baseline_score": score_value(ind, bval),
+                         "delta": (raw - base_raw) if isinstance(raw, (int, float)) and isinstance(base_raw, (int, float))
+                         and math.isfinite(raw) and math.isfinite(base_raw) else None,
+                         "severity": finding_severity(ind, s)})
+    delay = getattr(getattr(scenario, "detection", None), "alarm_delay_s", None)
+    deviations = find_deviations(rec, m, baseline, base_m, plant, cfg, planned_alarm_delay_s=delay)
+    findings = _findings(rows, deviations, m, rec, cfg, now)
+    modules: list[dict[str, Any]] = []
+    for mod in cfg.modules:
+        mod_rows = [r for r in rows if r["module"] == mod.id]
+        seen_rows = [(r, ind) for r, ind in zip(mod_rows, mod.indicators) if r["score"] is not None]
+        den = sum(ind.weight for _, ind in seen_rows)
+        frac = sum(ind.weight * r["score"] / 5.0 for r, ind in seen_rows) / den if den else None
+        has_def = any(f["severity"] == "不足项" and f["module"] == mod.id for f in findings)
         modules.append({"id": mod.id, "name": mod.name, "capability": mod.capability, "weight": mod.weight,
                         "fraction": frac, "points": None if frac is None else round(mod.weight * frac, 2),
                         "rating": hseep_rating(frac, has_def, cfg.hseep), "observed": den > 0})
-        rows += mod_rows
     seen = [md for md in modules if md["fraction"] is not None]
     wsum = sum(md["weight"] for md in seen)
     score = round(100.0 * sum(md["weight"] * md["fraction"] for md in seen) / wsum, 1) if wsum else 0.0
     has_def = any(f["severity"] == "不足项" for f in findings)
+    unaccounted = int(m["people_not_accounted_for"] or 0) if cfg.unaccounted_fails else 0
     comparison: dict[str, Any] = {}
     if baseline is not None and base_m is not None:
-        comparison = compare_arrivals(rec, m["arrival_s"], baseline, base_m["arrival_s"])
-    for f in findings:
-        if f["indicator"] == "muster_time_vs_plan" and comparison.get("delayed"):
-            f["text"] += (f"; {comparison['delayed']} people mustered more than {DELAY_S:.0f} s later than in the "
-                          f"baseline (max {comparison['max_delay_s']:.0f} s)")
+        comparison = compare_arrivals(rec, m["arrival_s"], baseline, base_m["arrival_s"],
+                                      cfg.deviation_rule("late_muster").tolerance_s)
     timeline = [{"t_s": round(e.t_s, 1), "kind": e.kind, "source": e.source, "detail": e.detail}
                 for e in sorted(rec.events, key=lambda e: e.t_s)]
     return Evaluation(drill_id=drill_id, scenario=rec.scenario, source=rec.source, evaluated_at=now, t0=rec.t0,
-                      config=cfg.name, score=score, grade=grade(score, has_def, cfg.grades), modules=modules,
-                      indicators=rows, findings=findings, metrics=_scalars(m),
+                      config=cfg.name, score=score, grade=grade(score, has_def, cfg.grades, unaccounted=unaccounted),
+                      modules=modules, indicators=rows, findings=findings, metrics=_scalars(m),
                       baseline_metrics=_scalars(base_m) if base_m else None, comparison=comparison,
                       timeline=timeline, arrivals_s=np.sort(m["arrival_s"]).tolist(),
                       baseline_arrivals_s=np.sort(base_m["arrival_s"]).tolist() if base_m else [])
 
 
-def _finding(k: int, sev: str, mod: Any, ind: Any, row: dict[str, Any], m: dict[str, Any], rec: DrillRecord,
-             cfg: IndicatorConfig, now: datetime) -> dict[str, Any]:
-    text = f"{ind.name}: {_fmt(row['value'], ind.unit)} (score {row['score']}/5"
-    if row["baseline_value"] is not None:
-        text += f"; baseline {_fmt(row['baseline_value'], ind.unit)}"
-    text += ")"
-    evidence: dict[str, Any] = {}
-    if ind.metric == "people_not_accounted_for" and row["value"]:
-        missing = np.flatnonzero(~np.isfinite(m["arrival_s"]))
-        evidence["missing"] = _last_fixes(rec, missing)
-        untracked = max(m["expected_headcount"] - m["tracked_people"], 0)
-        text = (f"{row['value']} person(s) not accounted for at the muster points (expected {m['expected_headcount']},"
-                f" mustered {m['mustered']}"
-                + (f"; {untracked} never tracked" if untracked else "") + ")")
-        if evidence["missing"]:
-            text += "; last seen: " + ", ".join(f"{p['id']} at ({p['x_m']:.0f}, {p['y_m']:.0f}) m, t={p['t_s']:.0f} s"
-                                                for p in evidence["missing"][:5])
-    due = (now + timedelta(days=cfg.due_days.get(sev, 90))).date()
-    return {"id": f"F{k}", "severity": sev, "module": mod.id, "module_name": mod.name, "capability": mod.capability,
-            "indicator": ind.id, "text": text, "action": ind.action, "capability_element": ind.element,
-            "owner": ind.owner, "start": now.date().isoformat(), "due": due.isoformat(), "evidence": evidence}
+def _findings(rows: list[dict[str, Any]], deviations: list[Deviation], m: dict[str, Any], rec: DrillRecord,
+              cfg: IndicatorConfig, now: datetime) -> list[dict[str, Any]]:
+    """The findings: every deviation from the plan (named), then each indicator scored into a finding
+    that no deviation explains already. A deviation takes the more severe of its rule's severity and
+    its indicator's; people beyond ``max_named_findings`` of one kind share one more finding."""
+    by_id = {r["id"]: r for r in rows}
+    inds = {i.id: (mod, i) for mod in cfg.modules for i in mod.indicators}
+    out: list[dict[str, Any]] = []
+    explained: set[str] = set()
+    named: dict[str, int] = {}
+    overflow: dict[str, list[Deviation]] = {}
+    for d in deviations:
+        if d.people and len(d.people) == 1:
+            named[d.kind] = named.get(d.kind, 0) + 1
+            if named[d.kind] > cfg.max_named_findings:
+                overflow.setdefault(d.kind, []).append(d)
+                continue
+        out.append(_deviation_finding(d, by_id, inds, cfg))
+        explained.add(cfg.deviation_rule(d.kind).indicator or "")
+    for kind, rest in overflow.items():
+        people = [p for d in rest for p in d.people]
+        merged = Deviation(kind, f"{len(people)} more ({kind.replace('_', ' ')}): " + ", ".join(people), people,
+                           {"more": [d.evidence for d in rest]})
+        out.append(_deviation_finding(merged, by_id, inds, cfg))
+    for r in rows:
+        if r["severity"] is not None and r["id"] not in explained:
+            mod, ind = inds[r["id"]]
+            text = f"{ind.name}: {_fmt(r['value'], ind.unit)} (score {r['score']}/5"
+            if r["baseline_value"] is not None:
+                text += f"; baseline {_fmt(r['baseline_value'], ind.unit)}"
+            out.append(_row(r["severity"], mod, ind, text + ")", {}, [], "indicator"))
+    out.sort(key=lambda f: SEVERITY_ORDER[f["severity"]])
+    for k, f in enumerate(out, 1):
+        due = (now + timedelta(days=cfg.due_days.get(f["severity"], 90))).date()
+        f.update(id=f"F{k}", start=now.date().isoformat(), due=due.isoformat())
+    return out
+
+
+#: findings are listed most severe first (stable within a severity)
+SEVERITY_ORDER = {"不足项": 0, "整改项": 1, "改进项": 2}
+
+
+def _deviation_finding(d: Deviation, by_id: dict[str, dict[str, Any]], inds: dict[str, Any],
+                       cfg: IndicatorConfig) -> dict[str, Any]:
+    rule = cfg.deviation_rule(d.kind)
+    row = by_id.get(rule.indicator or "")
+    sev = most_severe(rule.severity, row["severity"] if row else None)
+    mod, ind = inds.get(rule.indicator or "", (None, None))
+    return _row(sev, mod, ind, d.text, d.evidence, d.people, d.kind)  # type: ignore[arg-type]
+
+
+def _row(sev: str, mod: Any, ind: Any, text: str, evidence: dict[str, Any], people: list[str],
+         kind: str) -> dict[str, Any]:
+    return {"severity": sev, "kind": kind, "module": mod.id if mod else "plan",
+            "module_name": mod.name if mod else "演练方案 / Drill plan", "capability": mod.capability if mod else "",
+            "indicator": ind.id if ind else "", "text": text, "people": list(people),
+            "action": ind.action if ind else "Review the deviation against the plan with the drill director",
+            "capability_element": ind.element if ind else "planning", "owner": ind.owner if ind else "",
+            "evidence": evidence}

@@ -13,8 +13,8 @@ the drill record (:mod:`.metrics`) and a ``method``:
 Scoring (a project convention, not a standard): module fraction =
 Σ wᵢ·sᵢ/5 ÷ Σ wᵢ over the indicators that could be observed; total = Σ W_m·fraction_m ÷ Σ W_m
 × 100 over the observed modules. Grade ≥ 90 优秀, ≥ 80 良好, ≥ 60 合格, else 不合格; **any 不足项 caps the
-grade at 合格**. HSEEP rating per module capability: fraction ≥ 0.9 P, ≥ 0.7 S, ≥ 0.4 M, else U
-(a module with a 不足项 is rated M at best).
+grade at 合格**, and a person not accounted for makes it 不合格 whatever the score. HSEEP rating per
+module capability: fraction ≥ 0.9 P, ≥ 0.7 S, ≥ 0.4 M, else U (a module with a 不足项 is rated M at best).
 
 Example::
 
@@ -39,7 +39,7 @@ from safetwin.errors import LocatedValidationError
 
 __all__ = ["IndicatorConfig", "Module", "Indicator", "IndicatorConfigError", "DEFAULT_CONFIG_PATH",
            "load_indicator_config", "score_value", "score_values", "grade", "hseep_rating", "finding_severity",
-           "SEVERITIES", "GRADES"]
+           "SEVERITIES", "GRADES", "DeviationRule", "DEFAULT_DEVIATIONS", "most_severe"]
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_indicators.yaml")
 #: finding severities, most severe first (不足项 deficiency, 整改项 rectification, 改进项 improvement)
@@ -91,6 +91,34 @@ class Indicator(_M):
         return self
 
 
+Severity = Literal["不足项", "整改项", "改进项"]
+
+
+class DeviationRule(_M):
+    """How one kind of deviation from the plan becomes a finding: its ``severity``, the lateness still
+    on plan (``tolerance_s``) and the ``indicator`` it explains (its module, action, element, owner)."""
+
+    severity: Severity
+    tolerance_s: float = Field(default=0.0, ge=0)
+    indicator: str | None = None
+
+
+#: the deviation kinds :mod:`.deviations` detects, with their default rules
+DEFAULT_DEVIATIONS: dict[str, DeviationRule] = {
+    "unaccounted": DeviationRule(severity="不足项", indicator="headcount_accuracy"),
+    "false_headcount": DeviationRule(severity="不足项", indicator="headcount_report"),
+    "headcount_not_reported": DeviationRule(severity="整改项", indicator="headcount_report"),
+    "late_muster": DeviationRule(severity="整改项", tolerance_s=60.0, indicator="muster_time_vs_plan"),
+    "alarm_late": DeviationRule(severity="整改项", tolerance_s=15.0, indicator="alarm_time"),
+    "alarm_not_acknowledged": DeviationRule(severity="整改项", indicator="alarm_ack_time"),
+    "alarm_ack_late": DeviationRule(severity="改进项", indicator="alarm_ack_time"),
+    "response_late": DeviationRule(severity="改进项", tolerance_s=30.0, indicator="response_start"),
+    "response_before_alarm": DeviationRule(severity="改进项", indicator="response_start"),
+    "resource_late": DeviationRule(severity="改进项", tolerance_s=60.0, indicator="resource_arrival"),
+    "objective_unmet": DeviationRule(severity="整改项", indicator="objectives_met"),
+}
+
+
 class Module(_M):
     """A module (AQ/T 9009 heading) with its weight, HSEEP capability and indicators."""
 
@@ -112,7 +140,15 @@ class IndicatorConfig(_M):
         default_factory=lambda: {"不足项": 30, "整改项": 90, "改进项": 180})
     targets: dict[str, float] = Field(default_factory=lambda: {"evacuation_target_s": 900.0})
     muster_tolerance_m: float = Field(default=2.0, ge=0, description="muster discs grown by this (RTLS accuracy), m")
+    deviations: dict[Literal[tuple(DEFAULT_DEVIATIONS)], DeviationRule] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="rules for the deviations from the plan (defaults fill the rest)")
+    unaccounted_fails: bool = Field(default=True, description="an unaccounted person grades the drill 不合格")
+    max_named_findings: int = Field(default=20, ge=1, description="people with a finding of their own")
     modules: list[Module] = Field(min_length=1)
+
+    def deviation_rule(self, kind: str) -> DeviationRule:
+        """The rule of deviation ``kind`` (the configured one, else the default)."""
+        return self.deviations.get(kind) or DEFAULT_DEVIATIONS[kind]
 
     @model_validator(mode="after")
     def _unique(self) -> IndicatorConfig:
@@ -198,13 +234,23 @@ def finding_severity(ind: Indicator, score: int | None) -> str | None:
     return None
 
 
-def grade(score_100: float, has_deficiency: bool, cutoffs: dict[str, float] | None = None) -> str:
-    """优秀/良好/合格/不合格 from the 0–100 score; an open 不足项 caps it at 合格."""
+def grade(score_100: float, has_deficiency: bool, cutoffs: dict[str, float] | None = None, *,
+          unaccounted: int = 0) -> str:
+    """优秀/良好/合格/不合格 from the 0–100 score; an open 不足项 caps it at 合格; a person not accounted
+    for (``unaccounted`` > 0) makes it 不合格 whatever the score."""
+    if unaccounted > 0:
+        return "不合格"
     c = cutoffs or {"优秀": 90.0, "良好": 80.0, "合格": 60.0}
     g = next((name for name in ("优秀", "良好", "合格") if score_100 >= c[name]), "不合格")
     if has_deficiency and g in ("优秀", "良好"):
         g = "合格"
     return g
+
+
+def most_severe(*severities: str | None) -> str | None:
+    """The most severe of some finding severities (None entries ignored; None if all are None)."""
+    known = [s for s in severities if s is not None]
+    return min(known, key=SEVERITIES.index) if known else None
 
 
 def hseep_rating(fraction: float | None, has_deficiency: bool, cutoffs: dict[str, float] | None = None) -> str | None:

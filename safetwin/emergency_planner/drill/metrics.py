@@ -8,12 +8,18 @@ segments. :func:`measure` turns a record into the metrics the indicators score (
 =========================  ===========================================================================
 ``alarm_s``                site alarm (first ``alarm`` event, else first ``detection``) from t0
 ``report_delay_s``         report to the authority after the alarm
-``response_delay_s``       response start (log, else first engine dispatched) after the alarm
+``alarm_ack_s``            first acknowledgement of the detector alarm after it was raised (first
+                           ``detection``, else the alarm); None when no acknowledgement is recorded
+``response_delay_s``       first response (log ``response_start`` or engine dispatched) at or after
+                           the alarm; earlier ones are listed in ``responses_before_alarm``
 ``resource_in_action_s``   first team/engine in action (``engine_in_action``/``resource_arrived``) from t0
 ``evacuation_complete_s``  last muster arrival from t0 when everyone expected mustered, else +inf
+                           (an arrival counts from the alarm on, and for a simulated person from
+                           their start of movement: nobody musters before being sent)
 ``muster_p90_s``           90th percentile of arrival times over the expected head count (+inf if > 10 % missing)
 ``muster_p90_ratio``       ``muster_p90_s`` ÷ the baseline's (the simulated plan), when a baseline is given
-``people_not_accounted_for`` expected head count − people who reached a muster point
+``people_not_accounted_for`` expected head count − people who reached a muster point (at least every
+                           tracked person who never did)
 ``muster_over_capacity``   people above the capacity of the muster point they reached first (summed)
 ``headcount_error``        |last reported head count − people at muster points| (log), else None
 ``people_above_aegl2_dose`` from the record's metrics (simulated drills) or an exposure estimate
@@ -60,9 +66,13 @@ def muster_polygons(plant: Any, tolerance_m: float = 2.0) -> dict[str, BaseGeome
     return {k: g.buffer(tolerance_m) if tolerance_m > 0 else g for k, g in muster_goals(plant).items()}
 
 
-def muster_arrivals(rec: DrillRecord, goals: dict[str, BaseGeometry]) -> tuple[np.ndarray, np.ndarray]:
-    """Per tracked person: first time (s from t0) inside any goal polygon (+inf: never) and the goal
-    index (order of ``goals``; -1: never)."""
+def muster_arrivals(rec: DrillRecord, goals: dict[str, BaseGeometry],
+                    not_before_s: float | np.ndarray = -np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Per tracked person: first time (s from t0) inside any goal polygon at or after
+    ``not_before_s`` (one time, or one per person; +inf: never) and the goal index (order of
+    ``goals``; -1: never). The bound keeps the count causal: nobody musters before the alarm that
+    sends them, nor (simulated) before their own start of movement; somebody already inside a muster
+    point then (their last fix before the bound) musters at the bound."""
     n = rec.n_people
     if n == 0 or rec.t_s.size == 0:
         return np.full(n, np.inf), np.full(n, -1, int)
@@ -73,19 +83,27 @@ def muster_arrivals(rec: DrillRecord, goals: dict[str, BaseGeometry]) -> tuple[n
         shapely.prepare(g)
         inside = shapely.contains_xy(g, rec.x_m, rec.y_m)
         which[(which < 0) & inside] = k
-    t_in = np.where(which >= 0, rec.t_s, np.inf)
+    bound = np.broadcast_to(np.asarray(not_before_s, float), (n,))
+    before = rec.t_s < bound[rec.person] - 1e-9
+    t_in = np.where((which >= 0) & ~before, rec.t_s, np.inf)
     starts = np.flatnonzero(np.r_[True, rec.person[1:] != rec.person[:-1]])
+    seg = rec.person[starts]
+    after = np.minimum.reduceat(t_in, starts)
+    seg_of_fix = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, rec.t_s.size]))
+    after_goal = np.full(len(starts), -1, int)
+    idx = np.flatnonzero(np.isfinite(t_in) & (t_in == after[seg_of_fix]))  # goal of the first inside fix
+    if idx.size:
+        _, keep = np.unique(seg_of_fix[idx], return_index=True)
+        after_goal[seg_of_fix[idx[keep]]] = which[idx[keep]]
+    # already inside a muster point when sent (the last fix before the bound): mustered at the bound
+    n_before = np.add.reduceat(before.astype(np.int64), starts)
+    last = np.maximum(starts + n_before - 1, 0)
+    held = (n_before > 0) & (which[last] >= 0) & (bound[seg] <= after)
     first = np.full(n, np.inf)
-    first[rec.person[starts]] = np.minimum.reduceat(t_in, starts)
-    # goal of the first inside fix: the position of the per-segment minimum
     goal = np.full(n, -1, int)
-    hit = np.isfinite(first)
-    if hit.any():
-        is_first = np.isfinite(t_in) & (t_in == first[rec.person])
-        idx = np.flatnonzero(is_first)
-        p = rec.person[idx]
-        _, keep = np.unique(p, return_index=True)
-        goal[p[keep]] = which[idx[keep]]
+    first[seg] = np.where(held, bound[seg], after)
+    goal[seg] = np.where(held, which[last], after_goal)
+    goal[~np.isfinite(first)] = -1
     return first, goal
 
 
@@ -99,21 +117,34 @@ def measure(rec: DrillRecord, goals: dict[str, BaseGeometry], *, objectives: lis
     """The drill's metrics (see the module docstring). ``baseline`` is the baseline's own
     :func:`measure` output (for the P90 ratio); ``exposure`` may give ``people_above_aegl2_dose``;
     ``capacities`` (people per muster point) give ``muster_over_capacity``."""
-    arr, goal = muster_arrivals(rec, goals)
-    names = list(goals)
     m: dict[str, Any] = {}
     start = rec.first("release_start", "initiating_event")
     t_start = _t(start) if start is not None else 0.0
     detection = rec.first("detection")
     alarm = rec.first("alarm") or detection
     t_alarm = _t(alarm)
+    # causal muster: from the alarm on, and (simulated people) from their own start of movement
+    bound = np.full(rec.n_people, -np.inf if t_alarm is None else t_alarm)
+    if rec.moving_from_s is not None:
+        bound = np.maximum(bound, np.asarray(rec.moving_from_s, float))
+    arr, goal = muster_arrivals(rec, goals, bound)
+    names = list(goals)
     m["first_detection_s"] = _t(detection)
     m["alarm_s"] = t_alarm
     m["incident_start_s"] = t_start
+    acks = [e.t_s for e in rec.events if e.kind == "alarm_ack"]
+    raised = _t(detection) if detection is not None else t_alarm
+    acks = [t for t in acks if raised is not None and t >= raised - 1e-9]
+    m["alarm_ack_s"] = None if not acks else min(acks) - raised
     rep = rec.first("report_authority")
     m["report_delay_s"] = None if rep is None or t_alarm is None else max(rep.t_s - t_alarm, 0.0)
-    resp = rec.first("response_start") or rec.first("engine_dispatched")
-    m["response_delay_s"] = None if resp is None or t_alarm is None else max(resp.t_s - t_alarm, 0.0)
+    responses = sorted((e for e in rec.events if e.kind in ("response_start", "engine_dispatched")),
+                       key=lambda e: e.t_s)
+    # a response counts from the alarm that triggers it; anything earlier is listed (a deviation)
+    after = [e for e in responses if t_alarm is not None and e.t_s >= t_alarm - 1e-9]
+    m["responses_before_alarm"] = [{"t_s": e.t_s, "kind": e.kind, "source": e.source} for e in responses
+                                   if t_alarm is not None and e.t_s < t_alarm - 1e-9]
+    m["response_delay_s"] = None if not after else after[0].t_s - t_alarm
     res = rec.first("engine_in_action", "resource_arrived")
     m["resource_in_action_s"] = _t(res)
     expected = rec.headcount
@@ -121,7 +152,8 @@ def measure(rec: DrillRecord, goals: dict[str, BaseGeometry], *, objectives: lis
     m["expected_headcount"] = expected
     m["tracked_people"] = rec.n_people
     m["mustered"] = mustered
-    m["people_not_accounted_for"] = max(expected - mustered, 0)
+    # strict: every tracked person who never mustered is missing, even when more people were tracked than expected
+    m["people_not_accounted_for"] = max(expected - mustered, int((~np.isfinite(arr)).sum()))
     m["evacuation_complete_s"] = (float(arr.max()) if mustered and mustered >= expected else math.inf) \
         if expected else None
     full = np.concatenate([np.sort(arr[np.isfinite(arr)]), np.full(max(expected - mustered, 0), np.inf)])
@@ -138,7 +170,7 @@ def measure(rec: DrillRecord, goals: dict[str, BaseGeometry], *, objectives: lis
         m["headcount_reported_s"] = float(last.t_s)
         m["headcount_error"] = abs(int(last.detail["count"]) - mustered)
     else:
-        m["headcount_reported"] = m["headcount_error"] = None
+        m["headcount_reported"] = m["headcount_reported_s"] = m["headcount_error"] = None
     m["people_above_aegl2_dose"] = (exposure or {}).get("people_above_aegl2_dose",
                                                         rec.metrics.get("people_above_aegl2_dose"))
     m["max_harm_probability"] = (exposure or {}).get("max_harm_probability", rec.metrics.get("max_harm_probability"))

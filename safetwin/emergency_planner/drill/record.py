@@ -41,6 +41,7 @@ __all__ = ["DrillEvent", "DrillRecord", "DrillLog", "DrillLogError", "LOG_KINDS"
 #: manual log entry kinds and the event kind each becomes in the record
 LOG_KINDS: dict[str, str] = {
     "alarm_raised": "alarm",                 # site alarm sounded / evacuation alarm
+    "alarm_acknowledged": "alarm_ack",       # the control room acknowledged the first detector alarm
     "reported_to_authority": "report_authority",
     "response_started": "response_start",    # emergency response (plan) activated
     "evacuation_ordered": "evacuation_ordered",
@@ -64,7 +65,10 @@ class DrillEvent:
 @dataclass
 class DrillRecord:
     """A drill's tracks and events (see the module docstring). ``t0`` is the drill's start (UTC);
-    ``expected_headcount`` the people who should be accounted for (None: the tracked people)."""
+    ``expected_headcount`` the people who should be accounted for (None: the tracked people);
+    ``roster`` their ids when known (names the people never tracked); ``moving_from_s`` per tracked
+    person the earliest time (s) a muster arrival may count — a simulated person's start of
+    movement (alarm + pre-movement), None for a recorded drill (the alarm is the bound)."""
 
     scenario: str
     person_ids: list[str]
@@ -78,6 +82,8 @@ class DrillRecord:
     source: str = "recorded"    # recorded | simulated
     plant_id: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)  # figures known without tracks (simulated runs)
+    roster: list[str] | None = None
+    moving_from_s: np.ndarray | None = None
 
     @classmethod
     def from_arrays(cls, scenario: str, person: Any, t_s: Any, x_m: Any, y_m: Any, **kw: Any) -> DrillRecord:
@@ -113,10 +119,11 @@ class DrillRecord:
         kinds = {e.kind for e in logged if e.kind != "note"}
         events = [e for e in self.events if e.kind not in kinds] + logged
         events.sort(key=lambda e: e.t_s)
-        return replace(self, events=events, t0=t0,
+        return replace(self, events=events, t0=t0, metrics={**self.metrics, "drill_log": True},
                        expected_headcount=log.expected_headcount if log.expected_headcount is not None
                        else self.expected_headcount,
-                       scenario=self.scenario or log.scenario or "")
+                       scenario=self.scenario or log.scenario or "",
+                       roster=list(log.drill.roster) if log.drill.roster else self.roster)
 
 
 # ============================================================================ simulated drill
@@ -142,9 +149,12 @@ def from_incident(res: Any, t0: datetime | None = None) -> DrillRecord:
     events = [DrillEvent(float(e.time_s), e.kind, str(e.source), dict(e.detail)) for e in res.events
               if e.kind not in skip]
     metrics = {k: res.metrics.get(k) for k in ("people_above_aegl2_dose", "max_harm_probability")}
+    # people of the plan move after alerting + pre-movement: their muster counts from then on
+    moving = np.asarray(ev.start_moving_s, float).copy() if ev is not None else None
     return DrillRecord(res.scenario.name, ids, person, t, x, y, events, t0=t0,
                        expected_headcount=ev.n if ev is not None else None, source="simulated",
-                       plant_id=res.plant_id, metrics=metrics)
+                       plant_id=res.plant_id, metrics=metrics, roster=list(ids) if ev is not None else None,
+                       moving_from_s=moving)
 
 
 # ============================================================================ drill log
@@ -161,8 +171,8 @@ class _M(BaseModel):
 class LogEntry(_M):
     """One manual log entry: ``t_s`` (s from t0) or ``time`` (ISO 8601 with zone), its ``kind``."""
 
-    kind: Literal["alarm_raised", "reported_to_authority", "response_started", "evacuation_ordered",
-                  "headcount_reported", "resource_arrived", "drill_ended", "note"]
+    kind: Literal["alarm_raised", "alarm_acknowledged", "reported_to_authority", "response_started",
+                  "evacuation_ordered", "headcount_reported", "resource_arrived", "drill_ended", "note"]
     t_s: float | None = Field(default=None, ge=0)
     time: datetime | None = None
     by: str = ""
@@ -185,6 +195,7 @@ class DrillInfo(_M):
     scenario: str = ""
     t0: datetime | None = None
     expected_headcount: int | None = Field(default=None, ge=0)
+    roster: list[str] = Field(default_factory=list, description="ids of the people who must be accounted for")
     title: str = ""
 
 
@@ -270,18 +281,23 @@ def from_run_folder(path: str | Path) -> DrillRecord:
             raise FileNotFoundError(f"{d}: no {name} (expected the output folder of `safetwin scenario run`)")
     tr = pq.read_table(d / "trajectories.parquet", columns=["time_s", "person_id", "x_m", "y_m"]).to_pydict()
     pid, t, x, y = list(tr["person_id"]), list(tr["time_s"]), list(tr["x_m"]), list(tr["y_m"])
-    expected = None
+    expected = roster = None
     if (d / "people.parquet").exists():
         pp = pq.read_table(d / "people.parquet", columns=["person_id", "arrival_time_s", "x_m", "y_m"]).to_pydict()
         expected = len(pp["person_id"])
+        roster = [str(p) for p in pp["person_id"]]
         for p, a, px, py in zip(pp["person_id"], pp["arrival_time_s"], pp["x_m"], pp["y_m"]):
             if a is not None and np.isfinite(a):
                 pid.append(p), t.append(a), x.append(px), y.append(py)
     doc = json.loads((d / "events.json").read_text(encoding="utf-8"))
     events = [DrillEvent(float(e["time_s"]), e["kind"], str(e.get("source", "")), dict(e.get("detail") or {}))
               for e in doc.get("events", []) if e["kind"] not in ("departure", "arrival")]
+    departures = {str(e["source"]): float(e["time_s"]) for e in doc.get("events", []) if e["kind"] == "departure"}
     metrics = json.loads((d / "metrics.json").read_text(encoding="utf-8")) if (d / "metrics.json").exists() else {}
     rec = DrillRecord.from_arrays(doc.get("scenario", ""), pid, t, x, y, events=events, expected_headcount=expected,
                                   source="simulated", plant_id=doc.get("plant", ""),
-                                  metrics={k: metrics.get(k) for k in ("people_above_aegl2_dose", "max_harm_probability")})
+                                  metrics={k: metrics.get(k) for k in ("people_above_aegl2_dose", "max_harm_probability")},
+                                  roster=roster)
+    # the simulated people move after alerting + pre-movement (their departure events); never: +inf
+    rec.moving_from_s = np.array([departures.get(p, np.inf) for p in rec.person_ids])
     return rec

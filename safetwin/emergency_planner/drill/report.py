@@ -2,8 +2,9 @@
 bilingual headings) and its PDF printed by headless Chromium (:func:`safetwin.pdf.html_to_pdf`).
 
 Sections: summary (score, grade, HSEEP ratings), indicators recorded vs baseline, findings with
-the improvement plan (corrective action, capability element, owner, due), a chart of cumulative
-muster arrivals (inline SVG, recorded vs baseline) and the timeline.
+the improvement plan (corrective action, capability element, owner, due), the people the findings
+name (not accounted for, late), a chart of cumulative muster arrivals (inline SVG, recorded vs
+baseline) and the timeline.
 
 Example::
 
@@ -116,6 +117,23 @@ def _nice_step(raw: float) -> float:
     return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
 
 
+def people_rows(findings: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """(person, finding, what, severity) for every person a finding names: each one not accounted
+    for (last seen) and each late musterer (area, arrival vs plan)."""
+    out = []
+    for f in findings:
+        ev = f.get("evidence") or {}
+        for p in ev.get("missing") or []:
+            out.append((p["id"], f["id"], f"not accounted for / 未清点到 — last seen ({p['x_m']:.0f}, {p['y_m']:.0f}) m "
+                        f"at {p['t_s']:.0f} s", f["severity"]))
+        for pid in ev.get("never_tracked") or []:
+            out.append((pid, f["id"], "not accounted for / 未清点到 — never tracked", f["severity"]))
+        for r in ev.get("late") or []:
+            out.append((r["id"], f["id"], f"late / 迟到 +{r['delay_s']:.0f} s ({ev.get('area', '')}: at "
+                        f"{r['arrival_s']:.0f} s, plan {r['plan_s']:.0f} s)", f["severity"]))
+    return out
+
+
 def report_html(ev: dict[str, Any], title: str = "") -> str:
     """The report of an evaluation (``Evaluation.to_dict()``) as a self-contained HTML page."""
     m = ev["metrics"]
@@ -137,6 +155,11 @@ def report_html(ev: dict[str, Any], title: str = "") -> str:
         f"<td>{_e(f['action'])}</td><td>{_e(f['capability_element'])}</td><td>{_e(f['owner'])}</td>"
         f"<td>{_e(f['start'])}</td><td>{_e(f['due'])}</td></tr>" for f in ev["findings"]) or \
         "<tr><td colspan='9'>No findings / 无</td></tr>"
+    people = people_rows(ev["findings"])
+    people_html = ("<h2>People to follow up / 需跟进人员</h2><table><tr><th>person / 人员</th><th>finding</th>"
+                   "<th>what / 情况</th><th>grade / 类别</th></tr>" + "".join(
+                       f"<tr class='sev-{_e(sev)}'><td>{_e(pid)}</td><td>{_e(fid)}</td><td>{_e(what)}</td>"
+                       f"<td>{_e(sev)}</td></tr>" for pid, fid, what, sev in people) + "</table>") if people else ""
     tl_rows = "".join(f"<tr><td class='num'>{t['t_s']:.0f}</td><td>{_e(t['kind'])}</td><td>{_e(t['source'])}</td>"
                       f"<td>{_e(', '.join(f'{k}={_short(v)}' for k, v in (t.get('detail') or {}).items()))}</td></tr>"
                       for t in ev["timeline"][:200])
@@ -170,7 +193,7 @@ def report_html(ev: dict[str, Any], title: str = "") -> str:
             f"<h2>Findings and improvement plan / 问题与整改计划</h2>"
             f"<table><tr><th>#</th><th>grade / 类别</th><th>module / capability</th><th>finding / 问题</th>"
             f"<th>corrective action / 纠正措施</th><th>element</th><th>owner / 责任人</th><th>start</th>"
-            f"<th>due / 期限</th></tr>{find_rows}</table>"
+            f"<th>due / 期限</th></tr>{find_rows}</table>{people_html}"
             f"<h2>Timeline / 时间线</h2><table><tr><th>t (s)</th><th>event</th><th>source</th><th>detail</th></tr>"
             f"{tl_rows}</table></body></html>")
 
