@@ -37,4 +37,5 @@ def test_core_wheel_in_a_clean_venv_runs_the_demo_plant(tmp_path):
     assert seen["import_failures"] == [], "a module imports an extra's package at module level"
     assert "pip install 'safetwin[cluster]'" in seen["cluster_error"]
     assert "pip install 'safetwin[ui]'" in seen["plant_check_report_error"][0]
+    assert seen["demo_ui_line"] and "pip install 'safetwin[ui]'" in seen["demo_ui_line"][0]  # the API ran without it
     assert tool.site_packages_mb(tmp_path / "core") > 100

@@ -10,7 +10,8 @@ Run:  .venv/bin/python tools/package_check.py [--full] [--keep DIR]
    ``safetwin plant validate demo_plant``, ``safetwin consequence zones`` at the chlorine store,
    a short chlorine release with evacuation through the façade (``import safetwin as st``), an
    import of every module outside ``safetwin.ui`` (a module-level import of an extra's package
-   fails here), and the errors that name the missing extra (cluster, ui);
+   fails here), the errors that name the missing extra (cluster, ui), and ``safetwin demo`` serving
+   the API without the web UI for 5 s;
 4. prints the size of the venv's site-packages; ``--full`` installs ``[all]`` into a second venv
    and prints its size too.
 
@@ -142,7 +143,19 @@ def smoke(venv: Path, workdir: Path) -> dict[str, object]:
     report = run([str(cli), "plant", "check", "demo_plant", "--html", str(workdir / "check.html")], cwd=workdir,
                  env=env, check=False)
     seen["plant_check_report_error"] = (report.stdout + report.stderr).strip().splitlines()[-1:]
+    demo = run([str(cli), "demo", "--no-live", "--duration", "5", "--port", str(free_port())], cwd=workdir, env=env,
+               timeout_s=300.0)
+    seen["demo_ui_line"] = [line for line in demo.stdout.splitlines() if line.startswith("web UI")]
     return seen
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> int:
