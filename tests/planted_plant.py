@@ -20,7 +20,7 @@ PLANTED = {"unreachable_muster_point": {"MP-CAGED", "MP-ONROOF"}, "area_without_
 
 def _free_spot(plant, half_m: float, avoid: list) -> tuple[float, float]:
     """The first grid point (20 m steps) whose square of half-side ``half_m`` is open walkable ground."""
-    from safetwin.emergency_planner.plant_geometry import walkable_area
+    from safetwin.plant_models.geometry import walkable_area
 
     walk = walkable_area(plant)
     for x in range(760, 100, -20):

@@ -8,8 +8,9 @@
    fires ignite at their times (:mod:`.physics.fire`).
 2. **Detection (computed, not scripted).** A SimPy process samples every gas detector every
    ``detection.sample_interval_s``: the concentration of the plume at the detector's position and
-   height, converted to the detector's unit (ppm at 25 °C via the molar mass; %LEL via the LFL;
-   %LEL detectors respond to every flammable gas, ppm detectors to their own gas). A detector
+   height, read in the detector's unit by :mod:`safetwin.plant_models.detectors` (ppm at 25 °C
+   via the molar mass; %LEL via the LFL; %LEL detectors respond to every flammable gas, ppm
+   detectors to their own gas). A detector
    alarms at the first sample at or above its alarm level. Flame detectors alarm for a burning
    fire within ``flame_detector_range_m``.
 3. **Alarm.** The site alarm sounds ``alarm_delay_s`` after the first detection, or at the manual
@@ -21,7 +22,8 @@
    module's assumption; fireballs are not modelled in this slice).
 5. **Response.** Fire engines are a SimPy ``Store`` (a fleet); every job (an initiating event at
    dispatch time, each escalation) takes the next free engine, which turns out, drives along the
-   road network (blocked roads and gates removed) to a staging point ``standoff_m`` upwind of the
+   plant's road graph (:func:`safetwin.plant_models.geometry.road_graph`: roads only, blocked
+   roads and gates removed) to a staging point ``standoff_m`` upwind of the
    job, and sets up. Mutual-aid units join the fleet when they reach their gate (or the first
    open alternative, after a detour).
 6. **Evacuation.** The agent model (:mod:`.evacuation`) runs with the alarm time from the
@@ -54,19 +56,18 @@ from collections.abc import Callable
 import numpy as np
 import shapely
 import simpy
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import shortest_path
 from shapely.geometry import Point
-from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from safetwin.plant_models.loader import Plant
+from safetwin.plant_models.detectors import clean_air_reading, response_factor
+from safetwin.plant_models.geometry import interior_fences, muster_goals, road_graph, walkable_area
 from safetwin.plant_models.schema import Sensor
-from safetwin.scenarios.loader import LoadedScenario, resolve_substance
+from safetwin.scenarios.loader import LoadedScenario
 from safetwin.scenarios.schema import JetFireEvent, PoolFireEvent, ReleaseEvent, Scenario
 
 from .evacuation import (EvacuationParams, Exposure, ExitClosure, Blockage, NavigationParams,
                          Population, PreMovement, aegl_equivalent_dose, concentration_hazard, simulate_evacuation)
+from .evacuation.geometry import EvacuationGeometry, Goal
 from .evacuation.params import OutputParams
 from .evacuation.results import EvacuationResult
 from .physics.consequence import estimate_source
@@ -77,12 +78,11 @@ from .physics.fire import jet_fire, pool_fire
 from .physics.grid import GridSpec
 from .physics.sigmas import PasquillSigmas
 from .physics.stability import resolve_class, wind_speed_at_height
-from safetwin.substances import Substance
+from safetwin.substances import Substance, get_substance
 from .plant_consequence import TOXIC, bund_fire, domino_units, release_at_equipment
-from .plant_geometry import muster_goals, walkable_area
 
 __all__ = ["IncidentEvent", "GasSource", "FireSource", "IncidentResult", "run_incident", "wind_history",
-           "detector_value", "to_detector_unit", "RoadNetwork"]
+           "detector_value"]
 
 #: Heat flux (W/m²) that closes a cell to evacuees (and is the route-cost reference).
 FLUX_IMPASSABLE_W_M2 = 5000.0
@@ -142,76 +142,17 @@ def wind_history(sc: Scenario) -> WindHistory:
     return WindHistory(np.array(times), np.array(speeds), np.array(dirs))
 
 
-def to_detector_unit(c_mg_m3: np.ndarray | float, unit: str, substance: Substance) -> np.ndarray:
-    """Concentration (mg/m³) of ``substance`` in a detector's unit: ppm (25 °C, 1 atm), %LEL, %vol, mg/m3."""
-    c = np.asarray(c_mg_m3, float)
-    if unit == "ppm":
-        return np.asarray(substance.mg_m3_to_ppm(c), float)
-    if unit == "%LEL":
-        lfl = substance.lfl_mg_m3
-        return np.zeros_like(c) if lfl is None else 100.0 * c / lfl
-    if unit == "%vol":
-        return np.asarray(substance.mg_m3_to_ppm(c), float) / 1e4
-    if unit == "mg/m3":
-        return c
-    raise ValueError(f"unit {unit!r} is not a gas concentration")
-
-
-def _sensor_responds(sensor: Sensor, src: GasSource) -> bool:
-    if sensor.unit == "%LEL":
-        return src.substance.lfl_vol_frac is not None
-    if sensor.gas is None:
-        return False
-    try:
-        return resolve_substance(sensor.gas).name == src.substance.name
-    except KeyError:
-        return False
-
-
 def detector_value(sensor: Sensor, sources: list[GasSource], t_s: float) -> float:
-    """Reading of a gas detector at time ``t_s`` in its own unit (sum over the sources it sees)."""
+    """Reading of a gas detector at time ``t_s`` in its own unit: its clean-air reading plus the
+    response to every source it sees (:mod:`safetwin.plant_models.detectors`)."""
     x, y = sensor.position[0], sensor.position[1]
-    v = 0.0
+    v = clean_air_reading(sensor)
     for s in sources:
-        if _sensor_responds(sensor, s):
+        factor = response_factor(sensor, s.substance)
+        if factor != 0.0:
             c = s.train.concentration_at(np.array([x]), np.array([y]), np.array([t_s]), z_m=sensor.height_m)
-            v += float(to_detector_unit(c, sensor.unit, s.substance)[0])
+            v += factor * float(c[0])
     return v
-
-
-class RoadNetwork:
-    """Roads as a graph of noded segments (m); segments touching ``blocked`` polygons are dropped."""
-
-    def __init__(self, plant: Plant, blocked: list[BaseGeometry]):
-        lines = [r.geometry for r in plant.roads.values() if r.geometry is not None and r.kind.value == "road"]
-        noded = shapely.unary_union(lines) if lines else None
-        parts = list(getattr(noded, "geoms", [noded])) if noded is not None else []
-        block = shapely.union_all(blocked) if blocked else None
-        index: dict[tuple[float, float], int] = {}
-        rows, cols, w = [], [], []
-        for line in parts:
-            pts = [(round(x, 3), round(y, 3)) for x, y in np.asarray(line.coords)[:, :2]]
-            for a, b in zip(pts, pts[1:]):
-                if a == b or (block is not None and shapely.intersects(block, shapely.LineString([a, b]))):
-                    continue
-                ia, ib = index.setdefault(a, len(index)), index.setdefault(b, len(index))
-                rows.append(ia), cols.append(ib), w.append(math.dist(a, b))
-        n = len(index)
-        self.nodes = np.array(list(index), float).reshape(-1, 2)
-        self.dist = (shortest_path(coo_matrix((w, (rows, cols)), shape=(n, n)).tocsr(), directed=False)
-                     if n else np.zeros((0, 0)))
-
-    def distance_m(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, bool]:
-        """Driving distance (m) from ``a`` to ``b``: straight to the nearest road node, along the roads,
-        straight to ``b``. Falls back to 1.4 × the straight line if no road path connects them
-        (second value False)."""
-        if len(self.nodes):
-            i = int(np.argmin(np.hypot(*(self.nodes - np.asarray(a)).T)))
-            j = int(np.argmin(np.hypot(*(self.nodes - np.asarray(b)).T)))
-            d = self.dist[i, j]
-            if np.isfinite(d):
-                return float(math.dist(a, self.nodes[i]) + d + math.dist(self.nodes[j], b)), True
-        return 1.4 * math.dist(a, b), False
 
 
 class _GriddedField:
@@ -344,7 +285,8 @@ class _Incident:
         self.gate_blocks = {g: Point(self.plant.gates[g].geometry.coords[0]).buffer(self.plant.gates[g].width_m / 2 + 3.0)
                             for g in bl.gates}
         road_blocks = [self.plant.roads[r].geometry.buffer(self.plant.roads[r].width_m / 2) for r in bl.roads]
-        self.roads = RoadNetwork(self.plant, list(self.gate_blocks.values()) + road_blocks)
+        self.roads = road_graph(self.plant)
+        self.drivable = self.roads.usable_edges(vehicles_only=True, blocked=list(self.gate_blocks.values()) + road_blocks)
         level = sc.detection.level
         wanted = set(sc.detection.detectors) if sc.detection.detectors is not None else None
         self.detectors = {s.id: s for s in self.plant.meta.sensors
@@ -359,7 +301,7 @@ class _Incident:
     def _build_gas(self, k: int, e: ReleaseEvent) -> None:
         plant, sc = self.plant, self.sc
         inv = plant.inventories[e.equipment]
-        sub = resolve_substance(inv.substance)
+        sub = get_substance(inv.substance)
         toxic = inv.substance in TOXIC or sub.name in ("chlorine", "ammonia", "hydrogen sulfide")
         rel = release_at_equipment(plant, e.equipment, "toxic_gas" if toxic else "flammable_gas",
                                    hole_diameter_m=e.hole_diameter_m or 0.025, release_height_m=e.height_m,
@@ -384,7 +326,7 @@ class _Incident:
     def _make_fire(self, k: int, e: PoolFireEvent | JetFireEvent) -> FireSource:
         plant, sc = self.plant, self.sc
         inv = plant.inventories[e.equipment]
-        sub = resolve_substance(inv.substance)
+        sub = get_substance(inv.substance)
         speed, frm = self.wind.at(e.time_s)
         if isinstance(e, PoolFireEvent):
             if e.diameter_m is not None:
@@ -537,7 +479,7 @@ class _Incident:
         target = self.staging_point((c.x, c.y))
         self.log("engine_dispatched", engine["id"], job=job, waited_s=self.env.now - t_req, staging_xy_m=target)
         yield self.env.timeout(r.turnout_s)
-        dist, on_roads = self.roads.distance_m(engine["position"], target)
+        dist, on_roads = self.roads.distance_m(engine["position"], target, edges=self.drivable)
         self.log("engine_departed", engine["id"], job=job, route_m=dist, along_roads=on_roads)
         yield self.env.timeout(dist / r.speed_m_s)
         self.log("engine_on_scene", engine["id"], job=job)
@@ -575,7 +517,7 @@ class _Incident:
             yield self.env.timeout(dt)
 
     def _escalate(self, u, q_w_m2: float) -> None:
-        sub = resolve_substance(u.substance)
+        sub = get_substance(u.substance)
         speed, frm = self.wind.at(float(self.env.now))
         if u.kind == "atmospheric":
             fire = pool_fire(sub, u.diameter_m, centre_xy_m=(u.x_m, u.y_m), base_height_m=u.height_m,
@@ -692,7 +634,8 @@ class _Incident:
             p = nearest_points(inner, Point(xy[k]))[0]
             xy[k] = (p.x, p.y)
         goals = {k: g.intersection(walk) for k, g in muster_goals(plant).items()}
-        goals = {k: g for k, g in goals.items() if not g.is_empty}
+        geometry = EvacuationGeometry(walk, [Goal(k, g) for k, g in goals.items() if not g.is_empty],
+                                      walls=interior_fences(plant))
         events: list[ExitClosure | Blockage] = [ExitClosure(sc.blocked.from_s, m) for m in sc.blocked.muster_points]
         events += [Blockage(sc.blocked.from_s, poly) for poly in self.gate_blocks.values()]
         hazard, exposures = self.hazards_and_exposures()
@@ -704,7 +647,7 @@ class _Incident:
                                   output=OutputParams(trajectory_interval_s=s.trajectory_interval_s))
         pop = Population(xy, premovement=PreMovement(pm.kind, pm.a, pm.b), ids=ids)
         self.exposures = exposures
-        return simulate_evacuation(walk, pop, goals, params, hazard=hazard, exposures=exposures, events=events)
+        return simulate_evacuation(geometry, pop, None, params, hazard=hazard, exposures=exposures, events=events)
 
 
 def run_incident(loaded: LoadedScenario, *, evacuate: bool = True) -> IncidentResult:

@@ -14,10 +14,11 @@ Rules (each finding names its rule, the item, and where it is):
 * ``unknown_substance`` — an inventory names a substance the substance table does not know, so its
   coverage cannot be judged.
 
-Walkable ground is the site minus buildings and solid equipment
-(:func:`.plant_geometry.walkable_area`, the evacuation model's), minus the fence lines
-(:data:`FENCE_THICKNESS_M`) except at gates — the plant format says people cross fences only at
-gates. Connectivity is exact polygon topology (shapely), not a raster.
+Walkable ground is the plant's one walkable area,
+:func:`safetwin.plant_models.geometry.walkable_area` (the evacuation model's): the site minus
+buildings, solid equipment and the fences inside the site, open at the gates — the plant format
+says people cross fences only at gates. Connectivity is exact polygon topology (shapely), not a
+raster.
 
 Detection reach (a documented screening estimate, not a dispersion study): a steady release of
 ``rate_kg_s`` (default 0.1 kg/s, a small leak), passive Gaussian plume
@@ -47,6 +48,7 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from safetwin.plant_models.geometry import muster_goals, walkable_area
 from safetwin.plant_models.loader import Plant
 from safetwin.plant_models.schema import Sensor
 from safetwin.substances import UnknownSubstance, canonical_name, get_substance
@@ -54,12 +56,9 @@ from safetwin.substances import UnknownSubstance, canonical_name, get_substance
 from .live.observations import is_gas_detector, response_factor
 from .physics.dispersion import KG_M3_TO_MG_M3, plume_concentration
 from .physics.sigmas import PasquillSigmas
-from .plant_geometry import muster_goals, walkable_area
 
 #: a cut-off part of an area smaller than this (m²) is a gap between obstacles, not a place people work
 MIN_POCKET_M2 = 25.0
-#: fences as barriers of this thickness (m) in the walkable ground
-FENCE_THICKNESS_M = 0.3
 #: the reference release of the detection reach
 REFERENCE_RATE_KG_S = 0.1
 REFERENCE_WIND_M_S = 3.0
@@ -138,15 +137,8 @@ def check_plant(plant: Plant, *, rate_kg_s: float = REFERENCE_RATE_KG_S) -> Plan
 
 
 def walkable_ground(plant: Plant) -> BaseGeometry:
-    """The evacuation model's walkable area less the fence lines, open at the gates (m, plant frame)."""
-    fences = [f.geometry.buffer(FENCE_THICKNESS_M / 2, cap_style="flat") for f in plant.fences.values()]
-    if not fences:
-        return walkable_area(plant)
-    gaps = [g.geometry.buffer(g.width_m / 2) for g in plant.gates.values()]
-    barrier = shapely.union_all(fences)
-    if gaps:
-        barrier = barrier.difference(shapely.union_all(gaps))
-    return walkable_area(plant, blocked=[barrier])
+    """The plant's walkable area: fences closed except at gates (m, plant frame)."""
+    return walkable_area(plant)
 
 
 def _parts(geom: BaseGeometry) -> list[Polygon]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
+from safetwin.plant_models.geometry import interior_fences, muster_goals, walkable_area
 from safetwin.plant_models.loader import Plant
 
 from .evacuation import EvacuationParams, EvacuationResult, simulate_evacuation
 from .evacuation.geometry import EvacuationGeometry, Goal
 from .evacuation.navigation import HazardFn
 from .evacuation.population import Population, PreMovement
-from .plant_geometry import muster_goals, walkable_area
 
 #: Pre-movement after the site alarm (s): lognormal with median 60 s (NIST TN 1822 uses
 #: lognormal forms; 60 s median suits trained plant staff who hear a site alarm).
@@ -28,11 +28,12 @@ PLANT_PREMOVEMENT = PreMovement(kind="lognormal", a=float(np.log(60.0)), b=0.5)
 
 
 def plant_geometry(plant: Plant, blocked: list[BaseGeometry] | None = None) -> EvacuationGeometry:
-    """Walkable site (minus buildings, solid equipment and ``blocked`` areas) with one goal per
-    muster point, capacity as declared."""
+    """Walkable site (minus buildings, solid equipment, interior fences and ``blocked`` areas, see
+    :func:`safetwin.plant_models.geometry.walkable_area`) with one goal per muster point, capacity
+    as declared."""
     caps = plant.muster_points
     goals = [Goal(mid, poly, capacity=caps[mid].capacity) for mid, poly in muster_goals(plant).items()]
-    return EvacuationGeometry(walkable_area(plant, blocked), goals)
+    return EvacuationGeometry(walkable_area(plant, blocked), goals, walls=interior_fences(plant))
 
 
 def shift_positions(plant: Plant, shift: str = "day", seed: int | None = None) -> np.ndarray:

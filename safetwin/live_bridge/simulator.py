@@ -9,17 +9,17 @@ traffic of schema ``pst/v1`` (see ``docs/mqtt-topics.md``), without I/O of its o
   (above ``range_max``), *dropout* (silent) or *bad* (``q: "bad"``, no value). Readings travel
   in gateway batches (one gateway per area, ``gw/{gw}/readings``, QoS 1) every
   ``gateway_period_s``.
-* **Gas physics**: given a concentration function ``c(x_m, y_m, t_s) -> mg/m³`` (``t_s`` in
-  seconds since the simulation start; e.g. :func:`plume_as_function` or
-  ``puff_train(...).concentration_at``), each detector adds the concentration at its position
-  converted to its unit: ``ppm`` via the molar mass at 25 °C, ``%LEL`` via the substance's LFL,
-  ``mg/m3`` as is, and oxygen ``%vol`` displaced by the gas volume fraction. Flammable-gas
-  detectors respond to any flammable substance (catalytic/IR LEL heads do); toxic detectors
-  only to their own gas (or to any gas when none is declared).
+* **Gas**: the simulator has no physics of its own. The caller passes the released
+  ``substance`` and a concentration function ``c(x_m, y_m, t_s) -> mg/m³`` (``t_s`` in seconds
+  since the simulation start; e.g. the planner's ``plume_as_function`` or
+  ``puff_train(...).concentration_at``); each detector adds the concentration at its position
+  read in its unit by :mod:`safetwin.plant_models.detectors` (ppm via the molar mass at 25 °C,
+  %LEL via the LFL for every flammable gas, mg/m3 as is, oxygen heads displaced by the gas
+  volume fraction; toxic heads see only their own gas).
 * **People**: every person of the chosen shift (the plant's headcount per area) wears a tag
-  and walks (``walk_speed_m_s``) along the plant's roads — the road lines noded with shapely,
-  shortest paths by ``scipy.sparse.csgraph`` — between their home area and other work areas,
-  dwelling at random points inside areas. Fixes go out as omlox Location batches of one RTLS
+  and walks (``walk_speed_m_s``) along the plant's road graph
+  (:func:`safetwin.plant_models.geometry.road_graph`, roads and walkways) between their home
+  area and other work areas, dwelling at random points inside areas. Fixes go out as omlox Location batches of one RTLS
   engine (``rtls/{engine}/locations``) every ``tag_period_s / rate``.
 * **Equipment**: every item's state is published retained at start (pumps ``running``,
   others ``normal``); pumps occasionally stop and start again.
@@ -49,12 +49,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import shortest_path
 from shapely.geometry import Point
 
+from safetwin.plant_models.detectors import clean_air_reading, response_factor
+from safetwin.plant_models.geometry import road_graph
 from safetwin.plant_models.loader import Plant
+from safetwin.substances import get_substance
 
 from .payloads import MAX_BATCH, iso_ms
 from .topics import Topics
@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 
 #: ``f(x_m, y_m, t_s) -> mg/m³`` over broadcastable arrays (t_s: s since simulation start)
 ConcentrationFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-#: volume fraction of oxygen in clean air
-O2_AIR_VOL_PCT = 20.9
 FAULT_KINDS = ("stuck", "out_of_range", "dropout", "bad")
 
 
@@ -96,62 +94,6 @@ class SimConfig:
     pump_toggle_per_h: float = 1.0     # state changes per pump per hour
     seed: int = 0
     engine: str = "rtls-sim"
-
-
-# ================================================================== road network
-@dataclass
-class RoadGraph:
-    """The plant's roads as a graph: nodes are the noded road vertices (m), edges the
-    segments between them; all-pairs shortest paths precomputed (few hundred nodes)."""
-
-    nodes: np.ndarray                   # (n, 2) metres
-    dist: np.ndarray                    # (n, n) path length in m (inf: not connected)
-    pred: np.ndarray                    # (n, n) predecessor matrix of csgraph
-
-    @classmethod
-    def from_plant(cls, plant: Plant) -> RoadGraph:
-        lines = [r.geometry for r in plant.layer("roads").values() if r.geometry is not None]
-        if not lines:
-            return cls(np.zeros((0, 2)), np.zeros((0, 0)), np.zeros((0, 0), dtype=int))
-        noded = shapely.unary_union(lines)          # splits the lines at every crossing
-        parts = list(getattr(noded, "geoms", [noded]))
-        index: dict[tuple[float, float], int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        w: list[float] = []
-        for line in parts:
-            coords = [(round(x, 3), round(y, 3)) for x, y in np.asarray(line.coords)[:, :2]]
-            for a, b in zip(coords, coords[1:]):
-                ia = index.setdefault(a, len(index))
-                ib = index.setdefault(b, len(index))
-                if ia != ib:
-                    rows.append(ia)
-                    cols.append(ib)
-                    w.append(math.dist(a, b))
-        n = len(index)
-        nodes = np.array(list(index), dtype=float).reshape(-1, 2)
-        mat = coo_matrix((w, (rows, cols)), shape=(n, n)).tocsr()
-        dist, pred = shortest_path(mat, directed=False, return_predecessors=True)
-        return cls(nodes, dist, pred)
-
-    def nearest(self, x: float, y: float) -> int:
-        """Index of the node nearest to (x, y) m (-1 without roads)."""
-        if len(self.nodes) == 0:
-            return -1
-        return int(np.argmin(np.hypot(self.nodes[:, 0] - x, self.nodes[:, 1] - y)))
-
-    def route(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
-        """Walking polyline from point ``a`` to point ``b`` (m): to the nearest road node,
-        along the shortest road path, then off the road to ``b``. Straight when no road
-        path connects them."""
-        i, j = self.nearest(*a), self.nearest(*b)
-        if i < 0 or j < 0 or not np.isfinite(self.dist[i, j]):
-            return [a, b]
-        path = [j]
-        while path[-1] != i:
-            path.append(int(self.pred[i, path[-1]]))
-        pts = [a] + [tuple(self.nodes[k]) for k in reversed(path)] + [b]
-        return [p for k, p in enumerate(pts) if k == 0 or p != pts[k - 1]]  # type: ignore[misc]
 
 
 def random_point_in(geom: Any, rng: random.Random, tries: int = 50) -> tuple[float, float]:
@@ -208,7 +150,7 @@ class _Detector:
     y: float
     unit: str
     stype: str
-    gas: str | None
+    gas_response: float             # reading change (sensor unit) per mg/m³ of the released gas
     lo: float
     hi: float
     base: float
@@ -220,11 +162,12 @@ class _Detector:
     stuck_value: float | None = None
 
 
-def _baseline(stype: str, unit: str, lo: float, hi: float, first_level: float | None) -> float:
+def _baseline(sensor: Any, lo: float, hi: float, first_level: float | None) -> float:
     """A normal reading per sensor type (in the sensor's unit)."""
     span = hi - lo
-    if unit == "%vol" or stype == "oxygen":
-        return O2_AIR_VOL_PCT
+    stype, unit = getattr(sensor.type, "value", sensor.type), sensor.unit
+    if clean_air_reading(sensor):      # oxygen heads read 20.9 %vol in clean air
+        return clean_air_reading(sensor)
     if unit == "degC":
         return 25.0
     if unit in ("binary", "kW/m2"):
@@ -234,41 +177,6 @@ def _baseline(stype: str, unit: str, lo: float, hi: float, first_level: float | 
     if first_level is not None:
         return lo + 0.05 * (first_level - lo)
     return lo + 0.01 * span
-
-
-class GasConverter:
-    """mg/m³ → a detector's unit for one released substance (25 °C, 1 atm)."""
-
-    def __init__(self, substance: str) -> None:
-        from safetwin.scenarios.loader import resolve_substance
-        self.substance = resolve_substance(substance)
-        self.name = self.substance.name.lower()
-        self.lfl_mg_m3 = self.substance.lfl_mg_m3
-
-    def to_unit(self, c_mg_m3: np.ndarray, unit: str, stype: str, gas: str | None) -> np.ndarray:
-        """The detector reading increment for concentration ``c_mg_m3`` (0 when the detector
-        does not respond to this substance)."""
-        from safetwin.substances import mg_m3_to_ppm
-        from safetwin.scenarios.loader import resolve_substance
-        c = np.asarray(c_mg_m3, dtype=float)
-        if stype == "flammable_gas" or unit == "%LEL":
-            if self.lfl_mg_m3 is None:
-                return np.zeros_like(c)
-            return 100.0 * c / self.lfl_mg_m3
-        if stype == "toxic_gas" and gas is not None:
-            try:
-                if resolve_substance(gas).name.lower() != self.name:   # inventory names: hydrogen_sulfide
-                    return np.zeros_like(c)
-            except KeyError:
-                return np.zeros_like(c)
-        if unit == "ppm":
-            return np.asarray(mg_m3_to_ppm(c, self.substance.molar_mass_g_mol))
-        if unit == "mg/m3":
-            return c
-        if unit == "%vol":   # oxygen displaced by the gas volume fraction (negative increment)
-            ppm = np.asarray(mg_m3_to_ppm(c, self.substance.molar_mass_g_mol))
-            return -O2_AIR_VOL_PCT * np.minimum(ppm * 1e-6, 1.0)
-        return np.zeros_like(c)
 
 
 # ================================================================== the simulator
@@ -290,9 +198,9 @@ class PlantSimulator:
         self.boot = int(self.start_ts) % 2**31
         self.t_s = 0.0
         self.concentration = concentration
-        self.gas = GasConverter(substance) if (concentration is not None and substance) else None
-        if concentration is not None and self.gas is None:
+        if concentration is not None and not substance:
             raise ValueError("a concentration function needs the released substance's name")
+        released = get_substance(substance) if concentration is not None and substance else None
         # detectors, one gateway per area
         self.detectors: list[_Detector] = []
         for s in plant.sensors.values():
@@ -302,14 +210,15 @@ class PlantSimulator:
             period = s.period_s / cfg.rate
             gw = "gw-" + (s.area_id or "site")
             self.detectors.append(_Detector(
-                s.id, gw, float(s.position[0]), float(s.position[1]), s.unit, stype, getattr(s, "gas", None),
-                s.range_min, s.range_max, _baseline(stype, s.unit, s.range_min, s.range_max, first), period,
+                s.id, gw, float(s.position[0]), float(s.position[1]), s.unit, stype,
+                response_factor(s, released) if released is not None else 0.0,
+                s.range_min, s.range_max, _baseline(s, s.range_min, s.range_max, first), period,
                 self.rng.uniform(0.0, period), self.rng.uniform(0.0, 2 * math.pi)))
         self._gw_buf: dict[str, list[dict[str, Any]]] = {d.gw: [] for d in self.detectors}
         self._gw_seq: dict[str, int] = dict.fromkeys(self._gw_buf, 0)
         self._next_gw_s = cfg.gateway_period_s
         # people on roads
-        self.roads = RoadGraph.from_plant(plant)
+        self.roads = road_graph(plant)
         self.areas = {k: a.geometry for k, a in plant.areas.items()}
         self.walkers: list[Walker] = self._make_people()
         self._loc_seq = 0
@@ -356,7 +265,7 @@ class PlantSimulator:
             else:
                 dest = self.rng.choice([a for a in self.areas if a != w.target_area] or [w.home_area])
             goal = random_point_in(self.areas[dest], self.rng)
-            w.path = self.roads.route((w.x, w.y), goal)
+            w.path = self.roads.route((w.x, w.y), goal) or [(w.x, w.y), goal]
             w.cum = [0.0]
             for a, b in zip(w.path, w.path[1:]):
                 w.cum.append(w.cum[-1] + math.dist(a, b))
@@ -430,13 +339,12 @@ class PlantSimulator:
         cfg = self.cfg
         ts = np.array([t for _, t in due])
         extra = np.zeros(len(due))
-        if self.concentration is not None and self.gas is not None:
+        if self.concentration is not None:
             xs = np.array([d.x for d, _ in due])
             ys = np.array([d.y for d, _ in due])
             c = np.asarray(self.concentration(xs, ys, ts), dtype=float)
             c = np.where(np.isfinite(c), np.maximum(c, 0.0), 0.0)
-            for k, (d, _) in enumerate(due):
-                extra[k] = float(self.gas.to_unit(c[k:k + 1], d.unit, d.stype, d.gas)[0])
+            extra = np.array([d.gas_response for d, _ in due]) * c
         noise = self.nrng.standard_normal(len(due))
         p_fault = cfg.fault_rate_per_h / 3600.0
         for k, (d, t) in enumerate(due):
@@ -536,16 +444,3 @@ class PlantSimulator:
 
 def _enc(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
-
-
-def steady_plume(substance: str, x_m: float, y_m: float, rate_kg_s: float, wind_from_deg: float,
-                 wind_speed_m_s: float, stability: str = "D", start_s: float = 0.0,
-                 release_height_m: float = 1.0) -> ConcentrationFunction:
-    """A steady Gaussian plume from (x, y) m as ``c(x, y, t) -> mg/m³`` (release from
-    ``start_s`` s after the simulation start; Briggs rural sigmas of ``stability``)."""
-    from safetwin.emergency_planner.physics.dispersion import plume_as_function
-    from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
-    del substance  # the physics of a passive plume does not depend on it; kept for symmetry
-    return plume_as_function(source_xy_m=(x_m, y_m), wind_from_deg=wind_from_deg, rate_kg_s=rate_kg_s,
-                             wind_speed_m_s=wind_speed_m_s, sigmas=PasquillSigmas(stability),
-                             release_height_m=release_height_m, start_s=start_s)

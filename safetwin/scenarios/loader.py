@@ -37,6 +37,11 @@ from pydantic import ValidationError
 
 from safetwin.errors import LocatedValidationError, unknown_id_message
 from safetwin.plant_models.loader import Plant, PlantValidationError, bundled_plant_path, load_plant
+from safetwin.substances import get_substance
+
+#: The substance of an inventory name, under any of its names (``hydrogen_sulfide``, ``H2S``): the
+#: substance table's own resolution, :func:`safetwin.substances.get_substance`, kept under this name.
+resolve_substance = get_substance
 
 from .schema import ReleaseEvent, Scenario
 
@@ -143,15 +148,6 @@ def _find_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int |
     return None
 
 
-def resolve_substance(name: str):
-    """The physics :class:`Substance` of an inventory name (``hydrogen_sulfide`` → ``hydrogen sulfide``)."""
-    from safetwin.substances import get_substance
-    try:
-        return get_substance(name)
-    except KeyError:
-        return get_substance(name.replace("_", " "))
-
-
 def _resolve_plant(name: str, scenario_file: Path | None) -> Path:
     """The plant folder a scenario names: relative to its file, a folder path, or a bundled plant."""
     for folder in ([scenario_file.parent / name] if scenario_file else []) + [Path(name)]:
@@ -175,7 +171,7 @@ def _plant_checks(sc: Scenario, plant: Plant) -> list[tuple[tuple[str, ...], str
                              f"{', '.join(sorted(plant.inventories))}"))
             continue
         try:
-            sub = resolve_substance(inv.substance)
+            sub = get_substance(inv.substance)
         except KeyError as err:
             bad.append((loc, f"inventory substance {inv.substance!r} of {e.equipment} is unknown ({err.args[0]})"))
             continue

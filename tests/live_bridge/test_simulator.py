@@ -1,4 +1,4 @@
-"""The simulated plant: road routing, unit conversion of the plume, faults, and the whole
+"""The simulated plant: people on the road graph, detectors reading the given plume, faults, and the whole
 simulator through the real broker into a running bridge (every sensor and person seen; a plume
 over a detector raises its alarm)."""
 from __future__ import annotations
@@ -10,20 +10,23 @@ import numpy as np
 import pytest
 import shapely
 
-from safetwin.substances import get_substance, mg_m3_to_ppm
+from safetwin.emergency_planner.physics.dispersion import plume_as_function
+from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
 from safetwin.live_bridge.bridge import LiveBridge
-from safetwin.live_bridge.simulator import GasConverter, PlantSimulator, RoadGraph, SimConfig, steady_plume
+from safetwin.live_bridge.simulator import PlantSimulator, SimConfig
+from safetwin.plant_models.geometry import road_graph
+from safetwin.substances import get_substance
 from safetwin.twin.store import Store
 
 from .conftest import wait_for
 
 
-def test_road_graph_routes_follow_the_roads(small_plant):
-    g = RoadGraph.from_plant(small_plant)
+def test_people_walk_along_the_roads(small_plant):
+    sim = PlantSimulator(small_plant, "s1", SimConfig(seed=2, fault_rate_per_h=0.0), start_ts=1.75e9)
+    assert sim.roads is road_graph(small_plant)        # the plant's one road graph
     roads = shapely.unary_union([r.geometry for r in small_plant.layer("roads").values()])
-    assert len(g.nodes) >= 2 and np.isfinite(g.dist).all(), "the small plant's roads form one network"
     a, b = (50.0, 30.0), (150.0, 120.0)
-    route = g.route(a, b)
+    route = sim.roads.route(a, b)
     assert route[0] == a and route[-1] == b and len(route) >= 3
     for x, y in route[1:-1]:                       # every intermediate point lies on a road
         assert roads.distance(shapely.Point(x, y)) < 1e-6
@@ -31,20 +34,25 @@ def test_road_graph_routes_follow_the_roads(small_plant):
     assert length >= math.dist(a, b) - 1e-9
 
 
-def test_gas_conversion_to_detector_units():
-    gasoline, chlorine = GasConverter("gasoline"), GasConverter("chlorine")
-    c = np.array([0.0, 1000.0])
-    lfl = get_substance("gasoline").lfl_mg_m3
-    assert gasoline.to_unit(c, "%LEL", "flammable_gas", "gasoline")[1] == pytest.approx(100 * 1000 / lfl)
-    assert chlorine.to_unit(c, "ppm", "toxic_gas", "chlorine")[1] == pytest.approx(
-        mg_m3_to_ppm(1000.0, get_substance("chlorine").molar_mass_g_mol))
-    # a chlorine detector does not see gasoline; an oxygen head sees the air displaced
-    assert gasoline.to_unit(c, "ppm", "toxic_gas", "chlorine").tolist() == [0.0, 0.0]
-    assert gasoline.to_unit(c, "%vol", "oxygen", None)[1] < 0
-    # inventory spelling of a detector's gas (demo plant H2S heads say ``hydrogen_sulfide``)
-    h2s = GasConverter("hydrogen_sulfide")
-    assert h2s.to_unit(c, "ppm", "toxic_gas", "hydrogen_sulfide")[1] == pytest.approx(
-        mg_m3_to_ppm(1000.0, get_substance("hydrogen sulfide").molar_mass_g_mol))
+def test_detectors_read_the_concentration_they_are_given(small_plant):
+    """A uniform 1000 mg/m³ of gasoline (no noise, no drift): every %LEL head reads 100·1000/LFL,
+    every chlorine head reads nothing (hand-computed from the LFL of the substance table)."""
+    quiet = SimConfig(seed=1, fault_rate_per_h=0.0, noise_frac=0.0, drift_frac=0.0, people=0)
+    sim = PlantSimulator(small_plant, "s1", quiet, start_ts=1.75e9, substance="gasoline",
+                         concentration=lambda x, y, t: np.full(np.shape(x), 1000.0))
+    clean = PlantSimulator(small_plant, "s1", quiet, start_ts=1.75e9)
+    seen, base = {}, {}
+    for s, out in ((sim, seen), (clean, base)):
+        for k in range(1, 31):
+            for m in s.advance(float(k)):
+                if m.topic.endswith("/readings"):
+                    out.update({e["sid"]: e["v"] for e in json.loads(m.payload)["r"]})
+    lel = 100.0 * 1000.0 / get_substance("gasoline").lfl_mg_m3
+    for sid, sensor in small_plant.sensors.items():
+        if sensor.unit == "%LEL":
+            assert seen[sid] == pytest.approx(base[sid] + lel, abs=1e-3), sid
+        elif sensor.gas == "chlorine":
+            assert seen[sid] == base[sid], sid
 
 
 def test_readings_have_noise_and_faults_and_people_walk(small_plant):
@@ -84,7 +92,8 @@ def test_simulated_plant_through_broker_into_bridge(small_plant, bridge_config, 
     from .conftest import clear_retained
     x, y = small_plant.sensors["GD-01"].position
     # gasoline released 10 m west of GD-01, wind from the west at 4 m/s: arrives after 2.5 s
-    conc = steady_plume("gasoline", x - 10.0, y, 3.0, 270.0, 4.0)
+    conc = plume_as_function(source_xy_m=(x - 10.0, y), wind_from_deg=270.0, rate_kg_s=3.0, wind_speed_m_s=4.0,
+                             sigmas=PasquillSigmas("D"), release_height_m=1.0)
     sim = PlantSimulator(small_plant, bridge_config.site, SimConfig(rate=5.0, seed=11, fault_rate_per_h=0.0),
                          concentration=conc, substance="gasoline")
     try:

@@ -107,7 +107,17 @@ def simulate_plant(
     """Publish realistic traffic of a plant: detectors (noise, drift, faults) in gateway batches,
     every person's tag walking the roads, equipment states; optionally a gas plume read by the
     detectors."""
-    from safetwin.live_bridge.simulator import PlantSimulator, SimConfig, steady_plume
+    from safetwin.emergency_planner.physics.dispersion import plume_as_function
+    from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
+    from safetwin.live_bridge.simulator import PlantSimulator, SimConfig
+
+    def steady_plume(x_m: float, y_m: float, rate_kg_s: float, wind_from_deg: float, wind_speed_m_s: float,
+                     stability: str = "D", start_s: float = 0.0):
+        """A steady Gaussian plume released 1 m above (x, y) from ``start_s`` (Briggs rural sigmas)."""
+        return plume_as_function(source_xy_m=(x_m, y_m), wind_from_deg=wind_from_deg, rate_kg_s=rate_kg_s,
+                                 wind_speed_m_s=wind_speed_m_s, sigmas=PasquillSigmas(stability),
+                                 release_height_m=1.0, start_s=start_s)
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     p = _plant(plant)
     conc = substance = None
@@ -116,7 +126,7 @@ def simulate_plant(
         if len(parts) not in (6, 7):
             raise typer.BadParameter("--plume needs SUBSTANCE,X,Y,RATE,WIND_FROM,WIND_SPEED[,STABILITY]")
         substance = parts[0]
-        conc = steady_plume(substance, *map(float, parts[1:6]), stability=parts[6] if len(parts) == 7 else "D",
+        conc = steady_plume(*map(float, parts[1:6]), stability=parts[6] if len(parts) == 7 else "D",
                             start_s=plume_start)
     elif release:
         inv = p.inventories.get(release)
@@ -124,7 +134,7 @@ def simulate_plant(
             raise typer.BadParameter(f"equipment {release!r} has no inventory in plant {p.id}")
         c = p.equipment[release].geometry.centroid
         substance = inv.substance
-        conc = steady_plume(substance, c.x, c.y, release_rate, wind_from, wind_speed, start_s=plume_start)
+        conc = steady_plume(c.x, c.y, release_rate, wind_from, wind_speed, start_s=plume_start)
     cfg = SimConfig(rate=rate, seed=seed, fault_rate_per_h=faults_per_h, people=people, shift=shift)
     sim = PlantSimulator(p, site, cfg, concentration=conc, substance=substance)
     broker = _broker(host, port)

@@ -61,7 +61,7 @@ SCENARIO_METRICS = {"alarm_s": "alarm_s", "first_detection_s": "first_detection_
 def muster_polygons(plant: Any, tolerance_m: float = 2.0) -> dict[str, BaseGeometry]:
     """Muster point areas of ``plant`` (discs of ``radius_m`` clipped to the site, grown by
     ``tolerance_m`` for RTLS accuracy and the agents' navigation raster), by id."""
-    from safetwin.emergency_planner.plant_geometry import muster_goals
+    from safetwin.plant_models.geometry import muster_goals
 
     return {k: g.buffer(tolerance_m) if tolerance_m > 0 else g for k, g in muster_goals(plant).items()}
 

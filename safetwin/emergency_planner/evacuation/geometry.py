@@ -46,12 +46,15 @@ class EvacuationGeometry:
     ``walkable`` is a shapely Polygon or MultiPolygon; obstacles are holes. Goals must overlap the
     walkable area (only the overlap counts). ``periodic_x`` = (x0, x1) makes the domain periodic
     in x between those two lines (used for fundamental-diagram tests): boundary edges on these
-    lines are not walls and agents leaving at x1 re-enter at x0.
+    lines are not walls and agents leaving at x1 re-enter at x0. ``walls`` (lines, e.g. the plant's
+    interior fences) are thin obstacles already cut out of ``walkable``; the navigation raster also
+    closes every cell they cross, so a wall thinner than a cell still blocks the way.
     """
 
     walkable: Polygon | MultiPolygon
     goals: list[Goal] = field(default_factory=list)
     periodic_x: tuple[float, float] | None = None
+    walls: BaseGeometry | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.walkable, (Polygon, MultiPolygon)):

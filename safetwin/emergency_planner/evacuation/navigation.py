@@ -29,6 +29,8 @@ import shapely
 import skfmm
 from scipy import ndimage
 
+from safetwin.plant_models.geometry import WalkableRaster, rasterise_walkable
+
 from .geometry import EvacuationGeometry
 from .params import NavigationParams
 
@@ -38,37 +40,27 @@ HazardFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 """``hazard(x_m, y_m, t_s) -> cost factor`` (>= 1; 1 = harmless, inf = impassable), vectorised."""
 
 
-@dataclass
-class Raster:
-    x0: float
-    y0: float
-    h: float
-    nx: int
-    ny: int
-    walkable: np.ndarray  # (ny, nx) bool, cell centres inside the walkable area
-    goal_id: np.ndarray  # (ny, nx) int16, index of the goal covering the cell centre, -1 none
-    wall_factor: np.ndarray  # (ny, nx) float, navigation speed factor near walls
-    xc: np.ndarray  # (nx,) cell-centre x
-    yc: np.ndarray  # (ny,) cell-centre y
+@dataclass(eq=False)
+class Raster(WalkableRaster):
+    """The navigation raster: the shared walkable raster of the geometry
+    (:func:`safetwin.plant_models.geometry.rasterise_walkable`, here with blocked polygons removed)
+    plus the goal and wall-distance layers of the navigation."""
 
-    def index(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ix = np.clip(((np.asarray(x) - self.x0) / self.h).astype(np.int64), 0, self.nx - 1)
-        iy = np.clip(((np.asarray(y) - self.y0) / self.h).astype(np.int64), 0, self.ny - 1)
-        return ix, iy
+    goal_id: np.ndarray = None  # type: ignore[assignment]  # (ny, nx) int16, goal covering the cell centre, -1 none
+    wall_factor: np.ndarray = None  # type: ignore[assignment]  # (ny, nx) float, navigation speed factor near walls
 
 
 def build_raster(geometry: EvacuationGeometry, params: NavigationParams, blocked=()) -> Raster:
-    x0, y0, x1, y1 = geometry.bounds
+    """Navigation raster of ``geometry`` at ``params.cell_m`` (None: from the walkable area, see
+    :class:`NavigationParams`), cells inside ``blocked`` polygons closed."""
     area = geometry.walkable.area
     h = params.cell_m or max(0.1, min(0.25, float(np.sqrt(area / 6e5))), float(np.sqrt(area / 2e6)))
-    nx = int(np.ceil((x1 - x0) / h))
-    ny = int(np.ceil((y1 - y0) / h))
-    xc = x0 + (np.arange(nx) + 0.5) * h
-    yc = y0 + (np.arange(ny) + 0.5) * h
-    X, Y = np.meshgrid(xc, yc)
-    walk = shapely.contains_xy(geometry.walkable, X, Y)
+    shared = rasterise_walkable(geometry.walkable, h, walls=geometry.walls)
+    x0, y0, nx, ny = shared.x0, shared.y0, shared.nx, shared.ny
+    walk = shared.walkable.copy()
     for poly in blocked:
-        walk &= ~shapely.contains_xy(poly, X, Y)
+        walk &= ~shared.mask_of(poly).reshape(walk.shape)
+    X, Y = np.meshgrid(shared.xc, shared.yc)
     goal_id = np.full((ny, nx), -1, np.int16)
     for k, g in enumerate(geometry.goals):
         gx0, gy0, gx1, gy1 = g.polygon.bounds  # test only the cells under the goal's bounding box
@@ -88,7 +80,7 @@ def build_raster(geometry: EvacuationGeometry, params: NavigationParams, blocked
     c = params.wall_clearance_m
     f = params.wall_speed_factor
     wall_factor = np.where(dist >= c, 1.0, f + (1 - f) * np.clip(dist, 0, None) / c) if c > 0 else np.ones_like(dist)
-    return Raster(float(x0), float(y0), float(h), nx, ny, walk, goal_id, wall_factor, xc, yc)
+    return Raster(x0, y0, shared.h, nx, ny, walk, goal_id, wall_factor)
 
 
 @dataclass

@@ -5,9 +5,8 @@
   estimate (scenario seconds in drills, seconds since the monitor's origin live).
 * :class:`WindInput` — 10 m wind speed (m/s), direction it blows FROM (deg), Pasquill class.
 * :func:`response_factor` — detector units per mg/m³ of a substance (0 when the detector does
-  not respond): ppm at 25 °C via the molar mass, %LEL via the LFL (catalytic/IR heads respond to
-  every flammable gas), mg/m3 as is. The same convention as the incident timeline and the
-  plant simulator.
+  not respond), from :mod:`safetwin.plant_models.detectors`, the conversion the incident
+  timeline and the plant simulator use too.
 
 Example::
 
@@ -22,8 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from safetwin.plant_models.detectors import response_factor as detector_response_factor
 from safetwin.plant_models.schema import Sensor
-from safetwin.substances import Substance, mg_m3_to_ppm
+from safetwin.substances import Substance
 
 #: Sensor types whose readings are gas concentrations the estimator can use.
 GAS_TYPES = ("toxic_gas", "flammable_gas")
@@ -108,7 +108,9 @@ def is_gas_detector(sensor: Sensor) -> bool:
 
 
 def response_factor(sensor: Sensor, substance: Substance) -> float:
-    """Reading increment of ``sensor`` (its unit) per mg/m³ of ``substance``; 0 if it does not respond.
+    """Reading increment of ``sensor`` (its unit) per mg/m³ of ``substance`` for the detectors the
+    estimator uses (:func:`is_gas_detector`; 0 for any other): the plant's one detector conversion,
+    :func:`safetwin.plant_models.detectors.response_factor`.
 
     >>> from safetwin.plant_models.schema import Sensor
     >>> from safetwin.substances import get_substance
@@ -116,24 +118,4 @@ def response_factor(sensor: Sensor, substance: Substance) -> float:
     >>> round(response_factor(s, get_substance("chlorine")), 4), response_factor(s, get_substance("ammonia"))
     (0.3448, 0.0)
     """
-    if not is_gas_detector(sensor):
-        return 0.0
-    stype = getattr(sensor.type, "value", sensor.type)
-    if stype == "flammable_gas" or sensor.unit == "%LEL":
-        lfl = substance.lfl_mg_m3
-        if lfl is None or sensor.unit != "%LEL":
-            return 0.0
-        return 100.0 / lfl
-    if sensor.gas is not None and _substance_name(sensor.gas) != substance.name:
-        return 0.0
-    if sensor.unit == "ppm":
-        return float(mg_m3_to_ppm(1.0, substance.molar_mass_g_mol))
-    return 1.0  # mg/m3
-
-
-def _substance_name(name: str) -> str | None:
-    from safetwin.scenarios.loader import resolve_substance
-    try:
-        return resolve_substance(name).name
-    except KeyError:
-        return None
+    return detector_response_factor(sensor, substance) if is_gas_detector(sensor) else 0.0

@@ -132,10 +132,10 @@ def _warm_up(substances: list[str]) -> bool:
     """Run once on every worker before the sweep (counted in the start-up time, not in the rate):
     the task modules are imported by unpickling this function, the malloc settings applied and the
     substance property tables loaded."""
-    from .scenarios import resolve_substance
+    from safetwin.substances import get_substance
 
     for name in substances:
-        resolve_substance(name)
+        get_substance(name)
     return tune_malloc()
 
 

@@ -61,14 +61,6 @@ class Scenario:
         return d
 
 
-def resolve_substance(name: str) -> Substance:
-    """``get_substance`` that also accepts underscores for spaces (plant files use ``hydrogen_sulfide``)."""
-    try:
-        return get_substance(name)
-    except KeyError:
-        return get_substance(name.replace("_", " "))
-
-
 def _band(value: float, edges: list[float]) -> int:
     return int(np.searchsorted(np.asarray(edges, float), value, side="left"))
 
@@ -132,7 +124,7 @@ def _bund_diameter(plant: Any, eq: Any) -> tuple[float | None, tuple[float, floa
 
 def _scenario(plant: Any, eq: Any, inv: Any, ev: dict[str, Any], cfg: dict[str, Any],
               settings: dict[str, Any]) -> Scenario:
-    sub = resolve_substance(inv.substance)
+    sub = get_substance(inv.substance)
     ign = cfg["ignition"]
     lc = ign["lethality"]
     notes: list[str] = []

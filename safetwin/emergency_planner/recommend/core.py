@@ -51,18 +51,16 @@ import numpy as np
 import shapely
 import skfmm
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from safetwin.emergency_planner.evacuation.exposure import Exposure, aegl_equivalent_dose
 from safetwin.emergency_planner.physics.effects import thermal_lethality_from_dose
-from safetwin.emergency_planner.plant_geometry import walkable_area
+from safetwin.plant_models.geometry import WalkableRaster, area_index, plant_walkable_raster, road_graph, roads_followed
 from safetwin.plant_models.loader import Plant
 
 from .hazard import HazardSpec
-from .routing import (FLUX_LIMIT_W_M2, HazardEnvelope, Raster, SearchResult, build_envelope, build_raster,
+from .routing import (FLUX_LIMIT_W_M2, HazardEnvelope, SearchResult, build_envelope,
                       route_polyline, sample_route, td_dijkstra, vertex_times)
 from .shelter import exposure_end_index, indoor_concentration, toxic_load_s
 
@@ -324,28 +322,6 @@ def _dose_and_harm(ch: _Channels, loads: list[np.ndarray], thermal: np.ndarray |
     return ratio, harm
 
 
-def _road_ids_along(plant: Plant, pts: np.ndarray, min_run: int = 6) -> list[str]:
-    """Road / walkway ids a polyline (sampled ``pts``) follows, in order of first use."""
-    first: dict[str, int] = {}
-    for r in plant.roads.values():
-        if r.geometry is None:
-            continue
-        inside = shapely.contains_xy(r.geometry.buffer(r.width_m / 2 + 1.5), pts[:, 0], pts[:, 1])
-        if inside.sum() >= min_run:
-            first[r.id] = int(np.argmax(inside))
-    return sorted(first, key=first.get)
-
-
-def _area_of(plant: Plant, xy: np.ndarray) -> list[str | None]:
-    out: list[str | None] = [None] * len(xy)
-    for a in plant.areas.values():
-        inside = shapely.contains_xy(a.geometry, xy[:, 0], xy[:, 1])
-        for k in np.flatnonzero(inside):
-            if out[k] is None:
-                out[k] = a.id
-    return out
-
-
 def _muster_samples(m, nring: int = 8) -> np.ndarray:
     th = np.linspace(0, 2 * np.pi, nring, endpoint=False)
     pts = [np.asarray(m.position, float)[None, :]]
@@ -354,7 +330,7 @@ def _muster_samples(m, nring: int = 8) -> np.ndarray:
     return np.vstack(pts)
 
 
-def _geodesic_horizon(raster: Raster, goal_id: np.ndarray, active: np.ndarray, starts: np.ndarray,
+def _geodesic_horizon(raster: WalkableRaster, goal_id: np.ndarray, active: np.ndarray, starts: np.ndarray,
                       p: RecommendParams) -> float:
     """Routing window: 1.5 × the longest hazard-free walk from a start to its nearest usable muster
     point, + 120 s (beyond it the last interval of the envelope holds; routes are checked exactly anyway)."""
@@ -393,8 +369,7 @@ class _Planner:
     # -------------------------------------------------------------- set-up
     def setup(self, starts_xy: np.ndarray) -> None:
         p = self.p
-        walk = walkable_area(self.plant, self.blocked or None)
-        self.raster = build_raster(walk, p.cell_m)
+        self.raster = plant_walkable_raster(self.plant, p.cell_m, blocked=self.blocked)
         block = shapely.union_all(self.blocked) if self.blocked else None
         self.musters = [m for m in self.plant.meta.muster_points
                         if block is None or not shapely.contains_xy(block, *m.position)]
@@ -730,46 +705,30 @@ class _Planner:
         p, plant, hz = self.p, self.plant, self.hazard
         if not hz.sources:
             return []
-        lines = [r.geometry for r in plant.roads.values() if r.geometry is not None and r.kind.value == "road"]
-        if not lines:
+        graph = road_graph(plant)
+        usable = graph.usable_edges(vehicles_only=True, blocked=self.blocked)
+        if not usable.any():
             return []
-        noded = shapely.unary_union(lines)
-        parts = list(getattr(noded, "geoms", [noded]))
-        block = shapely.union_all(self.blocked) if self.blocked else None
+        # an edge the envelope closes at any time of the window is dropped; the others cost
+        # length · (1 + weight · worst ratio along them), sampled every 2 m
         env_max = self.env.ratio.max(axis=0)
-        index: dict[tuple[float, float], int] = {}
-        rows, cols, w = [], [], []
-        for line in parts:
-            pts = [(round(x, 3), round(y, 3)) for x, y in np.asarray(line.coords)[:, :2]]
-            for a, b in zip(pts, pts[1:]):
-                if a == b:
-                    continue
-                seg = LineString([a, b])
-                if block is not None and shapely.intersects(block, seg):
-                    continue
-                L = seg.length
-                s = np.linspace(0, 1, max(2, int(L / 2) + 1))
-                sx, sy = a[0] + (b[0] - a[0]) * s, a[1] + (b[1] - a[1]) * s
-                rmax = float(env_max[self.raster.cell_of(sx, sy)].max())
-                if rmax >= p.grid_margin:
-                    continue
-                ia, ib = index.setdefault(a, len(index)), index.setdefault(b, len(index))
-                rows += [ia, ib]
-                cols += [ib, ia]
-                w += [L * (1 + p.hazard_weight * rmax)] * 2
-        nn = len(index)
-        if nn == 0:
+        pts, owner = graph.sample_edges(2.0)
+        edge_ratio = np.zeros(len(graph.edges))
+        np.maximum.at(edge_ratio, owner, env_max[self.raster.cell_of(pts[:, 0], pts[:, 1])])
+        usable &= edge_ratio < p.grid_margin
+        if not usable.any():
             return []
-        nodes = np.array(list(index), float)
-        G = coo_matrix((w, (rows, cols)), shape=(nn, nn)).tocsr()
+        cost = graph.edge_length_m * (1 + p.hazard_weight * edge_ratio)
+        nodes = graph.nodes_xy_m
+        node_ratio = env_max[self.raster.cell_of(nodes[:, 0], nodes[:, 1])]
+        block = shapely.union_all(self.blocked) if self.blocked else None
         gates = [g for g in plant.gates.values() if g.vehicles and
                  (block is None or not shapely.intersects(block, g.geometry))]
         out: list[ResponderRoute] = []
-        node_ratio = env_max[self.raster.cell_of(nodes[:, 0], nodes[:, 1])]
         for g in gates:
             gx, gy = g.geometry.coords[0][:2]
-            gi = int(np.argmin(np.hypot(nodes[:, 0] - gx, nodes[:, 1] - gy)))
-            dist, pred = dijkstra(G, indices=gi, return_predecessors=True)
+            gi = graph.nearest_node(gx, gy, edges=usable)
+            dist, pred = graph.shortest_paths(gi, edges=usable, cost=cost)
             for src in hz.sources:
                 if src.end_s < self.t0:
                     continue
@@ -783,10 +742,7 @@ class _Planner:
                     continue
                 cand = np.flatnonzero(ok)
                 j = int(cand[np.argmin(np.hypot(nodes[cand, 0] - ideal[0], nodes[cand, 1] - ideal[1]))])
-                path = [j]
-                while path[-1] != gi and pred[path[-1]] >= 0:
-                    path.append(int(pred[path[-1]]))
-                poly = np.vstack([[gx, gy], nodes[path[::-1]]])
+                poly = np.vstack([[gx, gy], nodes[graph.path(pred, gi, j)]])
                 seg = np.hypot(*np.diff(poly, axis=0).T)
                 length = float(seg.sum())
                 tms = self.t0 + p.responder_turnout_s + np.concatenate([[0.0], np.cumsum(seg)]) / p.responder_speed_m_s
@@ -794,7 +750,7 @@ class _Planner:
                 cs, q = _evaluate(hz, spts[:, 0], spts[:, 1], sts)
                 rmax = float(_ratio(self.ch, cs, q, sts.shape).max())
                 out.append(ResponderRoute(g.id, src.id, (round(float(nodes[j, 0]), 2), round(float(nodes[j, 1]), 2)),
-                                          _xy_list(poly), _road_ids_along(plant, spts, 3), round(length, 1),
+                                          _xy_list(poly), roads_followed(plant, spts, min_run=3, kinds=("road",)), round(length, 1),
                                           round(p.responder_turnout_s + length / p.responder_speed_m_s, 1),
                                           rmax <= p.verify_ratio, round(rmax, 4)))
         return out
@@ -890,7 +846,7 @@ def recommend(plant: Plant, hazard: HazardSpec, people_ids: Sequence[str], peopl
     T = P.tick("buildings", T)
 
     # people --------------------------------------------------------------------------------
-    person_area = _area_of(plant, xy)
+    person_area = area_index(plant).area_ids(xy[:, 0], xy[:, 1]).tolist() if len(xy) else []
     bgeoms = [(b.id, b.geometry) for b in blds]
     people: list[PersonAdvice] = []
     env_area_ratio = {}
@@ -957,7 +913,7 @@ def recommend(plant: Plant, hazard: HazardSpec, people_ids: Sequence[str], peopl
         mp = P.musters[vgoals[ka]].id if poly is not None and action == "evacuate" else None
         if poly is not None and action == "evacuate":
             spts, _ = sample_route(poly, vtimes[ka], 2.0)
-            route_ids = _road_ids_along(plant, spts)
+            route_ids = roads_followed(plant, spts)
             wp = LineString(poly).simplify(2.0) if len(poly) > 1 else Point(poly[0])
             route_xy = np.round(np.asarray(wp.coords)[:, :2], 1).tolist()
         else:

@@ -1,7 +1,8 @@
 """Time-dependent safe routing on the walkable raster.
 
-The site is rasterised into square cells (``cell_m``, 4 m by default; 8-neighbour moves, no
-corner cutting past an obstacle). The hazard is sampled into an *envelope*: snapshots every
+The site's walkable raster (:func:`safetwin.plant_models.geometry.plant_walkable_raster`: square
+cells of ``cell_m``, 4 m by default) is searched with 8-neighbour moves, no corner cutting past
+an obstacle. The hazard is sampled into an *envelope*: snapshots every
 ``snapshot_dt_s`` on a grid of spacing ``2·cell_m``; for the interval between two snapshots a
 cell carries the maximum of both snapshots over the four nearest grid nodes and its 8
 neighbours. In each interval a cell is **closed** when its envelope ratio ``max(c / AEGL-2(30 min),
@@ -31,72 +32,19 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-import shapely
 from scipy import ndimage
-from shapely.geometry.base import BaseGeometry
 
 from safetwin.emergency_planner.physics.grid import GridSpec
+from safetwin.plant_models.geometry import WalkableRaster
 
 from .hazard import HazardSpec, grid_values
 
-__all__ = ["Raster", "build_raster", "HazardEnvelope", "build_envelope", "td_dijkstra", "route_polyline",
-           "sample_route", "check_route", "FLUX_LIMIT_W_M2"]
+__all__ = ["HazardEnvelope", "build_envelope", "td_dijkstra", "route_polyline", "sample_route", "check_route",
+           "FLUX_LIMIT_W_M2"]
 
 #: Heat flux that closes a cell (W/m²), as for the evacuation agents.
 FLUX_LIMIT_W_M2 = 5000.0
 _SQ2 = math.sqrt(2.0)
-
-
-@dataclass
-class Raster:
-    """Walkable cells of the site: cell (j, i) has centre (x0 + (i+½)h, y0 + (j+½)h); flat index j·nx + i."""
-
-    x0: float
-    y0: float
-    h: float
-    nx: int
-    ny: int
-    walkable: np.ndarray  # (ny, nx) bool
-
-    @property
-    def xc(self) -> np.ndarray:
-        return self.x0 + (np.arange(self.nx) + 0.5) * self.h
-
-    @property
-    def yc(self) -> np.ndarray:
-        return self.y0 + (np.arange(self.ny) + 0.5) * self.h
-
-    def centre(self, flat: np.ndarray) -> np.ndarray:
-        """Centres (m) of flat cell indices, shape (n, 2)."""
-        flat = np.asarray(flat, np.int64)
-        return np.stack([self.x0 + (flat % self.nx + 0.5) * self.h, self.y0 + (flat // self.nx + 0.5) * self.h], -1)
-
-    def cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Flat index of the cell containing each point (clipped to the raster)."""
-        i = np.clip(np.floor((np.asarray(x, float) - self.x0) / self.h).astype(np.int64), 0, self.nx - 1)
-        j = np.clip(np.floor((np.asarray(y, float) - self.y0) / self.h).astype(np.int64), 0, self.ny - 1)
-        return j * self.nx + i
-
-    def nearest_walkable(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Flat index of the nearest walkable cell to each point."""
-        if not hasattr(self, "_near"):
-            jj, ii = ndimage.distance_transform_edt(~self.walkable, return_distances=False, return_indices=True)
-            self._near = (jj * self.nx + ii).ravel()
-        return self._near[self.cell_of(x, y)]
-
-    def mask_of(self, geom: BaseGeometry) -> np.ndarray:
-        """Cells (flat bool) whose centre lies in ``geom``."""
-        X, Y = np.meshgrid(self.xc, self.yc)
-        return shapely.contains_xy(geom, X, Y).ravel()
-
-
-def build_raster(walkable: BaseGeometry, cell_m: float) -> Raster:
-    """Rasterise a walkable area (cell centres inside it are walkable)."""
-    x0, y0, x1, y1 = walkable.bounds
-    h = float(cell_m)
-    nx, ny = int(math.ceil((x1 - x0) / h)), int(math.ceil((y1 - y0) / h))
-    X, Y = np.meshgrid(x0 + (np.arange(nx) + 0.5) * h, y0 + (np.arange(ny) + 0.5) * h)
-    return Raster(float(x0), float(y0), h, nx, ny, shapely.contains_xy(walkable, X, Y))
 
 
 @dataclass
@@ -132,7 +80,7 @@ def hazard_ratio_grid(hazard: HazardSpec, grid: GridSpec, t_s: float, limits_mg_
     return r
 
 
-def build_envelope(raster: Raster, hazard: HazardSpec, limits_mg_m3: list[float], t_from: float, t_to: float,
+def build_envelope(raster: WalkableRaster, hazard: HazardSpec, limits_mg_m3: list[float], t_from: float, t_to: float,
                    dt: float, *, grid_margin: float = 0.7, hazard_weight: float = 10.0) -> HazardEnvelope:
     """The hazard envelope over [t_from, t_to] (see the module docstring)."""
     N = raster.nx * raster.ny
@@ -270,7 +218,7 @@ class SearchResult:
     paths: list[np.ndarray | None]
 
 
-def td_dijkstra(raster: Raster, env: HazardEnvelope, goal_id: np.ndarray, active: np.ndarray, start_cell: int,
+def td_dijkstra(raster: WalkableRaster, env: HazardEnvelope, goal_id: np.ndarray, active: np.ndarray, start_cell: int,
                 t_start: float, speed_m_s: float, *, use_closed: bool = True, relaxed: bool = False) -> SearchResult:
     """Time-dependent label-setting (A*) search from ``start_cell`` leaving at ``t_start`` (see the
     module docstring) until every ``active`` muster point is reached; ``goal_id`` (flat int16) names the
@@ -298,7 +246,7 @@ def td_dijkstra(raster: Raster, env: HazardEnvelope, goal_id: np.ndarray, active
 _DISC_CACHE: dict[int, tuple] = {}
 
 
-def _goal_discs(raster: Raster, goal_id: np.ndarray, n_goals: int):
+def _goal_discs(raster: WalkableRaster, goal_id: np.ndarray, n_goals: int):
     """Centre and radius (m) of a disc holding every goal cell centre of each muster point."""
     key = id(goal_id)
     hit = _DISC_CACHE.get(key)
@@ -316,7 +264,7 @@ def _goal_discs(raster: Raster, goal_id: np.ndarray, n_goals: int):
     return cx, cy, rad
 
 
-def route_polyline(raster: Raster, start_xy: np.ndarray, path: np.ndarray) -> np.ndarray:
+def route_polyline(raster: WalkableRaster, start_xy: np.ndarray, path: np.ndarray) -> np.ndarray:
     """Route vertices (m): the person's position, then the centres of the path cells (collinear
     runs merged)."""
     pts = np.vstack([np.asarray(start_xy, float)[None, :], raster.centre(path)])

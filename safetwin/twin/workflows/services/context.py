@@ -17,6 +17,7 @@ from typing import Any
 
 from shapely.geometry import Point, Polygon
 
+from safetwin.plant_models.geometry import area_index
 from safetwin.plant_models.loader import Plant
 
 from ..errors import GuardFailed
@@ -70,12 +71,9 @@ class WorkflowContext:
     locks: StripedLocks = field(default_factory=StripedLocks)
 
     def plant_area_of(self, x: float, y: float) -> str | None:
-        """The first plant area (in plant order) that covers the point (local m), or None."""
-        pt = Point(x, y)
-        for aid, a in self.plant.areas.items():
-            if a.geometry.covers(pt):
-                return aid
-        return None
+        """The plant area holding the point (local m), or None: the smallest, by the plant's one point
+        → area rule (:mod:`safetwin.plant_models.geometry.areas`)."""
+        return area_index(self.plant).area_of(x, y)
 
 
 class RecordService:
