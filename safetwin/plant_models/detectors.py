@@ -47,8 +47,15 @@ import numpy as np
 
 from safetwin.substances import MOLAR_VOLUME_L_25C, Substance, UnknownSubstance, canonical_name
 
-__all__ = ["DetectorHead", "O2_CLEAN_AIR_VOL_PCT", "GAS_UNITS", "responds", "response_factor", "clean_air_reading",
-           "detector_reading"]
+__all__ = [
+    "GAS_UNITS",
+    "O2_CLEAN_AIR_VOL_PCT",
+    "DetectorHead",
+    "clean_air_reading",
+    "detector_reading",
+    "responds",
+    "response_factor",
+]
 
 #: Oxygen in clean dry air, %vol (what an oxygen head reads with no gas present).
 O2_CLEAN_AIR_VOL_PCT = 20.9

@@ -16,8 +16,15 @@ from safetwin.emergency_planner.evacuation.navigation import build_raster
 from safetwin.emergency_planner.evacuation.params import NavigationParams
 from safetwin.emergency_planner.plant_evacuation import plant_geometry
 from safetwin.plant_models.geometry import (
-    AreaIndex, RoadGraph, area_index, interior_fences, plant_walkable_raster, rasterise_walkable, road_graph,
-    roads_followed, walkable_area,
+    AreaIndex,
+    RoadGraph,
+    area_index,
+    interior_fences,
+    plant_walkable_raster,
+    rasterise_walkable,
+    road_graph,
+    roads_followed,
+    walkable_area,
 )
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
 from safetwin.twin.state import TwinState
@@ -173,4 +180,4 @@ def test_one_rule_for_every_user(demo_plant):
     x[:500] = 340.0                                                     # on a border
     state = TwinState(demo_plant)
     assert (state.areas.area_ids(x, y) == idx.area_ids(x, y)).all()
-    assert (idx.area_ids(x, y) != None).all()                           # noqa: E711  the areas tile the site
+    assert (idx.area_ids(x, y) != None).all()

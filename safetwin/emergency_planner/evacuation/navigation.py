@@ -46,8 +46,8 @@ class Raster(WalkableRaster):
     (:func:`safetwin.plant_models.geometry.rasterise_walkable`, here with blocked polygons removed)
     plus the goal and wall-distance layers of the navigation."""
 
-    goal_id: np.ndarray = None  # type: ignore[assignment]  # (ny, nx) int16, goal covering the cell centre, -1 none
-    wall_factor: np.ndarray = None  # type: ignore[assignment]  # (ny, nx) float, navigation speed factor near walls
+    goal_id: np.ndarray  # (ny, nx) int16, index of the goal covering the cell centre, -1 none
+    wall_factor: np.ndarray  # (ny, nx) float, navigation speed factor near walls
 
 
 def build_raster(geometry: EvacuationGeometry, params: NavigationParams, blocked=()) -> Raster:

@@ -16,12 +16,31 @@ What a detector reads for a concentration lives beside this package, in
 from .areas import NO_AREA, AreaIndex, area_index
 from .roads import RoadGraph, road_graph, roads_followed
 from .walkable import (
-    FENCE_HALF_THICKNESS_M, WALKABLE_KINDS, WalkableRaster, interior_fences, muster_goals, obstacles,
-    plant_walkable_raster, rasterise_walkable, walkable_area,
+    FENCE_HALF_THICKNESS_M,
+    WALKABLE_KINDS,
+    WalkableRaster,
+    interior_fences,
+    muster_goals,
+    obstacles,
+    plant_walkable_raster,
+    rasterise_walkable,
+    walkable_area,
 )
 
 __all__ = [
-    "NO_AREA", "AreaIndex", "area_index", "RoadGraph", "road_graph", "roads_followed", "FENCE_HALF_THICKNESS_M",
-    "WALKABLE_KINDS", "WalkableRaster", "interior_fences", "muster_goals", "obstacles", "plant_walkable_raster",
-    "rasterise_walkable", "walkable_area",
+    "FENCE_HALF_THICKNESS_M",
+    "NO_AREA",
+    "WALKABLE_KINDS",
+    "AreaIndex",
+    "RoadGraph",
+    "WalkableRaster",
+    "area_index",
+    "interior_fences",
+    "muster_goals",
+    "obstacles",
+    "plant_walkable_raster",
+    "rasterise_walkable",
+    "road_graph",
+    "roads_followed",
+    "walkable_area",
 ]

@@ -25,7 +25,9 @@ def per_plant(plant: Any, key: Hashable, build: Callable[[], T]) -> T:
     with _lock:
         entry = _per_plant.get(pid)
         if entry is None or entry[0]() is not plant:
-            entry = (weakref.ref(plant, lambda _ref, pid=pid: _per_plant.pop(pid, None)), {})
+            def forget(_ref: weakref.ref, pid: int = pid) -> None:
+                _per_plant.pop(pid, None)
+            entry = (weakref.ref(plant, forget), {})
             _per_plant[pid] = entry
         values = entry[1]
         if key in values:

@@ -32,6 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -177,7 +178,7 @@ class RoadGraph:
         r = self.route(a, b, edges=edges)
         if r is None:
             return 1.4 * math.dist(a, b), False
-        return float(sum(math.dist(p, q) for p, q in zip(r, r[1:]))), True
+        return float(sum(math.dist(p, q) for p, q in pairwise(r))), True
 
     def _join(self, xy: tuple[float, float], usable: np.ndarray) -> tuple[int, np.ndarray, float]:
         """Where a point joins the graph: the usable edge nearest to it, the foot of the

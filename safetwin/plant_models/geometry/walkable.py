@@ -45,8 +45,17 @@ from shapely.geometry.base import BaseGeometry
 
 from ._cache import LRU, geometry_key, per_plant
 
-__all__ = ["WALKABLE_KINDS", "FENCE_HALF_THICKNESS_M", "obstacles", "interior_fences", "walkable_area",
-           "muster_goals", "WalkableRaster", "rasterise_walkable", "plant_walkable_raster"]
+__all__ = [
+    "FENCE_HALF_THICKNESS_M",
+    "WALKABLE_KINDS",
+    "WalkableRaster",
+    "interior_fences",
+    "muster_goals",
+    "obstacles",
+    "plant_walkable_raster",
+    "rasterise_walkable",
+    "walkable_area",
+]
 
 #: Equipment kinds people walk on or under.
 WALKABLE_KINDS = frozenset({"bund", "process_unit", "loading_bay", "pipe_rack", "pump"})
@@ -172,7 +181,7 @@ def rasterise_walkable(walkable: BaseGeometry, cell_m: float, *,
 
 def _rasterise(walkable: BaseGeometry, h: float, walls: BaseGeometry | None) -> WalkableRaster:
     x0, y0, x1, y1 = walkable.bounds
-    nx, ny = int(math.ceil((x1 - x0) / h)), int(math.ceil((y1 - y0) / h))
+    nx, ny = math.ceil((x1 - x0) / h), math.ceil((y1 - y0) / h)
     raster = WalkableRaster(float(x0), float(y0), h, nx, ny, np.zeros((ny, nx), bool))
     X, Y = np.meshgrid(raster.xc, raster.yc)
     walk = shapely.contains_xy(walkable, X, Y)
