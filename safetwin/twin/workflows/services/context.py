@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Polygon
 
 from safetwin.plant_models.geometry import area_index
 from safetwin.plant_models.loader import Plant
