@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         m = res.metrics
         met = wall_s < SCENARIO_CEILING_S
         failed |= not met
-        print(f"{name:34s} wall {wall_s:6.1f} s  alarm {m.get('alarm_s')} s  RSET {m.get('evacuation_complete_s')} s  "
+        rset = m.get("evacuation_complete_s")
+        rset_text = f"{rset:.0f} s" if rset is not None else "— (not everyone reached safety)"
+        print(f"{name:34s} wall {wall_s:6.1f} s  alarm {m.get('alarm_s')} s  RSET {rset_text}  "
               f"(ceiling {SCENARIO_CEILING_S:.0f} s): {'met' if met else 'NOT MET'}")
     print(f"load after: {os.getloadavg()[0]:.2f}")
     return 1 if failed else 0
