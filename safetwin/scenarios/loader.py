@@ -39,11 +39,11 @@ from safetwin.errors import LocatedValidationError, unknown_id_message
 from safetwin.plant_models.loader import Plant, PlantValidationError, bundled_plant_path, load_plant
 from safetwin.substances import get_substance
 
+from .schema import ReleaseEvent, Scenario
+
 #: The substance of an inventory name, under any of its names (``hydrogen_sulfide``, ``H2S``): the
 #: substance table's own resolution, :func:`safetwin.substances.get_substance`, kept under this name.
 resolve_substance = get_substance
-
-from .schema import ReleaseEvent, Scenario
 
 __all__ = ["LIBRARY", "ScenarioIssue", "ScenarioValidationError", "LoadedScenario", "list_scenarios",
            "scenario_path", "load_scenario", "check_scenario", "validate_scenario", "shift_at",

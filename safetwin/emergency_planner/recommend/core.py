@@ -750,7 +750,8 @@ class _Planner:
                 cs, q = _evaluate(hz, spts[:, 0], spts[:, 1], sts)
                 rmax = float(_ratio(self.ch, cs, q, sts.shape).max())
                 out.append(ResponderRoute(g.id, src.id, (round(float(nodes[j, 0]), 2), round(float(nodes[j, 1]), 2)),
-                                          _xy_list(poly), roads_followed(plant, spts, min_run=3, kinds=("road",)), round(length, 1),
+                                          _xy_list(poly), roads_followed(plant, spts, min_run=3, kinds=("road",)),
+                                          round(length, 1),
                                           round(p.responder_turnout_s + length / p.responder_speed_m_s, 1),
                                           rmax <= p.verify_ratio, round(rmax, 4)))
         return out
