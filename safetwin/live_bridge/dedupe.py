@@ -4,11 +4,21 @@ A source is a publisher identity (sensor, gateway, tag, equipment) plus its boot
 For each source a sliding window of the last :data:`WINDOW` sequence numbers is kept as one
 Python int bit mask (bit k set = ``high - k`` seen), so memory stays at ~0.5 KiB per source.
 
+Sequence number and source time are judged together. A redelivered message (QoS 1 after a
+reconnect, a gateway's replay) repeats its seq *and* its time, so it is never newer than what
+was seen. A sequence number at or below the highest seen that comes with a source time newer
+than any seen before can only come from a source whose counter restarted (a reboot without a
+boot counter): it is accepted as ``reset`` and the window starts again there -- a fresh reading,
+possibly an alarm, is never dropped as a duplicate (reference: the reset rule of the bad-input
+table in docs/mqtt-topics.md, "ts newer and seq back").
+
 Example::
 
     >>> t = SeqTracker()
     >>> [t.check("GD-01", s, 1.0 + s) for s in (1, 2, 2, 4, 3)]
     ['new', 'new', 'duplicate', 'gap', 'late']
+    >>> [t.check("GD-01", s, 100.0 + s) for s in (1, 2)]       # rebooted: seq 1 again, later time
+    ['reset', 'new']
 """
 from __future__ import annotations
 
@@ -16,8 +26,6 @@ from dataclasses import dataclass
 
 #: how many sequence numbers behind the highest are remembered per source
 WINDOW = 4096
-#: a drop of seq by more than this, with a newer timestamp, is taken as a source restart
-RESET_GAP = 1000
 
 
 @dataclass(slots=True)
@@ -33,8 +41,9 @@ class _Src:
 
 class SeqTracker:
     """Classify ``(source, seq)`` arrivals: new, gap (new after missing seqs), late (fills a
-    gap), duplicate, reset (seq restarted, accepted) or unknown (older than the window: accept,
-    the store's unique key still dedupes history)."""
+    gap), duplicate (seq seen, time not newer), reset (seq at or below the highest seen with a
+    source time newer than any seen: the counter restarted; accepted) or unknown (older than the
+    window: accept, the store's unique key still dedupes history)."""
 
     def __init__(self, window: int = WINDOW) -> None:
         self.window = window
@@ -61,12 +70,12 @@ class SeqTracker:
                 st.gaps += shift - 1
                 return "gap"
             return "new"
+        if ts > st.last_ts:       # back in seq, forward in time: the source's counter restarted
+            st.resets += 1
+            self._src[source] = _Src(seq, 1, ts, st.gaps, st.resets)
+            return "reset"
         k = high - seq
-        if k >= self.window or (k > RESET_GAP and ts > st.last_ts):
-            if ts > st.last_ts and k > RESET_GAP:
-                st.resets += 1
-                self._src[source] = _Src(seq, 1, ts, st.gaps, st.resets)
-                return "reset"
+        if k >= self.window:
             return "unknown"
         bit = 1 << k
         if st.mask & bit:

@@ -161,6 +161,44 @@ class CmdResponseMsg(msgspec.Struct, frozen=True):
     state: Word | None = None
 
 
+#: deepest nesting of arrays/objects accepted (the deepest schema, a batch of Locations, needs 5
+#: plus what a vendor puts in ``properties``); checked before decoding
+MAX_NESTING = 32
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_NOT_BRACKETS_OR_QUOTES = bytes(sorted(set(range(256)) - set(b'[]{}"')))
+
+
+def too_deep(payload: bytes, limit: int = MAX_NESTING) -> bool:
+    """True when the JSON text ``payload`` nests arrays/objects deeper than ``limit``, found
+    without decoding, with C-speed ``bytes`` operations (about 5 us for a 3 KB batch): matched
+    bracket pairs are removed level by level. Brackets inside strings first count too (an upper
+    bound); only when that bound is over the limit are strings stripped for the exact depth.
+    Malformed bracketing is left to the decoder to report.
+
+    >>> too_deep(b'{"a":[{"b":"[[[["}]}', limit=3), too_deep(b'[[[[1]]]]', limit=3)
+    (False, True)
+    """
+    if payload.count(b"[") + payload.count(b"{") <= limit:
+        return False
+    if not _deeper(payload.translate(None, _NOT_BRACKETS), limit):
+        return False
+    if b"\\" in payload:   # escaped backslashes and quotes are not string boundaries
+        payload = payload.replace(b"\\\\", b"").replace(b'\\"', b"")
+    return _deeper(b"".join(payload.translate(None, _NOT_BRACKETS_OR_QUOTES).split(b'"')[::2]), limit)
+
+
+def _deeper(brackets: bytes, limit: int) -> bool:
+    """Whether a string of brackets nests deeper than ``limit`` (False when malformed)."""
+    for _ in range(limit):
+        if not brackets:
+            return False
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            return False
+        brackets = shorter
+    return bool(brackets)
+
+
 _dec = {cls: msgspec.json.Decoder(cls) for cls in
         (ReadingMsg, BatchMsg, LocationMsg, LocationsMsg, EquipmentMsg, MetaMsg, StatusMsg,
          AlarmCmdMsg, CmdResponseMsg)}

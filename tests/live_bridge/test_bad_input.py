@@ -96,7 +96,26 @@ def test_05_absurd_numbers_and_nesting(ing):
         in ("invalid_field", "too_large")
     assert reason(ing, b"[" * 100_000 + b"]" * 100_000) == "too_large"
     deep = b'{"sid":' + b"[" * 1000 + b"]" * 1000 + b"}"
-    assert reason(ing, deep) in ("invalid_field", "malformed_json")
+    assert reason(ing, deep) == "too_deep"
+
+
+def test_05b_nesting_limit_before_decoding_every_kind(ing, caplog):
+    """Deep nesting in an unknown field, in a Location's free-form properties, or in a batch
+    entry is refused as too_deep and counted -- no internal_error, no traceback in the log."""
+    now = iso_ms(time.time())
+    deep = b"[" * 1500 + b"]" * 1500
+    shallow = b"[" * 40 + b"]" * 40          # over the 32-level limit, far from the recursion limit
+    loc = (b'{"provider_id":"t1","position":{"type":"Point","coordinates":[10,10]},"timestamp_generated":"'
+           + now.encode() + b'","properties":{"a":%s}}')
+    batch = (b'{"gw":"gw-1","seq":1,"ts":"' + now.encode() + b'","r":[{"sid":"GD-01","ts":"' + now.encode()
+             + b'","v":1,"z":%s}]}')
+    cases = [(RT, rd()[:-1] + b', "x": %s}'), (T.location("t1"), loc), (T.batch("gw-1"), batch)]
+    for topic, template in cases:
+        assert reason(ing, template % deep, topic) == "too_deep", topic
+    for topic, template in cases[:2]:
+        assert reason(ing, template % shallow, topic) == "too_deep", topic
+    assert "internal_error" not in ing.rejects.counts and "Traceback" not in caplog.text
+    assert ing.rejects.counts["too_deep"] == 5
 
 
 def test_06_duplicate_keys_last_wins(ing):
@@ -167,6 +186,32 @@ def test_14_seq_reset_with_and_without_boot_counter(ing):
     assert ing.rejects.flags["reset"] == 1
 
 
+def test_14b_counter_restart_without_boot_keeps_new_readings_and_alarms(ing):
+    """A detector reboots and counts from 1 again without a boot counter: its newer readings
+    (time and seq judged together) are applied, stored and raise the alarm; a true redelivery of
+    an old reading (same seq, same time) is still a duplicate."""
+    now = time.time()
+    for s in range(1, 11):
+        assert reason(ing, rd(seq=s, v=1.0, ts=now - 60 + s)) == "applied"
+    assert reason(ing, rd(seq=5, v=1.0, ts=now - 55)) == "duplicate"              # redelivered
+    assert reason(ing, rd(seq=1, v=60.0, ts=now - 5)) == "applied"                # rebooted: seq 1, 60 %LEL
+    assert reason(ing, rd(seq=2, v=62.0, ts=now - 4)) == "applied"
+    assert ing.state.reading("GD-01").value == 62.0 and ing.rejects.flags["reset"] == 1
+    alarm = next(a for a in ing.state.active_alarms() if a.alarm_id == "GD-01_LVL")
+    assert alarm.level == "HH"
+    assert [(r["seq"], r["value"]) for r in ing.history.readings[-2:]] == [(1, 60.0), (2, 62.0)]
+    # a gateway that restarts its batch counter without a boot counter: the same rule
+    gw = T.batch("gw-r")
+
+    def batch(seq, v, t):
+        return json.dumps({"gw": "gw-r", "seq": seq, "ts": iso_ms(t),
+                           "r": [{"sid": "GD-02", "ts": iso_ms(t), "v": v}]}).encode()
+    for seq in range(1, 4):
+        assert ing.handle(gw, batch(seq, 1.0, now - 30 + seq)).applied == 1
+    assert ing.handle(gw, batch(1, 70.0, now - 2)).applied == 1
+    assert "GD-02_LVL" in {a.alarm_id for a in ing.state.active_alarms()}
+
+
 def test_15_gaps_and_silence(ing):
     now = time.time()
     reason(ing, rd(seq=1, ts=now - 100))
@@ -188,6 +233,24 @@ def test_17_oversized(ing):
     assert reason(ing, b'{"sid":"GD-01","x":"' + b"a" * 10_000_000 + b'"}') == "too_large"
     big = {"gw": "g", "seq": 1, "ts": iso_ms(time.time()), "r": [{"sid": "GD-01", "ts": iso_ms(time.time()), "v": 1}] * 1001}
     assert reason(ing, json.dumps(big, separators=(",", ":")).encode(), T.batch("g")) == "invalid_field"
+
+
+def test_implausible_positions_are_rejected_and_counted(ing):
+    """Fixes far outside the site boundary (plus its margin) are refused with the fix's index and
+    coordinates; the plausible ones of the same batch go on."""
+    now = iso_ms(time.time())
+
+    def fix(x, y, z=1.0):
+        return {"provider_id": "t1", "position": {"type": "Point", "coordinates": [x, y, z]},
+                "timestamp_generated": now, "trackables": ["P-1"]}
+    batch = {"engine": "rtls-1", "seq": 1, "locations": [fix(1e6, -1e6), fix(1e308, 1e308), fix(50.0, 30.0),
+                                                          fix(50.0, 30.0, 1e5)]}
+    out = ing.handle(T.locations("rtls-1"), json.dumps(batch).encode())
+    assert (out.applied, out.rejected) == (1, 3)
+    assert ing.rejects.counts["implausible_position"] == 3
+    assert ing.state.person("P-1").x == 50.0 and len(ing.history.positions) == 1
+    one = fix(-5e5, 10.0)
+    assert reason(ing, json.dumps(one).encode(), T.location("t1")) == "implausible_position"
 
 
 def test_18_hostile_ids_and_strings(ing):
