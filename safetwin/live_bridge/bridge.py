@@ -11,6 +11,13 @@ thread (priority queue → :class:`~safetwin.twin.alarms.AlarmRules`), the
 outbound MQTT connection (alarms, occupancy, muster, commands), the alarm-event writer and a
 periodic publisher of occupancy and muster status.
 
+Start-up, in this order (:meth:`LiveBridge.start`): open history (writers, the site's ingest log
+and its indexer, the day partitions); **rebuild** the twin from history (latest value per sensor,
+last position per person, hence the muster state: :mod:`.rebuild`); open the outbound
+connection and read back the retained alarm records (adopted only when signed with the site's
+key) and muster status; start ingest (alarm engine, acker, inbound connection); announce
+(``twin/status`` online, periodic publishing). Nothing is published before the rebuild.
+
 Example (needs a broker)::
 
     bridge = LiveBridge(load_plant(path), BridgeConfig(site="site1")).start()
@@ -36,9 +43,10 @@ from safetwin.twin.store import BatchWriter, Store
 from .connection import DurableAcker, MqttConnection
 from .ingest import IngestConfig, Ingestor
 from .ingestlog import DurableLog, IndexerProcess, LogIndexer, site_log_directory
-from .outbound import AlarmEventWriter, Publisher, parse_alarm_payload
+from .outbound import AlarmEventWriter, Publisher, parse_alarm_payload, verify_alarm
 from .payloads import encode
 from .people import muster_status, occupancy
+from .rebuild import PEOPLE_WINDOW_S, RebuildReport, rebuild_twin
 from .rejects import RejectCounter
 from .topics import Topics
 
@@ -73,6 +81,8 @@ class BridgeConfig:
     ingest_log_dir: str | None = None
     #: CPU niceness of the log indexer process (it only needs the CPU ingest leaves)
     indexer_nice: int = 10
+    #: people last seen longer ago than this (s) are not rebuilt after a restart
+    rebuild_people_window_s: float = PEOPLE_WINDOW_S
     ingest: IngestConfig = field(default_factory=IngestConfig)
     rule_overrides: dict[str, RuleConfig] = field(default_factory=dict)
 
@@ -107,16 +117,36 @@ class LiveBridge:
                                 logger=log)
         self._stop = self._periodic.stop_event
         self.restored_alarms = 0
+        self.rebuild_report: RebuildReport | None = None
+        #: key of the HMAC over this site's retained alarm records (one per site, in the store)
+        self.signing_key = self.store.site_secret(cfg.site, "alarm-signing")
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LiveBridge:
+        """Open history, rebuild the twin from it, restore the retained outputs, start ingest,
+        announce. Nothing is published before the twin is rebuilt."""
+        self._open_history()
+        self._rebuild()
+        self._open_outbound()
+        self._start_ingest()
+        self.publisher.status(True, client_id=self.client_id,  # type: ignore[union-attr]
+                              session_present=self.inbound.session_present)  # type: ignore[union-attr]
+        self._periodic.start()
+        log.info("live bridge %s up on %s:%s (session present: %s, %d alarms restored)", self.client_id,
+                 self.config.host, self.config.port, self.inbound.session_present,  # type: ignore[union-attr]
+                 self.restored_alarms)
+        return self
+
+    def _open_history(self) -> None:
+        """The batch writer, the alarm-event writer and (SQLite file stores) the site's durable
+        ingest log with its indexer."""
         cfg = self.config
         self.writer = BatchWriter(self.store, batch_size=cfg.writer_batch_size,
                                   flush_interval_s=cfg.writer_flush_interval_s, put_timeout_s=None,
                                   max_pending=max(200_000, cfg.writer_batch_size))
-        self.events = AlarmEventWriter(self.store)
+        self.events = AlarmEventWriter(self.store, site=cfg.site)
+        self._history: Any = self.writer
         log_dir = self._log_dir()
-        history: Any = self.writer
         if log_dir is not None:
             self.log = DurableLog(log_dir)
             url = self._db_url()
@@ -124,17 +154,35 @@ class LiveBridge:
             # store cannot be reopened by URL (in-memory SQLite, a store object without engine)
             self.indexer = (IndexerProcess(log_dir, url, nice=cfg.indexer_nice, site=cfg.site) if url is not None
                             else LogIndexer(log_dir, self.store, log=self.log, site=cfg.site)).start()
-            history = _History(self.log, self.writer)
+            self._history = _History(self.log, self.writer)
+        self.store.maintain_partitions()
+
+    def _rebuild(self) -> None:
+        """Latest values, people and so the muster state, from history (:mod:`.rebuild`)."""
+        cfg = self.config
+        self.rebuild_report = rebuild_twin(
+            self.state, self.store, cfg.site, log_dir=self.log.directory if self.log else None,
+            before_segment=self.log.segment if self.log else None, people_window_s=cfg.rebuild_people_window_s,
+            skew_tolerance_s=cfg.ingest.skew_tolerance_s)
+
+    def _open_outbound(self) -> None:
+        """The outbound connection (last will: offline) and the publisher; the retained alarm
+        states and muster status of the previous run are read back first."""
+        cfg = self.config
         will = (self.topics.twin_status(), encode({"online": False}))
         self.out = MqttConnection(f"{self.client_id}-out", cfg.host, cfg.port, username=cfg.username,
                                   password=cfg.password, tls_ca_file=cfg.tls_ca_file, will=will,
                                   on_message=self._on_restore_message)
         self._restore_buf: list[tuple[str, bytes]] = []
         self.out.start()
-        self.publisher = Publisher(self.out, self.topics)
-        self._restore_alarms()
+        self.publisher = Publisher(self.out, self.topics, signing_key=self.signing_key)
+        self._restore_retained()
+
+    def _start_ingest(self) -> None:
+        """Alarm engine, ingestor, acker, then the inbound connection (messages flow from here)."""
+        cfg = self.config
         self.engine = AlarmEngine(self.rules, on_transitions=self._on_transitions).start()
-        self.ingestor = Ingestor(self.state, cfg.site, history=history, alarms=self.engine,
+        self.ingestor = Ingestor(self.state, cfg.site, history=self._history, alarms=self.engine,
                                  rejects=self.rejects, config=cfg.ingest)
         self.acker = DurableAcker(self._make_durable).start()
         self.acker.on_failure = self._on_flush_failure
@@ -147,11 +195,6 @@ class LiveBridge:
         except ConnectionError:
             self._shutdown_workers()
             raise
-        self.publisher.status(True, client_id=self.client_id, session_present=self.inbound.session_present)
-        self._periodic.start()
-        log.info("live bridge %s up on %s:%s (session present: %s, %d alarms restored)", self.client_id,
-                 cfg.host, cfg.port, self.inbound.session_present, self.restored_alarms)
-        return self
 
     def _log_dir(self) -> str | None:
         cfg = self.config
@@ -283,13 +326,16 @@ class LiveBridge:
         self._restore_buf.append((msg.topic, msg.payload))
         self._restore_last = time.monotonic()
 
-    def _restore_alarms(self) -> None:
-        """Read the retained alarm topics and adopt them, so a restarted bridge continues the
-        alarms (states, acks, shelving) it published before."""
-        assert self.out is not None
-        flt = self.topics.alarm("+")
+    def _restore_retained(self) -> None:
+        """Read the retained alarm topics and the muster status back. Alarm records signed with
+        this site's key are adopted, so a restarted bridge continues the alarms (states, acks,
+        shelving) it published before; anything else on those topics -- written by another
+        client -- is ignored and counted (``forged_alarm``). The last muster status keeps the
+        publisher from replacing it with an empty one."""
+        assert self.out is not None and self.publisher is not None
+        filters = [self.topics.alarm("+"), self.topics.muster()]
         self._restore_last = time.monotonic()
-        self.out.client.subscribe(flt, qos=1)
+        self.out.client.subscribe([(f, 1) for f in filters])
         t0 = time.monotonic()
         while time.monotonic() - t0 < self.config.restore_timeout_s:
             if self._restore_buf and time.monotonic() - self._restore_last > 0.3:
@@ -297,13 +343,24 @@ class LiveBridge:
             if not self._restore_buf and time.monotonic() - t0 > 0.6:
                 break
             time.sleep(0.05)
-        self.out.client.unsubscribe(flt)
+        self.out.client.unsubscribe(filters)
         self.out.on_message_cb = None
         for topic, payload in self._restore_buf:
             if not payload:
                 continue
             try:
-                rec = parse_alarm_payload(json.loads(payload))
+                doc = json.loads(payload)
+            except ValueError:
+                log.warning("ignoring unreadable retained message on %s", topic)
+                continue
+            if topic == self.topics.muster():
+                self.publisher.retained_muster = doc if isinstance(doc, dict) else None
+                continue
+            if not verify_alarm(doc, self.signing_key):
+                self.rejects.reject("forged_alarm", topic, payload, "retained alarm record not signed by this site's bridge")
+                continue
+            try:
+                rec = parse_alarm_payload(doc)
             except Exception:
                 log.warning("ignoring unreadable retained alarm on %s", topic)
                 continue

@@ -1,9 +1,23 @@
 """What the bridge publishes: alarms (retained state + transition stream), occupancy, muster
 status, evacuation instructions and equipment commands (MQTT 5 message expiry), plus the
 alarm-event history writer. Runs on its own MQTT connection so inbound floods do not delay it.
+
+Retained alarm records are the state a restarted bridge continues from, so they carry ``sig``,
+an HMAC-SHA256 (RFC 2104) of the record's other fields under a key only the site's bridges hold
+(:meth:`~safetwin.twin.store.Store.site_secret`): a record written by any other client -- e.g.
+an anonymous "SHELVED" on an open broker -- fails :func:`verify_alarm` and is ignored. The
+broker's ACL (only the bridge writes ``twin/#``) is the first line; the signature holds where
+the broker is open.
+
+>>> from safetwin.twin.alarms import AlarmRecord, AlarmState
+>>> doc = sign_alarm(alarm_payload(AlarmRecord("GD-01_LVL", "GD-01", "LVL", AlarmState.UNACK, ts=1.7e9)), b"k" * 32)
+>>> verify_alarm(doc, b"k" * 32), verify_alarm(dict(doc, state="shelved"), b"k" * 32), verify_alarm(doc, b"x" * 32)
+(True, False, False)
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import queue
 import time
@@ -34,6 +48,22 @@ def alarm_payload(rec: AlarmRecord) -> dict[str, Any]:
             "shelved_until": iso_ms(rec.shelved_until) if rec.shelved_until else None}
 
 
+def _alarm_mac(doc: dict[str, Any], key: bytes) -> str:
+    return hmac.new(key, encode({k: v for k, v in doc.items() if k != "sig"}), hashlib.sha256).hexdigest()
+
+
+def sign_alarm(doc: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """``doc`` (an :func:`alarm_payload`) with its signature ``sig`` added."""
+    return {**doc, "sig": _alarm_mac(doc, key)}
+
+
+def verify_alarm(doc: Any, key: bytes) -> bool:
+    """True when ``doc`` is an alarm record signed with ``key`` (the fields re-encoded in their
+    order, as :func:`sign_alarm` encoded them)."""
+    sig = doc.get("sig") if isinstance(doc, dict) else None
+    return isinstance(sig, str) and hmac.compare_digest(sig, _alarm_mac(doc, key))
+
+
 def parse_alarm_payload(d: dict[str, Any]) -> AlarmRecord:
     """Inverse of :func:`alarm_payload` (for restoring retained alarm state)."""
     def t(s: str | None) -> float | None:
@@ -48,8 +78,9 @@ def parse_alarm_payload(d: dict[str, Any]) -> AlarmRecord:
 class AlarmEventWriter:
     """Appends alarm transitions to the store on its own thread (the alarm path never waits on SQL)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, site: str = "") -> None:
         self.store = store
+        self.site = site
         self.q: queue.Queue[AlarmRecord | None] = queue.Queue()
         self.written = 0
         self.failed = 0
@@ -73,7 +104,7 @@ class AlarmEventWriter:
                 except queue.Empty:
                     break
             stop = None in batch
-            rows = [{"alarm_id": r.alarm_id, "sensor_id": r.source_id, "level": r.level or r.kind,
+            rows = [{"site": self.site, "alarm_id": r.alarm_id, "sensor_id": r.source_id, "level": r.level or r.kind,
                      "state": r.state.value, "ts": datetime.fromtimestamp(r.ts, timezone.utc),
                      "message": r.message} for r in batch if r is not None]
             if not rows:
@@ -88,16 +119,23 @@ class AlarmEventWriter:
 class Publisher:
     """Outbound messages of one site over ``conn`` (QoS 1)."""
 
-    def __init__(self, conn: MqttConnection, topics: Topics) -> None:
+    def __init__(self, conn: MqttConnection, topics: Topics, *, signing_key: bytes | None = None) -> None:
         self.conn = conn
         self.topics = topics
+        self.signing_key = signing_key
         self._last: dict[str, bytes] = {}
         self.published = 0
+        #: the retained muster status found at start (a previous run's); an empty status (pob 0)
+        #: never replaces one that counted people
+        self.retained_muster: dict[str, Any] | None = None
+        self.muster_held = 0
 
     def alarms(self, recs: list[AlarmRecord]) -> None:
-        """Publish transitions: the event stream, and the retained state (cleared when NORMAL)."""
+        """Publish transitions: the event stream, and the retained state (cleared when NORMAL),
+        signed when the publisher has a key."""
         for rec in recs:
-            body = encode(alarm_payload(rec))
+            doc = alarm_payload(rec)
+            body = encode(sign_alarm(doc, self.signing_key) if self.signing_key else doc)
             self.conn.publish(self.topics.alarm_events(), body, qos=1)
             retained = b"" if rec.state is AlarmState.NORMAL else body
             self.conn.publish(self.topics.alarm(rec.alarm_id), retained, qos=1, retain=True)
@@ -118,6 +156,15 @@ class Publisher:
             self.retained_if_changed(self.topics.occupancy(area), {"ts": iso_ms(now), "area": area, **d})
 
     def muster(self, status: dict[str, Any]) -> None:
+        """Publish the muster status (retained, when changed). While the twin counts nobody and
+        the retained status of a previous run counted people, it is kept (not replaced by an
+        empty one): a restart must not make people disappear."""
+        held = self.retained_muster
+        if held is not None:
+            if status["pob"] == 0 and int(held.get("pob") or 0) > 0:
+                self.muster_held += 1
+                return
+            self.retained_muster = None
         doc = dict(status)
         doc["ts"] = iso_ms(status["ts"])
         doc["missing"] = [dict(m, last_seen=iso_ms(m["last_seen"])) for m in status["missing"]]

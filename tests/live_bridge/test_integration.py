@@ -113,7 +113,8 @@ def test_retained_alarm_state_survives_bridge_restart(small_plant, bridge_config
 
     try:
         with LiveBridge(small_plant, bridge_config) as b:
-            pub.send(t.reading("a1", "u1", "CL-02"), reading("CL-02", 1, 3.5))   # HH = 3 ppm
+            # HH = 3 ppm; 20 s ago, so the clearing readings below (6 s apart) are newer than it
+            pub.send(t.reading("a1", "u1", "CL-02"), reading("CL-02", 1, 3.5, ts=time.time() - 20))
             assert wait_for(lambda: b.rules.records.get("CL-02_LVL") is not None)
             b.acknowledge("CL-02_LVL", by="op:test")
             assert wait_for(lambda: b.rules.records["CL-02_LVL"].state.value == "ACKED")
@@ -124,6 +125,7 @@ def test_retained_alarm_state_survives_bridge_restart(small_plant, bridge_config
             rec = b2.rules.records["CL-02_LVL"]
             assert (rec.state.value, rec.level, rec.acked_by) == ("ACKED", "HH", "op:test")
             assert [a.alarm_id for a in b2.state.active_alarms()] == ["CL-02_LVL"]
+            assert b2.state.reading("CL-02").value == 3.5              # the latest value rebuilt from history
             # the condition goes away (off delay 5 s in source time): ACKED → NORMAL, retained cleared
             t0 = time.time()
             pub.send(t.reading("a1", "u1", "CL-02"), reading("CL-02", 2, 0.0, ts=t0 - 6))

@@ -170,7 +170,7 @@ def test_migration_upgrade_is_idempotent(db_url) -> None:
     assert diff == [], f"models and migrations disagree: {diff}"
 
 
-STORE_TABLES = ("sensor_readings", "position_history", "alarm_events", "audit_log")
+STORE_TABLES = ("sensor_readings", "position_history", "alarm_events", "audit_log", "site_secrets")
 
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:

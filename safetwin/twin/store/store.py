@@ -18,7 +18,8 @@ from . import partitions, pgcopy, sqlitefast
 from .db import make_engine
 from .migrate import upgrade_to_head
 from .types import as_utc
-from .models import POSITION_KEY, READING_KEY, AlarmEventRow, AuditRow, PositionRow, SensorReadingRow
+from .models import (POSITION_KEY, READING_KEY, AlarmEventRow, AuditRow, PositionRow, SensorReadingRow,
+                     SiteSecretRow)
 from .records import (
     AlarmEvent, AuditEntry, Position, Reading, RowLike,
     alarm_params, audit_params, position_params, reading_params, to_record,
@@ -287,6 +288,30 @@ class Store:
             inserted += result.rowcount if result.rowcount >= 0 else len(chunk)
         return inserted
 
+    # ---- site secrets -------------------------------------------------------------------
+    def site_secret(self, site: str, name: str, *, nbytes: int = 32) -> bytes:
+        """The secret ``name`` of ``site`` (``nbytes`` random bytes made on first use and kept in
+        the store, so every process of the site -- a restarted or a standby bridge -- gets the
+        same one; concurrent first uses agree on one).
+
+        >>> store = Store.open("sqlite://")
+        >>> key = store.site_secret("site1", "alarm-signing")
+        >>> len(key), key == store.site_secret("site1", "alarm-signing") != store.site_secret("site2", "alarm-signing")
+        (32, True)
+        """
+        import secrets
+        table = SiteSecretRow.__table__
+        cond = (table.c.site == site) & (table.c.name == name)
+        with self.engine.begin() as conn:
+            found = conn.execute(select(table.c.secret_hex).where(cond)).scalar()
+            if found is None:
+                row = {"site": site, "name": name, "secret_hex": secrets.token_hex(nbytes),
+                       "created": datetime.now(timezone.utc)}
+                ins = (postgresql.insert(table) if self._dialect == "postgresql" else sqlite.insert(table))
+                conn.execute(ins.values(**row).on_conflict_do_nothing(index_elements=["site", "name"]))
+                found = conn.execute(select(table.c.secret_hex).where(cond)).scalar_one()
+        return bytes.fromhex(found)
+
     # ---- time partitions and retention ----------------------------------------------------
     def maintain_partitions(self, now: datetime | None = None) -> list[str]:
         """Create the daily history partitions from yesterday to a week ahead (PostgreSQL; a
@@ -309,10 +334,10 @@ class Store:
         return self._fetch(_window(stmt, READINGS, since, until, limit), Reading)
 
     def latest_readings(self, site: str, sensor_ids: Iterable[str], *, plant_id: str | None = None,
-                        since: datetime | None = None) -> dict[str, Reading]:
+                        since: datetime | None = None, until: datetime | None = None) -> dict[str, Reading]:
         """The newest stored reading (largest ``ts``) of each of ``sensor_ids`` on ``site`` (and
-        plant), not older than ``since`` if given; sensors without one are left out. One indexed
-        look-up per sensor (index ``(sensor_id, site, ts)``)."""
+        plant) with ``since <= ts <= until`` (either open); sensors without one are left out. One
+        indexed look-up per sensor (index ``(sensor_id, site, ts)``)."""
         out: dict[str, Reading] = {}
         with self.engine.connect() as conn:
             for sid in sensor_ids:
@@ -321,6 +346,8 @@ class Store:
                     stmt = stmt.where(READINGS.c.plant_id == plant_id)
                 if since is not None:
                     stmt = stmt.where(READINGS.c.ts >= as_utc(since, "since"))
+                if until is not None:
+                    stmt = stmt.where(READINGS.c.ts <= as_utc(until, "until"))
                 row = conn.execute(stmt.order_by(READINGS.c.ts.desc(), READINGS.c.id.desc()).limit(1)).mappings().first()
                 if row is not None:
                     out[sid] = to_record(Reading, row)
