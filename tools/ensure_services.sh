@@ -6,6 +6,8 @@
 #               SAFETWIN_PRIVATE_PG=1 forces this path).
 #   mosquitto - an MQTT broker on 127.0.0.1:1883; installs Debian's mosquitto where missing.
 #   chromium  - Debian's Chromium (and CJK fonts) for the browser tests of the UI.
+#   cluster   - nats-server and iproute2 for the broker-cluster tests (they start their own
+#               3-node NATS JetStream cluster in network namespaces; docs/cluster.md).
 # Writes the URLs it settled on to var/services.env (sourced by `make test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +68,13 @@ ensure_chromium() {
   echo "chromium: installed $(/usr/bin/chromium --version 2>/dev/null | head -1)"
 }
 
-for svc in "${@:-postgres mosquitto chromium}"; do
+ensure_cluster() {
+  # binaries only: the cluster tests create their namespaces and nodes and remove them again
+  command -v ip >/dev/null || [ -x /usr/sbin/ip ] || apt_install iproute2
+  command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+  echo "cluster: $( (command -v nats-server || echo /usr/sbin/nats-server) ) $(/usr/sbin/nats-server --version 2>/dev/null || nats-server --version)"
+}
+
+for svc in "${@:-postgres mosquitto chromium cluster}"; do
   for s in $svc; do "ensure_$s"; done
 done

@@ -20,9 +20,9 @@ import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from safetwin.twin.workflows.settings import WorkflowSettings
@@ -65,6 +65,11 @@ class Settings(BaseSettings, WorkflowSettings):
     mqtt_password: str | None = Field(default=None, repr=False, description="broker password")
     mqtt_tls_ca_file: Path | None = Field(default=None, description="CA certificate file: connect with TLS "
                                           "and verify the broker against it (none: plain TCP)")
+    mqtt_protocol: Literal["5", "3.1.1", "auto"] = Field(
+        default="auto", description="MQTT version of the bridge: `5`, `3.1.1` or `auto` "
+        "(5, else 3.1.1, as the clustered brokers of docs/cluster.md need)")
+    mqtt_fallbacks: list[str] = Field(default_factory=list, description="further broker nodes of a cluster, "
+                                      "`HOST:PORT` each, tried in turn when the current one is lost")
     # ---------------------------------------------------------------- API (authentication: WorkflowSettings)
     api_host: str = Field(default="127.0.0.1", description="address the API listens on")
     api_port: int = Field(default=8000, description="API port")
@@ -113,9 +118,17 @@ class Settings(BaseSettings, WorkflowSettings):
         broker = self.broker_endpoint()
         fields: dict[str, Any] = dict(site=site, host=broker.host, port=broker.port, username=broker.username,
                                       password=broker.password, tls_ca_file=broker.tls_ca_file,
-                                      db_url=self.database_url)
+                                      db_url=self.database_url, mqtt_protocol=self.mqtt_protocol,
+                                      fallbacks=tuple(host_port(text) for text in self.mqtt_fallbacks))
         fields.update(overrides)
         return BridgeConfig(**fields)
+
+    @field_validator("mqtt_fallbacks")
+    @classmethod
+    def _check_fallbacks(cls, value: list[str]) -> list[str]:
+        for text in value:
+            host_port(text)
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -154,3 +167,11 @@ def settings_markdown() -> str:
         meaning = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {meaning} |")
     return "\n".join(rows) + "\n"
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """``"host:port"`` → ``(host, port)``; ValueError naming the text otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"{text!r}: expected HOST:PORT")
+    return host, int(port)

@@ -67,6 +67,12 @@ class BridgeConfig:
     password: str | None = None
     #: CA file: connect over TLS and verify the broker against it (None: plain TCP)
     tls_ca_file: str | None = None
+    #: MQTT version: "5", "3.1.1" or "auto" (5, else 3.1.1: the clustered brokers, docs/cluster.md)
+    mqtt_protocol: str = "auto"
+    #: further broker nodes of a cluster, tried in turn when the current one is lost
+    fallbacks: tuple[tuple[str, int], ...] = ()
+    #: MQTT keepalive (s): a silently lost node is noticed after 1.5 × this
+    keepalive_s: int = 30
     client_id: str | None = None
     db_url: str | None = None
     publish_period_s: float = 2.0
@@ -172,7 +178,7 @@ class LiveBridge:
         will = (self.topics.twin_status(), encode({"online": False}))
         self.out = MqttConnection(f"{self.client_id}-out", cfg.host, cfg.port, username=cfg.username,
                                   password=cfg.password, tls_ca_file=cfg.tls_ca_file, will=will,
-                                  on_message=self._on_restore_message)
+                                  on_message=self._on_restore_message, **self._mqtt_options())
         self._restore_buf: list[tuple[str, bytes]] = []
         self.out.start()
         self.publisher = Publisher(self.out, self.topics, signing_key=self.signing_key)
@@ -189,12 +195,16 @@ class LiveBridge:
         self.inbound = MqttConnection(self.client_id, cfg.host, cfg.port, username=cfg.username,
                                       password=cfg.password, tls_ca_file=cfg.tls_ca_file, manual_ack=True,
                                       subscriptions=self.topics.subscriptions(), on_message=self._on_message,
-                                      on_burst=self._on_burst)
+                                      on_burst=self._on_burst, **self._mqtt_options())
         try:
             self.inbound.start()
         except ConnectionError:
             self._shutdown_workers()
             raise
+
+    def _mqtt_options(self) -> dict[str, Any]:
+        cfg = self.config
+        return {"protocol": cfg.mqtt_protocol, "fallbacks": cfg.fallbacks, "keepalive_s": cfg.keepalive_s}
 
     def _log_dir(self) -> str | None:
         cfg = self.config

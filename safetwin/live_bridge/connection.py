@@ -7,6 +7,14 @@ large Receive Maximum so manual acks do not throttle the broker's in-flight wind
 is :class:`~safetwin.live_bridge.fastclient.FastClient` (paho with buffered reads and batched
 PUBACKs).
 
+Brokers that speak only MQTT 3.1.1 (the clustered brokers of docs/cluster.md: NATS, RabbitMQ
+3.x) are served by ``protocol="auto"``: a CONNACK "unsupported protocol version" to the MQTT 5
+CONNECT makes the connection retry with 3.1.1 and a persistent session (``clean_session=False``;
+the session lasts until the broker's own expiry, there is no Session Expiry or Receive Maximum
+in 3.1.1). ``fallbacks`` lists further broker nodes ``(host, port)``: after a lost connection or
+a failed connect the next node is tried, round robin, so a client follows a cluster through the
+loss of the node it was on (paho's public ``connect_async`` re-targets its reconnect loop).
+
 :class:`DurableAcker` runs the acknowledgement thread: messages handed to it (after their
 readings were applied and handed to the history writer) are acknowledged only once
 ``flush()`` returned, i.e. once their rows are committed. Acks of a previous connection are
@@ -18,8 +26,7 @@ import logging
 import socket
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -37,6 +44,8 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 24 * 3600
 #: unacknowledged QoS 1 messages the broker may have in flight towards the bridge
 RECEIVE_MAXIMUM = 20_000
+#: accepted ``protocol`` values: MQTT 5, MQTT 3.1.1, or MQTT 5 falling back to 3.1.1
+PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
 
 
 def connect_properties(session_expiry_s: int = SESSION_EXPIRY_S, receive_maximum: int = RECEIVE_MAXIMUM) -> Properties:
@@ -62,9 +71,23 @@ class MqttConnection:
                  on_message: Callable[[MqttConnection, mqtt.MQTTMessage], None] | None = None,
                  on_connected: Callable[[MqttConnection, bool], None] | None = None,
                  on_burst: Callable[[MqttConnection, list[Any]], None] | None = None,
-                 session_expiry_s: int = SESSION_EXPIRY_S, keepalive_s: int = 30) -> None:
+                 session_expiry_s: int = SESSION_EXPIRY_S, keepalive_s: int = 30,
+                 protocol: str = "auto", fallbacks: Sequence[tuple[str, int]] = ()) -> None:
+        if protocol not in (*PROTOCOLS, "auto"):
+            raise ValueError(f"protocol {protocol!r}: one of {', '.join(PROTOCOLS)}, auto")
         self.client_id = client_id
         self.host, self.port = host, port
+        #: broker nodes tried in turn; the current one is ``endpoints[self._node]``
+        self.endpoints: list[tuple[str, int]] = [(host, port), *[(h, int(p)) for h, p in fallbacks]]
+        self._node = 0
+        self.protocol = protocol
+        self._auto = protocol == "auto"
+        self._credentials = BrokerEndpoint(host, port, username, password, tls_ca_file)
+        self._manual_ack = manual_ack
+        self._will = will
+        self._stopping = False           # stop()/kill() called: no more reconnects
+        self._refusal = ""               # reason of the last refused CONNACK of start()
+        self._refused_protocol = False
         self.persistent = persistent
         self.subscriptions = subscriptions or []
         self.session_expiry_s = session_expiry_s if persistent else 0
@@ -74,28 +97,47 @@ class MqttConnection:
         self.on_connected_cb = on_connected
         self.generation = 0           # incremented on every successful connect
         self.connected = threading.Event()
-        self._sent: deque[mqtt.MQTTMessageInfo] = deque()   # our QoS >= 1 publishes not yet known acked
+        # mids of our QoS >= 1 publishes not yet acknowledged (PUBACK), and acknowledgements that
+        # arrived before publish() recorded their mid; paho resends unacknowledged ones after a
+        # reconnect, also those queued while disconnected
+        self._unacked: set[int] = set()
+        self._acked_early: set[int] = set()
         self._sent_lock = threading.Lock()
+        #: QoS >= 1 publishes the broker acknowledged
+        self.published = 0
         #: set once the broker acknowledged (SUBACK) the subscriptions of the current connection
         self.subscribed = threading.Event()
         self._sub_mid: int | None = None
         self.session_present: bool | None = None
         self.disconnects = 0
-        c = mqtt_client(client_id, BrokerEndpoint(host, port, username, password, tls_ca_file), client_class=FastClient,
-                        max_inflight=1000, unlimited_queue=True, manual_ack=manual_ack)
-        c.reconnect_delay_set(min_delay=1, max_delay=30)
-        if will is not None:
-            wp = Properties(PacketTypes.WILLMESSAGE)
-            wp.WillDelayInterval = 2
-            c.will_set(will[0], will[1], qos=1, retain=True, properties=wp)
+        self.client = self._make_client("5" if self._auto else protocol)
+
+    def _make_client(self, protocol: str) -> FastClient:
+        """A paho client speaking ``protocol`` ("5" or "3.1.1") with this connection's
+        callbacks, credentials, will and flow settings."""
+        self.protocol = protocol
+        v5 = protocol == "5"
+        extra: dict[str, Any] = {} if v5 else {"clean_session": not self.persistent}
+        c = mqtt_client(self.client_id, self._credentials, client_class=FastClient, protocol=PROTOCOLS[protocol],
+                        max_inflight=1000, unlimited_queue=True, manual_ack=self._manual_ack, **extra)
+        # a cluster has other nodes ready: retry soon (paho doubles the delay per failure)
+        c.reconnect_delay_set(min_delay=0.25 if len(self.endpoints) > 1 else 1, max_delay=30)
+        if self._will is not None:
+            wp = None
+            if v5:
+                wp = Properties(PacketTypes.WILLMESSAGE)
+                wp.WillDelayInterval = 2
+            c.will_set(self._will[0], self._will[1], qos=1, retain=True, properties=wp)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
+        c.on_connect_fail = self._on_connect_fail
         c.on_message = self._on_message
-        if on_burst is not None:
+        if self.on_burst_cb is not None:
             c.on_burst = self._on_burst
         c.on_subscribe = self._on_subscribe
+        c.on_publish = self._on_publish
         c.on_socket_open = self._on_socket_open
-        self.client = c
+        return c
 
     # ---- lifecycle
     def start(self, timeout_s: float = 10.0) -> MqttConnection:
@@ -105,39 +147,71 @@ class MqttConnection:
         Returns only once the broker has acknowledged the subscriptions (SUBACK): before that,
         a message published by someone else could reach the broker before the subscription
         and, on a first connection (no session yet), would never be delivered to us."""
-        props = connect_properties(self.session_expiry_s)
-        try:
-            self.client.connect(self.host, self.port, keepalive=self.keepalive_s,
-                                clean_start=not self.persistent, properties=props)
-        except OSError as exc:
-            raise ConnectionError(f"MQTT broker {self.host}:{self.port} unreachable: {exc}") from exc
-        self.client.loop_start()
         deadline = time.monotonic() + timeout_s
-        if not self.connected.wait(timeout_s):
-            self.stop()
-            raise ConnectionError(f"MQTT broker {self.host}:{self.port}: no CONNACK within {timeout_s} s")
+        errors: list[str] = []
+        for attempt in range(2 * len(self.endpoints)):
+            host, port = self.endpoints[self._node]
+            try:
+                self._connect(host, port)
+            except OSError as exc:
+                errors.append(f"{host}:{port}: {exc}")
+                self._node = (self._node + 1) % len(self.endpoints)
+                if attempt + 1 >= len(self.endpoints):
+                    break
+                continue
+            if self._handshake(deadline):
+                self.client.loop_start()
+                break
+            self._close_socket()
+            if self._refused_protocol and self._auto and self.protocol == "5":
+                log.info("MQTT %s: %s:%s does not speak MQTT 5; using 3.1.1", self.client_id, host, port)
+                self.client = self._make_client("3.1.1")
+                continue
+            errors.append(f"{host}:{port}: no CONNACK" + (f" ({self._refusal})" if self._refusal else ""))
+            self._node = (self._node + 1) % len(self.endpoints)
+            if time.monotonic() >= deadline or attempt + 1 >= 2 * len(self.endpoints):
+                break
+        if not self.connected.is_set():
+            raise ConnectionError(f"MQTT broker unreachable: {'; '.join(errors) or 'no answer'}")
         if self.subscriptions and not self.subscribed.wait(max(0.0, deadline - time.monotonic())):
             self.stop()
             raise ConnectionError(f"MQTT broker {self.host}:{self.port}: no SUBACK within {timeout_s} s")
         return self
 
+    def _connect(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._refused_protocol = False
+        self._refusal = ""
+        if self.protocol == "5":
+            self.client.connect(host, port, keepalive=self.keepalive_s, clean_start=not self.persistent,
+                                properties=connect_properties(self.session_expiry_s))
+        else:
+            self.client.connect(host, port, keepalive=self.keepalive_s)
+
+    def _handshake(self, deadline: float) -> bool:
+        """Run paho's loop in this thread until the CONNACK of the connect in progress (True:
+        connected; False: refused, lost or ``deadline`` passed). The network thread starts only
+        once connected, so a refusal costs no reconnect back-off."""
+        while time.monotonic() < deadline and not self.connected.is_set() and not self._refusal:
+            if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                return False
+        return self.connected.is_set()
+
+    def _close_socket(self) -> None:
+        sock = self.client.socket()
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
     def stop(self, drain_s: float = 5.0) -> None:
         """Wait up to ``drain_s`` for our QoS ≥ 1 publishes to be acknowledged by the broker,
         disconnect cleanly (the persistent session stays on the broker) and stop the thread."""
         deadline = time.monotonic() + drain_s
-        while self.connected.is_set():
-            with self._sent_lock:
-                while self._sent and (self._sent[0].is_published() or self._sent[0].rc != mqtt.MQTT_ERR_SUCCESS):
-                    self._sent.popleft()
-                info = self._sent[0] if self._sent else None
-            if info is None or time.monotonic() >= deadline:
-                break
-            try:
-                info.wait_for_publish(max(0.0, min(0.2, deadline - time.monotonic())))
-            except (RuntimeError, ValueError):   # the message can no longer be sent (queue full, disconnected)
-                with self._sent_lock:
-                    if self._sent and self._sent[0] is info:
-                        self._sent.popleft()
+        while self.connected.is_set() and self.unacknowledged() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self._stopping = True
         try:
             self.client.disconnect()
         finally:
@@ -146,6 +220,7 @@ class MqttConnection:
 
     def kill(self) -> None:
         """Drop the TCP connection without DISCONNECT (tests: behave like a crash)."""
+        self._stopping = True
         sock = self.client.socket()
         self.client.reconnect_delay_set(3600, 3600)
         if sock is not None:
@@ -165,7 +240,11 @@ class MqttConnection:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
-            log.error("MQTT %s: connect refused: %s", self.client_id, reason_code)
+            self._refusal = str(reason_code)
+            # MQTT 5 "Unsupported Protocol Version" (0x84) or the 3.1.1 code 1 it maps to
+            self._refused_protocol = reason_code.value in (0x84, 1)
+            if not (self._refused_protocol and self._auto):
+                log.error("MQTT %s: connect refused by %s:%s: %s", self.client_id, self.host, self.port, reason_code)
             return
         self.generation += 1
         self.session_present = bool(flags.session_present)
@@ -189,10 +268,31 @@ class MqttConnection:
             self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        was_connected = self.connected.is_set()
         self.connected.clear()
         self.subscribed.clear()
-        self.disconnects += 1
-        log.warning("MQTT %s disconnected: %s (paho reconnects with backoff)", self.client_id, reason_code)
+        if was_connected and not self._stopping:
+            self.disconnects += 1
+            log.warning("MQTT %s disconnected from %s:%s: %s (reconnecting with backoff)", self.client_id,
+                        self.host, self.port, reason_code)
+            self._next_node(client)     # (during start() the attempts choose their node)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        if not self._stopping:
+            self._next_node(client)
+
+    def _next_node(self, client: mqtt.Client) -> None:
+        """Point the client's next reconnect at the next broker node: ``connect_async`` only
+        records host, port and connect options (paho's loop reconnects after its back-off)."""
+        if len(self.endpoints) < 2:
+            return
+        self._node = (self._node + 1) % len(self.endpoints)
+        self.host, self.port = self.endpoints[self._node]
+        if self.protocol == "5":
+            client.connect_async(self.host, self.port, keepalive=self.keepalive_s, clean_start=not self.persistent,
+                                 properties=connect_properties(self.session_expiry_s))
+        else:
+            client.connect_async(self.host, self.port, keepalive=self.keepalive_s)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if self.on_message_cb is not None:
@@ -211,11 +311,24 @@ class MqttConnection:
         info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         if qos > 0:
             with self._sent_lock:
-                sent = self._sent
-                while sent and sent[0].is_published():   # acknowledged in order: keep the deque short
-                    sent.popleft()
-                sent.append(info)
+                if info.mid in self._acked_early:
+                    self._acked_early.discard(info.mid)
+                else:
+                    self._unacked.add(info.mid)
         return info
+
+    def unacknowledged(self) -> int:
+        """Our QoS >= 1 publishes the broker has not acknowledged yet."""
+        with self._sent_lock:
+            return len(self._unacked)
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+        with self._sent_lock:
+            self.published += 1
+            if mid in self._unacked:
+                self._unacked.discard(mid)
+            else:
+                self._acked_early.add(mid)
 
 
 class DurableAcker:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import typer
 
+from safetwin.live_bridge.bridge import BridgeConfig
 from safetwin.live_bridge.mqtt_client import BrokerEndpoint
 from safetwin.plant_models.loader import Plant
 
-from ..settings import get_settings
+from ..settings import get_settings, host_port
 from .common import plant_or_exit
 
 app = typer.Typer(help="SafeTwin live MQTT bridge: run it, a broker, a simulated plant, record/replay.",
@@ -38,12 +39,23 @@ def run(plant: Path = typer.Option(None, help="plant folder (default: settings.p
         port: int = typer.Option(None, help="broker port (default: settings)"),
         db: str = typer.Option(None, help="history database URL (default: settings.database_url)"),
         seconds: float = typer.Option(0.0, help="stop after this many seconds (0: run until SIGINT/SIGTERM)"),
+        fallback: list[str] = typer.Option([], help="another broker node HOST:PORT of a cluster (repeatable)"),
+        mqtt_protocol: str = typer.Option(None, help="5, 3.1.1 or auto (default: settings)"),
+        ha: bool = typer.Option(False, help="active/standby: run only while holding the site's lease in the store"),
+        lease_ttl: float = typer.Option(2.5, help="--ha lease duration, s (a dead active is replaced after about this)"),
         ) -> None:
-    """Run the live bridge until interrupted."""
+    """Run the live bridge until interrupted (with --ha: as one of an active/standby set)."""
     from safetwin.live_bridge.bridge import LiveBridge
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides = {key: value for key, value in (("host", host), ("port", port), ("db_url", db)) if value}
+    overrides: dict[str, object] = {key: value for key, value in
+                                    (("host", host), ("port", port), ("db_url", db), ("mqtt_protocol", mqtt_protocol))
+                                    if value}
+    if fallback:
+        overrides["fallbacks"] = tuple(_host_port(text) for text in fallback)
     cfg = get_settings().bridge_config(site=site, **overrides)
+    if ha:
+        _run_ha(_plant(plant), cfg, lease_ttl, seconds)
+        return
     bridge = LiveBridge(_plant(plant), cfg)
     try:
         bridge.start()
@@ -60,6 +72,41 @@ def run(plant: Path = typer.Option(None, help="plant folder (default: settings.p
             break
     bridge.stop()
     typer.echo(f"stopped: {bridge.stats()}", err=True)
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    try:
+        return host_port(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _run_ha(plant: Plant, cfg: BridgeConfig, lease_ttl_s: float, seconds: float) -> None:
+    """``run --ha``: stand by until this process holds the site's lease, then bridge; prints
+    ``STANDBY <holder>`` and ``READY <client id>`` (on stderr) at each change of role."""
+    from safetwin.live_bridge.bridge import LiveBridge
+    from safetwin.live_bridge.ha import HaBridge, holder_id, lease_name
+    from safetwin.twin.store import Store
+    from safetwin.twin.store.lease import Lease
+    if not cfg.db_url:
+        raise typer.BadParameter("--ha needs the history database (--db or settings.database_url)")
+    store = Store.open(cfg.db_url)
+    holder = holder_id()
+    ha = HaBridge(lambda: LiveBridge(plant, cfg, store=store),
+                  Lease(store.engine, lease_name(cfg.site), holder, ttl_s=lease_ttl_s),
+                  on_active=lambda b: typer.echo(f"READY {b.client_id}", err=True),
+                  on_standby=lambda: typer.echo(f"STANDBY {holder}", err=True))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if seconds:
+        threading.Timer(seconds, stop.set).start()
+    typer.echo(f"STANDBY {holder}", err=True)
+    try:
+        ha.run(stop)
+    finally:
+        store.close()
+    typer.echo(f"stopped ({ha.takeovers} takeovers)", err=True)
 
 
 @app.command("broker")

@@ -151,3 +151,16 @@ class SiteSecretRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     secret_hex: Mapped[str] = mapped_column(String(128))
     created: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LeaseRow(Base):
+    """A named lease (e.g. ``bridge:site1``): who holds it, until when (``expires_s``, seconds
+    since the Unix epoch on the database's clock) and its ``epoch``, which grows by one at each
+    change of holder (a fencing token). See :mod:`safetwin.twin.store.lease`."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    expires_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
