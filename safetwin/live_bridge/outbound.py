@@ -180,7 +180,7 @@ class Publisher:
 
     def evacuation_instructions(self, recommendations: Any, ts: float | None = None) -> int:
         """One retained instruction per area of a planner's
-        :class:`~safetwin.emergency_planner.recommend.core.Recommendations` (action ``evacuate``,
+        :class:`~safetwin.emergency_planner.recommend.records.Recommendations` (action ``evacuate``,
         ``shelter`` or ``all_clear``, the route as road / walkway ids in walking order, the muster
         point and the reason, from its ``area_instructions()``); returns the number published."""
         sent = 0

@@ -12,9 +12,10 @@ Example::
     >>> rec.people[0].route_xy is not None, rec.people[0].muster_point is not None
     (True, True)
 """
-from .core import (AreaInstruction, BuildingAdvice, MusterStatus, PersonAdvice, Recommendations, RecommendParams,
-                   ResponderRoute, recommend)
+from .core import recommend
 from .hazard import HazardSource, HazardSpec, PuffField
+from .records import (AreaInstruction, BuildingAdvice, MusterStatus, PersonAdvice, Recommendations, RecommendParams,
+                      ResponderRoute)
 from .shelter import indoor_concentration
 
 __all__ = ["HazardSpec", "HazardSource", "PuffField", "RecommendParams", "Recommendations", "PersonAdvice",

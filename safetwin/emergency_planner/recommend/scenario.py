@@ -18,8 +18,9 @@ from shapely.geometry.base import BaseGeometry
 
 from safetwin.scenarios.loader import LoadedScenario
 
-from .core import Recommendations, RecommendParams, recommend
+from .core import recommend
 from .hazard import HazardSpec
+from .records import Recommendations, RecommendParams
 
 __all__ = ["scenario_people", "scenario_blocked", "recommend_scenario"]
 
