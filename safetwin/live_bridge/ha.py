@@ -84,11 +84,16 @@ class HaBridge:
                     stop.wait(self.poll_s)
                     continue
                 bridge, prepared = prepared, None
+                lost = threading.Event()
+                renewer = threading.Thread(target=self._renew, args=(stop, lost), name="safetwin-lease", daemon=True)
+                renewer.start()             # renewing from the acquisition on: a slow start keeps the lease
                 t0 = time.monotonic()
                 try:
                     bridge.start()
                 except ConnectionError as exc:
                     log.error("holding the lease but the broker is unreachable (%s); releasing it", exc)
+                    lost.set()
+                    renewer.join()
                     self._release()
                     stop.wait(1.0)
                     continue
@@ -97,9 +102,12 @@ class HaBridge:
                 self.bridge, self.role = bridge, "active"
                 log.warning("active for lease %s (epoch %d; bridge started in %.2f s)", self.lease.name,
                             self.lease.epoch, self.start_times_s[-1])
-                if self.on_active is not None:
+                if self.on_active is not None and not lost.is_set():
                     self.on_active(bridge)
-                self._hold(stop)
+                while not (stop.is_set() or lost.is_set()):
+                    stop.wait(self.poll_s)
+                lost.set()
+                renewer.join()
                 self.bridge, self.role = None, "standby"
                 bridge.stop()
                 if not stop.is_set():
@@ -117,17 +125,20 @@ class HaBridge:
             log.warning("lease %s: cannot reach the store (%s)", self.lease.name, type(exc).__name__)
             return False
 
-    def _hold(self, stop: threading.Event) -> None:
-        """Renew until ``stop``, a lost lease, or a store unreachable for 0.8 × ttl."""
+    def _renew(self, stop: threading.Event, lost: threading.Event) -> None:
+        """Renew every ``ttl_s / 3`` until ``stop`` or ``lost``; set ``lost`` when the lease was
+        taken or the store has been unreachable for 0.8 × ttl."""
         last_ok = time.monotonic()
-        while not stop.wait(self.renew_s):
+        while not (stop.wait(self.renew_s) or lost.is_set()):
             try:
                 if not self.lease.renew():
+                    lost.set()
                     return
                 last_ok = time.monotonic()
             except Exception as exc:
                 log.warning("lease %s: renewal failed (%s)", self.lease.name, type(exc).__name__)
                 if time.monotonic() - last_ok > 0.8 * self.lease.ttl_s:
+                    lost.set()
                     return
 
     def _release(self) -> None:

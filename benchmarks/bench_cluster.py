@@ -1,0 +1,108 @@
+"""Clustered broker and bridge HA, the acceptance sizes (docs/cluster.md): a 3-node NATS JetStream
+cluster in network namespaces (root), gateway batches of 50 readings at QoS 1.
+
+1. node loss: the broker node the bridge and the gateway are on is SIGKILLed mid-stream; a
+   chlorine reading above high-high is published at the kill through another node. Figures:
+   lost / duplicated readings in the history, seconds from the kill to the retained alarm at
+   an observer on a third node (the alarm gap; budget 5 s).
+2. bridge failover: `safetwin bridge run --ha` active and standby (lease in SQLite), the active
+   SIGKILLed mid-stream. Figures: seconds from the kill to the standby's READY (budget 5 s),
+   lost / duplicated readings.
+
+    python benchmarks/bench_cluster.py [--batches 2000]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+import uuid
+
+from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
+from safetwin.live_bridge.cluster import NatsCluster, NetnsLab
+from safetwin.live_bridge.cluster.drills import AlarmProbe, BridgeProcess, GatewayStream, account
+from safetwin.plant_models.loader import bundled_plant_path, load_plant
+from safetwin.twin.store import Store
+
+GAS = ("GD-01", "GD-02", "GD-03")
+
+
+def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
+    ep = cluster.endpoints
+    site = "b" + uuid.uuid4().hex[:8]
+    cfg = BridgeConfig(site=site, host=ep[0][0], port=ep[0][1], fallbacks=tuple(ep[1:]), keepalive_s=5,
+                       db_url=f"sqlite:///{tmp}/nodeloss.db", restore_timeout_s=1.0)
+    bridge = LiveBridge(load_plant(bundled_plant_path("small_plant")), cfg).start()
+    stream = GatewayStream(site, ep, sensors=GAS, batches=batches, per_batch=50, rate_batches_s=200).start_stream()
+    probe = AlarmProbe(site, [ep[2], ep[1]], [ep[1], ep[2]], sensor="CL-01", value=5.0).start()
+    try:
+        while stream.acked() < batches // 3:
+            time.sleep(0.01)
+        cluster.kill(0)
+        probe.fire()
+        gap = probe.wait(60)
+        t0 = time.monotonic()
+        stream.wait_acked(600)
+        bridge.wait_indexed(600)
+        acc = account(bridge.store, stream, wait_s=600)
+        print(f"node loss: {acc.expected} readings, lost {acc.lost}, duplicated {acc.duplicated}, exact {acc.exact}; "
+              f"alarm {gap if gap is None else round(gap, 2)} s after the kill (budget 5 s, ratio "
+              f"{'n/a' if gap is None else round(gap / 5.0, 2)}); bridge reconnects {bridge.inbound.disconnects}; "
+              f"drain after the alarm {time.monotonic() - t0:.1f} s")
+    finally:
+        stream.close()
+        probe.close()
+        bridge.stop()
+        cluster.start_node(0)
+        cluster.wait_ready([0], timeout_s=180)
+
+
+def failover(cluster: NatsCluster, batches: int, tmp: str) -> None:
+    ep = cluster.endpoints
+    site = "b" + uuid.uuid4().hex[:8]
+    db = f"sqlite:///{tmp}/ha.db"
+    plant = str(bundled_plant_path("small_plant"))
+    first = BridgeProcess(plant=plant, site=site, endpoints=ep, db_url=db, log_path=f"{tmp}/a.log")
+    first.wait_role("READY", timeout_s=180)
+    second = BridgeProcess(plant=plant, site=site, endpoints=[ep[1], ep[2], ep[0]], db_url=db, log_path=f"{tmp}/b.log")
+    stream = GatewayStream(site, [ep[1], ep[2], ep[0]], sensors=GAS, batches=batches, per_batch=50, rate_batches_s=200)
+    try:
+        second.wait_role("STANDBY", timeout_s=180)
+        stream.start_stream()
+        while stream.acked() < batches // 3:
+            time.sleep(0.01)
+        t_kill = time.monotonic()
+        first.kill()
+        t_ready = second.wait_role("READY", timeout_s=120)
+        stream.wait_acked(600)
+        with Store.open(db, migrate=False) as store:
+            acc = account(store, stream, wait_s=600)
+        took = t_ready - t_kill
+        print(f"bridge failover: standby READY {took:.2f} s after the active's SIGKILL (lease 2.5 s; budget 5 s, "
+              f"ratio {took / 5.0:.2f}); {acc.expected} readings, lost {acc.lost}, duplicated {acc.duplicated}, "
+              f"exact {acc.exact}")
+    finally:
+        stream.close()
+        first.stop()
+        second.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batches", type=int, default=2000, help="gateway batches of 50 readings per run")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    print(f"load average {os.getloadavg()[0]:.1f} (2 cores)")
+    tmp = tempfile.mkdtemp(prefix="bench-cluster-")
+    t0 = time.monotonic()
+    with NetnsLab(3) as lab, NatsCluster(lab, f"{tmp}/nats") as cluster:
+        print(f"3-node cluster answering MQTT after {time.monotonic() - t0:.1f} s")
+        node_loss(cluster, args.batches, tmp)
+        failover(cluster, args.batches, tmp)
+    print(f"load average {os.getloadavg()[0]:.1f} after")
+
+
+if __name__ == "__main__":
+    main()
