@@ -72,12 +72,29 @@ def test_pipeline_rupture_releases_the_inventory() -> None:
     assert np.all(np.diff(r.rate_kg_s) <= 0)
 
 
-def test_rained_out_liquid_evaporates() -> None:
-    """Source: CCPS airborne fraction min(1, 2f); the rest feeds a pool that evaporates by ground conduction
-    (chlorine boils at 239 K): airborne mass exceeds the jet's alone, and never the discharged mass."""
+def test_flashing_jet_keeps_its_aerosol_airborne() -> None:
+    """Source: the flashing-jet trials are modelled with the whole discharge airborne, the liquid as aerosol
+    (SLAB manual Desert Tortoise 4 deck, Ermak 1990; HSE equivalent sources for Desert Tortoise, Gant et al.
+    2022): by default nothing rains out and the jet carries 1 − f of its mass as droplets, f = cp·ΔT/ΔHv."""
+    from safetwin.emergency_planner.physics.source_terms import flash_fraction
+
     cl2 = get_substance("chlorine")
     st = estimate_source(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 20_000.0, hole_diameter_m=0.01, pressure_pa=6.8e5,
                                      temperature_k=293.15, duration_s=600.0), cl2)
+    assert st.airborne_fraction == 1.0 and st.pool_kg_s.sum() == 0.0
+    assert st.jet_liquid_fraction == pytest.approx(1.0 - flash_fraction(cl2, 293.15))
+    assert st.jet_kg_s.sum() == pytest.approx(st.discharge_kg_s.sum())
+    with pytest.raises(ValueError, match="rain-out model"):
+        estimate_source(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 100.0), cl2, rainout="none")
+
+
+def test_rained_out_liquid_evaporates() -> None:
+    """Source: CCPS airborne fraction min(1, 2f) (the rule of thumb, on request); the rest feeds a pool that
+    evaporates by ground conduction (chlorine boils at 239 K): airborne mass exceeds the jet's alone, and
+    never the discharged mass."""
+    cl2 = get_substance("chlorine")
+    st = estimate_source(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 20_000.0, hole_diameter_m=0.01, pressure_pa=6.8e5,
+                                     temperature_k=293.15, duration_s=600.0), cl2, rainout="ccps_double_flash")
     jet = st.jet_kg_s.sum()
     assert st.pool_kg_s.sum() > 0.3 * jet
     assert st.total_airborne_kg <= st.discharge_kg_s.sum() + 1e-6
@@ -167,14 +184,15 @@ def test_measured_obukhov_length_reaches_slab() -> None:
 
 
 def test_given_discharge_rate_keeps_the_stored_phase() -> None:
-    """Source: a metered discharge of a liquefied gas still flashes (f = cp·ΔT/ΔHv) and rains out; a gas
-    spilling at ambient pressure has no jet (isentropic exit velocity 0) and becomes an area source."""
+    """Source: a metered discharge of a liquefied gas still flashes (f = cp·ΔT/ΔHv) and, with the CCPS rule,
+    rains out; a gas spilling at ambient pressure has no jet (isentropic exit velocity 0) and becomes an area
+    source."""
     from safetwin.emergency_planner.physics.source_terms import gas_exit_velocity_m_s
 
     cl2 = get_substance("chlorine")
     st = estimate_source(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 9100.0, discharge_rate_kg_s=455.0, duration_s=20.0,
                                      temperature_k=290.0, pressure_pa=float(cl2.vapour_pressure_pa(290.0)),
-                                     hole_diameter_m=0.152), cl2)
+                                     hole_diameter_m=0.152), cl2, rainout="ccps_double_flash")
     assert st.phase == "two-phase" and st.discharge_kg_s[0] == pytest.approx(455.0)
     assert st.pool_kg_s.sum() > 0 and st.discharge_duration_s == 20.0
     assert gas_exit_velocity_m_s(101325.0, 239.0, 0.0709, 1.33) == 0.0

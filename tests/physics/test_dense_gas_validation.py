@@ -79,15 +79,19 @@ def test_desert_tortoise_through_the_entry_point(bench, trials):
         assert np.all(np.abs(np.log(ratio)) < np.log(6.0)), (p.model, ratio)
 
 
-def test_demo_threat_distance_routes_agree_for_the_chlorine_drum():
-    """Source: benchmarks/demo_threat_distances.py (the table in docs/consequence.md). The chlorine drum leak
-    goes to the dense path, and its AEGL reaches by the Gaussian, the entry point's dense path and slabx
-    stand-alone agree within 20 % (the drum's rained-out pool is diluted within tens of metres)."""
+def test_demo_threat_distance_routes_for_the_chlorine_drum():
+    """Source: benchmarks/demo_threat_distances.py (the table in docs/consequence.md). The chlorine drum's
+    flashing jet (all of it airborne, 83 % as droplets) goes to the dense path; its AEGL-3 reach agrees within
+    20 % by the Gaussian, the entry point's dense path and slabx stand-alone; beyond the hand-over the entry
+    point follows the passive Gaussian (within 20 %) and never reaches less far than slabx alone, whose far
+    field dilutes more (its weakly damped gravity spreading, slabx LIMITATIONS.md §3)."""
     spec = importlib.util.spec_from_file_location("demo_threat_distances", BENCH.parent / "demo_threat_distances.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules["demo_threat_distances"] = mod
     spec.loader.exec_module(mod)
     row = mod.scenario_row("chlorine_drum_leak_wind_shift")
     assert row.chosen == "dense" and [lv[0] for lv in row.levels] == ["RED", "ORANGE", "YELLOW"]
-    for _, _, gaussian, dense, slabx in row.levels:
-        assert dense > 0 and abs(np.log(gaussian / dense)) < np.log(1.2) and abs(np.log(slabx / dense)) < np.log(1.2)
+    (_, _, g3, d3, s3), *lower = row.levels
+    assert abs(np.log(g3 / d3)) < np.log(1.2) and abs(np.log(s3 / d3)) < np.log(1.2)
+    for _, _, gaussian, dense, slabx in lower:
+        assert dense > 0 and abs(np.log(gaussian / dense)) < np.log(1.2) and slabx <= dense

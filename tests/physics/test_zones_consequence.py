@@ -76,7 +76,10 @@ def test_pool_and_jet_fire_zones() -> None:
 
 
 def test_source_estimate_liquefied_chlorine() -> None:
-    """Source: CCPS flash fraction cp(T−Tb)/ΔHv (≈0.17 for chlorine at 20 °C) and 2×flash airborne rule."""
+    """Source: CCPS flash fraction cp(T−Tb)/ΔHv (≈0.17 for chlorine at 20 °C) and 2×flash airborne rule (on
+    request; by default the flash-atomised liquid stays airborne)."""
     s = get_substance("chlorine")
-    st = estimate_source(ReleaseSpec(0, 0, "chlorine", "toxic_gas", 1000.0, hole_diameter_m=0.01, pressure_pa=8e5), s)
+    rel = ReleaseSpec(0, 0, "chlorine", "toxic_gas", 1000.0, hole_diameter_m=0.01, pressure_pa=8e5)
+    st = estimate_source(rel, s, rainout="ccps_double_flash")
     assert st.phase == "two-phase" and st.airborne_fraction == pytest.approx(0.347, rel=0.02)
+    assert estimate_source(rel, s).airborne_fraction == 1.0

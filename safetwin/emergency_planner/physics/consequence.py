@@ -10,7 +10,7 @@ Outcomes registered here:
 
 * ``toxic_gas`` / ``flammable_gas`` / ``gas_cloud`` (levels given as ``levels_mg_m3``) —
   :func:`.release.estimate_source` (jet with droplets,
-  rain-out pool, blowdown, pipeline rupture, isolation time); the highest mean airborne rate
+  rain-out pool if asked for, blowdown, pipeline rupture, isolation time); the highest mean airborne rate
   over the averaging time; **model selection** by the Britter–McQuaid Richardson number of the
   source cloud at its real density (cold, droplet-laden: :func:`.dispersion.dense_gas_check`) —
   a dense cloud goes to the dense-gas engine (SLAB by default, :mod:`.dense_gas`) and is handed
@@ -45,7 +45,7 @@ from .dispersion import (KG_M3_TO_MG_M3, DenseGasCheck, PlumeField, cloud_densit
 from .effects import THERMAL_LEVELS_KW_M2, ThresholdSet, flammable_thresholds, toxic_thresholds
 from .fire import jet_fire, pool_fire
 from .grid import GridSpec, to_wind_frame
-from .release import ReleaseSpec, SourceTerm, estimate_source
+from .release import DEFAULT_RAINOUT, RainoutModel, ReleaseSpec, SourceTerm, estimate_source
 from .source_terms import gas_exit_velocity_m_s
 from .sigmas import PasquillSigmas, SigmaModel, SigmaSet
 from .weather import Weather
@@ -66,7 +66,9 @@ class ConsequenceOptions:
 
     ``averaging_time_s`` overrides the averaging-time rule of the cloud outcomes;
     ``dispersion_model`` forces the Gaussian or the dense-gas model (``"auto"`` chooses);
-    ``dense_engine`` names the dense-gas engine; ``receptor_height_m`` is the height of the zones.
+    ``dense_engine`` names the dense-gas engine; ``receptor_height_m`` is the height of the zones;
+    ``rainout_model`` says how much of a flashing jet's liquid stays airborne
+    (:func:`.release.flashing_airborne_fraction`).
     """
 
     exposure_duration_s: float = 3600.0
@@ -78,6 +80,7 @@ class ConsequenceOptions:
     dispersion_model: DispersionChoice = "auto"
     dense_engine: str = DEFAULT_ENGINE
     receptor_height_m: float = 0.0
+    rainout_model: RainoutModel = DEFAULT_RAINOUT
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -334,7 +337,7 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
     cls = weather.pasquill_class()
     horizon = max(opts.exposure_duration_s, 600.0)
     src = estimate_source(release, sub, max_duration_s=horizon, wind_speed_m_s=weather.wind_speed_at(2.0),
-                          ground_temperature_k=weather.temperature_k)
+                          ground_temperature_k=weather.temperature_k, rainout=opts.rainout_model)
     notes += list(src.notes)
     release_time = src.airborne_duration_s
     user_levels = opts.extra.get("levels_mg_m3")
@@ -443,7 +446,7 @@ def _jet_fire_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, op
     sub = get_substance(release.substance)
     th = thermal_thresholds(opts.flux_levels_kw_m2)
     src = estimate_source(release, sub, max_duration_s=600.0, wind_speed_m_s=weather.wind_speed_at(2.0),
-                          ground_temperature_k=weather.temperature_k)
+                          ground_temperature_k=weather.temperature_k, rainout=opts.rainout_model)
     jf = jet_fire(sub, src.rate_kg_s, release_xyz_m=(release.x_m, release.y_m, release.release_height_m),
                   direction_deg=release.jet_direction_deg)
     fld = jf.field_w_m2(grid)
