@@ -158,12 +158,14 @@ class Prediction:
     predicted_kg_m3: np.ndarray
     cpu_s: float
     notes: tuple[str, ...] = ()
+    half_width_m: np.ndarray | None = None
+    """slabx only: the cloud's effective crosswind half-width B_c (m) at the arcs (Ermak 1990 EQ 53)."""
 
 
 def entry_point_prediction(trial: Trial, *, rainout_model: RainoutModel = DEFAULT_RAINOUT,
-                           **overrides: object) -> Prediction:
+                           dispersion_model: str = "auto", **overrides: object) -> Prediction:
     """Run the trial through :func:`compute_consequence_zones` (module docstring); ``overrides``
-    replace weather values (a sensitivity run)."""
+    replace weather values (a sensitivity run), ``dispersion_model`` forces a model."""
     from safetwin.emergency_planner.physics.consequence import ReleaseSpec, Weather, compute_consequence_zones
     from safetwin.emergency_planner.physics.grid import GridSpec
 
@@ -192,7 +194,8 @@ def entry_point_prediction(trial: Trial, *, rainout_model: RainoutModel = DEFAUL
     t0 = time.process_time()
     result = compute_consequence_zones(spec, weather, GridSpec.around(0.0, 0.0, reach, reach / 40.0),
                                        averaging_time_s=trial.averaging_time_s,
-                                       receptor_height_m=trial.receptor_height_m, rainout_model=rainout_model)
+                                       receptor_height_m=trial.receptor_height_m, rainout_model=rainout_model,
+                                       dispersion_model=dispersion_model)
     cpu = time.process_time() - t0
     mg_m3 = result.cloud.concentration_at(trial.x_m, np.zeros_like(trial.x_m))
     volume_fraction = mg_m3 * MOLAR_VOLUME_L_25C / (1e6 * sub.molar_mass_g_mol)  # SafeTwin's mg/m³ are at 25 °C
@@ -229,10 +232,28 @@ def slabx_source(trial: Trial, substance: Substance, slab_substance, *, area_m2:
                 T_source=slab_substance.T_boil, height=height)
 
 
+def _source_on_pad(trial: Trial, substance: Substance, slab_substance, form: str):
+    """The trial's whole release on its pad (``release.pad_area_m2``): a puff of the flashed mixture
+    (``"puff"``) or a ground-level source of cold vapour (``"pool"``) — a jet that has lost its momentum."""
+    from slabx.core.source import EvaporatingPool, InstantaneousRelease
+
+    from safetwin.emergency_planner.physics.source_terms import flash_fraction
+
+    rel = trial.release
+    rate, duration, pad = float(rel["discharge_rate_kg_s"]), release_duration_s(trial), float(rel["pad_area_m2"])
+    if form == "pool":
+        return EvaporatingPool(substance=slab_substance, rate=rate, area=pad, duration=duration)
+    liquid = 1.0 - flash_fraction(substance, storage_temperature_k(trial, substance))
+    return InstantaneousRelease(substance=slab_substance, rate=rate, area=pad, duration=duration, liquid_fraction=liquid,
+                                T_source=slab_substance.T_boil, height=0.0, mass=rate * duration)
+
+
 def slabx_prediction(trial: Trial, *, area_m2: float | None = None, averaging_time_s: float | None = None,
-                     stability: str | None = None) -> Prediction:
+                     stability: str | None = None, source_form: str | None = None) -> Prediction:
     """slabx on the trial's own source and weather; arc maxima at the sampler height and averaging time.
-    The keywords replace the jet's area, the averaging time or the stability (a diagnostic re-run)."""
+    The keywords replace the jet's area, the averaging time or the stability, or (``source_form``
+    ``"puff"`` / ``"pool"``) put the whole release on the trial's ``pad_area_m2`` as an instantaneous
+    two-phase cloud or a ground-level vapour source (diagnostic re-runs)."""
     from slabx.core.plume import run_dispersion
     from slabx.post.concentration import concentration_field
     from slabx.submodels.atmosphere import Atmosphere
@@ -261,14 +282,17 @@ def slabx_prediction(trial: Trial, *, area_m2: float | None = None, averaging_ti
     t0 = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        traj, _ = run_dispersion(slabx_source(trial, sub, slab_sub, area_m2=area_m2), atm, LegacyThermo(slab_sub),
-                                 water_backend(), x_max=1.05 * float(trial.x_m.max()))
+        source = (slabx_source(trial, sub, slab_sub, area_m2=area_m2) if source_form is None
+                  else _source_on_pad(trial, sub, slab_sub, source_form))
+        traj, _ = run_dispersion(source, atm, LegacyThermo(slab_sub), water_backend(),
+                                 x_max=1.05 * float(trial.x_m.max()))
         conc = concentration_field(traj, atm, z=trial.receptor_height_m, t_avg=t_avg,
                                    t_release=release_duration_s(trial))
     cpu = time.process_time() - t0
     order = np.argsort(conc.x)
     volume_fraction = np.interp(trial.x_m, np.asarray(conc.x)[order], np.asarray(conc.peak)[order])
-    return Prediction("slabx", volume_fraction * trial.air_density_of(sub), cpu)
+    half_width = np.interp(trial.x_m, np.asarray(conc.x)[order], np.asarray(conc.B_c)[order])
+    return Prediction("slabx", volume_fraction * trial.air_density_of(sub), cpu, half_width_m=half_width)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -355,6 +379,9 @@ ZAPERT_1991_UNDERPREDICTION = {100.0: 2.6, 800.0: 2.74}
 """SLAB's under-prediction factor of the Desert Tortoise arc maxima in the EPA evaluation of dense-gas
 models (Zapert, Londergan & Thistle 1991, EPA-450/4-90-018), run with the orifice as the source area;
 as quoted in slabx 1.0.6 VALIDATION.md §2 and LIMITATIONS.md §4 (the report itself was not read here)."""
+VENA_CONTRACTA_CD = 0.61
+"""Contraction of a sharp-edged hole (the discharge coefficient of physics/discharge.py): a liquid jet
+leaves the vena contracta 1/0.61 = 1.64x faster than the mean velocity through the hole."""
 SLABX_PUBLISHED_DT_MG = 0.733
 """slabx's MG = exp⟨ln Co − ln Cp⟩ on Desert Tortoise 1, 2 and 4 at 100 and 800 m against the Jack
 Rabbit III arc maxima, with the post-flash jet (slabx 1.0.6 VALIDATION.md §2; below 1: over-prediction)."""
@@ -383,6 +410,9 @@ def diagnostics(results: list[TrialResult]) -> str:
                      + ", ".join(f"{x:.0f} m {u:.2f}" for x, u in zip(t.x_m, under))
                      + "  (EPA evaluation of SLAB, same configuration: "
                      + ", ".join(f"{x:.0f} m {u:g}" for x, u in ZAPERT_1991_UNDERPREDICTION.items()) + ")")
+        faster = float(t.release["jet_area_m2"]) * VENA_CONTRACTA_CD
+        lines.append(f"  the deck's post-flash area at the vena-contracta velocity (area x {VENA_CONTRACTA_CD}, "
+                     f"{faster:.2f} m²): ratios {_ratios(slabx_prediction(t, area_m2=faster), t)}")
         near = np.isin(t.x_m, list(ZAPERT_1991_UNDERPREDICTION))
         mg = evaluation_scores(t.observed_kg_m3[near], dt.predictions["slabx"].predicted_kg_m3[near]).mg
         lines.append(f"\n3. {t.name}, slabx on the deck at 100 and 800 m: MG {mg:.3f}; slabx's published MG on Desert "
@@ -391,6 +421,19 @@ def diagnostics(results: list[TrialResult]) -> str:
                      "decides the far field):")
         for cls in ("D", "E", "F"):
             lines.append(f"  class {cls}: {_ratios(slabx_prediction(t, stability=cls), t)}")
+    jr = next((r for r in results if r.trial.trial_set == "Jack Rabbit II"), None)
+    if jr is not None:
+        t = jr.trial
+        lines.append(f"\n5. {t.name}: SLAB's cloud against a passive plume. slabx's effective half-width B_c (m) at "
+                     "the arcs: " + " ".join(f"{b:.0f}" for b in jr.predictions["slabx"].half_width_m))
+        lines.append("  ratios, the entry point forced to the passive Gaussian (no gravity spreading), class as given: "
+                     + _ratios(entry_point_prediction(t, dispersion_model="gaussian"), t))
+        if "pad_area_m2" in t.release:
+            lines.append(f"\n6. {t.name}: the form of the source (slabx ratios; the jet aimed at the pad loses its "
+                         "momentum there):")
+            lines.append(f"  horizontal jet (as run)         : {_ratios(jr.predictions['slabx'], t)}")
+            for form, what in (("puff", "9.1 t puff of flashed mixture"), ("pool", "cold vapour from the pad area")):
+                lines.append(f"  {what:<32}: {_ratios(slabx_prediction(t, source_form=form), t)}")
     return "\n".join(lines)
 
 

@@ -51,9 +51,9 @@ def test_every_trial_value_cites_a_source(bench, trials, tmp_path):
 def test_entry_point_reproduces_slabx_on_jack_rabbit_ii(bench, trials):
     """Source: Jack Rabbit II trial 7 (Mazzola et al. 2021, Table 5). Through the entry point the cloud is
     SLAB's (dense, chosen automatically) and matches slabx stand-alone within 20 % at every arc, 0.2–11 km,
-    though SafeTwin rains two thirds of the discharge out into a pool that re-evaporates (the same mass,
-    later) and hands the cloud over to the passive model before 11 km. The field maxima are under-predicted
-    (documented: about 5x with the transcribed class D); the guard is the documented band 0.08–1.0."""
+    though SafeTwin hands the cloud over to the passive model before 11 km. The field maxima are
+    under-predicted (documented: about 5x with the transcribed class D); the guard is the documented band
+    0.08–1.0."""
     t = trials["Jack Rabbit II"]
     ep = bench.entry_point_prediction(t)
     sa = bench.slabx_prediction(t)
@@ -66,17 +66,32 @@ def test_entry_point_reproduces_slabx_on_jack_rabbit_ii(bench, trials):
 
 def test_desert_tortoise_through_the_entry_point(bench, trials):
     """Source: Desert Tortoise 4 (Goldwire et al. 1985 via EPA 1999 Table 2-1; SLAB manual example 2 deck).
-    The flashing ammonia jet with droplets is dense at the source and stays SLAB's cloud to the 2.8 km arc;
-    the entry point sits below slabx's deck run at every arc because two thirds of the discharge rains out
-    (CCPS rule) where the deck keeps all 81 % liquid airborne; both are within a factor 6 of the field."""
+    The flashing ammonia jet keeps its 81 % liquid airborne as the deck does, is dense at the source and stays
+    SLAB's cloud to the 2.8 km arc: the entry point is the manual's deck within 10 % at every arc. The CCPS
+    rain-out rule (the default before) sits 1.4x or more below it at every arc. Both stay within a factor 6
+    of the field."""
     t = trials["Desert Tortoise"]
     ep = bench.entry_point_prediction(t)
+    ccps = bench.entry_point_prediction(t, rainout_model="ccps_double_flash")
     sa = bench.slabx_prediction(t)
     assert ep.model.startswith("dense_gas:slab:horizontal_jet")
-    assert np.all(ep.predicted_kg_m3 < sa.predicted_kg_m3)
-    for p in (ep, sa):
+    assert np.all(np.abs(np.log(ep.predicted_kg_m3 / sa.predicted_kg_m3)) < np.log(1.1)), ep.predicted_kg_m3 / sa.predicted_kg_m3
+    assert np.all(ep.predicted_kg_m3 > 1.4 * ccps.predicted_kg_m3)
+    for p in (ep, sa, ccps):
         ratio = p.predicted_kg_m3 / t.observed_kg_m3
         assert np.all(np.abs(np.log(ratio)) < np.log(6.0)), (p.model, ratio)
+
+
+def test_slabx_on_the_deck_reproduces_its_published_desert_tortoise_comparison(bench, trials):
+    """Source: slabx 1.0.6 VALIDATION.md §2: MG = exp<ln Co − ln Cp> = 0.733 on Desert Tortoise 1, 2, 4 at the
+    100 and 800 m arcs against the Jack Rabbit III arc maxima. slabx on the SLAB manual's deck against this
+    file's EPA-table values at the same arcs gives the same within 5 %: the harness and the observations
+    reproduce SLAB's published performance (docs/consequence.md, "Dense gas against field trials")."""
+    t = trials["Desert Tortoise"]
+    sa = bench.slabx_prediction(t)
+    near = np.isin(t.x_m, [100.0, 800.0])
+    mg = bench.evaluation_scores(t.observed_kg_m3[near], sa.predicted_kg_m3[near]).mg
+    assert mg == pytest.approx(bench.SLABX_PUBLISHED_DT_MG, rel=0.05)
 
 
 def test_demo_threat_distance_routes_for_the_chlorine_drum():

@@ -23,8 +23,8 @@ liquid forms on the ground:
 * the discharge stops at the isolation time ``duration_s``, when the inventory is exhausted, or
   at ``max_duration_s``; ``rate_kg_s`` overrides the discharge (a gas at that rate);
   ``discharge_rate_kg_s`` replaces only the calculated rate through the opening (a measured or
-  metered discharge): the stored material keeps its phase, so a liquefied gas still flashes,
-  carries droplets and rains out.
+  metered discharge): the stored material keeps its phase, so a liquefied gas still flashes and
+  carries droplets.
 
 A zone needs one rate: :meth:`SourceTerm.peak_window` is the highest mean airborne rate over a
 window (the averaging time), with the part of it that came from the jet, its droplet fraction
@@ -63,10 +63,10 @@ def flashing_airborne_fraction(flash_fraction: float, *, model: RainoutModel = D
       (Ermak 1990, UCRL-MA-105607, example 2), the HSE equivalent-source conditions for Desert
       Tortoise 1, 2 and 4 dilute the whole flashed jet until its last droplet evaporates (Gant,
       Tickle, Hetherington & Chang 2022, Jack Rabbit III Modelers Working Group, v1.2), and the Jack
-      Rabbit II analyses take the emission to the atmosphere as the tank's discharge over the
-      visible release (Hanna et al. 2018, AMS 98th Annual Meeting, paper 10.2). No large-scale
-      data set with significant rain-out from such a jet exists (Witlox & Bowen 2002, HSE CRR
-      403/2002). Keeping the aerosol airborne is also the choice that does not under-state the
+      Rabbit II analyses scale the arc maxima with the chlorine emission rate to the atmosphere over
+      the visible release (Hanna et al. 2018, AMS 98th Annual Meeting, paper 10.2). No large-scale
+      data set links post-expansion conditions to significant rain-out (Witlox & Bowen 2002, HSE
+      CRR 403/2002). Keeping the aerosol airborne is also the choice that does not under-state the
       cloud. It over-states it for a liquid only marginally above its boiling point, whose jet
       breaks up mechanically into coarse drops: use ``"ccps_double_flash"`` as the lower bound there.
     * ``"ccps_double_flash"``: ``min(1, 2f)`` — the flash vapour carries as much liquid again as
@@ -91,8 +91,8 @@ class ReleaseSpec:
     ``kind`` names the outcome to compute (``toxic_gas``, ``flammable_gas``, ``pool_fire``,
     ``jet_fire``, and those registered later in :mod:`.consequence`). ``pressure_pa`` is absolute.
     ``rate_kg_s`` overrides the discharge (a gas at that rate); ``discharge_rate_kg_s`` replaces the
-    calculated rate through the opening but keeps the stored phase (a liquefied gas flashes and
-    rains out at that rate). ``liquid_head_m`` is the height of liquid above the opening (an
+    calculated rate through the opening but keeps the stored phase (a liquefied gas flashes at that
+    rate). ``liquid_head_m`` is the height of liquid above the opening (an
     atmospheric tank leaks under it). ``duration_s`` is the isolation time (None: until the
     inventory is exhausted). ``flow_path_m`` is the length of pipe the liquid flows through
     before the opening (0 for a hole in a vessel wall). ``pipeline_length_m`` makes a gas release
