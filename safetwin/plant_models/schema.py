@@ -14,6 +14,7 @@ Example::
 """
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -259,11 +260,21 @@ class Sensor(_Model):
     alarm: AlarmLevels | None = None
     area_id: str | None = None
     period_s: float = Field(default=5.0, gt=0, description="reporting period")
+    calibration_due: datetime | None = Field(
+        default=None, description="when the detector's calibration falls due (timezone-aware); past it the head's "
+                                  "readings are suspect and it does not vote for an incident")
 
     @field_validator("gas")
     @classmethod
     def _gas_stripped(cls, v: str | None) -> str | None:
         return v.strip() if v else v
+
+    @field_validator("calibration_due")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("calibration_due needs a time zone (e.g. 2026-03-01T00:00:00Z)")
+        return v
 
 
 class MusterPoint(_Model):

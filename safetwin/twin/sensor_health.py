@@ -13,7 +13,11 @@ twin's latest reading and active alarms of each detector, :func:`assess_sensors`
 * ``stale`` — no reading for ``stale_periods`` reporting periods before ``now_ts`` (judged on the
   caller's clock, so a replay stamped in the past is judged consistently; the alarm engine's
   wall-clock stale alarm is for the operator);
-* ``silent`` — never reported.
+* ``silent`` — never reported;
+* ``suspect`` — otherwise ``ok`` or ``saturated``, but past its calibration due time
+  (:meth:`TwinState.calibration_due <safetwin.twin.state.TwinState.calibration_due>`, from the plant
+  file or the equipment register): a head whose calibration has lapsed may drift, so its readings
+  are shown but it does not vote.
 
 Only ``ok`` and ``saturated`` detectors vote (:attr:`SensorHealth.votes`). Times are seconds since
 the Unix epoch (UTC).
@@ -28,6 +32,9 @@ Example::
     >>> h = assess_sensors(state, now_ts=101.0)
     >>> h["GD-01"].status, h["GD-02"].status, h["GD-02"].votes
     ('ok', 'fault', False)
+    >>> state.set_calibration_due("GD-01", 50.0)          # calibration lapsed before the reading
+    >>> assess_sensors(state, now_ts=101.0)["GD-01"].status
+    'suspect'
 """
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ from typing import Literal
 
 from .state import TwinState
 
-HealthStatus = Literal["ok", "saturated", "fault", "stale", "silent"]
+HealthStatus = Literal["ok", "saturated", "fault", "stale", "silent", "suspect"]
 STALE_PERIODS = 3.0
 """A detector silent for this many reporting periods is stale (the alarm rules' default)."""
 FAULT_LEVELS = frozenset({"FAULT"})
@@ -89,4 +96,8 @@ def assess_sensors(state: TwinState, now_ts: float, sensor_ids: Iterable[str] | 
             out[sid] = SensorHealth(sid, "fault", f"reading quality {r.quality}", age)
         else:
             out[sid] = SensorHealth(sid, "ok", "", age)
+        due = state.calibration_due(sid)
+        if due is not None and now_ts > due and out[sid].status in ("ok", "saturated"):
+            lapsed_d = (now_ts - due) / 86400.0
+            out[sid] = SensorHealth(sid, "suspect", f"calibration overdue by {lapsed_d:.1f} d", age)
     return out

@@ -117,6 +117,9 @@ class TwinState:
         mp = plant.meta.muster_points
         self._muster_ids = [m.id for m in mp]
         self._muster_xy = np.array([m.position for m in mp], dtype=float).reshape(-1, 2)
+        # calibration due times (s since the epoch): the plant file's, updated by the equipment register
+        self._calibration_due: dict[str, float] = {
+            s.id: s.calibration_due.timestamp() for s in plant.meta.sensors if s.calibration_due is not None}
 
     # ------------------------------------------------------------------ readings
 
@@ -421,6 +424,23 @@ class TwinState:
         d = np.hypot(self._muster_xy[:, 0] - x, self._muster_xy[:, 1] - y)
         k = int(np.argmin(d))
         return self._muster_ids[k], float(d[k])
+
+    # ------------------------------------------------------------------ calibration
+
+    def set_calibration_due(self, sensor_id: str, due_ts: float | None) -> None:
+        """Record when ``sensor_id``'s calibration falls due (s since the epoch; None: not tracked)."""
+        if sensor_id not in self.sensors:
+            raise UnknownSensorError(sensor_id)
+        with self._lock:
+            if due_ts is None:
+                self._calibration_due.pop(sensor_id, None)
+            else:
+                self._calibration_due[sensor_id] = float(due_ts)
+
+    def calibration_due(self, sensor_id: str) -> float | None:
+        """When ``sensor_id``'s calibration falls due (s since the epoch), or None when not tracked."""
+        with self._lock:
+            return self._calibration_due.get(sensor_id)
 
     # ------------------------------------------------------------------ equipment and alarms
 

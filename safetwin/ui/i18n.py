@@ -66,7 +66,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "det_warning": ("warning", "预警"),
     "det_high": ("high alarm", "高报"),
     "det_highhigh": ("high-high alarm", "高高报"),
-    "det_fault": ("fault / stale / no data", "故障 / 过期 / 无数据"),
+    "det_fault": ("fault / stale / suspect (calibration overdue) / no data", "故障 / 过期 / 可疑 (校准过期) / 无数据"),
     "person": ("Person", "人员"),
     "p_working": ("working", "作业中"),
     "p_evacuating": ("evacuating", "疏散中"),

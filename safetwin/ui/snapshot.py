@@ -265,6 +265,10 @@ class SnapshotSource:
             twin_ts = max(twin_ts, r.ts)
             if r.quality == "ok":
                 code[k] = 0
+        for sid, k in self._sensor_index.items():   # past calibration: suspect, drawn like a fault head
+            due = st.calibration_due(sid)
+            if due is not None and twin_ts > due and code[k] == 0:
+                code[k] = 4
         for a in alarms:
             k = self._sensor_index.get(a.source_id)
             c = LEVEL_CODE.get(a.level)

@@ -4,7 +4,8 @@ Two alarms are not an incident. The rule, applied to every source estimate of th
 
 1. **Voters** are the gas detectors that alarm (a reading at or above their warning level in the
    estimator's window) and whose health votes (:mod:`safetwin.twin.sensor_health`: a fresh,
-   in-range reading — or a saturated head, see 3). Faulty, stale and silent detectors never vote.
+   in-range reading — or a saturated head, see 3). Faulty, stale and silent detectors never vote,
+   nor do suspect ones (past their calibration due time).
 2. A voter is **explained** when the estimated source — one release, in the current wind, from
    its estimated start — predicts at the detector, at the times it read, a peak within a factor
    ``explain_factor`` (default 5) of the peak it read. Readings of two detectors that no single
@@ -72,13 +73,15 @@ def declare_incident(estimate: SourceEstimate, observations: Observations, plant
                      min_votes: int = 2, explain_factor: float = 5.0) -> IncidentDeclaration:
     """Apply the declaration rule of the module docstring.
 
-    ``health`` maps sensor id → status (``ok``, ``saturated``, ``fault``, ``stale``, ``silent``) or
+    ``health`` maps sensor id → status (``ok``, ``saturated``, ``fault``, ``stale``, ``silent``, ``suspect``) or
     a :class:`~safetwin.twin.sensor_health.SensorHealth`; a detector missing from it is treated as
     ``ok``. ``observations`` and ``estimate`` share one clock (s)."""
     p = params or EstimationParams()
     status = {sid: getattr(h, "status", h) for sid, h in health.items()}
     alarming = list(estimate.alarming)
-    excluded = {sid: f"detector {status[sid]}" for sid in alarming if status.get(sid, "ok") not in VOTING_STATUSES}
+    reason = {sid: getattr(h, "reason", "") for sid, h in health.items()}
+    excluded = {sid: f"detector {status[sid]}" + (f" ({reason[sid]})" if reason.get(sid) else "")
+                for sid in alarming if status.get(sid, "ok") not in VOTING_STATUSES}
     voters = tuple(sid for sid in alarming if sid not in excluded)
     if estimate.kind == "none" or not np.isfinite(estimate.rate_kg_s) or not voters:
         why = "no source estimate" if estimate.kind == "none" else "no healthy detector in alarm"
