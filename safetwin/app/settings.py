@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from safetwin.twin.workflows.audit_anchor import AuditSetup
 from safetwin.twin.workflows.settings import WorkflowSettings
 
 if TYPE_CHECKING:
@@ -84,6 +85,15 @@ class Settings(BaseSettings, WorkflowSettings):
     notify_mqtt: bool = Field(default=False, description="publish workflow notifications on the broker")
     notify_mqtt_prefix: str = Field(default="safetwin", description="topic prefix of MQTT notifications "
                                     "(`{prefix}/{site}/notifications/{recipient}`)")
+    # ---------------------------------------------------------------- audit trail
+    audit_key: str | None = Field(default=None, repr=False,
+                                  description="HMAC key of the audit trail, 64 hex digits (default: the key file; "
+                                              "keep it out of the database and of the repository)")
+    audit_key_file: Path | None = Field(default=None, description="file holding the audit key, created with mode "
+                                        "0600 at first start (default: `audit.key` in data_dir)")
+    audit_checkpoint_dir: Path | None = Field(default=None, description="where signed checkpoints of the audit "
+                                              "chain are written, one JSON-lines file per site and day; ship it "
+                                              "off the machine (default: `audit-checkpoints` in data_dir)")
     # ---------------------------------------------------------------- live mode, logs, reports
     live_wind: str = Field(default="3.0,270,D", description="wind for the live source estimator until a met station "
                            "publishes wind: `speed m/s,from deg,Pasquill class`")
@@ -98,6 +108,15 @@ class Settings(BaseSettings, WorkflowSettings):
         if self.db_url and self.db_url.strip():
             return self.db_url.strip()
         return "sqlite:///" + (self.data_dir.resolve() / "safetwin.db").as_posix()
+
+    def audit_setup(self) -> AuditSetup:
+        """The audit trail's key (``audit_key``, else the key file, created at first start) and its
+        checkpoint directory."""
+        from safetwin.twin.workflows.audit import AuditKey, load_or_create_key
+
+        key = (AuditKey.from_text(self.audit_key) if self.audit_key
+               else load_or_create_key(self.audit_key_file or self.data_dir / "audit.key"))
+        return AuditSetup(key, (self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints").resolve())
 
     def workflow_settings(self) -> WorkflowSettings:
         """The plain configuration of the safety workflows and of API authentication."""

@@ -32,8 +32,8 @@ def _work(svc, n: int) -> list[str]:
     return ids
 
 
-def _check_chain(engine, expected_links: int) -> None:
-    rep = audit.verify(engine)
+def _check_chain(engine, key, expected_links: int) -> None:
+    rep = audit.verify(engine, key)
     assert rep.ok, rep.problems[:5]
     assert rep.links == expected_links
     with engine.connect() as conn:
@@ -48,7 +48,7 @@ def test_threads_keep_one_chain_on_sqlite(tmp_path, small_plant):
         with ThreadPoolExecutor(8) as pool:
             done = [f.result() for f in [pool.submit(_work, svc, 10) for _ in range(8)]]
         assert sum(len(d) for d in done) == 80
-        _check_chain(store.engine, 80 * 4)
+        _check_chain(store.engine, svc.repo.chain.key, len(PEOPLE) + 80 * 4)   # a link per user, 4 per hazard
         assert {h.state for h in svc.list_hazards(limit=1000)} == {"rectifying"}
     finally:
         store.close()
@@ -85,12 +85,12 @@ def test_two_engines_keep_one_chain_on_postgres(small_plant):
             for t in WF_TABLES:
                 conn.execute(text(f"DELETE FROM {t}"))
         svcs = [make_service(stores[0].engine, small_plant, Clock(T0), MemoryChannel())]
-        svcs.append(svcs[0].__class__(stores[1].engine, small_plant, settings=svcs[0].settings,
-                                      clock=Clock(T0)))   # a second "process": own engine, own locks
+        svcs.append(svcs[0].__class__(stores[1].engine, small_plant, settings=svcs[0].settings, clock=Clock(T0),
+                                      audit=svcs[0].audit.setup))   # a second "process": own engine, own locks
         with ThreadPoolExecutor(8) as pool:
             futures = [pool.submit(_work, svcs[i % 2], 6) for i in range(8)]
             assert sum(len(f.result()) for f in futures) == 48
-        _check_chain(stores[0].engine, 48 * 4)
+        _check_chain(stores[0].engine, svcs[0].repo.chain.key, len(PEOPLE) + 48 * 4)
     finally:
         with stores[0].engine.begin() as conn:
             for t in WF_TABLES:

@@ -52,9 +52,15 @@ def service_missing(what: str, env: str, why: object) -> None:
 
 
 
-def make_service(engine, plant, clock, memory, pack="gb30871_2022") -> WorkflowService:
-    st = WorkflowSettings(jwt_secret="test-secret-" + "x" * 32, rule_pack=pack)
-    svc = WorkflowService(engine, plant, settings=st, notifier=Notifier([memory]), clock=clock)
+def wf_settings(pack: str = "gb30871_2022") -> WorkflowSettings:
+    """The workflow settings of the tests (a fixed JWT secret)."""
+    return WorkflowSettings(jwt_secret="test-secret-" + "x" * 32, rule_pack=pack)
+
+
+def make_service(engine, plant, clock, memory, pack="gb30871_2022", audit=None) -> WorkflowService:
+    """The workflows with the test users (``audit``: an AuditSetup; default a fresh key, no checkpoints)."""
+    svc = WorkflowService(engine, plant, settings=wf_settings(pack), notifier=Notifier([memory]), clock=clock,
+                          audit=audit)
     svc.users.hasher = FAST_HASH
     for uid, roles in PEOPLE.items():
         svc.users.create(uid, PASSWORD, roles)

@@ -33,6 +33,7 @@ from ..workflows.errors import WorkflowError
 from ..workflows.scheduler import DueJobScheduler
 from ..workflows.settings import WorkflowSettings
 from .auth import require_role
+from .oversight_routes import router as oversight_router
 from .workflow_routes import router as workflow_router
 
 VIEW = Depends(require_role("viewer"))
@@ -77,6 +78,7 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
     app.state.workflows = workflows
     app.state.auth_settings = settings or (workflows.settings if workflows is not None else WorkflowSettings())
     app.router.routes.extend(workflow_router.routes)  # flat APIRoutes: visible to route audits and OpenAPI
+    app.router.routes.extend(oversight_router.routes)
     for router in routers:
         app.router.routes.extend(router.routes)
 

@@ -10,7 +10,6 @@ and returned as raw responses, skipping FastAPI's generic encoder.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -18,7 +17,6 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from safetwin.twin.workflows import audit
 from safetwin.twin.workflows.roles import Actor
 from safetwin.twin.workflows.service import WorkflowService
 
@@ -31,7 +29,6 @@ GAS_TESTERS = require_roles("guardian", "safety_engineer", "operator", "applican
 SAFETY = require_roles("safety_engineer", "manager")
 STAFF = require_roles("operator", "safety_engineer", "manager")
 ADMIN = require_roles("admin")
-KPI_READERS = require_roles("manager", "safety_engineer", "planner")
 
 router = APIRouter()
 PermitAction = Literal["submit", "approve", "reject", "start", "suspend", "resume", "complete", "close", "cancel"]
@@ -248,30 +245,3 @@ def assess(request: Request, unit_id: str, body: S.RiskAssessIn,
 def risk_map(request: Request, frame: Literal["wgs84", "local"] = "wgs84") -> dict:
     """The four-colour risk map as GeoJSON: WGS84 lon/lat (RFC 7946, default) or local plant metres."""
     return JSONResponse(svc(request).risk_map(frame))
-
-
-# ------------------------------------------------------------------ KPIs and audit
-
-@router.get("/kpi", tags=["kpi"], dependencies=[Depends(KPI_READERS)])
-def kpi(request: Request, days: int = Query(30, ge=1, le=3660)) -> dict:
-    """Cockpit KPIs over the last ``days`` days (definitions in :mod:`safetwin.twin.workflows.kpi`)."""
-    s = svc(request)
-    now = s.clock()
-    end = now + timedelta(microseconds=1)   # the half-open period [start, end) includes the present instant
-    return JSONResponse(s.kpis(end - timedelta(days=days), end, now))
-
-
-@router.post("/jobs/run-due", tags=["jobs"], dependencies=[Depends(require_roles("safety_engineer", "manager"))])
-def run_due_jobs(request: Request) -> dict:
-    """Run the scheduled jobs now (expiry, certificate reminders, hazard escalation); what changed."""
-    r = svc(request).run_due_jobs()
-    return {"at": r.at.isoformat(), "expired_permits": r.expired_permits,
-            "certificate_reminders": [{"certificate": c, "days": d} for c, d in r.certificate_reminders],
-            "escalated_hazards": [{"hazard": h, "layer": lv} for h, lv in r.escalated_hazards]}
-
-
-@router.get("/audit/verify", tags=["audit"], dependencies=[Depends(require_roles("safety_engineer", "manager"))])
-def audit_verify(request: Request) -> dict:
-    """Verify the hash-chained audit trail; lists any tampering found."""
-    rep = audit.verify(svc(request).repo.engine)
-    return {"ok": rep.ok, "links": rep.links, "records": rep.records, "problems": rep.problems}

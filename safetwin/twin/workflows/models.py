@@ -2,8 +2,9 @@
 
 * ``wf_records`` — the current version of each regulated record (a JSON document with the fields
   that lists, KPIs and scheduled jobs filter on promoted to columns, see :mod:`.projection`);
-* ``wf_record_versions`` — append-only, hash-chained history: every change is a new row whose
-  ``hash`` covers the previous row's hash and the canonical JSON of the new version;
+* ``wf_record_versions`` — the append-only, keyed audit chain: every change of a record or a user
+  is a new row whose ``hash`` is a MAC over the previous row's hash, the new document and an image
+  of every other stored column (:mod:`.audit`);
 * ``wf_users`` — people who log in: argon2 password hash and roles.
 """
 from __future__ import annotations
@@ -66,6 +67,10 @@ class RecordVersionRow(Base):
     doc_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # migration 0007: the keyed chain (NULL only in links written before it, until they are sealed)
+    row: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (UniqueConstraint("kind", "record_id", "version"),)
 

@@ -1,9 +1,9 @@
-"""Persistence of workflow records: current documents plus the hash-chained version history.
+"""Persistence of workflow records: current documents plus the keyed audit chain of their versions.
 
-A save is one short transaction: it appends a link to the audit chain and replaces the current
-document. The chain append is serialised (a process lock, plus a PostgreSQL advisory lock so
-several server processes keep one chain); everything that can be computed before — the JSON
-document, its hash, the projection columns — is computed outside the lock.
+A save is one short transaction: it writes the current row and appends a link to the audit chain
+(:class:`~.audit_chain.AuditChain`: serialised by a process lock plus a PostgreSQL advisory
+lock, so several server processes keep one chain); everything that can be computed before — the
+JSON document, its hash, the projection columns — is computed outside the lock.
 
 Reads never re-validate stored documents on the hot paths: :meth:`Repository.get_json` and
 :meth:`Repository.list_json` hand out the stored JSON text as it is (it was produced by the
@@ -13,7 +13,6 @@ Parameterised SQL only.
 from __future__ import annotations
 
 import functools
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,13 +24,13 @@ from sqlalchemy import Engine, Select, Text, bindparam, cast, delete, func, inse
 from sqlalchemy.orm import Session
 
 from . import projection
-from .audit import GENESIS, doc_hash, link_hash
+from .audit import AuditKey, doc_hash
+from .audit_chain import AuditChain
 from .domain import dump
 from .errors import InvalidTransition, NotFound
 from .models import WORKFLOW_TABLES, RecordRow, RecordVersionRow
 
 T = TypeVar("T", bound=BaseModel)
-CHAIN_LOCK_KEY = 0x5AFE7202
 RECORDS = RecordRow.__table__
 VERSIONS = RecordVersionRow.__table__
 
@@ -40,9 +39,6 @@ _KEY = (RECORDS.c.kind == bindparam("b_kind")) & (RECORDS.c.id == bindparam("b_i
 _VERSION = select(RECORDS.c.version).where(_KEY)
 _DOC = select(RECORDS.c.doc, RECORDS.c.version).where(_KEY)
 _DOC_TEXT = select(cast(RECORDS.c.doc, Text)).where(_KEY)
-_LAST_LINK = select(VERSIONS.c.seq, VERSIONS.c.hash).order_by(VERSIONS.c.seq.desc()).limit(1)
-_ADVISORY = select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY))
-_INSERT_LINK = insert(VERSIONS)
 _INSERT_RECORD = insert(RECORDS)
 _UPDATE_RECORD = update(RECORDS).where(_KEY)
 
@@ -101,11 +97,14 @@ def _list_statement(view: str, state: bool, subtype: bool, owner: bool, due_befo
 
 
 class Repository:
-    """Load and save records of any kind; every save is audited."""
+    """Load and save records of any kind; every save is audited.
 
-    def __init__(self, engine: Engine) -> None:
+    ``chain`` appends the audit links; without one, a chain with a fresh random key is made (its
+    links can then only be verified with :attr:`chain`'s key, in this process)."""
+
+    def __init__(self, engine: Engine, chain: AuditChain | None = None) -> None:
         self.engine = engine
-        self._chain_lock = threading.Lock()
+        self.chain = chain or AuditChain(engine, AuditKey.generate())
 
     def create_tables(self) -> None:
         """Create the workflow tables directly (tests, or a database without alembic)."""
@@ -231,24 +230,18 @@ class Repository:
                 cols[name] = value
         values = dict(site_id=site, state=state, updated_at=ts, doc=doc, doc_hash=dh, **cols)
         key = {"b_kind": kind, "b_id": rid}
-        with self._chain_lock, self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(_ADVISORY)
+        with self.chain.transaction() as conn:
             current = conn.execute(_VERSION, key).scalar()
             if current != expected_version:
                 raise InvalidTransition(f"{kind} {rid}: version conflict (expected {expected_version}, found {current}); "
                                         "reload and retry", "version_conflict")
             version = 1 if current is None else current + 1
-            last = conn.execute(_LAST_LINK).first()
-            seq, prev = (1, GENESIS) if last is None else (last.seq + 1, last.hash)
-            conn.execute(_INSERT_LINK, {
-                "seq": seq, "kind": kind, "record_id": rid, "version": version, "ts": ts, "actor": actor,
-                "action": action, "doc": doc, "doc_hash": dh, "prev_hash": prev,
-                "hash": link_hash(prev, seq, kind, rid, version, ts, actor, action, dh)})
             if current is None:
                 conn.execute(_INSERT_RECORD, {"kind": kind, "id": rid, "version": version, **values})
             else:
                 conn.execute(_UPDATE_RECORD, {**key, "version": version, **values})
+            self.chain.append_row(conn, "wf_records", kind=kind, record_id=rid, version=version, ts=ts, actor=actor,
+                                  action=action, doc=doc)
         return version
 
     @staticmethod

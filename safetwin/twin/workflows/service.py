@@ -27,6 +27,9 @@ from sqlalchemy import Engine
 
 from safetwin.plant_models.loader import Plant
 
+from .audit import AuditKey
+from .audit_anchor import AuditSetup
+from .audit_chain import AuditChain
 from .domain import AlarmCase, Certificate, Hazard, Permit, RiskUnit
 from .errors import Forbidden
 from .notify import Notifier
@@ -34,6 +37,7 @@ from .repository import Repository
 from .roles import Actor
 from .rulepack import load_pack
 from .services.alarm_cases import AlarmCaseService
+from .services.audit_guard import AuditService
 from .services.certificates import CertificateService
 from .services.context import GAS_SENSOR_TYPES, MAX_LOCAL_M, WorkflowContext, check_local_polygon, utcnow
 from .services.due_jobs import DueJobsReport, run_due_jobs
@@ -54,12 +58,17 @@ class WorkflowService:
 
     def __init__(self, engine: Engine, plant: Plant, *, settings: WorkflowSettings | None = None,
                  notifier: Notifier | None = None, clock: Callable[[], datetime] = utcnow,
-                 site_id: str | None = None) -> None:
+                 site_id: str | None = None, audit: AuditSetup | None = None) -> None:
+        """``audit``: the audit trail's key and checkpoint directory (the app reads them from the
+        settings; without one, a fresh random key — the chain can then be verified only by this
+        object — and no checkpoints)."""
         settings = settings or WorkflowSettings()
         site_id = site_id or plant.id
+        audit = audit or AuditSetup(AuditKey.generate())
+        chain = AuditChain(engine, audit.key)
         self.ctx = WorkflowContext(settings=settings, plant=plant, site_id=site_id,
-                                   pack=load_pack(settings.pack_for(site_id)), repo=Repository(engine),
-                                   users=Users(engine), notifier=notifier or Notifier(), clock=clock)
+                                   pack=load_pack(settings.pack_for(site_id)), repo=Repository(engine, chain),
+                                   users=Users(engine, chain=chain), notifier=notifier or Notifier(), clock=clock)
         ctx = self.ctx
         self.settings, self.plant, self.site_id, self.pack = ctx.settings, ctx.plant, ctx.site_id, ctx.pack
         self.repo, self.users, self.notifier, self.clock = ctx.repo, ctx.users, ctx.notifier, ctx.clock
@@ -71,6 +80,8 @@ class WorkflowService:
         self.risk_register = RiskRegisterService(ctx)
         self.kpi = KpiService(ctx, self.permits)
         self.twin_link = TwinLink(ctx, self.permits, self.alarm_cases)
+        self.audit = AuditService(ctx, self.alarm_cases, audit)
+        self.audit.seal_legacy()
         self.suspension_log: list[dict[str, Any]] = self.permits.suspension_log
 
     @property
@@ -239,11 +250,12 @@ class WorkflowService:
 
     def run_due_jobs(self, now: datetime | None = None) -> DueJobsReport:
         """Run the time-driven jobs once at ``now`` (default: the clock): expire permits past validity,
-        send certificate reminders (90/60/30 d) and escalate overdue hazards. Idempotent: a second
+        send certificate reminders (90/60/30 d), escalate overdue hazards and check the audit trail
+        (:class:`~.services.audit_guard.AuditService`). Idempotent: a second
         pass at the same time changes nothing. Each job's failure is logged and does not stop the others."""
         return run_due_jobs(now or self.clock(), expire_permits=self.expire_due,
                             remind_certificates=self.send_certificate_reminders,
-                            escalate_hazards=self.escalate_overdue)
+                            escalate_hazards=self.escalate_overdue, check_audit=self.audit.scheduled)
 
     def require(self, actor: Actor, *roles: str) -> None:
         """Raise :class:`Forbidden` unless ``actor`` has one of ``roles``."""

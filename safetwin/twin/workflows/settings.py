@@ -37,6 +37,13 @@ class WorkflowSettings(BaseModel):
                              description="worker threads for the API's blocking routes; the DB pool matches it")
     job_interval_s: float = Field(default=60.0, ge=0,
                                   description="period of the due-job scheduler started with the API (s); 0 = off")
+    audit_verify_interval_s: float = Field(default=600.0, gt=0,
+                                           description="full audit-trail verification (every link, record, user "
+                                                       "and checkpoint) at most this often, on a due-job pass (s); "
+                                                       "the passes between check the new links only")
+    audit_checkpoint_interval_s: float = Field(default=60.0, ge=0,
+                                               description="a signed checkpoint of the audit chain at most this "
+                                                           "often, when it grew and passed its check (s)")
 
     def pack_for(self, site_id: str) -> str:
         """The rule pack selected for ``site_id``."""

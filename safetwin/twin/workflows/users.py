@@ -1,5 +1,8 @@
 """Users: argon2-hashed passwords and roles (no plaintext is ever stored).
 
+Every change of a user is a link of the keyed audit chain, written in the change's transaction
+(:meth:`~.audit_chain.AuditChain.append_user`), so roles and activity are audited like records.
+
 >>> h = hash_password("correct horse")
 >>> verify_password("correct horse", h), verify_password("wrong", h)
 (True, False)
@@ -13,6 +16,8 @@ from pwdlib import PasswordHash
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from .audit import AuditKey
+from .audit_chain import AuditChain
 from .errors import GuardFailed, NotFound
 from .models import UserRow
 from .roles import ROLES, Actor
@@ -39,24 +44,32 @@ def verify_password(password: str, hashed: str) -> bool:
 class Users:
     """The user table: create, authenticate, list."""
 
-    def __init__(self, engine: Engine, hasher: PasswordHash | None = None) -> None:
-        """``hasher`` defaults to pwdlib's recommended argon2 settings (tests may pass cheaper ones)."""
+    def __init__(self, engine: Engine, hasher: PasswordHash | None = None, *, chain: AuditChain | None = None) -> None:
+        """``hasher`` defaults to pwdlib's recommended argon2 settings (tests may pass cheaper ones);
+        ``chain`` is the audit chain of the workflow records (a chain with a fresh key when None)."""
         self.engine = engine
         self.hasher = hasher or _hasher
+        self.chain = chain or AuditChain(engine, AuditKey.generate())
 
-    def create(self, user_id: str, password: str, roles: Iterable[str], full_name: str = "") -> Actor:
-        """Create a user; roles must be known and the password at least 8 characters."""
+    def create(self, user_id: str, password: str, roles: Iterable[str], full_name: str = "", *,
+               by: str = "system") -> Actor:
+        """Create a user (``by``: who did, for the audit chain); roles must be known and the password
+        at least 8 characters."""
         roles = sorted(set(roles))
         bad = [r for r in roles if r not in ROLES]
         if bad or not roles:
             raise GuardFailed(f"unknown or missing roles {bad or roles}; known: {list(ROLES)}", "bad_roles")
         if len(password) < MIN_PASSWORD_LEN:
             raise GuardFailed(f"password must have at least {MIN_PASSWORD_LEN} characters", "weak_password")
-        with Session(self.engine) as s, s.begin():
+        password_hash = self.hasher.hash(password)
+        now = datetime.now(timezone.utc)
+        with self.chain.transaction() as conn, Session(bind=conn) as s:
             if s.get(UserRow, user_id) is not None:
                 raise GuardFailed(f"user {user_id!r} exists", "user_exists")
-            s.add(UserRow(id=user_id, full_name=full_name, password_hash=self.hasher.hash(password), roles=roles,
-                          active=True, created_at=datetime.now(timezone.utc)))
+            s.add(UserRow(id=user_id, full_name=full_name, password_hash=password_hash, roles=roles,
+                          active=True, created_at=now))
+            s.flush()
+            self.chain.append_user(conn, user_id, ts=now, actor=by, action="create")
         return Actor(user_id, frozenset(roles))
 
     def authenticate(self, user_id: str, password: str) -> Actor | None:

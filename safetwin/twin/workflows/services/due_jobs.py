@@ -1,5 +1,5 @@
 """The time-driven jobs of the workflows, run once per pass: expire permits past validity, send
-certificate reminders (90/60/30 d), escalate overdue hazards.
+certificate reminders (90/60/30 d), escalate overdue hazards, check the audit trail.
 
 A pass is idempotent (a second pass at the same time changes nothing) and each job's failure is
 logged without stopping the others; :class:`~safetwin.twin.workflows.scheduler.DueJobScheduler`
@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 log = logging.getLogger("safetwin.workflows")
 
@@ -23,6 +24,8 @@ class DueJobsReport:
     expired_permits: list[str] = field(default_factory=list)
     certificate_reminders: list[tuple[str, int]] = field(default_factory=list)
     escalated_hazards: list[tuple[str, str]] = field(default_factory=list)
+    #: the audit trail's check (:class:`~.audit_guard.AuditPass`), None when it did not run
+    audit: Any = None
 
     @property
     def changed(self) -> int:
@@ -32,12 +35,19 @@ class DueJobsReport:
 
 def run_due_jobs(now: datetime, *, expire_permits: Callable[[datetime], list[str]],
                  remind_certificates: Callable[[datetime], list[tuple[str, int]]],
-                 escalate_hazards: Callable[[datetime], list[tuple[str, str]]]) -> DueJobsReport:
-    """Run the three jobs at ``now``; returns what they changed."""
+                 escalate_hazards: Callable[[datetime], list[tuple[str, str]]],
+                 check_audit: Callable[[datetime], Any] | None = None) -> DueJobsReport:
+    """Run the jobs at ``now``; returns what they changed."""
     rep = DueJobsReport(at=now)
+
+    def audit() -> None:
+        if check_audit is not None:
+            rep.audit = check_audit(now)
+
     for name, job in (("expire permits", lambda: rep.expired_permits.extend(expire_permits(now))),
                       ("certificate reminders", lambda: rep.certificate_reminders.extend(remind_certificates(now))),
-                      ("hazard escalation", lambda: rep.escalated_hazards.extend(escalate_hazards(now)))):
+                      ("hazard escalation", lambda: rep.escalated_hazards.extend(escalate_hazards(now))),
+                      ("audit trail check", audit)):
         try:
             job()
         except Exception:
