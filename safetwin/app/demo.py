@@ -95,7 +95,7 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     sys.stdout.flush()
     notifier = build_notifier(settings)
     workflows = WorkflowService(store.engine, plant, settings=settings.workflow_settings(), notifier=notifier,
-                                site_id=site)
+                                site_id=site, audit=settings.audit_setup())
     admin_note = bootstrap_admin(workflows, settings.bootstrap_admin_password)
     if admin_note:
         say(admin_note)

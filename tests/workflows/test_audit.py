@@ -202,7 +202,7 @@ def test_stripping_the_keys_to_the_old_unkeyed_chain_is_found(site):
     store, svc, clock, sched = site
     _closed_hazard(svc, _actors())
     assert _tick_after(sched, clock).ok
-    with store.engine.begin() as conn:   # recompute as the unkeyed chain of before migration 0007
+    with store.engine.begin() as conn:   # recompute as the unkeyed chain of before migration 0008
         prev = "0" * 64
         for r in conn.execute(text("SELECT seq, kind, record_id, version, ts, actor, action, doc_hash "
                                    "FROM wf_record_versions ORDER BY seq")).mappings().all():
@@ -266,7 +266,7 @@ def test_a_chain_from_before_the_key_is_sealed_once(tmp_path, small_plant):
         clock, setup = Clock(T0), AuditSetup(AuditKey.generate(), tmp_path / "cp")
         svc = make_service(store.engine, small_plant, clock, MemoryChannel(), audit=setup)
         _closed_hazard(svc, _actors())
-        with store.engine.begin() as conn:    # as migration 0002-0006 wrote it: unkeyed, no row images, users unchained
+        with store.engine.begin() as conn:    # as migrations 0002-0007 left it: unkeyed, no row images, users unchained
             conn.execute(text("DELETE FROM wf_record_versions WHERE kind='user'"))
             prev, seq = "0" * 64, 0
             for r in conn.execute(text("SELECT seq, kind, record_id, version, ts, actor, action, doc_hash "

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from safetwin.twin.store import Store
+from safetwin.twin.store.db import scratch_schema
 from safetwin.twin.store.models import Base
 from safetwin.twin.workflows import audit
 from safetwin.twin.workflows.notify import MemoryChannel
@@ -76,14 +77,13 @@ def test_same_record_raced_by_threads_gets_each_step_once(tmp_path, small_plant)
 
 @pytest.mark.postgres
 def test_two_engines_keep_one_chain_on_postgres(small_plant):
-    try:
-        stores = [Store.open(pg_url()), Store.open(pg_url())]
+    try:   # a scratch schema of the test server: other test runs on the server are not disturbed
+        schema = scratch_schema(pg_url(), prefix="safetwin_chain_test")
+        url = schema.__enter__()
+        stores = [Store.open(url), Store.open(url)]
     except Exception as e:  # pragma: no cover - depends on the environment
         service_missing(f"PostgreSQL at {pg_url()}", "SAFETWIN_SKIP_PG", e)
     try:
-        with stores[0].engine.begin() as conn:
-            for t in WF_TABLES:
-                conn.execute(text(f"DELETE FROM {t}"))
         svcs = [make_service(stores[0].engine, small_plant, Clock(T0), MemoryChannel())]
         svcs.append(svcs[0].__class__(stores[1].engine, small_plant, settings=svcs[0].settings, clock=Clock(T0),
                                       audit=svcs[0].audit.setup))   # a second "process": own engine, own locks
@@ -92,11 +92,9 @@ def test_two_engines_keep_one_chain_on_postgres(small_plant):
             assert sum(len(f.result()) for f in futures) == 48
         _check_chain(stores[0].engine, svcs[0].repo.chain.key, len(PEOPLE) + 48 * 4)
     finally:
-        with stores[0].engine.begin() as conn:
-            for t in WF_TABLES:
-                conn.execute(text(f"DELETE FROM {t}"))
         for s in stores:
             s.close()
+        schema.__exit__(None, None, None)
 
 
 def test_workflow_models_agree_with_migrations(tmp_path):

@@ -1,4 +1,4 @@
-"""Sealing a chain written before the audit trail was keyed (databases from before migration 0007).
+"""Sealing a chain written before the audit trail was keyed (databases from before migration 0008).
 
 Those links carry an unkeyed SHA-256 chain and no row images, and users were not chained at all.
 At the first start with a key, :func:`seal_legacy_chain` checks the old chain as it was checked

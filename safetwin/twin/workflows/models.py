@@ -67,7 +67,7 @@ class RecordVersionRow(Base):
     doc_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    # migration 0007: the keyed chain (NULL only in links written before it, until they are sealed)
+    # migration 0008: the keyed chain (NULL only in links written before it, until they are sealed)
     row: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
     row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -4,8 +4,8 @@ whose MAC it carries (``safetwin.twin.workflows.audit``).
 Links written before stay as they are (``key_id`` NULL); the application seals them once with
 its key at the first start after this upgrade (``audit_seal.seal_legacy_chain``).
 
-Revision ID: 0007_keyed_audit
-Revises: 0006_site_secrets
+Revision ID: 0008_keyed_audit
+Revises: 0007_leases
 Create Date: 2026-12-09
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007_keyed_audit"
-down_revision: str | None = "0006_site_secrets"
+revision: str = "0008_keyed_audit"
+down_revision: str | None = "0007_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
