@@ -332,3 +332,29 @@ def test_api_and_cli_verify_and_export(site, tmp_path):
         conn.execute(text("UPDATE wf_records SET state='reported' WHERE kind='hazard'"))
     bad = runner.invoke(cli, ["audit", "verify", *where])
     assert bad.exit_code == 1 and "TAMPERED" in bad.output and "column state differs" in bad.output
+
+
+def test_verification_beside_concurrent_writers_raises_no_false_alarm(site):
+    import threading
+
+    store, svc, clock, sched = site
+    a, stop, errors = _actors(), threading.Event(), []
+
+    def write():
+        try:
+            while not stop.is_set():
+                _assigned_hazard(svc, a)
+        except Exception as exc:   # pragma: no cover - reported below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for w in writers:
+        w.start()
+    try:
+        reports = [svc.audit.verify() for _ in range(6)]
+    finally:
+        stop.set()
+        for w in writers:
+            w.join()
+    assert not errors and all(r.ok for r in reports), [r.problems[:3] for r in reports]
+    assert reports[-1].links > reports[0].links or reports[0].links > len(PEOPLE)

@@ -358,7 +358,9 @@ def _snapshot(engine: Engine) -> Iterator[Any]:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            if conn.dialect.name == "sqlite":
+            # pysqlite opens transactions for writes only; a read snapshot needs an explicit BEGIN
+            # (not on a shared in-memory connection that is already inside one)
+            if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
                 conn.exec_driver_sql("BEGIN")
             yield conn
 
