@@ -39,6 +39,7 @@ class AlarmRaised:
     level: str
     ts: float
     message: str = ""
+    returned: bool = False  # ISA-18.2 RTN_UNACK: the condition is gone, the alarm awaits acknowledgement
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,7 @@ class Alarm:
     ts: float
     message: str = ""
     acknowledged: bool = False
+    returned: bool = False    # ISA-18.2 RTN_UNACK: the condition is gone, the alarm awaits acknowledgement
 
 
 class TwinState:
@@ -460,11 +461,13 @@ class TwinState:
         with self._lock:
             return {k: EquipmentState(v.equipment_id, v.state, v.ts, dict(v.attributes)) for k, v in self._equipment.items()}
 
-    def raise_alarm(self, alarm_id: str, source_id: str, level: str, ts: float, message: str = "") -> None:
-        """Make an alarm active (or update its level) and publish :class:`AlarmRaised`."""
+    def raise_alarm(self, alarm_id: str, source_id: str, level: str, ts: float, message: str = "",
+                    returned: bool = False) -> None:
+        """Make an alarm active (or update its level) and publish :class:`AlarmRaised`; ``returned``:
+        its condition is gone but it awaits acknowledgement (ISA-18.2 RTN_UNACK)."""
         with self._lock:
-            self._alarms[alarm_id] = Alarm(alarm_id, source_id, level, ts, message)
-        self.bus.publish(AlarmRaised(alarm_id, source_id, level, ts, message))
+            self._alarms[alarm_id] = Alarm(alarm_id, source_id, level, ts, message, returned=returned)
+        self.bus.publish(AlarmRaised(alarm_id, source_id, level, ts, message, returned))
 
     def clear_alarm(self, alarm_id: str, ts: float) -> bool:
         """Remove an active alarm; False when it was not active."""
@@ -486,4 +489,5 @@ class TwinState:
 
     def active_alarms(self) -> list[Alarm]:
         with self._lock:
-            return [Alarm(a.alarm_id, a.source_id, a.level, a.ts, a.message, a.acknowledged) for a in self._alarms.values()]
+            return [Alarm(a.alarm_id, a.source_id, a.level, a.ts, a.message, a.acknowledged, a.returned)
+                    for a in self._alarms.values()]

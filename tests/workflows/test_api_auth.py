@@ -19,7 +19,9 @@ OPEN = {"/health", "/auth/token", "/openapi.json", "/docs", "/docs/oauth2-redire
 ANY_ROLE = {("GET", "/plant"), ("GET", "/plant/layers/{layer}"), ("GET", "/state/readings"),
             ("GET", "/state/occupancy"), ("GET", "/state/alarms"), ("GET", "/users/me"), ("GET", "/permits"),
             ("GET", "/permits/{permit_id}"), ("GET", "/permits/{permit_id}/history"), ("GET", "/certificates"),
-            ("GET", "/hazards"), ("POST", "/hazards"), ("GET", "/hazards/{hazard_id}"), ("GET", "/risk/map")}
+            ("GET", "/hazards"), ("POST", "/hazards"), ("GET", "/hazards/{hazard_id}"), ("GET", "/risk/map"),
+            ("GET", "/certificates/{certificate_id}"), ("GET", "/risk/units"), ("GET", "/risk/units/{unit_id}"),
+            ("GET", "/me/tasks")}
 
 
 @pytest.fixture()
@@ -41,8 +43,11 @@ def _routes(app):
 
 
 def _url(path):
-    return (path.replace("{layer}", "areas").replace("{action}", "submit").replace("{permit_id}", "X")
-            .replace("{hazard_id}", "X").replace("{case_id}", "X").replace("{unit_id}", "X"))
+    out = path.replace("{layer}", "areas").replace("{action}", "submit").replace("{kind}", "account")
+    for name in ("permit_id", "hazard_id", "case_id", "unit_id", "certificate_id", "user_id", "event_id", "task_id",
+                 "key"):
+        out = out.replace("{" + name + "}", "X")
+    return out
 
 
 def _calls(dependant) -> set:

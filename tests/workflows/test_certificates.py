@@ -43,11 +43,13 @@ def test_reminders_at_90_60_30_days_each_once(svc, actors, memory):
         sent += [(day, d) for _, d in svc.run_due_jobs(T0 + timedelta(days=day, hours=12)).certificate_reminders]
     # 100 d left at T0: 90 d left on day 10 (12:00 is past the instant), 60 on day 40, 30 on day 70
     assert sent == [(10, 90), (40, 60), (70, 30)]
-    got = [n for n in memory.sent if n.subject == f"certificates/{c.id}"]
+    got = [n for n in memory.sent if n.subject == f"certificates/{c.id}" and n.event == "expiring"]
     assert [n.recipients for n in got] == [("bob",)] * 3
     assert "≤ 30 days" in got[-1].text
     assert svc.list_certificates("bob")[0].reminders_sent == [90, 60, 30]
-    assert [r["action"] for r in svc.repo.history("certificate", c.id)] == ["create"] + ["reminder"] * 3
+    # on day 100 the due job marks it expired (once) and tells the holder
+    assert [r["action"] for r in svc.repo.history("certificate", c.id)] == ["create"] + ["reminder"] * 3 + ["expire"]
+    assert [n.event for n in memory.sent if n.subject == f"certificates/{c.id}"][-1] == "expired"
 
 
 def test_a_late_registered_certificate_gets_one_reminder(svc, actors, memory):
@@ -68,11 +70,11 @@ def test_expired_guardian_certificate_blocks_start_until_renewed(svc, actors, cl
     clock.advance(hours=2)
     portable(svc, a, p.id)
     with pytest.raises(GuardFailed, match="guardian gus: guardian certificate .* expired") as e:
-        svc.permit_action(a["gus"], p.id, "start")
+        svc.permit_action(a["bob"], p.id, "start")
     assert e.value.code == "certificate"
     svc.add_certificate(a["sue"], person_id="gus", type="guardian", number="G-NEW",
                         issued_at=clock() - timedelta(minutes=5), expires_at=clock() + timedelta(days=700))
-    assert svc.permit_action(a["gus"], p.id, "start").state == "active"
+    assert svc.permit_action(a["bob"], p.id, "start").state == "active"
 
 
 def test_someone_elses_certificate_does_not_count(svc, actors):

@@ -93,11 +93,14 @@ def test_full_life_cycle_every_allowed_transition(certified, actors, clock, memo
     portable(svc, a, p.id, age_min=1)
     svc.permit_action(a["bob"], p.id, "resume")
     svc.permit_action(a["bob"], p.id, "complete")
+    clock.advance(minutes=30)                    # the fire watch stays 30 min (GB 30871 5.2.14)
+    svc.permit_action(a["gus"], p.id, "fire_watch_done", note="no embers")
     svc.permit_action(a["al"], p.id, "close", note="site clear, no embers")
     final = svc.permit(p.id)
     assert final.state == "closed"
     assert [h.action for h in final.history] == ["submit", "reject", "submit", "approve step 1", "approve step 2",
-                                                   "approve", "start", "suspend", "resume", "complete", "close"]
+                                                   "approve", "start", "suspend", "resume", "complete",
+                                                   "fire_watch_done", "close"]
     assert len(svc.repo.history("permit", p.id)) >= 12
     assert any(n.subject == f"permits/{p.id}" and "gus" in n.recipients for n in memory.sent)
 
@@ -267,10 +270,12 @@ def test_live_sensor_gas_test_and_alarm_suspension(certified, actors, clock, sma
     with pytest.raises(GuardFailed, match="not representative"):
         svc.add_gas_test(a["gus"], p.id, sensor_id="CL-03")
     svc.permit_action(a["bob"], p.id, "start")
-    state.raise_alarm("AL-GD-01", "GD-01", "warning", ts, "10 %LEL")   # warning: no stop
+    # W: the reading is judged as a gas test; 2 %LEL gasoline passes, so the people are only warned
+    state.raise_alarm("GD-01_LVL", "GD-01", "W", ts, "2 %LEL")
     svc.drain()
     assert svc.permit(p.id).state == "active"
-    state.raise_alarm("AL-GD-01", "GD-01", "high", ts, "25 %LEL")
+    assert any(n.event == "gas_warning" and "bob" in n.recipients for n in memory.sent)
+    state.raise_alarm("GD-01_LVL", "GD-01", "H", ts, "25 %LEL")
     svc.drain()
     assert svc.permit(p.id).state == "suspended"
     assert any(n.event == "suspended" and {"bob", "gus"} <= set(n.recipients) for n in memory.sent)
@@ -278,6 +283,6 @@ def test_live_sensor_gas_test_and_alarm_suspension(certified, actors, clock, sma
     portable(svc, a, p.id, age_min=0)
     with pytest.raises(GuardFailed, match="live alarm in the work area"):
         svc.permit_action(a["bob"], p.id, "resume")
-    state.clear_alarm("AL-GD-01", ts + 1)
+    state.clear_alarm("GD-01_LVL", ts + 1)
     assert svc.permit_action(a["bob"], p.id, "resume").state == "active"
     assert svc.report_incident(a["ola"], 20, 40, 5, "small fire") == [p.id]

@@ -377,7 +377,7 @@ class AlarmRules:
             if rec.state is AlarmState.ACKED:
                 self.state.set_alarm_acknowledged(rec.alarm_id, True)
         elif rec.state is AlarmState.RTN_UNACK:
-            self.state.raise_alarm(rec.alarm_id, rec.source_id, rec.level, ts, rec.message)
+            self.state.raise_alarm(rec.alarm_id, rec.source_id, rec.level, ts, rec.message, returned=True)
         else:
             self.state.clear_alarm(rec.alarm_id, ts)
         snap = replace(rec)
@@ -431,7 +431,8 @@ class AlarmRules:
             if rec.level in names:
                 tr.active_level = names.index(rec.level) + 1
         if rec.state in (AlarmState.UNACK, AlarmState.ACKED, AlarmState.RTN_UNACK):
-            self.state.raise_alarm(rec.alarm_id, rec.source_id, rec.level, rec.ts, rec.message)
+            self.state.raise_alarm(rec.alarm_id, rec.source_id, rec.level, rec.ts, rec.message,
+                                   returned=rec.state is AlarmState.RTN_UNACK)
             if rec.state is AlarmState.ACKED:
                 self.state.set_alarm_acknowledged(rec.alarm_id, True)
 

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 
 from safetwin.plant_models.export import plant_frames
@@ -29,10 +29,12 @@ from safetwin.plant_models.schema import LAYERS
 from safetwin.version import __version__
 
 from ..state import TwinState
-from ..workflows.errors import WorkflowError
 from ..workflows.scheduler import DueJobScheduler
 from ..workflows.settings import WorkflowSettings
-from .auth import require_role
+from .auth import current_actor, require_role
+from .errors import BodyLimit, install_error_handlers
+from .login_throttle import LoginThrottle
+from .openapi import install_docs
 from .oversight_routes import router as oversight_router
 from .workflow_routes import router as workflow_router
 
@@ -71,20 +73,28 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
             if sched is not None:
                 sched.stop()
 
-    app = FastAPI(title="SafeTwin API", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="SafeTwin API", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="The safety digital twin of one plant: plant data, live state, and the safety "
+                              "workflows (permits to work, gas tests, hazards, certificates, alarm cases, risk "
+                              "register, KPIs). Sign in with `POST /auth/token`; each operation names the roles "
+                              "it admits (`x-required-roles`) and every refusal has the `ErrorOut` shape.")
     app.state.scheduler = None
     app.state.twin = state
     app.state.tokens = dict(tokens or {})
     app.state.workflows = workflows
-    app.state.auth_settings = settings or (workflows.settings if workflows is not None else WorkflowSettings())
+    auth = app.state.auth_settings = settings or (workflows.settings if workflows is not None else WorkflowSettings())
+    app.state.login_throttle = LoginThrottle(
+        max_failures_account=auth.login_max_failures_account, max_failures_address=auth.login_max_failures_address,
+        window_s=auth.login_window_s, lockout_s=auth.login_lockout_s, concurrency=auth.login_concurrency,
+        on_lock=(workflows.record_login_lock if workflows is not None else None))
     app.router.routes.extend(workflow_router.routes)  # flat APIRoutes: visible to route audits and OpenAPI
     app.router.routes.extend(oversight_router.routes)
     for router in routers:
         app.router.routes.extend(router.routes)
-
-    @app.exception_handler(WorkflowError)
-    async def _refused(_request: Request, exc: WorkflowError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=auth.api_max_body_bytes)
+    install_docs(app, auth_call=current_actor, workflow_routes={id(r) for r in workflow_router.routes},
+                 extra_statuses={("POST", "/auth/token"): [401, 429]})
 
     started = time.time()
 

@@ -1,9 +1,13 @@
 """Authentication and role checks for the API.
 
 Users log in with the OAuth2 password flow (``POST /auth/token``) and get a JWT (HS256, secret
-from ``SAFETWIN_JWT_SECRET`` or generated at start) carrying their id and roles. Static service
-tokens (``SAFETWIN_API_TOKEN[S]``, token → legacy role) are still accepted for machine clients;
-their roles map onto user roles (viewer → worker, engineer → safety_engineer …).
+from ``SAFETWIN_JWT_SECRET`` or generated at start) carrying their id, their roles at login and
+their token version. Every request then checks the user's *current* state
+(:meth:`~safetwin.twin.workflows.users.Users.current`): a deactivated or deleted user, or a token
+older than the user's last password reset, is refused (401); the roles that count are the ones
+the user holds now, not the ones written in the token (a demotion acts on the next request).
+Static service tokens (``SAFETWIN_API_TOKEN[S]``, token → legacy role) are still accepted for
+machine clients; their roles map onto user roles (viewer → worker, engineer → safety_engineer …).
 
 A route names the roles it admits with :func:`require_roles` (admin is always admitted);
 :func:`require_role` keeps the old "least role" form for the twin's read routes.
@@ -35,10 +39,11 @@ def role_for_token(tokens: dict[str, str], token: str) -> str | None:
     return found
 
 
-def issue_token(actor: Actor, secret: str, ttl_min: float, algorithm: str = "HS256") -> str:
-    """A signed JWT for ``actor``, valid ``ttl_min`` minutes."""
+def issue_token(actor: Actor, secret: str, ttl_min: float, algorithm: str = "HS256", *, version: int = 0) -> str:
+    """A signed JWT for ``actor``, valid ``ttl_min`` minutes, at the user's token ``version``."""
     now = datetime.now(timezone.utc)
-    claims = {"sub": actor.user_id, "roles": sorted(actor.roles), "iat": now, "exp": now + timedelta(minutes=ttl_min)}
+    claims = {"sub": actor.user_id, "roles": sorted(actor.roles), "ver": version, "iat": now,
+              "exp": now + timedelta(minutes=ttl_min)}
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
@@ -49,8 +54,10 @@ def _unauthorized(msg: str) -> HTTPException:
 async def current_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor:
     """FastAPI dependency: the authenticated actor, or 401.
 
-    ``async`` on purpose: it does no I/O (an HMAC check of the JWT, about 20 µs), so it runs on the
-    event loop instead of costing a thread-pool hop on every request."""
+    ``async`` on purpose: an HMAC check of the JWT (about 20 µs) and the user's current state from
+    the in-process copy (a primary-key read when it is older than ``auth_recheck_s``), so it runs on
+    the event loop instead of costing a thread-pool hop on every request. It never suspends (the
+    UI calls it from synchronous code)."""
     if not token:
         raise _unauthorized("missing bearer token")
     app_state = request.app.state
@@ -66,7 +73,17 @@ async def current_actor(request: Request, token: str | None = Depends(oauth2)) -
     roles = claims.get("roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise _unauthorized("invalid token: roles")
-    return Actor(str(claims["sub"]), frozenset(roles))
+    workflows = getattr(app_state, "workflows", None)
+    if workflows is None:        # no user table on this server: the signed token is all there is
+        return Actor(str(claims["sub"]), frozenset(roles))
+    user = workflows.users.current(str(claims["sub"]))
+    if user is None:
+        raise _unauthorized("token revoked: the user no longer exists")
+    if not user.active:
+        raise _unauthorized("token revoked: the user is deactivated")
+    if claims.get("ver", 0) != user.token_version:
+        raise _unauthorized("token revoked: issued before the user's password was reset or the user was deactivated")
+    return user.actor()
 
 
 def require_roles(*roles: str) -> Callable[..., Actor]:
@@ -82,6 +99,7 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
         return actor
 
     check.__name__ = f"require_{'_'.join(roles) or 'any'}"
+    check.required_roles = roles  # type: ignore[attr-defined]  # read by the OpenAPI (x-required-roles)
     return check
 
 

@@ -1,7 +1,8 @@
 """Thin HTTP routes over :class:`~safetwin.twin.workflows.service.WorkflowService`.
 
 Each route checks the roles it admits (403), hands the validated body to the service and
-returns the record; rule refusals come back as JSON ``{"detail", "code"}`` with 403/404/409/422.
+returns the record; every refusal is an :class:`~.errors.ErrorOut` (``{"detail", "code"}``) with
+401/403/404/409/422/429, as the OpenAPI documents for each operation.
 
 Reads hand out the stored JSON text as it is (it was written by the validated model), so a list
 costs one indexed SQL query and no per-document parsing or re-validation; ``view=summary``
@@ -10,6 +11,7 @@ and returned as raw responses, skipping FastAPI's generic encoder.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -17,23 +19,29 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from safetwin.twin.workflows.domain import AlarmCase, Certificate, Hazard, Permit, RiskUnit
 from safetwin.twin.workflows.roles import Actor
 from safetwin.twin.workflows.service import WorkflowService
 
 from . import schemas as S
 from .auth import current_actor, issue_token, require_roles
+from .errors import ApiError
 
 ANY = require_roles()
 PERMIT_ACTORS = require_roles("worker", "applicant", "approver", "guardian", "safety_engineer", "operator", "manager")
 GAS_TESTERS = require_roles("guardian", "safety_engineer", "operator", "applicant")
+MONITOR_FEEDERS = require_roles("guardian", "safety_engineer", "operator", "applicant", "worker")
 SAFETY = require_roles("safety_engineer", "manager")
 STAFF = require_roles("operator", "safety_engineer", "manager")
 ADMIN = require_roles("admin")
+ENGINEER = require_roles("safety_engineer")
+PEOPLE = require_roles("worker", "operator", "approver", "safety_engineer", "manager")
 
 router = APIRouter()
-PermitAction = Literal["submit", "approve", "reject", "start", "suspend", "resume", "complete", "close", "cancel"]
-HazardAction = Literal["confirm", "invalidate", "plan", "assign", "accept", "extend", "decide_extension", "rectify",
-                       "verify", "close"]
+PermitAction = Literal["submit", "approve", "reject", "start", "pause", "suspend", "resume", "complete",
+                       "fire_watch_done", "close", "cancel"]
+HazardAction = Literal["confirm", "invalidate", "plan", "assign", "reassign", "accept", "extend", "decide_extension",
+                       "rectify", "verify", "close"]
 AlarmActionName = Literal["acknowledge", "act", "close"]
 
 
@@ -67,37 +75,104 @@ def _list(request: Request, kind: str, view: str, **filters: Any) -> Response:
 
 # ------------------------------------------------------------------ auth and users
 
-@router.post("/auth/token", tags=["auth"])
+@router.post("/auth/token", tags=["auth"], response_model=S.TokenOut)
 def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> dict:
-    """OAuth2 password flow: user id + password → bearer JWT."""
-    actor = svc(request).users.authenticate(form.username, form.password)
+    """OAuth2 password flow: user id + password → bearer JWT.
+
+    Failed logins are counted per account and per client address: too many lock the account or the
+    address for a while (429, ``Retry-After``), without any password being checked; password
+    checks run one at a time so that a flood of logins cannot slow the other routes."""
+    throttle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    refused = throttle.refusal(form.username, address, now=time.monotonic())
+    if refused is not None:
+        why, seconds = refused
+        raise ApiError(429, f"{why} after too many failed logins; try again in {int(seconds) + 1} s",
+                       "login_locked", headers={"Retry-After": str(int(seconds) + 1)})
+    users = svc(request).users
+    with throttle.checking() as got_slot:
+        if not got_slot:
+            raise ApiError(429, "too many logins at once; try again in a few seconds", "login_busy",
+                           headers={"Retry-After": "2"})
+        actor = users.authenticate(form.username, form.password)
     if actor is None:
-        raise HTTPException(401, "wrong user or password", headers={"WWW-Authenticate": "Bearer"})
+        throttle.failed(form.username, address, now=time.monotonic())
+        raise ApiError(401, "wrong user or password", "unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    throttle.succeeded(form.username)
+    state = users.current(actor.user_id)
     st = request.app.state.auth_settings
-    return {"access_token": issue_token(actor, st.jwt_secret, st.jwt_ttl_min, st.jwt_algorithm), "token_type": "bearer",
-            "roles": sorted(actor.roles)}
+    token = issue_token(actor, st.jwt_secret, st.jwt_ttl_min, st.jwt_algorithm,
+                        version=state.token_version if state is not None else 0)
+    return {"access_token": token, "token_type": "bearer", "roles": sorted(actor.roles)}
 
 
-@router.get("/users/me", tags=["auth"])
+@router.get("/auth/locks", tags=["auth"], response_model=list[S.LockOut], dependencies=[Depends(ADMIN)])
+def login_locks(request: Request) -> list[dict]:
+    """Accounts and client addresses locked after failed logins (this server process)."""
+    return request.app.state.login_throttle.locks(now=time.monotonic())
+
+
+@router.delete("/auth/locks/{kind}/{key}", tags=["auth"], status_code=204, dependencies=[Depends(ADMIN)])
+def unlock(request: Request, kind: Literal["account", "address"], key: str) -> Response:
+    """Lift a lock after failed logins (an administrator's decision)."""
+    if not request.app.state.login_throttle.unlock(kind, key):
+        raise ApiError(404, f"no lock on {kind} {key!r}", "not_found")
+    return Response(status_code=204)
+
+
+@router.get("/users/me", tags=["auth"], response_model=S.MeOut)
 def me(actor: Actor = Depends(current_actor)) -> dict:
-    """Who the token belongs to."""
+    """Who the token belongs to, with the roles the user holds now."""
     return {"id": actor.user_id, "roles": sorted(actor.roles)}
 
 
-@router.get("/users", tags=["auth"], dependencies=[Depends(require_roles("admin", "manager"))])
+@router.get("/users", tags=["users"], response_model=list[S.UserOut],
+            dependencies=[Depends(require_roles("admin", "manager"))])
 def list_users(request: Request) -> list[dict]:
+    """Every user, active or not (no password hashes)."""
     return svc(request).users.list()
 
 
-@router.post("/users", tags=["auth"], status_code=201, dependencies=[Depends(ADMIN)])
-def create_user(request: Request, body: S.UserIn) -> dict:
-    a = svc(request).users.create(body.id, body.password, body.roles, body.full_name)
-    return {"id": a.user_id, "roles": sorted(a.roles)}
+@router.post("/users", tags=["users"], status_code=201, response_model=S.UserOut)
+def create_user(request: Request, body: S.UserIn, actor: Actor = Depends(ADMIN)) -> dict:
+    """A new active user."""
+    return svc(request).create_user(actor, user_id=body.id, password=body.password, roles=list(body.roles),
+                                    full_name=body.full_name)
+
+
+@router.get("/users/{user_id}", tags=["users"], response_model=S.UserOut,
+            dependencies=[Depends(require_roles("admin", "manager"))])
+def get_user(request: Request, user_id: str) -> dict:
+    """One user (no password hash)."""
+    return svc(request).users.describe(user_id)
+
+
+@router.patch("/users/{user_id}", tags=["users"], response_model=S.UserChangeOut)
+def change_user(request: Request, user_id: str, body: S.UserPatch, actor: Actor = Depends(ADMIN)) -> dict:
+    """Re-role, deactivate/reactivate or rename a user. Acts on the user's next request: a
+    deactivated user's tokens are refused, a demoted user's old rights are gone. A deactivated
+    user's open records are listed (``open_assignments``) for reassignment."""
+    return svc(request).change_user(actor, user_id, roles=None if body.roles is None else list(body.roles),
+                                    active=body.active, full_name=body.full_name)
+
+
+@router.post("/users/{user_id}/password", tags=["users"], response_model=S.UserOut)
+def reset_password(request: Request, user_id: str, body: S.PasswordIn, actor: Actor = Depends(ADMIN)) -> dict:
+    """Set a new password; every token issued to the user before is refused from the next request on."""
+    return svc(request).reset_password(actor, user_id, body.password)
+
+
+@router.delete("/users/{user_id}", tags=["users"], status_code=204)
+def delete_user(request: Request, user_id: str, actor: Actor = Depends(ADMIN)) -> Response:
+    """Delete a user who holds no open record (409 lists what to reassign first)."""
+    svc(request).delete_user(actor, user_id)
+    return Response(status_code=204)
 
 
 # ------------------------------------------------------------------ permits
 
-@router.get("/permits", tags=["permits"], dependencies=[Depends(ANY)])
+@router.get("/permits", tags=["permits"], dependencies=[Depends(ANY)],
+            response_model=list[Permit] | list[S.RecordSummary])
 def list_permits(request: Request, state: str | None = Query(None, max_length=32),
                  type: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000),
                  offset: int = Query(0, ge=0, le=10**9), view: ListView = "full") -> list[dict]:
@@ -105,13 +180,14 @@ def list_permits(request: Request, state: str | None = Query(None, max_length=32
     return _list(request, "permit", view, state=state, subtype=type, limit=limit, offset=offset)
 
 
-@router.post("/permits", tags=["permits"], status_code=201)
+@router.post("/permits", tags=["permits"], status_code=201, response_model=Permit)
 def create_permit(request: Request, body: S.PermitIn, actor: Actor = Depends(require_roles("applicant"))) -> dict:
-    """A new draft permit (work polygon in local plant metres)."""
+    """A new draft permit (work polygon in local plant metres); its holder, workers, guardian and
+    fire watch must be active users holding their roles."""
     return _doc(svc(request).create_permit(actor, **body.model_dump()), 201)
 
 
-@router.get("/permits/{permit_id}", tags=["permits"], dependencies=[Depends(ANY)])
+@router.get("/permits/{permit_id}", tags=["permits"], dependencies=[Depends(ANY)], response_model=Permit)
 def get_permit(request: Request, permit_id: str) -> dict:
     """One permit as stored."""
     return _raw(svc(request).record_json("permit", permit_id))
@@ -124,16 +200,35 @@ def permit_history(request: Request, permit_id: str) -> list[dict]:
     return svc(request).repo.history("permit", permit_id)
 
 
-@router.post("/permits/{permit_id}/gas-tests", tags=["permits"])
+@router.post("/permits/{permit_id}/gas-tests", tags=["permits"], response_model=Permit)
 def add_gas_test(request: Request, permit_id: str, body: S.GasTestIn, actor: Actor = Depends(GAS_TESTERS)) -> dict:
-    """A gas test from a live sensor (``sensor_id``) or a portable instrument (gas, value, unit, sampled_at)."""
-    return _doc(svc(request).add_gas_test(actor, permit_id, **body.model_dump()))
+    """A gas test from a live detector (``sensor_id``) or a portable instrument: one gas (``gas``
+    by substance id or alias, ``value``, ``unit``) or a multi-gas instrument's ``readings``, with
+    ``sampled_at``. Every gas is judged by what it is (flammable: GB 30871 5.3.2 by its LEL; toxic:
+    GBZ 2.1 MAC/PC-TWA; oxygen 19.5–21 %vol); the test passes only when every reading passes."""
+    b = body.model_dump(exclude={"readings"})
+    readings = [(r.gas, r.value, r.unit) for r in body.readings] if body.readings else None
+    return _doc(svc(request).add_gas_test(actor, permit_id, readings=readings, **b))
 
 
-@router.post("/permits/{permit_id}/{action}", tags=["permits"])
+@router.post("/permits/{permit_id}/monitor", tags=["permits"], response_model=Permit)
+def monitor_reading(request: Request, permit_id: str, body: S.MonitorIn, actor: Actor = Depends(MONITOR_FEEDERS)) -> dict:
+    """One reading of the portable monitor watching the job for its whole duration (GB 30871-2022
+    6.5 confined space; 5.3.1 d special hot work): judged like a gas test; a failing reading
+    suspends the active permit; the readings are logged on the permit every 2 h and when failing."""
+    readings = [(r.gas, r.value, r.unit) for r in body.readings]
+    return _doc(svc(request).monitor_reading(actor, permit_id, instrument_id=body.instrument_id, readings=readings,
+                                             sampled_at=body.sampled_at))
+
+
+@router.post("/permits/{permit_id}/{action}", tags=["permits"], response_model=Permit)
 def permit_action(request: Request, permit_id: str, action: PermitAction, body: S.ActionIn | None = None,
                   actor: Actor = Depends(PERMIT_ACTORS)) -> dict:
-    """One life-cycle step; the rules check the actor's role for that step and segregation of duties."""
+    """One life-cycle step; the rules check the actor's role for that step and segregation of duties.
+
+    ``pause`` is an interruption by the holder (a new gas test only after the pack's re-test gap),
+    ``suspend`` a stop for a cause (a new gas test before ``resume``); ``fire_watch_done`` is the
+    fire watch confirming, after its time, that no embers remain (hot work closes only then)."""
     b = body or S.ActionIn()
     return _doc(svc(request).permit_action(actor, permit_id, action, reason=b.reason, note=b.note))
 
@@ -152,15 +247,24 @@ def incident(request: Request, body: S.IncidentIn,
 
 # ------------------------------------------------------------------ certificates
 
-@router.get("/certificates", tags=["certificates"], dependencies=[Depends(ANY)])
+@router.get("/certificates", tags=["certificates"], dependencies=[Depends(ANY)], response_model=list[S.CertificateOut])
 def list_certificates(request: Request, person_id: str | None = Query(None, max_length=64),
-                      limit: int = Query(1000, ge=1, le=10000), offset: int = Query(0, ge=0, le=10**9),
-                      view: ListView = "full") -> list[dict]:
-    """Certificates, optionally of one person."""
-    return _list(request, "certificate", view, owner=person_id, limit=limit, offset=offset)
+                      state: str | None = Query(None, max_length=32), limit: int = Query(1000, ge=1, le=10000),
+                      offset: int = Query(0, ge=0, le=10**9)) -> list[dict]:
+    """Certificates, optionally of one person, each with its ``status`` computed from its dates now
+    (an expired certificate is never listed as valid)."""
+    return JSONResponse(svc(request).certificates_with_status(person_id=person_id, state=state, limit=limit,
+                                                              offset=offset))
 
 
-@router.post("/certificates", tags=["certificates"], status_code=201)
+@router.get("/certificates/{certificate_id}", tags=["certificates"], dependencies=[Depends(ANY)],
+            response_model=S.CertificateOut)
+def get_certificate(request: Request, certificate_id: str) -> dict:
+    """One certificate with its ``status`` computed from its dates now."""
+    return JSONResponse(svc(request).certificate(certificate_id))
+
+
+@router.post("/certificates", tags=["certificates"], status_code=201, response_model=Certificate)
 def add_certificate(request: Request, body: S.CertificateIn, actor: Actor = Depends(SAFETY)) -> dict:
     """Register a person's certificate (issued/expiry times timezone-aware)."""
     return _doc(svc(request).add_certificate(actor, **body.model_dump()), 201)
@@ -174,7 +278,8 @@ def certificate_reminders(request: Request) -> dict:
 
 # ------------------------------------------------------------------ hazards
 
-@router.get("/hazards", tags=["hazards"], dependencies=[Depends(ANY)])
+@router.get("/hazards", tags=["hazards"], dependencies=[Depends(ANY)],
+            response_model=list[Hazard] | list[S.RecordSummary])
 def list_hazards(request: Request, state: str | None = Query(None, max_length=32),
                  category: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000),
                  offset: int = Query(0, ge=0, le=10**9), view: ListView = "full") -> list[dict]:
@@ -182,27 +287,31 @@ def list_hazards(request: Request, state: str | None = Query(None, max_length=32
     return _list(request, "hazard", view, state=state, subtype=category, limit=limit, offset=offset)
 
 
-@router.post("/hazards", tags=["hazards"], status_code=201)
+@router.post("/hazards", tags=["hazards"], status_code=201, response_model=Hazard)
 def report_hazard(request: Request, body: S.HazardIn, actor: Actor = Depends(ANY)) -> dict:
-    """Anyone may report a hazard (隐患) at (x, y) in local plant metres."""
+    """Anyone may report a hazard (隐患) at (x, y) in local plant metres; repeats of the same kind at
+    the same place (same equipment) within the repeat window are flagged."""
     return _doc(svc(request).report_hazard(actor, **body.model_dump()), 201)
 
 
-@router.get("/hazards/{hazard_id}", tags=["hazards"], dependencies=[Depends(ANY)])
+@router.get("/hazards/{hazard_id}", tags=["hazards"], dependencies=[Depends(ANY)], response_model=Hazard)
 def get_hazard(request: Request, hazard_id: str) -> dict:
     """One hazard as stored."""
     return _raw(svc(request).record_json("hazard", hazard_id))
 
 
-@router.post("/hazards/{hazard_id}/{action}", tags=["hazards"])
+@router.post("/hazards/{hazard_id}/{action}", tags=["hazards"], response_model=Hazard)
 def hazard_action(request: Request, hazard_id: str, action: HazardAction, body: S.HazardActionIn | None = None,
                   actor: Actor = Depends(require_roles("worker", "approver", "safety_engineer", "manager",
                                                        "operator", "guardian"))) -> dict:
+    """One step of the hazard's closed loop. ``assign`` and ``reassign`` take a ``rectifier`` who
+    must be an active user who may rectify; ``reassign`` (with a ``reason``) hands an assigned
+    hazard to someone else, who must accept it."""
     b = (body or S.HazardActionIn()).model_dump()
     if action == "extend" and b.get("new_deadline") is None:
-        raise HTTPException(422, "extend needs new_deadline")
+        raise ApiError(422, "extend needs new_deadline", "incomplete")
     if action == "plan" and b.get("plan") is None:
-        raise HTTPException(422, "plan needs the 五定 plan")
+        raise ApiError(422, "plan needs the 五定 plan", "incomplete")
     return _doc(svc(request).hazard_action(actor, hazard_id, action, **b))
 
 
@@ -213,7 +322,8 @@ def escalate(request: Request) -> dict:
 
 # ------------------------------------------------------------------ alarm cases
 
-@router.get("/alarm-cases", tags=["alarms"], dependencies=[Depends(STAFF)])
+@router.get("/alarm-cases", tags=["alarms"], dependencies=[Depends(STAFF)],
+            response_model=list[AlarmCase] | list[S.RecordSummary])
 def list_alarm_cases(request: Request, state: str | None = Query(None, max_length=32),
                      limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9),
                      view: ListView = "full") -> list[dict]:
@@ -221,27 +331,92 @@ def list_alarm_cases(request: Request, state: str | None = Query(None, max_lengt
     return _list(request, "alarm_case", view, state=state, limit=limit, offset=offset)
 
 
-@router.post("/alarm-cases/{case_id}/{action}", tags=["alarms"])
+@router.get("/alarm-cases/{case_id}", tags=["alarms"], dependencies=[Depends(STAFF)], response_model=AlarmCase)
+def get_alarm_case(request: Request, case_id: str) -> dict:
+    """One alarm case as stored."""
+    return _raw(svc(request).record_json("alarm_case", case_id))
+
+
+@router.post("/alarm-cases/{case_id}/{action}", tags=["alarms"], response_model=AlarmCase)
 def alarm_action(request: Request, case_id: str, action: AlarmActionName, body: S.AlarmActionIn | None = None,
                  actor: Actor = Depends(STAFF)) -> dict:
+    """``acknowledge`` (also acknowledges the alarm in the alarm engine: one that returned to normal
+    then stops holding permits at its place), ``act`` (record an action taken), ``close`` (a review
+    note)."""
     return _doc(svc(request).alarm_action(actor, case_id, action, (body or S.AlarmActionIn()).text))
 
 
 # ------------------------------------------------------------------ risk register
 
-@router.post("/risk/units", tags=["risk"], status_code=201)
-def create_risk_unit(request: Request, body: S.RiskUnitIn,
-                     actor: Actor = Depends(require_roles("safety_engineer"))) -> dict:
+@router.get("/risk/units", tags=["risk"], dependencies=[Depends(ANY)],
+            response_model=list[RiskUnit] | list[S.RecordSummary])
+def list_risk_units(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9),
+                    view: ListView = "full") -> list[dict]:
+    """Risk units, newest change first (``view=summary``: id, name, current level, owner …)."""
+    return _list(request, "risk_unit", view, limit=limit, offset=offset)
+
+
+@router.post("/risk/units", tags=["risk"], status_code=201, response_model=RiskUnit)
+def create_risk_unit(request: Request, body: S.RiskUnitIn, actor: Actor = Depends(ENGINEER)) -> dict:
+    """A risk unit (风险分析单元): a plant area or a polygon in local metres."""
     return _doc(svc(request).create_risk_unit(actor, **body.model_dump()), 201)
 
 
-@router.post("/risk/units/{unit_id}/assess", tags=["risk"])
-def assess(request: Request, unit_id: str, body: S.RiskAssessIn,
-           actor: Actor = Depends(require_roles("safety_engineer"))) -> dict:
+@router.get("/risk/units/{unit_id}", tags=["risk"], dependencies=[Depends(ANY)], response_model=RiskUnit)
+def get_risk_unit(request: Request, unit_id: str) -> dict:
+    """One risk unit: its events (inherent and residual risk), control tasks and current level."""
+    return _raw(svc(request).record_json("risk_unit", unit_id))
+
+
+@router.patch("/risk/units/{unit_id}", tags=["risk"], response_model=RiskUnit)
+def edit_risk_unit(request: Request, unit_id: str, body: S.RiskUnitPatch, actor: Actor = Depends(ENGINEER)) -> dict:
+    """Rename a risk unit, move it (an area or a polygon) or give it an owner."""
+    return _doc(svc(request).update_risk_unit(actor, unit_id, **body.model_dump(exclude_none=True)))
+
+
+@router.post("/risk/units/{unit_id}/assess", tags=["risk"], response_model=RiskUnit)
+def assess(request: Request, unit_id: str, body: S.RiskAssessIn, actor: Actor = Depends(ENGINEER)) -> dict:
+    """Add a risk event graded by LEC or LS: inherent, and residual with its controls."""
     return _doc(svc(request).assess_risk(actor, unit_id, **body.model_dump()))
+
+
+@router.post("/risk/units/{unit_id}/events/{event_id}/reassess", tags=["risk"], response_model=RiskUnit)
+def reassess(request: Request, unit_id: str, event_id: str, body: S.ReassessIn,
+             actor: Actor = Depends(ENGINEER)) -> dict:
+    """Grade an event's residual risk again (its control measures changed)."""
+    return _doc(svc(request).reassess_event(actor, unit_id, event_id, **body.model_dump()))
+
+
+@router.post("/risk/units/{unit_id}/events/{event_id}/retire", tags=["risk"], response_model=RiskUnit)
+def retire(request: Request, unit_id: str, event_id: str, actor: Actor = Depends(ENGINEER)) -> dict:
+    """Retire an event that no longer exists; the unit's level follows its active events."""
+    return _doc(svc(request).retire_event(actor, unit_id, event_id))
+
+
+@router.post("/risk/units/{unit_id}/tasks", tags=["risk"], status_code=201, response_model=RiskUnit)
+def add_control_task(request: Request, unit_id: str, body: S.ControlTaskIn, actor: Actor = Depends(ENGINEER)) -> dict:
+    """A control task (管控任务): an active user checks a control measure every ``every_days`` days."""
+    return _doc(svc(request).add_control_task(actor, unit_id, **body.model_dump()), 201)
+
+
+@router.post("/risk/units/{unit_id}/tasks/{task_id}/check", tags=["risk"], response_model=RiskUnit)
+def check_control_task(request: Request, unit_id: str, task_id: str, body: S.ControlCheckIn,
+                       actor: Actor = Depends(PEOPLE)) -> dict:
+    """The assignee's check of a control task (or a safety engineer's); a failed check reports a
+    hazard and brings the event's inherent risk back until a check passes."""
+    return _doc(svc(request).check_control_task(actor, unit_id, task_id, **body.model_dump()))
 
 
 @router.get("/risk/map", tags=["risk"], dependencies=[Depends(ANY)])
 def risk_map(request: Request, frame: Literal["wgs84", "local"] = "wgs84") -> dict:
     """The four-colour risk map as GeoJSON: WGS84 lon/lat (RFC 7946, default) or local plant metres."""
     return JSONResponse(svc(request).risk_map(frame))
+
+
+# ------------------------------------------------------------------ my tasks
+
+@router.get("/me/tasks", tags=["auth"], response_model=list[S.TaskOut])
+def my_tasks(request: Request, actor: Actor = Depends(ANY)) -> list[dict]:
+    """What waits on the signed-in user now, across permits, hazards, alarm cases, certificates and
+    control tasks: the record, the action to take on it, why, and when it is due."""
+    return JSONResponse(svc(request).my_tasks(actor))

@@ -1,4 +1,17 @@
-"""Certificates: validity checks for permit roles and expiry reminders (90/60/30 days)."""
+"""Certificates: their status from their dates, validity checks for permit roles, expiry reminders.
+
+A certificate's *status* is computed from its dates whenever it is read (:func:`status`): the
+stored ``state`` is the administrative one (``valid``; ``expired`` once the due job has marked it;
+``revoked``/``suspended`` by decision), so an expired certificate is never listed as valid.
+Reminders go out 90/60/30 days before expiry.
+
+>>> from datetime import datetime, timezone
+>>> t = datetime(2025, 1, 1, tzinfo=timezone.utc)
+>>> c = Certificate(id="C1", site_id="s", state="valid", created_at=t, created_by="sue", person_id="bob",
+...                 type="hot_work", number="N1", issued_at=t, expires_at=t.replace(year=2026))
+>>> status(c, t), status(c, t.replace(year=2025, month=12)), status(c, t.replace(year=2027))
+('valid', 'expiring', 'expired')
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -18,6 +31,11 @@ def status(c: Certificate, at: datetime) -> str:
     if (c.expires_at - at).days < max(REMINDER_DAYS):
         return "expiring"
     return "valid"
+
+
+def days_left(c: Certificate, at: datetime) -> float:
+    """Days until expiry at ``at`` (negative once expired)."""
+    return round((c.expires_at - at).total_seconds() / 86400, 2)
 
 
 def check(certs: Iterable[Certificate], person: str, cert_type: str, at: datetime) -> str | None:

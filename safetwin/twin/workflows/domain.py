@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from safetwin.substances import is_oxygen
 
 
 class Record(BaseModel):
@@ -22,20 +24,65 @@ class Record(BaseModel):
     created_by: str
 
 
-class GasTest(BaseModel):
-    """One gas measurement taken for a permit (from a live sensor or a portable instrument)."""
+class GasReading(BaseModel):
+    """One gas of a gas test, judged: a multi-gas instrument gives several at once."""
 
-    sampled_at: datetime
     gas: str
     value: float
     unit: Literal["%LEL", "%vol", "ppm", "mg/m3"]
-    source: Literal["sensor", "portable"]
-    sensor_id: str | None = None
-    instrument_id: str | None = None
-    analyst: str
     passed: bool
     reason: str
     limit_rule: str = ""
+
+
+class GasTest(BaseModel):
+    """One gas test taken for a permit: one or more readings (a multi-gas instrument reads O2,
+    LEL, H2S, CO … at once) from a live sensor, a portable instrument or the permit's portable
+    monitor; it passes only when every reading passes."""
+
+    sampled_at: datetime
+    source: Literal["sensor", "portable", "monitor"]
+    readings: list[GasReading] = Field(min_length=1)
+    sensor_id: str | None = None
+    instrument_id: str | None = None
+    point: str = Field(default="", description="where the sample was taken (e.g. 'V-101 top', '10 m east')")
+    analyst: str
+    passed: bool
+    reason: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_reading_form(cls, data: Any) -> Any:
+        """Tests stored before multi-gas tests had one reading in ``gas``/``value``/``unit``."""
+        if isinstance(data, dict) and "readings" not in data and "gas" in data:
+            data = dict(data)
+            one = {k: data.pop(k) for k in ("gas", "value", "unit") if k in data}
+            one.update(passed=data.get("passed"), reason=data.get("reason", ""),
+                       limit_rule=data.pop("limit_rule", ""))
+            data["readings"] = [one]
+        return data
+
+    def covers_oxygen(self) -> bool:
+        """True when the test read oxygen."""
+        return any(is_oxygen(r.gas) for r in self.readings)
+
+    def covers_other_than_oxygen(self) -> bool:
+        """True when the test read a flammable or toxic gas."""
+        return any(not is_oxygen(r.gas) for r in self.readings)
+
+
+class PortableMonitor(BaseModel):
+    """The portable gas monitor feeding a permit's continuous monitoring (GB 30871-2022 6.5):
+    each reading updates ``last_*``; one is logged in the permit's gas tests when it fails, and
+    otherwise at most every ``log_every_min`` of the pack."""
+
+    instrument_id: str
+    attached_at: datetime
+    attached_by: str
+    last_at: datetime | None = None
+    last_passed: bool | None = None
+    last_reason: str = ""
+    logged_at: datetime | None = None
 
 
 class Approval(BaseModel):
@@ -73,6 +120,8 @@ class Permit(Record):
     applicant: str
     holder: str
     guardian: str | None = None
+    fire_watch: str | None = Field(default=None, description="who keeps the fire watch after hot work "
+                                   "(default: the guardian)")
     workers: list[str] = Field(default_factory=list)
     jha: str = ""
     planned_start: datetime
@@ -83,11 +132,22 @@ class Permit(Record):
     approvals: list[Approval] = Field(default_factory=list)
     chain: list[str] = Field(default_factory=list)
     gas_tests: list[GasTest] = Field(default_factory=list)
+    monitor: PortableMonitor | None = None
     history: list[StateChange] = Field(default_factory=list)
     started_at: datetime | None = None
     suspended_at: datetime | None = None
+    suspension_kind: Literal["pause", "gas_alarm", "fire", "monitoring_lost", "incident", "manual"] | None = None
+    """Why the work stopped: ``pause`` is an interruption by the holder (a new gas test only after
+    the pack's re-test gap), every other kind a stop for a cause (a new gas test before resuming)."""
     completed_at: datetime | None = None
+    fire_watch_cleared_at: datetime | None = None
+    fire_watch_cleared_by: str | None = None
     closed_at: datetime | None = None
+
+    @property
+    def fire_watcher(self) -> str | None:
+        """Who keeps the fire watch: the named fire watch, else the guardian."""
+        return self.fire_watch or self.guardian
 
 
 class Certificate(Record):
@@ -130,6 +190,7 @@ class Hazard(Record):
     x: float
     y: float
     area_id: str | None = None
+    equipment_id: str | None = Field(default=None, description="the plant equipment the hazard is on, if any")
     photos: list[str] = Field(default_factory=list)
     reporter: str
     rectifier: str | None = None
@@ -170,24 +231,89 @@ class AlarmCase(Record):
     suspended_permits: list[str] = Field(default_factory=list)
 
 
+Level = Literal["RED", "ORANGE", "YELLOW", "BLUE"]
+
+
 class RiskEvent(BaseModel):
+    """A graded risk event (风险事件) of a unit: its inherent risk, and its residual risk once its
+    control measures (管控措施) are in place; a failed control check makes the inherent risk count
+    again until a check passes."""
+
+    id: str = ""
     description: str
     method: Literal["LEC", "LS"]
     factors: dict[str, float]
     score: float
-    level: Literal["RED", "ORANGE", "YELLOW", "BLUE"]
+    level: Level = Field(description="inherent risk level (without the controls)")
     measures: list[str] = Field(default_factory=list)
+    residual_factors: dict[str, float] | None = None
+    residual_score: float | None = None
+    residual_level: Level | None = Field(default=None, description="risk level with the controls in place")
+    controls_effective: bool = True
+    state: Literal["active", "retired"] = "active"
+    assessed_by: str = ""
+    assessed_at: datetime | None = None
+
+    def current_level(self) -> str:
+        """The level that counts now: the residual one while the controls work, else the inherent one."""
+        return self.residual_level if self.residual_level is not None and self.controls_effective else self.level
+
+
+class ControlCheck(BaseModel):
+    at: datetime
+    by: str
+    ok: bool
+    note: str = ""
+    hazard_id: str | None = Field(default=None, description="the hazard reported when the check failed")
+
+
+class ControlTask(BaseModel):
+    """A control task (管控任务): someone checks that a control measure of the unit works, every
+    ``every_days`` days."""
+
+    id: str
+    description: str
+    event_id: str | None = None
+    assignee: str
+    every_days: float = Field(gt=0)
+    next_due_at: datetime
+    last_done_at: datetime | None = None
+    overdue_flagged_at: datetime | None = None
+    checks: list[ControlCheck] = Field(default_factory=list, description="the most recent checks (≤ 50)")
+    state: Literal["active", "retired"] = "active"
 
 
 class RiskUnit(Record):
-    """A risk unit (风险分析单元): an area or a polygon with assessed risk events."""
+    """A risk unit (风险分析单元): an area or a polygon with graded risk events and control tasks.
+
+    ``level`` is the worst *current* level of its active events (residual while the controls work),
+    ``inherent_level`` the worst without controls."""
 
     name: str
     area_id: str | None = None
     polygon: list[tuple[float, float]] | None = None
+    owner: str | None = Field(default=None, description="the person answering for the unit (包保责任人)")
     events: list[RiskEvent] = Field(default_factory=list)
-    level: Literal["RED", "ORANGE", "YELLOW", "BLUE"] = "BLUE"
+    tasks: list[ControlTask] = Field(default_factory=list)
+    level: Level = "BLUE"
+    inherent_level: Level = "BLUE"
     layer: str = ""
+
+    @model_validator(mode="after")
+    def _event_ids(self) -> RiskUnit:
+        """Units stored before events had ids get E1, E2 … in order."""
+        for k, e in enumerate(self.events, start=1):
+            if not e.id:
+                e.id = f"E{k}"
+        return self
+
+
+class LoginLock(Record):
+    """An account or a client address locked after failed logins (``kind``: account | address)."""
+
+    kind: Literal["account", "address"]
+    key: str
+    locked_for_s: float
 
 
 def dump(record: BaseModel) -> dict[str, Any]:

@@ -24,12 +24,14 @@ aliases included, so ``NH3``, ``ammonia`` and ``液氨`` are the same gas):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from safetwin.substances import (
     ALWAYS_TOXIC, LIMITS, MOLAR_VOLUME_L_25C, UnknownSubstance, canonical_name, get_substance, is_oxygen,
 )
 
+from .domain import GasReading
 from .errors import GuardFailed
 from .rulepack import RulePack
 
@@ -149,6 +151,32 @@ def judge(pack: RulePack, gas: str, value: float, unit: str, permit_type: str | 
         raise GuardFailed(f"pack {pack.id} has no limit for {name}", "no_limit")
     return (all(v[0] for v in verdicts), "; ".join(v[1] for v in verdicts),
             "; ".join(dict.fromkeys(v[2] for v in verdicts if v[2])))
+
+
+def judge_readings(pack: RulePack, readings: Iterable[tuple[str, float, str]],
+                   permit_type: str | None = None) -> tuple[bool, str, list[GasReading]]:
+    """Judge every ``(gas, value, unit)`` of one test (a multi-gas instrument reads several at
+    once): ``(passed, explanation, judged readings)``; the test passes only when all pass. The
+    gas of each judged reading is its canonical name (``NH3`` → ``ammonia``). A gas read twice in
+    one test is refused (which value would count?).
+
+    >>> from .rulepack import load_pack
+    >>> ok, why, judged = judge_readings(load_pack("gb30871_2022"), [("O2", 20.9, "%vol"), ("CH4", 4.0, "%LEL"),
+    ...                                                               ("H2S", 12.0, "ppm")])
+    >>> ok, [(r.gas, r.passed) for r in judged]
+    (False, [('O2', True), ('methane', True), ('hydrogen sulfide', False)])
+    """
+    judged: list[GasReading] = []
+    for gas, value, unit in readings:
+        name = resolve_gas(gas)
+        if any(r.gas == name for r in judged):
+            raise GuardFailed(f"{name} is read twice in one test; give each gas once", "duplicate_gas")
+        ok, why, clause = judge(pack, name, float(value), unit, permit_type)
+        judged.append(GasReading(gas=name, value=float(value), unit=unit, passed=ok, reason=why,  # type: ignore[arg-type]
+                                 limit_rule=clause))
+    if not judged:
+        raise GuardFailed("a gas test needs at least one reading", "incomplete")
+    return all(r.passed for r in judged), "; ".join(r.reason for r in judged), judged
 
 
 def fresh(sampled_at: datetime, now: datetime, max_age_min: float) -> bool:

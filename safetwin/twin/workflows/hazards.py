@@ -2,8 +2,15 @@
 
 ``reported → confirmed → (major: plan_pending → ) assigned → rectifying ⇄ extension_pending →
 pending_verification → verified → closed``; ``reported → invalid``; failed verification goes back
-to ``rectifying``. Overdue is derived (now > deadline while open) and escalates one management
-layer per ``escalate_every`` of lateness. 重大 (major) hazards need the 五定 plan.
+to ``rectifying``; an assigned hazard can be *reassigned* (to ``assigned`` again, the new
+rectifier must accept), so no hazard waits forever on a person who cannot act. Overdue is
+derived (now > deadline while open) and escalates one management layer per ``escalate_every``
+of lateness. 重大 (major) hazards need the 五定 plan.
+
+Repeats compare like with like: a hazard repeats an earlier one of the same category found within
+the window and the radius — and, when both name a piece of equipment, on the same equipment. Only
+hazards about people or management (:data:`AREA_WIDE_CATEGORIES`) also repeat across their whole
+plant area; two equipment hazards in one unit are not a repeat of each other.
 """
 from __future__ import annotations
 
@@ -23,6 +30,12 @@ DEFAULT_SLA = {"general": timedelta(days=7), "major": timedelta(days=30)}
 LAYERS = ("team", "workshop", "company")
 #: a hazard keeps the ids of at most this many earlier repeats (and counts all of them)
 MAX_REPEAT_IDS = 10
+#: categories whose repeats count anywhere in the same plant area (behaviour and organisation, not an object)
+AREA_WIDE_CATEGORIES = frozenset({"person", "management"})
+#: roles a rectifier may hold (whoever is given a hazard must be able to act on it)
+RECTIFIER_ROLES = ("worker", "operator", "approver", "safety_engineer", "manager")
+#: states from which a hazard can be handed to another rectifier
+REASSIGNABLE = ("assigned", "rectifying", "extension_pending")
 
 
 def _move(h: Hazard, actor: Actor, action: str, to: str, now: datetime, reason: str = "") -> Hazard:
@@ -39,18 +52,22 @@ def _expect(h: Hazard, action: str, *states: str) -> None:
 
 
 def repeats(h: Hazard, others: Iterable[Any], within_days: float = 90, radius_m: float = 20) -> list[str]:
-    """Ids of hazards of the same category at the same place (same area, or ≤ ``radius_m`` m apart) reported
-    within ``within_days`` days of ``h``; ``others`` are hazards or anything with their fields (id,
-    category, state, created_at, x, y, area_id)."""
+    """Ids of earlier hazards that ``h`` repeats (see the module docstring): same category, reported
+    within ``within_days`` days, ≤ ``radius_m`` m apart (or in the same area for
+    :data:`AREA_WIDE_CATEGORIES`), on the same equipment when both name one. ``others`` are
+    hazards or anything with their fields (id, category, state, created_at, x, y, area_id,
+    equipment_id)."""
     out = []
     for o in others:
         if o.id == h.id or o.category != h.category or o.state == "invalid":
             continue
         if abs((h.created_at - o.created_at).total_seconds()) > within_days * 86400:
             continue
-        same_place = (h.area_id is not None and h.area_id == o.area_id) or \
-            ((h.x - o.x) ** 2 + (h.y - o.y) ** 2) ** 0.5 <= radius_m
-        if same_place:
+        if h.equipment_id and getattr(o, "equipment_id", None) and h.equipment_id != o.equipment_id:
+            continue
+        near = ((h.x - o.x) ** 2 + (h.y - o.y) ** 2) ** 0.5 <= radius_m
+        same_area = h.category in AREA_WIDE_CATEGORIES and h.area_id is not None and h.area_id == o.area_id
+        if near or same_area:
             out.append(o.id)
     return out
 
@@ -99,6 +116,30 @@ def assign(h: Hazard, actor: Actor, now: datetime, rectifier: str, deadline: dat
     if h.deadline <= now:
         raise GuardFailed(f"hazard {h.id}: deadline must be in the future", "bad_deadline")
     return _move(h, actor, "assign", "assigned", now, f"to {rectifier} by {h.deadline.isoformat()}")
+
+
+def reassign(h: Hazard, actor: Actor, now: datetime, rectifier: str, reason: str,
+             deadline: datetime | None = None) -> Hazard:
+    """assigned / rectifying / extension_pending → assigned to another rectifier, who must accept;
+    by a safety engineer or manager (a 重大 hazard: a manager). A pending extension request lapses."""
+    _expect(h, "reassign", *REASSIGNABLE)
+    if h.level == "major":
+        actor.require("manager", action="reassign a 重大 hazard")
+    else:
+        actor.require("safety_engineer", "manager", action="reassign a hazard")
+    if rectifier == h.rectifier:
+        raise GuardFailed(f"hazard {h.id} is already assigned to {rectifier}", "same_rectifier")
+    if not reason.strip():
+        raise GuardFailed("a reassignment needs a reason", "no_reason")
+    if h.state == "extension_pending":
+        ext = h.extensions[-1]
+        ext.decision, ext.decided_by = "denied", actor.user_id
+    if deadline is not None:
+        if deadline <= now:
+            raise GuardFailed(f"hazard {h.id}: deadline must be in the future", "bad_deadline")
+        h.deadline = deadline
+    before, h.rectifier = h.rectifier, rectifier
+    return _move(h, actor, "reassign", "assigned", now, f"from {before} to {rectifier}: {reason}")
 
 
 def accept(h: Hazard, actor: Actor, now: datetime) -> Hazard:

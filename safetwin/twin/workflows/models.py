@@ -5,7 +5,8 @@
 * ``wf_record_versions`` — the append-only, keyed audit chain: every change of a record or a user
   is a new row whose ``hash`` is a MAC over the previous row's hash, the new document and an image
   of every other stored column (:mod:`.audit`);
-* ``wf_users`` — people who log in: argon2 password hash and roles.
+* ``wf_users`` — people who log in: argon2 password hash, roles, whether they are active and the
+  version of their login tokens (bumped when a session must end: deactivation, password reset).
 """
 from __future__ import annotations
 
@@ -86,6 +87,9 @@ class UserRow(Base):
     roles: Mapped[list[str]] = mapped_column(JsonDoc)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # migration 0009: tokens carry the version they were issued at; a bump refuses the older ones
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 WORKFLOW_TABLES = [RecordRow.__table__, RecordVersionRow.__table__, UserRow.__table__]

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, Select, Text, bindparam, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, String, Text, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import projection
@@ -43,21 +43,27 @@ _INSERT_RECORD = insert(RECORDS)
 _UPDATE_RECORD = update(RECORDS).where(_KEY)
 
 
+_EQUIPMENT = RECORDS.c.doc["equipment_id"].as_string()
+
+
 def _spots_where() -> tuple[Any, ...]:
-    """Repeat-check predicate: kind, subtype, creation window, state, and same area or ≤ r (m) away."""
+    """Repeat-check predicate: kind, subtype, creation window, state, ≤ r (m) away or in the area
+    (when one is given), on the same equipment when both name one."""
     c = RECORDS.c
     x, y, r = bindparam("b_x"), bindparam("b_y"), bindparam("b_r")
     near = (c.x_m.between(x - r, x + r) & c.y_m.between(y - r, y + r)
             & ((c.x_m - x) * (c.x_m - x) + (c.y_m - y) * (c.y_m - y) <= r * r))
+    equipment = bindparam("b_equipment", type_=String)
     return (c.kind == bindparam("b_kind"), c.subtype == bindparam("b_subtype"),
             c.created_at.between(bindparam("b_since", type_=c.created_at.type),
                                  bindparam("b_until", type_=c.created_at.type)),
             c.state.not_in(bindparam("b_exclude", expanding=True)),
-            or_(near, c.area_id == bindparam("b_area")))
+            or_(near, c.area_id == bindparam("b_area", type_=String)),
+            or_(equipment.is_(None), _EQUIPMENT.is_(None), _EQUIPMENT == equipment))
 
 
 _SPOTS = (select(RECORDS.c.id, RECORDS.c.subtype, RECORDS.c.state, RECORDS.c.created_at, RECORDS.c.x_m,
-                 RECORDS.c.y_m, RECORDS.c.area_id).where(*_spots_where())
+                 RECORDS.c.y_m, RECORDS.c.area_id, _EQUIPMENT).where(*_spots_where())
           .order_by(RECORDS.c.created_at.desc(), RECORDS.c.id).limit(bindparam("b_limit")))
 _SPOTS_COUNT = select(func.count()).select_from(RECORDS).where(*_spots_where())
 
@@ -73,6 +79,7 @@ class Spot:
     x: float
     y: float
     area_id: str | None
+    equipment_id: str | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -187,12 +194,14 @@ class Repository:
         return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
 
     def spots(self, kind: str, *, subtype: str, since: datetime, until: datetime, area_id: str | None,
-              x: float, y: float, radius_m: float, exclude_states: Sequence[str] = ("invalid",),
-              limit: int = 10) -> tuple[list[Spot], int]:
-        """Records of ``kind``/``subtype`` created in [since, until] in ``area_id`` or within ``radius_m`` (m)
-        of (x, y): the ``limit`` most recent ones and how many there are in all."""
+              x: float, y: float, radius_m: float, equipment_id: str | None = None,
+              exclude_states: Sequence[str] = ("invalid",), limit: int = 10) -> tuple[list[Spot], int]:
+        """Records of ``kind``/``subtype`` created in [since, until] in ``area_id`` (None: any area
+        does not count) or within ``radius_m`` (m) of (x, y), on ``equipment_id`` when both name one:
+        the ``limit`` most recent ones and how many there are in all."""
         params = {"b_kind": kind, "b_subtype": subtype, "b_since": since, "b_until": until, "b_x": x, "b_y": y,
-                  "b_r": radius_m, "b_exclude": list(exclude_states), "b_area": area_id, "b_limit": limit}
+                  "b_r": radius_m, "b_exclude": list(exclude_states), "b_area": area_id,
+                  "b_equipment": equipment_id, "b_limit": limit}
         with self.engine.connect() as conn:
             found = [Spot(*r) for r in conn.execute(_SPOTS, params)]
             total = len(found) if len(found) < limit else int(conn.execute(_SPOTS_COUNT, params).scalar())

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from safetwin.substances import LIMITS, UnknownSubstance, canonical_name
+from safetwin.twin.alarms.rules import PRIORITY
 
 from .errors import GuardFailed
 from .roles import ROLES
@@ -80,29 +81,69 @@ class GasTestRules(_M):
             raise ValueError(str(e.args[0])) from None
 
 
-#: Level names a rule pack may use for the level codes the live alarm engine raises
-#: (:mod:`safetwin.twin.alarms`: W / H / HH for a detector's warning / high / high-high levels).
-#: Only "warning" is translated: "low" in a pack means a low-priority alarm, not the engine's L
-#: (oxygen below 19.5 %vol), which must stop the work.
-ALARM_LEVEL_CODES = {"warning": "W"}
+#: What an alarm of a detector touching a permit's work area does to the permit:
+#: ``stop`` suspends it; ``judge`` re-judges the detector's reading with the permit's gas-test rule
+#: (:func:`.gas.judge`) and suspends only when the reading fails it, else warns the people of the
+#: permit; ``warn`` only tells them; ``monitoring_lost`` suspends permits that need continuous gas
+#: monitoring and have no other working monitor, and warns the others.
+ALARM_ACTIONS = ("stop", "judge", "warn", "monitoring_lost")
+AlarmAction = Literal["stop", "judge", "warn", "monitoring_lost"]
 
 
 class SuspensionRules(_M):
-    """Which alarm levels do NOT stop the work, and how near a detector must be to touch a permit."""
+    """What each level of the alarm engine does to the permits a detector touches, and how near it
+    must be. ``alarm_levels`` is keyed by the engine's level codes (:data:`safetwin.twin.alarms.PRIORITY`:
+    W, H, HH, L, LL, ROC, FAULT, STALE) and must name every one of them; a level the pack does not
+    know (never raised by the engine) stops the work."""
 
-    alarm_levels_ignored: list[str] = Field(default_factory=list)
     radius_m: float = 15.0
+    alarm_levels: dict[str, AlarmAction]
+    level_clauses: dict[str, str] = Field(default_factory=dict)
+    fire_detector_types: list[str] = Field(default_factory=lambda: ["flame", "smoke", "heat"])
+    """Sensor types whose alarms mean fire: any alarm of theirs but FAULT/STALE stops the work nearby."""
+    fire_clause: str = ""
 
-    @field_validator("alarm_levels_ignored")
+    @field_validator("alarm_levels")
     @classmethod
-    def _with_engine_codes(cls, v: list[str]) -> list[str]:
-        return list(dict.fromkeys(v + [ALARM_LEVEL_CODES[x] for x in v if x in ALARM_LEVEL_CODES]))
+    def _every_engine_level(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = sorted(set(PRIORITY) - set(v))
+        if missing:
+            raise ValueError(f"alarm_levels must say what each level of the alarm engine does; missing {missing}")
+        return v
+
+    def action(self, level: str) -> str:
+        """The action of an alarm level (``stop`` for a level the pack does not name: fail safe)."""
+        return self.alarm_levels.get(level, "stop")
+
+    def clause(self, level: str) -> str:
+        """The clause that decides what ``level`` does ("" when none is given)."""
+        return self.level_clauses.get(level, "")
+
+
+class ContinuousMonitoring(_M):
+    """Gas monitoring that must run for the whole job (GB 30871-2022 5.3.1 d: 特级 hot work; 6.5:
+    a portable monitor inside a confined space, read every 2 h)."""
+
+    levels: list[str] | None = None
+    """Permit levels it applies to (None: every level of the type)."""
+    sources: list[Literal["fixed", "portable"]] = Field(default_factory=lambda: ["fixed", "portable"])
+    """``fixed``: a plant gas detector near the work with a good, fresh reading; ``portable``: a
+    portable monitor feeding readings to the permit (``POST /permits/{id}/monitor``)."""
+    log_every_min: float = 120.0
+    stale_after_s: float = 120.0
+    """A portable feed silent this long has stopped monitoring."""
+    clause: str = ""
 
 
 class TypeGasTest(_M):
     required: bool = False
     retest_gap_min: float = 60.0
+    """An interruption (pause) longer than this needs a new passing gas test before work resumes."""
+    retest_clause: str = ""
     oxygen: bool = False
+    daily: bool = False
+    """A passing test taken the same local day is needed each day before work (re)starts."""
+    continuous: ContinuousMonitoring | None = None
 
 
 class Guardian(_M):
@@ -125,7 +166,20 @@ class PermitTypeRule(_M):
     guardian: Guardian = Guardian()
     worker_certs: list[str] = Field(default_factory=list)
     fire_watch_after_min: float = 0.0
+    """Minutes after completion during which the fire watch stays; the permit closes only after that
+    and the fire watch's confirmation that no embers remain."""
+    fire_watch_clause: str = ""
     levels: dict[str, LevelRule]
+
+    def retest_gap_min(self, level: str | None) -> float:
+        """The interruption (min) after which work needs a new gas test (the level's value wins)."""
+        lr = self.levels.get(level or "none")
+        return lr.retest_gap_min if lr is not None and lr.retest_gap_min is not None else self.gas_test.retest_gap_min
+
+    def needs_continuous_monitoring(self, level: str | None) -> bool:
+        """True when the job must be monitored for gas for its whole duration."""
+        cm = self.gas_test.continuous
+        return cm is not None and (cm.levels is None or (level or "none") in cm.levels)
 
 
 class SimopsRule(_M):
@@ -145,7 +199,9 @@ class RulePack(_M):
     name: str
     version: str
     gas_test: GasTestRules
-    suspension: SuspensionRules = SuspensionRules()
+    suspension: SuspensionRules
+    local_timezone: str = "UTC"
+    """IANA time zone whose calendar day the pack's daily rules count (a daily gas test)."""
     permit_types: dict[str, PermitTypeRule]
     simops: list[SimopsRule] = Field(default_factory=list)
 

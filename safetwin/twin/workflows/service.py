@@ -36,6 +36,7 @@ from .notify import Notifier
 from .repository import Repository
 from .roles import Actor
 from .rulepack import load_pack
+from .services.accounts import AccountService
 from .services.alarm_cases import AlarmCaseService
 from .services.audit_guard import AuditService
 from .services.certificates import CertificateService
@@ -46,6 +47,7 @@ from .services.hazards import HazardService
 from .services.kpis import KpiService
 from .services.permits import PermitService
 from .services.risk_register import RiskRegisterService
+from .services.tasks import TaskService
 from .services.twin_link import TwinLink
 from .settings import WorkflowSettings
 from .users import Users
@@ -58,17 +60,20 @@ class WorkflowService:
 
     def __init__(self, engine: Engine, plant: Plant, *, settings: WorkflowSettings | None = None,
                  notifier: Notifier | None = None, clock: Callable[[], datetime] = utcnow,
-                 site_id: str | None = None, audit: AuditSetup | None = None) -> None:
+                 site_id: str | None = None, audit: AuditSetup | None = None,
+                 acknowledge_alarm: Callable[[str, str], None] | None = None) -> None:
         """``audit``: the audit trail's key and checkpoint directory (the app reads them from the
         settings; without one, a fresh random key — the chain can then be verified only by this
-        object — and no checkpoints)."""
+        object — and no checkpoints). ``acknowledge_alarm(alarm_id, by)``: the alarm engine's
+        acknowledgement (the live bridge's), called when an alarm case is acknowledged."""
         settings = settings or WorkflowSettings()
         site_id = site_id or plant.id
         audit = audit or AuditSetup(AuditKey.generate())
         chain = AuditChain(engine, audit.key)
         self.ctx = WorkflowContext(settings=settings, plant=plant, site_id=site_id,
                                    pack=load_pack(settings.pack_for(site_id)), repo=Repository(engine, chain),
-                                   users=Users(engine, chain=chain), notifier=notifier or Notifier(), clock=clock)
+                                   users=Users(engine, chain=chain, recheck_s=settings.auth_recheck_s),
+                                   notifier=notifier or Notifier(), clock=clock, acknowledge_alarm=acknowledge_alarm)
         ctx = self.ctx
         self.settings, self.plant, self.site_id, self.pack = ctx.settings, ctx.plant, ctx.site_id, ctx.pack
         self.repo, self.users, self.notifier, self.clock = ctx.repo, ctx.users, ctx.notifier, ctx.clock
@@ -77,11 +82,13 @@ class WorkflowService:
         self.certificates = CertificateService(ctx)
         self.hazards = HazardService(ctx)
         self.alarm_cases = AlarmCaseService(ctx)
-        self.risk_register = RiskRegisterService(ctx)
+        self.risk_register = RiskRegisterService(ctx, self.hazards)
         self.kpi = KpiService(ctx, self.permits)
         self.twin_link = TwinLink(ctx, self.permits, self.alarm_cases)
         self.audit = AuditService(ctx, self.alarm_cases, audit)
         self.audit.seal_legacy()
+        self.accounts = AccountService(ctx)
+        self.tasks = TaskService(ctx)
         self.suspension_log: list[dict[str, Any]] = self.permits.suspension_log
 
     @property
@@ -158,10 +165,23 @@ class WorkflowService:
 
     def add_gas_test(self, actor: Actor, permit_id: str, *, gas: str | None = None, value: float | None = None,
                      unit: str | None = None, sampled_at: datetime | None = None, instrument_id: str | None = None,
-                     sensor_id: str | None = None) -> Permit:
-        """Record a gas test from a live sensor (``sensor_id``) or a portable instrument entry, judged by the pack."""
+                     sensor_id: str | None = None, readings: list[tuple[str, float, str]] | None = None,
+                     point: str = "") -> Permit:
+        """Record a gas test from a live sensor (``sensor_id``) or a portable instrument — one gas, or
+        several ``readings`` (gas, value, unit) of a multi-gas instrument — judged by the pack."""
         return self.gas_tests.add_gas_test(actor, permit_id, gas=gas, value=value, unit=unit, sampled_at=sampled_at,
-                                           instrument_id=instrument_id, sensor_id=sensor_id)
+                                           instrument_id=instrument_id, sensor_id=sensor_id, readings=readings,
+                                           point=point)
+
+    def monitor_reading(self, actor: Actor, permit_id: str, *, instrument_id: str,
+                        readings: list[tuple[str, float, str]], sampled_at: datetime) -> Permit:
+        """One reading of the portable monitor watching a permit; a failing one suspends it."""
+        return self.gas_tests.monitor_reading(actor, permit_id, instrument_id=instrument_id, readings=readings,
+                                              sampled_at=sampled_at)
+
+    def check_monitoring(self, now: datetime | None = None) -> list[str]:
+        """Suspend active permits that need continuous gas monitoring and have lost it; their ids."""
+        return self.permits.check_monitoring(now)
 
     def expire_due(self, now: datetime | None = None) -> list[str]:
         """Expire every permit past its validity at ``now`` (default: the clock); returns their ids."""
@@ -182,16 +202,33 @@ class WorkflowService:
         """Certificates, optionally of one person."""
         return self.certificates.list_certificates(person_id)
 
+    def certificate(self, certificate_id: str) -> dict[str, Any]:
+        """One certificate with its ``status`` and ``days_left`` computed from its dates now."""
+        return self.certificates.with_status(self.repo.get("certificate", certificate_id, Certificate)[0])
+
+    def certificates_with_status(self, *, person_id: str | None = None, state: str | None = None, limit: int = 1000,
+                                 offset: int = 0) -> list[dict[str, Any]]:
+        """Certificates with their computed ``status`` and ``days_left``, newest change first."""
+        now = self.clock()
+        return [self.certificates.with_status(c, now)
+                for c in self.repo.list("certificate", Certificate, owner=person_id, state=state, limit=limit,
+                                        offset=offset)]
+
+    def expire_certificates(self, now: datetime | None = None) -> list[str]:
+        """Mark ``expired`` the certificates past their expiry; their ids."""
+        return self.certificates.expire_due(now)
+
     def send_certificate_reminders(self, now: datetime | None = None) -> list[tuple[str, int]]:
         """Notify holders at 90/60/30 days before expiry (each threshold once); returns (cert, days)."""
         return self.certificates.send_certificate_reminders(now)
 
     # ================================================================ hazards
     def report_hazard(self, actor: Actor, *, title: str, category: str, level: str, x: float, y: float,
-                      description: str = "", photos: list[str] | None = None) -> Hazard:
-        """Report a hazard at (x, y) (local m); flags repeats of the same category at the same place."""
+                      description: str = "", photos: list[str] | None = None,
+                      equipment_id: str | None = None) -> Hazard:
+        """Report a hazard at (x, y) (local m); flags repeats of the same kind at the same place."""
         return self.hazards.report_hazard(actor, title=title, category=category, level=level, x=x, y=y,
-                                          description=description, photos=photos)
+                                          description=description, photos=photos, equipment_id=equipment_id)
 
     def hazard(self, hazard_id: str) -> Hazard:
         """One hazard (validated model); :class:`NotFound` when missing."""
@@ -206,8 +243,8 @@ class WorkflowService:
         return self.hazards.default_rectifier(h)
 
     def hazard_action(self, actor: Actor, hazard_id: str, action: str, **kw: Any) -> Hazard:
-        """Apply one hazard action (confirm, invalidate, plan, assign, accept, extend, decide_extension,
-        rectify, verify, close)."""
+        """Apply one hazard action (confirm, invalidate, plan, assign, reassign, accept, extend,
+        decide_extension, rectify, verify, close)."""
         return self.hazards.hazard_action(actor, hazard_id, action, **kw)
 
     def escalate_overdue(self, now: datetime | None = None) -> list[tuple[str, str]]:
@@ -229,15 +266,46 @@ class WorkflowService:
 
     # ================================================================ risk register
     def create_risk_unit(self, actor: Actor, *, name: str, area_id: str | None = None,
-                         polygon: list[tuple[float, float]] | None = None) -> RiskUnit:
+                         polygon: list[tuple[float, float]] | None = None, owner: str | None = None) -> RiskUnit:
         """A new risk unit: a plant area or a polygon (local m)."""
-        return self.risk_register.create_risk_unit(actor, name=name, area_id=area_id, polygon=polygon)
+        return self.risk_register.create_risk_unit(actor, name=name, area_id=area_id, polygon=polygon, owner=owner)
+
+    def risk_unit(self, unit_id: str) -> RiskUnit:
+        """One risk unit; :class:`NotFound` when missing."""
+        return self.risk_register.risk_unit(unit_id)
+
+    def update_risk_unit(self, actor: Actor, unit_id: str, **changes: Any) -> RiskUnit:
+        """Rename a unit, move it (area or polygon), or give it an owner."""
+        return self.risk_register.update_risk_unit(actor, unit_id, **changes)
 
     def assess_risk(self, actor: Actor, unit_id: str, *, description: str, method: str, factors: dict[str, float],
-                    measures: list[str] | None = None) -> RiskUnit:
-        """Add a graded risk event; the unit's level is the worst of its events."""
+                    measures: list[str] | None = None, residual_factors: dict[str, float] | None = None) -> RiskUnit:
+        """Add a graded risk event (inherent, and residual with its controls); the unit's level is the
+        worst current level of its active events."""
         return self.risk_register.assess_risk(actor, unit_id, description=description, method=method,
-                                              factors=factors, measures=measures)
+                                              factors=factors, measures=measures, residual_factors=residual_factors)
+
+    def reassess_event(self, actor: Actor, unit_id: str, event_id: str, *, residual_factors: dict[str, float],
+                       measures: list[str] | None = None) -> RiskUnit:
+        """Grade an event's residual risk again."""
+        return self.risk_register.reassess_event(actor, unit_id, event_id, residual_factors=residual_factors,
+                                                 measures=measures)
+
+    def retire_event(self, actor: Actor, unit_id: str, event_id: str) -> RiskUnit:
+        """Retire an event that no longer exists."""
+        return self.risk_register.retire_event(actor, unit_id, event_id)
+
+    def add_control_task(self, actor: Actor, unit_id: str, **task: Any) -> RiskUnit:
+        """A control task (管控任务) on a unit (see :meth:`RiskRegisterService.add_control_task`)."""
+        return self.risk_register.add_control_task(actor, unit_id, **task)
+
+    def check_control_task(self, actor: Actor, unit_id: str, task_id: str, **check: Any) -> RiskUnit:
+        """Record a check of a control task; a failed one reports a hazard."""
+        return self.risk_register.check_control_task(actor, unit_id, task_id, **check)
+
+    def my_tasks(self, actor: Actor) -> list[dict[str, Any]]:
+        """What waits on ``actor`` now across every record type (see :mod:`.services.tasks`)."""
+        return self.tasks.my_tasks(actor)
 
     def risk_map(self, frame: str = "wgs84") -> dict:
         """The four-colour risk map as a GeoJSON FeatureCollection (``frame``: ``wgs84`` or ``local``)."""
@@ -250,12 +318,38 @@ class WorkflowService:
 
     def run_due_jobs(self, now: datetime | None = None) -> DueJobsReport:
         """Run the time-driven jobs once at ``now`` (default: the clock): expire permits past validity,
-        send certificate reminders (90/60/30 d), escalate overdue hazards and check the audit trail
-        (:class:`~.services.audit_guard.AuditService`). Idempotent: a second
+        send certificate reminders (90/60/30 d), escalate overdue hazards, suspend permits that lost
+        their continuous gas monitoring, mark expired certificates, flag overdue control tasks and check
+        the audit trail (:class:`~.services.audit_guard.AuditService`). Idempotent: a second
         pass at the same time changes nothing. Each job's failure is logged and does not stop the others."""
         return run_due_jobs(now or self.clock(), expire_permits=self.expire_due,
                             remind_certificates=self.send_certificate_reminders,
-                            escalate_hazards=self.escalate_overdue, check_audit=self.audit.scheduled)
+                            escalate_hazards=self.escalate_overdue, check_monitoring=self.check_monitoring,
+                            expire_certificates=self.expire_certificates,
+                            flag_control_tasks=self.risk_register.flag_overdue_tasks, check_audit=self.audit.scheduled)
+
+    # ================================================================ user accounts
+    def create_user(self, actor: Actor, *, user_id: str, password: str, roles: list[str],
+                    full_name: str = "") -> dict[str, Any]:
+        """A new active user (administrators only; audited)."""
+        return self.accounts.create_user(actor, user_id=user_id, password=password, roles=roles, full_name=full_name)
+
+    def change_user(self, actor: Actor, user_id: str, *, roles: list[str] | None = None, active: bool | None = None,
+                    full_name: str | None = None) -> dict[str, Any]:
+        """Re-role, (de)activate or rename a user (administrators only; audited; acts on the next request)."""
+        return self.accounts.change_user(actor, user_id, roles=roles, active=active, full_name=full_name)
+
+    def reset_password(self, actor: Actor, user_id: str, password: str) -> dict[str, Any]:
+        """Set a user's password (administrators only); the user's earlier tokens stop working."""
+        return self.accounts.reset_password(actor, user_id, password)
+
+    def delete_user(self, actor: Actor, user_id: str) -> None:
+        """Delete a user who holds no open record (administrators only; audited)."""
+        self.accounts.delete_user(actor, user_id)
+
+    def record_login_lock(self, kind: str, key: str, seconds: float) -> None:
+        """Record an account or address locked after failed logins in the audit trail."""
+        self.accounts.record_login_lock(kind, key, seconds)
 
     def require(self, actor: Actor, *roles: str) -> None:
         """Raise :class:`Forbidden` unless ``actor`` has one of ``roles``."""

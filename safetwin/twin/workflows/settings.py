@@ -27,6 +27,24 @@ class WorkflowSettings(BaseModel):
                                         "survive a restart; set it for several server processes)")
     jwt_algorithm: str = Field(default="HS256", description="JWT signing algorithm")
     jwt_ttl_min: float = Field(default=60.0, description="lifetime of a login token (min)")
+    auth_recheck_s: float = Field(default=1.0, ge=0, le=60,
+                                  description="how old this process's copy of a user's state (active, roles, token "
+                                              "version) may get before a request reads it again (s); a change made "
+                                              "through this process acts on the next request whatever the value")
+    login_max_failures_account: int = Field(default=10, ge=1, le=1000,
+                                            description="failed logins of one account within login_window_s that "
+                                                        "lock the account for login_lockout_s")
+    login_max_failures_address: int = Field(default=30, ge=1, le=100000,
+                                            description="failed logins from one client address within "
+                                                        "login_window_s that lock the address for login_lockout_s")
+    login_window_s: float = Field(default=900.0, gt=0, description="window counting failed logins (s)")
+    login_lockout_s: float = Field(default=900.0, gt=0, description="how long a locked account or address is "
+                                   "refused without checking any password (s)")
+    login_concurrency: int = Field(default=1, ge=1, le=64,
+                                   description="password checks (argon2, CPU- and memory-hard) run at once; more "
+                                               "logins wait, so a flood of logins cannot starve the other requests")
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024,
+                                    description="largest request body the API reads (bytes); larger ones get 413")
     rule_pack: str = Field(default="gb30871_2022", description="permit rule pack: gb30871_2022 or osha_hsg250")
     site_packs: dict[str, str] = Field(default_factory=dict, description="site id → rule pack id (JSON map)")
     hazard_repeat_days: float = Field(default=90.0, description="repeat-hazard window (days)")

@@ -3,6 +3,11 @@
 A case is keyed by its alarm (``AC-<alarm id>``): a re-raised alarm refreshes its open case
 (level, suspended permits); once closed, the next raise opens a new case
 ``AC-<alarm id>-<unix time>``.
+
+Acknowledging a case acknowledges its alarm in the alarm engine too (ISA-18.2: an active alarm
+becomes ACKED and still refuses work near it; one that returned to normal becomes NORMAL and
+leaves the active list, which lifts its hold on starting and resuming permits). Without an
+engine (``ctx.acknowledge_alarm`` unset) the TwinState's alarm is changed the same way.
 """
 from __future__ import annotations
 
@@ -66,4 +71,21 @@ class AlarmCaseService(RecordService):
                 raise GuardFailed(f"unknown alarm action {action!r}", "unknown_action")
             self.repo.save("alarm_case", c, actor=actor.user_id, action=action, expected_version=ver,
                            subtype=c.source_id, level=c.level, now=now)
+        if action == "acknowledge":
+            self._acknowledge_in_twin(c.alarm_id, actor.user_id, now)
         return c
+
+    def _acknowledge_in_twin(self, alarm_id: str, by: str, now: datetime) -> None:
+        if self.ctx.acknowledge_alarm is not None:
+            self.ctx.acknowledge_alarm(alarm_id, by)
+            return
+        state = self.state
+        if state is None:
+            return
+        live = next((a for a in state.active_alarms() if a.alarm_id == alarm_id), None)
+        if live is None:
+            return
+        if live.returned:
+            state.clear_alarm(alarm_id, now.timestamp())
+        else:
+            state.set_alarm_acknowledged(alarm_id, True)

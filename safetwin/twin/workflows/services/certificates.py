@@ -1,7 +1,9 @@
-"""Certificates of people (special-operation licences): registration and expiry reminders.
+"""Certificates of people (special-operation licences): registration, status, expiry, reminders.
 
 Reminders go to the holder 90, 60 and 30 days before expiry (each threshold once,
-:data:`safetwin.twin.workflows.certificates.REMINDER_DAYS`).
+:data:`safetwin.twin.workflows.certificates.REMINDER_DAYS`); the due job marks a certificate
+``expired`` once its date has passed (an audited change, so lists filter on it), and every read
+answers the status computed from the dates at that instant.
 """
 from __future__ import annotations
 
@@ -33,6 +35,29 @@ class CertificateService(RecordService):
     def list_certificates(self, person_id: str | None = None) -> list[Certificate]:
         """Certificates, optionally of one person."""
         return self.repo.list("certificate", Certificate, owner=person_id, limit=10000)
+
+    def with_status(self, c: Certificate, now: datetime | None = None) -> dict:
+        """The certificate as a dict with ``status`` and ``days_left`` computed from its dates now."""
+        now = now or self.clock()
+        return {**c.model_dump(mode="json"), "status": certificates.status(c, now),
+                "days_left": certificates.days_left(c, now)}
+
+    def expire_due(self, now: datetime | None = None) -> list[str]:
+        """Mark ``expired`` every valid certificate past its expiry at ``now``; notify its holder."""
+        now, out = now or self.clock(), []
+        for c0 in self.repo.list("certificate", Certificate, state="valid", due_before=now, limit=100000):
+            with self._locks.hold("certificate", c0.id):
+                c, ver = self.repo.get("certificate", c0.id, Certificate)
+                if c.state != "valid" or now < c.expires_at:
+                    continue
+                c.state = "expired"
+                self.repo.save("certificate", c, actor="system", action="expire", expected_version=ver,
+                               subtype=c.type, owner=c.person_id, now=now)
+            self.notifier.send(Notification((c.person_id,), f"certificates/{c.id}", "expired",
+                                            f"{c.type} certificate {c.number} expired on {c.expires_at.date()}: it no "
+                                            "longer counts for permits", self.site_id))
+            out.append(c.id)
+        return out
 
     def send_certificate_reminders(self, now: datetime | None = None) -> list[tuple[str, int]]:
         """Notify holders at 90/60/30 days before expiry (each threshold once); returns (cert, days)."""

@@ -67,6 +67,9 @@ class WorkflowContext:
     notifier: Notifier
     clock: Callable[[], datetime]
     state: Any = None                                                   # TwinState once attached
+    acknowledge_alarm: Callable[[str, str], None] | None = None
+    """Acknowledge an alarm in the alarm engine (alarm id, by whom): the wiring passes the live
+    bridge's; without it the TwinState's alarm is acknowledged directly."""
     permit_lock: threading.RLock = field(default_factory=threading.RLock)
     locks: StripedLocks = field(default_factory=StripedLocks)
 

@@ -1,5 +1,7 @@
 """The time-driven jobs of the workflows, run once per pass: expire permits past validity, send
-certificate reminders (90/60/30 d), escalate overdue hazards, check the audit trail.
+certificate reminders (90/60/30 d), escalate overdue hazards, check the audit trail; and, where
+given, suspend permits that lost their continuous gas monitoring, mark expired certificates, flag
+overdue control tasks.
 
 A pass is idempotent (a second pass at the same time changes nothing) and each job's failure is
 logged without stopping the others; :class:`~safetwin.twin.workflows.scheduler.DueJobScheduler`
@@ -26,17 +28,24 @@ class DueJobsReport:
     escalated_hazards: list[tuple[str, str]] = field(default_factory=list)
     #: the audit trail's check (:class:`~.audit_guard.AuditPass`), None when it did not run
     audit: Any = None
+    monitoring_lost: list[str] = field(default_factory=list)
+    expired_certificates: list[str] = field(default_factory=list)
+    overdue_control_tasks: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
         """How many records the pass changed."""
-        return len(self.expired_permits) + len(self.certificate_reminders) + len(self.escalated_hazards)
+        return (len(self.expired_permits) + len(self.certificate_reminders) + len(self.escalated_hazards)
+                + len(self.monitoring_lost) + len(self.expired_certificates) + len(self.overdue_control_tasks))
 
 
 def run_due_jobs(now: datetime, *, expire_permits: Callable[[datetime], list[str]],
                  remind_certificates: Callable[[datetime], list[tuple[str, int]]],
                  escalate_hazards: Callable[[datetime], list[tuple[str, str]]],
-                 check_audit: Callable[[datetime], Any] | None = None) -> DueJobsReport:
+                 check_audit: Callable[[datetime], Any] | None = None,
+                 check_monitoring: Callable[[datetime], list[str]] | None = None,
+                 expire_certificates: Callable[[datetime], list[str]] | None = None,
+                 flag_control_tasks: Callable[[datetime], list[str]] | None = None) -> DueJobsReport:
     """Run the jobs at ``now``; returns what they changed."""
     rep = DueJobsReport(at=now)
 
@@ -44,10 +53,18 @@ def run_due_jobs(now: datetime, *, expire_permits: Callable[[datetime], list[str
         if check_audit is not None:
             rep.audit = check_audit(now)
 
-    for name, job in (("expire permits", lambda: rep.expired_permits.extend(expire_permits(now))),
-                      ("certificate reminders", lambda: rep.certificate_reminders.extend(remind_certificates(now))),
-                      ("hazard escalation", lambda: rep.escalated_hazards.extend(escalate_hazards(now))),
-                      ("audit trail check", audit)):
+    jobs: list[tuple[str, Callable[[], object]]] = [
+        ("expire permits", lambda: rep.expired_permits.extend(expire_permits(now))),
+        ("certificate reminders", lambda: rep.certificate_reminders.extend(remind_certificates(now))),
+        ("hazard escalation", lambda: rep.escalated_hazards.extend(escalate_hazards(now)))]
+    if check_monitoring is not None:
+        jobs.append(("gas monitoring", lambda: rep.monitoring_lost.extend(check_monitoring(now))))
+    if expire_certificates is not None:
+        jobs.append(("certificate expiry", lambda: rep.expired_certificates.extend(expire_certificates(now))))
+    if flag_control_tasks is not None:
+        jobs.append(("control tasks", lambda: rep.overdue_control_tasks.extend(flag_control_tasks(now))))
+    jobs.append(("audit trail check", audit))
+    for name, job in jobs:
         try:
             job()
         except Exception:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from shapely.geometry import Point
+
 from .. import hazards
 from ..domain import FiveFixes, Hazard
 from ..errors import GuardFailed
@@ -17,25 +19,44 @@ from ..notify import Notification
 from ..roles import Actor
 from .context import RecordService
 
+#: an equipment hazard reported this close (m) to a piece of plant equipment is on it
+EQUIPMENT_SNAP_M = 3.0
+
 
 class HazardService(RecordService):
     """Hazards of one site (see the module docstring)."""
 
+    def equipment_at(self, x: float, y: float) -> str | None:
+        """The plant equipment nearest to (x, y) (local m) within :data:`EQUIPMENT_SNAP_M`, or None."""
+        where = Point(x, y)
+        best = min(((e.geometry.distance(where), eid) for eid, e in self.plant.equipment.items()), default=None)
+        return best[1] if best is not None and best[0] <= EQUIPMENT_SNAP_M else None
+
     def report_hazard(self, actor: Actor, *, title: str, category: str, level: str, x: float, y: float,
-                      description: str = "", photos: list[str] | None = None) -> Hazard:
-        """Report a hazard at (x, y) (local m); flags repeats of the same category at the same place.
+                      description: str = "", photos: list[str] | None = None,
+                      equipment_id: str | None = None) -> Hazard:
+        """Report a hazard at (x, y) (local m); flags repeats of the same kind at the same place
+        (:func:`hazards.repeats`: like with like). An equipment hazard is put on the plant equipment
+        named, or on the one within :data:`EQUIPMENT_SNAP_M` of the point.
 
         The repeat candidates are found in SQL on the projection columns (category, creation
-        time within ``hazard_repeat_days``, same area or near); :func:`hazards.repeats` decides.
+        time within ``hazard_repeat_days``, near, same equipment); :func:`hazards.repeats` decides.
         """
+        if equipment_id is not None and equipment_id not in self.plant.equipment:
+            raise GuardFailed(f"unknown equipment {equipment_id!r}", "bad_equipment")
+        if equipment_id is None and category == "equipment":
+            equipment_id = self.equipment_at(x, y)
         now = self.clock()
         h = Hazard(id=self.repo.new_id("HZ"), site_id=self.site_id, state="reported", created_at=now,
                    created_by=actor.user_id, title=title, description=description, category=category, level=level,
-                   x=x, y=y, area_id=self.ctx.plant_area_of(x, y), photos=photos or [], reporter=actor.user_id)
+                   x=x, y=y, area_id=self.ctx.plant_area_of(x, y), equipment_id=equipment_id, photos=photos or [],
+                   reporter=actor.user_id)
         days, radius = self.settings.hazard_repeat_days, self.settings.hazard_repeat_radius_m
         window = timedelta(days=days)
+        area = h.area_id if category in hazards.AREA_WIDE_CATEGORIES else None
         spots, total = self.repo.spots("hazard", subtype=category, since=now - window, until=now,
-                                       area_id=h.area_id, x=x, y=y, radius_m=radius, limit=hazards.MAX_REPEAT_IDS)
+                                       area_id=area, x=x, y=y, radius_m=radius, equipment_id=equipment_id,
+                                       limit=hazards.MAX_REPEAT_IDS)
         h.repeat_of = hazards.repeats(h, spots, within_days=days, radius_m=radius)
         h.repeat_count = max(total, len(h.repeat_of))
         self.repo.save("hazard", h, actor=actor.user_id, action="report", expected_version=None, subtype=category,
@@ -52,15 +73,25 @@ class HazardService(RecordService):
 
     def default_rectifier(self, h: Hazard) -> str | None:
         """Rule-based assignee by level: a 重大 hazard goes to the responsible person of its 五定 plan,
-        any hazard otherwise to its area's owner — each only when that person is a user (else None)."""
+        any hazard otherwise to its area's owner — each only when that person is an active user who
+        may rectify (else None)."""
         candidates = [h.plan.responsible] if h.level == "major" and h.plan is not None else []
         if h.area_id and h.area_id in self.plant.areas:
             candidates.append(getattr(self.plant.areas[h.area_id], "owner", None))
-        return next((c for c in candidates if c and self.users.exists(c)), None)
+        return next((c for c in candidates if c and self._may_rectify(c)), None)
+
+    def _may_rectify(self, user_id: str) -> bool:
+        try:
+            self.users.assignable(user_id, hazards.RECTIFIER_ROLES, "rectifier")
+        except GuardFailed:
+            return False
+        return True
 
     def hazard_action(self, actor: Actor, hazard_id: str, action: str, **kw: Any) -> Hazard:
-        """Apply one hazard action (confirm, invalidate, plan, assign, accept, extend, decide_extension,
-        rectify, verify, close)."""
+        """Apply one hazard action (confirm, invalidate, plan, assign, reassign, accept, extend,
+        decide_extension, rectify, verify, close). Whoever is given the hazard must be an active user
+        who may rectify (:data:`hazards.RECTIFIER_ROLES`)."""
+        before: str | None = None
         with self._locks.hold("hazard", hazard_id):
             h, ver = self.repo.get("hazard", hazard_id, Hazard)
             now = self.clock()
@@ -73,8 +104,16 @@ class HazardService(RecordService):
             elif action == "assign":
                 rect = kw.get("rectifier") or self.default_rectifier(h)
                 if not rect:
-                    raise GuardFailed("no rectifier given and the area has no owner", "no_rectifier")
+                    raise GuardFailed("no rectifier given and the area has no owner who may rectify", "no_rectifier")
+                self.users.assignable(rect, hazards.RECTIFIER_ROLES, "rectifier")
                 hazards.assign(h, actor, now, rect, kw.get("deadline"))
+            elif action == "reassign":
+                rect = kw.get("rectifier")
+                if not rect:
+                    raise GuardFailed("reassign needs the new rectifier", "no_rectifier")
+                self.users.assignable(rect, hazards.RECTIFIER_ROLES, "rectifier")
+                before = h.rectifier
+                hazards.reassign(h, actor, now, rect, kw.get("reason", ""), kw.get("deadline"))
             elif action == "accept":
                 hazards.accept(h, actor, now)
             elif action == "extend":
@@ -92,8 +131,9 @@ class HazardService(RecordService):
             self.repo.save("hazard", h, actor=actor.user_id, action=action, expected_version=ver, subtype=h.category,
                            level=h.level, owner=h.rectifier, now=now)
         if h.rectifier:
-            self.notifier.send(Notification((h.rectifier, h.reporter), f"hazards/{h.id}", action,
-                                            f"hazard {h.id}: {action} → {h.state}", self.site_id))
+            extra = (before,) if action == "reassign" and before else ()
+            self.notifier.send(Notification(tuple(dict.fromkeys((h.rectifier, h.reporter, *extra))), f"hazards/{h.id}",
+                                            action, f"hazard {h.id}: {action} → {h.state}", self.site_id))
         return h
 
     def escalate_overdue(self, now: datetime | None = None) -> list[tuple[str, str]]:
