@@ -420,8 +420,28 @@ def build() -> tuple[Site, dict]:
     shifts = [dict(name="day", start="08:00", end="20:00", headcount=day),
               dict(name="night", start="20:00", end="08:00", headcount=night)]
 
+    # ---------------------------------------------------------------- ignition sources (delayed ignition, QRA)
+    # Probabilities of igniting a cloud that covers the source: TNO Purple Book CPR 18E ch. 4 [PUB-mem] for
+    # furnaces, boilers and vehicles; presence fractions and the workshop's and substation's values [ILLUSTRATIVE].
+    ignition = [
+        dict(id="F-1101", kind="fired_heater", probability=0.9, position=[420.0, 310.0],
+             note="unit 1 charge heater (outdoor furnace, Purple Book 0.9 [PUB-mem])"),
+        dict(id="F-2101", kind="fired_heater", probability=0.9, position=[560.0, 305.0],
+             note="unit 2 reboiler furnace (outdoor furnace, Purple Book 0.9 [PUB-mem])"),
+        dict(id="IG-UTIL", kind="boiler", probability=0.45, building="B-UTIL",
+             note="boilers in the boiler house (Purple Book 0.45 [PUB-mem])"),
+        dict(id="IG-LOAD", kind="road", probability=0.4, presence_fraction=0.1, road="R-LOAD",
+             note="tank trucks: 0.4 per vehicle (Purple Book [PUB-mem]); a truck on the route 10 % of the time [ILLUSTRATIVE]"),
+        dict(id="IG-MAIN", kind="road", probability=0.4, presence_fraction=0.05, road="R-MAIN",
+             note="site traffic on the main avenue, 5 % of the time [ILLUSTRATIVE]"),
+        dict(id="IG-WS", kind="hot_work_area", probability=0.5, presence_fraction=0.3, building="B-WS",
+             note="welding and grinding in the maintenance workshop [ILLUSTRATIVE]"),
+        dict(id="IG-SUB2", kind="electrical", probability=0.1, building="B-SUB2",
+             note="process substation, non-Ex electrical equipment [ILLUSTRATIVE]"),
+    ]
+
     derive(s)
-    return s, {"shifts": shifts}
+    return s, {"shifts": shifts, "ignition_sources": ignition}
 
 
 # ----------------------------------------------------------------------------- derived features
@@ -742,6 +762,7 @@ def write(s: Site, extra: dict, out: Path) -> None:
         "muster_points": s.muster_points,
         "resources": s.resources,
         "shifts": extra["shifts"],
+        "ignition_sources": extra["ignition_sources"],
     }
     meta = _clean(meta)
     header = (
@@ -751,7 +772,7 @@ def write(s: Site, extra: dict, out: Path) -> None:
         "# Local frame: x east, y north, metres from the origin (the site's south-west corner), in the CRS below.\n"
         "# Units: mass kg, temperature K, pressure Pa (absolute), heights m; detector units as given per sensor.\n"
     )
-    body = dump_yaml(meta, one_line=("inventories", "sensors", "muster_points", "resources"))
+    body = dump_yaml(meta, one_line=("inventories", "sensors", "muster_points", "resources", "ignition_sources"))
     (out / "plant.yaml").write_text(header + body, encoding="utf-8")
     (out / "README.md").write_text(readme(s, extra), encoding="utf-8")
 
@@ -773,6 +794,9 @@ def readme(s: Site, extra: dict) -> str:
         f"{i['pressure_pa'] / 1e5:.1f} | {i['temperature_k'] - 273.15:.0f} |" for i in s.inventories)
     mp_lines = "\n".join(f"| {m['id']} | {m['name']} | {m['position'][0]:.0f}, {m['position'][1]:.0f} | {m['capacity']} |"
                          for m in s.muster_points)
+    ign_lines = "| id | kind | where | P ignition | presence | note |\n|---|---|---|---|---|---|\n" + "\n".join(
+        f"| {g['id']} | {g['kind']} | {g.get('building') or g.get('road') or g.get('equipment') or g['position']} | "
+        f"{g['probability']:g} | {g.get('presence_fraction', 1.0):g} | {g['note']} |" for g in extra["ignition_sources"])
     return f"""# Demo plant: SafeTwin Demo Chemical Plant (Nanjing Jiangbei)
 
 **Generated** by `tools/build_demo_plant.py` -- edit the script, not these files, and run
@@ -839,6 +863,9 @@ each bund holds more than its largest tank. LPG spheres are 14 m, 24 m apart, in
 * Toxic alarm levels: warning at the 8-h TWA, high at the STEL, high-high at twice the STEL.
 * Flame detectors at the LPG spheres, the loading bay, the tank pumps and compressor K-301.
 * Weather station `MET-01` on a 10 m mast in the open north yard (`weather_station` in plant.yaml).
+
+## Ignition sources (delayed ignition in the QRA)
+{ign_lines}
 
 ## Emergency resources and muster points
 Fire station with two engines (foam tender 4800 L/min, water tender 3600 L/min) by the main gate;

@@ -35,7 +35,8 @@ SOURCE_WKT = "source_wkt"
 #: column of the boundary layer holding the plant's non-geometric metadata as JSON
 PLANT_META = "plant_meta"
 #: plant.yaml keys with no geometry, carried in ``PLANT_META``
-META_KEYS = ("schema_version", "description", "crs", "origin", "inventories", "shifts", "weather_station")
+META_KEYS = ("schema_version", "description", "crs", "origin", "inventories", "shifts", "weather_station",
+             "ignition_sources")
 
 
 def to_projected(plant: Plant, geom: BaseGeometry) -> BaseGeometry:

@@ -34,6 +34,7 @@ from .schema import (
     Equipment,
     Fence,
     Gate,
+    IgnitionSource,
     Inventory,
     MusterPoint,
     PlantMeta,
@@ -131,6 +132,21 @@ class Plant:
     @property
     def shifts(self) -> IdMap[Shift]:
         return self._ids("shift", ((s.name, s) for s in self.meta.shifts))
+
+    @property
+    def ignition_sources(self) -> IdMap[IgnitionSource]:
+        return self._ids("ignition source", ((s.id, s) for s in self.meta.ignition_sources))
+
+    def ignition_geometry(self, source: IgnitionSource) -> Any:
+        """Where an ignition source is (plant frame, m): its point, the equipment's footprint, the
+        road's line or the building's polygon."""
+        if source.position is not None:
+            return shapely.Point(source.position)
+        if source.equipment is not None:
+            return self.equipment[source.equipment].footprint
+        if source.road is not None:
+            return self.roads[source.road].geometry
+        return self.buildings[source.building].geometry  # type: ignore[index]
 
     def layer(self, name: str) -> dict[str, Any]:
         """The features of a layer by id (``buildings``, ``equipment``, …)."""
@@ -308,6 +324,15 @@ def _cross_checks(plant: Plant, files: dict[str, str], issues: list[Issue]) -> N
             issues.append(Issue(PLANT_FILE, r.id, "resources.station_id", f"unknown station {r.station_id!r}"))
     if meta.weather_station and meta.weather_station not in seen:
         issues.append(Issue(PLANT_FILE, meta.weather_station, "weather_station", "unknown sensor"))
+    ids: set[str] = set()
+    for src in meta.ignition_sources:
+        if src.id in ids:
+            issues.append(Issue(PLANT_FILE, src.id, "ignition_sources.id", "duplicate ignition source id"))
+        ids.add(src.id)
+        for ref, layer in (("equipment", plant.equipment), ("road", plant.roads), ("building", plant.buildings)):
+            value = getattr(src, ref)
+            if value is not None and value not in layer:
+                issues.append(Issue(PLANT_FILE, src.id, f"ignition_sources.{ref}", f"unknown {ref} {value!r}"))
 
 
 def bundled_plant_names() -> list[str]:

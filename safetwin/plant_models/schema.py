@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Coordinate = tuple[float, float]
 PositiveM = Annotated[float, Field(gt=0)]
@@ -326,6 +326,45 @@ class Shift(_Model):
         return sum(self.headcount.values())
 
 
+class IgnitionSourceKind(str, Enum):
+    fired_heater = "fired_heater"
+    boiler = "boiler"
+    flare = "flare"
+    road = "road"
+    building = "building"
+    hot_work_area = "hot_work_area"
+    electrical = "electrical"
+    other = "other"
+
+
+class IgnitionSource(_Model):
+    """A place that ignites a flammable cloud reaching it (delayed ignition, TNO Purple Book CPR 18E
+    ch. 4: ignition sources on the map, each with a probability of igniting a cloud that covers it).
+
+    Where: exactly one of ``position`` (a point, m), ``equipment`` (its footprint), ``road`` (its
+    line) or ``building`` (its polygon). ``probability``: that the source ignites a cloud covering it
+    (the Purple Book gives it for one minute of exposure); ``presence_fraction``: the fraction of
+    time the source is there or active (traffic, intermittent hot work). An extended source counts
+    with the fraction of it the cloud covers."""
+
+    id: str = Field(min_length=1)
+    kind: IgnitionSourceKind = IgnitionSourceKind.other
+    probability: float = Field(gt=0, le=1, description="ignition of a cloud covering the source")
+    presence_fraction: float = Field(default=1.0, gt=0, le=1, description="fraction of time present/active")
+    position: Coordinate | None = None
+    equipment: str | None = None
+    road: str | None = None
+    building: str | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_place(self) -> IgnitionSource:
+        given = [k for k in ("position", "equipment", "road", "building") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of position, equipment, road, building (got {given or 'none'})")
+        return self
+
+
 class PlantMeta(_Model):
     """The contents of ``plant.yaml``."""
 
@@ -343,3 +382,5 @@ class PlantMeta(_Model):
     resources: list[EmergencyResource] = Field(default_factory=list)
     shifts: list[Shift] = Field(default_factory=list)
     weather_station: str | None = Field(default=None, description="id of the met sensor")
+    ignition_sources: list[IgnitionSource] = Field(default_factory=list,
+                                                   description="delayed-ignition sources (QRA event trees)")

@@ -27,18 +27,20 @@ from safetwin.plant_models.loader import Plant, load_plant
 
 from .config import config_hash, load_config, weather_classes
 from .executor import ExecutionStats, execute, print_progress
-from .population import build_population
-from .risk import CONTOUR_LEVELS_PER_YEAR, check_criteria, fn_curve, risk_contours
+from .ignition import ignition_points
+from .population import Population, build_population
+from .risk import CONTOUR_LEVELS_PER_YEAR, check_criteria, fn_curve, max_ir_in, risk_contours
 from .scenarios import Scenario, build_scenarios
 from .tasks import TaskContext
 
-CODE_VERSION = "qra-1"
+CODE_VERSION = "qra-2"  # qra-2: per-period and indoor worker sums, delayed ignition by the plant's sources
 
 
 @dataclass
 class QraResult:
     """Outcome of :func:`run_qra`. ``ir`` is the individual risk (/y) on ``grid`` (shape (ny, nx));
-    ``fn_n``/``fn_f`` the F-N curve (F(≥N) per year); ``pll`` the potential loss of life (/y)."""
+    ``fn_n``/``fn_f`` the F-N curve (F(≥N) per year); ``pll`` the potential loss of life (/y);
+    ``workers`` the presence-weighted individual risk per worker group (:func:`worker_risk`)."""
 
     plant_id: str
     grid: GridSpec
@@ -53,6 +55,7 @@ class QraResult:
     n_cases: int
     run_key: str
     complete: bool
+    workers: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -84,7 +87,8 @@ class QraResult:
                 "cached": self.stats.n_cached, "computed": self.stats.n_computed, "scheduler": self.stats.scheduler,
                 "workers": self.stats.n_workers, "max_ir_per_year": float(self.ir.max()), "pll_per_year": self.pll,
                 "complete": self.complete, "individual_pass": self.criteria.get("individual_pass"),
-                "societal_pass": self.criteria.get("societal_pass")}
+                "societal_pass": self.criteria.get("societal_pass"), "workers_pass": self.criteria.get("workers_pass"),
+                "max_worker_irpa_per_year": max((w["irpa_per_year"] for w in self.workers), default=None)}
 
 
 def plant_grid(plant: Plant, grid_m: float, margin_m: float) -> GridSpec:
@@ -108,20 +112,27 @@ def prepare(plant: Plant | str | Path, *, grid_m: float = 2.0, margin_m: float =
     pop = build_population(plant, cfg["population"], grid)
     w = cfg["weather"]
     n_theta = int(round(360.0 / float(w.get("angular_resolution_deg", 0.5))))
+    ign = ignition_points(plant, float(cfg["ignition"].get("source_spacing_m", 5.0)))
     ctx = TaskContext(grid=grid, classes=tuple(weather_classes(w)), day_fraction=float(w["period_fraction"]["day"]),
                       n_theta=n_theta, smear=bool(w.get("sector_smear", True)), lethality=cfg["ignition"]["lethality"],
-                      pop_xy_m=pop.xy_m, pop_counts=pop.counts, dr_m=float(grid_m))
+                      pop_xy_m=pop.xy_m, pop_counts=pop.counts, dr_m=float(grid_m), ignition=ign,
+                      worker_xy_m=pop.worker_xy_m, worker_group=pop.worker_group, worker_weight=pop.worker_weight,
+                      n_worker_groups=len(pop.workers))
     key = config_hash(CODE_VERSION, plant.id, [s.as_dict() for s in scenarios], grid.__dict__,
                       {k: v for k, v in cfg.items() if k != "criteria"}, pop.counts.sum(axis=1).tolist(),
-                      float(np.sum(pop.xy_m)) if pop.xy_m.size else 0.0)
+                      float(np.sum(pop.xy_m)) if pop.xy_m.size else 0.0,
+                      [s.model_dump(mode="json") for s in plant.meta.ignition_sources],
+                      [g.__dict__ for g in pop.workers])
     return plant, cfg, scenarios, ctx, pop, key
 
 
-def reduce_results(results: dict[str, dict[str, Any]], scenarios: list[Scenario], grid: GridSpec
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Sum the per-task blocks in scenario order (deterministic): IR grid, case arrays, PLL."""
+def reduce_results(results: dict[str, dict[str, Any]], scenarios: list[Scenario], grid: GridSpec,
+                   n_worker_groups: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    """Sum the per-task blocks in scenario order (deterministic): IR grid, case arrays, PLL and the
+    worker-group sums (4, groups)."""
     ir = np.zeros(grid.shape)
     fs, ns, pll = [], [], 0.0
+    workers = np.zeros((4, n_worker_groups))
     for s in scenarios:
         r = results.get(s.id)
         if r is None:
@@ -131,9 +142,31 @@ def reduce_results(results: dict[str, dict[str, Any]], scenarios: list[Scenario]
         fs.append(r["case_f"])
         ns.append(r["case_n"])
         pll += float(r["pll"])
+        if n_worker_groups:
+            workers += np.asarray(r["worker_sum"], float).reshape(4, n_worker_groups)
     cf = np.concatenate(fs) if fs else np.zeros(0)
     cn = np.concatenate(ns) if ns else np.zeros(0)
-    return ir, cf, cn, pll
+    return ir, cf, cn, pll, workers
+
+
+def worker_risk(plant: Plant, pop: Population, sums: np.ndarray, grid: GridSpec, ir: np.ndarray
+                ) -> list[dict[str, Any]]:
+    """Presence-weighted individual risk per annum (IRPA, /y) of each worker group: presence
+    fraction × the mean over the group's area of (1 − indoor) × P_outdoors + indoor × P_indoors
+    (societal vulnerabilities, the weather of the shift's period), from the tasks' ``worker_sum``;
+    and an upper bound for the most exposed place: presence × the largest location-specific risk
+    (unprotected, outdoors) in the area."""
+    out = []
+    for k, g in enumerate(pop.workers):
+        row = 0 if g.period == "day" else 2
+        p_out, p_in = float(sums[row, k]), float(sums[row + 1, k])
+        mean = (1.0 - g.indoor_fraction) * p_out + g.indoor_fraction * p_in
+        out.append({"id": g.id, "shift": g.shift, "area": g.area, "headcount": g.headcount, "period": g.period,
+                    "shift_hours": g.shift_hours, "presence_fraction": g.presence_fraction,
+                    "indoor_fraction": g.indoor_fraction, "risk_outdoors_per_year": p_out,
+                    "risk_indoors_per_year": p_in, "irpa_per_year": g.presence_fraction * mean,
+                    "irpa_upper_per_year": g.presence_fraction * max_ir_in(grid, ir, plant.areas[g.area].geometry)})
+    return out
 
 
 def run_qra(plant: Plant | str | Path, *, grid_m: float = 2.0, margin_m: float = 500.0,
@@ -158,14 +191,16 @@ def run_qra(plant: Plant | str | Path, *, grid_m: float = 2.0, margin_m: float =
     cb = print_progress if progress is True else (progress or None)
     results, stats = execute(scenarios, ctx, out / "cache" / key, scheduler=scheduler, n_workers=n_workers,
                              resume=resume, progress=cb, max_tasks=max_tasks)
-    ir, cf, cn, pll = reduce_results(results, scenarios, ctx.grid)
+    ir, cf, cn, pll, wsums = reduce_results(results, scenarios, ctx.grid, len(pop.workers))
     fn_n, fn_f = fn_curve(cf, cn)
     contours = risk_contours(ctx.grid, ir, CONTOUR_LEVELS_PER_YEAR)
-    crit = check_criteria(ctx.grid, ir, fn_n, fn_f, pop.targets, cfg["criteria"], criteria, installation)
+    workers = worker_risk(plant, pop, wsums, ctx.grid, ir)
+    crit = check_criteria(ctx.grid, ir, fn_n, fn_f, pop.targets, cfg["criteria"], criteria, installation,
+                          workers=workers)
     n_cases = sum(int(r["n_cases"]) for r in results.values())
     stats.wall_s = time.perf_counter() - t0
     res = QraResult(plant.id, ctx.grid, ir, fn_n, fn_f, pll, contours, crit, scenarios, stats, n_cases, key,
-                    stats.complete)
+                    stats.complete, workers)
     if write and stats.complete:
         from .report import write_outputs
         res.outputs = write_outputs(res, plant, out)

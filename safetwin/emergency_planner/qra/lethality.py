@@ -11,8 +11,9 @@ offset ``x``. Each function returns three probability-of-death arrays (same shap
 Models (TNO Purple Book CPR 18E ch. 5; all [PUB-mem] constants live in ``data/ignition.yaml``,
 marks explained in docs/sources.md):
 toxic — TNO probit on the steady Gaussian plume concentration for min(release, 30 min), or on the
-passing puff (∫Cⁿdt = C_maxⁿ·σx·√(2π/n)/u, Slade/CCPS puff sigmas); flash fire — P = 1 where the
-plume (10-min sigmas) or puff peak reaches the LFL; pool fire — solid flame (physics ``pool_fire``),
+passing puff (∫Cⁿdt = C_maxⁿ·σx·√(2π/n)/u, Slade/CCPS puff sigmas); flash fire — P = 1 inside the
+cloud's flammable envelope (:func:`flammable_envelope`, the outcome's ``params["cloud"]``: plume with
+10-min sigmas or puff peak at the LFL); pool fire — solid flame (physics ``pool_fire``),
 Purple Book thermal probit with 20 s exposure, P = 1 above 35 kW/m² and inside the pool; jet fire —
 API 521 point source directed downwind; fireball — CCPS (1994) D = 5.8 M^{1/3} m, duration
 0.45 M^{1/3} s (M < 30 t) or 2.6 M^{1/6} s, centre at 0.75 D, SEP 350 kW/m², sphere view factor
@@ -75,28 +76,22 @@ def lethality(kind: str, params: dict[str, Any], wc: WeatherClass, x_m: np.ndarr
     y = np.asarray(y_m, float)
     xi, eta = -y, x
     sub = get_substance(params["substance"])
-    if kind in ("toxic_plume", "flash_plume"):
+    if kind == "toxic_plume":
         h = float(params.get("height_m", 1.0))
-        u = _wind(wc, h)
-        if kind == "toxic_plume":
-            t_exp = min(float(params["duration_s"]), float(lc["toxic_max_exposure_s"]))
-            sig = PasquillSigmas(wc.stability, lc["sigma_set"], averaging_time_s=max(t_exp, 600.0))
-        else:
-            sig = PasquillSigmas(wc.stability, lc["sigma_set"])
-        c = plume_concentration(xi, eta, 0.0, rate_kg_s=float(params["rate_kg_s"]), wind_speed_m_s=u, sigmas=sig,
-                                release_height_m=h) * 1e6
-        if kind == "toxic_plume":
-            return _toxic_p(c, t_exp, sub, lc)
-        inside = (c >= sub.lfl_mg_m3).astype(float) * float(lc["flash_fire_lethality_inside_lfl"])
-        return inside, inside, np.zeros_like(inside)
-    if kind in ("toxic_puff", "flash_puff"):
+        t_exp = min(float(params["duration_s"]), float(lc["toxic_max_exposure_s"]))
+        sig = PasquillSigmas(wc.stability, lc["sigma_set"], averaging_time_s=max(t_exp, 600.0))
+        c = plume_concentration(xi, eta, 0.0, rate_kg_s=float(params["rate_kg_s"]), wind_speed_m_s=_wind(wc, h),
+                                sigmas=sig, release_height_m=h) * 1e6
+        return _toxic_p(c, t_exp, sub, lc)
+    if kind == "toxic_puff":
         u = _wind(wc, 1.0)
         c, sy = _puff_peak_mg_m3(xi, eta, float(params["mass_kg"]), wc)
-        if kind == "toxic_puff":
-            n = sub.probits[lc["toxic_probit_set"]].n
-            t_eff = sy * np.sqrt(2 * np.pi / n) / u  # ∫Cⁿdt = C_maxⁿ·t_eff, σx = σy
-            return _toxic_p(c, np.minimum(t_eff, float(lc["toxic_max_exposure_s"])), sub, lc)
-        inside = (c >= sub.lfl_mg_m3).astype(float) * float(lc["flash_fire_lethality_inside_lfl"])
+        n = sub.probits[lc["toxic_probit_set"]].n
+        t_eff = sy * np.sqrt(2 * np.pi / n) / u  # ∫Cⁿdt = C_maxⁿ·t_eff, σx = σy
+        return _toxic_p(c, np.minimum(t_eff, float(lc["toxic_max_exposure_s"])), sub, lc)
+    if kind in ("flash_plume", "flash_puff"):
+        inside = flammable_envelope(params["cloud"], wc, x, y, lc).astype(float) \
+            * float(lc["flash_fire_lethality_inside_lfl"])
         return inside, inside, np.zeros_like(inside)
     if kind == "pool_fire":
         d = float(params["diameter_m"])
@@ -122,6 +117,23 @@ def lethality(kind: str, params: dict[str, Any], wc: WeatherClass, x_m: np.ndarr
         under = np.hypot(x, y) <= d / 2
         return np.where(under, 1.0, ir), np.where(under, 1.0, out), ind
     raise ValueError(f"unknown outcome kind {kind!r}")
+
+
+def flammable_envelope(cloud: dict[str, Any], wc: WeatherClass, x_m: np.ndarray, y_m: np.ndarray,
+                       lc: dict[str, Any]) -> np.ndarray:
+    """Where an unignited flammable cloud reaches its lower flammability limit (bool, same frame as
+    :func:`lethality`): ``cloud`` = {``model``: ``plume`` (``rate_kg_s``, ``height_m``; 10-min
+    sigmas) or ``puff`` (``mass_kg``; peak of the passing puff), ``substance``}. The flash fire's
+    lethal zone, and where a delayed-ignition source in the cloud ignites it (:mod:`.ignition`)."""
+    sub = get_substance(cloud["substance"])
+    xi, eta = -np.asarray(y_m, float), np.asarray(x_m, float)
+    if cloud["model"] == "plume":
+        h = float(cloud.get("height_m", 1.0))
+        c = plume_concentration(xi, eta, 0.0, rate_kg_s=float(cloud["rate_kg_s"]), wind_speed_m_s=_wind(wc, h),
+                                sigmas=PasquillSigmas(wc.stability, lc["sigma_set"]), release_height_m=h) * 1e6
+    else:
+        c, _ = _puff_peak_mg_m3(xi, eta, float(cloud["mass_kg"]), wc)
+    return np.asarray(c >= sub.lfl_mg_m3)
 
 
 def weather_key(kind: str, wc: WeatherClass) -> tuple[Any, ...]:

@@ -65,14 +65,21 @@ def correlate_population(field_hat: np.ndarray, pop_hat: np.ndarray, n_theta: in
     return np.maximum(np.fft.irfft(spec, n=n_theta, axis=-1), 0.0)
 
 
+def polar_index(polar: PolarGrid, x0_m: float, y0_m: float, points_xy_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest ring and bearing bin (int arrays) of plant-frame points around (x0, y0); rings may
+    exceed ``polar.nr - 1`` (beyond the grid)."""
+    dx = points_xy_m[:, 0] - x0_m
+    dy = points_xy_m[:, 1] - y0_m
+    ir = np.rint(np.hypot(dx, dy) / polar.dr_m).astype(np.int64)
+    jt = np.rint(np.mod(np.degrees(np.arctan2(dx, dy)), 360.0) / (360.0 / polar.n_theta)).astype(np.int64) % polar.n_theta
+    return ir, jt
+
+
 def bin_population(polar: PolarGrid, x0_m: float, y0_m: float, cells_xy_m: np.ndarray,
                    counts: np.ndarray) -> np.ndarray:
     """People per polar bin (nearest ring and bearing) around (x0, y0): ``counts`` (k, n_cells) →
     (k, nr, n_theta). People beyond the last ring are dropped (no lethality reaches them)."""
-    dx = cells_xy_m[:, 0] - x0_m
-    dy = cells_xy_m[:, 1] - y0_m
-    ir = np.rint(np.hypot(dx, dy) / polar.dr_m).astype(np.int64)
-    jt = np.rint(np.mod(np.degrees(np.arctan2(dx, dy)), 360.0) / (360.0 / polar.n_theta)).astype(np.int64) % polar.n_theta
+    ir, jt = polar_index(polar, x0_m, y0_m, cells_xy_m)
     keep = ir < polar.nr
     flat = ir[keep] * polar.n_theta + jt[keep]
     out = np.zeros((counts.shape[0], polar.nr * polar.n_theta))
@@ -90,6 +97,22 @@ class Window:
     i0: int
     i1: int
     values: np.ndarray
+
+
+def sample_polar(fields: np.ndarray, polar: PolarGrid, x0_m: float, y0_m: float, points_xy_m: np.ndarray) -> np.ndarray:
+    """Polar fields (k, nr, n_theta) around (x0, y0) at plant-frame points (n, 2), bilinear in r and
+    bearing as :func:`to_grid`; 0 beyond the last ring. Returns (k, n)."""
+    dx = points_xy_m[:, 0] - x0_m
+    dy = points_xy_m[:, 1] - y0_m
+    r = np.hypot(dx, dy)
+    t = np.mod(np.degrees(np.arctan2(dx, dy)), 360.0) / (360.0 / polar.n_theta)
+    out = np.zeros((fields.shape[0], len(r)))
+    near = r <= polar.r_max_m
+    for k in range(fields.shape[0]):
+        padded = np.concatenate([fields[k], fields[k][:, :1]], axis=1)  # bearing 360° = 0°
+        out[k, near] = map_coordinates(padded, [r[near] / polar.dr_m, t[near]], order=1, mode="nearest",
+                                       prefilter=False)
+    return out
 
 
 def to_grid(field: np.ndarray, polar: PolarGrid, x0_m: float, y0_m: float, grid: GridSpec) -> Window:

@@ -40,6 +40,19 @@ def markdown_report(res: Any) -> str:
               "| target | category | max IR (/y) | limit (/y) | result |", "|---|---|---|---|---|"]
     lines += [f"| {r['id']} {r['name']} | {r['category']} | {r['max_individual_risk_per_year']:.2e} | "
               f"{r['limit_per_year']:.0e} | {'PASS' if r['pass'] else 'FAIL'} |" for r in c["individual"]]
+    if res.workers:
+        lines += ["", "## Workers: presence-weighted individual risk per annum (IRPA)", "",
+                  "IRPA = presence fraction × mean over the work area of the risk of dying there (outdoor/indoor "
+                  "vulnerability, the shift's weather); upper = presence × the largest location-specific risk in "
+                  "the area.", "",
+                  "| group | people | presence | indoors | IRPA (/y) | upper (/y) | limit (/y) | zone |",
+                  "|---|---|---|---|---|---|---|---|"]
+        zone = {r["id"]: r for r in c.get("workers", [])}
+        for w in res.workers:
+            z = zone.get(w["id"], {})
+            lines.append(f"| {w['id']} | {w['headcount']} | {w['presence_fraction']:.3f} | {w['indoor_fraction']:.2f} | "
+                         f"{w['irpa_per_year']:.2e} | {w['irpa_upper_per_year']:.2e} | "
+                         f"{z.get('limit_per_year', float('nan')):.0e} | {z.get('zone', '-')} |")
     lines += ["", "| societal line | max F/line | result | note |", "|---|---|---|---|"]
     lines += [f"| {k} (F = {v['c']:g}/N^{v['slope']:g}) | {v['max_ratio_F_to_line']:.3g} | "
               f"{'below' if v['below_line'] else 'ABOVE'} | {v['note']} |" for k, v in c["societal"].items()]
@@ -65,7 +78,7 @@ def write_outputs(res: Any, plant: Plant, out_dir: Path) -> dict[str, str]:
         fh.write("N,F_per_year\n")
         for n, f in zip(res.fn_n, res.fn_f):
             fh.write(f"{n:g},{f:.6e}\n")
-    report = {"summary": res.summary(), "criteria": res.criteria, "run_key": res.run_key}
+    report = {"summary": res.summary(), "criteria": res.criteria, "workers": res.workers, "run_key": res.run_key}
     paths["criteria_json"].write_text(json.dumps(report, indent=2, default=float))
     paths["criteria_md"].write_text(markdown_report(res))
     paths["scenarios"].write_text(json.dumps([s.as_dict() for s in res.scenarios], indent=1, default=float))

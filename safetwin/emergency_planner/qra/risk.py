@@ -68,9 +68,11 @@ def max_ir_in(grid: GridSpec, ir: np.ndarray, geom: Any) -> float:
 
 def check_criteria(grid: GridSpec, ir: np.ndarray, n_values: np.ndarray, f_values: np.ndarray,
                    targets: tuple[dict[str, Any], ...], criteria_cfg: dict[str, Any], name: str = "GB36894",
-                   installation: str | None = None) -> dict[str, Any]:
-    """Pass/fail per protection target (max IR over the polygon against the category's limit) and of
-    the F-N curve against the criterion's lines (``upper``: F must stay at or below c/N^slope)."""
+                   installation: str | None = None, *, workers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Pass/fail per protection target (max IR over the polygon against the category's limit), of
+    the F-N curve against the criterion's lines (``upper``: F must stay at or below c/N^slope) and of
+    each worker group's presence-weighted individual risk against the criterion's ``workers`` limit
+    (UK HSE R2P2: intolerable above 1e-3 /y, broadly acceptable below 1e-6 /y)."""
     if name not in criteria_cfg:
         raise ValueError(f"unknown criteria {name!r}; available: {sorted(criteria_cfg)}")
     crit = criteria_cfg[name]
@@ -97,5 +99,17 @@ def check_criteria(grid: GridSpec, ir: np.ndarray, n_values: np.ndarray, f_value
         soc[line_name] = {"c": line["c"], "slope": line["slope"], "n_range": [line["n_min"], line["n_max"]],
                           "note": line.get("note", ""), "max_ratio_F_to_line": ratio, "below_line": bool(ratio <= 1.0)}
     societal_pass = soc["upper"]["below_line"] if "upper" in soc else None
+    wcrit = crit.get("workers")
+    wrows = []
+    for w in workers or []:
+        if wcrit is None:
+            continue
+        limit, ba = float(wcrit["limit"]), float(wcrit.get("broadly_acceptable", 0.0))
+        m = float(w["irpa_per_year"])
+        wrows.append({"id": w["id"], "headcount": w["headcount"], "irpa_per_year": m,
+                      "irpa_upper_per_year": w["irpa_upper_per_year"], "limit_per_year": limit,
+                      "label": wcrit.get("label", ""), "pass": bool(m <= limit),
+                      "zone": "intolerable" if m > limit else "ALARP" if m > ba else "broadly acceptable"})
     return {"criteria": name, "title": crit.get("title", ""), "installation": inst, "individual": rows,
-            "societal": soc, "individual_pass": all(r["pass"] for r in rows), "societal_pass": societal_pass}
+            "societal": soc, "workers": wrows, "individual_pass": all(r["pass"] for r in rows),
+            "societal_pass": societal_pass, "workers_pass": all(r["pass"] for r in wrows) if wrows else None}

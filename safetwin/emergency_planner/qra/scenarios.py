@@ -8,11 +8,14 @@ comes from the physics source-term functions and its event tree splits it into o
   (instantaneous), probability 1 (the flammability of NH3/H2S is not followed here);
 * flammable gas or flashing liquid: immediate ignition → ``jet_fire`` (continuous) or ``fireball``
   (instantaneous, BLEVE of the full inventory); delayed ignition → ``flash_plume`` / ``flash_puff``
-  (LFL envelope of the airborne part); no ignition → no fatality;
+  (LFL envelope of the airborne part, :func:`delayed_ignition_outcome`: ignited by the plant's
+  ignition sources the cloud covers, per wind direction, or by one probability per category when
+  the plant declares none); no ignition → no fatality;
 * non-flashing flammable liquid: ignition (immediate or delayed) → ``pool_fire`` (bund-limited pool,
   or the equilibrium pool of a continuous leak).
 
-Ignition probabilities: Purple Book CPR 18E ch.4 [PUB-mem] (``data/ignition.yaml``).
+Ignition probabilities: Purple Book CPR 18E ch.4 [PUB-mem] (``data/ignition.yaml``); delayed ignition
+by the plant's ignition sources (``ignition_sources`` in plant.yaml, :mod:`.ignition`).
 """
 from __future__ import annotations
 
@@ -78,6 +81,17 @@ def ignition_probabilities(ign: dict[str, Any], substance: Substance, released_a
     else:
         p = c["immediate"]["instantaneous"][_band(size, ign["size_bands"]["instantaneous_kg"])]
     return float(p), float(c["delayed_given_no_immediate"]), cat
+
+
+def delayed_ignition_outcome(outcome_id: str, kind: str, cloud_frequency_per_year: float, cloud: dict[str, Any],
+                             p_delayed: float, **params: Any) -> Outcome:
+    """An outcome of the delayed-ignition branch: ``cloud_frequency_per_year`` is the frequency of the
+    flammable ``cloud`` that did not ignite at once; the task multiplies it, wind direction by wind
+    direction, by the probability that the plant's ignition sources inside the cloud's flammable
+    envelope ignite it (:mod:`.ignition`), or by ``p_delayed`` when the plant declares no sources."""
+    return Outcome(outcome_id, kind, cloud_frequency_per_year,
+                   {"substance": cloud["substance"], "cloud": dict(cloud), "ignition": "delayed",
+                    "p_delayed": float(p_delayed), **params})
 
 
 def _events_for(cfg_events: dict[str, Any], eq_id: str, kind: str) -> list[dict[str, Any]]:
@@ -183,14 +197,14 @@ def _scenario(plant: Any, eq: Any, inv: Any, ev: dict[str, Any], cfg: dict[str, 
             if continuous:
                 outs.append(Outcome(f"{sid}:jet", "jet_fire", freq * p_i,
                                     {"substance": sub.name, "rate_kg_s": rate, "height_m": h}))
-                if sub.lfl_vol_frac:
-                    outs.append(Outcome(f"{sid}:flash", "flash_plume", freq * (1 - p_i) * p_d,
-                                        {"substance": sub.name, "rate_kg_s": rate * airborne, "height_m": h}))
+                cloud = {"model": "plume", "substance": sub.name, "rate_kg_s": rate * airborne, "height_m": h}
             else:
                 outs.append(Outcome(f"{sid}:fireball", "fireball", freq * p_i, {"substance": sub.name, "mass_kg": mass}))
-                if sub.lfl_vol_frac:
-                    outs.append(Outcome(f"{sid}:flash", "flash_puff", freq * (1 - p_i) * p_d,
-                                        {"substance": sub.name, "mass_kg": mass * airborne}))
+                cloud = {"model": "puff", "substance": sub.name, "mass_kg": mass * airborne}
+            if sub.lfl_vol_frac:
+                # the delayed-ignition branch (the flash fire; VCE outcomes share this cloud and ignition)
+                outs.append(delayed_ignition_outcome(f"{sid}:flash", f"flash_{cloud['model']}", freq * (1 - p_i),
+                                                     cloud, p_d))
             if flashing and airborne < 1.0:
                 notes.append(f"rain-out fraction {1 - airborne:.2f} (pool fire of the rain-out not modelled)")
         else:

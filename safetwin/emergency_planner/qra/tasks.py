@@ -14,7 +14,7 @@ import resource
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,8 +22,9 @@ import numpy as np
 from safetwin.emergency_planner.physics.grid import GridSpec
 
 from .config import WeatherClass, direction_weights
-from .lethality import lethality, reach_m, weather_key
-from .polar import PolarGrid, bin_population, convolve_rose, correlate_population, rfft_theta, to_grid
+from .ignition import IgnitionPoints, delayed_ignition_by_direction
+from .lethality import flammable_envelope, lethality, reach_m, weather_key
+from .polar import PolarGrid, bin_population, convolve_rose, correlate_population, rfft_theta, sample_polar, to_grid
 from .scenarios import Scenario
 
 
@@ -32,7 +33,9 @@ class TaskContext:
     """Inputs shared by all tasks: plant grid, weather classes and day/night fractions, angular
     resolution (``n_theta`` bearing bins; ``smear`` spreads each sector uniformly), lethality settings,
     populated nodes (``pop_xy_m`` (n, 2), ``pop_counts`` (4, n): day out/in, night out/in), polar
-    ring spacing ``dr_m`` (m) and the smallest N kept as a societal case."""
+    ring spacing ``dr_m`` (m), the smallest N kept as a societal case, the plant's ignition sources
+    (:mod:`.ignition`) and the worker groups' nodes (``worker_xy_m``, each node's group and weight
+    1/nodes of its group; :mod:`.population`)."""
 
     grid: GridSpec
     classes: tuple[WeatherClass, ...]
@@ -44,6 +47,12 @@ class TaskContext:
     pop_counts: np.ndarray
     dr_m: float
     min_case_n: float = 0.01
+    ignition: IgnitionPoints = field(default_factory=lambda: IgnitionPoints(np.zeros((0, 2)), np.zeros(0, np.int64),
+                                                                           np.zeros(0), ()))
+    worker_xy_m: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    worker_group: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    worker_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    n_worker_groups: int = 0
 
 
 def _r_cap(scn: Scenario, grid: GridSpec) -> float:
@@ -105,16 +114,38 @@ class _Meter:
                 "t_start": self.t_epoch, "t_end": time.time(), "pid": float(os.getpid())}
 
 
-def empty_result(scn: Scenario, n_cases: int, meter: _Meter) -> dict[str, Any]:
+def empty_result(scn: Scenario, n_cases: int, meter: _Meter, n_groups: int = 0) -> dict[str, Any]:
     return {"j0": 0, "j1": 0, "i0": 0, "i1": 0, "ir": np.zeros((0, 0)), "case_f": np.zeros(0), "case_n": np.zeros(0),
-            "pll": 0.0, "n_cases": n_cases, "reach_m": 0.0, **meter.read()}
+            "pll": 0.0, "n_cases": n_cases, "reach_m": 0.0, "worker_sum": np.zeros((4, n_groups)), **meter.read()}
+
+
+def _ignition_weights(o: Any, wc: WeatherClass, polar: PolarGrid, nro: int, scn: Scenario, ctx: TaskContext,
+                      cache: dict[tuple[Any, ...], np.ndarray]) -> np.ndarray | float:
+    """Factor on the wind-rose weights of outcome ``o``: 1 (ignition is in its frequency), or for a
+    delayed-ignition branch P_ign per bearing bin from the ignition sources in the cloud's envelope
+    (cached per cloud and weather key), or ``p_delayed`` when the plant declares no sources."""
+    if o.params.get("ignition") != "delayed":
+        return 1.0
+    if ctx.ignition.empty:
+        return float(o.params["p_delayed"])
+    key = (repr(sorted(o.params["cloud"].items())), weather_key(o.kind, wc), nro)
+    if key not in cache:
+        x, y = polar.offsets(nro)
+        env = flammable_envelope(o.params["cloud"], wc, x, y, ctx.lethality)
+        cache[key] = delayed_ignition_by_direction(env, polar, scn.x_m, scn.y_m, ctx.ignition)
+    return cache[key]
 
 
 def run_task(scn: Scenario, ctx: TaskContext) -> dict[str, Any]:
-    """Individual-risk block, societal cases and PLL of one scenario (see the module docstring).
+    """Individual-risk block, societal cases, PLL and worker-group sums of one scenario (see the
+    module docstring).
 
     Each outcome's lethality is computed once per weather class on the polar grid in the canonical
-    frame (wind from north) and rotated to all bearing bins by FFT along the bearing axis."""
+    frame (wind from north) and rotated to all bearing bins by FFT along the bearing axis. A
+    delayed-ignition branch weights the bearings by the probability that the cloud is ignited
+    (:func:`_ignition_weights`). ``worker_sum`` (4, groups): Σ over each worker group's nodes of
+    weight × P(death) for a person there all the time, outdoors and indoors (societal
+    vulnerabilities), given day and given night: rows day_out, day_in, night_out, night_in."""
     tune_malloc()
     meter = _Meter()
     lc = ctx.lethality
@@ -134,25 +165,30 @@ def run_task(scn: Scenario, ctx: TaskContext) -> dict[str, Any]:
     uses = Counter(wkey.values())
     r_top = max(reach.values(), default=0.0)
     if r_top <= 0:
-        return empty_result(scn, n_cases, meter)
+        return empty_result(scn, n_cases, meter, ctx.n_worker_groups)
     nr = int(np.ceil(r_top / ctx.dr_m)) + 1
     polar = PolarGrid(ctx.dr_m, nr, ctx.n_theta)
     nf = ctx.n_theta // 2 + 1
     pop_hat = rfft_theta(bin_population(polar, scn.x_m, scn.y_m, ctx.pop_xy_m, ctx.pop_counts)) \
         if ctx.pop_counts.size else np.zeros((4, nr, nf), complex)
-    ir_hat = np.zeros((nr, nf), complex)
     fd, fn = ctx.day_fraction, 1.0 - ctx.day_fraction
+    # per weather class, Σ over outcomes of f·field·weights: IR (unprotected outdoors), and for the worker
+    # groups the societal outdoor / indoor vulnerabilities; combined by period at the end
+    n_cls = len(ctx.classes)
+    ir_cls = np.zeros((n_cls, nr, nf), complex)
+    with_workers = ctx.n_worker_groups > 0
+    person_cls = np.zeros((n_cls, 2, nr, nf) if with_workers else (0, 2, 0, 0), complex)
     case_f: list[np.ndarray] = []
     case_n: list[np.ndarray] = []
     pll = 0.0
     fields_hat: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for wc in ctx.classes:
-        w = direction_weights(wc.rose, ctx.n_theta, ctx.smear)
-        w_hat = np.fft.rfft(w)
-        p_class = fd * wc.p_day + fn * wc.p_night
+    ignition_cache: dict[tuple[Any, ...], np.ndarray] = {}
+    for c, wc in enumerate(ctx.classes):
+        w_rose = direction_weights(wc.rose, ctx.n_theta, ctx.smear)
+        w_rose_hat = np.fft.rfft(w_rose)
         for o in scn.outcomes:
             r_o = reach[(o.id, wc.name)]
-            if r_o <= 0 or p_class <= 0:
+            if r_o <= 0 or fd * wc.p_day + fn * wc.p_night <= 0:
                 continue
             nro = min(int(np.ceil(r_o / ctx.dr_m)) + 1, nr)
             fk = wkey[(o.id, wc.name)]
@@ -163,20 +199,41 @@ def run_task(scn: Scenario, ctx: TaskContext) -> dict[str, Any]:
                 l_ir_hat, out_hat, in_hat = (rfft_theta(f) for f in lethality(o.kind, o.params, wc, x, y, lc))
                 if uses[fk] > 1:  # kept only when another class will reuse it
                     fields_hat[fk] = (l_ir_hat, out_hat, in_hat)
-            ir_hat[:nro] += (o.frequency_per_year * p_class) * l_ir_hat * w_hat
-            for frac, p_per, k in ((fd, wc.p_day, 0), (fn, wc.p_night, 2)):
+            p_ign = _ignition_weights(o, wc, polar, nro, scn, ctx, ignition_cache)
+            w = w_rose * p_ign
+            w_hat = w_rose_hat * p_ign if np.isscalar(p_ign) else np.fft.rfft(w)
+            fw_hat = o.frequency_per_year * w_hat
+            ir_cls[c, :nro] += l_ir_hat * fw_hat
+            if with_workers:
+                person_cls[c, 0, :nro] += out_hat * fw_hat
+                person_cls[c, 1, :nro] += in_hat * fw_hat
+            for frac, p_per, k in ((fd, wc.p_day, 0), (fn, wc.p_night, 1)):
                 if frac * p_per <= 0:
                     continue
-                n_dir = (correlate_population(out_hat, pop_hat[k, :nro], ctx.n_theta)
-                         + correlate_population(in_hat, pop_hat[k + 1, :nro], ctx.n_theta))
+                n_dir = (correlate_population(out_hat, pop_hat[2 * k, :nro], ctx.n_theta)
+                         + correlate_population(in_hat, pop_hat[2 * k + 1, :nro], ctx.n_theta))
                 f_dir = o.frequency_per_year * frac * p_per * w
                 pll += float(np.sum(f_dir * n_dir))
                 keep = (f_dir > 0) & (n_dir >= ctx.min_case_n)
                 case_f.append(f_dir[keep])
                 case_n.append(n_dir[keep])
-    ir_polar = convolve_rose(ir_hat, 1.0, ctx.n_theta)
-    win = to_grid(ir_polar, polar, scn.x_m, scn.y_m, ctx.grid)
+    p_day = np.array([wc.p_day for wc in ctx.classes])
+    p_night = np.array([wc.p_night for wc in ctx.classes])
+    ir_hat = np.tensordot(fd * p_day + fn * p_night, ir_cls, axes=1)
+    win = to_grid(convolve_rose(ir_hat, 1.0, ctx.n_theta), polar, scn.x_m, scn.y_m, ctx.grid)
+    worker_sum = np.zeros((4, ctx.n_worker_groups))
+    if with_workers:
+        near = np.hypot(ctx.worker_xy_m[:, 0] - scn.x_m, ctx.worker_xy_m[:, 1] - scn.y_m) <= polar.r_max_m
+        if near.any():
+            # given day / given night all year: rows day_out, day_in, night_out, night_in
+            person_hat = np.concatenate([np.tensordot(p_day, person_cls, axes=1),
+                                         np.tensordot(p_night, person_cls, axes=1)])
+            vals = sample_polar(convolve_rose(person_hat, 1.0, ctx.n_theta), polar, scn.x_m, scn.y_m,
+                                ctx.worker_xy_m[near])
+            for row in range(4):
+                worker_sum[row] = np.bincount(ctx.worker_group[near], weights=vals[row] * ctx.worker_weight[near],
+                                              minlength=ctx.n_worker_groups)
     return {"j0": win.j0, "j1": win.j1, "i0": win.i0, "i1": win.i1, "ir": win.values,
             "case_f": np.concatenate(case_f) if case_f else np.zeros(0),
             "case_n": np.concatenate(case_n) if case_n else np.zeros(0),
-            "pll": pll, "n_cases": n_cases, "reach_m": r_top, **meter.read()}
+            "pll": pll, "n_cases": n_cases, "reach_m": r_top, "worker_sum": worker_sum, **meter.read()}
