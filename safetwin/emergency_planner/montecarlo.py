@@ -19,8 +19,11 @@ Two steps, each usable alone:
    :func:`~safetwin.emergency_planner.incident.run_incident` as one task per draw through the shared
    executor (:func:`~safetwin.emergency_planner.qra.executor.execute_tasks`, the QRA's code path:
    serial, local Dask cluster or a remote scheduler; JSON result per draw cached, resumable).
-   Everything else in the scenario (population and its seeds, events, response) is kept, so the
-   spread is the weather's alone.
+   Each draw also draws its people again (:func:`apply_people`: positions in their areas,
+   pre-movement from the scenario's distribution, walking speeds), so the spread of RSET is that of
+   the weather *and* of the people (with the scenario's seeds kept, as before, pre-movement and
+   speeds were the same in every draw and only the alarm time and the routes moved RSET);
+   ``vary_people=False`` keeps them for the weather's share alone. Events and response are kept.
 
 Wind shifts: the draw sets the wind at t0 and the stability; each ``weather.changes`` entry is kept
 as a change *relative* to the scenario's own t0 wind: its direction is turned by the same angle
@@ -32,9 +35,12 @@ somebody is never accounted for), ``last_arrival_s`` (last of those who reached 
 ``alarm_s``, ``first_detection_s``, ``people_above_aegl2_dose``, ``expected_harm`` (Σ over people of
 the probability of harm, channels combined as independent, 1 − Π(1 − p)), ``max_harm_probability``,
 ``people_not_accounted_for``, ``incapacitated`` (and, in the rows, ``deadlock``: the agent model
-stopped because nobody could reach any goal, e.g. the cloud cuts every route). The summary gives per
-metric n, missing, mean, sd (n − 1), P5/P50/P95 (linear interpolation), min and max over the draws
-that have a value.
+stopped because nobody could reach any goal, e.g. the cloud cuts every route), ``rset_after_alarm_s``,
+``premovement_mean_s`` and ``walking_speed_mean_m_s`` (the draw's people). The summary gives per
+metric n, missing, mean with its Student-t interval, sd (n − 1), P5/P50/P95 (linear interpolation)
+with distribution-free order-statistic intervals (:func:`quantile_interval`), min and max over the
+draws that have a value, and a warning where the draws are too few (:func:`min_draws_for_quantile`);
+:func:`convergence` gives the running statistics for the convergence plot.
 
 Example (draws only: no simulation)::
 
@@ -70,6 +76,8 @@ from collections.abc import Mapping
 
 import numpy as np
 from scipy.special import ndtr, ndtri
+from scipy.stats import binom
+from scipy.stats import t as t_dist
 
 from safetwin.plant_models.loader import Plant, bundled_plant_path
 from safetwin.scenarios.loader import LoadedScenario, load_scenario
@@ -80,15 +88,17 @@ from .qra.config import load_config
 from .qra.executor import ExecutionStats, Progress, Task, execute_tasks
 
 __all__ = ["WeatherClassSpec", "WeatherDistribution", "WeatherDraw", "WeatherDraws", "weather_distribution",
-           "weather_draws", "speed_range", "apply_weather", "period_of", "run_draw", "summarize",
+           "weather_draws", "speed_range", "apply_weather", "apply_people", "people_seed", "period_of", "run_draw",
+           "summarize", "mean_interval", "quantile_interval", "min_draws_for_quantile", "convergence", "PERCENTILES",
            "MonteCarloResult", "run_montecarlo", "DRAW_METRICS", "CODE_VERSION"]
 
-CODE_VERSION = "mc-1"
+CODE_VERSION = "mc-2"  # mc-2: rows carry RSET after the alarm and the people's draws
 #: Wind speed limits of the draws (m/s at 10 m): ALOHA's 1 m/s floor; 20 m/s is beyond any class.
 SPEED_MIN_M_S, SPEED_MAX_M_S = 1.0, 20.0
 #: Per-draw metrics summarised over the draws (see the module docstring).
-DRAW_METRICS = ("rset_s", "last_arrival_s", "alarm_s", "first_detection_s", "people_above_aegl2_dose",
-                "expected_harm", "max_harm_probability", "people_not_accounted_for", "incapacitated")
+DRAW_METRICS = ("rset_s", "rset_after_alarm_s", "last_arrival_s", "alarm_s", "first_detection_s",
+                "people_above_aegl2_dose", "expected_harm", "max_harm_probability", "people_not_accounted_for",
+                "incapacitated", "premovement_mean_s", "walking_speed_mean_m_s")
 PERIODS = ("day", "night")
 
 # Pasquill's key (Turner 1970, as in physics.stability) as speed intervals (m/s at 10 m) where
@@ -359,6 +369,27 @@ def apply_weather(sc: Scenario, d: WeatherDraw) -> Scenario:
     return Scenario.model_validate(doc)
 
 
+def people_seed(seed: int, index: int) -> int:
+    """The seed of draw ``index``'s people (positions in their areas, pre-movement, walking speeds):
+    independent streams per draw from ``numpy.random.SeedSequence((seed, index))``, so draw k is the
+    same in every run with the same seed.
+
+    >>> people_seed(1, 0) == people_seed(1, 0) != people_seed(1, 1)
+    True
+    """
+    return int(np.random.SeedSequence((int(seed), int(index))).generate_state(1)[0])
+
+
+def apply_people(sc: Scenario, seed: int) -> Scenario:
+    """``sc`` with the people drawn again: the population seed (who stands where in each area, and
+    which ones a ``limit`` keeps) and the simulation seed (each person's pre-movement time from the
+    scenario's distribution, free walking speed (Weidmann) and tolerance) both set to ``seed``."""
+    doc = sc.model_dump()
+    doc["population"]["seed"] = int(seed)
+    doc["simulation"]["seed"] = int(seed)
+    return Scenario.model_validate(doc)
+
+
 # ================================================================================ one task
 @dataclass(frozen=True)
 class _DrawContext:
@@ -399,8 +430,13 @@ def draw_metrics(res: Any) -> dict[str, Any]:
         out["expected_harm"] = float(np.sum(-np.expm1(np.sum(np.log1p(-np.clip(np.stack(hp), 0.0, 1.0)), axis=0)))) \
             if hp else 0.0
         out["expected_harm_by_channel"] = {k: float(np.sum(v)) for k, v in ev.harm_probability.items()}
+        # the people's own draws (what varies with the draw besides the weather)
+        out["premovement_mean_s"] = float(np.mean(ev.premovement_s)) if ev.n else None
+        out["walking_speed_mean_m_s"] = float(np.mean(ev.free_speed_m_s)) if ev.n else None
     else:
-        out["expected_harm"] = None
+        out["expected_harm"] = out["premovement_mean_s"] = out["walking_speed_mean_m_s"] = None
+    rset, alarm = out.get("rset_s"), out.get("alarm_s")
+    out["rset_after_alarm_s"] = None if rset is None or alarm is None else float(rset) - float(alarm)
     out["objectives_met"] = {o["id"]: bool(o["met"]) for o in m.get("objectives", [])}
     return {k: _none_if_nan(v) for k, v in out.items()}
 
@@ -444,21 +480,123 @@ def _load_json(path: Path) -> Any:
 
 
 # ================================================================================ summary
-def summarize(values: list[Any]) -> dict[str, Any]:
-    """n, missing, mean, sd (n − 1), p5, p50, p95 (linear interpolation), min, max of the non-missing
-    values (``None``/NaN count as missing).
+#: the percentiles reported per metric
+PERCENTILES = (5, 50, 95)
+
+
+def mean_interval(x: np.ndarray, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Student-t interval for the mean of ``x`` (n ≥ 2; exact for normal data, approximate otherwise)."""
+    n = x.size
+    if n < 2:
+        return None
+    half = float(t_dist.ppf(0.5 + confidence / 2, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+    m = float(x.mean())
+    return (m - half, m + half)
+
+
+def quantile_interval(x: np.ndarray, q: float, confidence: float = 0.95) -> dict[str, Any]:
+    """Distribution-free interval for the ``q`` quantile (0 < q < 1) from order statistics: the
+    ranks (l, u) with P(X₍ₗ₎ ≤ ξ_q < X₍ᵤ₎) = F_B(u − 1) − F_B(l − 1) ≥ ``confidence``, F_B the
+    Binomial(n, q) CDF (Conover 1999, *Practical Nonparametric Statistics*, §3.2; Hahn & Meeker 1991,
+    *Statistical Intervals*, ch. 5). A side that n draws cannot bound is None (e.g. P95 from fewer
+    than 72 draws has no 95 % equal-tailed upper bound). ``coverage`` is the interval's exact level.
+
+    >>> r = quantile_interval(np.arange(1.0, 101.0), 0.5)
+    >>> r["low"], r["high"], r["coverage"] >= 0.95
+    (40.0, 61.0, True)
+    >>> quantile_interval(np.arange(1.0, 7.0), 0.95)["high"] is None
+    True
+    """
+    n = x.size
+    xs = np.sort(x)
+    alpha = 1.0 - confidence
+    k = np.arange(0, n + 1)
+    cdf = binom.cdf(k, n, q)                              # cdf[j] = P(B ≤ j)
+    lows = np.flatnonzero(cdf[:n] <= alpha / 2)           # l − 1 = j with P(B ≤ l − 1) ≤ α/2
+    highs = np.flatnonzero(cdf[:n] >= 1 - alpha / 2)      # u − 1 = j with P(B ≤ u − 1) ≥ 1 − α/2
+    l_rank = int(lows[-1]) + 1 if lows.size else None     # 1-based ranks
+    u_rank = int(highs[0]) + 1 if highs.size else None
+    below = float(cdf[l_rank - 1]) if l_rank else 0.0
+    above = float(cdf[u_rank - 1]) if u_rank else 1.0
+    return {"low": float(xs[l_rank - 1]) if l_rank else None, "high": float(xs[u_rank - 1]) if u_rank else None,
+            "coverage": above - below, "ranks": [l_rank, u_rank]}
+
+
+def min_draws_for_quantile(q: float, confidence: float = 0.95) -> int:
+    """Fewest draws for which both sides of :func:`quantile_interval` exist (equal tails: the sample
+    extremes bound ξ_q on each side with probability ≥ 1 − α/2, i.e. max(q, 1 − q)^n ≤ α/2): 72 for
+    P5 or P95, 6 for the median at 95 % (a one-sided 95 % bound on P95 needs 59: Wilks 1941).
+
+    >>> min_draws_for_quantile(0.95), min_draws_for_quantile(0.5)
+    (72, 6)
+    """
+    n = 1
+    while max(q, 1 - q) ** n > (1 - confidence) / 2:
+        n += 1
+    return n
+
+
+def summarize(values: list[Any], confidence: float = 0.95) -> dict[str, Any]:
+    """n, missing, mean with its ``confidence`` interval (Student t), sd (n − 1), P5/P50/P95 (linear
+    interpolation) with their distribution-free intervals (:func:`quantile_interval`), min, max of
+    the non-missing values (``None``/NaN count as missing), and ``warnings`` where n draws cannot
+    support a figure.
 
     >>> s = summarize([1.0, 2.0, 3.0, None])
     >>> s["n"], s["missing"], s["mean"], s["p50"], s["max"]
     (3, 1, 2.0, 2.0, 3.0)
+    >>> s["p95_ci"], s["warnings"][0][:38]                     # a lower bound only
+    ([2.0, None], 'P5 and P95 from 3 draws are not estima')
     """
     x = np.array([float(v) for v in values if v is not None and math.isfinite(float(v))])
-    out: dict[str, Any] = {"n": int(x.size), "missing": len(values) - int(x.size)}
+    out: dict[str, Any] = {"n": int(x.size), "missing": len(values) - int(x.size), "confidence": confidence}
+    keys = ["mean", "mean_ci", "sd", "min", "max"] + [f"p{p}" for p in PERCENTILES] + \
+        [f"p{p}_ci" for p in PERCENTILES]
     if not x.size:
-        return {**out, **dict.fromkeys(("mean", "sd", "p5", "p50", "p95", "min", "max"))}
-    p5, p50, p95 = np.percentile(x, [5, 50, 95])
-    return {**out, "mean": float(x.mean()), "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0, "p5": float(p5),
-            "p50": float(p50), "p95": float(p95), "min": float(x.min()), "max": float(x.max())}
+        return {**out, **dict.fromkeys(keys), "warnings": ["no draw has a value"]}
+    pct = np.percentile(x, PERCENTILES)
+    out.update(mean=float(x.mean()), sd=float(x.std(ddof=1)) if x.size > 1 else 0.0, min=float(x.min()),
+               max=float(x.max()))
+    ci = mean_interval(x, confidence)
+    out["mean_ci"] = list(ci) if ci else None
+    for p, v in zip(PERCENTILES, pct):
+        out[f"p{p}"] = float(v)
+        qi = quantile_interval(x, p / 100.0, confidence)
+        out[f"p{p}_ci"] = [qi["low"], qi["high"]]
+    warnings = []
+    need = min_draws_for_quantile(0.05, confidence)
+    if x.size < need:
+        warnings.append(f"P5 and P95 from {x.size} draws are not estimates: a distribution-free "
+                        f"{confidence:.0%} interval for them needs at least {need} draws (order statistics)")
+    need50 = min_draws_for_quantile(0.5, confidence)
+    if x.size < need50:
+        warnings.append(f"the median from {x.size} draws has no {confidence:.0%} interval (needs {need50})")
+    if x.size < 2:
+        warnings.append("one draw: no spread and no interval for the mean")
+    out["warnings"] = warnings
+    return out
+
+
+def convergence(values: list[Any], confidence: float = 0.95) -> dict[str, np.ndarray]:
+    """Running statistics over the first k draws (k = 1 … n, draws in order, missing ones skipped):
+    mean with its Student-t interval, P5/P50/P95 — the data of the convergence plot
+    (:func:`safetwin.ui.montecarlo_plot.convergence_png`).
+
+    >>> c = convergence([1.0, 3.0, None, 2.0])
+    >>> c["k"].tolist(), c["mean"].tolist()
+    ([1, 2, 3], [1.0, 2.0, 2.0])
+    """
+    x = np.array([float(v) for v in values if v is not None and math.isfinite(float(v))])
+    k = np.arange(1, x.size + 1)
+    csum, csq = np.cumsum(x), np.cumsum(x * x)
+    mean = csum / np.maximum(k, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(k > 1, (csq - k * mean**2) / np.maximum(k - 1, 1), np.nan)
+        half = t_dist.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1)) * np.sqrt(np.maximum(var, 0.0) / k)
+    half = np.where(k > 1, half, np.nan)
+    pct = np.array([np.percentile(x[:j], PERCENTILES) for j in k]).reshape(-1, len(PERCENTILES))
+    return {"k": k, "mean": mean, "mean_low": mean - half, "mean_high": mean + half,
+            **{f"p{p}": pct[:, i] for i, p in enumerate(PERCENTILES)}}
 
 
 @dataclass
@@ -493,16 +631,34 @@ class MonteCarloResult:
         return out
 
     def format_spread(self) -> str:
-        """The summary as a text table (one line per metric)."""
-        head = f"{'metric':<26}{'n':>4}{'miss':>5}{'mean':>11}{'sd':>10}{'P5':>10}{'P50':>10}{'P95':>10}{'max':>10}"
+        """The summary as a text table (one line per metric): the mean and the median with their
+        intervals; P5/P95 marked ``*`` when the draws are too few to bound them, and the warnings."""
+        conf = self.summary.get("confidence", 0.95)
+        head = (f"{'metric':<24}{'n':>4}{'miss':>5} {'mean':>10} {f'mean {conf:.0%} CI':>21} {'sd':>9} {'P5':>10} "
+                f"{'P50':>10} {f'P50 {conf:.0%} CI':>21} {'P95':>10} {'max':>9}")
         lines = [head]
 
-        def f(v: Any) -> str:
-            return f"{v:10.4g}" if v is not None else f"{'-':>10}"
+        def f(v: Any, w: int = 9) -> str:
+            return f"{v:>{w}.3g}" if v is not None else f"{'-':>{w}}"
 
+        def ci(pair: Any) -> str:
+            if not pair:
+                return f"{'-':>21}"
+            lo, hi = (f"{v:.3g}" if v is not None else ("-inf", "inf")[k] for k, v in enumerate(pair))
+            return f"{'[' + lo + ', ' + hi + ']':>21}"
+
+        starred = False
         for k, s in self.summary["metrics"].items():
-            lines.append(f"{k:<26}{s['n']:>4}{s['missing']:>5} {f(s['mean'])}{f(s['sd'])}{f(s['p5'])}{f(s['p50'])}"
-                         f"{f(s['p95'])}{f(s['max'])}")
+            weak = s["n"] < min_draws_for_quantile(0.05, conf)
+            starred |= weak and s["n"] > 0
+            mark = "*" if weak and s["n"] > 0 else " "
+            lines.append(f"{k:<24}{s['n']:>4}{s['missing']:>5} {f(s['mean'], 10)} {ci(s['mean_ci'])} {f(s['sd'])} "
+                         f"{f(s['p5'])}{mark} {f(s['p50'], 10)} {ci(s['p50_ci'])} {f(s['p95'])}{mark} {f(s['max'])}")
+        if starred:
+            lines.append(f"* not an estimate: fewer than {min_draws_for_quantile(0.05, conf)} draws cannot bound P5/P95 "
+                         f"at {conf:.0%} (distribution-free, order statistics)")
+        for w in self.summary.get("warnings", []):
+            lines.append(f"WARNING: {w}")
         return "\n".join(lines)
 
     def write(self, out_dir: str | Path) -> dict[str, str]:
@@ -533,13 +689,16 @@ def _plant_digest(plant: Plant) -> str:
 
 def run_montecarlo(scenario_name: str | Path, n: int, *, seed: int = 0, scheduler: Any = None, n_workers: int = 2,
                    cache_dir: str | Path = "var/montecarlo/cache", evacuate: bool = True, resume: bool = True,
-                   period: str = "auto", weather: Any = None, speed_sigma: float = 0.3,
-                   progress: Progress | None = None, max_tasks: int | None = None) -> MonteCarloResult:
+                   period: str = "auto", weather: Any = None, speed_sigma: float = 0.3, vary_people: bool = True,
+                   confidence: float = 0.95, progress: Progress | None = None,
+                   max_tasks: int | None = None) -> MonteCarloResult:
     """Run scenario ``scenario_name`` (library name or YAML path) over ``n`` weather draws.
 
     ``weather``: the distribution source (default: the scenario's plant QRA weather; see
     :func:`weather_distribution`); ``period``: ``"auto"`` (the scenario's time of day, see
-    :func:`period_of`), ``"day"``, ``"night"`` or ``"any"``; ``scheduler``/``n_workers``/``resume``/
+    :func:`period_of`), ``"day"``, ``"night"`` or ``"any"``; ``vary_people``: each draw also draws
+    its people again (:func:`apply_people`; False keeps the scenario's, so the spread is the
+    weather's alone); ``confidence``: the level of the intervals; ``scheduler``/``n_workers``/``resume``/
     ``progress``/``max_tasks`` as in :func:`~.qra.executor.execute_tasks`. Each draw's result is
     cached as JSON under ``cache_dir/<scenario>/`` keyed by the drawn scenario, the plant files and
     the code version, so a re-run (or a longer run with the same seed) recomputes only what is new.
@@ -553,6 +712,8 @@ def run_montecarlo(scenario_name: str | Path, n: int, *, seed: int = 0, schedule
     tasks = []
     for d in draws:
         s = apply_weather(sc, d)
+        if vary_people:
+            s = apply_people(s, people_seed(seed, d.index))
         key = hashlib.sha256(json.dumps([CODE_VERSION, s.model_dump(mode="json"), pdig, evacuate],
                                         sort_keys=True).encode()).hexdigest()[:12]
         tasks.append(Task(f"draw-{d.index:04d}-{key}", _DrawPayload(d, s), 1.0))
@@ -564,17 +725,29 @@ def run_montecarlo(scenario_name: str | Path, n: int, *, seed: int = 0, schedule
     rows = sorted(results.values(), key=lambda r: r["index"])
     summary = {
         "scenario": sc.name, "plant": loaded.plant.id, "n_draws": int(n), "n_finished": len(rows), "seed": int(seed),
-        "period": per, "evacuate": evacuate, "speed_sigma": speed_sigma, "notes": list(draws.distribution.notes),
+        "period": per, "evacuate": evacuate, "speed_sigma": speed_sigma, "vary_people": vary_people,
+        "notes": list(draws.distribution.notes),
         "original_weather": sc.weather.model_dump(mode="json"),
         "weather_classes": {c: int(sum(1 for r in rows if r["weather"]["weather_class"] == c))
                             for c in sorted({r["weather"]["weather_class"] for r in rows})},
         "wind_speed_m_s": summarize([r["weather"]["wind_speed_m_s"] for r in rows]),
         "incomplete_evacuations": sum(1 for r in rows if r["metrics"].get("rset_s") is None),
         "deadlocks": sum(1 for r in rows if r["metrics"].get("deadlock")),
-        "metrics": {k: summarize([r["metrics"].get(k) for r in rows]) for k in DRAW_METRICS},
+        "metrics": {k: summarize([r["metrics"].get(k) for r in rows], confidence) for k in DRAW_METRICS},
+        "confidence": confidence,
         "execution": {"scheduler": stats.scheduler, "workers": stats.n_workers, "computed": stats.n_computed,
                       "cached": stats.n_cached, "wall_s": round(stats.wall_s, 3),
                       "startup_s": round(stats.startup_s, 3),
                       "sweep_s": round(stats.sweep_s, 3), "task_cpu_s": round(stats.task_cpu_s, 3)},
     }
+    summary["warnings"] = _grouped_warnings(summary["metrics"])
     return MonteCarloResult(sc.name, int(n), int(seed), per, rows, summary, stats, stats.complete)
+
+
+def _grouped_warnings(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """Each distinct small-sample warning once, with the metrics it concerns."""
+    by_text: dict[str, list[str]] = {}
+    for k, s in metrics.items():
+        for w in s.get("warnings") or []:
+            by_text.setdefault(w, []).append(k)
+    return [f"{w} [{', '.join(ks)}]" for w, ks in by_text.items()]

@@ -17,8 +17,9 @@ import pytest
 import yaml
 from scipy.stats import chisquare
 
-from safetwin.emergency_planner.montecarlo import (DRAW_METRICS, apply_weather, run_montecarlo, speed_range,
-                                                   summarize, weather_distribution, weather_draws)
+from safetwin.emergency_planner.montecarlo import (DRAW_METRICS, apply_weather, convergence, min_draws_for_quantile,
+                                                   quantile_interval, run_montecarlo, speed_range, summarize,
+                                                   weather_distribution, weather_draws)
 from safetwin.emergency_planner.incident import wind_history
 from safetwin.emergency_planner.physics.stability import pasquill_class_key
 from safetwin.emergency_planner.qra.config import load_config
@@ -145,6 +146,50 @@ def test_summary_statistics():
     assert s["mean"] == pytest.approx(4.0) and s["sd"] == pytest.approx(np.std([3, 1, 2, 10], ddof=1))
     assert s["p50"] == pytest.approx(2.5) and s["p95"] == pytest.approx(np.percentile([1, 2, 3, 10], 95))
     assert summarize([None])["mean"] is None
+    # the mean's interval is the Student-t one (scipy's, computed independently)
+    from scipy import stats
+    lo, hi = stats.t.interval(0.95, 3, loc=4.0, scale=stats.sem([3, 1, 2, 10]))
+    assert s["mean_ci"] == pytest.approx([lo, hi])
+
+
+def test_small_samples_are_flagged_and_percentile_intervals_need_enough_draws():
+    """N = 6 (what the CLI printed P5/P95 for without a word): P5/P95 cannot be bounded, and say so."""
+    six = summarize([180.0, 195.0, 172.0, 240.0, 201.0, 188.0])
+    assert six["p95_ci"][1] is None and six["p5_ci"][0] is None
+    assert any("P5 and P95 from 6 draws are not estimates" in w and "72" in w for w in six["warnings"])
+    assert six["p50_ci"] == [172.0, 240.0]                       # n = 6: the extremes bound the median at 96.9 %
+    big = summarize(list(np.random.default_rng(0).normal(200.0, 20.0, 100)))
+    assert big["warnings"] == [] and None not in big["p95_ci"] and None not in big["p5_ci"]
+    assert min_draws_for_quantile(0.95) == 72 and min_draws_for_quantile(0.5) == 6
+
+
+def test_quantile_intervals_cover_at_their_stated_level():
+    """Coverage checked by simulation (an independent method): lognormal samples of 100, the true
+    P95 and median known; the distribution-free interval must cover them at least as often as it
+    claims (it is exact up to discreteness: ≥ 95 %)."""
+    rng = np.random.default_rng(42)
+    reps, n = 3000, 100
+    samples = rng.lognormal(5.0, 0.4, (reps, n))
+    for q in (0.5, 0.95):
+        truth = float(np.exp(5.0 + 0.4 * __import__("scipy").stats.norm.ppf(q)))
+        first = quantile_interval(samples[0], q)
+        hits = 0
+        for x in samples:
+            r = quantile_interval(x, q)
+            hits += r["low"] <= truth <= r["high"]
+        rate = hits / reps
+        assert first["coverage"] >= 0.95
+        assert rate >= first["coverage"] - 3 * math.sqrt(0.05 * 0.95 / reps), (q, rate, first["coverage"])
+
+
+def test_convergence_is_the_running_statistics():
+    x = [5.0, 1.0, None, 3.0, 7.0]
+    c = convergence(x)
+    vals = np.array([5.0, 1.0, 3.0, 7.0])
+    assert c["k"].tolist() == [1, 2, 3, 4]
+    assert c["mean"] == pytest.approx(np.cumsum(vals) / np.arange(1, 5))
+    assert c["p50"][-1] == pytest.approx(np.median(vals)) and np.isnan(c["mean_low"][0])
+    assert c["mean_low"][-1] == pytest.approx(summarize(x)["mean_ci"][0])
 
 
 def test_generic_executor_rejects_duplicate_ids(tmp_path):
@@ -188,6 +233,24 @@ def test_serial_resume_and_dask_cluster_give_identical_draws(small_mc, tmp_path)
     assert more.stats.n_cached == n and more.stats.n_computed == 1
 
 
+def test_the_people_propagate_into_rset(small_mc, tmp_path):
+    """Before, every draw kept the scenario's people (positions, pre-movement, walking speeds: the
+    same seeds), so only the weather moved RSET — through the alarm time or the routes. Now each
+    draw draws its people again: the pre-movement and speeds differ draw by draw and so does the
+    time from the alarm to the last person safe, for the same weather; --fixed-people keeps the old
+    behaviour (the weather's share alone)."""
+    n = 4
+    fixed = run_montecarlo(small_mc, n, seed=3, scheduler="serial", cache_dir=tmp_path / "f", vary_people=False)
+    varied = run_montecarlo(small_mc, n, seed=3, scheduler="serial", cache_dir=tmp_path / "v")
+    mf, mv = fixed.summary["metrics"], varied.summary["metrics"]
+    assert mf["premovement_mean_s"]["sd"] < 1e-9 and mf["walking_speed_mean_m_s"]["sd"] < 1e-12
+    assert mv["premovement_mean_s"]["sd"] > 0.5 and mv["walking_speed_mean_m_s"]["sd"] > 0.005
+    assert [r["weather"] for r in fixed.rows] == [r["weather"] for r in varied.rows]   # same weather draws
+    after_f, after_v = fixed.values("rset_after_alarm_s"), varied.values("rset_after_alarm_s")
+    assert sum(abs(a - b) > 1.0 for a, b in zip(after_f, after_v) if a is not None and b is not None) >= n - 1
+    assert varied.summary["vary_people"] and not fixed.summary["vary_people"]
+
+
 def test_cli_montecarlo_writes_draws_and_summary(small_mc, tmp_path):
     from typer.testing import CliRunner
 
@@ -198,6 +261,9 @@ def test_cli_montecarlo_writes_draws_and_summary(small_mc, tmp_path):
     r = runner.invoke(app, ["montecarlo", str(small_mc), "--n", "2", "--seed", "1", "--serial", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "2 computed, 0 cached" in r.output and "expected_harm" in r.output
+    assert "WARNING: P5 and P95 from 2 draws are not estimates" in r.output and "*" in r.output
+    png = out / "convergence.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     lines = (out / "draws.csv").read_text().splitlines()
     assert len(lines) == 3 and lines[0].startswith("draw,period,weather_class,stability,wind_from_deg")
     summary = json.loads((out / "summary.json").read_text())

@@ -115,10 +115,18 @@ def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML f
                    period: str = typer.Option("auto", "--period", help="auto (the scenario's time of day), day, "
                                               "night or any"),
                    resume: bool = typer.Option(True, help="reuse finished draws cached under OUT/cache"),
-                   no_evacuation: bool = typer.Option(False, "--no-evacuation", help="timeline only (no agents)")
+                   no_evacuation: bool = typer.Option(False, "--no-evacuation", help="timeline only (no agents)"),
+                   fixed_people: bool = typer.Option(False, "--fixed-people", help="keep the scenario's people "
+                                                     "(positions, pre-movement, walking speeds) in every draw: "
+                                                     "the spread of the weather alone"),
+                   confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999,
+                                                    help="level of the intervals"),
+                   plot: bool = typer.Option(True, "--plot/--no-plot", help="write OUT/convergence.png "
+                                             "(needs the ui extra)")
                    ) -> None:
-    """Run a scenario over N weather draws from its plant's wind rose and weather classes (in parallel)
-    and write draws.csv, draws.json and summary.json with the spread of RSET, alarm time and harm."""
+    """Run a scenario over N weather draws from its plant's wind rose and weather classes (in parallel),
+    each with its people drawn again, and write draws.csv, draws.json, summary.json (means and
+    percentiles with confidence intervals, small-sample warnings) and convergence.png."""
 
     from safetwin.emergency_planner.montecarlo import run_montecarlo
     from safetwin.emergency_planner.qra.executor import print_progress
@@ -129,7 +137,7 @@ def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML f
     with _bad_input_exits():
         res = run_montecarlo(name, n, seed=seed, scheduler="serial" if serial else scheduler, n_workers=workers,
                              cache_dir=out / "cache", evacuate=not no_evacuation, resume=resume, period=period,
-                             progress=print_progress)
+                             vary_people=not fixed_people, confidence=confidence, progress=print_progress)
     paths = res.write(out)
     s = res.summary
     typer.echo(f"{s['scenario']}: {s['n_finished']}/{s['n_draws']} draws (seed {s['seed']}, {s['period']}), "
@@ -140,6 +148,14 @@ def montecarlo_cmd(name: str = typer.Argument(..., help="scenario name or YAML f
     typer.echo(f"evacuation incomplete (somebody not accounted for) in {s['incomplete_evacuations']} draw(s), "
                f"agent deadlock in {s['deadlocks']}; rset_s is summarised over the complete ones")
     typer.echo(res.format_spread())
+    if plot:
+        try:  # the ui extra (matplotlib; the ui package itself needs panel)
+            from safetwin.ui.montecarlo_plot import convergence_png
+
+            paths["convergence_png"] = str(convergence_png(res, out / "convergence.png"))
+        except ImportError as err:
+            typer.echo(f"convergence plot not written (needs the 'ui' extra: pip install 'safetwin[ui]'): {err}",
+                       err=True)
     for k, p in paths.items():
         typer.echo(f"{k}: {p}")
 
