@@ -7,13 +7,11 @@ by the Purple Book (Tsao & Perry) probit Pr = −36.38 + 2.56·ln(t·q^{4/3}) wi
 """
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 import shapely
-import yaml
 from scipy.optimize import brentq
 from scipy.stats import norm
 
@@ -21,39 +19,17 @@ from safetwin.emergency_planner.physics.fire import pool_fire
 from safetwin.substances import get_substance
 from safetwin.emergency_planner.qra import run_qra
 
+from plants import one_tank
+
 F_EVENT = 1.0e-4        # /y, set in the plant's qra.yaml
 POOL_D_M = 20.0
 WIND_M_S = 1.0          # low enough that the flame is not tilted (AGA u* < 1): a symmetric field
 
 
-def _fc(features=()):
-    return {"type": "FeatureCollection", "features": list(features)}
-
-
 @pytest.fixture(scope="module")
 def one_tank_plant(tmp_path_factory):
-    d = tmp_path_factory.mktemp("one_tank")
-    gas = get_substance("gasoline")
-    mass = math.pi * POOL_D_M**2 / 4 * 0.01 * gas.liquid_density_kg_m3  # spreads to 10 mm: D = 20 m
-    (d / "plant.yaml").write_text(yaml.safe_dump({
-        "schema_version": 1, "id": "one_tank", "name": "One tank", "crs": "EPSG:32650",
-        "origin": {"easting": 672000.0, "northing": 3570000.0},
-        "site_boundary": [[0, 0], [40, 0], [40, 40], [0, 40], [0, 0]],
-        "inventories": [{"equipment_id": "TK-1", "substance": "gasoline", "mass_kg": mass, "phase": "liquid"}]}))
-    tank = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [20.0, 20.0]},
-            "properties": {"id": "TK-1", "kind": "atmospheric_tank", "height_m": 5.0, "diameter_m": 4.0}}
-    (d / "equipment.geojson").write_text(json.dumps(_fc([tank])))
-    for layer in ("buildings", "roads", "fences", "gates", "areas"):
-        (d / f"{layer}.geojson").write_text(json.dumps(_fc()))
-    (d / "qra.yaml").write_text(yaml.safe_dump({
-        "loc_events": {"TK-1": [{"id": "INST", "type": "instantaneous", "frequency_per_year": F_EVENT,
-                                 "source": "test"}]},
-        "ignition": {"categories": {"liquid_k1": {"immediate": {"continuous": [1, 1, 1], "instantaneous": [1, 1, 1]},
-                                                  "delayed_given_no_immediate": 0.0}}},
-        "weather": {"period_fraction": {"day": 0.5, "night": 0.5},
-                    "classes": [{"name": "D1", "stability": "D", "wind_speed_m_s": WIND_M_S, "p_day": 1.0, "p_night": 1.0}],
-                    "rose": {"p": [1 / 12] * 12}, "sector_smear": True, "angular_resolution_deg": 0.5}}))
-    return d
+    return one_tank(tmp_path_factory.mktemp("one_tank"), "one_tank", pool_d_m=POOL_D_M, f_per_year=F_EVENT,
+                    wind_m_s=WIND_M_S)
 
 
 def test_uniform_rose_gives_circles_matching_hand_calculation(one_tank_plant, tmp_path):

@@ -15,16 +15,15 @@ is checked on a synthetic envelope.
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import yaml
 
 from safetwin.emergency_planner.qra import run_qra
 from safetwin.emergency_planner.qra.ignition import IgnitionPoints, delayed_ignition_by_direction
 from safetwin.emergency_planner.qra.polar import PolarGrid
 from safetwin.plant_models.loader import load_plant
+
+from plants import point_equipment, uniform_weather, write_plant
 
 F_HOLE = 1.0e-5
 P_IMMEDIATE = 0.2        # gas, average/high reactivity, < 10 kg/s (data/ignition.yaml)
@@ -33,28 +32,14 @@ P_HEATER = 0.3
 
 
 def _plant(root, name: str, sources: list[dict]):
-    d = root / name
-    d.mkdir()
-    (d / "plant.yaml").write_text(yaml.safe_dump({
-        "schema_version": 1, "id": name, "name": name, "crs": "EPSG:32650",
-        "origin": {"easting": 672000.0, "northing": 3570000.0},
-        "site_boundary": [[0, 0], [40, 0], [40, 40], [0, 40], [0, 0]], "ignition_sources": sources,
-        "inventories": [{"equipment_id": "V-1", "substance": "propane", "mass_kg": 50000.0, "phase": "gas",
-                         "pressure_pa": 1.0e6}]}))
-    vessel = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [20.0, 20.0]},
-              "properties": {"id": "V-1", "kind": "pressure_vessel", "height_m": 4.0, "diameter_m": 3.0}}
-    (d / "equipment.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [vessel]}))
-    for layer in ("buildings", "roads", "fences", "gates", "areas"):
-        (d / f"{layer}.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-    (d / "qra.yaml").write_text(yaml.safe_dump({
-        "loc_events": {"V-1": [{"id": "H50", "type": "hole", "hole_mm": 50, "frequency_per_year": F_HOLE,
-                                "source": "test"}]},
-        "weather": {"period_fraction": {"day": 0.5, "night": 0.5},
-                    "classes": [{"name": "F1.5", "stability": "F", "wind_speed_m_s": 1.5, "p_day": 1.0,
-                                 "p_night": 1.0}],
-                    "rose": {"p": [0.0] * 9 + [1.0, 0.0, 0.0]}, "sector_smear": False,
-                    "angular_resolution_deg": 0.5}}))
-    return d
+    return write_plant(root, name, ignition_sources=sources,
+                       equipment=point_equipment("V-1", "pressure_vessel", (20.0, 20.0), height_m=4.0, diameter_m=3.0),
+                       inventory={"equipment_id": "V-1", "substance": "propane", "mass_kg": 50000.0, "phase": "gas",
+                                  "pressure_pa": 1.0e6},
+                       qra={"loc_events": {"V-1": [{"id": "H50", "type": "hole", "hole_mm": 50,
+                                                    "frequency_per_year": F_HOLE, "source": "test"}]},
+                            "weather": uniform_weather(1.5, stability="F", rose=[0.0] * 9 + [1.0, 0.0, 0.0],
+                                                       smear=False)})
 
 
 def _ir_at(res, x_m: float, y_m: float) -> float:

@@ -25,7 +25,6 @@ import math
 import numpy as np
 import pytest
 import shapely
-import yaml
 from scipy.stats import norm
 from shapely.geometry import Polygon
 
@@ -33,6 +32,8 @@ from safetwin.emergency_planner.physics.fire import pool_fire
 from safetwin.emergency_planner.qra import run_qra
 from safetwin.emergency_planner.qra.engine import prepare
 from safetwin.substances import get_substance
+
+from plants import area, one_tank, uniform_weather
 
 F_EVENT = 1.0e-4
 POOL_D_M = 20.0
@@ -45,44 +46,13 @@ WORKERS = 6
 KW = {"grid_m": 0.5, "margin_m": 60.0, "scheduler": "serial", "progress": False}
 
 
-def _fc(features=()):
-    return {"type": "FeatureCollection", "features": list(features)}
-
-
-def _plant(root, name: str, *, shifts: list[dict], areas: list[dict]) -> object:
-    d = root / name
-    d.mkdir()
-    gas = get_substance("gasoline")
-    mass = math.pi * POOL_D_M**2 / 4 * 0.01 * gas.liquid_density_kg_m3  # spreads to 10 mm: D = 20 m
-    (d / "plant.yaml").write_text(yaml.safe_dump({
-        "schema_version": 1, "id": name, "name": name, "crs": "EPSG:32650",
-        "origin": {"easting": 672000.0, "northing": 3570000.0},
-        "site_boundary": [[0, 0], [28, 0], [28, 40], [0, 40], [0, 0]], "shifts": shifts,
-        "inventories": [{"equipment_id": "TK-1", "substance": "gasoline", "mass_kg": mass, "phase": "liquid"}]}))
-    tank = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [20.0, 20.0]},
-            "properties": {"id": "TK-1", "kind": "atmospheric_tank", "height_m": 5.0, "diameter_m": 4.0}}
-    (d / "equipment.geojson").write_text(json.dumps(_fc([tank])))
-    (d / "areas.geojson").write_text(json.dumps(_fc(areas)))
-    for layer in ("buildings", "roads", "fences", "gates"):
-        (d / f"{layer}.geojson").write_text(json.dumps(_fc()))
-    (d / "qra.yaml").write_text(yaml.safe_dump({
-        "loc_events": {"TK-1": [{"id": "INST", "type": "instantaneous", "frequency_per_year": F_EVENT,
-                                 "source": "test"}]},
-        "ignition": {"categories": {"liquid_k1": {"immediate": {"continuous": [1, 1, 1], "instantaneous": [1, 1, 1]},
-                                                  "delayed_given_no_immediate": 0.0}}},
-        "weather": {"period_fraction": {"day": DAY, "night": 1 - DAY},
-                    "classes": [{"name": "D1", "stability": "D", "wind_speed_m_s": WIND_M_S, "p_day": 1.0,
-                                 "p_night": 1.0}],
-                    "rose": {"p": [1 / 12] * 12}, "sector_smear": True, "angular_resolution_deg": 0.5},
-        "population": {"offsite": [{"id": "OFF-E", "name": "Works east of the fence", "category": "general_class1",
-                                    "population_day": OFFSITE_DAY, "population_night": OFFSITE_NIGHT,
-                                    "indoor_fraction": OFFSITE_INDOOR, "polygon": OFFSITE}]}}))
-    return d
-
-
-def _area(aid: str, kind: str, ring: list[list[float]]) -> dict:
-    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {"id": aid, "kind": kind}}
+def _plant(root, name: str, *, shifts: list[dict], areas: list[dict]):
+    offsite = {"id": "OFF-E", "name": "Works east of the fence", "category": "general_class1",
+               "population_day": OFFSITE_DAY, "population_night": OFFSITE_NIGHT, "indoor_fraction": OFFSITE_INDOOR,
+               "polygon": OFFSITE}
+    return one_tank(root, name, pool_d_m=POOL_D_M, f_per_year=F_EVENT, wind_m_s=WIND_M_S, shifts=shifts, areas=areas,
+                    boundary=[[0, 0], [28, 0], [28, 40], [0, 40], [0, 0]],
+                    qra={"weather": uniform_weather(WIND_M_S, day_fraction=DAY), "population": {"offsite": [offsite]}})
 
 
 def _lethality(r_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,8 +75,8 @@ def _nodes(grid, ring) -> np.ndarray:
 @pytest.fixture(scope="module")
 def plants(tmp_path_factory):
     root = tmp_path_factory.mktemp("qra_pop")
-    office = _area("A-OFFICE", "office", [[0.0, 32.0], [10.0, 32.0], [10.0, 40.0], [0.0, 40.0], [0.0, 32.0]])
-    work = _area("A-WORK", "process", WORK_AREA)
+    office = area("A-OFFICE", "office", [[0.0, 32.0], [10.0, 32.0], [10.0, 40.0], [0.0, 40.0], [0.0, 32.0]])
+    work = area("A-WORK", "process", WORK_AREA)
     return {"no_shifts": _plant(root, "no_shifts", shifts=[], areas=[office, work]),
             "shifts": _plant(root, "with_shifts", areas=[office, work],
                              shifts=[{"name": "day", "start": "08:00", "end": "20:00",
