@@ -2,6 +2,8 @@
 
 (a) Throughput on the *same live traffic*, measured against a bare paho counter: a separate
     publisher **process** publishes N QoS 1 gateway batches of 50 readings as fast as it can
+    (``--timestamps reading``, the default: every reading with its own source time, as gateways
+    send; ``batch``: one time per batch)
     (paho without a network thread, ``loop(0)`` pumped every 64 messages). The identical stream
     (same topic, same count, same payload bytes: the publisher prints a SHA-256 over them) is
     consumed once by (1) a bare paho subscriber that only counts messages (auto-ack) and once
@@ -19,6 +21,7 @@
     the reading's source time (stamped just before publish). Prints p50/p99.
 
     .venv/bin/python benchmarks/bench_bridge.py [--msgs 6000] [--rounds 3] [--rate 1000] [--seconds 10]
+                                                [--timestamps reading|batch]
 """
 from __future__ import annotations
 
@@ -32,14 +35,15 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import paho.mqtt.client as mqtt
 
 from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
-from safetwin.live_bridge.broker import EmbeddedBroker, free_port
-from safetwin.live_bridge.mqtt_client import mqtt_client, unique_client_id
+from safetwin.live_bridge.broker import BRIDGE_USER, SIM_USER, EmbeddedBroker, free_port
+from safetwin.live_bridge.mqtt_client import BrokerEndpoint, mqtt_client, unique_client_id
 from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
@@ -52,9 +56,16 @@ GW = "gw-b"
 
 
 # ---------------------------------------------------------------------------- the publisher process
-def make_payloads(sensors: list[str], n_msgs: int, base_ts: float, seed: int) -> list[bytes]:
+def iso_us(ts_s: float) -> str:
+    """RFC 3339 UTC with microseconds (what gateways stamping each reading send)."""
+    return datetime.fromtimestamp(ts_s, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def make_payloads(sensors: list[str], n_msgs: int, base_ts: float, seed: int, per_reading: bool = True) -> list[bytes]:
     """Deterministic gateway batches: every sensor near its normal value, well inside its
-    alarm levels (below 40 % of the first level; oxygen around 20.9 %vol)."""
+    alarm levels (below 40 % of the first level; oxygen around 20.9 %vol). ``per_reading``: each
+    reading has its own time (50 us apart, as a gateway stamps what it samples); else one time
+    per batch."""
     from safetwin.twin.alarms import rule_for_sensor
     plant = load_plant(bundled_plant_path("small_plant"))
     span: dict[str, tuple[float, float]] = {}
@@ -69,26 +80,30 @@ def make_payloads(sensors: list[str], n_msgs: int, base_ts: float, seed: int) ->
     rng = random.Random(seed)
     out = []
     for m in range(n_msgs):
-        ts = iso_ms(base_ts + m * 1e-4)
+        ts = iso_us(base_ts + m * 0.004)
         r = []
         for i in range(PER_MSG):
             sid = sensors[(m * PER_MSG + i) % len(sensors)]
             lo, hi = span[sid]
-            r.append({"sid": sid, "ts": ts, "v": round(rng.uniform(lo, hi), 3)})
+            r.append({"sid": sid, "ts": iso_us(base_ts + m * 0.004 + i * 5e-5) if per_reading else ts,
+                      "v": round(rng.uniform(lo, hi), 3)})
         out.append(json.dumps({"gw": GW, "seq": m, "ts": ts, "r": r}, separators=(",", ":")).encode())
     return out
 
 
-def publisher_main(port: int, n_msgs: int, base_ts: float, seed: int) -> None:
-    """Run in a child process: publish the batches as fast as possible, then print a summary."""
+def publisher_main(port: int, n_msgs: int, base_ts: float, seed: int, per_reading: bool) -> None:
+    """Run in a child process: publish the batches as fast as possible, then print a summary.
+    Credentials (the simulated plant's user of the shipped config) come in the environment."""
     plant = load_plant(bundled_plant_path("small_plant"))
     sensors = sorted(s for s in plant.sensors if s != "MET-1")
-    payloads = make_payloads(sensors, n_msgs, base_ts, seed)
+    payloads = make_payloads(sensors, n_msgs, base_ts, seed, per_reading)
     topic = Topics(SITE).batch(GW)
     digest = hashlib.sha256()
     for p in payloads:
         digest.update(topic.encode() + b"\0" + p)
-    c = mqtt_client(unique_client_id("bench-pub"), protocol=mqtt.MQTTv311, max_inflight=1000, unlimited_queue=True)
+    ep = BrokerEndpoint("127.0.0.1", port, os.environ.get("BENCH_MQTT_USER"), os.environ.get("BENCH_MQTT_PASSWORD"))
+    c = mqtt_client(unique_client_id("bench-pub"), ep, protocol=mqtt.MQTTv311, max_inflight=1000,
+                    unlimited_queue=True)
     acked = [0]
     c.on_publish = lambda cl, u, mid, rc, props: acked.__setitem__(0, acked[0] + 1)
     c.connect("127.0.0.1", port)
@@ -109,9 +124,23 @@ def publisher_main(port: int, n_msgs: int, base_ts: float, seed: int) -> None:
                       "publish_s": t_sent - t0, "acked_s": t_acked - t0}), flush=True)
 
 
+#: the broker of the current round (shipped configuration: authentication and ACLs on)
+BROKER: EmbeddedBroker
+PER_READING = True
+
+
+def start_broker(port: int, data_dir: Path, site: str) -> EmbeddedBroker:
+    global BROKER
+    BROKER = EmbeddedBroker(port=port, data_dir=data_dir, site=site).start()
+    return BROKER
+
+
 def run_publisher(port: int, n_msgs: int, base_ts: float, seed: int) -> subprocess.Popen:
+    env = dict(os.environ, BENCH_MQTT_USER=SIM_USER, BENCH_MQTT_PASSWORD=BROKER.credentials[SIM_USER])
     return subprocess.Popen([sys.executable, __file__, "--publisher", "--port", str(port), "--msgs", str(n_msgs),
-                             "--base-ts", repr(base_ts), "--seed", str(seed)], stdout=subprocess.PIPE, text=True)
+                             "--base-ts", repr(base_ts), "--seed", str(seed),
+                             "--timestamps", "reading" if PER_READING else "batch"],
+                            stdout=subprocess.PIPE, text=True, env=env)
 
 
 def finish_publisher(proc: subprocess.Popen) -> dict:
@@ -152,14 +181,15 @@ def bare_run(port: int, n_msgs: int, base_ts: float, seed: int) -> tuple[float, 
             cpu[1] = time.process_time()
             done.set()
 
-    c = mqtt_client(unique_client_id("bench-bare"))
+    c = mqtt_client(unique_client_id("bench-bare"), BROKER.endpoint(BRIDGE_USER))
     c.on_message = on_msg
     c.connect("127.0.0.1", port)
     c.loop_start()
     c.subscribe(Topics(SITE).batch("+"), qos=1)
     time.sleep(0.5)
     pub = run_publisher(port, n_msgs, base_ts, seed)
-    done.wait(600)
+    while not done.wait(0.5) and (pub.poll() is None or time.perf_counter() - max(last[0], first[0]) < 10):
+        pass                                  # until all arrived, or the publisher ended and nothing came for 10 s
     info = finish_publisher(pub)
     c.disconnect()
     c.loop_stop()
@@ -171,7 +201,8 @@ def bridge_run(port: int, plant, n_msgs: int, base_ts: float, seed: int, db: str
     """readings/s of the full LiveBridge on the same live stream: first message received →
     last message acknowledged (its history rows durable). Also times the history table:
     ``info['indexed_s']`` from the first message until all readings were counted there."""
-    cfg = BridgeConfig(site=SITE, port=port, db_url=db, restore_timeout_s=0.5)
+    cfg = BridgeConfig(site=SITE, port=port, db_url=db, restore_timeout_s=0.5, username=BRIDGE_USER,
+                       password=BROKER.credentials[BRIDGE_USER])
     b = LiveBridge(plant, cfg).start()
     first = [0.0]
     cpu0 = [0.0]
@@ -219,12 +250,13 @@ def bridge_run(port: int, plant, n_msgs: int, base_ts: float, seed: int, db: str
 def latency(port: int, site: str, plant, rate: float, seconds: float, db: str) -> np.ndarray:
     topics = Topics(site)
     over = {"GD-01": RuleConfig((("HH", 50.0),), 1, period_s=5.0, range_min=0, range_max=100)}
-    b = LiveBridge(plant, BridgeConfig(site=site, port=port, db_url=db, restore_timeout_s=0.5, rule_overrides=over))
+    b = LiveBridge(plant, BridgeConfig(site=site, port=port, db_url=db, restore_timeout_s=0.5, rule_overrides=over,
+                                       username=BRIDGE_USER, password=BROKER.credentials[BRIDGE_USER]))
     lat: list[float] = []
     b.state.bus.subscribe(AlarmStateChanged,
                           lambda e: lat.append(time.time() - e.ts) if e.alarm_id == "GD-01_LVL" else None)
     b.start()
-    c = mqtt_client(unique_client_id("bench-lat"))
+    c = mqtt_client(unique_client_id("bench-lat"), BROKER.endpoint(SIM_USER))
     c.on_socket_open = lambda cl, u, s: s.setsockopt(6, 1, 1)   # TCP_NODELAY
     c.connect("127.0.0.1", port)
     c.loop_start()
@@ -267,23 +299,28 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of (b)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-latency", action="store_true")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved bare/bridge rounds for (a); the median ratio is the figure")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved bare/bridge rounds for (a); the median ratio is the figure")
     ap.add_argument("--only", choices=("both", "bridge"), default="both", help="bridge: skip the bare run (profiling)")
+    ap.add_argument("--timestamps", choices=("reading", "batch"), default="reading",
+                    help="one source time per reading (what gateways send) or one per batch")
     ap.add_argument("--publisher", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--base-ts", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.publisher:
-        publisher_main(args.port, args.msgs, args.base_ts, args.seed)
+        publisher_main(args.port, args.msgs, args.base_ts, args.seed, args.timestamps == "reading")
         return
+    global PER_READING
+    PER_READING = args.timestamps == "reading"
     plant = load_plant(bundled_plant_path("small_plant"))
     print("calibration:", calibration())
-    base_ts = time.time() - 5.0   # every run replays the very same payloads (source times included)
+    base_ts = time.time() - 30.0   # every run replays the very same payloads (source times included)
     n = args.msgs * PER_MSG
     with tempfile.TemporaryDirectory() as tmp:
         if args.only == "bridge":
             port = free_port()
-            broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / "mosq").start()
+            broker = start_broker(port, Path(tmp) / "mosq", SITE)
             try:
                 full, stats, info_f = bridge_run(port, plant, args.msgs, base_ts, args.seed, f"sqlite:///{tmp}/a.db")
             finally:
@@ -291,12 +328,13 @@ def main() -> None:
             print(f"bridge only: {full:,.0f} readings/s; CPU {info_f['cpu_us_per_msg']:.0f} us/msg; threads "
                   f"{ {k: round(v, 1) for k, v in info_f['thread_us_per_msg'].items()} }")
             return
-        print(f"(a) {args.msgs} batches x {PER_MSG} = {n} readings, QoS 1, live from a publisher process; "
+        print(f"(a) {args.msgs} batches x {PER_MSG} = {n} readings, one source time per {args.timestamps}, QoS 1, "
+              "shipped broker configuration (authentication, ACLs), live from a publisher process; "
               f"{args.rounds} rounds, each: a fresh broker, the bare counter, then the full LiveBridge")
         ratios, bares, fulls = [], [], []
         for r in range(args.rounds):
             port = free_port()
-            broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / f"mosq{r}").start()
+            broker = start_broker(port, Path(tmp) / f"mosq{r}", SITE)
             try:
                 bare, info_b = bare_run(port, args.msgs, base_ts, args.seed)
                 full, stats, info_f = bridge_run(port, plant, args.msgs, base_ts, args.seed, f"sqlite:///{tmp}/a{r}.db")
@@ -329,7 +367,7 @@ def main() -> None:
               f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
         if not args.skip_latency:
             port = free_port()
-            broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / "mosq-lat").start()
+            broker = start_broker(port, Path(tmp) / "mosq-lat", "benchlat")
             try:
                 lat = latency(port, "benchlat", plant, args.rate, args.seconds, f"sqlite:///{tmp}/b.db")
             finally:

@@ -67,7 +67,8 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     state = TwinState(plant)
     store, store_note = open_store(settings)
     bridge, broker, bridge_note = start_bridge(plant, state, settings, site) if live else (None, None, "")
-    simulator, sim_note = start_simulator(plant, settings, site) if (bridge is not None and simulate) else (None, "off")
+    simulator, sim_note = (start_simulator(plant, settings, site, broker) if (bridge is not None and simulate)
+                           else (None, "off"))
     if simulator is None:  # no live traffic: place the shift where it works so the twin is not empty
         ids, xy, _ = shift_population(plant, shift, seed=0) if shift in plant.shifts else ([], None, [])
         if ids:

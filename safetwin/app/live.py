@@ -12,13 +12,14 @@ Each returns what it started (or None) and one line describing the outcome, for 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from safetwin.background import Worker
 from safetwin.emergency_planner.live import LiveIncidentMonitor, WindInput
 from safetwin.emergency_planner.live.view import evacuation_routes, forecast_zones
 from safetwin.live_bridge.bridge import LiveBridge
-from safetwin.live_bridge.broker import EmbeddedBroker, ensure_broker
+from safetwin.live_bridge.broker import BRIDGE_USER, SIM_USER, EmbeddedBroker, ensure_broker
 from safetwin.live_bridge.simulator import PlantSimulator
 from safetwin.plant_models.loader import Plant
 from safetwin.twin.state import TwinState
@@ -51,25 +52,32 @@ def start_bridge(plant: Plant, state: TwinState, settings: Settings,
     broker runs and Mosquitto is not installed the demo goes on without the live path and says so.
     """
     try:
-        broker = ensure_broker(settings.mqtt_host, settings.mqtt_port, settings.data_dir / "mosquitto")
+        broker = ensure_broker(settings.mqtt_host, settings.mqtt_port, settings.data_dir / "mosquitto", site=site)
     except (FileNotFoundError, OSError, RuntimeError) as exc:
         return None, None, f"off — {exc}"
+    config = settings.bridge_config(site=site)
+    if broker is not None:   # our own broker: authentication and ACLs on, the bridge's own user
+        ep = broker.endpoint(BRIDGE_USER)
+        config = replace(config, username=ep.username, password=ep.password, tls_ca_file=ep.tls_ca_file)
     try:
-        bridge = LiveBridge(plant, settings.bridge_config(site=site), state=state).start()
+        bridge = LiveBridge(plant, config, state=state).start()
     except ConnectionError as exc:
         if broker is not None:
             broker.stop()
         return None, None, f"off — broker unreachable: {exc}"
-    where = "SafeTwin's own mosquitto" if broker is not None else "the running broker"
+    where = ("SafeTwin's own mosquitto, authentication and ACLs on" if broker is not None
+             else "the running broker")
     return bridge, broker, (f"mqtt://{settings.mqtt_host}:{settings.mqtt_port} ({where}), "
                             f"topics pst/v1/{site}/… (see docs/mqtt-topics.md)")
 
 
-def start_simulator(plant: Plant, settings: Settings, site: str) -> tuple[Worker, str]:
+def start_simulator(plant: Plant, settings: Settings, site: str,
+                    own_broker: EmbeddedBroker | None = None) -> tuple[Worker, str]:
     """Publish a simulated plant's traffic (every detector at its period, every tag walking the
-    roads) on a background worker; returns (the worker — ``stop()`` ends it —, a line describing it)."""
+    roads) on a background worker, as the simulated plant's user of ``own_broker`` when the demo
+    started the broker; returns (the worker — ``stop()`` ends it —, a line describing it)."""
     sim = PlantSimulator(plant, site)
-    broker = settings.broker_endpoint()
+    broker = own_broker.endpoint(SIM_USER) if own_broker is not None else settings.broker_endpoint()
     stop = threading.Event()
     worker = Worker("safetwin-simulated-plant", lambda: sim.run(
         broker.host, broker.port, username=broker.username, password=broker.password, tls_ca_file=broker.tls_ca_file,

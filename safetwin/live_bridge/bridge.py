@@ -190,8 +190,10 @@ class LiveBridge:
         self.engine = AlarmEngine(self.rules, on_transitions=self._on_transitions).start()
         self.ingestor = Ingestor(self.state, cfg.site, history=self._history, alarms=self.engine,
                                  rejects=self.rejects, config=cfg.ingest)
+        self.ingestor.receipts = []
         self.acker = DurableAcker(self._make_durable).start()
         self.acker.on_failure = self._on_flush_failure
+        self.acker.on_durable = self.publisher.receipts  # type: ignore[union-attr]
         self.inbound = MqttConnection(self.client_id, cfg.host, cfg.port, username=cfg.username,
                                       password=cfg.password, tls_ca_file=cfg.tls_ca_file, manual_ack=True,
                                       subscriptions=self.topics.subscriptions(), on_message=self._on_message,
@@ -309,13 +311,14 @@ class LiveBridge:
     def _on_message(self, conn: MqttConnection, msg: mqtt.MQTTMessage) -> None:
         self.ingestor.handle(msg.topic, msg.payload)  # type: ignore[union-attr]
         if msg.qos > 0:
-            self.acker.add(conn, msg.mid)  # type: ignore[union-attr]
+            self.acker.add_many(conn, [msg.mid], self.ingestor.take_receipts())  # type: ignore[union-attr]
 
     def _on_burst(self, conn: MqttConnection, msgs: list[Any]) -> None:
         """The messages of one socket read: processed as a group (one TwinState update and one
         alarm submission for their batches), then handed to the acker together."""
         self.ingestor.handle_burst([(m.topic, m.payload) for m in msgs])  # type: ignore[union-attr]
-        self.acker.add_many(conn, [m.mid for m in msgs if m.qos > 0])  # type: ignore[union-attr]
+        self.acker.add_many(conn, [m.mid for m in msgs if m.qos > 0],  # type: ignore[union-attr]
+                            self.ingestor.take_receipts())  # type: ignore[union-attr]
 
     def _on_flush_failure(self) -> None:
         """History could not be committed: forget seen sequence numbers and reconnect, so the

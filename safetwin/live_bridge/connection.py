@@ -337,7 +337,8 @@ class DurableAcker:
     ``add(conn, mid)`` is called on the network thread once a message was processed; the acker
     thread collects them, calls ``flush()`` (blocking until rows handed in so far are committed)
     and then acks them (one write of PUBACKs per group), as long as the connection they arrived
-    on is still the current one.
+    on is still the current one. ``receipts`` handed in with messages (what the messages were:
+    gateway, boot, seq) go to ``on_durable(receipts)`` after the flush that made them durable.
     """
 
     def __init__(self, flush: Callable[[], None] | None, *, max_delay_s: float = 0.05) -> None:
@@ -350,6 +351,8 @@ class DurableAcker:
         self.dropped_stale = 0
         self.flush_failures = 0
         self.on_failure: Callable[[], None] | None = None
+        self.on_durable: Callable[[list[Any]], None] | None = None
+        self._receipts: list[Any] = []
         self._worker = Worker("safetwin-acker", self._run, wake=self._wake_to_stop, logger=log)
 
     def start(self) -> DurableAcker:
@@ -362,12 +365,15 @@ class DurableAcker:
             if len(self._pending) == 1:
                 self._cond.notify()
 
-    def add_many(self, conn: MqttConnection, mids: list[int]) -> None:
-        """``add`` for a group of processed messages of one connection (one lock round)."""
+    def add_many(self, conn: MqttConnection, mids: list[int], receipts: list[Any] | None = None) -> None:
+        """``add`` for a group of processed messages of one connection (one lock round), with
+        their receipts."""
         if not mids:
             return
         with self._cond:
             self._pending.append((conn, conn.generation, mids))   # one entry for the group
+            if receipts:
+                self._receipts.extend(receipts)
             if len(self._pending) == 1:
                 self._cond.notify()
 
@@ -395,6 +401,7 @@ class DurableAcker:
             time.sleep(0.002)  # let a burst accumulate: one commit covers many messages
             with self._cond:
                 batch, self._pending = self._pending, []
+                receipts, self._receipts = self._receipts, []
             if self.flush is not None:
                 try:
                     self.flush()
@@ -422,3 +429,8 @@ class DurableAcker:
                     for mid in mids:
                         conn.client.ack(mid, 1)
                 self.acked += len(mids)
+            if receipts and self.on_durable is not None:
+                try:
+                    self.on_durable(receipts)
+                except Exception:
+                    log.exception("publishing %d receipts failed", len(receipts))

@@ -19,6 +19,12 @@ callbacks unchanged and only
   consumer can decode, apply and acknowledge them as a group. Arrival order is kept: a message
   that needs paho's handler first flushes the burst collected before it.
 
+These overrides use paho's private methods (``_handle_publish``, ``_packet_read``,
+``_create_socket``, ``_packet_queue``). paho is pinned to its major version (``>=2.0,<3``) and the
+fast path is on only for the paho releases it was tested with (:data:`TESTED_PAHO_VERSIONS`;
+``tools/check_paho_versions.sh`` runs the bridge's client tests against each); with any other
+release FastClient behaves exactly as paho's client (and says so once in the log).
+
 Example (needs a broker)::
 
     c = FastClient(mqtt.CallbackAPIVersion.VERSION2, client_id="x", protocol=mqtt.MQTTv5,
@@ -35,8 +41,21 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
+import logging
+
+import paho.mqtt
 import paho.mqtt.client as mqtt
-from paho.mqtt.exception import MalformedPacket
+from paho.mqtt.properties import MalformedPacket   # paho 2.0 defines it there; later releases re-export it
+
+log = logging.getLogger(__name__)
+
+#: paho releases the fast path was tested with (tools/check_paho_versions.sh)
+TESTED_PAHO_VERSIONS = frozenset({"2.0.0", "2.1.0", "2.2.0"})
+#: the fast path is used (paho's private methods are overridden) only on a tested release
+FAST_PATH = paho.mqtt.__version__ in TESTED_PAHO_VERSIONS
+if not FAST_PATH:
+    log.warning("paho-mqtt %s is not among the releases the bridge's fast MQTT path was tested with (%s): "
+                "using paho's own receive path", paho.mqtt.__version__, ", ".join(sorted(TESTED_PAHO_VERSIONS)))
 
 #: bytes read from the kernel per ``recv`` call
 RECV_BUFFER = 256 * 1024
@@ -110,7 +129,7 @@ class FastClient(mqtt.Client):
         qos = (header & 0x06) >> 1
         on_message = self.on_message
         burst = self.on_burst
-        if burst is None and on_message is None:
+        if not FAST_PATH or (burst is None and on_message is None):
             return super()._handle_publish()
         if qos == 2 or self._filtered or self._protocol != mqtt.MQTTv5:
             self._flush_burst()                       # keep arrival order
@@ -149,7 +168,7 @@ class FastClient(mqtt.Client):
 
     def _create_socket(self) -> Any:  # paho 2.x hook that opens the transport
         sock = super()._create_socket()
-        if isinstance(sock, socket.socket) and not self._ssl and self._transport == "tcp":
+        if FAST_PATH and isinstance(sock, socket.socket) and not self._ssl and self._transport == "tcp":
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SO_RCVBUF)
             except OSError:
@@ -232,6 +251,10 @@ class FastClient(mqtt.Client):
     def ack_many(self, mids: Iterable[int]) -> None:
         """Acknowledge QoS 1 messages (manual-ack mode) with one queued write of PUBACKs
         (MQTT 5 §3.4.2.1: reason code and properties omitted means Success)."""
+        if not FAST_PATH:
+            for mid in mids:
+                self.ack(mid, 1)
+            return
         packet = b"".join([_puback.pack(_PUBACK, 2, mid) for mid in mids])
         if packet:
             self._packet_queue(_PUBACK, packet, 0, 0)

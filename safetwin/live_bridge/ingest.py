@@ -125,6 +125,9 @@ class Ingestor:
         shapely.prepare(self._plausible_area)
         self.meta: dict[str, P.MetaMsg] = {}
         self.gateways: dict[str, bool] = {}
+        #: (gateway, boot, seq) of the gateway batches handled since :meth:`take_receipts`, new
+        #: and duplicate alike (both are durable once history is); None: not collected
+        self.receipts: list[tuple[str, int, int]] | None = None
         self.messages = 0
         self.readings_applied = 0
         self.readings_history = 0
@@ -213,6 +216,11 @@ class Ingestor:
             log.exception("ingest failed on %s", topic)
             return self._reject("internal_error", topic, payload, f"{type(exc).__name__}: {exc}")
 
+    def take_receipts(self) -> list[tuple[str, int, int]]:
+        """The receipts collected since the last call (and start collecting)."""
+        got, self.receipts = self.receipts or [], []
+        return got
+
     def _reject(self, reason: str, topic: str, payload: bytes | None, detail: str, n: int = 1) -> Outcome:
         self.rejects.reject(reason, topic, payload, detail, n)
         return Outcome(rejected=n, reason=reason)
@@ -261,6 +269,8 @@ class Ingestor:
         m = P.decode_raw_batch(payload)
         if topic.split("/")[4] != m.gw:
             raise _Reject("topic_mismatch", f"topic names gateway {topic.split('/')[4]!r}, payload {m.gw!r}")
+        if self.receipts is not None:
+            self.receipts.append((m.gw, m.boot, m.seq))
         r = m.r
         sids = [e.sid for e in r]
         units_l = [self.units.get(s) for s in sids]

@@ -75,6 +75,21 @@ def parse_alarm_payload(d: dict[str, Any]) -> AlarmRecord:
                        shelved_until=t(d.get("shelved_until")), message=d.get("msg", ""), seq=int(d.get("seq", 0)))
 
 
+def seq_ranges(seqs: set[int]) -> list[list[int]]:
+    """Sorted sequence numbers as inclusive ranges.
+
+    >>> seq_ranges({1, 2, 3, 7, 9, 10})
+    [[1, 3], [7, 7], [9, 10]]
+    """
+    out: list[list[int]] = []
+    for s in sorted(seqs):
+        if out and s == out[-1][1] + 1:
+            out[-1][1] = s
+        else:
+            out.append([s, s])
+    return out
+
+
 class AlarmEventWriter:
     """Appends alarm transitions to the store on its own thread (the alarm path never waits on SQL)."""
 
@@ -140,6 +155,18 @@ class Publisher:
             retained = b"" if rec.state is AlarmState.NORMAL else body
             self.conn.publish(self.topics.alarm(rec.alarm_id), retained, qos=1, retain=True)
             self.published += 2
+
+    def receipts(self, receipts: list[tuple[str, int, int]]) -> None:
+        """Tell each gateway which of its batches (boot, seq) are durable in history: one QoS 1
+        message per gateway on ``twin/receipts/{gw}`` with the sequence numbers as inclusive
+        ranges (see :mod:`.gateway`)."""
+        by_gw: dict[tuple[str, int], set[int]] = {}
+        for gw, boot, seq in receipts:
+            by_gw.setdefault((gw, boot), set()).add(seq)
+        for (gw, boot), seqs in by_gw.items():
+            self.conn.publish(self.topics.receipts(gw), encode({"gw": gw, "boot": boot, "seqs": seq_ranges(seqs)}),
+                              qos=1)
+            self.published += 1
 
     def retained_if_changed(self, topic: str, doc: dict[str, Any], ignore: tuple[str, ...] = ("ts",)) -> bool:
         """Publish ``doc`` retained unless it equals the last one sent (ignoring ``ignore`` keys)."""

@@ -67,12 +67,13 @@ FAULT_KINDS = ("stuck", "out_of_range", "dropout", "bad")
 
 
 class Message(NamedTuple):
-    """One MQTT message to publish."""
+    """One MQTT message to publish (``gw_seq``: the sequence number of a gateway batch, else -1)."""
 
     topic: str
     payload: bytes
     qos: int = 1
     retain: bool = False
+    gw_seq: int = -1
 
 
 @dataclass(frozen=True)
@@ -384,7 +385,7 @@ class PlantSimulator:
                 self._gw_seq[gw] += 1
                 body = {"gw": gw, "seq": self._gw_seq[gw], "ts": iso_ms(self.start_ts + self.t_s),
                         "boot": self.boot, "r": part}
-                out.append(Message(self.topics.batch(gw), _enc(body)))
+                out.append(Message(self.topics.batch(gw), _enc(body), gw_seq=self._gw_seq[gw]))
                 self.published["readings"] += len(part)
         return out
 
@@ -409,14 +410,33 @@ class PlantSimulator:
             password: str | None = None, tls_ca_file: str | None = None, tick_s: float = 0.05,
             stop: Any = None) -> dict[str, int]:
         """Publish in real time (QoS 1) until ``seconds`` have passed (None: until ``stop``, a
-        ``threading.Event``, is set). Returns the counts published (all PUBACKed)."""
+        ``threading.Event``, is set). Returns the counts published (all PUBACKed). The gateways
+        keep each batch until the bridge's receipt confirms it and send it again otherwise
+        (:mod:`.gateway`)."""
+        from .gateway import StoreAndForward
         from .mqtt_client import BrokerEndpoint, mqtt_client, unique_client_id
         c = mqtt_client(unique_client_id("safetwin-sim"), BrokerEndpoint(host, port, username, password, tls_ca_file),
                         max_inflight=1000, unlimited_queue=True)
         c.will_set(self.topics.gw_status(next(iter(self._gw_buf), "gw-site")), _enc({"online": False}), 1, True)
+        held = {gw: StoreAndForward(gw, self.boot) for gw in self._gw_buf}
+
+        def on_receipt(client: Any, userdata: Any, msg: Any) -> None:
+            saf = held.get(msg.topic.rsplit("/", 1)[-1])
+            if saf is not None:
+                try:
+                    saf.confirm(json.loads(msg.payload))
+                except (ValueError, TypeError, AttributeError):
+                    log.warning("unreadable receipt on %s", msg.topic)
+        c.on_message = on_receipt
+        c.on_connect = lambda client, *a: client.subscribe(self.topics.receipts("+"), qos=1)
         c.connect(host, port)
         c.loop_start()
         infos = []
+
+        def send(m: Message) -> None:
+            infos.append(c.publish(m.topic, m.payload, m.qos, m.retain))
+            if m.gw_seq >= 0:
+                held[m.topic.split("/")[4]].hold(m.gw_seq, m.topic, m.payload, time.monotonic())
         try:
             for m in self.start_messages():
                 infos.append(c.publish(m.topic, m.payload, m.qos, m.retain))
@@ -429,11 +449,14 @@ class PlantSimulator:
                 if stop is not None and stop.is_set():
                     break
                 for m in self.advance(t):
-                    infos.append(c.publish(m.topic, m.payload, m.qos, m.retain))
+                    send(m)
+                for saf in held.values():
+                    for topic, payload in saf.due(time.monotonic()):
+                        infos.append(c.publish(topic, payload, 1))
                 time.sleep(tick_s)
                 infos = [i for i in infos if not i.is_published()] if len(infos) > 5000 else infos
             for m in self.flush() + self.stop_messages():
-                infos.append(c.publish(m.topic, m.payload, m.qos, m.retain))
+                send(m)
             for i in infos:
                 i.wait_for_publish(30)
         finally:

@@ -141,6 +141,10 @@ class Topics:
     def command(self, eid: str) -> str:
         return f"{self.root}/cmd/{eid}/req"
 
+    def receipts(self, gw: str) -> str:
+        """Receipts to gateway ``gw``: which of its batches are durable in the twin's history."""
+        return f"{self.root}/twin/receipts/{gw}"
+
     def twin_status(self) -> str:
         return f"{self.root}/twin/status"
 

@@ -130,3 +130,12 @@ def test_message_right_after_start_is_not_lost(small_plant, bridge_config, pub):
             pub.send(t.reading("a", "u", "GD-01"), json.dumps({"sid": "GD-01", "seq": 1, "ts": iso_ms(time.time()),
                                                                "v": 1.0}))
             assert wait_for(lambda: b.acker.acked >= 1, timeout=30)
+
+
+def test_the_installed_paho_is_a_release_the_fast_path_was_tested_with():
+    """Otherwise FastClient falls back to paho's own (slower) receive path: run
+    tools/check_paho_versions.sh with the new release and add it to TESTED_PAHO_VERSIONS."""
+    import paho.mqtt
+
+    from safetwin.live_bridge.fastclient import FAST_PATH, TESTED_PAHO_VERSIONS
+    assert FAST_PATH, f"paho-mqtt {paho.mqtt.__version__} not in {sorted(TESTED_PAHO_VERSIONS)}"

@@ -94,7 +94,7 @@ def test_no_loss_across_bridge_kill_and_broker_restart(tmp_path):
         pytest.fail("the no-loss test restarts its own broker and needs the mosquitto binary "
                     "(tools/ensure_services.sh installs it)")
     port = free_port()
-    broker = EmbeddedBroker(port=port, data_dir=tmp_path / "mosq").start()
+    broker = EmbeddedBroker(port=port, data_dir=tmp_path / "mosq", auth=False).start()   # durability, not auth
     site = "nl" + uuid.uuid4().hex[:6]
     db = f"sqlite:///{tmp_path / 'h.db'}"
     log = tmp_path / "bridge.log"

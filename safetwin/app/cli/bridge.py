@@ -111,15 +111,21 @@ def _run_ha(plant: Plant, cfg: BridgeConfig, lease_ttl_s: float, seconds: float)
 
 @app.command("broker")
 def broker(port: int = typer.Option(1883), data_dir: Path = typer.Option(Path("var/mosquitto")),
-           auth: bool = typer.Option(False, help="password file + ACLs (credentials in data_dir/credentials.env)"),
+           auth: bool = typer.Option(True, help="password file + ACLs (passwords made at the first start: "
+                                                  "data_dir/credentials.json, mode 0600)"),
+           tls: bool = typer.Option(False, help="TLS-only listener with a CA made at the first start "
+                                                "(data_dir/tls/ca.pem for the clients)"),
+           device: list[str] = typer.Option([], help="a device user (gateway, sensor, RTLS engine id); repeat"),
            site: str = typer.Option("site1")) -> None:
     """Start SafeTwin's own mosquitto with the shipped config where none runs; stop with Ctrl-C."""
     from safetwin.live_bridge.broker import EmbeddedBroker, broker_reachable
     if broker_reachable("127.0.0.1", port):
         typer.echo(f"a broker already listens on 127.0.0.1:{port}; using it")
         return
-    b = EmbeddedBroker(port=port, data_dir=data_dir, auth=auth, site=site).start()
-    typer.echo(f"mosquitto pid {b.proc.pid} on 127.0.0.1:{port}, config {b.conf_path}")
+    b = EmbeddedBroker(port=port, data_dir=data_dir, auth=auth, tls=tls, devices=device, site=site).start()
+    typer.echo(f"mosquitto pid {b.proc.pid} on 127.0.0.1:{port}, config {b.conf_path}"
+               + (f", users in {b.data_dir / 'credentials.json'}" if auth else ", anonymous")
+               + (f", CA {b.ca_file}" if tls else ""))
     try:
         b.proc.wait()
     except KeyboardInterrupt:
