@@ -127,6 +127,7 @@ def publisher_main(port: int, n_msgs: int, base_ts: float, seed: int, per_readin
 #: the broker of the current round (shipped configuration: authentication and ACLs on)
 BROKER: EmbeddedBroker
 PER_READING = True
+RECEIPTS = True
 
 
 def start_broker(port: int, data_dir: Path, site: str) -> EmbeddedBroker:
@@ -202,7 +203,7 @@ def bridge_run(port: int, plant, n_msgs: int, base_ts: float, seed: int, db: str
     last message acknowledged (its history rows durable). Also times the history table:
     ``info['indexed_s']`` from the first message until all readings were counted there."""
     cfg = BridgeConfig(site=SITE, port=port, db_url=db, restore_timeout_s=0.5, username=BRIDGE_USER,
-                       password=BROKER.credentials[BRIDGE_USER])
+                       password=BROKER.credentials[BRIDGE_USER], receipts=RECEIPTS)
     b = LiveBridge(plant, cfg).start()
     first = [0.0]
     cpu0 = [0.0]
@@ -304,6 +305,7 @@ def main() -> None:
     ap.add_argument("--only", choices=("both", "bridge"), default="both", help="bridge: skip the bare run (profiling)")
     ap.add_argument("--timestamps", choices=("reading", "batch"), default="reading",
                     help="one source time per reading (what gateways send) or one per batch")
+    ap.add_argument("--no-receipts", action="store_true", help="the bridge publishes no receipts to gateways")
     ap.add_argument("--publisher", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--base-ts", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -311,8 +313,9 @@ def main() -> None:
     if args.publisher:
         publisher_main(args.port, args.msgs, args.base_ts, args.seed, args.timestamps == "reading")
         return
-    global PER_READING
+    global PER_READING, RECEIPTS
     PER_READING = args.timestamps == "reading"
+    RECEIPTS = not args.no_receipts
     plant = load_plant(bundled_plant_path("small_plant"))
     print("calibration:", calibration())
     base_ts = time.time() - 30.0   # every run replays the very same payloads (source times included)
@@ -329,6 +332,7 @@ def main() -> None:
                   f"{ {k: round(v, 1) for k, v in info_f['thread_us_per_msg'].items()} }")
             return
         print(f"(a) {args.msgs} batches x {PER_MSG} = {n} readings, one source time per {args.timestamps}, QoS 1, "
+              f"receipts {'on' if RECEIPTS else 'off'}, "
               "shipped broker configuration (authentication, ACLs), live from a publisher process; "
               f"{args.rounds} rounds, each: a fresh broker, the bare counter, then the full LiveBridge")
         ratios, bares, fulls = [], [], []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import subprocess
 import sys
@@ -63,7 +64,9 @@ def publisher_main(port: int, site: str, seconds: float, rate: float, tags: int,
         normal[sid] = (20.8, 21.0) if rule.direction < 0 else (0.0, hi)
     rng = random.Random(seed)
     t = Topics(site)
-    c = mqtt_client(unique_client_id("soak-pub"), protocol=mqtt.MQTTv311, max_inflight=2000, unlimited_queue=True)
+    from safetwin.live_bridge.mqtt_client import BrokerEndpoint
+    ep = BrokerEndpoint("127.0.0.1", port, os.environ.get("SOAK_MQTT_USER"), os.environ.get("SOAK_MQTT_PASSWORD"))
+    c = mqtt_client(unique_client_id("soak-pub"), ep, protocol=mqtt.MQTTv311, max_inflight=2000, unlimited_queue=True)
     acked = [0]
     c.on_publish = lambda cl, u, mid, rc, props: acked.__setitem__(0, acked[0] + 1)
     c.connect("127.0.0.1", port)
@@ -137,16 +140,18 @@ def main() -> int:
         return 0
 
     from safetwin.live_bridge.bridge import BridgeConfig, LiveBridge
-    from safetwin.live_bridge.broker import EmbeddedBroker, free_port
+    from safetwin.live_bridge.broker import BRIDGE_USER, SIM_USER, EmbeddedBroker, free_port
     from safetwin.plant_models.loader import bundled_plant_path, load_plant
     from safetwin.twin.store import Store
 
     plant = load_plant(bundled_plant_path("demo_plant"))
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / "mosq").start()
+        broker = EmbeddedBroker(port=port, data_dir=Path(tmp) / "mosq", site=args.site).start()   # shipped config
         db = f"sqlite:///{tmp}/soak.db"
-        bridge = LiveBridge(plant, BridgeConfig(site=args.site, port=port, db_url=db, restore_timeout_s=0.5)).start()
+        bridge = LiveBridge(plant, BridgeConfig(site=args.site, port=port, db_url=db, restore_timeout_s=0.5,
+                                                username=BRIDGE_USER, password=broker.credentials[BRIDGE_USER])).start()
+        os.environ.update(SOAK_MQTT_USER=SIM_USER, SOAK_MQTT_PASSWORD=broker.credentials[SIM_USER])   # the publisher
         try:
             rss0 = rss_mib()
             rss_ix0 = indexer_rss(bridge)

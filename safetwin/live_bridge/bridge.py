@@ -87,6 +87,8 @@ class BridgeConfig:
     ingest_log_dir: str | None = None
     #: CPU niceness of the log indexer process (it only needs the CPU ingest leaves)
     indexer_nice: int = 10
+    #: publish receipts to gateways (twin/receipts/{gw}) after each group commit (see .gateway)
+    receipts: bool = True
     #: people last seen longer ago than this (s) are not rebuilt after a restart
     rebuild_people_window_s: float = PEOPLE_WINDOW_S
     ingest: IngestConfig = field(default_factory=IngestConfig)
@@ -190,10 +192,11 @@ class LiveBridge:
         self.engine = AlarmEngine(self.rules, on_transitions=self._on_transitions).start()
         self.ingestor = Ingestor(self.state, cfg.site, history=self._history, alarms=self.engine,
                                  rejects=self.rejects, config=cfg.ingest)
-        self.ingestor.receipts = []
         self.acker = DurableAcker(self._make_durable).start()
         self.acker.on_failure = self._on_flush_failure
-        self.acker.on_durable = self.publisher.receipts  # type: ignore[union-attr]
+        if cfg.receipts:
+            self.ingestor.receipts = []
+            self.acker.on_durable = self.publisher.receipts  # type: ignore[union-attr]
         self.inbound = MqttConnection(self.client_id, cfg.host, cfg.port, username=cfg.username,
                                       password=cfg.password, tls_ca_file=cfg.tls_ca_file, manual_ack=True,
                                       subscriptions=self.topics.subscriptions(), on_message=self._on_message,

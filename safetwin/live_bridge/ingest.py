@@ -216,9 +216,11 @@ class Ingestor:
             log.exception("ingest failed on %s", topic)
             return self._reject("internal_error", topic, payload, f"{type(exc).__name__}: {exc}")
 
-    def take_receipts(self) -> list[tuple[str, int, int]]:
-        """The receipts collected since the last call (and start collecting)."""
-        got, self.receipts = self.receipts or [], []
+    def take_receipts(self) -> list[tuple[str, int, int]] | None:
+        """The receipts collected since the last call (None when not collecting)."""
+        got = self.receipts
+        if got:
+            self.receipts = []
         return got
 
     def _reject(self, reason: str, topic: str, payload: bytes | None, detail: str, n: int = 1) -> Outcome:
