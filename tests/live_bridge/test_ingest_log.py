@@ -249,3 +249,29 @@ def test_a_log_of_the_one_log_per_store_layout_is_indexed_under_the_first_site(s
         rows = b.store.readings("GD-02", site=bridge_config.site)
         assert len(rows) == 5 and str(rows[0].value) == "-0.0" and rows[0].ts.isoformat() == "2025-01-01T00:00:00.250000+00:00"
     assert list_segments(Path(base)) == []
+
+
+def test_the_indexer_of_a_crashed_bridge_leaves_the_restarted_bridges_segments_alone(tmp_path):
+    """A bridge dies; the restarted one already writes a new segment when the old indexer drains
+    (a busy machine): the old indexer indexes only the crashed writer's segments, the new
+    writer's records stay for the new indexer -- none deleted unindexed."""
+    from safetwin.live_bridge.ingestlog.durable_log import last_closed_segment
+    store = Store.open(f"sqlite:///{tmp_path / 'h.db'}")
+    d = tmp_path / "log"
+    old = DurableLog(d)
+    put(old, "gw-old", 0, 10)
+    old.sync()
+    old.abandon()                                   # the crash: lock released, segment closed
+    new = DurableLog(d)                             # the restarted bridge's writer
+    put(new, "gw-new", 0, 10)
+    new.sync()
+    assert last_closed_segment(d) == old.segment < new.segment
+    drain = LogIndexer(d, store)                    # the old indexer draining after its writer died
+    drain.last_segment = last_closed_segment(d)
+    drain.run_once()
+    assert store.count_readings() == 10 and (d / segment_name(new.segment)).exists()
+    LogIndexer(d, store, log=new).run_once()        # the new indexer takes the rest
+    assert store.count_readings() == 20
+    new.close()
+    assert last_closed_segment(d) == new.segment    # no writer: every segment is closed
+    store.close()

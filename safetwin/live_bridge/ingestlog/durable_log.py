@@ -143,6 +143,11 @@ class DurableLog:
         existing = list_segments(self.directory)
         # numbers never go back: the indexer's position may name a segment past the files left
         last = max(existing + [int(read_progress(self.directory).get("segment", 0))])
+        # where this writer starts, before its first segment exists: the indexer of a crashed
+        # previous writer drains only the segments below it (last_closed_segment)
+        tmp = self.directory / "writer.json.tmp"
+        tmp.write_text(json.dumps({"first_segment": last + 1, "pid": os.getpid()}))
+        os.replace(tmp, self.directory / "writer.json")
         self._lock = threading.Lock()             # guards _pending
         self._sync_lock = threading.Lock()        # one writer at a time
         self.cond = threading.Condition()         # durable position changes
@@ -300,6 +305,25 @@ def site_log_directory(base: str | os.PathLike[str], site: str) -> Path:
                 _fsync_dir(base)
                 log.warning("ingest log %s: the log of the previous layout moved to %s", base, target)
     return target
+
+
+def last_closed_segment(directory: str | os.PathLike[str]) -> int:
+    """The highest segment no writer appends to any more: every segment when no
+    :class:`DurableLog` holds the directory, else those below the running writer's first."""
+    import fcntl
+    directory = Path(directory)
+    highest = max(list_segments(directory), default=0)
+    with open(directory / "writer.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:                     # a writer runs: its segments are not ours to close
+            try:
+                first = int(json.loads((directory / "writer.json").read_text())["first_segment"])
+            except (OSError, ValueError, KeyError, TypeError):
+                return 0
+            return min(highest, first - 1)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return highest
 
 
 def read_progress(directory: str | os.PathLike[str]) -> dict[str, Any]:

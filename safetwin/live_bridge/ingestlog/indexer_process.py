@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .durable_log import list_segments, read_progress, segment_name
+from .durable_log import last_closed_segment, list_segments, read_progress, segment_name
 from .indexer import LogIndexer
 
 log = logging.getLogger(__name__)
@@ -175,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             gate.caught_up()
             done.wait(args.poll)
     # The writer is gone: every segment it wrote is closed now. A restarted bridge may already
-    # write a newer segment: drain only what exists at this moment, the next indexer does the rest.
+    # write newer segments: drain only those below its first (the next indexer does the rest).
     ix.follow = False
-    ix.last_segment = max(list_segments(directory), default=0)
+    ix.last_segment = last_closed_segment(directory)
     try:
         ix.run_once()
     finally:
