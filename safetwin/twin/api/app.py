@@ -35,6 +35,7 @@ from .auth import current_actor, require_role
 from .errors import BodyLimit, install_error_handlers
 from .login_throttle import LoginThrottle
 from .openapi import install_docs
+from .field_routes import router as field_router
 from .oversight_routes import router as oversight_router
 from .workflow_routes import router as workflow_router
 
@@ -89,6 +90,7 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
         on_lock=(workflows.record_login_lock if workflows is not None else None))
     app.router.routes.extend(workflow_router.routes)  # flat APIRoutes: visible to route audits and OpenAPI
     app.router.routes.extend(oversight_router.routes)
+    app.router.routes.extend(field_router.routes)     # field workflows: rounds, training, contractors, phones
     for router in routers:
         app.router.routes.extend(router.routes)
     install_error_handlers(app)

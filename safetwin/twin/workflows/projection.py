@@ -34,7 +34,7 @@ def _due(kind: str, rec: BaseModel) -> datetime | None:
         return getattr(rec, "deadline", None)
     if kind == "certificate":
         return getattr(rec, "expires_at", None)
-    return None
+    return getattr(rec, "projection_due", None)   # records that define it (field records, :mod:`.field_domain`)
 
 
 def columns(kind: str, rec: BaseModel) -> dict[str, Any]:

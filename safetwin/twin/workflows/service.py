@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -42,12 +43,14 @@ from .services.audit_guard import AuditService
 from .services.certificates import CertificateService
 from .services.context import GAS_SENSOR_TYPES, MAX_LOCAL_M, WorkflowContext, check_local_polygon, utcnow
 from .services.due_jobs import DueJobsReport, run_due_jobs
+from .services.field import FieldWorkflows
 from .services.gas_tests import GasTestService
 from .services.hazards import HazardService
 from .services.kpis import KpiService
 from .services.permits import PermitService
 from .services.risk_register import RiskRegisterService
 from .services.tasks import TaskService
+from .services.tracks import TrackSource
 from .services.twin_link import TwinLink
 from .settings import WorkflowSettings
 from .users import Users
@@ -61,11 +64,14 @@ class WorkflowService:
     def __init__(self, engine: Engine, plant: Plant, *, settings: WorkflowSettings | None = None,
                  notifier: Notifier | None = None, clock: Callable[[], datetime] = utcnow,
                  site_id: str | None = None, audit: AuditSetup | None = None,
-                 acknowledge_alarm: Callable[[str, str], None] | None = None) -> None:
+                 acknowledge_alarm: Callable[[str, str], None] | None = None, photo_dir: str | Path | None = None,
+                 tracks: TrackSource | None = None) -> None:
         """``audit``: the audit trail's key and checkpoint directory (the app reads them from the
         settings; without one, a fresh random key — the chain can then be verified only by this
         object — and no checkpoints). ``acknowledge_alarm(alarm_id, by)``: the alarm engine's
-        acknowledgement (the live bridge's), called when an alarm case is acknowledged."""
+        acknowledgement (the live bridge's), called when an alarm case is acknowledged. ``photo_dir``:
+        where the field photos are stored (None: uploads refused); ``tracks``: where inspectors' RTLS
+        tracks come from (default: this store's position history)."""
         settings = settings or WorkflowSettings()
         site_id = site_id or plant.id
         audit = audit or AuditSetup(AuditKey.generate())
@@ -89,6 +95,8 @@ class WorkflowService:
         self.audit.seal_legacy()
         self.accounts = AccountService(ctx)
         self.tasks = TaskService(ctx)
+        # field workflows: rounds, training, contractors, equipment due dates, photos (photo_dir), offline captures
+        self.field = FieldWorkflows(ctx, self.hazards, photo_dir=photo_dir, tracks=tracks)
         self.suspension_log: list[dict[str, Any]] = self.permits.suspension_log
 
     @property
@@ -100,10 +108,12 @@ class WorkflowService:
     def attach(self, state: Any) -> None:
         """Subscribe to ``state.bus``: alarms open alarm cases and suspend permits they touch."""
         self.twin_link.attach(state)
+        self.field.attach(state)
 
     def close(self) -> None:
-        """Unsubscribe and stop the event worker."""
+        """Unsubscribe and stop the event workers."""
         self.twin_link.close()
+        self.field.close()
 
     def drain(self, timeout_s: float = 5.0) -> None:
         """Wait until queued twin events are handled (tests)."""
@@ -319,14 +329,16 @@ class WorkflowService:
     def run_due_jobs(self, now: datetime | None = None) -> DueJobsReport:
         """Run the time-driven jobs once at ``now`` (default: the clock): expire permits past validity,
         send certificate reminders (90/60/30 d), escalate overdue hazards, suspend permits that lost
-        their continuous gas monitoring, mark expired certificates, flag overdue control tasks and check
+        their continuous gas monitoring, mark expired certificates, flag overdue control tasks, run the
+        field jobs (inspection rounds, equipment overdue, restricted-area entries) and check
         the audit trail (:class:`~.services.audit_guard.AuditService`). Idempotent: a second
         pass at the same time changes nothing. Each job's failure is logged and does not stop the others."""
         return run_due_jobs(now or self.clock(), expire_permits=self.expire_due,
                             remind_certificates=self.send_certificate_reminders,
                             escalate_hazards=self.escalate_overdue, check_monitoring=self.check_monitoring,
                             expire_certificates=self.expire_certificates,
-                            flag_control_tasks=self.risk_register.flag_overdue_tasks, check_audit=self.audit.scheduled)
+                            flag_control_tasks=self.risk_register.flag_overdue_tasks, check_audit=self.audit.scheduled,
+                            field_jobs=self.field.run_due)
 
     # ================================================================ user accounts
     def create_user(self, actor: Actor, *, user_id: str, password: str, roles: list[str],

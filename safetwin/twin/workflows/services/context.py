@@ -70,8 +70,14 @@ class WorkflowContext:
     acknowledge_alarm: Callable[[str, str], None] | None = None
     """Acknowledge an alarm in the alarm engine (alarm id, by whom): the wiring passes the live
     bridge's; without it the TwinState's alarm is acknowledged directly."""
+    #: gates a person named on a permit must pass: (person, role on the permit, time) → reasons (empty: pass)
+    people_gates: list[Callable[[str, str, datetime], list[str]]] = field(default_factory=list)
     permit_lock: threading.RLock = field(default_factory=threading.RLock)
     locks: StripedLocks = field(default_factory=StripedLocks)
+
+    def named_problems(self, named: dict[str, str], at: datetime) -> list[str]:
+        """Why people named on a permit (person → role: holder, worker, guardian) may not be, by every gate."""
+        return [why for person, role in named.items() for gate in self.people_gates for why in gate(person, role, at)]
 
     def plant_area_of(self, x: float, y: float) -> str | None:
         """The plant area holding the point (local m), or None: the smallest, by the plant's one point

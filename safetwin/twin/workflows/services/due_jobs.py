@@ -1,7 +1,8 @@
 """The time-driven jobs of the workflows, run once per pass: expire permits past validity, send
 certificate reminders (90/60/30 d), escalate overdue hazards, check the audit trail; and, where
 given, suspend permits that lost their continuous gas monitoring, mark expired certificates, flag
-overdue control tasks.
+overdue control tasks, and run the field jobs (inspection rounds, equipment overdue, restricted-area
+entries: :class:`~.field.FieldWorkflows`).
 
 A pass is idempotent (a second pass at the same time changes nothing) and each job's failure is
 logged without stopping the others; :class:`~safetwin.twin.workflows.scheduler.DueJobScheduler`
@@ -31,12 +32,14 @@ class DueJobsReport:
     monitoring_lost: list[str] = field(default_factory=list)
     expired_certificates: list[str] = field(default_factory=list)
     overdue_control_tasks: list[str] = field(default_factory=list)
+    field_jobs: dict[str, list[str]] = field(default_factory=dict)   # job name → record / alarm ids
 
     @property
     def changed(self) -> int:
         """How many records the pass changed."""
         return (len(self.expired_permits) + len(self.certificate_reminders) + len(self.escalated_hazards)
-                + len(self.monitoring_lost) + len(self.expired_certificates) + len(self.overdue_control_tasks))
+                + len(self.monitoring_lost) + len(self.expired_certificates) + len(self.overdue_control_tasks)
+                + sum(len(v) for v in self.field_jobs.values()))
 
 
 def run_due_jobs(now: datetime, *, expire_permits: Callable[[datetime], list[str]],
@@ -45,7 +48,8 @@ def run_due_jobs(now: datetime, *, expire_permits: Callable[[datetime], list[str
                  check_audit: Callable[[datetime], Any] | None = None,
                  check_monitoring: Callable[[datetime], list[str]] | None = None,
                  expire_certificates: Callable[[datetime], list[str]] | None = None,
-                 flag_control_tasks: Callable[[datetime], list[str]] | None = None) -> DueJobsReport:
+                 flag_control_tasks: Callable[[datetime], list[str]] | None = None,
+                 field_jobs: Callable[[datetime], dict[str, list[str]]] | None = None) -> DueJobsReport:
     """Run the jobs at ``now``; returns what they changed."""
     rep = DueJobsReport(at=now)
 
@@ -63,6 +67,8 @@ def run_due_jobs(now: datetime, *, expire_permits: Callable[[datetime], list[str
         jobs.append(("certificate expiry", lambda: rep.expired_certificates.extend(expire_certificates(now))))
     if flag_control_tasks is not None:
         jobs.append(("control tasks", lambda: rep.overdue_control_tasks.extend(flag_control_tasks(now))))
+    if field_jobs is not None:
+        jobs.append(("field jobs", lambda: rep.field_jobs.update(field_jobs(now))))
     jobs.append(("audit trail check", audit))
     for name, job in jobs:
         try:

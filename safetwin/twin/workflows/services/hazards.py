@@ -34,20 +34,22 @@ class HazardService(RecordService):
 
     def report_hazard(self, actor: Actor, *, title: str, category: str, level: str, x: float, y: float,
                       description: str = "", photos: list[str] | None = None,
-                      equipment_id: str | None = None) -> Hazard:
+                      equipment_id: str | None = None, record_id: str | None = None) -> Hazard:
         """Report a hazard at (x, y) (local m); flags repeats of the same kind at the same place
         (:func:`hazards.repeats`: like with like). An equipment hazard is put on the plant equipment
         named, or on the one within :data:`EQUIPMENT_SNAP_M` of the point.
 
         The repeat candidates are found in SQL on the projection columns (category, creation
         time within ``hazard_repeat_days``, near, same equipment); :func:`hazards.repeats` decides.
+        ``record_id`` (default: a new id) lets a caller make a report idempotent: a second report
+        with the same id is refused with a version conflict.
         """
         if equipment_id is not None and equipment_id not in self.plant.equipment:
             raise GuardFailed(f"unknown equipment {equipment_id!r}", "bad_equipment")
         if equipment_id is None and category == "equipment":
             equipment_id = self.equipment_at(x, y)
         now = self.clock()
-        h = Hazard(id=self.repo.new_id("HZ"), site_id=self.site_id, state="reported", created_at=now,
+        h = Hazard(id=record_id or self.repo.new_id("HZ"), site_id=self.site_id, state="reported", created_at=now,
                    created_by=actor.user_id, title=title, description=description, category=category, level=level,
                    x=x, y=y, area_id=self.ctx.plant_area_of(x, y), equipment_id=equipment_id, photos=photos or [],
                    reporter=actor.user_id)

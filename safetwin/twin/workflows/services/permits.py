@@ -27,7 +27,7 @@ from safetwin.twin.sensor_health import assess_sensors
 from .. import certificates, permits, simops
 from .. import gas as gasrules
 from ..domain import Certificate, Permit
-from ..errors import GuardFailed
+from ..errors import Forbidden, GuardFailed
 from ..notify import Notification
 from ..roles import SYSTEM, Actor
 from .context import GAS_SENSOR_TYPES, RecordService, WorkflowContext, check_local_polygon
@@ -39,6 +39,8 @@ GUARDIAN_ROLES = ("guardian",)
 MONITOR_SENSOR_TYPES = ("flammable_gas", "toxic_gas")
 #: alarm levels that are the detector itself failing, not the process
 DETECTOR_FAILURE_LEVELS = ("FAULT", "STALE")
+#: transitions at which the people named on a permit are checked again (training may lapse meanwhile)
+NAMED_CHECKED_ON = frozenset({"submit", "approve", "start", "resume"})
 
 
 class PermitService(RecordService):
@@ -244,6 +246,7 @@ class PermitService(RecordService):
         """A new draft permit by an applicant; the work areas are found on the plant; its people must
         be active users holding their roles."""
         actor.require("applicant", action="apply for a permit")
+        self._check_named(holder, extra.get("workers") or [], extra.get("guardian"), self.clock())
         poly = check_local_polygon(work_polygon, "work_polygon")
         self.pack.level_rule(type, level)
         self._check_people(holder, extra)
@@ -253,6 +256,19 @@ class PermitService(RecordService):
                                planned_end=planned_end, now=self.clock(), area_ids=areas, **extra)
         self.save_permit(p, None, actor.user_id, "create")
         return p
+
+    def _check_named(self, holder: str, workers: list[str], guardian: str | None, at: datetime,
+                     permit_id: str = "new permit") -> None:
+        """Forbidden (403, ``person_not_cleared``) with the reasons when a named person fails a people gate
+        (training, contractor standing: :class:`~.field.FieldWorkflows`)."""
+        named = dict.fromkeys(workers, "worker")
+        named[holder] = "holder"
+        if guardian:
+            named[guardian] = "guardian"
+        problems = self.ctx.named_problems(named, at)
+        if problems:
+            raise Forbidden(f"{permit_id}: people named on the permit are not cleared: " + "; ".join(problems),
+                            "person_not_cleared")
 
     def permit(self, permit_id: str) -> Permit:
         """One permit (validated model); :class:`NotFound` when missing."""
@@ -270,6 +286,8 @@ class PermitService(RecordService):
             p, ver = self.repo.get("permit", permit_id, Permit)
             ctx = self._ctx(p, with_others=action in ("submit", "approve", "start"))
             now = ctx.now
+            if action in NAMED_CHECKED_ON:
+                self._check_named(p.holder, p.workers, p.guardian, now, permit_id=p.id)
             if action == "submit":
                 permits.submit(p, actor, ctx)
             elif action == "approve":
