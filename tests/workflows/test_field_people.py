@@ -8,7 +8,7 @@ import pytest
 from safetwin.twin.sensor_health import assess_sensors
 from safetwin.twin.state import TwinState
 from safetwin.twin.workflows.errors import Forbidden
-from wfhelpers import T0, certify
+from wfhelpers import PASSWORD, T0, certify
 
 INDUCTION = ("induction_company", "induction_workshop", "induction_team")
 LICENCES = [{"type": "safety_production_license", "number": "SP-1", "expires_at": T0 + timedelta(days=400)},
@@ -27,6 +27,7 @@ def acme(svc, actors):
     co = svc.field.contractors.register_contractor(sue, name="Acme Maintenance", license_no="91-X", contact="acme-boss",
                                                    qualifications=LICENCES)
     svc.field.people.register_person(sue, id="li", name="Li Wei", employer=co.id, rtls_id="tag-li", tag_ids=["UWB-77"])
+    svc.users.create("li", PASSWORD, ["worker"])           # a person named on a permit is a user too
     return co
 
 

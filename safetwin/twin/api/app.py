@@ -94,7 +94,8 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
     for router in routers:
         app.router.routes.extend(router.routes)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=auth.api_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=auth.api_max_body_bytes,
+                       own_limit_paths=frozenset({"/field/photos"}))   # photos: counted refusals in the route
     install_docs(app, auth_call=current_actor, workflow_routes={id(r) for r in workflow_router.routes},
                  extra_statuses={("POST", "/auth/token"): [401, 429]})
 

@@ -111,12 +111,13 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodyLimit:
     """ASGI middleware refusing request bodies over ``max_bytes`` with 413 (see the module docstring)."""
 
-    def __init__(self, app: Any, *, max_bytes: int) -> None:
+    def __init__(self, app: Any, *, max_bytes: int, own_limit_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.own_limit_paths = own_limit_paths   # routes that read their body in bounded chunks themselves
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.own_limit_paths:
             await self.app(scope, receive, send)
             return
         for key, value in scope.get("headers", ()):

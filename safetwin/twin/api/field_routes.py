@@ -20,12 +20,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from safetwin.twin.sensor_health import assess_sensors
 from safetwin.twin.workflows.domain import Permit
 from safetwin.twin.workflows.errors import WorkflowError
-from safetwin.twin.workflows.photos import PhotoRejected
 from safetwin.twin.workflows.roles import Actor
 
 from . import field_schemas as F
 from .auth import require_roles
-from .workflow_routes import KPI_READERS, svc
+from .oversight_routes import KPI_READERS
+from .workflow_routes import svc
 
 ANY = require_roles()
 SAFETY = require_roles("safety_engineer", "manager")
@@ -244,12 +244,8 @@ async def upload_photo(request: Request, actor: Actor = Depends(ANY)) -> JSONRes
     async for chunk in request.stream():
         size += len(chunk)
         if size > store.max_bytes:          # stop reading: never hold an oversized body in memory
-            try:
-                store.put(b"\0" * (store.max_bytes + 1), uploader=actor.user_id, filename=filename)
-            except PhotoRejected as exc:
-                return JSONResponse({"detail": f"{filename or 'upload'}: over the limit of "
-                                               f"{store.max_bytes / 1e6:.1f} MB", "code": exc.code},
-                                    status_code=exc.status)
+            exc = store.refuse_oversized(size, uploader=actor.user_id, filename=filename)
+            return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
         chunks.append(chunk)
     ref = store.put(b"".join(chunks), uploader=actor.user_id, filename=filename)
     return JSONResponse({"id": ref.id, "media_type": ref.media_type, "size_bytes": ref.size_bytes,

@@ -114,14 +114,18 @@ class PhotoStore:
         log.warning("photo upload by %s (%s) refused: %s", uploader, filename or "no file name", message)
         return PhotoRejected(message, code, status)
 
+    def refuse_oversized(self, size_bytes: int, *, uploader: str, filename: str | None = None) -> PhotoRejected:
+        """The counted, logged refusal of an upload found over the limit while it was being read."""
+        return self._refuse(f"{filename or 'upload'}: over {size_bytes / 1e6:.1f} MB, the limit is "
+                            f"{self.max_bytes / 1e6:.1f} MB", "too_large", 413, uploader, filename)
+
     def put(self, data: bytes, *, uploader: str, filename: str | None = None) -> PhotoRef:
         """Validate and store an upload; :class:`PhotoRejected` (counted, logged) when it is refused."""
         name = filename or "upload"
         if not data:
             raise self._refuse(f"{name}: the upload is empty", "empty", 422, uploader, filename)
         if len(data) > self.max_bytes:
-            raise self._refuse(f"{name}: {len(data) / 1e6:.1f} MB is over the limit of {self.max_bytes / 1e6:.1f} MB",
-                               "too_large", 413, uploader, filename)
+            raise self.refuse_oversized(len(data), uploader=uploader, filename=filename)
         media = sniff(data[:16])
         if media is None:
             raise self._refuse(f"{name}: not a JPEG, PNG or WebP image (the content looks like "
