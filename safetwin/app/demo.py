@@ -23,7 +23,7 @@ from safetwin.twin.store import Store
 from .api import build_api
 from .cli.common import plant_or_exit
 from .live import start_bridge, start_live_mode, start_simulator
-from .notify_channels import build_notifier
+from .notify_channels import build_notifier, close_notifier
 from .settings import Settings, get_settings
 
 __all__ = ["run_demo", "open_store", "bootstrap_admin"]
@@ -94,13 +94,18 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     say(f"  {base}/ui/control-room  /ui/engineer  /ui/manager   web UI (log in with the admin token)")
     say(f"admin token (Authorization: Bearer …): {token if not settings.api_token else '<SAFETWIN_API_TOKEN>'}")
     sys.stdout.flush()
-    notifier = build_notifier(settings)
+    notifier = build_notifier(settings, engine=store.engine, site=site, mqtt_on=settings.notify_mqtt and live
+                              and bridge is not None)
     workflows = WorkflowService(store.engine, plant, settings=settings.workflow_settings(), notifier=notifier,
                                 site_id=site, audit=settings.audit_setup())
     admin_note = bootstrap_admin(workflows, settings.bootstrap_admin_password)
     if admin_note:
         say(admin_note)
     workflows.attach(state)
+    if notifier.outbox is not None:    # deliveries queued by an earlier run resume here
+        notifier.outbox.start()
+    say(f"notifications: {', '.join(getattr(c, 'name', '?') for c in notifier.channels)} "
+        "(delivery log: GET /notifications/deliveries)")
     api = build_api(state, tokens, workflows=workflows)
     try:
         require_extra("panel", extra="ui", purpose="the web UI")
@@ -112,7 +117,7 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
 
         ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge,
                           chromium=str(settings.chromium) if settings.chromium else None)
-    monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx)
+    monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx, notifier=notifier, site=site)
     say(f"live incident mode: {live_note}")
     server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning"))
     if duration_s > 0:
@@ -125,9 +130,7 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
         if monitor is not None:
             monitor.stop()
         workflows.close()
-        for channel in notifier.channels:
-            if hasattr(channel, "close"):
-                channel.close()
+        close_notifier(notifier)
         store.close()
         if bridge is not None:
             bridge.stop()

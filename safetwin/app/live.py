@@ -5,7 +5,8 @@
 * :func:`start_simulator` — a simulated plant publishing its detector and tag traffic to the bridge;
 * :func:`start_live_mode` — the :class:`~safetwin.emergency_planner.live.LiveIncidentMonitor`; its
   recommendations go to the API (``GET /planner/recommendations``), to the site as retained
-  per-area MQTT instructions (only for a declared incident) and to the control room.
+  per-area MQTT instructions and as notifications on the configured channels (only for a declared
+  incident, :class:`IncidentNotices`) and to the control room.
 
 Each returns what it started (or None) and one line describing the outcome, for the demo's banner.
 """
@@ -23,11 +24,12 @@ from safetwin.live_bridge.broker import BRIDGE_USER, SIM_USER, EmbeddedBroker, e
 from safetwin.live_bridge.simulator import PlantSimulator
 from safetwin.plant_models.loader import Plant
 from safetwin.twin.state import TwinState
+from safetwin.twin.workflows.notify import Notification, Notifier
 
 from .planner_routes import set_latest
 from .settings import Settings
 
-__all__ = ["parse_wind", "start_bridge", "start_simulator", "start_live_mode"]
+__all__ = ["parse_wind", "start_bridge", "start_simulator", "start_live_mode", "IncidentNotices"]
 
 
 def parse_wind(text: str) -> WindInput:
@@ -86,17 +88,67 @@ def start_simulator(plant: Plant, settings: Settings, site: str,
                     "(--no-simulate to listen to real traffic only)")
 
 
+class IncidentNotices:
+    """Notifications of a declared incident's per-area instructions: one per area each time its
+    instruction changes (action, route or muster point), to ``area:<id>`` on every channel of
+    ``notifier`` — the monitor re-estimates every few seconds, people are told once per change.
+
+    Example::
+
+        >>> from safetwin.twin.workflows.notify import MemoryChannel
+        >>> memory = MemoryChannel()
+        >>> notices = IncidentNotices(Notifier([memory]), "site1")
+        >>> step = {"area_id": "U1", "action": "evacuate", "route": ["R-3", "R-7"], "muster_point": "MP-2",
+        ...         "reason": "AEGL-2 in 4 min"}
+        >>> notices.send([step], "release at TK-101"), notices.send([step], "release at TK-101")
+        (1, 0)
+        >>> memory.sent[0].subject, memory.sent[0].recipients, memory.sent[0].text
+        ('evac/U1', ('area:U1',), 'EVACUATE area U1 by R-3 → R-7 to muster point MP-2 (AEGL-2 in 4 min; release at TK-101)')
+    """
+
+    def __init__(self, notifier: Notifier, site: str) -> None:
+        self.notifier = notifier
+        self.site = site
+        self._last: dict[str, tuple[Any, ...]] = {}
+
+    @staticmethod
+    def text(step: dict[str, Any], incident: str) -> str:
+        """The instruction as a person reads it."""
+        verb = {"evacuate": "EVACUATE", "shelter": "SHELTER IN PLACE", "all_clear": "ALL CLEAR"}.get(
+            step["action"], str(step["action"]).upper())
+        way = f" by {' → '.join(step['route'])}" if step.get("route") else ""
+        to = f" to muster point {step['muster_point']}" if step.get("muster_point") and step["action"] == "evacuate" \
+            else ""
+        return f"{verb} area {step['area_id']}{way}{to} ({step.get('reason') or 'no reason given'}; {incident})"
+
+    def send(self, steps: list[dict[str, Any]], incident: str) -> int:
+        """Notify the areas whose instruction changed; returns how many were sent."""
+        sent = 0
+        for step in steps:
+            key = (step["action"], step.get("muster_point"), tuple(step.get("route") or ()))
+            if self._last.get(step["area_id"]) == key:
+                continue
+            self._last[step["area_id"]] = key
+            self.notifier.send(Notification((f"area:{step['area_id']}",), f"evac/{step['area_id']}", step["action"],
+                                            self.text(step, incident), self.site, {"instruction": step}))
+            sent += 1
+        return sent
+
+
 def start_live_mode(state: TwinState, api: Any, bridge: LiveBridge | None, wind_text: str,
-                    ui_ctx: Any | None = None) -> tuple[LiveIncidentMonitor | None, str]:
+                    ui_ctx: Any | None = None, *, notifier: Notifier | None = None,
+                    site: str = "site1") -> tuple[LiveIncidentMonitor | None, str]:
     """Attach the live incident monitor: on a gas alarm it estimates the source from the live
     readings, predicts the plume and publishes recommendations to the API app ``api``
-    (``GET /planner/recommendations``), per-area MQTT instructions through ``bridge`` (only once
-    the incident is declared) and the control room ``ui_ctx`` (forecast AEGL zones and evacuation
-    routes). Returns (monitor or None, a line describing it)."""
+    (``GET /planner/recommendations``), per-area MQTT instructions through ``bridge`` and
+    notifications through ``notifier`` (:class:`IncidentNotices`; both only once the incident is
+    declared) and the control room ``ui_ctx`` (forecast AEGL zones and evacuation routes).
+    Returns (monitor or None, a line describing it)."""
     try:
         wind = parse_wind(wind_text)
     except ValueError as exc:
         return None, f"off — SAFETWIN_LIVE_WIND: {exc}"
+    notices = IncidentNotices(notifier, site) if notifier is not None else None
 
     def on_update(update: Any) -> None:
         if update.recommendations is None:
@@ -111,6 +163,9 @@ def start_live_mode(state: TwinState, api: Any, bridge: LiveBridge | None, wind_
                       f"not declared ({verdict.reason if verdict else 'no verdict'}), not sent to the site"))
         if declared and bridge is not None and bridge.publisher is not None:
             bridge.publisher.evacuation_instructions(update.recommendations)
+        if declared and notices is not None:
+            notices.send(update.recommendations.area_instructions(),
+                         f"{estimate.kind} at {estimate.equipment_id or 'an estimated source'}")
         if ui_ctx is not None and estimate.wind is not None:
             view = forecast_zones(estimate, estimate.wind, state.plant.boundary.bounds)
             ui_ctx.source.set_incident(view, routes=evacuation_routes(update.recommendations), declared=declared,

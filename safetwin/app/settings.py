@@ -81,10 +81,33 @@ class Settings(BaseSettings, WorkflowSettings):
     bootstrap_admin_password: str | None = Field(default=None, repr=False,
                                                  description="creates user `admin` at start when no user exists")
     # ---------------------------------------------------------------- notifications
+    notify_mqtt: bool = Field(default=True, description="publish workflow notifications on the broker, "
+                              "`pst/v1/{site}/twin/notify/to/{recipient}` and `…/notify/about/{kind}/{id}`")
     notify_webhook_url: str | None = Field(default=None, description="POST every workflow notification as JSON here")
-    notify_mqtt: bool = Field(default=False, description="publish workflow notifications on the broker")
-    notify_mqtt_prefix: str = Field(default="safetwin", description="topic prefix of MQTT notifications "
-                                    "(`{prefix}/{site}/notifications/{recipient}`)")
+    notify_dingtalk_url: str | None = Field(default=None, repr=False, description="钉钉 group robot webhook "
+                                            "(`https://oapi.dingtalk.com/robot/send?access_token=…`)")
+    notify_dingtalk_secret: str | None = Field(default=None, repr=False,
+                                               description="the DingTalk robot's signing secret (`SEC…`), if set")
+    notify_wecom_url: str | None = Field(default=None, repr=False, description="企业微信 group robot webhook "
+                                         "(`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…`)")
+    notify_wecom_mention: bool = Field(default=False, description="mention the recipients (WeCom user ids) in "
+                                       "WeCom robot messages")
+    notify_smtp_host: str | None = Field(default=None, description="SMTP server for e-mail notifications "
+                                         "(none: no e-mail)")
+    notify_smtp_port: int = Field(default=25, description="SMTP port")
+    notify_smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection with STARTTLS")
+    notify_smtp_username: str | None = Field(default=None, description="SMTP login (none: no login)")
+    notify_smtp_password: str | None = Field(default=None, repr=False, description="SMTP password")
+    notify_email_from: str = Field(default="safetwin@localhost", description="sender address of e-mails")
+    notify_email_to: list[str] = Field(default_factory=list, description="addresses that get every notification "
+                                       "(JSON list)")
+    notify_email_addresses: dict[str, str] = Field(default_factory=dict, description="recipient id (user, "
+                                                   "`role:…`, `layer:…`) → e-mail address (JSON map)")
+    notify_max_attempts: int = Field(default=8, ge=1, le=100, description="delivery attempts per notification "
+                                     "and channel before it becomes a dead letter")
+    notify_retry_base_s: float = Field(default=2.0, ge=0, description="back-off after the first failed attempt "
+                                       "(s), doubled after each further one")
+    notify_retry_max_s: float = Field(default=600.0, gt=0, description="longest back-off between attempts (s)")
     # ---------------------------------------------------------------- audit trail
     audit_key: str | None = Field(default=None, repr=False,
                                   description="HMAC key of the audit trail, 64 hex digits (default: the key file; "

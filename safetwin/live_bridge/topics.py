@@ -151,6 +151,14 @@ class Topics:
     def rejects(self) -> str:
         return f"{self.root}/twin/rejects"
 
+    def notification_to(self, recipient: str) -> str:
+        """Workflow notifications for one recipient (a user id, ``role:…``, ``layer:…``, ``area:…``)."""
+        return f"{self.root}/twin/notify/to/{recipient}"
+
+    def notification_about(self, kind: str, record_id: str) -> str:
+        """Workflow notifications about one record (``permits``/``PTW-…``, ``hazards``/``HZ-…`` …)."""
+        return f"{self.root}/twin/notify/about/{kind}/{record_id}"
+
     def subscriptions(self) -> list[str]:
         """The topic filters the bridge subscribes to (QoS 1 each)."""
         r = self.root

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 import zipfile
 from datetime import timedelta
 
@@ -13,30 +14,13 @@ import pytest
 from sqlalchemy import text
 
 from safetwin.twin.store import Store
-from safetwin.twin.store.db import scratch_schema
 from safetwin.twin.workflows import audit
 from safetwin.twin.workflows.audit import AuditKey, legacy_link_hash, load_or_create_key
 from safetwin.twin.workflows.audit_anchor import AuditSetup, CheckpointDir
 from safetwin.twin.workflows.notify import MemoryChannel, Notifier
 from safetwin.twin.workflows.scheduler import DueJobScheduler
 from safetwin.twin.workflows.service import WorkflowService
-from wfhelpers import PEOPLE, T0, Clock, make_service, pg_url, service_missing, wf_settings
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'wf.db'}"
-        return
-    try:
-        ctx = scratch_schema(pg_url(), prefix="safetwin_audit_test")
-        url = ctx.__enter__()
-    except Exception as e:  # pragma: no cover - depends on the environment
-        service_missing(f"PostgreSQL at {pg_url()}", "SAFETWIN_SKIP_PG", e)
-    try:
-        yield url
-    finally:
-        ctx.__exit__(None, None, None)
+from wfhelpers import PEOPLE, T0, Clock, make_service, wf_settings
 
 
 @pytest.fixture()
@@ -350,11 +334,14 @@ def test_verification_beside_concurrent_writers_raises_no_false_alarm(site):
     writers = [threading.Thread(target=write) for _ in range(2)]
     for w in writers:
         w.start()
-    try:
-        reports = [svc.audit.verify() for _ in range(6)]
+    reports = []
+    try:   # verify again and again while the writers add at least 30 links
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (len(reports) < 6 or reports[-1].links < reports[0].links + 30):
+            reports.append(svc.audit.verify())
     finally:
         stop.set()
         for w in writers:
             w.join()
-    assert not errors and all(r.ok for r in reports), [r.problems[:3] for r in reports]
-    assert reports[-1].links > reports[0].links or reports[0].links > len(PEOPLE)
+    assert not errors and all(r.ok for r in reports), [r.problems[:3] for r in reports if not r.ok][:2]
+    assert reports[-1].links >= reports[0].links + 30

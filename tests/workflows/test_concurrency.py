@@ -18,7 +18,7 @@ from safetwin.twin.workflows.roles import Actor
 from wfhelpers import PEOPLE, T0, Clock, make_service, pg_url, service_missing
 
 A = {k: Actor(k, frozenset(v)) for k, v in PEOPLE.items()}
-WF_TABLES = ("wf_records", "wf_record_versions", "wf_users")
+WF_TABLES = ("wf_records", "wf_record_versions", "wf_users", "wf_deliveries")
 
 
 def _work(svc, n: int) -> list[str]:

@@ -57,10 +57,12 @@ def wf_settings(pack: str = "gb30871_2022") -> WorkflowSettings:
     return WorkflowSettings(jwt_secret="test-secret-" + "x" * 32, rule_pack=pack)
 
 
-def make_service(engine, plant, clock, memory, pack="gb30871_2022", audit=None) -> WorkflowService:
-    """The workflows with the test users (``audit``: an AuditSetup; default a fresh key, no checkpoints)."""
-    svc = WorkflowService(engine, plant, settings=wf_settings(pack), notifier=Notifier([memory]), clock=clock,
-                          audit=audit)
+def make_service(engine, plant, clock, memory, pack="gb30871_2022", audit=None, notifier=None,
+                 site_id=None) -> WorkflowService:
+    """The workflows with the test users (``audit``: an AuditSetup, default a fresh key and no
+    checkpoints; ``notifier``: default one with the ``memory`` channel only)."""
+    svc = WorkflowService(engine, plant, settings=wf_settings(pack), notifier=notifier or Notifier([memory]),
+                          clock=clock, audit=audit, site_id=site_id)
     svc.users.hasher = FAST_HASH
     for uid, roles in PEOPLE.items():
         svc.users.create(uid, PASSWORD, roles)

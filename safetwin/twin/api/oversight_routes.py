@@ -1,4 +1,5 @@
-"""Routes that oversee the workflows: the KPI cockpit, the scheduled jobs, the audit trail.
+"""Routes that oversee the workflows: the KPI cockpit, the scheduled jobs, the audit trail, the
+notification delivery log.
 
 Each route names the roles it admits (admin always); the work is done by the workflow service
 (:class:`~safetwin.twin.workflows.service.WorkflowService`: ``kpis``, ``run_due_jobs``, ``audit``).
@@ -8,7 +9,9 @@ from __future__ import annotations
 import tempfile
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Query, Request
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -18,6 +21,8 @@ from .workflow_routes import svc
 KPI_READERS = require_roles("manager", "safety_engineer", "planner")
 AUDITORS = require_roles("safety_engineer", "manager")
 JOB_RUNNERS = require_roles("safety_engineer", "manager")
+DELIVERY_READERS = require_roles("safety_engineer", "manager")
+ADMIN = require_roles("admin")
 
 router = APIRouter()
 
@@ -73,3 +78,38 @@ def audit_export(request: Request) -> StreamingResponse:
     name = f"safetwin-audit-{s.site_id}-{manifest['head_seq']}.zip"
     return StreamingResponse(spool, media_type="application/zip", background=BackgroundTask(spool.close),
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _outbox(request: Request):
+    """The notifier's delivery log, None when this server delivers directly (no outside channels)."""
+    return getattr(svc(request).notifier, "outbox", None)
+
+
+@router.get("/notifications/deliveries", tags=["notifications"], dependencies=[Depends(DELIVERY_READERS)])
+def list_deliveries(request: Request, state: Literal["queued", "delivered", "dead"] | None = None,
+                    channel: str | None = Query(None, max_length=64), subject: str | None = Query(None, max_length=200),
+                    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)) -> list[dict]:
+    """The delivery log, newest first: one row per notification and channel with its state
+    (queued, delivered, dead = dead letter), attempts, next attempt and last error."""
+    outbox = _outbox(request)
+    if outbox is None:
+        return []
+    return outbox.list(state=state, channel=channel, subject=subject, limit=limit, offset=offset)
+
+
+@router.get("/notifications/summary", tags=["notifications"], dependencies=[Depends(DELIVERY_READERS)])
+def delivery_summary(request: Request) -> dict:
+    """Deliveries per channel and state, and the channels this server notifies through."""
+    notifier = svc(request).notifier
+    outbox = _outbox(request)
+    return {"channels": [getattr(c, "name", type(c).__name__) for c in notifier.channels],
+            "deliveries": outbox.counts() if outbox is not None else {}}
+
+
+@router.post("/notifications/deliveries/{delivery_id}/requeue", tags=["notifications"], dependencies=[Depends(ADMIN)])
+def requeue_delivery(request: Request, delivery_id: int) -> dict:
+    """Put a dead letter back in the queue with fresh attempts (409 when it is not a dead letter)."""
+    outbox = _outbox(request)
+    if outbox is None or not outbox.requeue(delivery_id):
+        raise HTTPException(409, f"delivery {delivery_id} is not a dead letter")
+    return {"requeued": delivery_id}

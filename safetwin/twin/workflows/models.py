@@ -6,7 +6,9 @@
   is a new row whose ``hash`` is a MAC over the previous row's hash, the new document and an image
   of every other stored column (:mod:`.audit`);
 * ``wf_users`` — people who log in: argon2 password hash, roles, whether they are active and the
-  version of their login tokens (bumped when a session must end: deactivation, password reset).
+  version of their login tokens (bumped when a session must end: deactivation, password reset);
+* ``wf_deliveries`` — the notification outbox and delivery log: one row per notification and
+  channel, with its attempts, the next one's time and its end (delivered or dead letter).
 """
 from __future__ import annotations
 
@@ -92,4 +94,30 @@ class UserRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-WORKFLOW_TABLES = [RecordRow.__table__, RecordVersionRow.__table__, UserRow.__table__]
+class DeliveryRow(Base):
+    """One notification to one channel: queued until delivered or dead (``safetwin.twin.workflows.delivery_log``)."""
+
+    __tablename__ = "wf_deliveries"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    site_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(JsonDoc)
+    notification: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+
+    __table_args__ = (
+        Index("ix_wf_deliveries_channel_state_next", "channel", "state", "next_attempt_at"),
+        Index("ix_wf_deliveries_state_created_at", "state", "created_at"),
+    )
+
+
+WORKFLOW_TABLES = [RecordRow.__table__, RecordVersionRow.__table__, UserRow.__table__, DeliveryRow.__table__]
