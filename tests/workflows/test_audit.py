@@ -345,3 +345,26 @@ def test_verification_beside_concurrent_writers_raises_no_false_alarm(site):
             w.join()
     assert not errors and all(r.ok for r in reports), [r.problems[:3] for r in reports if not r.ok][:2]
     assert reports[-1].links >= reports[0].links + 30
+
+
+def test_every_change_of_a_user_is_chained(site):
+    store, svc, clock, sched = site
+    users = svc.users
+    users.set_roles("bob", ["worker", "guardian"], by="root")
+    users.set_active("ann", False, by="root")
+    users.set_full_name("gus", "Gus G.", by="root")
+    users.reset_password("al", "another-long-pass", by="root")
+    users.delete("cwo", by="root")
+    rep = svc.audit.verify()
+    assert rep.ok, rep.problems
+    history = svc.repo.history("user", "bob")
+    assert [(h["action"], h["actor"]) for h in history] == [("create", "system"), ("set_roles", "root")]
+    doc = history[-1]["doc"]
+    assert doc["roles"] == ["guardian", "worker"] and doc["password_hash"].startswith("hmac:")
+    assert "$argon2" not in json.dumps(doc)                  # the chain never holds the password hash itself
+    assert [h["action"] for h in svc.repo.history("user", "cwo")] == ["create", "delete"]
+    with store.engine.begin() as conn:      # the deleted user comes back behind the application's back
+        conn.execute(text("INSERT INTO wf_users (id, full_name, password_hash, roles, active, created_at, "
+                          "token_version) VALUES ('cwo', '', 'x', :r, :a, :t, 0)"),
+                     {"r": json.dumps(["worker"]), "a": True, "t": T0})
+    assert any("user cwo: deleted at link" in p for p in svc.audit.verify().problems)
