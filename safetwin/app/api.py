@@ -1,5 +1,6 @@
 """The API as served: the twin's app (:func:`safetwin.twin.api.app.create_app`) with the routes of
-the layers above it (the planner's recommendations, :mod:`.planner_routes`).
+the layers above it (the planner's recommendations, :mod:`.planner_routes`; the live weather,
+:mod:`.weather_routes`).
 
 Example::
 
@@ -21,11 +22,12 @@ from safetwin.twin.state import TwinState
 from safetwin.twin.workflows.settings import WorkflowSettings
 
 from .planner_routes import router as planner_router
+from .weather_routes import router as weather_router
 
 __all__ = ["build_api"]
 
 
 def build_api(state: TwinState, tokens: dict[str, str] | None = None, *, workflows: Any | None = None,
               settings: WorkflowSettings | None = None) -> FastAPI:
-    """The twin's API over ``state`` plus the planner routes (arguments as in ``create_app``)."""
-    return create_app(state, tokens, workflows=workflows, settings=settings, routers=[planner_router])
+    """The twin's API over ``state`` plus the planner and live-weather routes (arguments as in ``create_app``)."""
+    return create_app(state, tokens, workflows=workflows, settings=settings, routers=[planner_router, weather_router])

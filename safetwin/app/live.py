@@ -3,22 +3,26 @@
 * :func:`start_bridge` — a broker where none runs (SafeTwin's own Mosquitto), then the live bridge
   feeding a :class:`~safetwin.twin.state.TwinState`;
 * :func:`start_simulator` — a simulated plant publishing its detector and tag traffic to the bridge;
-* :func:`start_live_mode` — the :class:`~safetwin.emergency_planner.live.LiveIncidentMonitor`; its
-  recommendations go to the API (``GET /planner/recommendations``), to the site as retained
-  per-area MQTT instructions and as notifications on the configured channels (only for a declared
-  incident, :class:`IncidentNotices`) and to the control room.
+* :func:`start_live_mode` — the :class:`~safetwin.emergency_planner.live.LiveIncidentMonitor` on the
+  site's weather station (:class:`~safetwin.emergency_planner.live.weather.LiveWeatherSource`, also
+  served on ``GET /state/weather``); each of its evaluations (:func:`live_evaluation`) goes, as one
+  document, to the API (``GET /planner/recommendations``), to the site as retained per-area MQTT
+  instructions and as notifications on the configured channels (only for a declared incident,
+  :class:`IncidentNotices`) and to the control room.
 
 Each returns what it started (or None) and one line describing the outcome, for the demo's banner.
 """
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
 from safetwin.background import Worker
 from safetwin.emergency_planner.live import LiveIncidentMonitor, WindInput
-from safetwin.emergency_planner.live.view import evacuation_routes, forecast_zones
+from safetwin.emergency_planner.live.view import forecast_zones
+from safetwin.emergency_planner.live.weather import LiveWeatherSource, weather_from_wind
 from safetwin.live_bridge.bridge import LiveBridge
 from safetwin.live_bridge.broker import BRIDGE_USER, SIM_USER, EmbeddedBroker, ensure_broker
 from safetwin.live_bridge.simulator import PlantSimulator
@@ -28,16 +32,18 @@ from safetwin.twin.workflows.notify import Notification, Notifier
 
 from .planner_routes import set_latest
 from .settings import Settings
+from .weather_routes import set_weather_source
 
-__all__ = ["parse_wind", "start_bridge", "start_simulator", "start_live_mode", "IncidentNotices"]
+__all__ = ["parse_wind", "start_bridge", "start_simulator", "start_live_mode", "live_evaluation", "IncidentNotices"]
 
 
 def parse_wind(text: str) -> WindInput:
     """``'speed m/s,from deg,Pasquill class'`` (e.g. ``'3.0,270,D'``) as a :class:`WindInput`;
     ValueError naming the expected form otherwise.
 
-    >>> parse_wind("3.0, 270, d")
-    WindInput(speed_m_s=3.0, from_deg=270.0, stability='D')
+    >>> w = parse_wind("3.0, 270, d")
+    >>> w.speed_m_s, w.from_deg, w.stability
+    (3.0, 270.0, 'D')
     """
     try:
         speed, from_deg, stability = (part.strip() for part in text.split(","))
@@ -76,16 +82,46 @@ def start_bridge(plant: Plant, state: TwinState, settings: Settings,
 def start_simulator(plant: Plant, settings: Settings, site: str,
                     own_broker: EmbeddedBroker | None = None) -> tuple[Worker, str]:
     """Publish a simulated plant's traffic (every detector at its period, every tag walking the
-    roads) on a background worker, as the simulated plant's user of ``own_broker`` when the demo
-    started the broker; returns (the worker — ``stop()`` ends it —, a line describing it)."""
-    sim = PlantSimulator(plant, site)
+    roads, the weather station measuring the wind of ``SAFETWIN_LIVE_WIND``) on a background worker,
+    as the simulated plant's user of ``own_broker`` when the demo started the broker; returns (the
+    worker — ``stop()`` ends it —, a line describing it)."""
+    try:
+        wind = parse_wind(settings.live_wind)
+    except ValueError:
+        wind = WindInput(3.0, 270.0, "D")
+    sim = PlantSimulator(plant, site, wind=lambda t_s: (wind.speed_m_s, wind.from_deg), stability=wind.stability)
     broker = own_broker.endpoint(SIM_USER) if own_broker is not None else settings.broker_endpoint()
     stop = threading.Event()
     worker = Worker("safetwin-simulated-plant", lambda: sim.run(
         broker.host, broker.port, username=broker.username, password=broker.password, tls_ca_file=broker.tls_ca_file,
         stop=stop), wake=stop.set).start()
-    return worker, (f"{len(plant.meta.sensors)} detectors and the day shift's tags publishing to pst/v1/{site}/… "
-                    "(--no-simulate to listen to real traffic only)")
+    return worker, (f"{len(plant.meta.sensors)} detectors, the weather station and the day shift's tags publishing to "
+                    f"pst/v1/{site}/… (--no-simulate to listen to real traffic only)")
+
+
+def live_evaluation(update: Any, weather: Any | None = None) -> dict[str, Any]:
+    """One live evaluation as one document: the incident (declared or not, why), the source
+    estimate, the weather it used and the recommendations (people, areas, routes, ASET/RSET), with
+    ``instructions`` — the per-area messages the site receives on MQTT — and an ``evaluation_id``
+    that every one of them carries. The API serves this document, MQTT publishes its
+    ``instructions`` and the control room draws its routes: all say the same."""
+    estimate, verdict = update.estimate, update.declaration
+    rec = update.recommendations
+    evaluation_id = f"{update.t_s:.1f}"
+    declared = bool(update.declared)
+    where = f"{estimate.kind} {estimate.equipment_id or ''}".strip()
+    source = (f"live estimate ({where}) +{update.since_alarm_s:.0f} s after the first alarm; "
+              + (f"incident declared: {verdict.reason}" if declared else
+                 f"not declared ({verdict.reason if verdict else 'no verdict'}), not sent to the site"))
+    live = update.weather or weather
+    instructions = [dict(i, evaluation_id=evaluation_id) for i in rec.area_instructions()] if rec is not None else []
+    return {"source": source, "evaluation_id": evaluation_id, "computed_at": time.time(),
+            "incident": {"declared": declared, "since_alarm_s": round(update.since_alarm_s, 1),
+                         **(verdict.summary() if verdict is not None else {})},
+            "estimate": {**estimate.summary(), "notes": list(estimate.notes)},
+            "weather": live.summary() if live is not None else None,
+            "recommendations": rec.to_dict() if rec is not None else None,
+            "instructions": instructions}
 
 
 class IncidentNotices:
@@ -139,39 +175,43 @@ def start_live_mode(state: TwinState, api: Any, bridge: LiveBridge | None, wind_
                     ui_ctx: Any | None = None, *, notifier: Notifier | None = None,
                     site: str = "site1") -> tuple[LiveIncidentMonitor | None, str]:
     """Attach the live incident monitor: on a gas alarm it estimates the source from the live
-    readings, predicts the plume and publishes recommendations to the API app ``api``
-    (``GET /planner/recommendations``), per-area MQTT instructions through ``bridge`` and
+    readings and the site's weather station (falling back visibly to ``wind_text`` —
+    ``SAFETWIN_LIVE_WIND`` — while the station is stale or missing), predicts the plume and
+    publishes one evaluation (:func:`live_evaluation`) to the API app ``api``
+    (``GET /planner/recommendations``), its per-area instructions through ``bridge`` and as
     notifications through ``notifier`` (:class:`IncidentNotices`; both only once the incident is
-    declared) and the control room ``ui_ctx`` (forecast AEGL zones and evacuation routes).
+    declared) and its routes and forecast zones to the control room ``ui_ctx``.
     Returns (monitor or None, a line describing it)."""
     try:
-        wind = parse_wind(wind_text)
+        fallback = parse_wind(wind_text)
     except ValueError as exc:
         return None, f"off — SAFETWIN_LIVE_WIND: {exc}"
     notices = IncidentNotices(notifier, site) if notifier is not None else None
+    weather = LiveWeatherSource(state, weather_from_wind(fallback))
+    set_weather_source(api, weather)
+    if ui_ctx is not None:
+        ui_ctx.source.weather = weather
 
     def on_update(update: Any) -> None:
         if update.recommendations is None:
             return
-        estimate, verdict = update.estimate, update.declaration
-        # declared only when healthy detectors agree on one source, never on two alarms alone
-        declared = update.declared
-        set_latest(api, update.recommendations,
-                   f"live estimate ({estimate.kind} {estimate.equipment_id or ''}) "
-                   f"+{update.since_alarm_s:.0f} s after the first alarm; "
-                   + (f"incident declared: {verdict.reason}" if declared else
-                      f"not declared ({verdict.reason if verdict else 'no verdict'}), not sent to the site"))
-        if declared and bridge is not None and bridge.publisher is not None:
-            bridge.publisher.evacuation_instructions(update.recommendations)
-        if declared and notices is not None:
-            notices.send(update.recommendations.area_instructions(),
-                         f"{estimate.kind} at {estimate.equipment_id or 'an estimated source'}")
+        doc = live_evaluation(update)
+        set_latest(api, update.recommendations, doc["source"], document=doc)
+        estimate = update.estimate
+        if doc["incident"]["declared"] and bridge is not None and bridge.publisher is not None:
+            bridge.publisher.evacuation_instructions(doc["instructions"])
+        if doc["incident"]["declared"] and notices is not None:
+            notices.send(doc["instructions"], f"{estimate.kind} at {estimate.equipment_id or 'an estimated source'}")
         if ui_ctx is not None and estimate.wind is not None:
             view = forecast_zones(estimate, estimate.wind, state.plant.boundary.bounds)
-            ui_ctx.source.set_incident(view, routes=evacuation_routes(update.recommendations), declared=declared,
+            routes = [a["route_xy"] for a in doc["recommendations"]["areas"]
+                      if a["action"] == "evacuate" and len(a["route_xy"]) >= 2]
+            ui_ctx.source.set_incident(view, routes=routes, declared=doc["incident"]["declared"],
                                        title=f"live: {estimate.equipment_id or 'release'}"
-                                             + ("" if declared else " (forecast, not declared)"))
+                                             + ("" if doc["incident"]["declared"] else " (forecast, not declared)"))
 
-    monitor = LiveIncidentMonitor(state, wind, recommend_every=1, on_update=on_update).start()
-    return monitor, (f"armed (wind {wind.speed_m_s:g} m/s from {wind.from_deg:g}°, class {wind.stability}); on a gas "
+    monitor = LiveIncidentMonitor(state, weather, recommend_every=1, on_update=on_update).start()
+    station = state.plant.meta.weather_station or "none"
+    return monitor, (f"armed (weather station {station}; fallback wind {fallback.speed_m_s:g} m/s from "
+                     f"{fallback.from_deg:g}°, class {fallback.stability}, while it is stale or missing); on a gas "
                      "alarm: source estimate, /planner/recommendations, pst/v1/<site>/twin/evac/<area>")

@@ -40,9 +40,12 @@ class RunIn(BaseModel):
     t0_s: float | None = Field(default=None, ge=0, description="time of the recommendation (s); default: alarm time")
 
 
-def set_latest(app: Any, rec: Any, source: str) -> dict:
-    """Store ``rec`` (a Recommendations) as the app's latest, with where it came from; returns the document."""
-    doc = {"source": source, "computed_at": time.time(), "recommendations": rec.to_dict()}
+def set_latest(app: Any, rec: Any, source: str, *, document: dict | None = None) -> dict:
+    """Store ``rec`` (a Recommendations) as the app's latest, with where it came from; returns the
+    document. ``document``: the whole evaluation that ``rec`` belongs to (the live mode's, with the
+    incident, the estimate, the weather and the per-area instructions), served as it is."""
+    doc = document if document is not None else {"source": source, "computed_at": time.time(),
+                                                  "recommendations": rec.to_dict()}
     app.state.planner_recommendations = doc
     return doc
 

@@ -118,8 +118,9 @@ class Settings(BaseSettings, WorkflowSettings):
                                               "chain are written, one JSON-lines file per site and day; ship it "
                                               "off the machine (default: `audit-checkpoints` in data_dir)")
     # ---------------------------------------------------------------- live mode, logs, reports
-    live_wind: str = Field(default="3.0,270,D", description="wind for the live source estimator until a met station "
-                           "publishes wind: `speed m/s,from deg,Pasquill class`")
+    live_wind: str = Field(default="3.0,270,D", description="fallback wind of live mode while the plant's weather "
+                           "station is stale or missing (named in every estimate), and the wind the simulated "
+                           "station measures: `speed m/s,from deg,Pasquill class`")
     log_level: str = Field(default="INFO", description="log level (DEBUG, INFO, WARNING …)")
     log_json: bool = Field(default=False, description="structured JSON logs instead of console lines")
     chromium: Path | None = Field(default=None, description="Chromium executable printing PDF reports "

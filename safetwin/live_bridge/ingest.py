@@ -19,6 +19,7 @@ Example::
 
     >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
     >>> from safetwin.twin.state import TwinState
+from safetwin.twin.weather import MetObservation, screen_observation
     >>> state = TwinState(load_plant(bundled_plant_path("small_plant")))
     >>> ing = Ingestor(state, site="site1")
     >>> import time; now = time.time()
@@ -43,6 +44,7 @@ import msgspec
 import shapely
 
 from safetwin.twin.state import TwinState
+from safetwin.twin.weather import MetObservation, screen_observation
 
 from . import payloads as P
 from . import topics as T
@@ -58,6 +60,9 @@ MIN_TS = datetime(2000, 1, 1, tzinfo=_UTC).timestamp()
 #: payload quality → twin quality (None: decided by range)
 _Q = {"good": None, "uncertain": None, "bad": "fault", "stale": "stale"}
 _RETAINED_KINDS = frozenset({T.META, T.EQUIPMENT, T.GW_STATUS})
+#: met quantity (plant schema ``measures``) → field of the observation message
+_MET_FIELDS = {"wind_speed": "wind_speed_m_s", "wind_direction": "wind_from_deg", "sigma_theta": "sigma_theta_deg",
+               "temperature": "temperature_c", "solar_radiation": "solar_w_m2", "delta_t": "delta_t_k"}
 
 
 class HistorySink(Protocol):
@@ -141,6 +146,7 @@ class Ingestor:
             T.READING: self._reading, T.BATCH: self._batch, T.LOCATION: self._location,
             T.LOCATIONS: self._locations, T.EQUIPMENT: self._equipment, T.META: self._meta,
             T.GW_STATUS: self._status, T.TWIN_CMD: self._alarm_cmd, T.CMD_RESPONSE: self._cmd_response,
+            T.MET: self._met,
         }
 
     # ------------------------------------------------------------------ entry point
@@ -186,7 +192,7 @@ class Ingestor:
                     return Outcome(pt.kind)  # an empty retained message deletes retained state
                 return self._reject("empty", topic, payload, "empty payload")
             cap = P.MAX_SINGLE_BYTES if pt.kind in (T.READING, T.LOCATION, T.EQUIPMENT, T.META,
-                                                     T.GW_STATUS) else P.MAX_BATCH_BYTES
+                                                     T.GW_STATUS, T.MET) else P.MAX_BATCH_BYTES
             if len(payload) > cap:
                 return self._reject("too_large", topic, payload[:64], f"{len(payload)} bytes > {cap}")
             # Nesting is checked before decoding, except for gateway batches (the hot path, ~10 %
@@ -558,6 +564,46 @@ class Ingestor:
         attrs = {"desired": m.desired, "src": m.src, "quality": m.q}
         ok = self.state.set_equipment_state(m.eid, m.state, ts, **attrs)
         return Outcome(T.EQUIPMENT, applied=int(ok))
+
+    def _met(self, topic: str, payload: bytes, now: float) -> Outcome:
+        """An observation record of a met station: screened (:func:`safetwin.twin.weather.screen_observation`)
+        and made the twin's live weather. A quantity the plant does not list in the station's
+        ``measures`` is refused (``undeclared_quantity``); an implausible value keeps the record, as
+        a station fault the twin shows (flag ``met_fault``)."""
+        m = P.decode_met(payload)
+        if topic.split("/")[4] != m.sid:
+            raise _Reject("topic_mismatch", f"topic names {topic.split('/')[4]!r}, payload {m.sid!r}")
+        station = self.state.sensors.get(m.sid) if m.sid in self.units else None
+        if station is None:
+            self.rejects.log_once("sensor:" + m.sid, f"met observation of unknown station {m.sid!r} rejected")
+            raise _Reject("unknown_sensor", f"station {m.sid!r} is not in the plant registry")
+        if getattr(station.type, "value", station.type) != "weather":
+            raise _Reject("not_a_met_station", f"sensor {m.sid!r} is not a weather station")
+        declared = {getattr(q, "value", q) for q in station.measures}
+        given = {q for q, v in _MET_FIELDS.items() if getattr(m, v) is not None}
+        if declared and not given <= declared:
+            raise _Reject("undeclared_quantity", f"{m.sid}: {sorted(given - declared)} not in its measures "
+                                                 f"{sorted(declared)}")
+        source = m.sid if m.boot == 0 else f"{m.sid}#{m.boot}"
+        source_ts = m.ts.timestamp()
+        ts, live = self._source_ts(source_ts, now)
+        verdict = self.tracker.check(source, m.seq, source_ts)
+        if verdict == "duplicate":
+            raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
+        if verdict != "new":
+            self.rejects.flag(verdict)
+        if not live or m.hist:
+            return Outcome(T.MET)
+        obs = screen_observation(MetObservation(
+            m.sid, ts, m.period_s, m.wind_speed_m_s, m.wind_from_deg, m.sigma_theta_deg,
+            None if m.temperature_c is None else m.temperature_c + 273.15, m.solar_w_m2, m.delta_t_k,
+            received_ts=now), m.q)
+        if obs.quality == "fault":
+            self.rejects.flag("met_fault")
+        ok = self.state.apply_met_observation(obs)
+        if not ok:
+            self.rejects.flag("out_of_order")
+        return Outcome(T.MET, applied=int(ok))
 
     def _meta(self, topic: str, payload: bytes, now: float) -> Outcome:
         m = P.decode_meta(payload)

@@ -198,22 +198,27 @@ class Publisher:
         self.retained_if_changed(self.topics.muster(), doc, ignore=("ts", "missing"))
 
     def evacuation(self, area_id: str, action: str, route: list[str] | None = None,
-                   muster_point: str | None = None, reason: str = "", ts: float | None = None) -> None:
-        """Retained instruction for everyone in ``area_id`` (``action``: evacuate, shelter, all_clear)."""
+                   muster_point: str | None = None, reason: str = "", ts: float | None = None, **extra: Any) -> None:
+        """Retained instruction for everyone in ``area_id`` (``action``: evacuate, shelter, all_clear);
+        ``extra`` fields (the evaluation id, ASET and RSET …) travel as given."""
         doc = {"ts": iso_ms(ts or time.time()), "area": area_id, "action": action, "route": route or [],
-               "muster_point": muster_point, "reason": reason}
+               "muster_point": muster_point, "reason": reason, **extra}
         self.conn.publish(self.topics.evacuation(area_id), encode(doc), qos=1, retain=True)
         self.published += 1
 
-    def evacuation_instructions(self, recommendations: Any, ts: float | None = None) -> int:
-        """One retained instruction per area of a planner's
-        :class:`~safetwin.emergency_planner.recommend.records.Recommendations` (action ``evacuate``,
-        ``shelter`` or ``all_clear``, the route as road / walkway ids in walking order, the muster
-        point and the reason, from its ``area_instructions()``); returns the number published."""
+    def evacuation_instructions(self, instructions: Any, ts: float | None = None) -> int:
+        """One retained instruction per area: ``instructions`` is the list of per-area dicts of a
+        live evaluation (what the API serves, ``area_id``, ``action``, ``route``, ``muster_point``,
+        ``reason`` and any further fields) or a planner's
+        :class:`~safetwin.emergency_planner.recommend.records.Recommendations` (its
+        ``area_instructions()``); returns the number published."""
+        items = instructions.area_instructions() if hasattr(instructions, "area_instructions") else instructions
         sent = 0
-        for instruction in recommendations.area_instructions():
-            self.evacuation(instruction["area_id"], instruction["action"], route=instruction["route"],
-                            muster_point=instruction["muster_point"], reason=instruction["reason"], ts=ts)
+        for instruction in items:
+            fields = dict(instruction)
+            self.evacuation(fields.pop("area_id"), fields.pop("action"), route=fields.pop("route", None),
+                            muster_point=fields.pop("muster_point", None), reason=fields.pop("reason", ""), ts=ts,
+                            **fields)
             sent += 1
         return sent
 

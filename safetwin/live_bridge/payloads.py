@@ -129,6 +129,28 @@ class EquipmentMsg(msgspec.Struct, frozen=True):
     boot: Boot = 0
 
 
+class MetObsMsg(msgspec.Struct, frozen=True):
+    """One observation record of a meteorological station: means over the ``period_s`` seconds
+    ending at ``ts``. Wind at the station's height (speed m/s, FROM direction in degrees from
+    north), σθ the standard deviation of the wind azimuth over the period (degrees), air
+    temperature (°C), total solar radiation (W/m²), ΔT = T(10 m) − T(2 m) (K). A quantity the
+    station does not measure is left out (or null)."""
+
+    sid: Id
+    seq: Seq
+    ts: UtcTime
+    period_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 600.0
+    wind_speed_m_s: float | None = None
+    wind_from_deg: float | None = None
+    sigma_theta_deg: float | None = None
+    temperature_c: float | None = None
+    solar_w_m2: float | None = None
+    delta_t_k: float | None = None
+    q: SourceQuality = "good"
+    boot: Boot = 0
+    hist: bool = False
+
+
 class MetaMsg(msgspec.Struct, frozen=True):
     """Sensor metadata (retained); informative, the plant registry stays authoritative."""
 
@@ -201,13 +223,14 @@ def _deeper(brackets: bytes, limit: int) -> bool:
 
 _dec = {cls: msgspec.json.Decoder(cls) for cls in
         (ReadingMsg, BatchMsg, LocationMsg, LocationsMsg, EquipmentMsg, MetaMsg, StatusMsg,
-         AlarmCmdMsg, CmdResponseMsg)}
+         AlarmCmdMsg, CmdResponseMsg, MetObsMsg)}
 decode_reading = _dec[ReadingMsg].decode
 decode_batch = _dec[BatchMsg].decode
 decode_location = _dec[LocationMsg].decode
 decode_locations = _dec[LocationsMsg].decode
 decode_equipment = _dec[EquipmentMsg].decode
 decode_meta = _dec[MetaMsg].decode
+decode_met = _dec[MetObsMsg].decode
 decode_status = _dec[StatusMsg].decode
 decode_alarm_cmd = _dec[AlarmCmdMsg].decode
 decode_cmd_response = _dec[CmdResponseMsg].decode

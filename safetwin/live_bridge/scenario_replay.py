@@ -1,10 +1,11 @@
 """A scenario played by the simulated plant, in scenario time and without a broker.
 
 * :class:`ScenarioReplay` — a :class:`~.simulator.PlantSimulator` whose detectors read the
-  scenario's puff trains (:func:`~safetwin.emergency_planner.live.replay.detector_field`), stepped
-  in scenario time (``advance``), plus the scenario's weather as the
-  :class:`~safetwin.emergency_planner.live.observations.WindInput` a met station would give, and
-  the truth (for tests and the comparison only).
+  scenario's puff trains (:func:`~safetwin.emergency_planner.live.replay.detector_field`) and
+  whose weather station measures the scenario's weather, stepped in scenario time
+  (``advance``); the scenario's wind as an exact
+  :class:`~safetwin.emergency_planner.live.observations.WindInput` too, and the truth (for tests
+  and the comparison only).
 * :func:`replay_offline` — that traffic decoded into the live source estimator, compared with the
   truth at every estimate (``safetwin scenario estimate``).
 
@@ -51,7 +52,8 @@ class ScenarioReplay:
         cfg = SimConfig(seed=seed, fault_rate_per_h=fault_rate_per_h, people=people)
         self.sim = PlantSimulator(self.plant, site, cfg, concentration=detector_field([s.train for s in res.gas_sources],
                                                                                    self.plant),
-                                  substance=g.substance.name, start_ts=start_ts)
+                                  substance=g.substance.name, start_ts=start_ts, wind=self.wind_hist.at,
+                                  stability=self.stability)
 
     def wind_at(self, t_s: float) -> WindInput:
         """The met station's wind at scenario time ``t_s``."""

@@ -23,6 +23,15 @@ traffic of schema ``pst/v1`` (see ``docs/mqtt-topics.md``), without I/O of its o
   engine (``rtls/{engine}/locations``) every ``tag_period_s / rate``.
 * **Equipment**: every item's state is published retained at start (pumps ``running``,
   others ``normal``); pumps occasionally stop and start again.
+* **Weather**: every weather station publishes an observation record every ``period_s / rate``
+  (``met/{sid}/obs``, QoS 1) of what it ``measures``: the wind at its height (``wind(t_s) ->
+  (speed at 10 m m/s, FROM deg)``, default a steady 3 m/s from 270°, read with 1 % + 0.1 m/s and
+  2° of noise), and the atmosphere of the ``stability`` class as the EPA methods read it
+  (EPA-454/R-99-005 §6.4): σθ at the centre of the class's σA band, 20 °C, by day the solar
+  radiation of the SRDT column that gives the class at that wind speed (none gives E or F by day:
+  then < 175 W/m²), at night none and ΔT = +0.5 K (classes E, F) or −0.3 K. Stations have the
+  detectors' faults: dropout leaves the station silent (stale), bad flags the record, stuck
+  repeats it, out of range reports an impossible wind speed.
 
 Sources use a boot counter (start time in s), so restarting the simulator never looks like a
 replay to the bridge's dedupe. Times: source timestamps are wall-clock UTC; ``t_s`` of the
@@ -46,6 +55,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -63,6 +73,8 @@ log = logging.getLogger(__name__)
 
 #: ``f(x_m, y_m, t_s) -> mg/m³`` over broadcastable arrays (t_s: s since simulation start)
 ConcentrationFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+#: ``wind(t_s) -> (speed at 10 m m/s, FROM direction deg)`` (t_s: s since simulation start)
+WindFunction = Callable[[float], tuple[float, float]]
 FAULT_KINDS = ("stuck", "out_of_range", "dropout", "bad")
 
 
@@ -163,18 +175,32 @@ class _Detector:
     stuck_value: float | None = None
 
 
+@dataclass
+class _Station:
+    """A simulated weather station (see the module docstring)."""
+
+    sid: str
+    period_s: float
+    next_s: float
+    measures: set[str]
+    height_m: float
+    seq: int = 0
+    fault: str = ""
+    fault_until_s: float = 0.0
+    stuck: dict[str, Any] | None = None
+    latlon: tuple[float, float] | None = None
+
+
 def _baseline(sensor: Any, lo: float, hi: float, first_level: float | None) -> float:
     """A normal reading per sensor type (in the sensor's unit)."""
     span = hi - lo
-    stype, unit = getattr(sensor.type, "value", sensor.type), sensor.unit
+    unit = sensor.unit
     if clean_air_reading(sensor):      # oxygen heads read 20.9 %vol in clean air
         return clean_air_reading(sensor)
     if unit == "degC":
         return 25.0
     if unit in ("binary", "kW/m2"):
         return lo
-    if stype == "weather":
-        return lo + 0.03 * span
     if first_level is not None:
         return lo + 0.05 * (first_level - lo)
     return lo + 0.01 * span
@@ -187,7 +213,7 @@ class PlantSimulator:
 
     def __init__(self, plant: Plant, site: str, config: SimConfig | None = None, *,
                  concentration: ConcentrationFunction | None = None, substance: str | None = None,
-                 start_ts: float | None = None) -> None:
+                 start_ts: float | None = None, wind: WindFunction | None = None, stability: str = "D") -> None:
         from safetwin.twin.alarms import rule_for_sensor
 
         self.plant = plant
@@ -204,8 +230,17 @@ class PlantSimulator:
         released = get_substance(substance) if concentration is not None and substance else None
         # detectors, one gateway per area
         self.detectors: list[_Detector] = []
+        self.met_rng = random.Random(cfg.seed + 7919)     # the stations' own draws: detector traffic is unchanged
+        self.stations = [_Station(s.id, s.period_s / cfg.rate, self.met_rng.uniform(0.0, s.period_s / cfg.rate),
+                                  {getattr(q, "value", q) for q in s.measures} or {"wind_speed", "wind_direction"},
+                                  s.height_m)
+                         for s in plant.sensors.values() if getattr(s.type, "value", s.type) == "weather"]
+        self.wind: WindFunction = wind or (lambda t_s: (3.0, 270.0))
+        self.stability = stability
         for s in plant.sensors.values():
             stype = getattr(s.type, "value", s.type)
+            if stype == "weather":
+                continue
             rule = rule_for_sensor(s)
             first = rule.levels[0][1] if rule is not None and rule.levels and rule.direction > 0 else None
             period = s.period_s / cfg.rate
@@ -317,6 +352,13 @@ class PlantSimulator:
         if t_s >= self._next_gw_s:
             self._next_gw_s = t_s + cfg.gateway_period_s
             out.extend(self._flush_gateways())
+        # weather stations
+        for st in self.stations:
+            while st.next_s <= t_s:
+                msg = self._met_message(st, st.next_s)
+                if msg is not None:
+                    out.append(msg)
+                st.next_s += st.period_s
         # tags
         if self.walkers and t_s >= self._next_tag_s:
             self._next_tag_s = t_s + cfg.tag_period_s / cfg.rate
@@ -376,6 +418,54 @@ class PlantSimulator:
                     v = d.hi + 0.1 * span
                 entry["v"] = round(float(v), 4)
             self._gw_buf[d.gw].append(entry)
+
+    def _met_message(self, st: _Station, t: float) -> Message | None:
+        """The observation record of station ``st`` at simulation time ``t`` (None when it is silent)."""
+        from safetwin.emergency_planner.physics.stability import (SIGMA_A_CLASS_CENTRE_DEG, is_epa_night,
+                                                                   sigma_class, srdt_class, wind_speed_at_height)
+        from safetwin.plant_models.export import site_latlon_deg
+
+        cfg = self.cfg
+        if st.fault and t >= st.fault_until_s:
+            st.fault, st.stuck = "", None
+        rng = self.met_rng
+        if not st.fault and cfg.fault_rate_per_h > 0 and rng.random() < cfg.fault_rate_per_h / 3600.0 * st.period_s * cfg.rate:
+            st.fault = rng.choice(FAULT_KINDS)
+            st.fault_until_s = t + rng.uniform(*cfg.fault_duration_s)
+        if st.fault == "dropout":
+            return None
+        st.seq += 1
+        ts = self.start_ts + t
+        if st.fault == "stuck" and st.stuck is not None:
+            body = dict(st.stuck, seq=st.seq, ts=iso_ms(ts))
+            return Message(self.topics.met(st.sid), _enc(body))
+        speed_10, frm = self.wind(t)
+        cls = sigma_class(self.stability)
+        speed = float(wind_speed_at_height(speed_10, max(st.height_m, 0.1), cls)) if abs(st.height_m - 10.0) > 1e-6 else speed_10
+        body: dict[str, Any] = {"sid": st.sid, "seq": st.seq, "ts": iso_ms(ts), "period_s": 600.0, "boot": self.boot}
+        if "wind_speed" in st.measures:
+            body["wind_speed_m_s"] = round(max(speed * (1 + 0.01 * rng.gauss(0.0, 1.0)) + 0.1 * rng.gauss(0.0, 1.0), 0.0), 2)
+        if "wind_direction" in st.measures:
+            body["wind_from_deg"] = round(float((frm + 2.0 * rng.gauss(0.0, 1.0)) % 360.0), 1)
+        if "sigma_theta" in st.measures:
+            body["sigma_theta_deg"] = SIGMA_A_CLASS_CENTRE_DEG[cls]
+        if "temperature" in st.measures:
+            body["temperature_c"] = 20.0
+        if st.latlon is None:
+            st.latlon = site_latlon_deg(self.plant)
+        night = is_epa_night(datetime.fromtimestamp(ts, timezone.utc), *st.latlon)
+        if "solar_radiation" in st.measures:
+            body["solar_w_m2"] = 0.0 if night else next(
+                (sr for sr in (1000.0, 800.0, 425.0) if srdt_class(speed_10, solar_radiation_w_m2=sr) == cls), 100.0)
+        if "delta_t" in st.measures:
+            body["delta_t_k"] = next((dt for dt in (0.5, -0.3) if night and srdt_class(
+                speed_10, delta_t_dz_k_m=dt, is_night=True) == cls), 0.5 if cls in ("E", "F") else -0.3)
+        if st.fault == "bad":
+            body["q"] = "bad"
+        elif st.fault == "out_of_range" and "wind_speed_m_s" in body:
+            body["wind_speed_m_s"] = 99.0
+        st.stuck = body
+        return Message(self.topics.met(st.sid), _enc(body))
 
     def _flush_gateways(self) -> list[Message]:
         out = []

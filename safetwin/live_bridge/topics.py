@@ -36,8 +36,9 @@ class ParsedTopic:
 
 
 #: inbound kinds
-READING, BATCH, META, LOCATION, LOCATIONS, EQUIPMENT, GW_STATUS, CMD_RESPONSE, TWIN_CMD = (
-    "reading", "batch", "meta", "location", "locations", "equipment", "gw_status", "cmd_response", "twin_cmd")
+READING, BATCH, META, LOCATION, LOCATIONS, EQUIPMENT, GW_STATUS, CMD_RESPONSE, TWIN_CMD, MET = (
+    "reading", "batch", "meta", "location", "locations", "equipment", "gw_status", "cmd_response", "twin_cmd",
+    "met")
 
 
 def parse_topic(topic: str, site: str) -> ParsedTopic | None:
@@ -68,6 +69,8 @@ def parse_topic(topic: str, site: str) -> ParsedTopic | None:
                 return ParsedTopic(GW_STATUS, ent)
         elif head == "equipment" and tail == "state":
             return ParsedTopic(EQUIPMENT, ent)
+        elif head == "met" and tail == "obs":
+            return ParsedTopic(MET, ent)
         elif head == "cmd" and tail == "res":
             return ParsedTopic(CMD_RESPONSE, ent)
         elif head == "twin" and ent == "alarm_cmd" and tail == "req":
@@ -112,6 +115,10 @@ class Topics:
     def equipment(self, eid: str) -> str:
         """Reported equipment state (retained)."""
         return f"{self.root}/equipment/{eid}/state"
+
+    def met(self, sid: str) -> str:
+        """One observation record of a meteorological station (QoS 1)."""
+        return f"{self.root}/met/{sid}/obs"
 
     def cmd_response(self, eid: str) -> str:
         return f"{self.root}/cmd/{eid}/res"
@@ -164,4 +171,4 @@ class Topics:
         r = self.root
         return [f"{r}/+/+/sensor/+/reading", f"{r}/+/+/sensor/+/meta", f"{r}/gw/+/readings",
                 f"{r}/gw/+/status", f"{r}/rtls/+/location", f"{r}/rtls/+/locations",
-                f"{r}/equipment/+/state", f"{r}/cmd/+/res", f"{r}/twin/alarm_cmd/req"]
+                f"{r}/equipment/+/state", f"{r}/met/+/obs", f"{r}/cmd/+/res", f"{r}/twin/alarm_cmd/req"]

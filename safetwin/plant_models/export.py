@@ -45,6 +45,23 @@ def to_projected(plant: Plant, geom: BaseGeometry) -> BaseGeometry:
     return shapely.transform(geom, lambda xy: xy + (o.easting, o.northing))
 
 
+_LATLON: dict[tuple, tuple[float, float]] = {}
+
+
+def site_latlon_deg(plant: Plant) -> tuple[float, float]:
+    """Latitude and longitude (degrees, WGS84) of the centre of the site's boundary box: where the
+    sun's position is taken for the plant (the day/night of the stability methods). Cached."""
+    o = plant.meta.origin
+    key = (plant.crs, o.easting, o.northing, plant.boundary.bounds)
+    if key not in _LATLON:
+        from pyproj import Transformer
+
+        c = to_projected(plant, plant.boundary.envelope.centroid)
+        lon, lat = Transformer.from_crs(plant.crs, WGS84, always_xy=True).transform(c.x, c.y)
+        _LATLON[key] = (float(lat), float(lon))
+    return _LATLON[key]
+
+
 def to_local(plant: Plant, geom: BaseGeometry) -> BaseGeometry:
     """Shift a geometry in the plant's projected CRS back to the local frame (m)."""
     o = plant.meta.origin
@@ -82,6 +99,8 @@ def _point_frame(plant: Plant, items, drop: tuple[str, ...] = ()) -> gpd.GeoData
             d.update({f"alarm_{k}": v for k, v in alarm.items()})
         for k in drop:
             d.pop(k, None)
+        # a GIS column holds no lists: a station's ``measures`` as text (the schema reads it back)
+        d = {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in d.items()}
         rows.append(d)
         geoms.append(to_projected(plant, Point(x, y)))
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=plant.crs)

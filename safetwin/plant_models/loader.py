@@ -36,6 +36,7 @@ from .schema import (
     Gate,
     IgnitionSource,
     Inventory,
+    MetQuantity,
     MusterPoint,
     PlantMeta,
     Road,
@@ -303,6 +304,12 @@ def _cross_checks(plant: Plant, files: dict[str, str], issues: list[Issue]) -> N
             issues.append(Issue(PLANT_FILE, s.id, "sensors.position", "lies outside the site boundary"))
         if s.area_id and s.area_id not in plant.areas:
             issues.append(Issue(PLANT_FILE, s.id, "sensors.area_id", f"unknown area {s.area_id!r}"))
+        if s.measures and s.type != SensorType.weather:
+            issues.append(Issue(PLANT_FILE, s.id, "sensors.measures", "only a weather station measures met quantities"))
+        wind = {MetQuantity.wind_speed, MetQuantity.wind_direction}
+        if s.type == SensorType.weather and s.measures and not wind <= set(s.measures):
+            issues.append(Issue(PLANT_FILE, s.id, "sensors.measures", "a weather station must measure wind_speed and "
+                                                                    "wind_direction"))
     held: set[str] = set()
     for inv in meta.inventories:
         if inv.equipment_id in held:

@@ -246,8 +246,23 @@ class AlarmLevels(_Model):
         return v
 
 
+class MetQuantity(str, Enum):
+    """What a meteorological station measures (at the station's ``height_m`` unless stated):
+    the quantities of its observation record on MQTT (``docs/mqtt-topics.md``)."""
+
+    wind_speed = "wind_speed"              # scalar mean over the averaging period, m/s
+    wind_direction = "wind_direction"      # mean FROM direction, degrees clockwise from north
+    sigma_theta = "sigma_theta"            # standard deviation of the wind azimuth over the period, degrees
+    temperature = "temperature"            # air temperature, °C
+    solar_radiation = "solar_radiation"    # total (global) solar radiation, W/m²
+    delta_t = "delta_t"                    # temperature difference between 10 m and 2 m, K
+
+
 class Sensor(_Model):
-    """A fixed detector or station. ``position`` is local (x, y) in m."""
+    """A fixed detector or station. ``position`` is local (x, y) in m; ``height_m`` is the height
+    of the head (a met station: of its wind sensors). A ``weather`` station lists what it
+    ``measures``; ``calibration_due`` is when the sensor must be calibrated again (past it, the
+    sensor is not trusted to vote for an incident)."""
 
     id: str = Field(min_length=1)
     type: SensorType
@@ -260,6 +275,7 @@ class Sensor(_Model):
     alarm: AlarmLevels | None = None
     area_id: str | None = None
     period_s: float = Field(default=5.0, gt=0, description="reporting period")
+    measures: list[MetQuantity] = Field(default_factory=list, description="quantities a weather station measures")
     calibration_due: datetime | None = Field(
         default=None, description="when the detector's calibration falls due (timezone-aware); past it the head's "
                                   "readings are suspect and it does not vote for an incident")
@@ -274,6 +290,14 @@ class Sensor(_Model):
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.tzinfo is None:
             raise ValueError("calibration_due needs a time zone (e.g. 2026-03-01T00:00:00Z)")
+        return v
+
+    @field_validator("measures", mode="before")
+    @classmethod
+    def _measures_from_text(cls, v: Any) -> Any:
+        """A flat format (tag list, GeoPackage column) writes the list as text: ``wind_speed, wind_direction``."""
+        if isinstance(v, str):
+            return [part for part in v.replace(";", ",").replace(" ", ",").split(",") if part]
         return v
 
 

@@ -33,6 +33,15 @@ class ReadingApplied:
 
 
 @dataclass(frozen=True, slots=True)
+class MetObservationApplied:
+    """A meteorological station's new observation record is the twin's live weather."""
+
+    station_id: str
+    ts: float  # source time, s since the Unix epoch (UTC)
+    quality: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmRaised:
     alarm_id: str
     source_id: str

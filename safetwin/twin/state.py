@@ -32,11 +32,13 @@ from .events import (
     AlarmRaised,
     EquipmentStateChanged,
     EventBus,
+    MetObservationApplied,
     PersonEnteredArea,
     PersonLeftArea,
     ReadingApplied,
 )
 from .spatial import NO_AREA, AreaIndex, points_in_polygon, points_within_radius
+from .weather import MetObservation
 
 QUALITIES = ("ok", "stale", "out_of_range", "fault")
 _QUALITY_SET = frozenset(QUALITIES)
@@ -52,13 +54,16 @@ class UnknownSensorError(KeyError):
 
 @dataclass(slots=True)
 class Reading:
-    """The latest reading of one sensor."""
+    """The latest reading of one sensor, and the one before it (``prev_value`` at ``prev_ts``,
+    NaN before a second reading) for the rate-of-change check of :mod:`.sensor_health`."""
 
     sensor_id: str
     value: float
     ts: float
     quality: str
     received_ts: float
+    prev_value: float = float("nan")
+    prev_ts: float = float("nan")
 
 
 @dataclass(slots=True)
@@ -104,6 +109,7 @@ class TwinState:
         self._readings: dict[str, Reading] = {}
         self._equipment: dict[str, EquipmentState] = {}
         self._alarms: dict[str, Alarm] = {}
+        self._met: dict[str, MetObservation] = {}
         # people, column-wise
         self._slot: dict[str, int] = {}
         self._pid: list[str] = []
@@ -142,7 +148,8 @@ class TwinState:
             held = self._readings.get(sensor_id)
             if held is not None and ts < held.ts:
                 return False
-            r = Reading(sensor_id, float(value), float(ts), quality, received_ts if received_ts is not None else float(ts))
+            r = Reading(sensor_id, float(value), float(ts), quality, received_ts if received_ts is not None else float(ts),
+                        *((held.value, held.ts) if held is not None else ()))
             self._readings[sensor_id] = r
         if self.bus.has_subscribers(ReadingApplied):
             self.bus.publish(ReadingApplied(sensor_id, r.value, r.ts, quality))
@@ -189,6 +196,7 @@ class TwinState:
                         skipped.append(i)
                     else:
                         # readers only ever get copies, so the held record is updated in place
+                        held.prev_value, held.prev_ts = held.value, held.ts
                         held.value, held.ts, held.quality, held.received_ts = fv, float(t), q, received_ts
         if self.bus.has_subscribers(ReadingApplied):
             skip = set(skipped)
@@ -229,6 +237,7 @@ class TwinState:
                 if held is None:
                     held_map[sid] = Reading(sid, fv, tt, q, received_ts)
                 else:
+                    held.prev_value, held.prev_ts = held.value, held.ts
                     held.value, held.ts, held.quality, held.received_ts = fv, tt, q, received_ts
         return []
 
@@ -236,12 +245,14 @@ class TwinState:
         """The latest reading of a sensor (a copy), or None."""
         with self._lock:
             r = self._readings.get(sensor_id)
-            return None if r is None else Reading(r.sensor_id, r.value, r.ts, r.quality, r.received_ts)
+            return None if r is None else Reading(r.sensor_id, r.value, r.ts, r.quality, r.received_ts, r.prev_value,
+                                                  r.prev_ts)
 
     def readings(self) -> dict[str, Reading]:
         """Copies of every sensor's latest reading."""
         with self._lock:
-            return {k: Reading(r.sensor_id, r.value, r.ts, r.quality, r.received_ts) for k, r in self._readings.items()}
+            return {k: Reading(r.sensor_id, r.value, r.ts, r.quality, r.received_ts, r.prev_value, r.prev_ts)
+                    for k, r in self._readings.items()}
 
     def mark_stale(self, now: float, periods: float = STALE_PERIODS) -> list[str]:
         """Mark readings older than ``periods`` reporting periods at ``now`` as stale; returns their ids."""
@@ -252,6 +263,28 @@ class TwinState:
                     r.quality = "stale"
                     out.append(sid)
         return out
+
+    # ------------------------------------------------------------------ weather
+
+    def apply_met_observation(self, obs: MetObservation) -> bool:
+        """Make ``obs`` (a screened record, :func:`.weather.screen_observation`) its station's live
+        weather; False when it is older than the record held. Publishes :class:`MetObservationApplied`.
+        Raises :class:`UnknownSensorError` for a station the plant does not have."""
+        if obs.station_id not in self._ranges:
+            raise UnknownSensorError(obs.station_id)
+        with self._lock:
+            held = self._met.get(obs.station_id)
+            if held is not None and obs.ts < held.ts:
+                return False
+            self._met[obs.station_id] = obs
+        self.bus.publish(MetObservationApplied(obs.station_id, obs.ts, obs.quality))
+        return True
+
+    def met_observation(self, station_id: str | None = None) -> MetObservation | None:
+        """The latest record of ``station_id`` (default: the plant's ``weather_station``), or None."""
+        sid = station_id or self.plant.meta.weather_station
+        with self._lock:
+            return self._met.get(sid) if sid else None
 
     # ------------------------------------------------------------------ people
 

@@ -32,6 +32,7 @@ Example::
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,8 @@ from shapely.geometry.base import BaseGeometry
 
 from safetwin.twin.sensor_health import assess_sensors
 from safetwin.twin.state import TwinState
+
+log = logging.getLogger(__name__)
 
 #: detector display codes, index = code
 DETECTOR_STATES = ("normal", "warning", "high", "highhigh", "fault")
@@ -134,6 +137,7 @@ class Snapshot:
     incident: IncidentView | None
     build_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    weather: dict[str, Any] | None = None
 
     @property
     def unaccounted(self) -> int:
@@ -173,6 +177,9 @@ class SnapshotSource:
         self._seq = 0
         self._incident: IncidentView | None = None
         self._incident_version = 0
+        #: the live weather (a callable returning an object with ``summary()``, e.g. the live mode's
+        #: :class:`~safetwin.emergency_planner.live.weather.LiveWeatherSource`); shown when set
+        self.weather: Callable[[], Any] | None = None
         sensors = [s for s in self.plant.meta.sensors if getattr(s.type, "value", s.type) in DETECTOR_TYPES]
         self._sensor_ids = tuple(s.id for s in sensors)
         self._sensor_unit = tuple(s.unit for s in sensors)
@@ -336,4 +343,15 @@ class SnapshotSource:
                         sensor_code=code, people_ids=p["id"], people_xyz=xyz, people_code=pcode,
                         people_area=areas, alarms=alarms, occupancy=occ, expected=self.expected,
                         danger_by_area=dng, muster=per_mp, pob=n, mustered=int(at_mp.sum()),
-                        incident=incident, build_s=time.perf_counter() - t0)
+                        incident=incident, build_s=time.perf_counter() - t0,
+                        weather=self._weather_summary())
+
+    def _weather_summary(self) -> dict[str, Any] | None:
+        """The live weather in force (station or visible fallback), or None without a source."""
+        if self.weather is None:
+            return None
+        try:
+            return self.weather().summary()
+        except Exception:  # a broken weather source never breaks the control room
+            log.exception("live weather for the snapshot failed")
+            return None

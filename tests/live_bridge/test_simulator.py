@@ -61,19 +61,28 @@ def test_readings_have_noise_and_faults_and_people_walk(small_plant):
     msgs = sim.start_messages()
     assert {m.topic.rsplit("/", 2)[-2] for m in msgs if m.topic.endswith("/state")} == set(small_plant.equipment)
     values: dict[str, list] = {}
+    met: list[dict] = []
     first_pos: dict[str, tuple] = {}
     last_pos: dict[str, tuple] = {}
     for k in range(1, 1801):                       # 30 min of plant time
         for m in sim.advance(k * 1.0):
             d = json.loads(m.payload)
-            if m.topic.endswith("/readings"):
+            if m.topic.endswith("/obs"):
+                met.append(d)
+            elif m.topic.endswith("/readings"):
                 for e in d["r"]:
                     values.setdefault(e["sid"], []).append((e["v"], e.get("q", "good")))
             elif m.topic.endswith("/locations"):
                 for loc in d["locations"]:
                     first_pos.setdefault(loc["trackables"][0], tuple(loc["position"]["coordinates"]))
                     last_pos[loc["trackables"][0]] = tuple(loc["position"]["coordinates"])
-    assert set(values) == set(small_plant.sensors)
+    stations = {sid for sid, s in small_plant.sensors.items() if s.type.value == "weather"}
+    assert set(values) == set(small_plant.sensors) - stations           # the station sends records, not readings
+    assert {d["sid"] for d in met} == stations
+    # the station's records: wind and σθ as declared, faults like the detectors' (a gap = a dropout)
+    assert all({"wind_speed_m_s", "wind_from_deg", "sigma_theta_deg"} <= set(d) for d in met)
+    period = small_plant.sensors["MET-1"].period_s / 2.0
+    assert len(met) < 1800 / period and any(d.get("q") == "bad" or d["wind_speed_m_s"] > 75 for d in met)
     gd = [v for v, q in values["GD-02"] if v is not None]
     assert np.std(gd) > 0                           # noise
     s = small_plant.sensors["GD-02"]
@@ -100,7 +109,10 @@ def test_simulated_plant_through_broker_into_bridge(small_plant, bridge_config, 
         with LiveBridge(small_plant, bridge_config) as b:
             counts = sim.run(*broker, seconds=5.0)
             assert wait_for(lambda: b.stats()["readings_history"] >= counts["readings"], timeout=60), b.stats()
-            assert set(b.state.readings()) == set(small_plant.sensors)          # every sensor
+            stations = {sid for sid, s in small_plant.sensors.items() if s.type.value == "weather"}
+            assert set(b.state.readings()) == set(small_plant.sensors) - stations   # every detector
+            assert wait_for(lambda: b.state.met_observation() is not None, timeout=30)  # the weather station
+            assert b.state.met_observation().station_id in stations and b.state.met_observation().quality == "ok"
             assert b.state.head_count == len(sim.walkers) > 0                   # every person
             assert set(b.state.equipment_states()) == set(small_plant.equipment)
             assert wait_for(lambda: any(a.alarm_id == "GD-01_LVL" for a in b.state.active_alarms()), timeout=30)

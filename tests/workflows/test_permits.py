@@ -286,3 +286,44 @@ def test_live_sensor_gas_test_and_alarm_suspension(certified, actors, clock, sma
     state.clear_alarm("GD-01_LVL", ts + 1)
     assert svc.permit_action(a["bob"], p.id, "resume").state == "active"
     assert svc.report_incident(a["ola"], 20, 40, 5, "small fire") == [p.id]
+
+
+def test_the_site_wind_stops_outdoor_hot_work(certified, actors, clock, small_plant, memory):
+    """GB 30871-2022: outdoor hot work stops at Beaufort 5 (8.0 m/s). The weather station's wind:
+    no current record — the start is allowed and the record says the wind was not verified; 9 m/s —
+    the start is refused; a record of 9 m/s while the work runs suspends it; 4 m/s — it resumes."""
+    from safetwin.twin.state import TwinState
+    from safetwin.twin.weather import MetObservation, screen_observation
+
+    svc, a = certified, actors
+    state = TwinState(small_plant)
+    svc.attach(state)
+
+    def station(speed: float) -> None:
+        state.apply_met_observation(screen_observation(MetObservation(
+            "MET-1", clock().timestamp(), wind_speed_m_s=speed, wind_from_deg=200.0, sigma_theta_deg=10.0)))
+        svc.drain()
+
+    p = hot_permit(svc, a)
+    svc.permit_action(a["ann"], p.id, "submit")
+    approve_all(svc, a, p.id)
+    portable(svc, a, p.id, age_min=1)
+    station(9.0)
+    with pytest.raises(GuardFailed, match=r"wind 9.0 m/s at the weather station >= 8 m/s for hot_work"):
+        svc.permit_action(a["bob"], p.id, "start")
+    clock.advance(minutes=2)                     # the station's record is now stale: start, but not verified
+    started = svc.permit_action(a["bob"], p.id, "start")
+    assert started.state == "active" and "wind not verified by the weather station (MET-1 stale" in \
+        started.history[-1].reason
+    station(9.5)                                 # the wind rises while the work runs: stop
+    assert svc.permit(p.id).state == "suspended"
+    assert "wind 9.5 m/s" in svc.permit(p.id).history[-1].reason
+    assert any(n.event == "suspended" for n in memory.sent)
+    station(4.0)
+    portable(svc, a, p.id, age_min=0)
+    assert svc.permit_action(a["bob"], p.id, "resume").state == "active"
+    q = svc.create_permit(a["ann"], type="confined_space", level=None, title="tank entry", work_polygon=FAR,
+                          holder="bob", guardian="gus", jha="o2; h2s", planned_start=clock(),
+                          planned_end=clock() + timedelta(hours=2))
+    station(12.0)                                # confined-space work has no wind limit: untouched
+    assert svc.permit(p.id).state == "suspended" and svc.permit(q.id).state == "draft"

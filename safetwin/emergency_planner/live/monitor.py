@@ -23,8 +23,9 @@ Thin glue between the twin and the estimator (all computation is in :mod:`.estim
 
 Clock: source timestamps (s since the epoch) minus ``origin_ts`` — the first reading seen unless
 given (a drill replay passes the scenario's epoch so estimates are in scenario seconds).
-Wind: a :class:`~.observations.WindInput` or a callable ``t_s -> WindInput`` (the met station);
-the simulated plant does not publish wind, so live use must supply it.
+Wind: a :class:`~.weather.LiveWeatherSource` (the site's met station with its visible fallback,
+what live mode uses: every update keeps the :class:`~.weather.LiveWeather` it used), a
+:class:`~.observations.WindInput` or a callable ``t_s -> WindInput``.
 
 Example::
 
@@ -57,6 +58,7 @@ from safetwin.twin.state import TwinState
 from .declaration import IncidentDeclaration, declare_incident
 from .estimate import EstimationParams, SourceEstimate, estimate_source, predict_plume
 from .observations import Observations, WindInput, is_gas_detector
+from .weather import LiveWeather, LiveWeatherSource
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,8 @@ USABLE_QUALITIES = ("ok", "out_of_range")
 class MonitorUpdate:
     """One re-estimate: source time ``t_s`` (monitor clock), seconds since the first alarm, the
     estimate, the declaration verdict on it, ``declared`` (the incident is declared, now or by an
-    earlier update) and, if requested, the recommendations."""
+    earlier update), the live weather used (None for a fixed wind) and, if requested, the
+    recommendations."""
 
     t_s: float
     since_alarm_s: float
@@ -76,12 +79,13 @@ class MonitorUpdate:
     declaration: IncidentDeclaration | None = None
     declared: bool = False
     recommendations: Any = None
+    weather: LiveWeather | None = None
 
 
 class LiveIncidentMonitor:
     """See the module docstring."""
 
-    def __init__(self, state: TwinState, wind: WindInput | Callable[[float], WindInput], *,
+    def __init__(self, state: TwinState, wind: LiveWeatherSource | WindInput | Callable[[float], WindInput], *,
                  params: EstimationParams | None = None, every_s: float = 5.0, history_s: float = 600.0,
                  origin_ts: float | None = None, candidates: list[str] | None = None,
                  recommend_every: int = 0, horizon_s: float = 900.0,
@@ -223,7 +227,17 @@ class LiveIncidentMonitor:
         """True once healthy detectors have agreed on one source (latched)."""
         return self.declared_ts is not None
 
+    def weather_at(self, t_s: float) -> LiveWeather | None:
+        """The live weather at monitor time ``t_s`` (None when the wind is fixed or a function)."""
+        if isinstance(self.wind, LiveWeatherSource):
+            return self.wind(t_s + (self.origin_ts or 0.0))
+        return None
+
     def wind_at(self, t_s: float) -> WindInput:
+        """The estimator's wind at monitor time ``t_s`` (with its uncertainty and source)."""
+        live = self.weather_at(t_s)
+        if live is not None:
+            return live.wind_input()
         return self.wind(t_s) if callable(self.wind) else self.wind
 
     def poll(self, force: bool = False) -> MonitorUpdate | None:
@@ -239,13 +253,14 @@ class LiveIncidentMonitor:
         self.health = assess_sensors(self.state, latest, self.gas_ids)
         obs = self.observations(exclude={sid for sid, h in self.health.items() if not h.votes})
         t_s = self.to_t_s(latest)
-        est = estimate_source(obs, self.plant, self.wind_at(t_s), candidates=self.candidates,
-                              params=self.params, t_now_s=t_s)
+        live = self.weather_at(t_s)
+        wind = live.wind_input() if live is not None else self.wind_at(t_s)
+        est = estimate_source(obs, self.plant, wind, candidates=self.candidates, params=self.params, t_now_s=t_s)
         verdict = declare_incident(est, obs, self.plant, self.health, params=self.params)
         if verdict.declared and self.declared_ts is None:
             self.declared_ts = latest
             log.warning("live monitor: incident declared at %s: %s", latest, verdict.reason)
-        upd = MonitorUpdate(t_s, latest - self.first_alarm_ts, est, verdict, self.declared)
+        upd = MonitorUpdate(t_s, latest - self.first_alarm_ts, est, verdict, self.declared, weather=live)
         if self.recommend_every and len(self.history) % self.recommend_every == 0 and est.kind != "none":
             upd.recommendations = self.recommendations(est)
         self.history.append(upd)

@@ -3,7 +3,8 @@
 * :class:`Observations` — readings of gas detectors as flat arrays (sensor index, time s, value
   in the detector's own unit). Times are seconds on any clock shared with the wind and the
   estimate (scenario seconds in drills, seconds since the monitor's origin live).
-* :class:`WindInput` — 10 m wind speed (m/s), direction it blows FROM (deg), Pasquill class.
+* :class:`WindInput` — 10 m wind speed (m/s), direction it blows FROM (deg), Pasquill class, and
+  the wind's uncertainty and where it came from (:mod:`.weather`).
 * :func:`response_factor` — detector units per mg/m³ of a substance (0 when the detector does
   not respond), from :mod:`safetwin.plant_models.detectors`, the conversion the incident
   timeline and the plant simulator use too.
@@ -32,11 +33,16 @@ GAS_TYPES = ("toxic_gas", "flammable_gas")
 @dataclass(frozen=True)
 class WindInput:
     """Wind used by the forward model: speed at 10 m (m/s), FROM direction (deg clockwise from
-    north) and Pasquill stability class (A–F)."""
+    north) and Pasquill stability class (A–F); the uncertainty of the direction and of the speed
+    (one standard deviation, deg and m/s; 0: taken as exact) and ``source``, the line saying where
+    the wind came from (a met station, or a fallback and why)."""
 
     speed_m_s: float
     from_deg: float
     stability: str = "D"
+    from_sigma_deg: float = 0.0
+    speed_sigma_m_s: float = 0.0
+    source: str = ""
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.speed_m_s) or self.speed_m_s <= 0:
@@ -45,6 +51,10 @@ class WindInput:
             raise ValueError(f"wind from_deg must be finite, got {self.from_deg!r}")
         if str(self.stability).upper()[:1] not in "ABCDEFG":
             raise ValueError(f"wind stability must be a Pasquill class A-F, got {self.stability!r}")
+        if not (np.isfinite(self.from_sigma_deg) and self.from_sigma_deg >= 0
+                and np.isfinite(self.speed_sigma_m_s) and self.speed_sigma_m_s >= 0):
+            raise ValueError("wind uncertainties must be finite and >= 0, got "
+                             f"{self.from_sigma_deg!r} deg, {self.speed_sigma_m_s!r} m/s")
 
 
 @dataclass(frozen=True)

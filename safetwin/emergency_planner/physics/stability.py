@@ -10,7 +10,11 @@ Sources
 * Pasquill (1961) / Turner (1970) key — Turner's *Workbook of Atmospheric Dispersion
   Estimates*; CCPS (1999); Crowl & Louvar, Table 5-1.
 * Turner (1964) net-radiation index (NRI) method as used by EPA STAR/RAMMET.
-* EPA SRDT (solar radiation / ΔT) method, EPA-454/R-99-005 Table 6-7 [UNVERIFIED].
+* EPA SRDT (solar radiation / ΔT) method, EPA-454/R-99-005 §6.4.2 Table 6-7 (checked against the
+  guidance as reproduced by webmet.com, "Met Monitoring Guide" 6.4.2) [PUB].
+* EPA σA method: EPA-454/R-99-005 §6.4.4 (after Irwin 1980): initial class from σA for a roughness
+  of 15 cm, its bounds scaled by (z0/15 cm)^0.2, then the wind-speed adjustments by day and night
+  [PUB-mem]. Night: from one hour before sunset to one hour after sunrise (the guidance's Table 6-6).
 * Golder (1972) Monin–Obukhov length ↔ class, lines ``1/L = a + b·log10(z0)`` as fitted in
   Seinfeld & Pandis.
 * Power-law exponents: ISC3 (EPA-454/B-95-003b) rural and urban; Irwin (1979).
@@ -18,7 +22,7 @@ Sources
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 import numpy as np
@@ -193,7 +197,8 @@ def turner_class(
 # ---------------------------------------------------------------------------------------------
 def srdt_class(wind_speed_m_s: float, *, solar_radiation_w_m2: float | None = None,
                delta_t_dz_k_m: float | None = None, is_night: bool = False) -> str:
-    """EPA SRDT class (day: solar radiation; night: vertical temperature gradient) [UNVERIFIED table]."""
+    """EPA SRDT class (day: total solar radiation W/m²; night: the sign of the vertical temperature
+    gradient), with the 10 m wind speed (m/s); EPA-454/R-99-005 Table 6-7 [PUB]."""
     u = wind_speed_m_s
     if not is_night:
         if solar_radiation_w_m2 is None:
@@ -216,6 +221,43 @@ def sigma_theta_class(sigma_theta_deg: float) -> str:
     """Daytime class from the standard deviation of wind azimuth (EPA σA method)."""
     s = sigma_theta_deg
     return "A" if s >= 22.5 else "B" if s >= 17.5 else "C" if s >= 12.5 else "D" if s >= 7.5 else "E" if s >= 3.8 else "F"
+
+
+#: EPA σA method, wind-speed adjustments (10 m wind, m/s): per initial class, the upper speed
+#: bounds and the final class of each band (the last band is open-ended) — EPA-454/R-99-005 §6.4.4 [PUB-mem]
+_SIGMA_A_DAY = {"A": ((3.0, 4.0, 6.0), "ABCD"), "B": ((4.0, 6.0), "BCD"), "C": ((6.0,), "CD"),
+                "D": ((), "D"), "E": ((), "D"), "F": ((), "D")}
+_SIGMA_A_NIGHT = {"A": ((2.9, 3.6), "FED"), "B": ((2.4, 3.0), "FED"), "C": ((2.4,), "ED"),
+                  "D": ((), "D"), "E": ((), "E"), "F": ((), "F")}
+#: σA (degrees) at the centre of each class's band of the initial criteria (F: half its upper bound;
+#: A: the bound plus half a band), for a station that must report a σA consistent with a class
+SIGMA_A_CLASS_CENTRE_DEG = {"A": 25.0, "B": 20.0, "C": 15.0, "D": 10.0, "E": 5.65, "F": 1.9}
+
+
+def sigma_a_class(sigma_theta_deg: float, wind_speed_m_s: float, *, is_night: bool, roughness_m: float = 0.15) -> str:
+    """Pasquill class by the EPA σA method (see the module sources): the initial class of
+    :func:`sigma_theta_class` with the σA bounds scaled by ``(roughness_m / 0.15)^0.2``, then
+    adjusted for the 10 m wind speed (m/s) by day or night.
+
+    >>> sigma_a_class(20.0, 2.0, is_night=False), sigma_a_class(20.0, 5.0, is_night=False)
+    ('B', 'C')
+    >>> sigma_a_class(20.0, 2.0, is_night=True), sigma_a_class(10.0, 2.0, is_night=True)
+    ('F', 'D')
+    """
+    if not (math.isfinite(sigma_theta_deg) and sigma_theta_deg >= 0 and math.isfinite(wind_speed_m_s)):
+        raise ValueError(f"σA method needs finite σθ >= 0 and wind speed, got {sigma_theta_deg}, {wind_speed_m_s}")
+    initial = sigma_theta_class(sigma_theta_deg / (roughness_m / 0.15) ** 0.2)
+    bounds, finals = (_SIGMA_A_NIGHT if is_night else _SIGMA_A_DAY)[initial]
+    band = sum(wind_speed_m_s >= b for b in bounds)
+    return finals[band]
+
+
+def is_epa_night(when: datetime, latitude_deg: float, longitude_deg: float) -> bool:
+    """Night for the EPA stability methods: from one hour before sunset to one hour after sunrise
+    (the sun below the horizon one hour later or one hour earlier)."""
+    hour = timedelta(hours=1)
+    return (solar_altitude_deg(when + hour, latitude_deg, longitude_deg) <= 0.0
+            or solar_altitude_deg(when - hour, latitude_deg, longitude_deg) <= 0.0)
 
 
 _GOLDER = {"A": (-0.096, 0.029), "B": (-0.037, 0.029), "C": (-0.002, 0.018),

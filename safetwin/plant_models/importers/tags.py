@@ -48,7 +48,7 @@ from .mapping import TagListSource
 from .targets import sensor_record
 
 FIELDS = ("id", "type", "gas", "unit", "range_min", "range_max", "warning", "high", "high_high", "x", "y",
-          "height_m", "equipment", "area_id", "period_s")
+          "height_m", "equipment", "area_id", "period_s", "measures", "calibration_due")
 NUMBERS = ("range_min", "range_max", "warning", "high", "high_high", "x", "y", "height_m", "period_s")
 LEVELS = ("warning", "high", "high_high")
 #: spellings of sensor types in GDS/DCS exports (lower case) → SensorType

@@ -136,7 +136,7 @@ class Permit(Record):
     history: list[StateChange] = Field(default_factory=list)
     started_at: datetime | None = None
     suspended_at: datetime | None = None
-    suspension_kind: Literal["pause", "gas_alarm", "fire", "monitoring_lost", "incident", "manual"] | None = None
+    suspension_kind: Literal["pause", "gas_alarm", "fire", "monitoring_lost", "incident", "weather", "manual"] | None = None
     """Why the work stopped: ``pause`` is an interruption by the holder (a new gas test only after
     the pack's re-test gap), every other kind a stop for a cause (a new gas test before resuming)."""
     completed_at: datetime | None = None

@@ -53,6 +53,8 @@ VALIDITY_STATES = frozenset({"approved", "active", "suspended"})
 
 #: cert check: (person_id, cert_type, at) -> None when valid, else the reason
 CertCheck = Callable[[str, str, datetime], "str | None"]
+#: the site's wind now: (speed m/s, or None when no current measurement; where it comes from / why not)
+SiteWind = Callable[[], "tuple[float | None, str]"]
 
 
 @dataclass
@@ -66,7 +68,22 @@ class PermitContext:
     area_alarm: Callable[[Permit], str | None] = lambda p: None
     monitoring: Callable[[Permit], str | None] = lambda p: "no gas monitor is known to the rules"
     """None when a working continuous gas monitor covers the permit, else why not."""
+    site_wind: SiteWind = lambda: (None, "no weather station")
 
+
+def wind_check(p: Permit, pack: RulePack, wind_m_s: float | None, source: str) -> tuple[str | None, str]:
+    """``(refusal, note)`` of the permit type's wind limit (the pack's ``wind_limit``): a refusal
+    when the measured wind reaches it; without a current measurement, no refusal but a note for
+    the record that the wind was not verified."""
+    limit = pack.type_rule(p.type).wind_limit
+    if limit is None:
+        return None, ""
+    if wind_m_s is None:
+        return None, f"wind not verified by the weather station ({source}); limit {limit.max_m_s:g} m/s ({limit.clause})"
+    if wind_m_s >= limit.max_m_s:
+        return (f"wind {wind_m_s:.1f} m/s at the weather station >= {limit.max_m_s:g} m/s for {p.type} "
+                f"({pack.id} {limit.clause}; {source})"), ""
+    return None, ""
 
 def new_permit(pack: RulePack, permit_id: str, site_id: str, permit_type: str, level: str | None, title: str,
                work_polygon: list[tuple[float, float]], *, applicant: str, holder: str, planned_start: datetime,
@@ -271,14 +288,15 @@ def start(p: Permit, actor: Actor, ctx: PermitContext) -> Permit:
     alarm = ctx.area_alarm(p)
     if alarm:
         raise GuardFailed(f"permit {p.id}: live alarm in the work area: {alarm}", "area_alarm")
+    note = _check_wind(p, ctx)
     p.started_at = ctx.now
-    return _move(p, actor, "start", "active", ctx.now)
+    return _move(p, actor, "start", "active", ctx.now, note)
 
 
 SUSPENDERS = ("guardian", "operator", "safety_engineer", "manager", "approver")
 
 
-SuspensionKind = Literal["gas_alarm", "fire", "monitoring_lost", "incident", "manual"]
+SuspensionKind = Literal["gas_alarm", "fire", "monitoring_lost", "incident", "weather", "manual"]
 
 
 def suspend(p: Permit, actor: Actor, now: datetime, reason: str, kind: SuspensionKind = "manual") -> Permit:
@@ -324,8 +342,17 @@ def resume(p: Permit, actor: Actor, ctx: PermitContext) -> Permit:
     alarm = ctx.area_alarm(p)
     if alarm:
         raise GuardFailed(f"permit {p.id}: live alarm in the work area: {alarm}", "area_alarm")
+    note = _check_wind(p, ctx)
     p.suspended_at, p.suspension_kind = None, None
-    return _move(p, actor, "resume", "active", ctx.now)
+    return _move(p, actor, "resume", "active", ctx.now, note)
+
+
+def _check_wind(p: Permit, ctx: PermitContext) -> str:
+    """Refuse work the wind forbids (:func:`wind_check`); the note when the wind is not verified."""
+    refusal, note = wind_check(p, ctx.pack, *ctx.site_wind())
+    if refusal:
+        raise GuardFailed(f"permit {p.id}: {refusal}", "wind_limit")
+    return note
 
 
 def complete(p: Permit, actor: Actor, now: datetime) -> Permit:

@@ -159,6 +159,13 @@ class LevelRule(_M):
     clause: str = ""
 
 
+class WindLimit(_M):
+    """Outdoor work of a type stops at this wind speed (m/s, the site's weather station)."""
+
+    max_m_s: float = Field(gt=0)
+    clause: str = ""
+
+
 class PermitTypeRule(_M):
     name_zh: str = ""
     clause: str = ""
@@ -169,6 +176,7 @@ class PermitTypeRule(_M):
     """Minutes after completion during which the fire watch stays; the permit closes only after that
     and the fire watch's confirmation that no embers remain."""
     fire_watch_clause: str = ""
+    wind_limit: WindLimit | None = None
     levels: dict[str, LevelRule]
 
     def retest_gap_min(self, level: str | None) -> float:

@@ -129,7 +129,8 @@ def dxf_source(plant, file: str = "site.dxf") -> dict[str, Any]:
 #: the GDS export's columns → sensor fields
 TAG_COLUMNS = {"Tag": "id", "Service": "type", "Gas": "gas", "Units": "unit", "Range Lo": "range_min",
                "Range Hi": "range_max", "AL1": "warning", "AL2": "high", "AL3": "high_high", "Elev (m)": "height_m",
-               "Area": "area_id", "Scan (s)": "period_s", "X": "x", "Y": "y", "At equipment": "equipment"}
+               "Area": "area_id", "Scan (s)": "period_s", "X": "x", "Y": "y", "At equipment": "equipment",
+               "Measures": "measures", "Cal due": "calibration_due"}
 #: the GDS's own spellings of sensor types
 SERVICE = {"flammable_gas": "Combustible", "toxic_gas": "Toxic", "flame": "Flame", "weather": "Met"}
 
@@ -142,7 +143,9 @@ def tag_rows(plant, *, positions: bool = False) -> list[dict[str, Any]]:
                "Range Lo": s.range_min, "Range Hi": s.range_max,
                "AL1": s.alarm.warning if s.alarm else "", "AL2": s.alarm.high if s.alarm else "",
                "AL3": s.alarm.high_high if s.alarm else "", "Elev (m)": s.height_m, "Area": s.area_id or "",
-               "Scan (s)": s.period_s, "X": "", "Y": "", "At equipment": ""}
+               "Scan (s)": s.period_s, "X": "", "Y": "", "At equipment": "",
+               "Measures": ", ".join(q.value for q in s.measures),
+               "Cal due": s.calibration_due.isoformat() if s.calibration_due else ""}
         if positions:
             row["X"], row["Y"] = s.position
         rows.append(row)

@@ -202,6 +202,33 @@ class PermitService(RecordService):
                 out.append(p.id)
         return out
 
+    def suspend_for_wind(self, wind_m_s: float, source: str, now: datetime | None = None) -> list[str]:
+        """Suspend every active permit whose type's wind limit (rule pack ``wind_limit``) the
+        measured wind ``wind_m_s`` (m/s) reaches."""
+        now = now or self.clock()
+        out = []
+        with self._permit_lock:
+            for p in self.repo.list("permit", Permit, state="active", limit=100000):
+                refusal, _ = permits.wind_check(p, self.pack, wind_m_s, source)
+                if refusal is not None and self.suspend_one(p.id, refusal, "weather", now):
+                    out.append(p.id)
+        return out
+
+    def site_wind(self) -> tuple[float | None, str]:
+        """The wind speed (m/s) of the plant's weather station now, or None with the reason when it
+        has no current record (see :func:`safetwin.twin.weather.station_status`)."""
+        from safetwin.twin.weather import station_status
+
+        sid = self.plant.meta.weather_station
+        if self.state is None or not sid or sid not in self.plant.sensors:
+            return None, "no weather station"
+        obs = self.state.met_observation(sid)
+        status, age, reason = station_status(obs, now_ts=self.clock().timestamp(),
+                                             report_period_s=self.plant.sensors[sid].period_s)
+        if status != "ok" or obs is None or obs.wind_speed_m_s is None:
+            return None, f"{sid} {status}: {reason}"
+        return float(obs.wind_speed_m_s), f"{sid}, record {age:.0f} s old"
+
     def report_incident(self, actor: Actor, x: float, y: float, radius_m: float, description: str) -> list[str]:
         """An incident at (x, y): suspend the active permits it touches."""
         actor.require("operator", "safety_engineer", "manager", "guardian", action="report an incident")
@@ -217,7 +244,8 @@ class PermitService(RecordService):
                   if o.id != p.id] if with_others else []
         return permits.PermitContext(pack=self.pack, now=self.clock(),
                                      cert_check=lambda person, ct, at: certificates.check(certs, person, ct, at),
-                                     others=others, area_alarm=self._area_alarm, monitoring=self.monitoring_status)
+                                     others=others, area_alarm=self._area_alarm, monitoring=self.monitoring_status,
+                                     site_wind=self.site_wind)
 
     def save_permit(self, p: Permit, ver: int | None, actor: str, action: str, now: datetime | None = None) -> int:
         """Save a new audited version of ``p`` (``ver``: the version it was read at, None when new)."""

@@ -20,7 +20,9 @@ by the alarm engine's level codes (:mod:`safetwin.twin.alarms`):
 An alarm of a fire detector (flame, smoke, heat) suspends the permits it touches (4.8). Every
 alarm opens or refreshes its alarm case. An alarm that returned to normal and awaits
 acknowledgement (ISA-18.2 RTN_UNACK) changes no permit; it still refuses start and resume until
-it is acknowledged (:meth:`PermitService._area_alarm`), which acknowledging its case does.
+it is acknowledged (:meth:`PermitService._area_alarm`), which acknowledging its case does. A weather
+station's record whose wind reaches a permit type's ``wind_limit`` suspends the active permits of
+that type (GB 30871-2022, the types' outdoor wind limits).
 """
 from __future__ import annotations
 
@@ -53,10 +55,11 @@ class TwinLink(RecordService):
 
     def attach(self, state: Any) -> None:
         """Subscribe to ``state.bus``: alarms open alarm cases and act on the permits they touch."""
-        from safetwin.twin.events import AlarmRaised
+        from safetwin.twin.events import AlarmRaised, MetObservationApplied
 
         self.ctx.state = state
         self._unsubscribe.append(state.bus.subscribe(AlarmRaised, self._events.put))
+        self._unsubscribe.append(state.bus.subscribe(MetObservationApplied, self._events.put))
         self._worker = threading.Thread(target=self._run, name="workflow-events", daemon=True)
         self._worker.start()
 
@@ -85,9 +88,20 @@ class TwinLink(RecordService):
                 ev.set()
                 continue
             try:
-                self.on_alarm(ev)
+                if hasattr(ev, "alarm_id"):
+                    self.on_alarm(ev)
+                else:
+                    self.on_weather(ev)
             except Exception:
                 log.exception("workflow handling of %r failed", ev)
+
+    def on_weather(self, ev: Any) -> list[str]:
+        """Handle a ``MetObservationApplied``: suspend the active permits whose wind limit it reaches."""
+        obs = self.state.met_observation(ev.station_id) if self.state is not None else None
+        if obs is None or obs.quality != "ok" or obs.wind_speed_m_s is None or ev.station_id != self.plant.meta.weather_station:
+            return []
+        return self.permits.suspend_for_wind(float(obs.wind_speed_m_s), f"{ev.station_id} record",
+                                             datetime.fromtimestamp(ev.ts, timezone.utc))
 
     def on_alarm(self, ev: Any) -> list[str]:
         """Handle an ``AlarmRaised``: open/refresh its alarm case; act on the permits it touches
