@@ -88,5 +88,6 @@ def test_bad_met_records_are_refused_or_shown_as_a_station_fault(demo_plant, sma
     assert ing.handle(t.met("MET-01"), _met(seq=2, wind_speed_m_s=99.0)).applied == 1
     assert state.met_observation().quality == "fault" and ing.rejects.snapshot()["flags"]["met_fault"] == 1
     # a good record replaces it; a replay of the same sequence number is a duplicate
-    assert ing.handle(t.met("MET-01"), _met(seq=3)).applied == 1 and state.met_observation().quality == "ok"
-    assert ing.handle(t.met("MET-01"), _met(seq=3)).reason == "duplicate"
+    good = _met(seq=3)
+    assert ing.handle(t.met("MET-01"), good).applied == 1 and state.met_observation().quality == "ok"
+    assert ing.handle(t.met("MET-01"), good).reason == "duplicate"
