@@ -17,7 +17,11 @@ twin's latest reading and active alarms of each detector, :func:`assess_sensors`
 * ``suspect`` — otherwise ``ok`` or ``saturated``, but past its calibration due time
   (:meth:`TwinState.calibration_due <safetwin.twin.state.TwinState.calibration_due>`, from the plant
   file or the equipment register): a head whose calibration has lapsed may drift, so its readings
-  are shown but it does not vote.
+  are shown but it does not vote; or its last two readings, at most 1.5 reporting periods apart,
+  differ by more than :data:`SUSPECT_STEP_FRACTION` of its span — a jump no head makes in one
+  period without an electrical fault or a spike, or the front of a release at the head itself,
+  which the next reading confirms (a steady reading is ``ok`` or ``saturated`` again one period
+  later).
 
 Only ``ok`` and ``saturated`` detectors vote (:attr:`SensorHealth.votes`). Times are seconds since
 the Unix epoch (UTC).
@@ -41,13 +45,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .state import TwinState
 
 HealthStatus = Literal["ok", "saturated", "fault", "stale", "silent", "suspect"]
 STALE_PERIODS = 3.0
 """A detector silent for this many reporting periods is stale (the alarm rules' default)."""
+SUSPECT_STEP_FRACTION = 0.8
+"""A change of more than this fraction of the span between two readings one period apart is suspect."""
 FAULT_LEVELS = frozenset({"FAULT"})
 
 
@@ -100,4 +106,18 @@ def assess_sensors(state: TwinState, now_ts: float, sensor_ids: Iterable[str] | 
         if due is not None and now_ts > due and out[sid].status in ("ok", "saturated"):
             lapsed_d = (now_ts - due) / 86400.0
             out[sid] = SensorHealth(sid, "suspect", f"calibration overdue by {lapsed_d:.1f} d", age)
+        elif out[sid].status in ("ok", "saturated") and _suspect_step(r, s):
+            out[sid] = SensorHealth(sid, "suspect", f"reading jumped from {r.prev_value:g} to {r.value:g} {s.unit} "
+                                    f"in {r.ts - r.prev_ts:.0f} s (more than {SUSPECT_STEP_FRACTION:.0%} of the span)",
+                                    age)
     return out
+
+
+def _suspect_step(r: Any, sensor: Any) -> bool:
+    """The latest two readings of ``r`` (a :class:`~.state.Reading`) jump by more than
+    :data:`SUSPECT_STEP_FRACTION` of the sensor's span within 1.5 reporting periods."""
+    if not (math.isfinite(r.prev_value) and math.isfinite(r.prev_ts)):
+        return False
+    span = sensor.range_max - sensor.range_min
+    return (r.ts - r.prev_ts <= 1.5 * sensor.period_s
+            and abs(min(r.value, sensor.range_max) - min(r.prev_value, sensor.range_max)) > SUSPECT_STEP_FRACTION * span)

@@ -21,8 +21,8 @@ Example::
     >>> offsets[:5].tolist(), float(offsets.max())
     ([0.0, -10.0, 10.0, -20.0, 20.0], 60.0)
     >>> lp = log_prior(np.array([0.0, 30.0]), sigma_deg=11.2, step_deg=10.0, tail_weight=0.1, range_deg=60.0)
-    >>> round(float(np.exp(lp[0] - lp[1])), 1)       # 30° off is 1/10 as likely as the station's direction
-    9.9
+    >>> round(float(np.exp(lp[0] - lp[1])), 1)       # 30° off: 1/19 as likely as the station's direction
+    19.1
 """
 from __future__ import annotations
 
