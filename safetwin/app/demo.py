@@ -97,7 +97,7 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     notifier = build_notifier(settings, engine=store.engine, site=site, mqtt_on=settings.notify_mqtt and live
                               and bridge is not None)
     workflows = WorkflowService(store.engine, plant, settings=settings.workflow_settings(), notifier=notifier,
-                                site_id=site, audit=settings.audit_setup())
+                                site_id=site, audit=settings.audit_setup(), photo_dir=settings.photo_store_dir())
     admin_note = bootstrap_admin(workflows, settings.bootstrap_admin_password)
     if admin_note:
         say(admin_note)

@@ -117,6 +117,9 @@ class Settings(BaseSettings, WorkflowSettings):
     audit_checkpoint_dir: Path | None = Field(default=None, description="where signed checkpoints of the audit "
                                               "chain are written, one JSON-lines file per site and day; ship it "
                                               "off the machine (default: `audit-checkpoints` in data_dir)")
+    # ---------------------------------------------------------------- field work
+    photo_dir: Path | None = Field(default=None, description="where photos uploaded from phones are stored, "
+                                   "content-addressed (default: `photos` in data_dir)")
     # ---------------------------------------------------------------- live mode, logs, reports
     live_wind: str = Field(default="3.0,270,D", description="fallback wind of live mode while the plant's weather "
                            "station is stale or missing (named in every estimate), and the wind the simulated "
@@ -141,6 +144,10 @@ class Settings(BaseSettings, WorkflowSettings):
         key = (AuditKey.from_text(self.audit_key) if self.audit_key
                else load_or_create_key(self.audit_key_file or self.data_dir / "audit.key"))
         return AuditSetup(key, (self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints").resolve())
+
+    def photo_store_dir(self) -> Path:
+        """Where the field photos live (``photo_dir``, default ``photos`` in data_dir)."""
+        return (self.photo_dir or self.data_dir / "photos").resolve()
 
     def workflow_settings(self) -> WorkflowSettings:
         """The plain configuration of the safety workflows and of API authentication."""

@@ -19,7 +19,6 @@ Example::
 
     >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
     >>> from safetwin.twin.state import TwinState
-from safetwin.twin.weather import MetObservation, screen_observation
     >>> state = TwinState(load_plant(bundled_plant_path("small_plant")))
     >>> ing = Ingestor(state, site="site1")
     >>> import time; now = time.time()

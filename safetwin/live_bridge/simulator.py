@@ -43,8 +43,8 @@ Example (no broker needed)::
     >>> sim = PlantSimulator(load_plant(bundled_plant_path("small_plant")), "site1",
     ...                      SimConfig(seed=1, fault_rate_per_h=0.0), start_ts=1.75e9)
     >>> kinds = {m.topic.split("/")[-1] for m in sim.advance(6.0)}
-    >>> sorted(kinds)
-    ['locations', 'readings']
+    >>> sorted(kinds)          # gas readings, people's positions, the met station's observations
+    ['locations', 'obs', 'readings']
 """
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def test_w_alarm_warns_while_the_reading_passes_and_stops_once_it_fails(live, ac
     t = clock().timestamp()
     # 12 %LEL gasoline = 0.17 %vol: W alarm, but within the 5.3.2 b limit of 0.2 %vol
     assert [r.level for r in rules.evaluate("GD-01", 12.0, t, "ok")] == ["W"]
-    svc.drain()
+    assert svc.drain()
     assert svc.permit(p.id).state == "active"
     warned = [n for n in memory.sent if n.event == "gas_warning" and n.data.get("permit") == p.id]
     assert warned and "0.168 %vol ≤ 0.2 %vol" in warned[-1].text
@@ -105,7 +105,7 @@ def test_w_alarm_over_the_limit_stops_at_once(live, actors, clock):
     svc, state, rules = live
     p = active_hot_work(svc, actors, clock)
     rules.evaluate("GD-01", 16.0, clock().timestamp(), "ok")    # 16 %LEL gasoline = 0.224 %vol > 0.2
-    svc.drain()
+    assert svc.drain()
     got = svc.permit(p.id)
     assert got.state == "suspended" and got.suspension_kind == "gas_alarm"
     assert "(W)" in got.history[-1].reason and "5.3.2" in got.history[-1].reason
@@ -115,7 +115,7 @@ def test_h_alarm_stops_whatever_the_reading(live, actors, clock):
     svc, state, rules = live
     p = active_hot_work(svc, actors, clock)
     rules.evaluate("GD-01", 30.0, clock().timestamp(), "ok")
-    svc.drain()
+    assert svc.drain()
     got = svc.permit(p.id)
     assert got.state == "suspended" and "GD-01_LVL (H)" in got.history[-1].reason
 
@@ -135,7 +135,7 @@ def test_lost_detector_is_gas_monitoring_lost_not_a_gas_alarm(live, actors, cloc
         assert levels == ["STALE"]
     else:
         assert "FAULT" in [r.level for r in rules.evaluate("GD-01", 0.0, t, "fault")]
-    svc.drain()
+    assert svc.drain()
     s = svc.permit(special.id)
     assert s.state == "suspended" and s.suspension_kind == "monitoring_lost"
     reason = s.history[-1].reason
@@ -216,7 +216,7 @@ def test_flame_detector_stops_hot_work(store, demo_plant, clock, memory, actors)
         svc.attach(state)
         p = active_hot_work(svc, actors, clock, poly=[(x + 2, y + 2), (x + 6, y + 2), (x + 6, y + 6)])
         assert [r.level for r in rules.evaluate(flame.id, 1.0, clock().timestamp(), "ok")] == ["HH"]
-        svc.drain()
+        assert svc.drain()
         got = svc.permit(p.id)
         assert got.state == "suspended" and got.suspension_kind == "fire"
         assert got.history[-1].reason.startswith(f"fire detected: {flame.id}_LVL (HH)")
@@ -229,13 +229,13 @@ def test_acknowledging_the_case_through_the_api_lifts_the_hold_of_a_returned_ala
     p = active_hot_work(svc, actors, clock)
     t = clock().timestamp()
     rules.evaluate("GD-01", 30.0, t, "ok")                                # H: stop
-    svc.drain()
+    assert svc.drain()
     assert svc.permit(p.id).state == "suspended"
     # the engine's acknowledgement is what the API's case acknowledgement calls (the demo wires the bridge's)
     svc.ctx.acknowledge_alarm = lambda alarm_id, by: rules.acknowledge(alarm_id, t + 20, by)
     rules.evaluate("GD-01", 0.0, t + 2, "ok")
     assert [r.state.value for r in rules.evaluate("GD-01", 0.0, t + 8, "ok")] == ["RTN_UNACK"]
-    svc.drain()
+    assert svc.drain()
     svc.add_gas_test(actors["gus"], p.id, gas="gasoline", value=0.0, unit="%LEL", sampled_at=clock())
     with pytest.raises(GuardFailed, match="returned to normal but is not acknowledged"):
         svc.permit_action(actors["bob"], p.id, "resume")
@@ -252,7 +252,7 @@ def test_acknowledging_an_alarm_still_active_keeps_the_hold(live, actors, clock)
     p = active_hot_work(svc, actors, clock)
     t = clock().timestamp()
     rules.evaluate("GD-01", 30.0, t, "ok")
-    svc.drain()
+    assert svc.drain()
     svc.alarm_action(actors["ola"], "AC-GD-01_LVL", "acknowledge")       # no engine hook: the twin's alarm
     (alarm,) = [a for a in state.active_alarms() if a.alarm_id == "GD-01_LVL"]
     assert alarm.acknowledged and not alarm.returned

@@ -21,7 +21,7 @@ ANY_ROLE = {("GET", "/plant"), ("GET", "/plant/layers/{layer}"), ("GET", "/state
             ("GET", "/permits/{permit_id}"), ("GET", "/permits/{permit_id}/history"), ("GET", "/certificates"),
             ("GET", "/hazards"), ("POST", "/hazards"), ("GET", "/hazards/{hazard_id}"), ("GET", "/risk/map"),
             ("GET", "/certificates/{certificate_id}"), ("GET", "/risk/units"), ("GET", "/risk/units/{unit_id}"),
-            ("GET", "/me/tasks")}
+            ("GET", "/me/tasks"), ("GET", "/state/weather")}
 #: field routes any signed-in user may call; the rules check each action's role (tests/workflows/test_field_api.py)
 ANY_ROLE |= {("GET", "/training/courses"), ("GET", "/training/people/{person_id}"),
              ("GET", "/inspections/rounds/{round_id}"), ("POST", "/inspections/rounds/{round_id}/{action}"),

@@ -88,7 +88,7 @@ def test_reading_to_alarm_to_suspended_permit_to_notification(demo_plant, store,
             assert wait_until(lambda: any(a.source_id == sensor.id for a in state.active_alarms())), bridge.stats()
             (alarm,) = [a for a in state.active_alarms() if a.source_id == sensor.id]
             assert alarm.level == "W"
-            svc.drain(DEADLINE_S)
+            assert svc.drain(DEADLINE_S)
             assert svc.permit(permit.id).state == "active", "a warning-level alarm does not stop the work"
 
             high = sensor.alarm.high * 1.2
@@ -106,7 +106,7 @@ def test_reading_to_alarm_to_suspended_permit_to_notification(demo_plant, store,
     assert alarm.level == "H" and state.reading(sensor.id).value == pytest.approx(high)
     suspended = svc.permit(permit.id)
     last = suspended.history[-1]
-    assert (last.action, last.by, last.to_state) == ("suspend", "system", "suspended")
+    assert (last.action, last.by, last.to_state) == ("suspend", "system", "suspended"), suspended.history
     assert sensor.id in last.reason and "(H)" in last.reason
     (note,) = [n for n in memory.sent if n.event == "suspended"]
     assert {"bob", "gus"} <= set(note.recipients) and note.data["permit"] == permit.id

@@ -100,20 +100,20 @@ def test_contractor_tag_in_a_restricted_area_raises_an_alarm(svc, actors, acme, 
     ts = T0.timestamp()
     state.update_position("tag-li", 150.0, 50.0, ts=ts)          # office
     state.update_position("tag-li", 50.0, 50.0, ts=ts + 10)      # storage
-    svc.field.entry.drain()
+    assert svc.field.entry.drain()
     alarms = state.active_alarms()
     assert [a.alarm_id for a in alarms] == ["ENTRY-li-A-STORE"] and alarms[0].level == "H"
     assert "no entry permission or live permit for area A-STORE" in alarms[0].message
-    svc.drain()
+    assert svc.drain()
     assert svc.alarm_case("AC-ENTRY-li-A-STORE").state == "raised"
     assert any(n.event == "restricted_entry" and "acme-boss" in n.recipients for n in svc.notifier.channels[0].sent)
     state.update_position("tag-li", 150.0, 50.0, ts=ts + 20)
-    svc.field.entry.drain()
+    assert svc.field.entry.drain()
     assert state.active_alarms() == []
     svc.field.people.grant_entry(sue, "li", area_ids=["A-STORE"], valid_from=T0 - timedelta(hours=1),
                                  valid_until=T0 + timedelta(hours=8), reason="pump overhaul")
     state.update_position("tag-li", 50.0, 50.0, ts=ts + 30)
-    svc.field.entry.drain()
+    assert svc.field.entry.drain()
     assert state.active_alarms() == []
     # the permission lapses while Li is still inside: the due-job sweep raises the alarm
     clock.advance(hours=9)

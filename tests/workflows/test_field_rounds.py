@@ -138,7 +138,7 @@ def test_missed_round_raises_an_alarm_that_a_later_round_clears(svc, route, acto
     assert missed.state == "missed" and "missed" in missed.flags
     assert [a.alarm_id for a in state.active_alarms()] == [f"ROUND-{missed.id}"]
     assert state.active_alarms()[0].level == "H"
-    svc.drain()
+    assert svc.drain()
     assert svc.alarm_case(f"AC-ROUND-{missed.id}").state == "raised"   # an alarm case like any alarm
     clock.advance(minutes=89)                        # T0 + 2 h: the next round
     nxt = min(svc.field.inspections.rounds_for(actors["ola"]), key=lambda r: r.due_at).id

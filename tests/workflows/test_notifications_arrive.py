@@ -212,9 +212,13 @@ def test_four_kinds_of_message_arrive_at_every_receiver_and_are_logged(
             steps = [{"area_id": "A-STORE", "action": "evacuate", "route": ["R-1", "R-2"], "muster_point": "MP-1",
                       "reason": "AEGL-2 expected in 3 min"}]
             recs = SimpleNamespace(area_instructions=lambda: steps, to_dict=lambda: {"areas": steps})
-            update = SimpleNamespace(recommendations=recs, declared=True, since_alarm_s=30.0,
-                                     estimate=SimpleNamespace(kind="leak", equipment_id="TK-1", wind=None),
-                                     declaration=SimpleNamespace(reason="three detectors agree"))
+            # the fields of a MonitorUpdate live_evaluation reads
+            estimate = SimpleNamespace(kind="leak", equipment_id="TK-1", wind=None, notes=(),
+                                       summary=lambda: {"equipment_id": "TK-1"})
+            update = SimpleNamespace(recommendations=recs, declared=True, since_alarm_s=30.0, t_s=30.0, weather=None,
+                                     estimate=estimate,
+                                     declaration=SimpleNamespace(reason="three detectors agree",
+                                                                 summary=lambda: {"reason": "three detectors agree"}))
             monitor.on_update(update)
             monitor.on_update(update)          # the same instruction again: told once
             monitor.on_update(SimpleNamespace(**{**vars(update), "declared": False,

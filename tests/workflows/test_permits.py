@@ -272,11 +272,11 @@ def test_live_sensor_gas_test_and_alarm_suspension(certified, actors, clock, sma
     svc.permit_action(a["bob"], p.id, "start")
     # W: the reading is judged as a gas test; 2 %LEL gasoline passes, so the people are only warned
     state.raise_alarm("GD-01_LVL", "GD-01", "W", ts, "2 %LEL")
-    svc.drain()
+    assert svc.drain()
     assert svc.permit(p.id).state == "active"
     assert any(n.event == "gas_warning" and "bob" in n.recipients for n in memory.sent)
     state.raise_alarm("GD-01_LVL", "GD-01", "H", ts, "25 %LEL")
-    svc.drain()
+    assert svc.drain()
     assert svc.permit(p.id).state == "suspended"
     assert any(n.event == "suspended" and {"bob", "gus"} <= set(n.recipients) for n in memory.sent)
     # cannot resume while the alarm is active
@@ -302,7 +302,7 @@ def test_the_site_wind_stops_outdoor_hot_work(certified, actors, clock, small_pl
     def station(speed: float) -> None:
         state.apply_met_observation(screen_observation(MetObservation(
             "MET-1", clock().timestamp(), wind_speed_m_s=speed, wind_from_deg=200.0, sigma_theta_deg=10.0)))
-        svc.drain()
+        assert svc.drain()
 
     p = hot_permit(svc, a)
     svc.permit_action(a["ann"], p.id, "submit")

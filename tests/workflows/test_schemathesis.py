@@ -7,6 +7,7 @@ default 25) so the whole run stays well under a minute.
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -25,7 +26,8 @@ from wfhelpers import T0, Clock, make_service  # noqa: E402
 EXAMPLES = int(os.environ.get("SAFETWIN_SCHEMATHESIS_EXAMPLES", "25"))
 _plant = load_plant(bundled_plant_path("small_plant"))
 _store = Store.open("sqlite://")
-_svc = make_service(_store.engine, _plant, Clock(T0), MemoryChannel())
+_photos = tempfile.TemporaryDirectory(prefix="safetwin-schemathesis-photos-")
+_svc = make_service(_store.engine, _plant, Clock(T0), MemoryChannel(), photo_dir=_photos.name)
 _svc.attach(TwinState(_plant))
 _app = create_app(_svc.state, workflows=_svc)
 TOKEN = issue_token(Actor("root", frozenset({"admin"})), _svc.settings.jwt_secret, 60)
@@ -47,3 +49,4 @@ def teardown_module() -> None:
     print(f"\nschemathesis: {sum(seen.values())} requests over {len(seen)} operations, none answered 5xx")
     _svc.close()
     _store.close()
+    _photos.cleanup()

@@ -58,11 +58,11 @@ def wf_settings(pack: str = "gb30871_2022") -> WorkflowSettings:
 
 
 def make_service(engine, plant, clock, memory, pack="gb30871_2022", audit=None, notifier=None,
-                 site_id=None) -> WorkflowService:
+                 site_id=None, photo_dir=None) -> WorkflowService:
     """The workflows with the test users (``audit``: an AuditSetup, default a fresh key and no
     checkpoints; ``notifier``: default one with the ``memory`` channel only)."""
     svc = WorkflowService(engine, plant, settings=wf_settings(pack), notifier=notifier or Notifier([memory]),
-                          clock=clock, audit=audit, site_id=site_id)
+                          clock=clock, audit=audit, site_id=site_id, photo_dir=photo_dir)
     svc.users.hasher = FAST_HASH
     for uid, roles in PEOPLE.items():
         svc.users.create(uid, PASSWORD, roles)

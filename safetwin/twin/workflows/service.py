@@ -115,9 +115,10 @@ class WorkflowService:
         self.twin_link.close()
         self.field.close()
 
-    def drain(self, timeout_s: float = 5.0) -> None:
-        """Wait until queued twin events are handled (tests)."""
-        self.twin_link.drain(timeout_s)
+    def drain(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the twin events queued so far are handled (tests); False when ``timeout_s``
+        (s) passed first."""
+        return self.twin_link.drain(timeout_s)
 
     def on_alarm(self, ev: Any) -> list[str]:
         """Handle an ``AlarmRaised``: open/refresh its alarm case; suspend permits a gas alarm touches."""

@@ -74,11 +74,12 @@ class EntryWatch(RecordService):
             self._worker.join(timeout=5)
             self._worker = None
 
-    def drain(self, timeout_s: float = 5.0) -> None:
-        """Wait until queued events are handled (tests)."""
+    def drain(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the events queued so far are handled (tests); False when ``timeout_s`` (s)
+        passed first."""
         done = threading.Event()
         self._events.put(done)
-        done.wait(timeout_s)
+        return done.wait(timeout_s)
 
     def _on_area_event(self, ev: Any) -> None:
         if ev.area_id in self.restricted:            # cheap filter on the publisher's thread

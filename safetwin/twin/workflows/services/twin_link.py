@@ -73,11 +73,12 @@ class TwinLink(RecordService):
             self._worker.join(timeout=5)
             self._worker = None
 
-    def drain(self, timeout_s: float = 5.0) -> None:
-        """Wait until queued twin events are handled (tests)."""
+    def drain(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the twin events queued so far are handled (tests); False when ``timeout_s``
+        (s) passed first."""
         done = threading.Event()
         self._events.put(done)
-        done.wait(timeout_s)
+        return done.wait(timeout_s)
 
     def _run(self) -> None:
         while True:
