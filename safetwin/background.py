@@ -26,10 +26,12 @@ Example::
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Worker"]
+__all__ = ["Worker", "EventQueue"]
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +113,63 @@ class Worker:
             return
         while not self.stop_event.wait(self.every_s):
             self._call()
+
+
+class EventQueue:
+    """Events handled one at a time on a :class:`Worker` thread, in the order they were put, so
+    the thread that puts them (an event bus's publisher) is never blocked.
+
+    ``handle(event)`` runs for each event; an exception is logged with the event and the next one
+    is handled as usual. :meth:`drain` waits until everything put so far is handled.
+
+    Example::
+
+        >>> seen = []
+        >>> events = EventQueue("example-events", seen.append).start()
+        >>> events.put("a"); events.put("b")
+        >>> events.drain(timeout_s=10), seen
+        (True, ['a', 'b'])
+        >>> events.stop(timeout_s=10)
+        True
+    """
+
+    _STOP = object()
+
+    def __init__(self, name: str, handle: Callable[[Any], object], *,
+                 logger: logging.Logger | None = None) -> None:
+        self.handle = handle
+        self.log = logger or log
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self.worker = Worker(name, self._run, wake=lambda: self._queue.put(self._STOP), logger=self.log)
+
+    def start(self) -> EventQueue:
+        """Start handling events. Returns the queue."""
+        self.worker.start()
+        return self
+
+    def put(self, event: Any) -> None:
+        """Queue ``event`` (any thread)."""
+        self._queue.put(event)
+
+    def drain(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the events put so far are handled; False when ``timeout_s`` (s) passed first."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout_s)
+
+    def stop(self, timeout_s: float | None = 5.0) -> bool:
+        """Stop after the events put so far; True when the thread ended within ``timeout_s`` (s)."""
+        return self.worker.stop(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
+            if event is self._STOP:
+                return
+            if isinstance(event, threading.Event):
+                event.set()
+                continue
+            try:
+                self.handle(event)
+            except Exception:
+                self.log.exception("%s: handling of %r failed", self.worker.name, event)

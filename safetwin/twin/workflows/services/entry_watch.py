@@ -15,11 +15,11 @@ held up by database reads.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
+
+from safetwin.background import EventQueue
 
 from ..domain import Permit
 from ..field_domain import Person
@@ -49,8 +49,7 @@ class EntryWatch(RecordService):
         self.contractors = contractors
         kinds = set(field_pack.contractors.restricted_area_kinds)
         self.restricted = frozenset(aid for aid, a in self.plant.areas.items() if a.kind in kinds)
-        self._events: queue.Queue = queue.Queue()
-        self._worker: threading.Thread | None = None
+        self._events = EventQueue("workflow-entry-watch", self._handle, logger=log)
         self._unsubscribe: list[Callable[[], None]] = []
         self.raised: list[str] = []
 
@@ -60,8 +59,7 @@ class EntryWatch(RecordService):
 
         self._unsubscribe += [state.bus.subscribe(PersonEnteredArea, self._on_area_event),
                               state.bus.subscribe(PersonLeftArea, self._on_area_event)]
-        self._worker = threading.Thread(target=self._run, name="workflow-entry-watch", daemon=True)
-        self._worker.start()
+        self._events.start()
         self._events.put("sweep")
 
     def close(self) -> None:
@@ -69,41 +67,26 @@ class EntryWatch(RecordService):
         for u in self._unsubscribe:
             u()
         self._unsubscribe.clear()
-        if self._worker is not None:
-            self._events.put(None)
-            self._worker.join(timeout=5)
-            self._worker = None
+        self._events.stop()
 
     def drain(self, timeout_s: float = 60.0) -> bool:
         """Wait until the events queued so far are handled (tests); False when ``timeout_s`` (s)
         passed first."""
-        done = threading.Event()
-        self._events.put(done)
-        return done.wait(timeout_s)
+        return self._events.drain(timeout_s)
 
     def _on_area_event(self, ev: Any) -> None:
         if ev.area_id in self.restricted:            # cheap filter on the publisher's thread
             self._events.put(ev)
 
-    def _run(self) -> None:
+    def _handle(self, ev: Any) -> None:
         from safetwin.twin.events import PersonEnteredArea
 
-        while True:
-            ev = self._events.get()
-            if ev is None:
-                return
-            if isinstance(ev, threading.Event):
-                ev.set()
-                continue
-            try:
-                if ev == "sweep":
-                    self.sweep()
-                elif isinstance(ev, PersonEnteredArea):
-                    self.on_entered(ev.person_id, ev.area_id, ev.ts)
-                else:
-                    self.on_left(ev.person_id, ev.area_id, ev.ts)
-            except Exception:
-                log.exception("entry watch: handling of %r failed", ev)
+        if ev == "sweep":
+            self.sweep()
+        elif isinstance(ev, PersonEnteredArea):
+            self.on_entered(ev.person_id, ev.area_id, ev.ts)
+        else:
+            self.on_left(ev.person_id, ev.area_id, ev.ts)
 
     def _contractor(self, track_id: str) -> Person | None:
         p = self.people.by_track_id(track_id)

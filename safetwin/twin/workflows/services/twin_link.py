@@ -27,13 +27,13 @@ that type (GB 30871-2022, the types' outdoor wind limits).
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from shapely.geometry import Point
+
+from safetwin.background import EventQueue
 
 from .alarm_cases import AlarmCaseService
 from .context import GAS_SENSOR_TYPES, RecordService, WorkflowContext
@@ -49,8 +49,7 @@ class TwinLink(RecordService):
         super().__init__(ctx)
         self.permits = permits
         self.alarm_cases = alarm_cases
-        self._events: queue.Queue = queue.Queue()
-        self._worker: threading.Thread | None = None
+        self._events = EventQueue("workflow-events", self._handle, logger=log)
         self._unsubscribe: list[Callable[[], None]] = []
 
     def attach(self, state: Any) -> None:
@@ -60,41 +59,25 @@ class TwinLink(RecordService):
         self.ctx.state = state
         self._unsubscribe.append(state.bus.subscribe(AlarmRaised, self._events.put))
         self._unsubscribe.append(state.bus.subscribe(MetObservationApplied, self._events.put))
-        self._worker = threading.Thread(target=self._run, name="workflow-events", daemon=True)
-        self._worker.start()
+        self._events.start()
 
     def close(self) -> None:
         """Unsubscribe and stop the event worker."""
         for u in self._unsubscribe:
             u()
         self._unsubscribe.clear()
-        if self._worker is not None:
-            self._events.put(None)
-            self._worker.join(timeout=5)
-            self._worker = None
+        self._events.stop()
 
     def drain(self, timeout_s: float = 60.0) -> bool:
         """Wait until the twin events queued so far are handled (tests); False when ``timeout_s``
         (s) passed first."""
-        done = threading.Event()
-        self._events.put(done)
-        return done.wait(timeout_s)
+        return self._events.drain(timeout_s)
 
-    def _run(self) -> None:
-        while True:
-            ev = self._events.get()
-            if ev is None:
-                return
-            if isinstance(ev, threading.Event):
-                ev.set()
-                continue
-            try:
-                if hasattr(ev, "alarm_id"):
-                    self.on_alarm(ev)
-                else:
-                    self.on_weather(ev)
-            except Exception:
-                log.exception("workflow handling of %r failed", ev)
+    def _handle(self, ev: Any) -> None:
+        if hasattr(ev, "alarm_id"):
+            self.on_alarm(ev)
+        else:
+            self.on_weather(ev)
 
     def on_weather(self, ev: Any) -> list[str]:
         """Handle a ``MetObservationApplied``: suspend the active permits whose wind limit it reaches."""
