@@ -245,18 +245,24 @@ class Ingestor:
             return ts, False
         return ts, True
 
+    def _admit(self, sid: str, boot: int, seq: int, source_time: datetime, now: float) -> tuple[str, float, float, bool]:
+        """One source record past the replay check: (source key, source time s, time used s, live);
+        a duplicate is rejected, a counter restart or a replay is flagged."""
+        source = sid if boot == 0 else f"{sid}#{boot}"
+        source_ts = source_time.timestamp()
+        ts, live = self._source_ts(source_ts, now)
+        verdict = self.tracker.check(source, seq, source_ts)
+        if verdict == "duplicate":
+            raise _Reject("duplicate", f"({source}, {seq}) already seen")
+        if verdict != "new":
+            self.rejects.flag(verdict)
+        return source, source_ts, ts, live
+
     def _reading(self, topic: str, payload: bytes, now: float) -> Outcome:
         m = P.decode_reading(payload)
         if topic.split("/")[6] != m.sid:
             raise _Reject("topic_mismatch", f"topic names {topic.split('/')[6]!r}, payload {m.sid!r}")
-        source = m.sid if m.boot == 0 else f"{m.sid}#{m.boot}"
-        source_ts = m.ts.timestamp()
-        ts, live = self._source_ts(source_ts, now)
-        verdict = self.tracker.check(source, m.seq, source_ts)
-        if verdict == "duplicate":
-            raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
-        if verdict != "new":
-            self.rejects.flag(verdict)
+        source, source_ts, ts, live = self._admit(m.sid, m.boot, m.seq, m.ts, now)
         flood = live and not self.tracker.allow(source, now, self.config.flood_rate_per_s, self.config.flood_burst)
         if flood:
             self.rejects.flag("flood")
@@ -583,14 +589,7 @@ class Ingestor:
         if declared and not given <= declared:
             raise _Reject("undeclared_quantity", f"{m.sid}: {sorted(given - declared)} not in its measures "
                                                  f"{sorted(declared)}")
-        source = m.sid if m.boot == 0 else f"{m.sid}#{m.boot}"
-        source_ts = m.ts.timestamp()
-        ts, live = self._source_ts(source_ts, now)
-        verdict = self.tracker.check(source, m.seq, source_ts)
-        if verdict == "duplicate":
-            raise _Reject("duplicate", f"({source}, {m.seq}) already seen")
-        if verdict != "new":
-            self.rejects.flag(verdict)
+        _source, _source_ts, ts, live = self._admit(m.sid, m.boot, m.seq, m.ts, now)
         if not live or m.hist:
             return Outcome(T.MET)
         obs = screen_observation(MetObservation(

@@ -22,20 +22,9 @@ from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
 from safetwin.twin.state import TwinState
 from safetwin.twin.workflows.roles import Actor
-from wfhelpers import PEOPLE, Clock, certify, make_service
+from wfhelpers import PEOPLE, Clock, certify, make_service, wait_until
 
 pytestmark = pytest.mark.mqtt
-
-DEADLINE_S = 60.0  # generous: the condition usually holds within 50 ms; 2 busy cores can stall for seconds
-
-
-def wait_until(condition, timeout_s: float = DEADLINE_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())
 
 
 def _detector_near_a_tank(plant):
@@ -88,7 +77,7 @@ def test_reading_to_alarm_to_suspended_permit_to_notification(demo_plant, store,
             assert wait_until(lambda: any(a.source_id == sensor.id for a in state.active_alarms())), bridge.stats()
             (alarm,) = [a for a in state.active_alarms() if a.source_id == sensor.id]
             assert alarm.level == "W"
-            assert svc.drain(DEADLINE_S)
+            assert svc.drain()
             assert svc.permit(permit.id).state == "active", "a warning-level alarm does not stop the work"
 
             high = sensor.alarm.high * 1.2

@@ -32,20 +32,10 @@ from safetwin.twin.store import Store
 from safetwin.twin.workflows.delivery_log import DeliveryLog, RetryPolicy
 from safetwin.twin.workflows.notify import MemoryChannel, Notification, Notifier
 from test_permits import approve_all, hot_permit, portable
-from wfhelpers import T0, Clock, certify, make_service
+from wfhelpers import T0, Clock, certify, make_service, wait_until
 
 pytestmark = pytest.mark.mqtt
 DING_TOKEN, DING_SECRET, WECOM_KEY = "ding-token-1", "SEC" + "5" * 40, "wecom-key-1"
-WAIT_S = 60.0   # generous: 2 busy cores; the conditions usually hold within a second
-
-
-def wait_until(condition, timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())
 
 
 class _Receivers(BaseHTTPRequestHandler):

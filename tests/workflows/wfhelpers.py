@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta, timezone
 
 from pwdlib import PasswordHash
@@ -72,3 +73,14 @@ def make_service(engine, plant, clock, memory, pack="gb30871_2022", audit=None, 
 def certify(svc: WorkflowService, actors, who: str, ctype: str, *, expires: datetime | None = None) -> None:
     svc.add_certificate(actors["sue"], person_id=who, type=ctype, number=f"{who}-{ctype}",
                         issued_at=T0 - timedelta(days=400), expires_at=expires or T0 + timedelta(days=1000))
+
+
+def wait_until(condition, timeout_s: float = 60.0) -> bool:
+    """Poll ``condition`` every 20 ms until it holds or ``timeout_s`` (s) passed; its last answer.
+    Generous by default: the condition usually holds within 50 ms, 2 busy cores can stall for seconds."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())
