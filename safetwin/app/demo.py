@@ -21,6 +21,8 @@ from safetwin.logging import configure_logging
 from safetwin.twin.store import Store
 
 from .api import build_api
+from .demo_history import seed_history, store_is_empty
+from .demo_users import demo_user_lines, ensure_demo_users
 from .cli.common import plant_or_exit
 from .live import start_bridge, start_live_mode, start_simulator
 from .notify_channels import build_notifier, close_notifier
@@ -50,6 +52,33 @@ def bootstrap_admin(workflows: Any, password: str | None) -> str:
     return "created user admin (SAFETWIN_BOOTSTRAP_ADMIN_PASSWORD); log in at POST /auth/token"
 
 
+#: the web UI's pages, in the order of its navigation bar
+UI_PAGES = ("control-room", "planner", "engineer", "manager", "plant-check")
+
+
+def ui_pages(base: str, prefix: str = "/ui") -> list[str]:
+    """The URL of every web UI page under ``base``.
+
+    >>> ui_pages("http://127.0.0.1:8000")[:2]
+    ['http://127.0.0.1:8000/ui/control-room', 'http://127.0.0.1:8000/ui/planner']
+    """
+    return [f"{base}{prefix}/{page}" for page in UI_PAGES]
+
+
+def _announce_when_serving(server: Any, announce: Callable[[], None]) -> None:
+    """Call ``announce`` once ``server`` (uvicorn) has bound its socket and serves (a daemon thread)."""
+
+    def wait() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.05)
+        announce()
+        sys.stdout.flush()
+
+    threading.Thread(target=wait, name="demo-ready", daemon=True).start()
+
+
 def run_demo(*, plant_path: Path | None = None, port: int | None = None, duration_s: float = 0.0,
              shift: str = "day", site: str = "site1", live: bool = True, simulate: bool = True,
              say: Callable[[str], None] = print) -> None:
@@ -69,7 +98,7 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     bridge, broker, bridge_note = start_bridge(plant, state, settings, site) if live else (None, None, "")
     simulator, sim_note = (start_simulator(plant, settings, site, broker) if (bridge is not None and simulate)
                            else (None, "off"))
-    if simulator is None:  # no live traffic: place the shift where it works so the twin is not empty
+    if simulator is None and simulate:  # no live traffic (--no-live): place the shift where it works
         ids, xy, _ = shift_population(plant, shift, seed=0) if shift in plant.shifts else ([], None, [])
         if ids:
             state.update_positions(ids, xy[:, 0], xy[:, 1], ts=time.time())
@@ -78,9 +107,10 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     port = port or settings.api_port
     base = f"http://{settings.api_host}:{port}"
     summary = plant.summary()
+    people = (f"{state.head_count} people of the {shift} shift placed" if state.head_count else
+              "people from the live feed" if simulator is not None else "no simulated people")
     say(f"SafeTwin — plant {summary['name']} ({plant.crs}, {summary['extent_m'][0]:.0f} m x "
-        f"{summary['extent_m'][1]:.0f} m, {len(plant.meta.sensors)} sensors, {state.head_count} people on the "
-        f"{shift} shift)")
+        f"{summary['extent_m'][1]:.0f} m, {len(plant.meta.sensors)} sensors, {people})")
     say(f"store: {store_note}")
     say(f"live bridge: {bridge_note if live else 'off (--no-live)'}")
     say(f"simulated plant: {sim_note}")
@@ -91,16 +121,23 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     say(f"  {base}/state/readings  /state/occupancy  /state/alarms")
     say(f"  {base}/permits, /hazards, /risk/map, /kpi …  safety workflows (POST /auth/token to log in)")
     say(f"  {base}/docs            OpenAPI")
-    say(f"  {base}/ui/control-room  /ui/engineer  /ui/manager   web UI (log in with the admin token)")
+    say(f"  {base}/ui/…         web UI (log in with a demo user below, or the admin token)")
     say(f"admin token (Authorization: Bearer …): {token if not settings.api_token else '<SAFETWIN_API_TOKEN>'}")
     sys.stdout.flush()
     notifier = build_notifier(settings, engine=store.engine, site=site, mqtt_on=settings.notify_mqtt and live
                               and bridge is not None)
     workflows = WorkflowService(store.engine, plant, settings=settings.workflow_settings(), notifier=notifier,
                                 site_id=site, audit=settings.audit_setup(), photo_dir=settings.photo_store_dir())
+    fresh = not workflows.users.list()
     admin_note = bootstrap_admin(workflows, settings.bootstrap_admin_password)
     if admin_note:
         say(admin_note)
+    for line in demo_user_lines(ensure_demo_users(workflows.users, settings.data_dir, fresh=fresh)):
+        say(line)
+    if store_is_empty(workflows):
+        say("history: empty store — seeding a deterministic year of safety records …")
+        sys.stdout.flush()
+        say(f"history: {seed_history(workflows, store, site_id=site).line()}")
     workflows.attach(state)
     if notifier.outbox is not None:    # deliveries queued by an earlier run resume here
         notifier.outbox.start()
@@ -120,6 +157,8 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx, notifier=notifier, site=site)
     say(f"live incident mode: {live_note}")
     server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning"))
+    pages = ui_pages(base) if ui_ctx is not None else [f"{base}/docs"]
+    _announce_when_serving(server, lambda: say("ready — open " + "  ".join(pages)))
     if duration_s > 0:
         threading.Timer(duration_s, lambda: setattr(server, "should_exit", True)).start()
     try:

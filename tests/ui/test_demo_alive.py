@@ -1,0 +1,135 @@
+"""`safetwin demo` out of the box: printed users log in, the four-colour map shows the seeded risk
+units, every KPI card shows a number, and ``--no-simulate`` puts nobody on site.
+
+One demo process (a fresh data directory: SQLite store, generated users, seeded year of history)
+serves every test of this module; headless Chromium drives its pages.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
+
+ROOT = Path(__file__).resolve().parents[2]
+USER_LINE = re.compile(r"^\s{2}(\w+)\s+(\S+)\s+\(([\w, ]+)\)$")
+
+
+class Demo:
+    """The demo process and what its start-up printed."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, SAFETWIN_DATA_DIR=str(tmp), PYTHONPATH=str(ROOT))
+        env.pop("SAFETWIN_DB_URL", None)
+        env.pop("SAFETWIN_API_TOKEN", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "safetwin", "demo", "--port", str(self.port), "--duration",
+                                      "900", "--site", "alive" + str(self.port), "--no-simulate"], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        self.lines: list[str] = []
+        for line in self.proc.stdout:             # wait on the ready line (or the process ending)
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("ready — open"):
+                break
+        self.out = "\n".join(self.lines)
+        self.users = {m.group(1): (m.group(2), m.group(3)) for m in map(USER_LINE.match, self.lines) if m}
+
+    def password(self, role: str) -> tuple[str, str]:
+        """A printed user holding ``role`` and its password."""
+        return next((uid, pw) for uid, (pw, roles) in self.users.items() if role in roles.split(", "))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    d = Demo(tmp_path_factory.mktemp("demo"))
+    try:
+        assert d.lines and d.lines[-1].startswith("ready — open"), d.out[-3000:]
+        yield d
+    finally:
+        d.stop()
+
+
+def _login(page, demo: Demo, path: str, role: str) -> None:
+    user, password = demo.password(role)
+    page.goto(demo.url + path)
+    page.wait_for_url("**/ui/login**", timeout=30_000)
+    page.fill("#u", user)
+    page.fill("#p", password)
+    page.click("#go")
+    page.wait_for_url(f"**{path.split('?')[0]}**", timeout=30_000)
+
+
+def test_start_up_prints_users_history_and_every_page(demo):
+    """A user per role with a password, the seeded history, and a ready line naming every page."""
+    for role in ("admin", "operator", "safety_engineer", "manager", "planner", "worker"):
+        assert demo.password(role), f"no printed user with role {role}"
+    assert all(len(pw) >= 12 for pw, _ in demo.users.values())
+    assert "history:" in demo.out and "risk units" in demo.out and "refused" not in demo.out, demo.out[-2000:]
+    ready = demo.lines[-1]
+    for page in ("control-room", "planner", "engineer", "manager", "plant-check"):
+        assert f"{demo.url}/ui/{page}" in ready, ready
+    # --no-simulate: nobody on site until a real feed reports them
+    tok = json.load(urllib.request.urlopen(urllib.request.Request(
+        demo.url + "/auth/token", data=f"username={demo.password('admin')[0]}&password={demo.password('admin')[1]}"
+        .encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}), timeout=30))["access_token"]
+    occ = json.load(urllib.request.urlopen(urllib.request.Request(
+        demo.url + "/state/occupancy", headers={"Authorization": f"Bearer {tok}"}), timeout=30))
+    assert sum(occ.values()) == 0, occ
+
+
+REGISTER_JS = """() => {
+  let last = null;
+  for (const doc of Bokeh.documents)
+    for (const m of doc.all_models) if (m.name === 'register') last = m;
+  return last === null ? null : last.data_source.data.colour.length;
+}"""
+
+
+def test_printed_engineer_sees_the_four_colour_map(demo, new_page):
+    """The engineer logs in with the printed password; the map holds a risk unit per area, all four colours."""
+    page, log = new_page()
+    _login(page, demo, "/ui/engineer", "safety_engineer")
+    page.locator(".risk-map canvas").first.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function(f"({REGISTER_JS})() >= 13", timeout=60_000)
+    colours = page.evaluate("""() => { let last = null;
+      for (const doc of Bokeh.documents) for (const m of doc.all_models) if (m.name === 'register') last = m;
+      return Array.from(new Set(last.data_source.data.colour)); }""")
+    from safetwin.twin.workflows.risk import COLOURS
+
+    assert set(colours) == set(COLOURS.values()), colours
+    assert not log.errors, log.errors
+
+
+def test_every_kpi_card_shows_a_number(demo, new_page):
+    """The manager's cockpit: each KPI figure holds a number (no n/a), and the weekly trend is not flat."""
+    page, log = new_page()
+    _login(page, demo, "/ui/manager", "manager")
+    cells = page.locator(".kpi-cards td.v")
+    cells.nth(10).wait_for(timeout=60_000)
+    values = cells.all_inner_texts()
+    assert len(values) >= 15, values
+    empty = [v for v in values if not re.search(r"\d", v)]
+    assert not empty, f"KPI figures without a number: {empty} (all: {values})"
+    assert "n/a" not in page.locator(".kpi-cards").inner_text()
+    page.wait_for_function("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+        if (m.type === 'ColumnDataSource' && m.data.found) return m.data.found.reduce((a, b) => a + b, 0) > 0;
+        return false; }""", timeout=30_000)
+    assert not log.errors, log.errors
