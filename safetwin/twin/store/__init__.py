@@ -1,8 +1,8 @@
 """SafeTwin store: SQL persistence of sensor/position history, alarm events and the audit trail.
 
-SQLite (a file URL, or ``sqlite://`` in memory) and PostgreSQL (a ``postgresql+psycopg://`` URL);
-the caller gives the URL (the app takes it from ``SAFETWIN_DB_URL``, else SQLite in the data
-directory). The schema is managed by Alembic and upgraded when the store opens.
+SQLite (a file URL, or ``sqlite://`` for a private scratch database removed with the engine) and
+PostgreSQL (a ``postgresql+psycopg://`` URL); the caller gives the URL (the app takes it from
+``SAFETWIN_DB_URL``, else SQLite in the data directory). The schema is managed by Alembic and upgraded when the store opens.
 
 >>> from datetime import datetime, timezone
 >>> from safetwin.twin.store import Store, Reading

@@ -5,7 +5,10 @@ URL says so, e.g. ``postgresql+psycopg://user@host:5432/db``.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 from safetwin.errors import require_extra
@@ -43,8 +45,11 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the store's connection settings.
 
     SQLite: creates the parent directory of the file, enables WAL (readers do not block the
-    writer), foreign keys and a busy timeout of :data:`SQLITE_BUSY_TIMEOUT_S` seconds; an
-    in-memory database is shared by all threads through one connection. Extra ``kwargs`` go to
+    writer), foreign keys and a busy timeout of :data:`SQLITE_BUSY_TIMEOUT_S` seconds. An
+    in-memory URL (``sqlite://``) gets a private scratch file instead, removed with the engine and
+    never synced to disk: every thread then has its own connection and transaction, as with a file.
+    (One in-memory connection shared by threads interleaves their transactions: a reader saw
+    another thread's uncommitted write that was then rolled back.) Extra ``kwargs`` go to
     :func:`sqlalchemy.create_engine`.
     """
     parsed = normalize_url(url)
@@ -57,22 +62,27 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     connect_args = dict(kwargs.pop("connect_args", {}))
     connect_args.setdefault("check_same_thread", False)
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
-    if is_sqlite_memory(parsed):
-        kwargs.setdefault("poolclass", StaticPool)
+    scratch = is_sqlite_memory(parsed)
+    if scratch:
+        folder = tempfile.mkdtemp(prefix="safetwin-scratch-db-")
+        parsed = parsed.set(database=str(Path(folder) / "store.db"))
     else:
         Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args=connect_args, **kwargs)
-    event.listen(engine, "connect", _sqlite_on_connect)
+    # FULL: a committed batch survives power loss too (flush() promises durability); OFF for scratch
+    synchronous = "OFF" if scratch else "FULL"
+    event.listen(engine, "connect", lambda dbapi_connection, _record: _sqlite_on_connect(dbapi_connection, synchronous))
+    if scratch:
+        weakref.finalize(engine, shutil.rmtree, folder, True)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(dbapi_connection: Any, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed batch survives power loss too (flush() promises durability).
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
     finally:
         cursor.close()
 
