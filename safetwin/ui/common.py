@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from safetwin.twin.workflows.roles import Actor
 
 PAGES = (("control-room", "control_room"), ("planner", "planner"),  # planner link: ui/planner.py
-         ("engineer", "engineer"), ("manager", "manager"), ("plant-check", "plant_check"))
+         ("engineer", "engineer"), ("manager", "manager"), ("plant-check", "plant_check"), ("field", "field_page"))
 HEADER_BG = "#263238"
 
 

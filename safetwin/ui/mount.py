@@ -10,7 +10,8 @@ Example::
     uvicorn.run(app)          # then open http://host:port/ui/control-room
 
 Routes (``prefix`` defaults to ``/ui``): ``/ui/login`` (public), ``/ui/control-room``,
-``/ui/planner``, ``/ui/engineer``, ``/ui/manager``, ``/ui/plant-check``, ``/ui/manager/report.html`` and
+``/ui/planner``, ``/ui/engineer``, ``/ui/manager``, ``/ui/plant-check``, ``/ui/field`` (the phone page of
+field work, :mod:`.field`), ``/ui/manager/report.html`` and
 ``/ui/manager/report.pdf`` (report downloads), ``/ui/logout``. The planner's runs go to one worker
 process shared by its sessions (``ctx.extra["planner_runs"]``, :class:`~.planner_runs.PlannerRuns`).
 """
@@ -24,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from .auth import COOKIE, UIAuthMiddleware, actor_for_token, add_login_routes
 from .common import UIContext
+from .field import FieldApiForward, add_field_routes
 from .i18n import normalise_lang
 from .snapshot import SnapshotSource
 
@@ -78,8 +80,9 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     planner_runs_for(ctx)  # planner: the shared run manager (its worker process starts on first use)
     ttl_min = getattr(app.state, "auth_settings", None)
     max_age = int(getattr(ttl_min, "jwt_ttl_min", 60.0) * 60)
-    open_paths = add_login_routes(app, prefix, max_age)
+    open_paths = add_login_routes(app, prefix, max_age) | add_field_routes(app, prefix, ctx.plant)
     app.add_middleware(UIAuthMiddleware, fastapi_app=app, prefix=prefix, open_paths=open_paths)
+    app.add_middleware(FieldApiForward, prefix=prefix)   # outside the login: an expired cookie gets the API's 401
 
     @app.get(prefix, include_in_schema=False)
     @app.get(prefix + "/", include_in_schema=False)

@@ -110,7 +110,7 @@ class ServedUI:
         self.site = "ui" + uuid.uuid4().hex[:10]
         self.store = Store.open(f"sqlite:///{tmp / 'wf.db'}")
         settings = WorkflowSettings(jwt_secret="ui-test-secret-" + "x" * 32)
-        self.workflows = WorkflowService(self.store.engine, self.plant, settings=settings)
+        self.workflows = WorkflowService(self.store.engine, self.plant, settings=settings, photo_dir=tmp / "photos")
         self.workflows.users.hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
         for uid, roles in USERS.items():
             self.workflows.users.create(uid, PASSWORD, roles)
