@@ -48,6 +48,7 @@ from .payloads import encode
 from .people import muster_status, occupancy
 from .rebuild import PEOPLE_WINDOW_S, RebuildReport, rebuild_twin
 from .rejects import RejectCounter
+from .sparkplug.host import SparkplugHost, state_payload
 from .topics import Topics
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ class BridgeConfig:
     indexer_nice: int = 10
     #: publish receipts to gateways (twin/receipts/{gw}) after each group commit (see .gateway)
     receipts: bool = True
+    #: Sparkplug B host id (``spBv1.0/STATE/{id}``; default ``safetwin-{site}``); the bridge is a
+    #: Sparkplug host when the plant maps sensors to Sparkplug metrics (``sensors[].sparkplug``)
+    sparkplug_host_id: str | None = None
     #: people last seen longer ago than this (s) are not rebuilt after a restart
     rebuild_people_window_s: float = PEOPLE_WINDOW_S
     ingest: IngestConfig = field(default_factory=IngestConfig)
@@ -121,6 +125,7 @@ class LiveBridge:
         self.indexer: LogIndexer | IndexerProcess | None = None
         self.ingestor: Ingestor | None = None
         self.rejects = RejectCounter(sink=self._reject_sample)
+        self.sparkplug = self._sparkplug_host()
         self._periodic = Worker("safetwin-bridge-periodic", self._periodic_pass, every_s=cfg.publish_period_s,
                                 logger=log)
         self._stop = self._periodic.stop_event
@@ -191,21 +196,50 @@ class LiveBridge:
         cfg = self.config
         self.engine = AlarmEngine(self.rules, on_transitions=self._on_transitions).start()
         self.ingestor = Ingestor(self.state, cfg.site, history=self._history, alarms=self.engine,
-                                 rejects=self.rejects, config=cfg.ingest)
+                                 rejects=self.rejects, config=cfg.ingest, sparkplug=self.sparkplug)
         self.acker = DurableAcker(self._make_durable).start()
         self.acker.on_failure = self._on_flush_failure
         if cfg.receipts:
             self.ingestor.receipts = []
             self.acker.on_durable = self.publisher.receipts  # type: ignore[union-attr]
+        subscriptions = self.topics.subscriptions()
+        will = None
+        if self.sparkplug is not None:
+            # Sparkplug host: STATE offline is the will of the connection that subscribes
+            self._spb_state_ts = int(time.time() * 1000)
+            subscriptions += self.sparkplug.subscriptions()
+            will = (self.sparkplug.state_topic(), state_payload(False, self._spb_state_ts))
         self.inbound = MqttConnection(self.client_id, cfg.host, cfg.port, username=cfg.username,
                                       password=cfg.password, tls_ca_file=cfg.tls_ca_file, manual_ack=True,
-                                      subscriptions=self.topics.subscriptions(), on_message=self._on_message,
+                                      subscriptions=subscriptions, on_message=self._on_message, will=will,
                                       on_burst=self._on_burst, **self._mqtt_options())
         try:
             self.inbound.start()
         except ConnectionError:
             self._shutdown_workers()
             raise
+        if self.sparkplug is not None:
+            self.inbound.publish(self.sparkplug.state_topic(), state_payload(True, self._spb_state_ts), qos=1,
+                                 retain=True)
+
+    def _sparkplug_host(self) -> SparkplugHost | None:
+        """The Sparkplug B host of the plant's mapped metrics (None when no sensor is mapped), with
+        the births kept in the store by the previous run."""
+        cfg = self.config
+        mapping = {(t.group, t.edge, t.device, t.metric): s.id for s in self.plant.meta.sensors
+                   if (t := s.sparkplug) is not None}
+        if not mapping:
+            return None
+        host = SparkplugHost(mapping, host_id=cfg.sparkplug_host_id or f"safetwin-{cfg.site}",
+                             send=self._send_sparkplug, flag=self.rejects.flag,
+                             on_birth=lambda g, e, d, bd, al: self.store.keep_sparkplug_birth(cfg.site, g, e, d, bd, al))
+        host.load_births(self.store.sparkplug_births(cfg.site))
+        return host
+
+    def _send_sparkplug(self, topic: str, payload: bytes) -> None:
+        """Publish a Sparkplug command (a rebirth request: QoS 0, not retained)."""
+        if self.out is not None:
+            self.out.publish(topic, payload, qos=0)
 
     def _mqtt_options(self) -> dict[str, Any]:
         cfg = self.config
@@ -259,6 +293,9 @@ class LiveBridge:
         if self.acker is not None:
             self.acker.stop()
         if self.inbound is not None:
+            if self.sparkplug is not None and self.inbound.connected.is_set():
+                self.inbound.publish(self.sparkplug.state_topic(), state_payload(False, self._spb_state_ts), qos=1,
+                                     retain=True)
             self.inbound.stop()
         if self.engine is not None:
             self.engine.wait_idle(5.0)

@@ -49,6 +49,8 @@ from . import payloads as P
 from . import topics as T
 from .dedupe import SeqTracker
 from .rejects import RejectCounter
+from .sparkplug.host import NAMESPACE as SPB_NAMESPACE
+from .sparkplug.host import SparkplugError, SparkplugHost
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,8 @@ class Ingestor:
     def __init__(self, state: TwinState, site: str, *, history: HistorySink | None = None,
                  alarms: AlarmSink | None = None, rejects: RejectCounter | None = None,
                  config: IngestConfig = IngestConfig(), plant_id: str | None = None,
-                 on_cmd_response: Callable[[str, P.CmdResponseMsg], None] | None = None) -> None:
+                 on_cmd_response: Callable[[str, P.CmdResponseMsg], None] | None = None,
+                 sparkplug: SparkplugHost | None = None) -> None:
         self.state = state
         self.site = site
         self.history = history
@@ -120,6 +123,8 @@ class Ingestor:
         self.config = config
         self.plant_id = plant_id or state.plant.id
         self.on_cmd_response = on_cmd_response
+        #: the Sparkplug B host (``spBv1.0/…`` topics); None: those topics are unknown
+        self.sparkplug = sparkplug
         self.tracker = SeqTracker()
         self.units = {sid: s.unit for sid, s in state.sensors.items()}
         self.ranges = {sid: (s.range_min, s.range_max) for sid, s in state.sensors.items()}
@@ -181,6 +186,8 @@ class Ingestor:
         self.messages += 1
         now = time.time() if received_ts is None else received_ts
         try:
+            if topic.startswith(SPB_NAMESPACE) and self.sparkplug is not None:
+                return self._sparkplug(topic, payload, now)
             pt = T.parse_topic(topic, self.site)
             if pt is None:
                 return self._reject("unknown_topic", topic, payload, "not in the pst/v1 inbound schema")
@@ -486,6 +493,38 @@ class Ingestor:
                     self.alarms.submit_conflated(submit)  # type: ignore[attr-defined]
                 else:
                     self.alarms.submit_readings(submit)
+
+    # ------------------------------------------------------------------ Sparkplug B
+    def _sparkplug(self, topic: str, payload: bytes, now: float) -> Outcome:
+        """A Sparkplug B message (:mod:`.sparkplug.host`): its mapped metrics validated and applied
+        like single readings; a refused metric is counted with its index and name, the rest of
+        the message is used."""
+        if self._burst is not None and self._burst[0]:
+            self._flush_burst(now)
+        if not payload:
+            raise _Reject("empty", "empty payload")
+        if len(payload) > P.MAX_BATCH_BYTES:
+            return self._reject("too_large", topic, payload[:64], f"{len(payload)} bytes > {P.MAX_BATCH_BYTES}")
+        try:
+            res = self.sparkplug.handle(topic, payload, now)  # type: ignore[union-attr]
+        except SparkplugError as exc:
+            raise _Reject(exc.reason, exc.detail) from None
+        out = Outcome("sparkplug")
+        for _i, reason, detail in res.rejected:
+            out.rejected += 1
+            self.rejects.reject(reason, topic, payload, detail)
+        rows: list[tuple] = []
+        submit: list[tuple[str, float | None, float, str]] = []
+        for r in res.readings:
+            try:
+                ts, live = self._source_ts(r.ts, now)
+                self._one(r.sensor, r.value, None, r.quality, r.ts, ts, live and not r.historical, now, r.source,
+                          r.seq, rows, submit, out)
+            except _Reject as rj:
+                out.rejected += 1
+                self.rejects.reject(rj.reason, topic, payload, f"metrics[{r.index}] {r.name!r}: {rj.detail}")
+        self._flush(rows, submit, out, now, conflate=False, topic=topic)
+        return out
 
     # ------------------------------------------------------------------ people
     def _location(self, topic: str, payload: bytes, now: float) -> Outcome:

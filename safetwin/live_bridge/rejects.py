@@ -21,6 +21,7 @@ REASONS = (
     "empty", "too_large", "not_utf8", "malformed_json", "not_object", "invalid_field",
     "missing_value", "unknown_topic", "unknown_sensor", "unknown_equipment", "topic_mismatch",
     "unit_mismatch", "bad_timestamp", "duplicate", "internal_error", "not_a_met_station", "undeclared_quantity",
+    "malformed_protobuf", "no_birth", "unknown_alias", "not_numeric",
 )
 
 

@@ -292,10 +292,17 @@ def _cross_checks(plant: Plant, files: dict[str, str], issues: list[Issue]) -> N
             issues.append(Issue(files["equipment"], fid, "properties.area_id", f"unknown area {eq.area_id!r}"))
     meta = plant.meta
     seen: set[str] = set()
+    tags: dict[tuple[str, str, str | None, str], str] = {}
     for s in meta.sensors:
         if s.id in seen:
             issues.append(Issue(PLANT_FILE, s.id, "sensors.id", "duplicate sensor id"))
         seen.add(s.id)
+        if s.sparkplug is not None:
+            tag = (s.sparkplug.group, s.sparkplug.edge, s.sparkplug.device, s.sparkplug.metric)
+            if tag in tags:
+                issues.append(Issue(PLANT_FILE, s.id, "sensors.sparkplug",
+                                    f"the same Sparkplug metric as sensor {tags[tag]!r}"))
+            tags.setdefault(tag, s.id)
         if s.type in GAS_SENSORS and not s.gas:
             issues.append(Issue(PLANT_FILE, s.id, "sensors.gas", f"a {s.type.value} sensor must name its gas"))
         if s.type in GAS_SENSORS and s.alarm is None:

@@ -258,6 +258,18 @@ class MetQuantity(str, Enum):
     delta_t = "delta_t"                    # temperature difference between 10 m and 2 m, K
 
 
+class SparkplugTag(_Model):
+    """Where a sensor's value arrives over Sparkplug B: the metric ``metric`` (its full name, e.g.
+    ``Gas/GD-01``) of the edge node ``edge`` in the Sparkplug group ``group``, published by the
+    node itself (``device`` None: NBIRTH/NDATA) or by one of its devices (DBIRTH/DDATA). Ids follow
+    the Sparkplug topic rules: UTF-8 without ``/``, ``+`` or ``#``."""
+
+    group: str = Field(min_length=1, max_length=64, pattern=r"^[^/+#]+$")
+    edge: str = Field(min_length=1, max_length=60, pattern=r"^[^/+#]+$")
+    device: str | None = Field(default=None, min_length=1, max_length=60, pattern=r"^[^/+#]+$")
+    metric: str = Field(min_length=1, max_length=256)
+
+
 class Sensor(_Model):
     """A fixed detector or station. ``position`` is local (x, y) in m; ``height_m`` is the height
     of the head (a met station: of its wind sensors). A ``weather`` station lists what it
@@ -279,6 +291,8 @@ class Sensor(_Model):
     calibration_due: datetime | None = Field(
         default=None, description="when the detector's calibration falls due (timezone-aware); past it the head's "
                                   "readings are suspect and it does not vote for an incident")
+    sparkplug: SparkplugTag | None = Field(
+        default=None, description="the Sparkplug B metric that carries this sensor's value (group, edge, device, metric)")
 
     @field_validator("gas")
     @classmethod

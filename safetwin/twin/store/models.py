@@ -153,6 +153,23 @@ class SiteSecretRow(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class SparkplugBirthRow(Base):
+    """The current Sparkplug B birth of an edge node (``device`` '') or of one of its devices, as a
+    site's bridge last received it: the node's ``bd_seq`` and the metric aliases
+    (``aliases``: ``[[alias, name, datatype], ...]``), so a restarted bridge can decode the data
+    messages the broker kept for it."""
+
+    __tablename__ = "sparkplug_births"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    edge_node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bd_seq: Mapped[int] = mapped_column(BigInteger())
+    aliases: Mapped[Any] = mapped_column(JsonDoc)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class LeaseRow(Base):
     """A named lease (e.g. ``bridge:site1``): who holds it, until when (``expires_s``, seconds
     since the Unix epoch on the database's clock) and its ``epoch``, which grows by one at each

@@ -19,7 +19,7 @@ from .db import make_engine
 from .migrate import upgrade_to_head
 from .types import as_utc
 from .models import (POSITION_KEY, READING_KEY, AlarmEventRow, AuditRow, PositionRow, SensorReadingRow,
-                     SiteSecretRow)
+                     SiteSecretRow, SparkplugBirthRow)
 from .records import (
     AlarmEvent, AuditEntry, Position, Reading, RowLike,
     alarm_params, audit_params, position_params, reading_params, to_record,
@@ -311,6 +311,41 @@ class Store:
                 conn.execute(ins.values(**row).on_conflict_do_nothing(index_elements=["site", "name"]))
                 found = conn.execute(select(table.c.secret_hex).where(cond)).scalar_one()
         return bytes.fromhex(found)
+
+    # ---- Sparkplug B births --------------------------------------------------------------
+    def keep_sparkplug_birth(self, site: str, group: str, edge: str, device: str | None, bd_seq: int,
+                             aliases: dict[int, tuple[str, int]]) -> None:
+        """Keep the current birth of an edge node (``device`` None; its device births are dropped:
+        a new node birth ends them) or of one of its devices: ``aliases`` maps alias → (metric
+        name, datatype).
+
+        >>> store = Store.open("sqlite://")
+        >>> store.keep_sparkplug_birth("site1", "g1", "edge1", None, 3, {1: ("bdSeq", 4)})
+        >>> store.keep_sparkplug_birth("site1", "g1", "edge1", "plc1", 3, {7: ("Gas/GD-01", 9)})
+        >>> store.sparkplug_births("site1")
+        [('g1', 'edge1', None, 3, {1: ('bdSeq', 4)}), ('g1', 'edge1', 'plc1', 3, {7: ('Gas/GD-01', 9)})]
+        """
+        table = SparkplugBirthRow.__table__
+        row = {"site": site, "group_id": group, "edge_node": edge, "device": device or "", "bd_seq": bd_seq,
+               "aliases": [[a, n, d] for a, (n, d) in sorted(aliases.items())], "updated": datetime.now(timezone.utc)}
+        ins = postgresql.insert(table) if self._dialect == "postgresql" else sqlite.insert(table)
+        stmt = ins.values(**row).on_conflict_do_update(
+            index_elements=["site", "group_id", "edge_node", "device"],
+            set_={"bd_seq": row["bd_seq"], "aliases": row["aliases"], "updated": row["updated"]})
+        c = table.c
+        with self.engine.begin() as conn:
+            if device is None:
+                conn.execute(table.delete().where((c.site == site) & (c.group_id == group) & (c.edge_node == edge)))
+            conn.execute(stmt)
+
+    def sparkplug_births(self, site: str) -> list[tuple[str, str, str | None, int, dict[int, tuple[str, int]]]]:
+        """The births kept for ``site``: (group, edge, device or None, bdSeq, aliases), node births first."""
+        table = SparkplugBirthRow.__table__
+        c = table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(c.group_id, c.edge_node, c.device, c.bd_seq, c.aliases)
+                                .where(c.site == site).order_by(c.group_id, c.edge_node, c.device)).all()
+        return [(g, e, d or None, int(bd), {int(a): (str(n), int(t)) for a, n, t in al}) for g, e, d, bd, al in rows]
 
     # ---- time partitions and retention ----------------------------------------------------
     def maintain_partitions(self, now: datetime | None = None) -> list[str]:
