@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from safetwin.emergency_planner.recommend.scenario import recommend_scenario
 from safetwin.scenarios.loader import LIBRARY, ScenarioValidationError, list_scenarios, load_scenario
 from safetwin.twin.api.auth import require_roles
+from safetwin.twin.api.schemas import StrictIn
 
 READERS = require_roles("operator", "planner", "safety_engineer", "manager")
 RUNNERS = require_roles("planner", "operator")
@@ -35,8 +36,9 @@ router = APIRouter()
 _LOCK = threading.Lock()
 
 
-class RunIn(BaseModel):
-    scenario: str = Field(min_length=1, max_length=80, description="scenario name in the library")
+class RunIn(StrictIn):
+    scenario: str = Field(min_length=1, max_length=80, pattern=NAME_RE.pattern,
+                          description="scenario name in the library")
     t0_s: float | None = Field(default=None, ge=0, description="time of the recommendation (s); default: alarm time")
 
 
@@ -50,7 +52,8 @@ def set_latest(app: Any, rec: Any, source: str, *, document: dict | None = None)
     return doc
 
 
-@router.get("/planner/recommendations", tags=["planner"], dependencies=[Depends(READERS)])
+@router.get("/planner/recommendations", tags=["planner"], dependencies=[Depends(READERS)],
+            responses={404: {"description": "no recommendations yet"}})
 def latest(request: Request) -> dict:
     """The latest recommendations (routes, muster points, shelter advice, responders, people at risk)."""
     doc = getattr(request.app.state, "planner_recommendations", None)
@@ -59,11 +62,10 @@ def latest(request: Request) -> dict:
     return doc
 
 
-@router.post("/planner/recommendations/run", tags=["planner"], dependencies=[Depends(RUNNERS)])
+@router.post("/planner/recommendations/run", tags=["planner"], dependencies=[Depends(RUNNERS)],
+             responses={404: {"description": "no scenario of this name in the library"}})
 def run(request: Request, body: RunIn) -> dict:
     """Run a library scenario's timeline (no agents), recommend at ``t0_s`` and keep the result."""
-    if not NAME_RE.match(body.scenario):
-        raise HTTPException(422, f"scenario: {body.scenario!r} is not a scenario name")
     extra = getattr(request.app.state, "planner_scenario_dir", None)
     folders = [Path(extra)] if extra else []
     folders.append(LIBRARY)

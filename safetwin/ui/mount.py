@@ -172,4 +172,8 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     if websocket_origin:
         kwargs["websocket_origin"] = websocket_origin
     add_applications(pages, app=app, title=dict.fromkeys(pages, "SafeTwin"), **kwargs)
+    for route in app.router.routes:   # web pages (HTML, Bokeh sessions), not operations of the API
+        if getattr(route, "path", "").startswith(prefix + "/") and hasattr(route, "include_in_schema"):
+            route.include_in_schema = False
+    app.openapi_schema = None
     return ctx

@@ -46,11 +46,16 @@ def _routes(app):
     for r in app.routes:
         if isinstance(r, APIRoute) and r.path not in OPEN:
             for m in r.methods:
-                yield m, r.path
+                yield m, r.path_format
+
+
+#: an action each action route knows (its path segment matches only those)
+ACTIONS = {"/permits/": "submit", "/hazards/": "confirm", "/alarm-cases/": "acknowledge", "/inspections/rounds/": "start"}
 
 
 def _url(path):
-    out = path.replace("{layer}", "areas").replace("{action}", "submit").replace("{kind}", "account")
+    action = next((a for prefix, a in ACTIONS.items() if path.startswith(prefix)), "submit")
+    out = path.replace("{layer}", "areas").replace("{action}", action).replace("{kind}", "account")
     for name in ("permit_id", "hazard_id", "case_id", "unit_id", "certificate_id", "user_id", "event_id", "task_id",
                  "key"):
         out = out.replace("{" + name + "}", "X")

@@ -96,7 +96,8 @@ def create_app(state: TwinState, tokens: dict[str, str] | None = None, *, workfl
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=auth.api_max_body_bytes,
                        own_limit_paths=frozenset({"/field/photos"}))   # photos: counted refusals in the route
-    install_docs(app, auth_call=current_actor, workflow_routes={id(r) for r in workflow_router.routes},
+    service_routes = [*workflow_router.routes, *oversight_router.routes, *field_router.routes]
+    install_docs(app, auth_call=current_actor, workflow_routes={id(r) for r in service_routes},
                  extra_statuses={("POST", "/auth/token"): [401, 429]})
 
     started = time.time()

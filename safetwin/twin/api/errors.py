@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..workflows.errors import WorkflowError
 
@@ -28,6 +29,7 @@ STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: 
                 503: "unavailable"}
 #: what each documented status means, for the OpenAPI
 STATUS_MEANING = {
+    400: "the request body is not JSON",
     401: "no bearer token, or one that is invalid, expired or revoked (user deactivated, deleted or password reset)",
     403: "the user's current roles do not allow this, or a segregation-of-duties rule refuses this user",
     404: "no such record",
@@ -85,6 +87,17 @@ def validation_errors(exc: RequestValidationError) -> list[dict]:
             for e in exc.errors()[:50]]
 
 
+def allowed_methods(app: Any, scope: dict) -> str:
+    """The ``Allow`` header of a 405: the methods of *every* route at the request's path (Starlette
+    names only those of the first route it found there, e.g. ``GET`` of a path that also has a POST)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        found = getattr(route, "methods", None)
+        if found and route.matches(scope)[0] != Match.NONE:
+            methods |= found
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every refusal in the one :class:`ErrorOut` shape."""
 
@@ -93,10 +106,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, str(exc), exc.code)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, default=str)
         code = getattr(exc, "code", None)
-        return error_response(exc.status_code, detail, code, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request.app, request.scope)}
+        return error_response(exc.status_code, detail, code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -25,6 +25,7 @@ from safetwin.twin.workflows.roles import Actor
 from . import field_schemas as F
 from .auth import require_roles
 from .oversight_routes import KPI_READERS
+from .paths import action_segment
 from .workflow_routes import svc
 
 ANY = require_roles()
@@ -176,15 +177,16 @@ def get_round(request: Request, round_id: str) -> Response:
     return Response(svc(request).record_json("inspection_round", round_id), media_type="application/json")
 
 
-@router.post("/inspections/rounds/{round_id}/{action}", tags=["inspections"])
-def round_action(request: Request, round_id: str, action: str, actor: Actor = Depends(ANY)) -> Response:
+RoundAction = Literal["start", "complete"]
+
+
+@router.post("/inspections/rounds/{round_id}/" + action_segment("round_action", RoundAction), tags=["inspections"])
+def round_action(request: Request, round_id: str, action: RoundAction, actor: Actor = Depends(ANY)) -> Response:
     """``start`` or ``complete`` a round (the inspector: the route's role or its assignee)."""
     f = _field(request).inspections
     if action == "start":
         return _doc(f.start_round(actor, round_id))
-    if action == "complete":
-        return _doc(f.complete_round(actor, round_id))
-    raise HTTPException(404, f"unknown round action {action!r}: start or complete")
+    return _doc(f.complete_round(actor, round_id))
 
 
 # ------------------------------------------------------------------ equipment due dates
@@ -227,12 +229,19 @@ def field_kpis(request: Request, days: int = Query(30, ge=1, le=3660)) -> JSONRe
 
 # ------------------------------------------------------------------ phone routes
 
+#: the answers of a phone capture besides its refusals
+CAPTURED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "applied: `{status: applied, kind, id}`"},
+    200: {"description": "already applied under this `client_key`: `{status: duplicate, kind, id}`"}}
+
+
 def _outcome(o: Any) -> JSONResponse:
     code = {"applied": 201, "duplicate": 200}.get(o.status, o.http_status)
     return JSONResponse(o.to_dict(), status_code=code)
 
 
-@router.post("/field/photos", tags=["field"], status_code=201)
+@router.post("/field/photos", tags=["field"], status_code=201,
+             responses={200: {"description": "the same photo was stored before (its id)"}})
 async def upload_photo(request: Request, actor: Actor = Depends(ANY)) -> JSONResponse:
     """Upload one photo as the raw request body (JPEG, PNG or WebP, judged by its bytes; ``X-Filename``
     optional). Refusals: 413 too large, 415 wrong type, 422 malformed — counted by reason."""
@@ -272,7 +281,7 @@ def photo_stats(request: Request) -> dict:
             "max_bytes": store.max_bytes if store is not None else None}
 
 
-@router.post("/field/hazards", tags=["field"])
+@router.post("/field/hazards", tags=["field"], responses=CAPTURED)
 def field_hazard(request: Request, body: F.FieldHazardIn, actor: Actor = Depends(ANY)) -> JSONResponse:
     """Report a hazard (隐患) from a phone, with uploaded photos; applied once per ``client_key``."""
     s = svc(request)
@@ -312,7 +321,7 @@ def my_rounds(request: Request, actor: Actor = Depends(ANY)) -> JSONResponse:
     return JSONResponse(out)
 
 
-@router.post("/field/rounds/{round_id}/scans", tags=["field"])
+@router.post("/field/rounds/{round_id}/scans", tags=["field"], responses=CAPTURED)
 def field_scan(request: Request, round_id: str, body: F.ScanIn, actor: Actor = Depends(ANY)) -> JSONResponse:
     """A checkpoint scanned on a round (QR, NFC or the code typed), with the checklist answers and photos."""
     f = _field(request)
@@ -342,7 +351,7 @@ def my_permits(request: Request, actor: Actor = Depends(ANY)) -> JSONResponse:
     return JSONResponse(out)
 
 
-@router.post("/field/permits/{permit_id}/gas-tests", tags=["field"])
+@router.post("/field/permits/{permit_id}/gas-tests", tags=["field"], responses=CAPTURED)
 def field_gas_test(request: Request, permit_id: str, body: F.FieldGasTestIn, actor: Actor = Depends(ANY)) -> JSONResponse:
     """A portable gas test entered on the phone (judged by the rule pack); applied once per ``client_key``."""
     s = svc(request)
@@ -360,7 +369,7 @@ def field_gas_test(request: Request, permit_id: str, body: F.FieldGasTestIn, act
                                           target_id=permit_id))
 
 
-@router.post("/field/permits/{permit_id}/sign", tags=["field"])
+@router.post("/field/permits/{permit_id}/sign", tags=["field"], responses=CAPTURED)
 def field_sign(request: Request, permit_id: str, body: F.SignIn, actor: Actor = Depends(ANY)) -> JSONResponse:
     """Sign a permit step on the phone: ``approve`` the current approval step, ``start`` or ``complete``
     the work (the rules check role, segregation of duties, gas tests); applied once per ``client_key``.

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .schemas import StrictIn as _In
+from .schemas import Time, Whole
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 PhotoId = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 #: an idempotency key made on the phone (a UUID): the same key sent twice is applied once
 ClientKey = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # ------------------------------------------------------------------ people, training, contractors
@@ -24,13 +23,13 @@ class PersonIn(_In):
     job: str = Field(default="", max_length=128)
     rtls_id: Id | None = None
     tag_ids: list[Id] = Field(default_factory=list, max_length=10)
-    started_at: AwareDatetime | None = None
+    started_at: Time | None = None
 
 
 class EntryIn(_In):
     area_ids: list[Id] = Field(min_length=1, max_length=50)
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    valid_from: Time
+    valid_until: Time
     reason: str = Field(default="", max_length=500)
 
 
@@ -39,7 +38,7 @@ class CourseIn(_In):
     title: str = Field(min_length=1, max_length=200)
     title_zh: str = Field(default="", max_length=200)
     hours: float = Field(gt=0, le=1000)
-    validity_months: int = Field(ge=1, le=240)
+    validity_months: Whole = Field(ge=1, le=240)
     pass_score: float = Field(ge=0, le=100)
     level: Literal["induction", "general", "special"]
 
@@ -47,7 +46,7 @@ class CourseIn(_In):
 class TrainingIn(_In):
     person_id: Id
     course_id: Id
-    attended_at: AwareDatetime
+    attended_at: Time
     hours: float | None = Field(default=None, ge=0, le=1000)
     exam_score: float | None = Field(default=None, ge=0, le=100)
     trainer: str = Field(default="", max_length=64)
@@ -56,7 +55,7 @@ class TrainingIn(_In):
 class QualificationIn(_In):
     type: Id
     number: str = Field(min_length=1, max_length=64)
-    expires_at: AwareDatetime
+    expires_at: Time
 
 
 class ContractorIn(_In):
@@ -91,7 +90,7 @@ class RouteIn(_In):
     name: str = Field(min_length=1, max_length=200)
     checkpoint_ids: list[Id] = Field(min_length=1, max_length=200)
     interval_h: float = Field(gt=0, le=24 * 366)
-    first_due_at: AwareDatetime
+    first_due_at: Time
     grace_min: float | None = Field(default=None, ge=0, le=24 * 60)
     role: str = Field(default="operator", max_length=32)
     assignee: Id | None = None
@@ -103,12 +102,12 @@ class EquipmentIn(_In):
     target_id: Id | None = None
     x: float | None = Field(default=None, ge=-1e5, le=1e5)
     y: float | None = Field(default=None, ge=-1e5, le=1e5)
-    last_done: dict[Id, AwareDatetime] = Field(default_factory=dict, max_length=10)
+    last_done: dict[Id, Time] = Field(default_factory=dict, max_length=10)
 
 
 class DoneIn(_In):
     activity: Id
-    at: AwareDatetime | None = None
+    at: Time | None = None
     result: str = Field(default="", max_length=2000)
     certificate: str = Field(default="", max_length=64)
 
@@ -124,7 +123,7 @@ class AnswerIn(_In):
 
 class CaptureIn(_In):
     client_key: ClientKey
-    captured_at: AwareDatetime | None = None
+    captured_at: Time | None = None
 
 
 class FieldHazardIn(CaptureIn):
@@ -140,7 +139,7 @@ class FieldHazardIn(CaptureIn):
 class ScanIn(CaptureIn):
     code: str = Field(min_length=1, max_length=64)
     method: Literal["qr", "nfc", "manual"] = "manual"
-    scanned_at: AwareDatetime
+    scanned_at: Time
     answers: list[AnswerIn] = Field(default_factory=list, max_length=100)
     photos: list[PhotoId] = Field(default_factory=list, max_length=10)
 
@@ -149,7 +148,7 @@ class FieldGasTestIn(CaptureIn):
     gas: str = Field(min_length=1, max_length=32)
     value: float = Field(ge=0, le=1e6, allow_inf_nan=False)
     unit: Literal["%LEL", "%vol", "ppm", "mg/m3"]
-    sampled_at: AwareDatetime
+    sampled_at: Time
     instrument_id: str | None = Field(default=None, max_length=64)
 
 

@@ -4,8 +4,8 @@
 
 * an OpenAPI document in which every operation says which roles it admits — in its description
   and as the extension ``x-required-roles`` (a list; ``[]`` = any signed-in user; absent = no
-  login needed) — and documents each refusal it can answer (401, 403, 404, 409, 413, 422, 429,
-  503) with the one error schema :class:`~.errors.ErrorOut`;
+  login needed) — and documents each refusal it can answer (400, 401, 403, 404, 409, 413,
+  422, 429, 503, and any a route declares itself) with the one error schema :class:`~.errors.ErrorOut`;
 * ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) whose scripts, styles and icon are served by the
   app itself from the ``fastapi-offline`` package's copies (``/docs-assets/…``): a plant network
   with no internet shows them as they are (FastAPI's recipe "Custom Docs UI Static Assets").
@@ -49,6 +49,8 @@ def _statuses(route: APIRoute, method: str, roles: list[str] | None, workflow: b
     has_params = bool(route.dependant.path_params or route.dependant.query_params or route.body_field
                       or route.dependant.header_params)
     out = []
+    if route.body_field is not None:
+        out.append(400)          # a body that is not JSON at all
     if roles is not None:
         out.append(401)
     if roles or (roles is not None and method != "GET"):
@@ -93,8 +95,10 @@ def build_openapi(app: FastAPI, auth_call: Callable[..., Any], workflow_routes: 
             statuses = _statuses(route, method, roles, id(route) in workflow_routes)
             statuses += extra_statuses.get((method, route.path_format), [])
             responses = op.setdefault("responses", {})
+            statuses += [int(k) for k in responses if k.isdigit() and int(k) >= 400]   # declared by the route
             for status in sorted(set(statuses)):
-                responses[str(status)] = {"description": STATUS_MEANING.get(status, "refused"),
+                declared = responses.get(str(status), {}).get("description")
+                responses[str(status)] = {"description": declared or STATUS_MEANING.get(status, "refused"),
                                           "content": {"application/json": {"schema": ref}}}
     return schema
 

@@ -1,5 +1,10 @@
 """Request and answer bodies of the workflow API (requests validated; bad input answers 422).
 
+Request bodies are read as their JSON Schema says (:class:`StrictIn`): a number where a boolean
+is due, a string where a number is due, or a number of seconds where a date-time is due is
+refused, not converted (pydantic's lax mode would take ``0`` for ``false``, ``"1"`` for ``1`` and
+``0`` for 1970-01-01) — what the OpenAPI document promises is what the server accepts.
+
 Records (permits, hazards, certificates, alarm cases, risk units) are answered in the shape of
 their domain models (:mod:`safetwin.twin.workflows.domain`); the bodies here are what clients send
 and the few answers that are not records.
@@ -9,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from safetwin.substances.names import CANONICAL
 from safetwin.twin.workflows.domain import Certificate
@@ -17,11 +22,39 @@ from safetwin.twin.workflows.roles import ROLES
 
 #: a point of the plant's local frame (m); bounded so geometry and reprojection stay finite
 LocalMetre = Annotated[float, Field(ge=-1e5, le=1e5, allow_inf_nan=False)]
-Coord = tuple[LocalMetre, LocalMetre]
+#: a JSON array ``[x, y]`` (the tuple is read from a list; its items stay strict numbers)
+Coord = Annotated[tuple[LocalMetre, LocalMetre], Strict(False)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _iso_text(value: object) -> object:
+    """A date-time arrives as ISO 8601 text (a number of seconds is not one)."""
+    if isinstance(value, (str, datetime)):
+        return value
+    raise ValueError("a date-time is ISO 8601 text with its offset, e.g. 2025-06-02T08:00:00+08:00")
+
+
+#: a timezone-aware date-time sent as ISO 8601 text
+Time = Annotated[AwareDatetime, Strict(False), BeforeValidator(_iso_text)]
+
+
+def _json_integer(value: object) -> object:
+    """An integer arrives as a JSON number (``12`` or ``12.0``), not as text or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("an integer is a JSON number, e.g. 12")
+    return value
+
+
+#: a JSON integer: ``12`` and ``12.0`` (the same number to JSON Schema), not ``"12"`` nor ``true``
+Whole = Annotated[int, Strict(False), BeforeValidator(_json_integer)]
+
+
+class StrictIn(BaseModel):
+    """A request body: no unknown fields, no type conversions (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+_In = StrictIn
 
 
 class PermitIn(_In):
@@ -41,8 +74,8 @@ class PermitIn(_In):
     z_min_m: float = Field(default=0.0, ge=-1000, le=1000)
     z_max_m: float = Field(default=0.0, ge=-1000, le=1000)
     simops_coordinator: str | None = Field(default=None, max_length=64)
-    planned_start: AwareDatetime
-    planned_end: AwareDatetime
+    planned_start: Time
+    planned_end: Time
 
 
 class ActionIn(_In):
@@ -83,7 +116,7 @@ class GasTestIn(_In):
     unit: Unit | None = None
     readings: list[GasReadingIn] | None = Field(default=None, max_length=12,
                                                 description="every gas of a multi-gas instrument, read at once")
-    sampled_at: AwareDatetime | None = None
+    sampled_at: Time | None = None
     instrument_id: str | None = Field(default=None, max_length=64)
     point: str = Field(default="", max_length=200, description="where the sample was taken")
 
@@ -94,7 +127,7 @@ class MonitorIn(_In):
 
     instrument_id: str = Field(min_length=1, max_length=64)
     readings: list[GasReadingIn] = Field(min_length=1, max_length=12)
-    sampled_at: AwareDatetime
+    sampled_at: Time
 
 
 class IncidentIn(_In):
@@ -188,8 +221,8 @@ class CertificateIn(_In):
     person_id: str = Field(min_length=1, max_length=64)
     type: str = Field(min_length=1, max_length=64)
     number: str = Field(min_length=1, max_length=64)
-    issued_at: AwareDatetime
-    expires_at: AwareDatetime
+    issued_at: Time
+    expires_at: Time
 
 
 class HazardIn(_In):
@@ -209,7 +242,7 @@ class FiveFixesIn(_In):
     measures: str = Field(min_length=1, max_length=4000)
     responsible: str = Field(min_length=1, max_length=64)
     funds: float = Field(ge=0, le=1e12)
-    deadline: AwareDatetime
+    deadline: Time
     contingency: str = Field(min_length=1, max_length=4000)
 
 
@@ -217,8 +250,8 @@ class HazardActionIn(_In):
     level: Literal["general", "major"] | None = None
     reason: str = Field(default="", max_length=2000)
     rectifier: str | None = Field(default=None, max_length=64)
-    deadline: AwareDatetime | None = None
-    new_deadline: AwareDatetime | None = None
+    deadline: Time | None = None
+    new_deadline: Time | None = None
     approve: bool = False
     ok: bool = False
     note: str = Field(default="", max_length=2000)
@@ -274,7 +307,7 @@ class ControlTaskIn(_In):
     assignee: str = Field(min_length=1, max_length=64)
     every_days: float = Field(gt=0, le=3660, allow_inf_nan=False)
     event_id: str | None = Field(default=None, max_length=16)
-    first_due: AwareDatetime | None = None
+    first_due: Time | None = None
 
 
 class ControlCheckIn(_In):
@@ -305,8 +338,3 @@ class CertificateOut(Certificate):
 
 class IdsOut(BaseModel):
     ids: list[str]
-
-
-class PeriodQuery(_In):
-    start: datetime
-    end: datetime

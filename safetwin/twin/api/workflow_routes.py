@@ -26,6 +26,7 @@ from safetwin.twin.workflows.service import WorkflowService
 from . import schemas as S
 from .auth import current_actor, issue_token, require_roles
 from .errors import ApiError
+from .paths import action_segment, id_segment
 
 ANY = require_roles()
 PERMIT_ACTORS = require_roles("worker", "applicant", "approver", "guardian", "safety_engineer", "operator", "manager")
@@ -38,6 +39,7 @@ ENGINEER = require_roles("safety_engineer")
 PEOPLE = require_roles("worker", "operator", "approver", "safety_engineer", "manager")
 
 router = APIRouter()
+USER_ID = id_segment("user_id", "me")     # /users/me is the signed-in user's own (read-only) view
 PermitAction = Literal["submit", "approve", "reject", "start", "pause", "suspend", "resume", "complete",
                        "fire_watch_done", "close", "cancel"]
 HazardAction = Literal["confirm", "invalidate", "plan", "assign", "reassign", "accept", "extend", "decide_extension",
@@ -140,14 +142,14 @@ def create_user(request: Request, body: S.UserIn, actor: Actor = Depends(ADMIN))
                                     full_name=body.full_name)
 
 
-@router.get("/users/{user_id}", tags=["users"], response_model=S.UserOut,
+@router.get("/users/" + USER_ID, tags=["users"], response_model=S.UserOut,
             dependencies=[Depends(require_roles("admin", "manager"))])
 def get_user(request: Request, user_id: str) -> dict:
     """One user (no password hash)."""
     return svc(request).users.describe(user_id)
 
 
-@router.patch("/users/{user_id}", tags=["users"], response_model=S.UserChangeOut)
+@router.patch("/users/" + USER_ID, tags=["users"], response_model=S.UserChangeOut)
 def change_user(request: Request, user_id: str, body: S.UserPatch, actor: Actor = Depends(ADMIN)) -> dict:
     """Re-role, deactivate/reactivate or rename a user. Acts on the user's next request: a
     deactivated user's tokens are refused, a demoted user's old rights are gone. A deactivated
@@ -156,13 +158,13 @@ def change_user(request: Request, user_id: str, body: S.UserPatch, actor: Actor 
                                     active=body.active, full_name=body.full_name)
 
 
-@router.post("/users/{user_id}/password", tags=["users"], response_model=S.UserOut)
+@router.post("/users/" + USER_ID + "/password", tags=["users"], response_model=S.UserOut)
 def reset_password(request: Request, user_id: str, body: S.PasswordIn, actor: Actor = Depends(ADMIN)) -> dict:
     """Set a new password; every token issued to the user before is refused from the next request on."""
     return svc(request).reset_password(actor, user_id, body.password)
 
 
-@router.delete("/users/{user_id}", tags=["users"], status_code=204)
+@router.delete("/users/" + USER_ID, tags=["users"], status_code=204)
 def delete_user(request: Request, user_id: str, actor: Actor = Depends(ADMIN)) -> Response:
     """Delete a user who holds no open record (409 lists what to reassign first)."""
     svc(request).delete_user(actor, user_id)
@@ -221,7 +223,7 @@ def monitor_reading(request: Request, permit_id: str, body: S.MonitorIn, actor: 
                                              sampled_at=body.sampled_at))
 
 
-@router.post("/permits/{permit_id}/{action}", tags=["permits"], response_model=Permit)
+@router.post("/permits/{permit_id}/" + action_segment("permit_action", PermitAction), tags=["permits"], response_model=Permit)
 def permit_action(request: Request, permit_id: str, action: PermitAction, body: S.ActionIn | None = None,
                   actor: Actor = Depends(PERMIT_ACTORS)) -> dict:
     """One life-cycle step; the rules check the actor's role for that step and segregation of duties.
@@ -300,7 +302,7 @@ def get_hazard(request: Request, hazard_id: str) -> dict:
     return _raw(svc(request).record_json("hazard", hazard_id))
 
 
-@router.post("/hazards/{hazard_id}/{action}", tags=["hazards"], response_model=Hazard)
+@router.post("/hazards/{hazard_id}/" + action_segment("hazard_action", HazardAction), tags=["hazards"], response_model=Hazard)
 def hazard_action(request: Request, hazard_id: str, action: HazardAction, body: S.HazardActionIn | None = None,
                   actor: Actor = Depends(require_roles("worker", "approver", "safety_engineer", "manager",
                                                        "operator", "guardian"))) -> dict:
@@ -337,7 +339,8 @@ def get_alarm_case(request: Request, case_id: str) -> dict:
     return _raw(svc(request).record_json("alarm_case", case_id))
 
 
-@router.post("/alarm-cases/{case_id}/{action}", tags=["alarms"], response_model=AlarmCase)
+@router.post("/alarm-cases/{case_id}/" + action_segment("alarm_action", AlarmActionName), tags=["alarms"],
+             response_model=AlarmCase)
 def alarm_action(request: Request, case_id: str, action: AlarmActionName, body: S.AlarmActionIn | None = None,
                  actor: Actor = Depends(STAFF)) -> dict:
     """``acknowledge`` (also acknowledges the alarm in the alarm engine: one that returned to normal

@@ -34,3 +34,9 @@ class GuardFailed(WorkflowError):
     """A rule guard failed: gas test, certificate, SIMOPS, validity, missing field."""
 
     status = 422
+
+
+class AlreadyExists(WorkflowError):
+    """A record of that id exists already (a second create is a conflict, not bad input)."""
+
+    status = 409

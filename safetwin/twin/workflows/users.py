@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from .audit import AuditKey
 from .audit_chain import AuditChain
-from .errors import GuardFailed, NotFound
+from .errors import AlreadyExists, GuardFailed, NotFound
 from .models import UserRow
 from .roles import ROLES, Actor
 
@@ -188,11 +188,14 @@ class Users:
         """Create a user (``by``: who does it); roles must be known and the password at least 8 characters."""
         roles = check_roles(roles)
         _check_password(password)
+        if user_id == "me":
+            raise GuardFailed("'me' stands for the signed-in user in the API (GET /users/me): choose another id",
+                              "bad_user_id")
         password_hash = self.hasher.hash(password)
         now = datetime.now(timezone.utc)
         with self.chain.transaction() as conn, Session(bind=conn) as s:
             if s.get(UserRow, user_id) is not None:
-                raise GuardFailed(f"user {user_id!r} exists", "user_exists")
+                raise AlreadyExists(f"user {user_id!r} exists", "user_exists")
             s.add(UserRow(id=user_id, full_name=full_name, password_hash=password_hash, roles=roles,
                           active=True, created_at=now, token_version=0, updated_at=now))
             s.flush()

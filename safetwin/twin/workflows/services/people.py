@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import datetime
 
-from ..errors import GuardFailed, NotFound
+from ..errors import AlreadyExists, GuardFailed, NotFound
 from ..field_domain import Contractor, EntryPermission, Person
 from ..roles import Actor
 from .context import RecordService, WorkflowContext
@@ -36,7 +36,7 @@ class PersonService(RecordService):
         if employer != "own":
             self.repo.get("contractor", employer, Contractor)        # NotFound names the unknown company
         if self.repo.version("person", id) is not None:
-            raise GuardFailed(f"person {id!r} is already registered", "duplicate")
+            raise AlreadyExists(f"person {id!r} is already registered", "duplicate")
         p = Person(id=id, site_id=self.site_id, state="active", created_at=self.clock(), created_by=actor.user_id,
                    name=name, employer=employer, job=job, rtls_id=rtls_id, tag_ids=tag_ids or [], started_at=started_at)
         self.repo.save("person", p, actor=actor.user_id, action="register", expected_version=None,
