@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import tempfile
+import threading
 import time
 import uuid
 
@@ -27,6 +28,23 @@ from safetwin.plant_models.loader import bundled_plant_path, load_plant
 from safetwin.twin.store import Store
 
 GAS = ("GD-01", "GD-02", "GD-03")
+
+
+def watch_election(cluster: NatsCluster, stream: str, dead: str, via: int, t_kill: list[float],
+                   out: dict[str, float]) -> threading.Thread:
+    """Poll node ``via`` until ``stream`` has a leader other than ``dead``; ``out['elected_s']``:
+    seconds after the kill."""
+    def run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            leader = cluster.stream_leaders(via, timeout_s=0.5).get(stream)
+            if t_kill and leader and leader != dead:
+                out["elected_s"] = time.monotonic() - t_kill[0]
+                return
+            time.sleep(0.05)
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    return th
 
 
 def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
@@ -40,9 +58,17 @@ def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
     try:
         while stream.acked() < batches // 3:
             time.sleep(0.01)
+        leaders = cluster.stream_leaders(1)
+        led = sorted(name for name, node in leaders.items() if node == "n0")
+        t_kill: list[float] = []
+        election: dict[str, float] = {}
+        watcher = watch_election(cluster, "$MQTT_msgs", "n0", 1, t_kill, election) if "$MQTT_msgs" in led else None
+        t_kill.append(time.monotonic())
         cluster.kill(0)
         probe.fire()
         gap = probe.wait(60)
+        if watcher is not None:
+            watcher.join(60)
         t0 = time.monotonic()
         stream.wait_acked(600)
         bridge.wait_indexed(600)
@@ -51,6 +77,13 @@ def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
               f"alarm {gap if gap is None else round(gap, 2)} s after the kill (budget 5 s, ratio "
               f"{'n/a' if gap is None else round(gap / 5.0, 2)}); bridge reconnects {bridge.inbound.disconnects}; "
               f"drain after the alarm {time.monotonic() - t0:.1f} s")
+        streams = [n for n in led if "/" not in n]
+        print(f"  Raft groups led by the killed node: streams {', '.join(streams) or 'none'}, consumers "
+              f"{len(led) - len(streams)} of {sum('/' in n for n in leaders)}"
+              + (f"; $MQTT_msgs (QoS 1 messages) had a new leader {election['elected_s']:.2f} s after the kill"
+                 if "elected_s" in election else "")
+              + f"; publishes moved on for want of a PUBACK: gateway {stream.conn.publish_stalls}, "
+                f"probe {probe.publisher.publish_stalls}")
     finally:
         stream.close()
         probe.close()
@@ -92,6 +125,8 @@ def failover(cluster: NatsCluster, batches: int, tmp: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=2000, help="gateway batches of 50 readings per run")
+    ap.add_argument("--rounds", type=int, default=3, help="node-loss rounds")
+    ap.add_argument("--no-failover", action="store_true", help="skip the bridge failover run")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     print(f"load average {os.getloadavg()[0]:.1f} (2 cores)")
@@ -99,8 +134,10 @@ def main() -> None:
     t0 = time.monotonic()
     with NetnsLab(3) as lab, NatsCluster(lab, f"{tmp}/nats") as cluster:
         print(f"3-node cluster answering MQTT after {time.monotonic() - t0:.1f} s")
-        node_loss(cluster, args.batches, tmp)
-        failover(cluster, args.batches, tmp)
+        for _ in range(args.rounds):
+            node_loss(cluster, args.batches, tmp)
+        if not args.no_failover:
+            failover(cluster, args.batches, tmp)
     print(f"load average {os.getloadavg()[0]:.1f} after")
 
 

@@ -14,6 +14,12 @@ the session lasts until the broker's own expiry, there is no Session Expiry or R
 in 3.1.1). ``fallbacks`` lists further broker nodes ``(host, port)``: after a lost connection or
 a failed connect the next node is tried, round robin, so a client follows a cluster through the
 loss of the node it was on (paho's public ``connect_async`` re-targets its reconnect loop).
+A node can also hold a connection open while it cannot store what it is sent (NATS JetStream
+while its stream has no leader: each QoS 1 PUBLISH waits up to 4 s, then the node closes the
+connection). With ``publish_timeout_s`` (the default with fallbacks: 1 s) a QoS 1 publish left
+unacknowledged that long on one connection makes the client drop it and resend through the next
+node, so the first node able to store it again gets it (a resend may be stored twice: the twin's
+history dedupes).
 
 :class:`DurableAcker` runs the acknowledgement thread: messages handed to it (after their
 readings were applied and handed to the history writer) are acknowledged only once
@@ -72,7 +78,8 @@ class MqttConnection:
                  on_connected: Callable[[MqttConnection, bool], None] | None = None,
                  on_burst: Callable[[MqttConnection, list[Any]], None] | None = None,
                  session_expiry_s: int = SESSION_EXPIRY_S, keepalive_s: int = 30,
-                 protocol: str = "auto", fallbacks: Sequence[tuple[str, int]] = ()) -> None:
+                 protocol: str = "auto", fallbacks: Sequence[tuple[str, int]] = (),
+                 publish_timeout_s: float | None = -1.0) -> None:
         if protocol not in (*PROTOCOLS, "auto"):
             raise ValueError(f"protocol {protocol!r}: one of {', '.join(PROTOCOLS)}, auto")
         self.client_id = client_id
@@ -100,14 +107,24 @@ class MqttConnection:
         # mids of our QoS >= 1 publishes not yet acknowledged (PUBACK), and acknowledgements that
         # arrived before publish() recorded their mid; paho resends unacknowledged ones after a
         # reconnect, also those queued while disconnected
-        self._unacked: set[int] = set()
+        self._unacked: dict[int, float] = {}      # mid -> when sent (monotonic s) on this connection
         self._acked_early: set[int] = set()
+        #: seconds a QoS 1 publish may wait for its PUBACK before the connection moves to the next
+        #: node (None: never; -1: the default, 1 s with fallbacks, else never)
+        self.publish_timeout_s = (1.0 if fallbacks else None) if publish_timeout_s == -1.0 else publish_timeout_s
+        #: connections dropped because a publish waited longer than ``publish_timeout_s``
+        self.publish_stalls = 0
+        self._connected_at = 0.0
+        self._watchdog = (Worker(f"safetwin-mqtt-watch-{client_id}", self._check_stall, every_s=0.25, logger=log)
+                          if self.publish_timeout_s is not None else None)
         self._sent_lock = threading.Lock()
         #: QoS >= 1 publishes the broker acknowledged
         self.published = 0
         #: set once the broker acknowledged (SUBACK) the subscriptions of the current connection
         self.subscribed = threading.Event()
         self._sub_mid: int | None = None
+        #: topic filters the broker refused in its last SUBACK
+        self.refused_subscriptions: list[str] = []
         self.session_present: bool | None = None
         self.disconnects = 0
         self.client = self._make_client("5" if self._auto else protocol)
@@ -161,6 +178,8 @@ class MqttConnection:
                 continue
             if self._handshake(deadline):
                 self.client.loop_start()
+                if self._watchdog is not None and not self._watchdog.running:
+                    self._watchdog.start()
                 break
             self._close_socket()
             if self._refused_protocol and self._auto and self.protocol == "5":
@@ -212,6 +231,8 @@ class MqttConnection:
         while self.connected.is_set() and self.unacknowledged() and time.monotonic() < deadline:
             time.sleep(0.02)
         self._stopping = True
+        if self._watchdog is not None:
+            self._watchdog.stop()
         try:
             self.client.disconnect()
         finally:
@@ -221,6 +242,8 @@ class MqttConnection:
     def kill(self) -> None:
         """Drop the TCP connection without DISCONNECT (tests: behave like a crash)."""
         self._stopping = True
+        if self._watchdog is not None:
+            self._watchdog.stop()
         sock = self.client.socket()
         self.client.reconnect_delay_set(3600, 3600)
         if sock is not None:
@@ -232,6 +255,28 @@ class MqttConnection:
         self.connected.clear()
 
     # ---- paho callbacks
+    def _check_stall(self) -> None:
+        """The watchdog's pass: drop the connection when its oldest QoS 1 publish has waited
+        longer than ``publish_timeout_s`` for its PUBACK (paho then reconnects to the next node
+        and resends)."""
+        timeout = self.publish_timeout_s
+        if timeout is None or self._stopping or not self.connected.is_set():
+            return
+        now = time.monotonic()
+        with self._sent_lock:
+            oldest = min(self._unacked.values(), default=now)
+        if now - oldest <= timeout or now - self._connected_at <= timeout:
+            return
+        self.publish_stalls += 1
+        log.warning("MQTT %s: no PUBACK from %s:%s for %.1f s; moving to the next node", self.client_id,
+                    self.host, self.port, now - oldest)
+        sock = self.client.socket()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -248,6 +293,11 @@ class MqttConnection:
             return
         self.generation += 1
         self.session_present = bool(flags.session_present)
+        now = time.monotonic()
+        self._connected_at = now
+        with self._sent_lock:          # paho sends the unacknowledged ones again on this connection
+            for mid in self._unacked:
+                self._unacked[mid] = now
         if self.persistent and not self.session_present:
             log.warning("MQTT %s: no session on the broker (first start or session lost)", self.client_id)
         if self.on_connected_cb is not None:
@@ -262,7 +312,8 @@ class MqttConnection:
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
         if mid == self._sub_mid:
-            failed = [rc for rc in reason_codes if getattr(rc, "is_failure", False)]
+            failed = [(t, rc) for t, rc in zip(self.subscriptions, reason_codes) if getattr(rc, "is_failure", False)]
+            self.refused_subscriptions = [t for t, _rc in failed]
             if failed:
                 log.error("MQTT %s: subscriptions refused: %s", self.client_id, failed)
             self.subscribed.set()
@@ -314,7 +365,7 @@ class MqttConnection:
                 if info.mid in self._acked_early:
                     self._acked_early.discard(info.mid)
                 else:
-                    self._unacked.add(info.mid)
+                    self._unacked[info.mid] = time.monotonic()
         return info
 
     def unacknowledged(self) -> int:
@@ -326,7 +377,7 @@ class MqttConnection:
         with self._sent_lock:
             self.published += 1
             if mid in self._unacked:
-                self._unacked.discard(mid)
+                del self._unacked[mid]
             else:
                 self._acked_early.add(mid)
 

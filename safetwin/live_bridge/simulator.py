@@ -250,6 +250,10 @@ class PlantSimulator:
                 response_factor(s, released) if released is not None else 0.0,
                 s.range_min, s.range_max, _baseline(s, s.range_min, s.range_max, first), period,
                 self.rng.uniform(0.0, period), self.rng.uniform(0.0, 2 * math.pi)))
+        #: sensors the plant maps to Sparkplug B metrics: published by a simulated edge node
+        #: (:mod:`.sparkplug.edge`) instead of their area's gateway
+        self.sparkplug_tags = {s.id: s.sparkplug for s in plant.sensors.values() if s.sparkplug is not None}
+        self._spb_buf: dict[tuple[str, str], dict[str | None, list[tuple[str, float | None, float]]]] = {}
         self._gw_buf: dict[str, list[dict[str, Any]]] = {d.gw: [] for d in self.detectors}
         self._gw_seq: dict[str, int] = dict.fromkeys(self._gw_buf, 0)
         self._next_gw_s = cfg.gateway_period_s
@@ -417,7 +421,19 @@ class PlantSimulator:
                 elif d.fault == "out_of_range":
                     v = d.hi + 0.1 * span
                 entry["v"] = round(float(v), 4)
+            tag = self.sparkplug_tags.get(d.sid)
+            if tag is not None:
+                self._spb_buf.setdefault((tag.group, tag.edge), {}).setdefault(tag.device, []).append(
+                    (tag.metric, entry["v"], self.start_ts + t))
+                continue
             self._gw_buf[d.gw].append(entry)
+
+    def take_sparkplug(self) -> dict[tuple[str, str], dict[str | None, list[tuple[str, float | None, float]]]]:
+        """The Sparkplug values read since the last call: (group, edge) → device → (metric,
+        value or None for a bad reading, time s); :meth:`run` publishes them through edge nodes."""
+        out, self._spb_buf = self._spb_buf, {}
+        self.published["readings"] += sum(len(v) for devs in out.values() for v in devs.values())
+        return out
 
     def _met_message(self, st: _Station, t: float) -> Message | None:
         """The observation record of station ``st`` at simulation time ``t`` (None when it is silent)."""
@@ -496,6 +512,19 @@ class PlantSimulator:
         return out
 
     # ---- publishing
+    def _edge_nodes(self, endpoint: Any) -> dict[tuple[str, str], Any]:
+        """A started Sparkplug edge node per (group, edge) of the mapped sensors."""
+        from .sparkplug.edge import EdgeNode
+        metrics: dict[tuple[str, str], dict[str | None, list[str]]] = {}
+        for tag in self.sparkplug_tags.values():
+            metrics.setdefault((tag.group, tag.edge), {}).setdefault(tag.device, []).append(tag.metric)
+        return {key: EdgeNode(endpoint, key[0], key[1], devs).start() for key, devs in metrics.items()}
+
+    def _publish_sparkplug(self, edges: dict[tuple[str, str], Any]) -> None:
+        for key, devices in self.take_sparkplug().items():
+            for device, values in devices.items():
+                edges[key].publish(device, values)
+
     def run(self, host: str, port: int, seconds: float | None = None, *, username: str | None = None,
             password: str | None = None, tls_ca_file: str | None = None, tick_s: float = 0.05,
             stop: Any = None) -> dict[str, int]:
@@ -509,6 +538,7 @@ class PlantSimulator:
                         max_inflight=1000, unlimited_queue=True)
         c.will_set(self.topics.gw_status(next(iter(self._gw_buf), "gw-site")), _enc({"online": False}), 1, True)
         held = {gw: StoreAndForward(gw, self.boot) for gw in self._gw_buf}
+        edges = self._edge_nodes(BrokerEndpoint(host, port, username, password, tls_ca_file))
 
         def on_receipt(client: Any, userdata: Any, msg: Any) -> None:
             saf = held.get(msg.topic.rsplit("/", 1)[-1])
@@ -540,6 +570,7 @@ class PlantSimulator:
                     break
                 for m in self.advance(t):
                     send(m)
+                self._publish_sparkplug(edges)
                 for saf in held.values():
                     for topic, payload in saf.due(time.monotonic()):
                         infos.append(c.publish(topic, payload, 1))
@@ -547,11 +578,14 @@ class PlantSimulator:
                 infos = [i for i in infos if not i.is_published()] if len(infos) > 5000 else infos
             for m in self.flush() + self.stop_messages():
                 send(m)
+            self._publish_sparkplug(edges)
             for i in infos:
                 i.wait_for_publish(30)
         finally:
             c.disconnect()
             c.loop_stop()
+            for edge in edges.values():
+                edge.stop()
         return dict(self.published)
 
 

@@ -72,6 +72,7 @@ def test_node_killed_mid_stream_loses_nothing(cluster, small_plant, tmp_path):
     probe = AlarmProbe(site, [ep[2], ep[1]], [ep[1], ep[2]], sensor="CL-01", value=5.0)
     try:
         assert bridge.inbound.protocol == "3.1.1"
+        assert bridge.inbound.refused_subscriptions == [], "the cluster refused some of the bridge's subscriptions"
         stream.start_stream()
         probe.start()
         while stream.acked() < 50:

@@ -18,12 +18,14 @@ Example (root, the namespaces of :class:`~.netns.NetnsLab`)::
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from string import Template
 
@@ -40,7 +42,7 @@ CLIENT_PORT, CLUSTER_PORT, MONITOR_PORT, MQTT_PORT = 4222, 6222, 8222, 1883
 
 def render_node_config(*, name: str, address: str, peers: list[str], store_dir: str | Path,
                        cluster_name: str = "safetwin", mqtt_port: int = MQTT_PORT, replicas: int = 3,
-                       ack_wait_s: float = 2.0, max_ack_pending: int = 7000) -> str:
+                       ack_wait_s: float = 2.0, max_ack_pending: int = 5000) -> str:
     """The configuration of one node: ``address`` is where it listens, ``peers`` the addresses
     of the other nodes (their cluster port 6222), ``ack_wait_s`` the redelivery time (s) of
     unacknowledged QoS 1 messages."""
@@ -59,7 +61,7 @@ class NatsCluster:
     the cluster does not answer MQTT in time; logs are ``{data_dir}/n{i}.log``."""
 
     def __init__(self, lab: NetnsLab, data_dir: str | Path, *, ack_wait_s: float = 2.0,
-                 max_ack_pending: int = 7000) -> None:
+                 max_ack_pending: int = 5000) -> None:
         self.lab = lab
         self.data_dir = Path(data_dir)
         self.ack_wait_s = ack_wait_s
@@ -119,6 +121,31 @@ class NatsCluster:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"NATS node n{i} does not accept MQTT sessions after {timeout_s} s")
             time.sleep(0.2)
+
+    def stream_leaders(self, via: int, timeout_s: float = 2.0) -> dict[str, str]:
+        """Stream name (and ``stream/consumer`` name) → server name of its current leader, as
+        node ``via`` sees it (the monitoring endpoint ``/jsz``); those without a leader are
+        missing. The MQTT layer's streams are ``$MQTT_msgs`` (QoS 1 messages), ``$MQTT_rmsgs``
+        (retained) and ``$MQTT_sess``; each QoS 1 subscription of a session is a consumer of
+        ``$MQTT_msgs``. Every one of them is a Raft group: its leader's loss stops it until the
+        others elect a new one."""
+        url = f"http://{self.lab.addresses[via]}:{MONITOR_PORT}/jsz?accounts=true&streams=true&consumers=true"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as resp:
+                doc = json.load(resp)
+        except (OSError, ValueError):
+            return {}
+        out: dict[str, str] = {}
+        for acc in doc.get("account_details") or []:
+            for st in acc.get("stream_detail") or []:
+                leader = (st.get("cluster") or {}).get("leader")
+                if leader:
+                    out[st.get("name", "?")] = leader
+                for con in st.get("consumer_detail") or []:
+                    leader = (con.get("cluster") or {}).get("leader")
+                    if leader:
+                        out[f"{st.get('name', '?')}/{con.get('name', '?')}"] = leader
+        return out
 
     def kill(self, i: int) -> None:
         """SIGKILL node ``i`` (a crashed machine; its stored state stays for a restart)."""

@@ -56,7 +56,7 @@ class EdgeNode:
         self.rebirths = 0
         self.published = 0
         self._aliases: dict[str | None, dict[str, int]] = {}
-        self._last: dict[tuple[str | None, str], tuple[float, float]] = {}   # (value, time s)
+        self._last: dict[tuple[str | None, str], tuple[float, float]] = {}   # last (value, time s)
         self._lock = threading.RLock()
         self.conn: MqttConnection | None = None
 
@@ -144,23 +144,24 @@ class EdgeNode:
                 m.timestamp = round(last[1] * 1000)
                 set_metric_value(m, last[0])
 
-    def publish(self, device: str | None, values: Iterable[tuple[str, float, float]]) -> None:
-        """One NDATA (``device`` None) or DDATA with ``values`` (metric name, value, time s),
-        by alias; a metric may appear several times (several times of one metric)."""
+    def publish(self, device: str | None, values: Iterable[tuple[str, float | None, float]]) -> None:
+        """One NDATA (``device`` None) or DDATA with ``values`` (metric name, value or None for
+        a bad reading, time s), by alias; a metric may appear several times (several times)."""
         with self._lock:
             aliases = self._aliases[device]
             p = Payload(timestamp=int(time.time() * 1000))
             for name, value, ts in values:
                 m = p.metrics.add(alias=aliases[name], timestamp=round(ts * 1000))
-                m.datatype = 0
-                if self.datatype in (DataType.Float, DataType.Double):
+                if value is None:
+                    m.is_null = True
+                elif self.datatype in (DataType.Float, DataType.Double):
                     setattr(m, "float_value" if self.datatype == DataType.Float else "double_value", float(value))
                 else:
                     m.datatype = self.datatype
                     set_metric_value(m, value)
                     m.ClearField("datatype")
                 last = self._last.get((device, name))
-                if last is None or ts >= last[1]:
+                if value is not None and (last is None or ts >= last[1]):
                     self._last[(device, name)] = (value, ts)
             p.seq = self._next_seq()
             self._send(self.topic("DDATA" if device is not None else "NDATA", device), p)
