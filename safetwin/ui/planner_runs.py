@@ -282,12 +282,14 @@ def _recommended_routes(result: Any, plant: Any, xy_at_alarm: tuple[list[str], n
                         t0_s: float) -> tuple[list, str]:
     """Per-area recommended routes from ``emergency_planner.recommend`` when it exists, else ([], why)."""
     try:
-        from safetwin.emergency_planner.recommend import HazardSpec, recommend  # type: ignore[attr-defined]
+        from safetwin.emergency_planner.recommend import recommend
+        from safetwin.emergency_planner.recommend.ensemble import WindEnsemble, hazard_known_at, scenario_t0_wind
     except ImportError as exc:
         return [], f"recommended routes not available ({exc})"
     try:
         ids, xy = xy_at_alarm
-        rec = recommend(plant, HazardSpec.from_incident(result), ids, xy, t0_s)
+        known = hazard_known_at(result, WindEnsemble.around(scenario_t0_wind(result.scenario, t0_s), t0_s))
+        rec = recommend(plant, known, ids, xy, t0_s)
         routes = []
         for area in getattr(rec, "areas", []):  # AreaInstruction: one simplified route per evacuated area
             arr = np.asarray(getattr(area, "route_xy", None) or [], float)

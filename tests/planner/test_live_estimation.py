@@ -292,3 +292,15 @@ def test_replayed_traffic_over_the_broker_finds_the_source(name, broker, tmp_pat
         assert len(recs.people) == mon.state.head_count == 40
         assert {p.action for p in recs.people} <= {"evacuate", "shelter", "none"}
         assert all(p.route_xy is not None for p in recs.people if p.action == "evacuate" and not p.at_risk)
+
+
+def test_candidates_no_alarming_detector_sees_are_fitted_as_silent(plant):
+    """Equipment named as candidates whose substances no alarming detector responds to (tanks of
+    other products) form groups without a voice: the estimate still finds the chlorine store
+    (it used to stop on an empty reduction in the rate caps)."""
+    wind = WindInput(3.0, 270.0, "D")
+    obs = synthetic_observations(plant, "chlorine", (76.0, 306.0), 0.7, wind, t_end_s=60.0)
+    silent = ["TK-101", "TK-102", "BD-100"]
+    est = estimate_source(obs, plant, wind, candidates=["DS-701"] + silent)
+    assert est.equipment_id == "DS-701" and 0.35 <= est.rate_kg_s <= 1.4
+    assert not set(est.equipment_posterior) & set(silent)

@@ -46,9 +46,10 @@ def dense_samples(route_xy: np.ndarray, route_t: np.ndarray, spacing_m: float = 
 # ------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def chlorine():
-    """The chlorine drum leak with the W -> SW wind shift at 300 s, recommended at the alarm time."""
+    """The chlorine drum leak with the W -> SW wind shift at 300 s, recommended at the alarm time
+    with foresight (the scenario's whole wind history: the routing on a time-dependent hazard)."""
     loaded = load_scenario("chlorine_drum_leak_wind_shift")
-    res, rec = recommend_scenario(loaded)
+    res, rec = recommend_scenario(loaded, foresight=True)
     return loaded, res, rec
 
 
@@ -59,7 +60,7 @@ def chlorine_no_shift(tmp_path_factory):
     doc["weather"]["changes"] = []
     path = tmp_path_factory.mktemp("sc") / "chlorine_no_shift.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return recommend_scenario(load_scenario(path))[1]
+    return recommend_scenario(load_scenario(path), foresight=True)[1]
 
 
 @pytest.fixture(scope="module")

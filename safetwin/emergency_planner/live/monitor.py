@@ -274,17 +274,26 @@ class LiveIncidentMonitor:
 
     # ---------------------------------------------------------------- forward prediction and advice
     def hazard(self, estimate: SourceEstimate):
-        """The estimated release as a recommendation ``HazardSpec`` (toxic substances only; a
-        flammable cloud has no toxic channel there and is returned with an empty list)."""
+        """The estimated release as a recommendation ``HazardSpec`` with what is known at the
+        estimate's time: carried by every wind of the ensemble around the live wind then
+        (:mod:`safetwin.emergency_planner.recommend.ensemble`), the highest over them (toxic
+        substances only; a flammable cloud has no toxic channel there and is returned with an
+        empty list)."""
         from safetwin.emergency_planner.recommend import HazardSource, HazardSpec, PuffField
+        from safetwin.emergency_planner.recommend.ensemble import WindEnsemble
+        from safetwin.emergency_planner.recommend.hazard import EnvelopeField
         from safetwin.scenarios.loader import resolve_substance
 
         wind = self.wind_at(estimate.t_s)
-        c = predict_plume(estimate, wind, estimate.t_s, self.horizon_s, params=self.params)
+        ensemble = WindEnsemble.around(wind, estimate.t_s)
+        members = [PuffField(predict_plume(estimate, w, estimate.t_s, self.horizon_s, params=self.params).train)
+                   for w in ensemble.inputs(wind)]
         sub = resolve_substance(estimate.substance)
-        toxic = [(PuffField(c.train), sub)] if sub.toxic is not None else []
+        field = EnvelopeField(members, pivot_xy_m=(estimate.x_m, estimate.y_m), offsets_deg=ensemble.offsets_deg)
+        toxic = [(field, sub)] if sub.toxic is not None else []
         src = HazardSource("estimated-release", "release", (estimate.x_m, estimate.y_m), estimate.start_s)
-        return HazardSpec(toxic=toxic, flux=None, sources=[src], wind_from_deg=lambda t: self.wind_at(t).from_deg)
+        held = wind.from_deg
+        return HazardSpec(toxic=toxic, flux=None, sources=[src], wind_from_deg=lambda t: held)
 
     def recommendations(self, estimate: SourceEstimate | None = None):
         """People at risk, routes and muster points from the people's live RTLS positions, for the
@@ -295,6 +304,7 @@ class LiveIncidentMonitor:
             return None
         try:
             from safetwin.emergency_planner.recommend import recommend
+            from safetwin.emergency_planner.recommend.ensemble import WindEnsemble
         except ImportError:  # pragma: no cover - the engine ships with the planner
             log.warning("recommendation engine not importable; people at risk not computed")
             return None
@@ -302,5 +312,6 @@ class LiveIncidentMonitor:
         xy = np.column_stack([people["x"], people["y"]]) if len(people["id"]) else np.zeros((0, 2))
         t0 = time.perf_counter()
         rec = recommend(self.plant, self.hazard(est), [str(i) for i in people["id"]], xy, est.t_s)
-        rec.notes.append(f"live: from the source estimate at t={est.t_s:.0f} s ({(time.perf_counter() - t0):.1f} s)")
+        rec.notes.append(f"live: from the source estimate at t={est.t_s:.0f} s ({(time.perf_counter() - t0):.1f} s); "
+                         + WindEnsemble.around(self.wind_at(est.t_s), est.t_s).note)
         return rec

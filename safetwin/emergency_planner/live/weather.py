@@ -124,6 +124,21 @@ class LiveWeather:
                 "observation": None if obs is None else obs.to_dict()}
 
 
+def wind_uncertainty(speed_10m_m_s: float, sigma_theta_deg: float | None, stability: str) -> tuple[float, float]:
+    """(direction σ deg, speed σ m/s) of a station's wind (see the module docstring): the vane's
+    accuracy and σθ (the centre of the class's σA band when the station does not measure it), the
+    cup's accuracy and the turbulent spread of the speed.
+
+    >>> [round(v, 2) for v in wind_uncertainty(3.0, None, "D")]
+    [11.18, 0.58]
+    """
+    cls = stability if stability in "ABCDEF" else "F"
+    spread_deg = sigma_theta_deg if sigma_theta_deg is not None else SIGMA_A_CLASS_CENTRE_DEG[cls]
+    turbulence = math.radians(spread_deg) * speed_10m_m_s
+    speed_sigma = math.sqrt(CUP_SIGMA_M_S ** 2 + (CUP_SIGMA_FRACTION * speed_10m_m_s) ** 2 + turbulence ** 2)
+    return math.hypot(VANE_SIGMA_DEG, spread_deg), speed_sigma
+
+
 def live_weather(obs: MetObservation | None, plant: Plant, *, now_ts: float, fallback: Weather,
                  hold_s: float = HOLD_S) -> LiveWeather:
     """The live weather from the plant's weather station's latest record ``obs`` at ``now_ts``
@@ -144,10 +159,7 @@ def live_weather(obs: MetObservation | None, plant: Plant, *, now_ts: float, fal
     cls = classes.get(method, resolve_class(fallback.pasquill_class()))
     speed_10 = float(wind_speed_at_height(speed, 10.0, cls, z_ref_m=height)) if abs(height - 10.0) > 1e-6 else speed
     sigma_theta = obs.sigma_theta_deg
-    spread_deg = sigma_theta if sigma_theta is not None else SIGMA_A_CLASS_CENTRE_DEG[cls if cls in "ABCDEF" else "F"]
-    from_sigma = math.hypot(VANE_SIGMA_DEG, spread_deg)
-    turbulence = math.radians(spread_deg) * speed_10
-    speed_sigma = math.sqrt(CUP_SIGMA_M_S ** 2 + (CUP_SIGMA_FRACTION * speed_10) ** 2 + turbulence ** 2)
+    from_sigma, speed_sigma = wind_uncertainty(speed_10, sigma_theta, cls)
     held = ""
     if status == "suspect":
         from_sigma *= 1.5
@@ -217,4 +229,4 @@ def weather_from_wind(wind: WindInput) -> Weather:
     return Weather(wind.speed_m_s, wind.from_deg, wind.stability)
 
 
-__all__ = ["LiveWeather", "LiveWeatherSource", "live_weather", "weather_from_wind"]
+__all__ = ["LiveWeather", "LiveWeatherSource", "live_weather", "weather_from_wind", "wind_uncertainty"]

@@ -1,10 +1,10 @@
 """Advice records from the computed routes and doses, by the rules of :mod:`.decisions`.
 
 * :func:`advise_buildings` — shelter or evacuate per occupied building;
-* :func:`advise_people` — per person: the checked route, a shelter within reach, or neither;
-  ``none`` for an unaffected person with a route; at-risk flags;
-* :func:`instruct_areas` — one instruction per work area, with its route as road ids and
-  simplified waypoints;
+* :func:`advise_people` — per person: the checked route, a shelter within reach, or neither
+  (``escape``); ``none`` for an unaffected person with a route; at-risk flags;
+* :func:`instruct_areas` — one instruction per work area that agrees with its people, with its
+  route as road ids and simplified waypoints and the people told otherwise;
 * :func:`muster_status` — per usable muster point: capacity, people assigned, exclusion, tier.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ from shapely.geometry.base import BaseGeometry
 from safetwin.plant_models.geometry import roads_followed
 from safetwin.plant_models.loader import Plant
 
-from .decisions import (area_action, best_shelter_within_reach, evacuate_or_shelter_person, person_at_risk,
-                        person_is_affected, shelter_or_evacuate_building)
+from .decisions import (PersonChoice, area_action, area_exceptions, best_shelter_within_reach,
+                        evacuate_or_shelter_person, person_at_risk, person_is_affected, shelter_or_evacuate_building)
 from .doses import BuildingExposure, Doses
 from .limits import ToxicChannels
 from .muster import MusterSafety
@@ -69,45 +69,56 @@ def advise_people(ids: Sequence[str], xy_m: np.ndarray, area_of_person: Sequence
                   buildings: BuildingAdvices, building_geometries: Sequence[tuple[str, BaseGeometry]],
                   area_peak_ratio: dict[str, float], params: RecommendParams) -> list[PersonAdvice]:
     """One :class:`PersonAdvice` per person (see the module docstring); ``on_route`` and ``staying``
-    are the doses of walking the person's checked route and of staying put."""
+    are the doses of walking the person's checked route and of staying put. Two passes: every
+    person's choice and risk, then ``none`` for those with a route whose area nobody is at risk
+    in and which the hazard leaves below ``affected_ratio`` (so an area's people act together)."""
     p = params
-    people: list[PersonAdvice] = []
-    for k, pid in enumerate(ids):
+    choices: list[PersonChoice] = []
+    risky: list[bool] = []
+    for k in range(len(ids)):
         has_route = routes.polylines[k] is not None
         goal = routes.goal[k]
         shelter_b, shelter_r = best_shelter_within_reach(xy_m[k], building_geometries, buildings.sheltering_dose_ratio,
                                                          reach_m=p.shelter_reach_m)
-        dose = ({n: float(L[k]) for n, L in zip(channels.names, on_route.loads)} if has_route else
-                {n: float(L[k]) for n, L in zip(channels.names, staying.loads)})
-        if on_route.thermal is not None and staying.thermal is not None:
-            dose["thermal"] = float(on_route.thermal[k] if has_route else staying.thermal[k])
         choice = evacuate_or_shelter_person(
             has_safe_route=has_route, route_dose_ratio=on_route.ratio[k], route_harm=on_route.harm[k],
             muster_point=musters[goal].id if has_route else None, over_capacity=bool(routes.over_capacity[k]),
             shelter_building=shelter_b, shelter_dose_ratio=shelter_r,
             shelter_harm=buildings.indoor_harm[shelter_b] if shelter_b is not None else 0.0,
             stay_dose_ratio=staying.ratio[k], stay_harm=staying.harm[k])
+        choices.append(choice)
+        risky.append(person_at_risk(dose_ratio=choice.dose_ratio, stay_dose_ratio=staying.ratio[k],
+                                    harm_probability=choice.harm_probability, stay_harm=staying.harm[k],
+                                    harm_threshold=p.harm_threshold, has_safe_route=has_route, action=choice.action))
+    areas_at_risk = {area for area, r in zip(area_of_person, risky) if r and area is not None}
+    people: list[PersonAdvice] = []
+    for k, pid in enumerate(ids):
+        has_route = routes.polylines[k] is not None
+        goal = routes.goal[k]
+        choice = choices[k]
         action, reason = choice.action, choice.reason
         area = area_of_person[k]
         affected = person_is_affected(scope=p.scope,
                                       area_peak_ratio=area_peak_ratio.get(area, 0.0) if area is not None else None,
-                                      stay_dose_ratio=staying.ratio[k], affected_ratio=p.affected_ratio)
-        if not affected and action == "evacuate" and has_route:
+                                      stay_dose_ratio=staying.ratio[k], affected_ratio=p.affected_ratio,
+                                      area_has_risk=area in areas_at_risk)
+        if not affected and action == "evacuate" and has_route and not risky[k]:
             action, reason = "none", "area not affected; route prepared"
-        routed = has_route and action != "shelter"
+        routed = has_route and action in ("evacuate", "none")
+        dose = ({n: float(L[k]) for n, L in zip(channels.names, on_route.loads)} if has_route else
+                {n: float(L[k]) for n, L in zip(channels.names, staying.loads)})
+        if on_route.thermal is not None and staying.thermal is not None:
+            dose["thermal"] = float(on_route.thermal[k] if has_route else staying.thermal[k])
         people.append(PersonAdvice(
             id=pid, xy=(float(xy_m[k, 0]), float(xy_m[k, 1])), area=area, action=action,
-            route_xy=routes.polylines[k] if action != "shelter" else None,
-            route_t_s=routes.times_s[k] if action != "shelter" else None,
+            route_xy=routes.polylines[k] if routed else None,
+            route_t_s=routes.times_s[k] if routed else None,
             muster_point=musters[goal].id if routed else None,
             arrival_s=float(routes.times_s[k][-1]) if routed else None,  # type: ignore[index]
             shelter_building=choice.shelter_building if action == "shelter" else None,
             dose=dose, dose_ratio=round(choice.dose_ratio, 6), harm_probability=round(choice.harm_probability, 6),
             stay_dose_ratio=round(float(staying.ratio[k]), 6), stay_harm_probability=round(float(staying.harm[k]), 6),
-            at_risk=person_at_risk(dose_ratio=choice.dose_ratio, stay_dose_ratio=staying.ratio[k],
-                                   harm_probability=choice.harm_probability, stay_harm=staying.harm[k],
-                                   harm_threshold=p.harm_threshold, has_safe_route=has_route, action=action),
-            over_capacity=bool(routes.over_capacity[k]) and action == "evacuate", reason=reason))
+            at_risk=risky[k], over_capacity=bool(routes.over_capacity[k]) and action == "evacuate", reason=reason))
     return people
 
 
@@ -121,7 +132,10 @@ def _area_route(plant: Plant, polyline: np.ndarray, times_s: np.ndarray) -> tupl
 def instruct_areas(plant: Plant, areas: Sequence, people: Sequence[PersonAdvice], routes: PlannedRoutes,
                    musters: Sequence, area_peak_ratio: dict[str, float],
                    params: RecommendParams) -> list[AreaInstruction]:
-    """One :class:`AreaInstruction` per work area; ``routes`` from each area's representative point."""
+    """One :class:`AreaInstruction` per work area (:func:`.decisions.area_action`), agreeing with its
+    people: an evacuating area's route and muster point are those of its evacuating person nearest
+    the area's representative point (a checked route; the area's own route, from that point, when
+    nobody is in it); its people told otherwise are its ``exceptions``."""
     instructions: list[AreaInstruction] = []
     for ka, a in enumerate(areas):
         mine = [pp for pp in people if pp.area == a.id]
@@ -130,12 +144,22 @@ def instruct_areas(plant: Plant, areas: Sequence, people: Sequence[PersonAdvice]
                                      any_at_risk=any(pp.at_risk for pp in mine),
                                      area_peak_ratio=area_peak_ratio[a.id], has_safe_route=polyline is not None,
                                      scope=params.scope, affected_ratio=params.affected_ratio)
-        if polyline is not None and action == "evacuate":
-            muster_point = musters[routes.goal[ka]].id
-            route_ids, route_xy = _area_route(plant, polyline, routes.times_s[ka])  # type: ignore[arg-type]
-        else:
-            muster_point, route_ids, route_xy = None, [], []
-        instructions.append(AreaInstruction(a.id, action, route_ids, route_xy, muster_point, reason, len(mine)))
+        muster_point, route_ids, route_xy = None, [], []
+        if action == "evacuate":
+            leaving = [pp for pp in mine if pp.action == "evacuate" and pp.route_xy is not None]
+            if leaving:
+                centre = a.geometry.representative_point()
+                lead = min(leaving, key=lambda pp: centre.distance(Point(pp.xy)))
+                muster_point = lead.muster_point
+                route_ids, route_xy = _area_route(plant, lead.route_xy, lead.route_t_s)  # type: ignore[arg-type]
+            elif polyline is not None:
+                muster_point = musters[routes.goal[ka]].id
+                route_ids, route_xy = _area_route(plant, polyline, routes.times_s[ka])  # type: ignore[arg-type]
+        exceptions = area_exceptions(action, [(pp.id, pp.action) for pp in mine])
+        if exceptions:
+            reason += f"; {len(exceptions)} with their own instruction"
+        instructions.append(AreaInstruction(a.id, action, route_ids, route_xy, muster_point, reason, len(mine),
+                                            exceptions))
     return instructions
 
 

@@ -4,8 +4,12 @@ building, responder approach routes and the people at risk.
 :func:`recommend` is pure computation (no I/O), read top to bottom. Steps (and the module that
 does each):
 
-1. **Raster and envelope** — the walkable site (minus ``blocked``) as cells, the hazard sampled
-   into closed cells / cost factors per time interval (:mod:`.routing`, :class:`.route_planner.RoutePlanner`).
+1. **Raster and envelope** — the walkable site (minus ``blocked``) as cells, with the stand-off disc
+   of ``source_standoff_m`` around every source not ended by t0 entered only outward
+   (:func:`.route_planner.standoff_distance_m`), the hazard sampled into closed cells / cost factors per time interval
+   (:mod:`.routing`, :class:`.route_planner.RoutePlanner`). The hazard is what the caller knows at
+   t0: for a live incident or a drill, the release under the ensemble of winds around the t0 wind
+   (:mod:`.ensemble`), so the routes never rely on a wind that was not measured.
 2. **Muster safety** — every muster point's disc is evaluated on the continuous hazard from the
    departure to the end of the routing window plus ``muster_stay_s``: a point that reaches
    ``muster_exclude_ratio`` of AEGL-2 (30 min) or of 5 kW/m² is excluded; the others are ranked

@@ -12,12 +12,14 @@ people and operators see). Dose ratios are toxic loads over the AEGL-2 (30 min) 
 * :func:`best_shelter_within_reach` — for one person: among the buildings advised to shelter
   within ``shelter_reach_m``, the one with the lowest indoor load.
 * :func:`evacuate_or_shelter_person` — for one person: the checked route, unless a reachable
-  shelter gives a lower load; a shelter when there is no route; else evacuate on their own
-  (flagged: no safe route and no adequate shelter).
+  shelter gives a lower load; a shelter when there is no route; else ``escape`` (flagged: no
+  safe route and no adequate shelter; never "evacuate" without a route).
 * :func:`person_is_affected` / :func:`person_at_risk` — whether the person must act, and
   whether they are at risk (load or harm above the thresholds, or no safe option).
-* :func:`area_action` — one instruction per work area: none when unaffected; shelter when most
-  of its people who act shelter, or when the area has no safe route; else evacuate.
+* :func:`area_action` — one instruction per work area that agrees with its people: none when
+  unaffected and nobody in it acts; evacuate when at least as many of its people leave by checked
+  routes as shelter or escape; else shelter (an empty area: by its own checked route);
+  :func:`area_exceptions` names its people told otherwise.
 
 The muster choice rules (safety tiers, best point, capacity assignment) are in :mod:`.muster`.
 
@@ -29,6 +31,9 @@ Example::
     >>> area_action(people_actions=["evacuate", "shelter", "shelter"], any_at_risk=True, area_peak_ratio=0.4,
     ...             has_safe_route=True, scope="affected", affected_ratio=0.1)
     ('shelter', '2 of 3 people are safer indoors')
+    >>> area_action(people_actions=["evacuate", "evacuate", "escape"], any_at_risk=True, area_peak_ratio=3.0,
+    ...             has_safe_route=False, scope="affected", affected_ratio=0.1)
+    ('evacuate', '2 of 3 people leave by checked routes')
 """
 from __future__ import annotations
 
@@ -92,8 +97,9 @@ def evacuate_or_shelter_person(*, has_safe_route: bool, route_dose_ratio: float,
                                shelter_dose_ratio: float, shelter_harm: float, stay_dose_ratio: float,
                                stay_harm: float) -> PersonChoice:
     """Evacuate by the checked route unless the best reachable shelter gives a strictly lower
-    load; shelter when there is no route; else evacuate unguided (no safe option: the outdoor
-    stay load is what they face)."""
+    load; shelter when there is no route; else ``escape`` (no safe option: leave crosswind on
+    their own; the outdoor stay load is what they face). Nobody is told to evacuate without a
+    checked route."""
     if has_safe_route and not (shelter_building is not None and shelter_dose_ratio < route_dose_ratio):
         reason = f"safe route to {muster_point}"
         if over_capacity:
@@ -103,17 +109,20 @@ def evacuate_or_shelter_person(*, has_safe_route: bool, route_dose_ratio: float,
         return PersonChoice("shelter", float(shelter_dose_ratio), shelter_harm,
                             f"shelter in {shelter_building}" + ("" if has_safe_route else " (no safe route)"),
                             shelter_building)
-    return PersonChoice("evacuate", float(stay_dose_ratio), float(stay_harm),
-                        "no safe route and no adequate shelter within reach", None)
+    return PersonChoice("escape", float(stay_dose_ratio), float(stay_harm),
+                        "no safe route and no adequate shelter within reach: leave crosswind, away from the release",
+                        None)
 
 
 def person_is_affected(*, scope: str, area_peak_ratio: float | None, stay_dose_ratio: float,
-                       affected_ratio: float) -> bool:
+                       affected_ratio: float, area_has_risk: bool = False) -> bool:
     """Whether a person must act: the whole site is told to (``scope == "site"``), their area's
-    limit ratio reaches ``affected_ratio`` (``area_peak_ratio`` None outside every area), or so
-    does their own load of staying put. An unaffected person with a route is told ``none``."""
+    limit ratio reaches ``affected_ratio`` (``area_peak_ratio`` None outside every area) or
+    somebody in their area is at risk (``area_has_risk``: the area acts, so do its people), or
+    their own load of staying put reaches ``affected_ratio``. An unaffected person with a route
+    is told ``none``."""
     return (scope == "site" or (area_peak_ratio is not None and area_peak_ratio >= affected_ratio)
-            or stay_dose_ratio >= affected_ratio)
+            or area_has_risk or stay_dose_ratio >= affected_ratio)
 
 
 def person_at_risk(*, dose_ratio: float, stay_dose_ratio: float, harm_probability: float, stay_harm: float,
@@ -126,18 +135,33 @@ def person_at_risk(*, dose_ratio: float, stay_dose_ratio: float, harm_probabilit
 
 def area_action(*, people_actions: Sequence[str], any_at_risk: bool, area_peak_ratio: float, has_safe_route: bool,
                 scope: str, affected_ratio: float) -> tuple[str, str]:
-    """``(action, reason)`` for a work area: ``none``, ``shelter`` or ``evacuate``.
+    """``(action, reason)`` for a work area: ``none``, ``shelter`` or ``evacuate``, agreeing with
+    what its people are told.
 
     The area is affected when the whole site is told to act, its limit ratio reaches
-    ``affected_ratio`` or one of its people is at risk. Then it shelters when sheltering is the
-    most common action of its people who act (first seen wins a tie) or it has no safe route,
-    and evacuates otherwise. ``people_actions``: the actions of the people in the area."""
-    affected = scope == "site" or area_peak_ratio >= affected_ratio or any_at_risk
+    ``affected_ratio``, one of its people is at risk or one of them is told to act. With people in
+    it, the area evacuates when at least as many of them evacuate (each by a checked route) as
+    shelter or escape, and shelters otherwise; without people, it evacuates when its own route is
+    checked and shelters when there is none. ``people_actions``: the actions of the people in
+    the area (``evacuate`` always with a checked route); ``has_safe_route``: the area's own route
+    is checked. Its people told otherwise are the area's exceptions (:func:`area_exceptions`)."""
     acting = Counter(a for a in people_actions if a != "none")
+    affected = scope == "site" or area_peak_ratio >= affected_ratio or any_at_risk or bool(acting)
     if not affected:
         return "none", f"hazard below {affected_ratio:g} x AEGL-2 / 5 kW/m2 in the area"
-    if people_actions and acting and acting.most_common(1)[0][0] == "shelter":
-        return "shelter", f"{acting['shelter']} of {len(people_actions)} people are safer indoors"
+    if acting:
+        evacuating = acting["evacuate"]
+        staying = sum(acting.values()) - evacuating
+        if evacuating and evacuating >= staying:
+            return "evacuate", f"{evacuating} of {len(people_actions)} people leave by checked routes"
+        return "shelter", (f"{acting['shelter']} of {len(people_actions)} people are safer indoors"
+                           + (f", {acting['escape']} have no safe option" if acting["escape"] else ""))
     if not has_safe_route:
         return "shelter", "no safe route from the area"
     return "evacuate", f"hazard reaches {area_peak_ratio:.2f} x the limit; safe route checked"
+
+
+def area_exceptions(area_action: str, people: Sequence[tuple[str, str]]) -> list[str]:
+    """The people (``(id, action)``) of an area told something other than the area's action (the
+    area's message names them: they follow their own instruction)."""
+    return [pid for pid, action in people if action != area_action]

@@ -33,7 +33,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numba
 import numpy as np
@@ -45,7 +45,8 @@ from safetwin.substances import Substance
 if TYPE_CHECKING:
     from safetwin.emergency_planner.incident import IncidentResult
 
-__all__ = ["HazardSpec", "HazardSource", "PuffField", "FireFlux", "FieldFn"]
+__all__ = ["HazardSpec", "HazardSource", "PuffField", "FireFlux", "FieldFn", "EnvelopeField", "SumField",
+           "toxic_releases", "merged_train"]
 
 FieldFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
@@ -75,14 +76,10 @@ class HazardSpec:
     def from_incident(cls, result: IncidentResult) -> HazardSpec:
         """The hazard of a scenario run: one exact :class:`PuffField` per toxic substance (its
         releases summed), the summed flux of every fire, the sources and the wind history."""
-        by_sub: dict[str, list] = {}
-        for g in result.gas_sources:
-            if g.toxic and g.substance.toxic is not None:
-                by_sub.setdefault(g.substance.name, []).append(g)
         toxic: list[tuple[FieldFn, Substance]] = []
-        for srcs in by_sub.values():
+        for srcs in toxic_releases(result).values():
             fields = [PuffField(g.train) for g in srcs]
-            toxic.append((fields[0] if len(fields) == 1 else _SumField(fields), srcs[0].substance))
+            toxic.append((fields[0] if len(fields) == 1 else SumField(fields), srcs[0].substance))
         flux = FireFlux([(f.fire, f.start_s) for f in result.fires]) if result.fires else None
 
         sources = [HazardSource(g.event_id, "release", tuple(map(float, g.train.source_xy_m)), g.start_s, g.end_s)
@@ -104,6 +101,15 @@ class HazardSpec:
     @property
     def empty(self) -> bool:
         return not self.toxic and self.flux is None
+
+
+def toxic_releases(result: IncidentResult) -> dict[str, list]:
+    """The run's toxic releases (its ``gas_sources`` of a substance with AEGL values) by substance name."""
+    by_sub: dict[str, list] = {}
+    for g in result.gas_sources:
+        if g.toxic and g.substance.toxic is not None:
+            by_sub.setdefault(g.substance.name, []).append(g)
+    return by_sub
 
 
 class FireFlux:
@@ -178,7 +184,65 @@ class FireFlux:
         return self._grid_cache[key]
 
 
-class _SumField:
+class EnvelopeField:
+    """The highest of several concentration functions of one substance at each point and time
+    (mg/m³): the hazard under an ensemble of winds, ``max_k c_k(x, y, t)``; ``members`` are the
+    ensemble's fields.
+
+    On a grid (the routing envelope only, a heuristic the exact checks back up) the members can be
+    taken as the first member turned about ``pivot_xy_m`` (the source) by ``offsets_deg``: exact for
+    the puffs released after the ensemble's t0 (each member's wind is the first's, turned), close
+    for the few released before. The first member is evaluated once on the grid widened by how far
+    the turn moves its corners, and read at the turned nodes (bilinear)."""
+
+    def __init__(self, members: Sequence[FieldFn], *, pivot_xy_m: tuple[float, float] | None = None,
+                 offsets_deg: Sequence[float] | None = None):
+        if not members:
+            raise ValueError("EnvelopeField: needs at least one member")
+        if pivot_xy_m is not None and (offsets_deg is None or len(offsets_deg) != len(members)):
+            raise ValueError("EnvelopeField: a pivot needs one offset per member")
+        self.members = list(members)
+        self.pivot = pivot_xy_m
+        self.offsets = None if offsets_deg is None else np.asarray(offsets_deg, float)
+
+    def __call__(self, x, y, t):
+        out = np.asarray(self.members[0](x, y, t), float)
+        for m in self.members[1:]:
+            out = np.maximum(out, m(x, y, t))
+        return out
+
+    def grid_values(self, grid: GridSpec, t_s: float) -> np.ndarray:
+        if self.pivot is None or self.offsets is None:
+            out = grid_values(self.members[0], grid, t_s)
+            for m in self.members[1:]:
+                out = np.maximum(out, grid_values(m, grid, t_s))
+            return out
+        from scipy import ndimage
+
+        px, py = self.pivot
+        X, Y = np.meshgrid(grid.x_m, grid.y_m)
+        turned = []
+        for off in self.offsets - self.offsets[0]:
+            a = math.radians(off)  # a member at a node = the first member at the node turned back (anticlockwise) by a
+            dx, dy = X - px, Y - py
+            turned.append((px + dx * math.cos(a) - dy * math.sin(a), py + dx * math.sin(a) + dy * math.cos(a)))
+        lo_x = min(float(tx.min()) for tx, _ in turned)
+        hi_x = max(float(tx.max()) for tx, _ in turned)
+        lo_y = min(float(ty.min()) for _, ty in turned)
+        hi_y = max(float(ty.max()) for _, ty in turned)
+        pad_l, pad_r = max(0, math.ceil((grid.x_min_m - lo_x) / grid.dx_m)), max(0, math.ceil((hi_x - grid.x_m[-1]) / grid.dx_m))
+        pad_b, pad_t = max(0, math.ceil((grid.y_min_m - lo_y) / grid.dy_m)), max(0, math.ceil((hi_y - grid.y_m[-1]) / grid.dy_m))
+        wide = GridSpec(grid.x_min_m - pad_l * grid.dx_m, grid.y_min_m - pad_b * grid.dy_m, grid.dx_m, grid.dy_m,
+                        grid.nx + pad_l + pad_r + 1, grid.ny + pad_b + pad_t + 1)
+        base = grid_values(self.members[0], wide, t_s)
+        out = np.zeros(grid.shape)
+        for tx, ty in turned:
+            rows, cols = (ty - wide.y_min_m) / wide.dy_m, (tx - wide.x_min_m) / wide.dx_m
+            out = np.maximum(out, ndimage.map_coordinates(base, [rows, cols], order=1, mode="nearest"))
+        return out
+
+
+class SumField:
     """Sum of several concentration functions of the same substance."""
 
     def __init__(self, parts: list[FieldFn]):
@@ -199,6 +263,18 @@ def grid_values(fn: FieldFn, grid: GridSpec, t_s: float) -> np.ndarray:
         return np.asarray(own(grid, t_s), float)
     X, Y = np.meshgrid(grid.x_m, grid.y_m)
     return np.asarray(fn(X, Y, np.full(X.shape, float(t_s))), float).reshape(grid.shape)
+
+
+def merged_train(train: PuffTrain, factor: int) -> PuffTrain:
+    """``train`` with each run of ``factor`` consecutive puffs merged into one (mass summed, at the
+    run's middle release time); ``train`` itself when there is nothing to merge."""
+    k = len(train.release_times_s)
+    if factor <= 1 or k < 2 * factor:
+        return train
+    starts = np.arange(0, k, factor)
+    mass = np.add.reduceat(np.asarray(train.masses_kg, float), starts)
+    mid = np.minimum(starts + factor // 2, k - 1)
+    return dataclasses.replace(train, release_times_s=np.asarray(train.release_times_s)[mid], masses_kg=mass)
 
 
 class PuffField:
@@ -235,18 +311,9 @@ class PuffField:
         release time), which changes the field by far less than the envelope's margins while
         cutting the work by that factor. Exact checks always use :meth:`__call__`."""
         if self._coarse is None:
-            f = self.grid_merge
-            k = self.k
-            if f <= 1 or k < 2 * f:
-                self._coarse = self
-            else:
-                starts = np.arange(0, k, f)
-                mass = np.add.reduceat(np.asarray(self.train.masses_kg, float), starts)
-                mid = np.minimum(starts + f // 2, k - 1)
-                tr = dataclasses.replace(self.train, release_times_s=np.asarray(self.train.release_times_s)[mid],
-                                         masses_kg=mass)
-                self._coarse = PuffField(tr, eps_mg_m3=self.eps, bucket_s=self.bucket_s, table_dx_m=self.table_dx,
-                                         grid_merge=1)
+            tr = merged_train(self.train, self.grid_merge)
+            self._coarse = self if tr is self.train else PuffField(tr, eps_mg_m3=self.eps, bucket_s=self.bucket_s,
+                                                                     table_dx_m=self.table_dx, grid_merge=1)
         X, Y = np.meshgrid(grid.x_m, grid.y_m)
         return self._coarse(X, Y, np.full(X.shape, float(t_s)))
 
@@ -379,7 +446,11 @@ def _puff_kernel(x, y, t, order, bucket_s, x0, y0, rel, mass, d_rel, s_rel, w_t,
             i = order[q]
             sx0, sx1 = min(sx0, x[i]), max(sx1, x[i])
             sy0, sy1 = min(sy0, y[i]), max(sy1, y[i])
-        side = max(25.0, (sx1 - sx0) / 64.0, (sy1 - sy0) / 64.0)
+        # tiles no smaller than half the mean reach, so a wide puff is not listed in hundreds of tiles
+        mean_reach = 0.0
+        for j in range(m):
+            mean_reach += math.sqrt(reach2[j])
+        side = max(25.0, (sx1 - sx0) / 64.0, (sy1 - sy0) / 64.0, 0.5 * mean_reach / m)
         ntx = int((sx1 - sx0) / side) + 1
         nty = int((sy1 - sy0) / side) + 1
         cnt = np.zeros(ntx * nty + 1, np.int64)

@@ -46,12 +46,15 @@ class RecommendParams:
     responder_speed_m_s: float = 8.0
     responder_turnout_s: float = 60.0
     responder_standoff_m: float = 60.0
+    source_standoff_m: float = 25.0  #: no walking route passes closer to a source that is active or to come
 
     def __post_init__(self) -> None:
         for name in ("speed_m_s", "cell_m", "snapshot_dt_s", "sample_m", "exposure_dt_s", "responder_speed_m_s"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"RecommendParams.{name}: must be a positive number, got {v!r}")
+        if not (math.isfinite(self.source_standoff_m) and self.source_standoff_m >= 0):
+            raise ValueError(f"RecommendParams.source_standoff_m: must be >= 0, got {self.source_standoff_m!r}")
         if self.premovement_s < 0:
             raise ValueError(f"RecommendParams.premovement_s: must be >= 0, got {self.premovement_s!r}")
 
@@ -74,7 +77,7 @@ class PersonAdvice:
     id: str
     xy: tuple[float, float]
     area: str | None
-    action: str  # evacuate | shelter | none
+    action: str  # evacuate (always with a checked route) | shelter | escape (no safe option) | none
     route_xy: np.ndarray | None
     route_t_s: np.ndarray | None
     muster_point: str | None
@@ -108,6 +111,7 @@ class AreaInstruction:
     muster_point: str | None
     reason: str
     people: int
+    exceptions: list[str] = field(default_factory=list)  # its people told otherwise (their own instruction)
 
 
 @dataclass
@@ -189,6 +193,7 @@ class Recommendations:
             "summary": {"people": len(self.people), "with_route": sum(p.route_xy is not None for p in self.people),
                         "evacuate": sum(p.action == "evacuate" for p in self.people),
                         "shelter": sum(p.action == "shelter" for p in self.people),
+                        "escape": sum(p.action == "escape" for p in self.people),
                         "at_risk": sum(p.at_risk for p in self.people)},
             "people": [p.to_dict() for p in self.people],
             "at_risk": [{"id": p.id, "dose_ratio": p.dose_ratio, "stay_dose_ratio": p.stay_dose_ratio,

@@ -2,7 +2,8 @@
 
 :meth:`RoutePlanner.build` makes a planner complete, in one call: the plant's walkable raster
 minus ``blocked`` (:func:`safetwin.plant_models.geometry.plant_walkable_raster`), the usable
-muster points (not inside a blocked area) and their goal cells, their safety (:mod:`.muster`),
+muster points (not inside a blocked area nor reaching into a source's stand-off) and their goal
+cells, their safety (:mod:`.muster`),
 the routing window and the hazard envelope (:mod:`.routing`). :meth:`RoutePlanner.plan` then routes a set of start points:
 
 1. a time-dependent search per start (:func:`.routing.td_dijkstra`); a start the envelope boxes
@@ -58,6 +59,21 @@ def sample_routes(polylines: Sequence[np.ndarray | None], times_s: Sequence[np.n
     if not pts:
         return np.zeros((0, 2)), np.zeros(0), np.zeros(0, int)
     return np.vstack(pts), np.concatenate(ts), np.concatenate(own)
+
+
+def standoff_distance_m(raster: WalkableRaster, hazard: HazardSpec, t0_s: float, *, standoff_m: float) -> np.ndarray:
+    """Per raster cell (flat): its centre's distance (m) to the nearest source of ``hazard`` not
+    ended by ``t0_s`` when within ``standoff_m`` + one cell of it (a step between two centres
+    outside then stays ``standoff_m`` away), inf elsewhere (:attr:`.routing.HazardEnvelope.standoff`)."""
+    out = np.full(raster.nx * raster.ny, np.inf)
+    sources = [s for s in hazard.sources if s.end_s >= t0_s]
+    if standoff_m <= 0 or not sources:
+        return out
+    X, Y = np.meshgrid(raster.xc, raster.yc)
+    d = np.min([np.hypot(X - s.xy_m[0], Y - s.xy_m[1]) for s in sources], axis=0).ravel()
+    inside = d < standoff_m + raster.h
+    out[inside] = d[inside]
+    return out
 
 
 def muster_goal_cells(raster: WalkableRaster, musters: Sequence) -> np.ndarray:
@@ -133,10 +149,12 @@ class RoutePlanner:
         blocked = list(blocked)
         raster = plant_walkable_raster(plant, p.cell_m, blocked=blocked)
         block = shapely.union_all(blocked) if blocked else None
-        musters = [m for m in plant.meta.muster_points if block is None or not shapely.contains_xy(block, *m.position)]
+        active = [s for s in hazard.sources if s.end_s >= float(t0_s)]
+        musters = [m for m in plant.meta.muster_points if (block is None or not shapely.contains_xy(block, *m.position))
+                   and all(math.dist(m.position[:2], s.xy_m) >= p.source_standoff_m + m.radius_m for s in active)]
         notes = []
         if len(musters) < len(plant.meta.muster_points):
-            notes.append("muster points inside blocked areas are not used: "
+            notes.append("muster points inside blocked areas or a source's stand-off are not used: "
                          + ", ".join(sorted({m.id for m in plant.meta.muster_points} - {m.id for m in musters})))
         goal_id = muster_goal_cells(raster, musters)
         start_cells = raster.nearest_walkable(starts_xy_m[:, 0], starts_xy_m[:, 1])
@@ -149,6 +167,7 @@ class RoutePlanner:
             geodesic_horizon_s(raster, goal_id, ~safety.excluded, start_cells, speed_m_s=p.speed_m_s), 3600.0)
         envelope = build_envelope(raster, hazard, channels.aegl2_mg + [], departure, departure + horizon,
                                   p.snapshot_dt_s, grid_margin=p.grid_margin, hazard_weight=p.hazard_weight)
+        envelope.standoff = standoff_distance_m(raster, hazard, float(t0_s), standoff_m=p.source_standoff_m)
         on_stage("envelope")
         return cls(hazard=hazard, channels=channels, params=p, departure_s=departure, raster=raster,
                    musters=musters, goal_id=goal_id, safety=safety, horizon_s=horizon, envelope=envelope,

@@ -16,13 +16,18 @@ across it touches, and labels are ordered by the hazard-weighted cost. The searc
 every muster point's goal cells are reached, giving one route per muster point. Waiting in
 place is not modelled (people keep walking).
 
+Cells of a stand-off disc around an active source (``HazardEnvelope.standoff``: their distance to
+the source) are entered only moving away from it: nobody walks into the disc, somebody inside
+walks out and never back.
+
 A person the margins box in is searched again *relaxed* (``td_dijkstra(..., relaxed=True)``): only
 cells whose undilated envelope ratio reaches 1 and cells closed by exact-check violations are closed.
 
-The envelope is a heuristic; the guarantee comes from :func:`check_route`, which evaluates the
-*continuous* hazard functions along the output route at ``sample_m`` spacing with the person's
-time at each sample. A violation closes the cells around it for that interval and the person is
-routed again (``recommend`` does this loop), so every route that is output has been checked.
+The envelope is a heuristic; the guarantee comes from the exact check of
+:meth:`.route_planner.RoutePlanner.plan`, which evaluates the *continuous* hazard functions along
+the output route (:func:`sample_route`, every ``sample_m``, with the person's time at each sample;
+the ratio of :func:`.limits.limit_ratio`). A violation closes the cells around it for that
+interval and the person is routed again, so every route that is output has been checked.
 """
 from __future__ import annotations
 
@@ -39,8 +44,7 @@ from safetwin.plant_models.geometry import WalkableRaster
 
 from .hazard import HazardSpec, grid_values
 
-__all__ = ["HazardEnvelope", "build_envelope", "td_dijkstra", "route_polyline", "sample_route", "check_route",
-           "FLUX_LIMIT_W_M2"]
+__all__ = ["HazardEnvelope", "build_envelope", "td_dijkstra", "route_polyline", "sample_route", "FLUX_LIMIT_W_M2"]
 
 #: Heat flux that closes a cell (W/m²), as for the evacuation agents.
 FLUX_LIMIT_W_M2 = 5000.0
@@ -57,10 +61,13 @@ class HazardEnvelope:
     cost: np.ndarray  # (nk, N) float32
     ratio: np.ndarray  # (nk, N) float32, envelope hazard ratio (1 = at the limit)
     repaired: np.ndarray | None = None  # (nk, N) bool: undilated ratio >= 1, or closed by exact-check violations
+    standoff: np.ndarray | None = None  # (N,) m from a cell in a stand-off disc to its source (inf outside)
 
     def __post_init__(self) -> None:
         if self.repaired is None:
             self.repaired = np.zeros_like(self.closed)
+        if self.standoff is None:
+            self.standoff = np.full(self.closed.shape[1], np.inf)
 
     @property
     def nk(self) -> int:
@@ -116,7 +123,7 @@ _DJ = np.array([0, 0, 1, -1, 1, -1, 1, -1], np.int64)
 
 @numba.njit(cache=True)
 def _search(walk, closed, cost, goal_id, active, gcx, gcy, grad, start, t_start, t_origin, dt, x0, y0, nx, ny, h,
-            speed, use_closed, di, dj):
+            speed, use_closed, di, dj, standoff):
     N = nx * ny
     nk = closed.shape[0]
     n_goals = active.size
@@ -157,6 +164,8 @@ def _search(walk, closed, cost, goal_id, active, gcx, gcy, grad, start, t_start,
                 continue
             v = jv * nx + iv
             if done[v] or not walk[v]:
+                continue
+            if standoff[v] < np.inf and not standoff[v] > standoff[u]:  # stand-off: only ever outward
                 continue
             L = h
             if d >= 4:
@@ -231,7 +240,7 @@ def td_dijkstra(raster: WalkableRaster, env: HazardEnvelope, goal_id: np.ndarray
     g, tarr, parent, goal_cell = _search(raster.walkable.ravel(), closed, env.cost, goal_id,
                                          np.asarray(active, np.bool_), cx, cy, rad, int(start_cell), float(t_start),
                                          env.t_origin, env.dt, raster.x0, raster.y0, raster.nx, raster.ny, raster.h,
-                                         float(speed_m_s), use_closed, _DI, _DJ)
+                                         float(speed_m_s), use_closed, _DI, _DJ, env.standoff)
     cost = np.full(n_goals, np.inf)
     arr = np.full(n_goals, np.inf)
     paths: list[np.ndarray | None] = [None] * n_goals
@@ -294,23 +303,3 @@ def sample_route(poly: np.ndarray, times: np.ndarray, spacing_m: float) -> tuple
     pts = poly[rep] + (poly[rep + 1] - poly[rep]) * frac[:, None]
     ts = times[rep] + (times[rep + 1] - times[rep]) * frac
     return np.vstack([pts, poly[-1:]]), np.concatenate([ts, times[-1:]])
-
-
-def hazard_ratio_at(hazard: HazardSpec, limits_mg_m3: list[float], x: np.ndarray, y: np.ndarray,
-                    t: np.ndarray) -> np.ndarray:
-    """``max(c_s / limit_s, q / 5 kW/m²)`` from the continuous hazard functions at paired points."""
-    r = np.zeros(np.shape(x))
-    for (fn, _), lim in zip(hazard.toxic, limits_mg_m3):
-        r = np.maximum(r, np.asarray(fn(x, y, t), float) / lim)
-    if hazard.flux is not None:
-        r = np.maximum(r, np.asarray(hazard.flux(x, y, t), float) / FLUX_LIMIT_W_M2)
-    return r
-
-
-def check_route(hazard: HazardSpec, limits_mg_m3: list[float], poly: np.ndarray, times: np.ndarray,
-                spacing_m: float, limit_ratio: float) -> tuple[bool, np.ndarray, np.ndarray]:
-    """Sample the route and evaluate the continuous hazard; returns (safe, bad points, their times)."""
-    pts, ts = sample_route(poly, times, spacing_m)
-    r = hazard_ratio_at(hazard, limits_mg_m3, pts[:, 0], pts[:, 1], ts)
-    bad = r > limit_ratio
-    return (not bad.any()), pts[bad], ts[bad]

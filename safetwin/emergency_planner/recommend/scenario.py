@@ -1,5 +1,6 @@
 """Recommendations for a scenario of the library: run its timeline (no agents), take its people
-and blocked gates / roads / muster points, and call :func:`~.core.recommend`.
+and blocked gates / roads / muster points, and call :func:`~.core.recommend` with the hazard as it
+is known at t0 (:mod:`.ensemble`).
 
 Example::
 
@@ -19,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from safetwin.scenarios.loader import LoadedScenario
 
 from .core import recommend
+from .ensemble import WindEnsemble, hazard_known_at, scenario_t0_wind
 from .hazard import HazardSpec
 from .records import Recommendations, RecommendParams
 
@@ -55,9 +57,13 @@ def scenario_blocked(loaded: LoadedScenario) -> list[BaseGeometry]:
     return out
 
 
-def recommend_scenario(loaded: LoadedScenario, t0_s: float | None = None, params: RecommendParams | None = None):
+def recommend_scenario(loaded: LoadedScenario, t0_s: float | None = None, params: RecommendParams | None = None, *,
+                       foresight: bool = False):
     """Run the scenario's timeline without agents and recommend at ``t0_s`` (default: the alarm time,
-    or 0 without an alarm). Returns ``(IncidentResult, Recommendations)``."""
+    or 0 without an alarm) with what is known then: the releases under the ensemble of winds around
+    the t0 wind (:mod:`.ensemble`). ``foresight``: with the scenario's whole wind history instead
+    (what a planner may study afterwards, never what a control room knows). Returns
+    ``(IncidentResult, Recommendations)``."""
     from safetwin.emergency_planner.incident import run_incident
 
     res = run_incident(loaded, evacuate=False)
@@ -65,6 +71,12 @@ def recommend_scenario(loaded: LoadedScenario, t0_s: float | None = None, params
         alarm = res.metrics.get("alarm_s")
         t0_s = float(alarm) if alarm is not None and math.isfinite(alarm) else 0.0
     ids, xy = scenario_people(loaded)
-    rec: Recommendations = recommend(loaded.plant, HazardSpec.from_incident(res), ids, xy, float(t0_s),
-                                     blocked=scenario_blocked(loaded), params=params)
+    if foresight:
+        hazard, note = HazardSpec.from_incident(res), "foresight: the scenario's whole wind history"
+    else:
+        ensemble = WindEnsemble.around(scenario_t0_wind(loaded.scenario, float(t0_s)), float(t0_s))
+        hazard, note = hazard_known_at(res, ensemble), ensemble.note
+    rec: Recommendations = recommend(loaded.plant, hazard, ids, xy, float(t0_s), blocked=scenario_blocked(loaded),
+                                     params=params)
+    rec.notes.append(note)
     return res, rec

@@ -56,6 +56,8 @@ def rate_caps_kg_s(peak_unit_prediction: np.ndarray, detector_index: np.ndarray,
     release heights."""
     noise_scale = detectors.noise_scale[detector_index]
     alarming = np.isin(detector_index, activity.alarming_index)
+    if not alarming.any():  # a group no alarming detector responds to (candidates named by the caller)
+        return np.zeros(peak_unit_prediction.shape[0])
     reach = peak_unit_prediction[:, alarming]
     needed = (detectors.warning_level[detector_index][alarming] / noise_scale[alarming])[None, :]
     reachable = reach * rate_bounds_kg_s[1] >= 0.5 * needed
