@@ -1,5 +1,6 @@
 """The phone page for field work, ``{prefix}/field``: report a hazard with photos, walk an inspection
-round by scanning checkpoint codes, enter a portable gas test on a permit — online or offline.
+round by scanning checkpoint codes, enter a portable gas test on a permit and sign its next step —
+online or offline.
 
 Core objects: :func:`add_field_routes` (the page, its script and style, the web-app manifest and the
 service worker) and :class:`FieldApiForward` (the page's calls into the field API, signed in with
@@ -168,7 +169,10 @@ def field_page(*, prefix: str, lang: str, user: str, plant: Plant) -> str:
 <button id="scan-submit" type="submit" class="go">{t('fd_scan_submit')}</button></form>
 <button id="round-complete" type="button" class="go">{t('fd_round_complete')}</button></div></section>
 <section id="tab-gas" class="tab"><form id="gas-form">
-<label>{t('fd_permit')}<select id="gas-permit" required></select></label>
+<label>{t('fd_permit')}<select id="gas-permit" required></select></label><p id="permit-info"></p>
+<div id="sign"><button type="button" data-action="approve" data-when="submitted" hidden>{t('fd_sign_approve')}</button>
+<button type="button" data-action="start" data-when="approved" hidden>{t('fd_sign_start')}</button>
+<button type="button" data-action="complete" data-when="active" hidden>{t('fd_sign_complete')}</button></div>
 <label>{t('fd_gas')}<input id="gas-name" list="gas-names" required maxlength="32"></label>
 <datalist id="gas-names">{gases}</datalist>
 <div class="row">

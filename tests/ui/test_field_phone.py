@@ -1,6 +1,7 @@
 """The phone page of field work in headless Chromium at a phone's size (390×844, touch): report a
-hazard with a photo, walk a round by typing checkpoint codes, enter a gas test on a permit; a
-capture made offline and synced later arrives once, even when the answer to its first send is lost."""
+hazard with a photo, walk a round by typing checkpoint codes, enter a gas test on a permit, sign a
+permit's approval; a capture made offline and synced later arrives once, even when the answer to its
+first send is lost."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -20,7 +21,8 @@ SUE = Actor("sue", frozenset({"safety_engineer"}))
 
 @pytest.fixture(scope="module")
 def field_ui(tmp_path_factory):
-    """The served UI with an operator's round of two checkpoints and an approved hot-work permit."""
+    """The served UI with an operator's round of two checkpoints, an approved hot-work permit and a
+    submitted one."""
     ui = ServedUI(tmp_path_factory.mktemp("field_ui"))
     svc, now = ui.workflows, datetime.now(timezone.utc)
     for uid, roles in {"ann": ["applicant"], "al": ["approver"], "bob": ["worker"], "gus": ["guardian"]}.items():
@@ -41,6 +43,12 @@ def field_ui(tmp_path_factory):
     svc.permit_action(Actor("al", frozenset({"approver"})), p.id, "approve")
     svc.permit_action(Actor("ola", frozenset({"operator"})), p.id, "approve")
     ui.permit_id = p.id
+    x, y = ui.plant.areas["A-LOADING"].geometry.representative_point().coords[0]      # far from the first
+    p2 = svc.create_permit(Actor("ann", frozenset({"applicant"})), type="hot_work", level="second", title="cut grating",
+                           holder="bob", guardian="gus", work_polygon=[(x, y), (x + 4, y), (x + 4, y + 4)],
+                           jha="sparks", planned_start=now, planned_end=now + timedelta(hours=4))
+    svc.permit_action(Actor("ann", frozenset({"applicant"})), p2.id, "submit")
+    ui.submitted_id = p2.id
     try:
         yield ui
     finally:
@@ -78,6 +86,11 @@ def report(page, title: str, photo: str) -> None:
     page.select_option("#hz-category", "equipment")
     page.set_input_files("#hz-photo", photo)
     page.tap("#hz-submit")
+
+
+def choose_permit(page, permit_id: str) -> None:
+    page.locator(f"#gas-permit option[value='{permit_id}']").wait_for(state="attached", timeout=T_MS)
+    page.select_option("#gas-permit", permit_id)
 
 
 def hazards_titled(svc, title: str):
@@ -130,8 +143,7 @@ def test_walk_a_round_by_typing_checkpoint_codes(field_ui, phone):
 def test_enter_a_gas_test_on_a_permit(field_ui, phone):
     page, _, errors = phone("gus")
     page.tap("nav button[data-tab=gas]")
-    page.wait_for_function(f"() => document.querySelector('#gas-permit').value === '{field_ui.permit_id}'",
-                           timeout=T_MS)
+    choose_permit(page, field_ui.permit_id)
     page.fill("#gas-name", "CH4")
     page.fill("#gas-value", "0.1")
     page.select_option("#gas-unit", "%vol")
@@ -140,6 +152,17 @@ def test_enter_a_gas_test_on_a_permit(field_ui, phone):
     page.locator("#sent li", has_text="CH4").wait_for(state="attached", timeout=T_MS)
     [test] = field_ui.workflows.permit(field_ui.permit_id).gas_tests
     assert test.analyst == "gus" and test.passed and test.instrument_id == "PGD-7" and test.source == "portable"
+    assert not errors, errors
+
+
+def test_sign_a_permit_approval(field_ui, phone):
+    page, _, errors = phone("al")
+    page.tap("nav button[data-tab=gas]")
+    choose_permit(page, field_ui.submitted_id)
+    page.tap("#sign button[data-action=approve]")
+    page.locator("#sent li", has_text="Sign the approval").wait_for(state="attached", timeout=T_MS)
+    [a] = field_ui.workflows.permit(field_ui.submitted_id).approvals
+    assert a.approver == "al" and "signed on a phone at" in a.note
     assert not errors, errors
 
 

@@ -198,7 +198,7 @@ async function afterSent(item, data) {
   if (item.kind === 'complete' && data.state) {
     notice(T('fd_flags', {state: data.state, flags: (data.flags || []).join(', ') || '—'}));
   }
-  if (item.kind === 'gas') await loadPermits();
+  if (item.kind === 'gas' || item.kind === 'sign') await loadPermits();
 }
 
 async function render() {
@@ -359,7 +359,24 @@ async function loadPermits() {
     ? permits.map((p) => `<option value="${esc(p.id)}">${esc(p.id)} — ${esc(p.title)} (${esc(p.state)})</option>`).join('')
     : `<option value="">${esc(T('fd_no_permits'))}</option>`;
   if (keep && permits.some((p) => p.id === keep)) sel.value = keep;
+  renderPermit();
 }
+
+/* The chosen permit's state, and the signature its state asks for next (the server checks who may sign). */
+function renderPermit() {
+  const p = permits.find((x) => x.id === $('#gas-permit').value);
+  $('#permit-info').textContent = p ? T('fd_permit_state', {state: p.state, step: p.next_step || '—', tests: p.gas_tests}) : '';
+  document.querySelectorAll('#sign button').forEach((b) => { b.hidden = !p || b.dataset.when !== p.state; });
+}
+
+$('#gas-permit').addEventListener('change', renderPermit);
+$('#sign').addEventListener('click', async (ev) => {
+  const b = ev.target.closest('button');
+  const pid = $('#gas-permit').value;
+  if (!b || !pid) return;
+  await capture('sign', `field/permits/${encodeURIComponent(pid)}/sign`,
+                {action: b.dataset.action, captured_at: new Date().toISOString()}, [], `${T('fd_sign_' + b.dataset.action)} (${pid})`);
+});
 
 $('#gas-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
