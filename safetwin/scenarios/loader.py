@@ -91,6 +91,27 @@ def list_scenarios(folder: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (folder or LIBRARY).glob("*.yaml"))
 
 
+def scenario_titles(folder: Path | None = None) -> dict[str, dict[str, str]]:
+    """Each library scenario's title and description in English and Chinese, by name (read from the
+    files without validating them; a missing title is the name).
+
+    >>> scenario_titles()["chlorine_drum_leak_wind_shift"]["title_zh"]
+    '液氯钢瓶泄漏，风向由西转西南'
+    """
+    out: dict[str, dict[str, str]] = {}
+    for name in list_scenarios(folder):
+        try:
+            doc = yaml.safe_load((folder or LIBRARY).joinpath(f"{name}.yaml").read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            doc = {}
+        doc = doc if isinstance(doc, dict) else {}
+        title = str(doc.get("title") or name)
+        out[name] = {"title": title, "title_zh": str(doc.get("title_zh") or title),
+                     "description": " ".join(str(doc.get("description") or "").split()),
+                     "description_zh": str(doc.get("description_zh") or doc.get("description") or "").strip()}
+    return out
+
+
 def scenario_path(name_or_path: str | Path) -> Path:
     """A library name (``chlorine_drum_leak_wind_shift``) or a path to a YAML file."""
     p = Path(name_or_path)

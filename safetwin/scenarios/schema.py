@@ -224,6 +224,8 @@ class Scenario(_Model):
     name: str = Field(min_length=1, pattern=r"^[a-z0-9_\-]+$")
     title: str = ""
     description: str = ""
+    title_zh: str = Field(default="", description="the title in Chinese (the planner's 中文 pages)")
+    description_zh: str = Field(default="", description="the description in Chinese")
     plant: str = Field(min_length=1, description="bundled plant name or a path relative to the scenario file")
     time_of_day: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time HH:MM")
     shift: str | None = Field(default=None, description="shift name; default: the shift covering time_of_day")

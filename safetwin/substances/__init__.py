@@ -8,7 +8,7 @@ tests, detectors, consequence models) resolves substance names here.
 '7783-06-4'
 """
 from .exposure_limits import ALWAYS_TOXIC, LIMITS, ExposureLimits, LimitKind
-from .names import ALIASES, CANONICAL, UnknownSubstance, canonical_name, is_oxygen, normalise
+from .names import ALIASES, CANONICAL, UnknownSubstance, canonical_name, chinese_name, is_oxygen, normalise
 from .properties import (
     DURATIONS_S, MOLAR_VOLUME_L_25C, ProbitConstants, Substance, ToxicLevels, get_substance, mg_m3_to_ppm,
     ppm_to_mg_m3, substance_names,
@@ -16,6 +16,7 @@ from .properties import (
 
 __all__ = [
     "ALWAYS_TOXIC", "ALIASES", "CANONICAL", "DURATIONS_S", "LIMITS", "MOLAR_VOLUME_L_25C", "ExposureLimits", "LimitKind",
-    "ProbitConstants", "Substance", "ToxicLevels", "UnknownSubstance", "canonical_name", "get_substance", "is_oxygen",
+    "ProbitConstants", "Substance", "ToxicLevels", "UnknownSubstance", "canonical_name", "chinese_name", "get_substance",
+    "is_oxygen",
     "mg_m3_to_ppm", "normalise", "ppm_to_mg_m3", "substance_names",
 ]

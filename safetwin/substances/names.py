@@ -70,3 +70,29 @@ def canonical_name(name: str) -> str:
 def is_oxygen(name: str) -> bool:
     """True for oxygen under any of its names."""
     return normalise(name) in OXYGEN_NAMES
+
+
+CHINESE: dict[str, str] = {
+    "chlorine": "氯气", "ammonia": "氨", "hydrogen sulfide": "硫化氢", "methane": "甲烷", "propane": "丙烷",
+    "n-butane": "正丁烷", "n-hexane": "正己烷", "gasoline": "汽油", "kerosene": "煤油", "hydrogen": "氢气",
+    "ethylene": "乙烯", "benzene": "苯", "carbon monoxide": "一氧化碳", "sulfur dioxide": "二氧化硫",
+    "hydrogen cyanide": "氰化氢",
+}
+"""Canonical name → the Chinese name shown on 中文 pages."""
+#: trade names whose Chinese name differs from their surrogate's (LPG is not 丙烷 on a drawing)
+_CHINESE_TRADE = {"lpg": "液化石油气", "diesel": "柴油", "natural gas": "天然气", "lng": "液化天然气", "petrol": "汽油"}
+
+
+def chinese_name(name: str) -> str:
+    """The Chinese name of a substance name or alias; the name itself when unknown.
+
+    >>> chinese_name("hydrogen_sulfide"), chinese_name("LPG"), chinese_name("unobtainium")
+    ('硫化氢', '液化石油气', 'unobtainium')
+    """
+    key = normalise(name)
+    if key in _CHINESE_TRADE:
+        return _CHINESE_TRADE[key]
+    try:
+        return CHINESE.get(canonical_name(name), name)
+    except UnknownSubstance:
+        return name

@@ -28,6 +28,7 @@ from safetwin.plant_models.export import local_geojson_to_wgs84
 
 from .common import UIContext, legend_html, page_template, session_actor, session_lang
 from .i18n import tr
+from .terms import message
 from .risk_map import QRA_COLOURS, load_qra_contours, qra_label, risk_figure, zone_features
 from safetwin.twin.workflows.risk import COLOURS, LEVELS
 
@@ -152,7 +153,7 @@ class EngineerView:
         else:
             self.notes.object = ""
         if self.result is not None and self.result.notes:
-            items = "".join(f"<li>{html.escape(n)}</li>" for n in self.result.notes)
+            items = "".join(f"<li>{html.escape(message(n, self.lang))}</li>" for n in self.result.notes)
             self.notes.object += f"<div style='font-size:11px'><b>{html.escape(tr('notes', self.lang))}</b><ul>{items}</ul></div>"
 
     def _make_on_select(self, src: ColumnDataSource):

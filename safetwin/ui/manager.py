@@ -11,13 +11,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import panel as pn
-from bokeh.models import ColumnDataSource, Legend
+from bokeh.models import ColumnDataSource, DatetimeTickFormatter, Legend
 from bokeh.plotting import figure
 
 from safetwin.pdf import html_to_pdf
 
 from .common import UIContext, page_template, session_actor, session_lang
 from .i18n import tr
+from .terms import counts, message
 
 MAX_TREND_WEEKS = 26
 
@@ -74,9 +75,9 @@ def kpi_cards(k: dict[str, Any], lang: str) -> str:
         card(t("kpi_permits"), [(t("compliance_rate"), _pct(pm["compliance_rate"], lang)),
                                 (t("gas_test_timeliness"), _pct(pm["gas_test_timeliness"], lang)),
                                 (t("auto_suspensions"), str(pm["auto_suspensions"])),
-                                (t("by_state"), ", ".join(f"{s}: {n}" for s, n in pm["by_state"].items()) or "—"),
-                                (t("by_type_level"), ", ".join(f"{s}: {n}" for s, n in pm["by_type_level"].items()) or "—")]),
-        card(t("kpi_certs"), [(t("by_state"), ", ".join(f"{s}: {n}" for s, n in ce["by_status"].items()) or "—"),
+                                (t("by_state"), counts(pm["by_state"], "permit_state", lang)),
+                                (t("by_type_level"), counts(pm["by_type_level"], "permit_type", lang))]),
+        card(t("kpi_certs"), [(t("by_state"), counts(ce["by_status"], "cert_status", lang)),
                               (t("holders"), str(ce["holders"]))]),
         card(t("kpi_alarms"), [(t("cases"), str(al["cases"])), (t("open"), str(al["open"]))]),
         card(t("drills"), _drill_rows(k.get("drills") or {}, lang)),
@@ -105,6 +106,7 @@ def drill_evaluations_html(ctx: UIContext, lang: str, limit: int = 20) -> str:
         return ""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    from safetwin.scenarios.loader import scenario_titles
     from safetwin.twin.workflows.drill_store import list_evaluations
 
     try:
@@ -115,11 +117,18 @@ def drill_evaluations_html(ctx: UIContext, lang: str, limit: int = 20) -> str:
     if not evs:
         return head + f"<p><i>{t('drill_none')}</i></p>"
     base = f"{ctx.prefix}/manager/drill"
+    titles = scenario_titles()
+    title_key = "title_zh" if lang == "zh" else "title"
+
+    def scenario(e: dict[str, Any]) -> str:
+        name = str(e.get("scenario") or e.get("drill_id") or "")
+        return titles.get(name, {}).get(title_key, name)
+
     rows = "".join(
-        f"<tr><td>{html.escape(str(e.get('evaluated_at') or '')[:16])}</td><td>{html.escape(str(e.get('scenario') or e.get('drill_id') or ''))}</td>"
+        f"<tr><td>{html.escape(str(e.get('evaluated_at') or '')[:16])}</td><td>{html.escape(scenario(e))}</td>"
         f"<td class='v'>{_num(e.get('score'), lang)}</td><td>{html.escape(str(e.get('grade') or ''))}</td>"
         f"<td class='v'>{e.get('deficiencies', 0)} / {e.get('rectifications', 0)} / {e.get('improvements', 0)}</td>"
-        f"<td>{html.escape('; '.join(f['text'] for f in e.get('top_findings', [])[:2]))}</td>"
+        f"<td>{html.escape('; '.join(message(f['text'], lang) for f in e.get('top_findings', [])[:2]))}</td>"
         f"<td><a href='{base}/{int(e['id'])}.html'>HTML</a> <a href='{base}/{int(e['id'])}.pdf'>PDF</a></td></tr>"
         for e in evs)
     return (head + f"<table class='drills'><tr><th>{t('drill_when')}</th><th>{t('drill_scenario')}</th>"
@@ -215,6 +224,8 @@ class ManagerView:
                                      (f"{t('kpi_hazards')}: {t('hz_closed')}", [r2]),
                                      (t("kpi_permits"), [r3])], location="top_left", title=t("legend")), "right")
         fig.xaxis.axis_label = t("week")
+        if self.lang == "zh":   # numeric dates: Bokeh's default ticks name the months in English
+            fig.xaxis.formatter = DatetimeTickFormatter(days="%m月%d日", months="%Y年%m月", years="%Y年")
         return fig
 
     def layout(self) -> pn.viewable.Viewable:

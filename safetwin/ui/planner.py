@@ -55,10 +55,12 @@ from bokeh.transform import linear_cmap
 from safetwin.scenarios.loader import (
     ScenarioValidationError,
     list_scenarios,
+    scenario_titles,
 )
 
 from .common import UIContext, page_template, session_actor, session_lang
 from .i18n import tr
+from .terms import substance, term
 from .planner_runs import (
     PERSON_STATE_NAMES,
     PLANNER_ROLES,
@@ -320,7 +322,10 @@ class PlannerView:
                                                 value="library", button_type="default", width=240,
                                                 css_classes=["planner-mode"])
         lib = list_scenarios()
-        self.library = pn.widgets.Select(name=t("pl_library_select"), options=lib,
+        titles = scenario_titles()
+        title_key = "title_zh" if lang == "zh" else "title"
+        self.library = pn.widgets.Select(name=t("pl_library_select"),
+                                         options={titles.get(n, {}).get(title_key, n): n for n in lib},
                                          value="h2s_confined_space" if "h2s_confined_space" in lib else (lib or [None])[0],
                                          width=240, css_classes=["planner-library"])
         w = 115
@@ -342,7 +347,8 @@ class PlannerView:
         self.stability = pn.widgets.Select(name=t("pl_stability"), options=list(STABILITIES), value="D", width=w)
         self.time_of_day = pn.widgets.TextInput(name=t("pl_time_of_day"), value="10:00", width=w,
                                                 css_classes=["pl-time-of-day"])
-        self.shift = pn.widgets.Select(name=t("pl_shift"), options={t("pl_shift_auto"): "", **{s: s for s in plant.shifts}},
+        self.shift = pn.widgets.Select(name=t("pl_shift"), options={t("pl_shift_auto"): "",
+                                                                    **{term("shift", s, lang): s for s in plant.shifts}},
                                        value="", width=w)
         self.people_limit = pn.widgets.IntInput(name=t("pl_people_limit"), value=60, step=10, width=w,
                                                 css_classes=["pl-people"])
@@ -402,7 +408,7 @@ class PlannerView:
 
     def _on_equipment(self, *_: Any) -> None:
         inv = self.ctx.plant.inventories.get(self.equipment.value)
-        sub = inv.substance.replace("_", " ") if inv is not None else "—"
+        sub = substance(inv.substance, self.lang) if inv is not None else "—"
         self.substance.object = f"<span style='font-size:12px'>{html.escape(self._t('pl_substance'))}: <b>{html.escape(sub)}</b></span>"
 
     def compose_form(self) -> ComposeForm:

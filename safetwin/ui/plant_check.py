@@ -25,6 +25,7 @@ from safetwin.emergency_planner.plant_check import PlantCheck, check_plant
 from safetwin.plant_models.loader import Plant
 
 from .i18n import tr
+from .terms import message
 from .plant_map import RULE_COLOURS, bokeh_map, map_layers, png_map
 
 
@@ -38,8 +39,8 @@ def findings_html(check: PlantCheck, lang: str) -> str:
         rows.append(f'<tr class="finding" data-rule="{f.rule}" data-item="{html.escape(f.item)}">'
                     f'<td><span style="display:inline-block;width:10px;height:10px;background:{colour};'
                     f'margin-right:6px"></span>{html.escape(tr("rule_" + f.rule, lang))}<br>'
-                    f'<small style="color:#78909c">{f.rule}</small></td>'
-                    f"<td><b>{html.escape(f.item)}</b></td><td>{html.escape(f.message)}</td>"
+                    + (f'<small style="color:#78909c">{f.rule}</small>' if lang != "zh" else "") + "</td>"
+                    f"<td><b>{html.escape(f.item)}</b></td><td>{html.escape(message(f.message, lang))}</td>"
                     f"<td>{f.position[0]:.0f}, {f.position[1]:.0f}</td></tr>")
     head = "".join(f"<th>{html.escape(tr(k, lang))}</th>" for k in ("rule", "item", "finding", "position_m"))
     return (f'<table id="plant-check-findings" style="border-collapse:collapse;font-size:13px" cellpadding="4">'
@@ -61,7 +62,7 @@ def report_html(plant: Plant, check: PlantCheck | None = None, lang: str = "en")
     from bokeh.resources import INLINE
 
     check = check or check_plant(plant)
-    fig = bokeh_map(plant, map_layers(plant, check, lang), title=tr("plant_check", lang))
+    fig = bokeh_map(plant, map_layers(plant, check, lang), title=tr("plant_check", lang), lang=lang)
     script, div = components(fig)
     return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(tr("plant_check", lang))}'
             f" — {html.escape(plant.name)}</title>{INLINE.render()}</head><body style=\"font-family:sans-serif\">"
@@ -94,7 +95,8 @@ def plant_check_page(ctx: Any) -> Any:
     lang = session_lang()
     check = _check_for(ctx)
     plant = ctx.plant
-    fig = bokeh_map(plant, map_layers(plant, check, lang), title=tr("plant_check", lang), width=1180, height=700)
+    fig = bokeh_map(plant, map_layers(plant, check, lang), title=tr("plant_check", lang), width=1180, height=700,
+                    lang=lang)
     main = [pn.pane.HTML(summary_html(plant, check, lang), sizing_mode="stretch_width"),
             pn.pane.HTML(findings_html(check, lang), sizing_mode="stretch_width", max_height=260,
                          styles={"overflow-y": "auto"}),

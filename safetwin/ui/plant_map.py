@@ -92,8 +92,9 @@ def map_layers(plant: Plant, check: PlantCheck, lang: str = "en") -> list[MapLay
     return layers
 
 
-def bokeh_map(plant: Plant, layers: list[MapLayer], *, title: str, width: int = 900, height: int = 620) -> Any:
-    """A Bokeh figure of ``layers`` in the plant frame (m), one legend entry per layer."""
+def bokeh_map(plant: Plant, layers: list[MapLayer], *, title: str, width: int = 900, height: int = 620,
+              lang: str = "en") -> Any:
+    """A Bokeh figure of ``layers`` in the plant frame (m), one legend entry per layer; axis labels in ``lang``."""
     from bokeh.models import HoverTool, Legend, LegendItem, Range1d
     from bokeh.plotting import figure
 
@@ -104,7 +105,7 @@ def bokeh_map(plant: Plant, layers: list[MapLayer], *, title: str, width: int = 
     frame_w = int(min(width - 230, (height - 80) * span_x / span_y))
     fig = figure(frame_width=frame_w, frame_height=int(frame_w * span_y / span_x), title=title, name="plant-check-map",
                  x_range=Range1d(minx - pad, maxx + pad), y_range=Range1d(miny - pad, maxy + pad),
-                 x_axis_label="x east [m]", y_axis_label="y north [m]", tools="pan,wheel_zoom,box_zoom,reset,save",
+                 x_axis_label=tr("easting", lang), y_axis_label=tr("northing", lang), tools="pan,wheel_zoom,box_zoom,reset,save",
                  background_fill_color="#fafafa")
     items, hover = [], []
     for layer in layers:

@@ -1,0 +1,139 @@
+"""Domain words and model messages on the 中文 pages: codes the records and models carry (permit
+types and states, levels, shifts, substances, event kinds) and the sentences the models write
+(plant-check findings, drill findings, consequence-model notes, alarm messages).
+
+:func:`term` names one code in the page's language (the code itself in English, or when unknown);
+:func:`message` renders a model's English sentence in Chinese by the catalog :data:`MESSAGES` of
+sentence patterns (an unknown sentence stays as written, so nothing is lost).
+
+Example::
+
+    >>> term("permit_type", "hot_work", "zh"), term("permit_state", "active", "zh"), term("shift", "day", "en")
+    ('动火作业', '作业中', 'day')
+    >>> message("pool fills the bund: equivalent diameter 21.4 m", "zh")
+    '池液充满围堰：当量直径 21.4 m'
+    >>> counts({"active": 2, "closed": 5}, "permit_state", "zh")
+    '作业中: 2, 已关闭: 5'
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from safetwin.substances import chinese_name
+
+__all__ = ["TERMS", "MESSAGES", "term", "message", "counts", "substance"]
+
+TERMS: dict[str, dict[str, str]] = {
+    "permit_type": {"hot_work": "动火作业", "confined_space": "受限空间作业", "blind_plate": "盲板抽堵作业",
+                    "work_at_height": "高处作业", "lifting": "吊装作业", "temp_power": "临时用电作业",
+                    "excavation": "动土作业", "road_closure": "断路作业"},
+    "permit_state": {"draft": "草稿", "submitted": "审批中", "approved": "已批准", "active": "作业中", "paused": "暂停",
+                     "suspended": "已暂停", "completed": "已完工", "fire_watch": "火灾监护", "closed": "已关闭",
+                     "cancelled": "已取消", "expired": "已过期"},
+    "permit_level": {"special": "特级", "first": "一级", "second": "二级", "third": "三级", "none": "不分级",
+                     "I": "Ⅰ级", "II": "Ⅱ级", "III": "Ⅲ级", "IV": "Ⅳ级"},
+    "cert_status": {"valid": "有效", "expiring": "即将到期", "expired": "已过期", "revoked": "已吊销",
+                    "suspended": "已暂停"},
+    "hazard_state": {"reported": "已上报", "confirmed": "已确认", "plan_pending": "方案待批", "assigned": "已派发",
+                     "rectifying": "整改中", "extension_pending": "延期待批", "pending_verification": "待验收",
+                     "verified": "已验收", "closed": "已关闭", "invalid": "无效"},
+    "alarm_level": {"FAULT": "故障", "WARNING": "预警", "HIGH": "高报", "HIGH_HIGH": "高高报", "HH": "高高报",
+                    "H": "高报", "L": "低报", "LL": "低低报", "ROC": "变化率", "warning": "预警", "high": "高报",
+                    "high_high": "高高报", "fault": "故障"},
+    "shift": {"day": "白班", "night": "夜班"},
+    "event": {"release": "气体泄漏", "jet_fire": "喷射火", "pool_fire": "池火", "fireball": "火球", "vce": "蒸气云爆炸",
+              "flash_fire": "闪火", "bleve": "沸腾液体扩展蒸气爆炸"},
+}
+
+
+def term(kind: str, code: str | None, lang: str) -> str:
+    """The name of ``code`` (of ``kind``: a key of :data:`TERMS`) in ``lang``; the code when unknown."""
+    if code is None:
+        return "—"
+    if lang != "zh":
+        return str(code)
+    return TERMS.get(kind, {}).get(str(code), str(code))
+
+
+def substance(name: str, lang: str) -> str:
+    """A substance's name on the page (Chinese name on 中文 pages, the name with spaces otherwise)."""
+    return chinese_name(name) if lang == "zh" else str(name).replace("_", " ")
+
+
+def counts(by_code: Mapping[str, int], kind: str, lang: str) -> str:
+    """``code: n`` pairs with the codes named (``type/level`` keys name both parts); ``—`` when empty."""
+    def name(code: str) -> str:
+        if "/" in code and kind == "permit_type":
+            ptype, level = code.split("/", 1)
+            return f"{term('permit_type', ptype, lang)}/{term('permit_level', level, lang)}"
+        return term(kind, code, lang)
+
+    return ", ".join(f"{name(c)}: {n}" for c, n in by_code.items()) or "—"
+
+
+_NUM = r"-?[\d.]+(?:e[-+]?\d+)?"
+#: (English sentence pattern, Chinese template) — the models' messages, most specific first
+MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), zh) for p, zh in [
+    # plant check (emergency_planner.plant_check)
+    (rf"^(?P<eq>\S+) \((?P<sub>[^)]+)\): no detector within its gas's reach; the nearest detector that responds, "
+     rf"(?P<d>\S+), is (?P<m>{_NUM}) m away and reaches (?P<r>{_NUM}) m$",
+     "{eq}（{sub:substance}）：其气体可达范围内没有探测器；最近的可响应探测器 {d} 相距 {m} m，探测范围 {r} m"),
+    (r"^(?P<eq>\S+) \((?P<sub>[^)]+)\): no detector within its gas's reach; no detector on site responds to it$",
+     "{eq}（{sub:substance}）：其气体可达范围内没有探测器；厂内没有能响应该气体的探测器"),
+    (r"^muster point (?P<m>\S+) lies wholly on buildings or solid equipment: nobody can stand there$",
+     "集合点 {m} 完全落在建筑或设备上：无法站人"),
+    (r"^muster point (?P<m>\S+) cannot be reached on foot from any work area .*$",
+     "集合点 {m} 无法从任何作业区域步行到达（被建筑、设备或围栏封闭）"),
+    (r"^area (?P<a>\S+) has no exit: no walkable path leads to a muster point \((?P<n>\d+) people on its largest shift\)$",
+     "区域 {a} 没有出口：没有可步行路径通往集合点（最大班次 {n} 人）"),
+    (rf"^(?P<s>{_NUM}) m² of area (?P<a>\S+) are cut off from every muster point$",
+     "区域 {a} 有 {s} m² 无法到达任何集合点"),
+    (r"^(?P<eq>\S+) holds '(?P<sub>[^']+)', which the substance table does not know: .*$",
+     "{eq} 储存的 “{sub}” 不在物质表中：无法判断其探测器覆盖"),
+    # drill findings (emergency_planner.drill): the indicator's Chinese name, then the figure
+    (r"^(?P<p>\S+) not accounted for: never reached a muster point; last seen at \((?P<x>-?\d+), (?P<y>-?\d+)\) m "
+     r"at (?P<t>\d+) s \(started in (?P<a>\S+)\)$",
+     "{p} 未清点：始终未到达集合点；最后位置 ({x}, {y}) m，第 {t} 秒（起始区域 {a}）"),
+    (r"^head count reported (?P<n>\d+) present at (?P<t>\d+) s, but (?P<m>\d+) reached a muster point .*$",
+     "第 {t} 秒报告清点 {n} 人，但有 {m} 人到达集合点"),
+    (r"^(?P<zh>[^/]*[\u4e00-\u9fff][^/]*) / [^:]+: never \(not completed\) \(score (?P<s>\d+)/5\)$",
+     "{zh}：未完成（得分 {s}/5）"),
+    (r"^(?P<zh>[^/]*[\u4e00-\u9fff][^/]*) / [^:]+: (?P<v>[\d.]+ ?(?:s|%|min)?) \(score (?P<s>\d+)/5\)$",
+     "{zh}：{v}（得分 {s}/5）"),
+    # consequence-model notes (emergency_planner.physics, plant_consequence)
+    (rf"^pool fills the bund: equivalent diameter (?P<d>{_NUM}) m$", "池液充满围堰：当量直径 {d} m"),
+    (rf"^unbunded pool spread to (?P<h>{_NUM}) mm: diameter (?P<d>{_NUM}) m$", "无围堰液池铺展至 {h} mm 厚：直径 {d} m"),
+    (rf"^finite release: (?P<q>{_NUM}) kg/s for (?P<t>{_NUM}) s \(equivalent\), averaged over (?P<a>{_NUM}) s$",
+     "有限时长泄漏：{q} kg/s，持续 {t} s（当量），按 {a} s 平均"),
+    (r"^model: (?P<m>[^(]+) \((?P<r>.*)\)$", "模型：{m}（{r}）"),
+    (r"^no AEGL: ERPG used$", "无 AEGL：采用 ERPG"),
+    (rf"^dense cloud diluted \(Ri\* < (?P<r>{_NUM})\) at (?P<x>{_NUM}) m: passive Gaussian beyond$",
+     "重气云在 {x} m 处稀释（Ri* < {r}）：此后按被动高斯模型"),
+    (rf"^(?P<lv>[A-Z]+) zone \((?P<l>[^)]*)\) reaches the edge of the (?P<g>{_NUM}) km grid: .*$",
+     "{lv} 区（{l}）到达 {g} km 计算网格边缘：实际范围更大"),
+    # alarm messages (twin.alarms.rules)
+    (r"^sensor fault: no value$", "传感器故障：无读数"),
+    (r"^sensor fault: out of range$", "传感器故障：超出量程"),
+    (r"^sensor fault: stuck$", "传感器故障：读数卡滞"),
+    (r"^sensor fault: (?P<q>\w+)$", "传感器故障：{q}"),
+    (rf"^rate of change (?P<r>{_NUM})/s$", "变化率 {r}/s"),
+    (r"^reading above the alarm level$", "读数超过报警值"),
+]]
+
+
+def message(text: str, lang: str) -> str:
+    """A model's English sentence in ``lang`` (see :data:`MESSAGES`); unchanged in English or when
+    no pattern matches. A ``{name:substance}`` field is rendered as the substance's Chinese name."""
+    if lang != "zh" or not text:
+        return text
+    for pattern, zh in MESSAGES:
+        m = pattern.match(text.strip())
+        if m is None:
+            continue
+        fields = m.groupdict()
+        out = zh
+        for key, value in fields.items():
+            out = out.replace("{" + key + ":substance}", chinese_name(value or ""))
+        return out.format(**fields)
+    return text
