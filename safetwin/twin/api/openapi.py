@@ -8,7 +8,9 @@
   422, 429, 503, and any a route declares itself) with the one error schema :class:`~.errors.ErrorOut`;
 * ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) whose scripts, styles and icon are served by the
   app itself from the ``fastapi-offline`` package's copies (``/docs-assets/…``): a plant network
-  with no internet shows them as they are (FastAPI's recipe "Custom Docs UI Static Assets").
+  with no internet shows them as they are (FastAPI's recipe "Custom Docs UI Static Assets"); ReDoc's
+  bundle is served with the one address it would fetch from a CDN (its attribution logo) pointed at
+  the local icon. ``tests/ui/test_docs_offline.py`` opens both pages in Chromium with the network cut.
 """
 from __future__ import annotations
 
@@ -19,13 +21,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from .errors import STATUS_MEANING, ErrorOut
 
 ASSETS_URL = "/docs-assets"
+REDOC_JS_URL = "/redoc-assets/redoc.standalone.js"
+REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 ROLES_ATTR = "required_roles"
 
 
@@ -116,7 +120,16 @@ def install_docs(app: FastAPI, *, auth_call: Callable[..., Any], workflow_routes
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.mount(ASSETS_URL, StaticFiles(directory=str(files("fastapi_offline") / "static")), name="docs-assets")
+    assets = files("fastapi_offline") / "static"
+    # ReDoc's bundle fetches one image from a CDN (its attribution logo): served pointing at the local icon
+    redoc_js = (assets / "redoc.standalone.js").read_text(encoding="utf-8").replace(REDOC_CDN_LOGO,
+                                                                                   f"{ASSETS_URL}/favicon.png")
+
+    async def redoc_bundle(_request: Request) -> Response:
+        return Response(redoc_js, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+    app.add_route(REDOC_JS_URL, redoc_bundle, include_in_schema=False)
+    app.mount(ASSETS_URL, StaticFiles(directory=str(assets)), name="docs-assets")
     oauth2_redirect = "/docs/oauth2-redirect"
 
     async def swagger_ui(_request: Request) -> HTMLResponse:
@@ -132,7 +145,7 @@ def install_docs(app: FastAPI, *, auth_call: Callable[..., Any], workflow_routes
 
     async def redoc(_request: Request) -> HTMLResponse:
         return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — ReDoc",
-                              redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
+                              redoc_js_url=REDOC_JS_URL,
                               redoc_favicon_url=f"{ASSETS_URL}/favicon.png", with_google_fonts=False)
 
     # plain routes like FastAPI's own documentation pages (open, outside the OpenAPI)
