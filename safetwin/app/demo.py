@@ -53,7 +53,7 @@ def bootstrap_admin(workflows: Any, password: str | None) -> str:
 
 
 #: the web UI's pages, in the order of its navigation bar
-UI_PAGES = ("control-room", "planner", "engineer", "manager", "plant-check")
+UI_PAGES = ("control-room", "planner", "engineer", "manager", "plant-check", "field")
 
 
 def ui_pages(base: str, prefix: str = "/ui") -> list[str]:

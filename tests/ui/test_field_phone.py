@@ -115,6 +115,11 @@ def test_report_a_hazard_with_a_photo_in_chinese(field_ui, phone, tmp_path):
     assert h.reporter == "wim" and len(h.photos) == 1
     assert field_ui.workflows.field.photos.find(h.photos[0])[1] == "image/jpeg"
     save_screenshot(page, "field-phone.png")
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"%PDF-1.7\n" + b"x" * 500)         # a document named like a photo: refused, with the reason
+    report(page, "not a photo", str(fake))
+    page.locator("#refused li", has_text="not a JPEG, PNG or WebP image").wait_for(state="attached", timeout=T_MS)
+    assert hazards_titled(field_ui.workflows, "not a photo") == []
     assert not errors, errors
 
 
