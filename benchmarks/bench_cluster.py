@@ -3,13 +3,14 @@ cluster in network namespaces (root), gateway batches of 50 readings at QoS 1.
 
 1. node loss: the broker node the bridge and the gateway are on is SIGKILLed mid-stream; a
    chlorine reading above high-high is published at the kill through another node. Figures:
-   lost / duplicated readings in the history, seconds from the kill to the retained alarm at
-   an observer on a third node (the alarm gap; budget 5 s).
+   lost / duplicated readings in the history, seconds from the kill to the retained alarm record
+   (QoS 1) and to the alarm on the bridge's live feed (``twin/live/alarm``, QoS 0) at observers on
+   a third node (the alarm gap; budget 5 s), which JetStream Raft groups the killed node led.
 2. bridge failover: `safetwin bridge run --ha` active and standby (lease in SQLite), the active
    SIGKILLed mid-stream. Figures: seconds from the kill to the standby's READY (budget 5 s),
    lost / duplicated readings.
 
-    python benchmarks/bench_cluster.py [--batches 2000]
+    python benchmarks/bench_cluster.py [--batches 2000] [--rounds 3] [--no-failover]
 """
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
         t_kill.append(time.monotonic())
         cluster.kill(0)
         probe.fire()
+        live_gap = probe.wait_live(60)
         gap = probe.wait(60)
         if watcher is not None:
             watcher.join(60)
@@ -77,6 +79,8 @@ def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
               f"alarm {gap if gap is None else round(gap, 2)} s after the kill (budget 5 s, ratio "
               f"{'n/a' if gap is None else round(gap / 5.0, 2)}); bridge reconnects {bridge.inbound.disconnects}; "
               f"drain after the alarm {time.monotonic() - t0:.1f} s")
+        print(f"  live alarm feed (QoS 0, twin/live/alarm): {'none' if live_gap is None else f'{live_gap:.2f} s'} "
+              f"after the kill (budget 5 s); live lane messages used {bridge.lane_used}")
         streams = [n for n in led if "/" not in n]
         print(f"  Raft groups led by the killed node: streams {', '.join(streams) or 'none'}, consumers "
               f"{len(led) - len(streams)} of {sum('/' in n for n in leaders)}"

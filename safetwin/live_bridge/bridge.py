@@ -26,6 +26,7 @@ Example (needs a broker)::
 """
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -90,6 +91,12 @@ class BridgeConfig:
     indexer_nice: int = 10
     #: publish receipts to gateways (twin/receipts/{gw}) after each group commit (see .gateway)
     receipts: bool = True
+    #: live lane: a second connection, on another node of a cluster, subscribed at QoS 0 to the
+    #: readings; a message it got is used for the live state and the alarm engine (never history)
+    #: ``live_lane_after_s`` later unless the durable session delivered it meanwhile, and it
+    #: carries alarm transitions out at QoS 0 (``twin/live/alarm``). None: on with ``fallbacks``
+    live_lane: bool | None = None
+    live_lane_after_s: float = 1.0
     #: Sparkplug B host id (``spBv1.0/STATE/{id}``; default ``safetwin-{site}``); the bridge is a
     #: Sparkplug host when the plant maps sensors to Sparkplug metrics (``sensors[].sparkplug``)
     sparkplug_host_id: str | None = None
@@ -124,6 +131,15 @@ class LiveBridge:
         self.log: DurableLog | None = None
         self.indexer: LogIndexer | IndexerProcess | None = None
         self.ingestor: Ingestor | None = None
+        self.lane: MqttConnection | None = None
+        self.lane_ingestor: Ingestor | None = None
+        #: messages of the live lane used (the durable session was silent)
+        self.lane_used = 0
+        self._lane_held: collections.deque[tuple[float, str, bytes]] = collections.deque()
+        #: messages the durable session delivered lately (for the live lane): key → count, in order
+        self._durable_seen: dict[int, int] = {}
+        self._durable_order: collections.deque[tuple[float, int]] = collections.deque()
+        self._lane_worker = Worker("safetwin-live-lane", self._lane_pass, every_s=0.1, logger=log)
         self.rejects = RejectCounter(sink=self._reject_sample)
         self.sparkplug = self._sparkplug_host()
         self._periodic = Worker("safetwin-bridge-periodic", self._periodic_pass, every_s=cfg.publish_period_s,
@@ -221,6 +237,31 @@ class LiveBridge:
         if self.sparkplug is not None:
             self.inbound.publish(self.sparkplug.state_topic(), state_payload(True, self._spb_state_ts), qos=1,
                                  retain=True)
+        self._start_live_lane()
+
+    def _start_live_lane(self) -> None:
+        """The live lane (see ``BridgeConfig.live_lane``): why it helps on a NATS cluster -- a
+        node delivers a PUBLISH to QoS 0 subscriptions before it stores it, while QoS 1 delivery
+        waits for the JetStream stream and consumer leaders, which a lost node's groups only get
+        back after an election of 4-9 s (docs/cluster.md)."""
+        cfg = self.config
+        if not (cfg.live_lane if cfg.live_lane is not None else bool(cfg.fallbacks)) or not cfg.fallbacks:
+            return
+        nodes = [(cfg.host, cfg.port), *cfg.fallbacks]
+        self.lane_ingestor = Ingestor(self.state, cfg.site, alarms=self.engine, rejects=RejectCounter(),
+                                      config=cfg.ingest)
+        lane = MqttConnection(f"{self.client_id}-live", *nodes[1], fallbacks=[nodes[0], *nodes[2:]],
+                              username=cfg.username, password=cfg.password, tls_ca_file=cfg.tls_ca_file,
+                              persistent=False, subscriptions=self.topics.reading_subscriptions(), subscribe_qos=0,
+                              on_message=self._on_lane_message, protocol=cfg.mqtt_protocol, keepalive_s=cfg.keepalive_s)
+        try:
+            lane.start()
+        except ConnectionError as exc:
+            log.warning("live lane not started (%s): alarms wait for the durable session after a node loss", exc)
+            return
+        self.lane = lane
+        self.publisher.live = lane   # type: ignore[union-attr]
+        self._lane_worker.start()
 
     def _sparkplug_host(self) -> SparkplugHost | None:
         """The Sparkplug B host of the plant's mapped metrics (None when no sensor is mapped), with
@@ -287,6 +328,9 @@ class LiveBridge:
         """Stop cleanly: stop ingest, make durable and ack what was processed, publish offline,
         index the rest of the ingest log into history."""
         self._periodic.stop(timeout_s=10.0)
+        if self.lane is not None:
+            self.lane.on_message_cb = None
+            self._lane_worker.stop()
         if self.inbound is not None:
             self.inbound.client.on_message = None
             self.inbound.client.on_burst = None
@@ -300,6 +344,8 @@ class LiveBridge:
         if self.engine is not None:
             self.engine.wait_idle(5.0)
             self.engine.stop()
+        if self.lane is not None:
+            self.lane.stop(drain_s=0.5)
         if self.publisher is not None:
             self.publisher.status(False)
         if self.out is not None:
@@ -332,6 +378,10 @@ class LiveBridge:
             self.acker._stop = True
         if self.out is not None:
             self.out.kill()
+        if self.lane is not None:
+            self.lane.on_message_cb = None
+            self._lane_worker.stop()
+            self.lane.kill()
         if self.engine is not None:
             self.engine.stop(1.0)
         if isinstance(self.indexer, IndexerProcess):
@@ -348,7 +398,41 @@ class LiveBridge:
         self.stop()
 
     # ------------------------------------------------------------------ inbound
+    def _on_lane_message(self, conn: MqttConnection, msg: mqtt.MQTTMessage) -> None:
+        """A reading from the live lane: held for ``live_lane_after_s`` (:meth:`_lane_pass`)."""
+        if len(self._lane_held) < 100_000:
+            self._lane_held.append((time.monotonic(), msg.topic, msg.payload))
+
+    def _lane_pass(self) -> None:
+        """Every 0.1 s: a message the lane has held for ``live_lane_after_s`` is used (live state,
+        alarms) unless the durable session delivered the same message meanwhile (after a node
+        loss JetStream holds QoS 1 delivery per subscription until its leaders are elected again);
+        a message used here and delivered later by the durable session is not newer there: only
+        history takes it."""
+        after = self.config.live_lane_after_s
+        now = time.monotonic()
+        held, seen, order = self._lane_held, self._durable_seen, self._durable_order
+        while order and now - order[0][0] > 3 * after:        # forget what the lane no longer needs
+            _t, key = order.popleft()
+            if seen.get(key, 0) <= 1:
+                seen.pop(key, None)
+            else:
+                seen[key] -= 1
+        while held and now - held[0][0] >= after:
+            _t, topic, payload = held.popleft()
+            if hash((topic, payload)) not in seen and self.lane_ingestor is not None:
+                self.lane_used += 1
+                self.lane_ingestor.handle(topic, payload)
+
+    def _durable_delivered(self, topic: str, payload: bytes) -> None:
+        """Note a message of the durable session (for the live lane)."""
+        key = hash((topic, payload))       # (a 64-bit hash: the payloads themselves are not kept)
+        self._durable_seen[key] = self._durable_seen.get(key, 0) + 1
+        self._durable_order.append((time.monotonic(), key))
+
     def _on_message(self, conn: MqttConnection, msg: mqtt.MQTTMessage) -> None:
+        if self.lane is not None:
+            self._durable_delivered(msg.topic, msg.payload)
         self.ingestor.handle(msg.topic, msg.payload)  # type: ignore[union-attr]
         if msg.qos > 0:
             self.acker.add_many(conn, [msg.mid], self.ingestor.take_receipts())  # type: ignore[union-attr]
@@ -356,6 +440,9 @@ class LiveBridge:
     def _on_burst(self, conn: MqttConnection, msgs: list[Any]) -> None:
         """The messages of one socket read: processed as a group (one TwinState update and one
         alarm submission for their batches), then handed to the acker together."""
+        if self.lane is not None:
+            for m in msgs:
+                self._durable_delivered(m.topic, m.payload)
         self.ingestor.handle_burst([(m.topic, m.payload) for m in msgs])  # type: ignore[union-attr]
         self.acker.add_many(conn, [m.mid for m in msgs if m.qos > 0],  # type: ignore[union-attr]
                             self.ingestor.take_receipts())  # type: ignore[union-attr]
@@ -492,6 +579,7 @@ class LiveBridge:
             "indexer": self._indexer_stats(),
             "alarm_engine": self.engine.stats if self.engine else None,
             "session_present": self.inbound.session_present if self.inbound else None,
+            "live_lane_used": self.lane_used if self.lane is not None else None,
         }
 
 

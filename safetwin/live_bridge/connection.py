@@ -79,7 +79,7 @@ class MqttConnection:
                  on_burst: Callable[[MqttConnection, list[Any]], None] | None = None,
                  session_expiry_s: int = SESSION_EXPIRY_S, keepalive_s: int = 30,
                  protocol: str = "auto", fallbacks: Sequence[tuple[str, int]] = (),
-                 publish_timeout_s: float | None = -1.0) -> None:
+                 publish_timeout_s: float | None = -1.0, subscribe_qos: int = 1) -> None:
         if protocol not in (*PROTOCOLS, "auto"):
             raise ValueError(f"protocol {protocol!r}: one of {', '.join(PROTOCOLS)}, auto")
         self.client_id = client_id
@@ -97,6 +97,7 @@ class MqttConnection:
         self._refused_protocol = False
         self.persistent = persistent
         self.subscriptions = subscriptions or []
+        self.subscribe_qos = subscribe_qos
         self.session_expiry_s = session_expiry_s if persistent else 0
         self.keepalive_s = keepalive_s
         self.on_message_cb = on_message
@@ -307,7 +308,7 @@ class MqttConnection:
                 log.exception("on_connected failed")
         self.subscribed.clear()
         if self.subscriptions:
-            _rc, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
+            _rc, self._sub_mid = client.subscribe([(t, self.subscribe_qos) for t in self.subscriptions])
         self.connected.set()
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:

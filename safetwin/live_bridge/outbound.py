@@ -138,6 +138,8 @@ class Publisher:
         self.conn = conn
         self.topics = topics
         self.signing_key = signing_key
+        #: the bridge's live lane (clusters): alarm transitions also go out on it at QoS 0
+        self.live: MqttConnection | None = None
         self._last: dict[str, bytes] = {}
         self.published = 0
         #: the retained muster status found at start (a previous run's); an empty status (pob 0)
@@ -151,6 +153,8 @@ class Publisher:
         for rec in recs:
             doc = alarm_payload(rec)
             body = encode(sign_alarm(doc, self.signing_key) if self.signing_key else doc)
+            if self.live is not None:       # first: nothing of the broker's storage on its way
+                self.live.publish(self.topics.live_alarm(), body, qos=0)
             self.conn.publish(self.topics.alarm_events(), body, qos=1)
             retained = b"" if rec.state is AlarmState.NORMAL else body
             self.conn.publish(self.topics.alarm(rec.alarm_id), retained, qos=1, retain=True)

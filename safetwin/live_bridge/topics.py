@@ -148,6 +148,10 @@ class Topics:
     def command(self, eid: str) -> str:
         return f"{self.root}/cmd/{eid}/req"
 
+    def live_alarm(self) -> str:
+        """Alarm transitions at QoS 0 through the bridge's live lane (clusters; not retained)."""
+        return f"{self.root}/twin/live/alarm"
+
     def receipts(self, gw: str) -> str:
         """Receipts to gateway ``gw``: which of its batches are durable in the twin's history."""
         return f"{self.root}/twin/receipts/{gw}"
@@ -165,6 +169,10 @@ class Topics:
     def notification_about(self, kind: str, record_id: str) -> str:
         """Workflow notifications about one record (``permits``/``PTW-…``, ``hazards``/``HZ-…`` …)."""
         return f"{self.root}/twin/notify/about/{kind}/{record_id}"
+
+    def reading_subscriptions(self) -> list[str]:
+        """The topic filters that carry sensor readings (the bridge's live lane takes these)."""
+        return [f"{self.root}/+/+/sensor/+/reading", f"{self.root}/gw/+/readings"]
 
     def subscriptions(self) -> list[str]:
         """The topic filters the bridge subscribes to (QoS 1 each)."""

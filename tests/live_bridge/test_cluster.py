@@ -2,7 +2,8 @@
 
 * the connection falls back to MQTT 3.1.1 where MQTT 5 is refused, and stays on 5 with Mosquitto;
 * a broker node SIGKILLed mid-stream (the node the bridge and the gateway are on): every
-  acknowledged reading stored exactly once and an alarm raised through the surviving nodes;
+  acknowledged reading stored exactly once and an alarm raised through the surviving nodes, as a
+  retained record and on the live lane's QoS 0 feed;
 * the active bridge SIGKILLed mid-stream with a standby waiting on the store lease (SQLite and
   PostgreSQL): the standby takes over and every reading is stored exactly once.
 
@@ -80,6 +81,8 @@ def test_node_killed_mid_stream_loses_nothing(cluster, small_plant, tmp_path):
         cluster.kill(0)                       # the node of the bridge and of the gateway
         probe.fire()
         assert probe.wait(120) is not None, "no alarm after the node loss"
+        assert probe.wait_live(120) is not None, "no alarm on the live feed (twin/live/alarm) after the node loss"
+        assert bridge.lane is not None and bridge.lane.subscribe_qos == 0
         assert stream.wait_acked(180), "the gateway could not deliver through the surviving nodes"
         assert bridge.wait_indexed(120)
         acc = account(bridge.store, stream, wait_s=120)

@@ -147,27 +147,35 @@ def account(store: Store, stream: GatewayStream, *, wait_s: float = 0.0) -> Acco
 
 
 class AlarmProbe:
-    """Times reading → retained alarm through the cluster: an observer on ``observer`` (a node)
-    subscribes to the site's alarm topics; :meth:`fire` publishes a reading of ``sensor`` at
-    ``value`` (above its high-high level) through ``publish_via``; :meth:`wait` returns the
-    seconds until an alarm record of that sensor with an active state arrived (None: timeout)."""
+    """Times reading → alarm through the cluster: an observer on ``observer`` (a node)
+    subscribes to the site's retained alarm records (QoS 1) and to the bridge's live alarm feed
+    (``twin/live/alarm``, QoS 0); :meth:`fire` publishes a reading of ``sensor`` at ``value``
+    (above its high-high level) through ``publish_via``; :meth:`wait` (:meth:`wait_live`) returns
+    the seconds until an active alarm record of that sensor arrived on the retained topic (on the
+    live feed); None: timeout."""
 
     def __init__(self, site: str, observer: list[Endpoint], publish_via: list[Endpoint], *, sensor: str,
                  value: float) -> None:
         self.topics = Topics(site)
         self.sensor, self.value = sensor, value
         self._raised = threading.Event()
+        self._live = threading.Event()
         self.fired_at = 0.0
         self.raised_at = 0.0
+        self.live_at = 0.0
         suffix = uuid.uuid4().hex[:6]
         self.observer = MqttConnection(f"drill-observer-{suffix}", *observer[0], fallbacks=observer[1:],
                                        persistent=False, subscriptions=[self.topics.alarm("+")],
                                        on_message=self._on_alarm, keepalive_s=5)
+        self.live_observer = MqttConnection(f"drill-live-{suffix}", *observer[0], fallbacks=observer[1:],
+                                            persistent=False, subscriptions=[self.topics.live_alarm()],
+                                            subscribe_qos=0, on_message=self._on_alarm, keepalive_s=5)
         self.publisher = MqttConnection(f"drill-probe-{suffix}", *publish_via[0], fallbacks=publish_via[1:],
                                         keepalive_s=5)
 
     def start(self) -> AlarmProbe:
         self.observer.start()
+        self.live_observer.start()
         self.publisher.start()
         return self
 
@@ -179,9 +187,10 @@ class AlarmProbe:
         except ValueError:
             return
         if doc.get("source") == self.sensor and doc.get("active") is True:
-            if not self._raised.is_set():
-                self.raised_at = time.monotonic()
-                self._raised.set()
+            done, attr = (self._live, "live_at") if conn is self.live_observer else (self._raised, "raised_at")
+            if not done.is_set():
+                setattr(self, attr, time.monotonic())
+                done.set()
 
     def fire(self, seq: int = 1) -> None:
         now = time.time()
@@ -194,9 +203,15 @@ class AlarmProbe:
             return None
         return self.raised_at - self.fired_at
 
+    def wait_live(self, timeout_s: float) -> float | None:
+        if not self._live.wait(timeout_s):
+            return None
+        return self.live_at - self.fired_at
+
     def close(self) -> None:
         self.publisher.stop(drain_s=1.0)
         self.observer.stop(drain_s=0.0)
+        self.live_observer.stop(drain_s=0.0)
 
 
 class BridgeProcess:

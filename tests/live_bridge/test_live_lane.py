@@ -1,0 +1,47 @@
+"""The bridge's live lane (docs/cluster.md): a second, QoS 0 connection that keeps the live state
+and the alarms going while the durable session delivers nothing (a cluster node lost), and the
+live alarm feed ``twin/live/alarm``. On the suite's Mosquitto, with the broker named twice as the
+"cluster"; the durable session is made silent by detaching its message callbacks."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import replace
+
+from safetwin.live_bridge.bridge import LiveBridge
+from safetwin.live_bridge.connection import MqttConnection
+from safetwin.live_bridge.payloads import iso_ms
+
+from .conftest import wait_for
+
+
+def _reading(sid: str, seq: int, value: float) -> str:
+    return json.dumps({"sid": sid, "seq": seq, "ts": iso_ms(time.time()), "v": value})
+
+
+def test_live_lane_feeds_alarms_while_the_durable_session_is_silent(small_plant, bridge_config, broker, pub):
+    cfg = replace(bridge_config, fallbacks=(broker,))
+    got: list[dict] = []
+    with LiveBridge(small_plant, cfg) as bridge:
+        feed = MqttConnection("feed-" + uuid.uuid4().hex[:6], *broker, persistent=False, subscribe_qos=0,
+                              subscriptions=[bridge.topics.live_alarm()],
+                              on_message=lambda c, m: got.append(json.loads(m.payload))).start()
+        try:
+            assert bridge.lane is not None and bridge.lane.subscribe_qos == 0
+            topic = bridge.topics.reading("a", "u", "GD-01")
+            # healthy: the durable session has each message first, the lane drops its copy
+            pub.send(topic, _reading("GD-01", 1, 5.0))
+            assert wait_for(lambda: bridge.state.reading("GD-01") is not None)
+            assert wait_for(lambda: not bridge._lane_held, 10)
+            assert bridge.lane_used == 0
+            # the durable session delivers nothing (as during a JetStream election): the lane's
+            # copy is used after live_lane_after_s and the alarm goes out on the live feed
+            bridge.inbound.on_message_cb = bridge.inbound.on_burst_cb = None
+            pub.send(bridge.topics.reading("a", "u", "CL-01"), _reading("CL-01", 1, 5.0))
+            assert wait_for(lambda: bridge.lane_used == 1, 10), bridge.stats()
+            assert bridge.state.reading("CL-01").value == 5.0
+            assert wait_for(lambda: any(d.get("source") == "CL-01" and d.get("active") for d in got), 10)
+            assert bridge.stats()["live_lane_used"] == 1
+        finally:
+            feed.stop(0)
