@@ -32,7 +32,7 @@ import numpy as np
 
 from safetwin.app.machine import compute_threads
 from safetwin.emergency_planner.evacuation import (EvacuationModel, EvacuationParams, LocomotionParams,
-                                                   OutputParams, weidmann_speeds)
+                                                   NavigationParams, OutputParams, weidmann_speeds)
 from safetwin.emergency_planner.evacuation import scenarios as S
 from safetwin.emergency_planner.evacuation.navigation import NavigationFields, build_raster
 
@@ -60,13 +60,15 @@ def build(scene: str, n: int, seed: int = 1):
     return sc
 
 
-PARAMS = {"jupedsim": LocomotionParams(radius_m=0.15, time_gap_s=1.0, range_neighbour_m=0.1),
+# the plain collision-free speed model on both sides (SafeTwin's density limit off): same model family
+PARAMS = {"jupedsim": LocomotionParams(radius_m=0.15, time_gap_s=1.0, range_neighbour_m=0.1, density_radius_m=0.0),
           "safetwin": LocomotionParams()}
 
 
 def run_safetwin(sc, dt: float, max_time: float, loc: LocomotionParams) -> EngineRun:
     t0 = time.perf_counter()
     params = EvacuationParams(dt_s=dt, t_max_s=max_time, locomotion=loc, threads=compute_threads(),
+                              navigation=NavigationParams(route_choice="nearest"),  # JuPedSim: fixed nearest exit
                               output=OutputParams(trajectory_interval_s=None))
     model = EvacuationModel(sc.geometry, sc.population, params)
     setup = time.perf_counter() - t0

@@ -70,6 +70,7 @@ from .evacuation import (EvacuationParams, Exposure, ExitClosure, Blockage, Navi
 from .evacuation.geometry import EvacuationGeometry, Goal
 from .evacuation.params import OutputParams
 from .evacuation.results import EvacuationResult
+from .plant_evacuation import PLANT_ROUTE_CHOICE
 from .physics.consequence import estimate_source
 from .physics.dispersion import PuffTrain, WindHistory, puff_train
 from .physics.domino import time_to_failure_s
@@ -643,7 +644,8 @@ class _Incident:
         pm = sc.population.premovement
         params = EvacuationParams(dt_s=s.evacuation_dt_s, t_max_s=max(self.T, s.evacuation_max_s), alarm_time_s=max(alarm_s, 0.0),
                                   exposure_interval_s=2.0, seed=s.seed,
-                                  navigation=NavigationParams(cell_m=s.nav_cell_m, replan_interval_s=s.replan_interval_s),
+                                  navigation=NavigationParams(cell_m=s.nav_cell_m, replan_interval_s=s.replan_interval_s,
+                                                              route_choice=PLANT_ROUTE_CHOICE),
                                   output=OutputParams(trajectory_interval_s=s.trajectory_interval_s))
         pop = Population(xy, premovement=PreMovement(pm.kind, pm.a, pm.b), ids=ids)
         self.exposures = exposures

@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 from safetwin.plant_models.geometry import interior_fences, muster_goals, walkable_area
 from safetwin.plant_models.loader import Plant
 
-from .evacuation import EvacuationParams, EvacuationResult, simulate_evacuation
+from .evacuation import EvacuationParams, EvacuationResult, NavigationParams, simulate_evacuation
 from .evacuation.geometry import EvacuationGeometry, Goal
 from .evacuation.navigation import HazardFn
 from .evacuation.population import Population, PreMovement
@@ -25,6 +25,12 @@ from .evacuation.population import Population, PreMovement
 #: Pre-movement after the site alarm (s): lognormal with median 60 s (NIST TN 1822 uses
 #: lognormal forms; 60 s median suits trained plant staff who hear a site alarm).
 PLANT_PREMOVEMENT = PreMovement(kind="lognormal", a=float(np.log(60.0)), b=0.5)
+
+#: Exit choice on a plant: the nearest open muster point by travel time. Muster points are open
+#: areas, not doors, so no queue forms in front of them (a full one closes by its declared
+#: capacity and its people re-choose); the quickest-exit choice would cost one travel-time field
+#: per muster point at every hazard re-plan of a site-sized raster for no change in the routes.
+PLANT_ROUTE_CHOICE = "nearest"
 
 
 def plant_geometry(plant: Plant, blocked: list[BaseGeometry] | None = None) -> EvacuationGeometry:
@@ -55,7 +61,7 @@ def evacuate_plant(plant: Plant, positions: np.ndarray, *, params: EvacuationPar
                    until_s: float | None = 3600.0, ids: list[str] | None = None) -> EvacuationResult:
     """Evacuate the people at ``positions`` (m; named ``ids``, default p0, p1, …) to the plant's
     muster points (nearest open by travel time)."""
-    params = params or EvacuationParams(seed=seed)
+    params = params or EvacuationParams(seed=seed, navigation=NavigationParams(route_choice=PLANT_ROUTE_CHOICE))
     population = Population(np.asarray(positions, dtype=float), premovement=premovement, ids=ids)
     return simulate_evacuation(plant_geometry(plant, blocked), population, params=params, hazard=hazard,
                                until_s=until_s)

@@ -216,3 +216,33 @@ def test_bad_people_rejected_with_located_message():
     pos[1] = (3.0, 2.0)
     with pytest.raises(ValueError, match="p2: free_speed_m_s"):
         EvacuationModel(geo, Population(pos, free_speed_m_s=np.array([1.0, 1.2, -1.0])))
+
+
+def test_mesa_agents_space_behaviour_and_agent_dataframe():
+    """Mesa is the agent layer: people live in a Mesa ContinuousSpace whose position array is the
+    one the kernel moves, alarm / start / route choice are agent methods, and the DataCollector
+    gives an agent-level DataFrame (position, state, dose)."""
+    geo, pos = corridor(3)
+    gas = Exposure(lambda x, y, t: np.full(np.shape(x), 2.0), name="gas", incapacitating=False)
+    p = EvacuationParams(alarm_time_s=1e6, output=OutputParams(trajectory_interval_s=0.5, agent_records=True))
+    m = EvacuationModel(geo, Population(pos, premovement_s=np.array([0.0, 0.0, 2.0])), p, exposures=[gas])
+    assert m.space.agent_positions is m.pos or np.shares_memory(m.space.agent_positions, m.pos)
+    m.run(until_s=1.0)
+    assert [q.state for q in m.people] == ["working"] * 3
+    m.people[0].hear_alarm()  # one person alerted by hand (a phone call), the others not
+    m.people[0].reconsider_route()
+    m.run(until_s=3.0)
+    assert [q.state for q in m.people] == ["moving", "working", "working"]
+    assert m.people[0].position[0] > pos[0, 0] + 1.0
+    assert np.allclose(m.people[0].position, m.space.agent_positions[0])
+    m.alert(np.array([1, 2]))  # the rest hear the alarm at 3 s; person 2 leaves 2 s later
+    m.run(until_s=4.0)
+    assert [q.state for q in m.people] == ["moving", "moving", "alerted"]
+    m.run()
+    df = m.datacollector.get_agent_vars_dataframe()
+    assert {"x_m", "y_m", "state", "dose_gas"} <= set(df.columns)
+    last = df.xs(df.index.get_level_values(0).max(), level=0)
+    assert set(last["state"]) == {"arrived"} and len(last) == 3
+    res = m.result()
+    assert np.allclose(sorted(last["dose_gas"]), sorted(res.dose["gas"]))
+    assert np.allclose(res.dose["gas"], 2.0 * res.arrival_time_s)

@@ -11,7 +11,8 @@ Quick start::
     print(res.rset_s, res.summary())
 """
 from .api import make_geometry, simulate_evacuation
-from .exposure import Exposure, aegl_equivalent_dose, probit_probability
+from .exposure import (Exposure, aegl_equivalent_dose, frantzich_nilsson_speed, irritant_speed,
+                       jin_irritant_smoke_speed, linear_smoke_speed, probit_probability, purser_fed_rate)
 from .geometry import EvacuationGeometry, Goal
 from .model import STATES, Blockage, EvacuationModel, ExitClosure, Person
 from .navigation import concentration_hazard
@@ -26,5 +27,6 @@ __all__ = [
     "ExitClosure", "Blockage", "STATES", "EvacuationParams", "LocomotionParams", "NavigationParams",
     "OutputParams", "WatchdogParams", "Population", "PreMovement", "weidmann_speeds", "rimea_age_speeds",
     "random_positions", "Exposure", "aegl_equivalent_dose", "probit_probability", "concentration_hazard",
+    "frantzich_nilsson_speed", "jin_irritant_smoke_speed", "linear_smoke_speed", "irritant_speed", "purser_fed_rate",
     "EvacuationResult", "Hotspot",
 ]

@@ -69,8 +69,8 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
               dirs, gx0, gy0, gh, gnx, gny,
               cstart, ccount, citems, cx0, cy0, cw, ch, ncx, ncy, period, reach, rep_cut, lmax,
               segs, wstart, witems, wx0, wy0, wcell, wnx, wny, wcut,
-              a, D, aw, Dw, ac, Dc, dt,
-              goal_grid, goal_open, target,
+              a, D, aw, Dw, ac, Dc, lane_half, dens_r, dens_gamma, dens_rho_max, dens_floor, dt,
+              goal_grid, goal_open, target, zone_factor,
               newpos, speed, heading_new, arrived_goal):
     n = pos.shape[0]
     rep2 = rep_cut * rep_cut
@@ -123,6 +123,7 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
         kx = min(max(kx, 0), ncx - 1)
         ky = min(max(ky, 0), ncy - 1)
         k1 = int(math.ceil(rep_cut / min(cw, ch)))
+        n_ahead = 0
         for dyc in range(-k1, k1 + 1):
             cyy = ky + dyc
             if cyy < 0 or cyy >= ncy:
@@ -149,6 +150,8 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
                     if d2 > rep2 or d2 < 1e-18:
                         continue
                     d = math.sqrt(d2)
+                    if d < dens_r and e0x * dx + e0y * dy >= 0.5 * d:  # within 60 degrees of the way
+                        n_ahead += 1
                     contact = ri + radius[j]
                     R = a * math.exp((contact - d) / D)
                     ex -= R * dx / d
@@ -217,7 +220,7 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
                             continue
                         contact = ri + radius[j]
                         perp = -ey * dx + ex * dy
-                        if abs(perp) > contact:
+                        if abs(perp) > max(contact, 2.0 * lane_half):
                             continue
                         sp = math.sqrt(dx * dx + dy * dy) - contact
                         if sp < smin:
@@ -225,9 +228,24 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
             # every unvisited cell is at least ring*cw away (cw <= ch): stop when nothing closer
             if (smin + lmax) <= ring * min(cw, ch):
                 break
+        # free speed in a speed zone (stairs, ramps ...): the zone factor at the agent's cell
+        vfree = v0[i]
+        zi = int((px - gx0) / gh)
+        zj = int((py - gy0) / gh)
+        if zi >= 0 and zi < gnx and zj >= 0 and zj < gny:
+            vfree *= zone_factor[zj, zi]
+        # local density ahead (people in the 120-degree sector of radius dens_r ahead, per m²) limits
+        # the free speed by Weidmann's speed-density relation, scaled to the person's free speed
+        if dens_r > 0.0 and n_ahead > 0:
+            rho = (n_ahead + 1.0) / (math.pi * dens_r * dens_r / 3.0)  # + the person themself
+            lim = 1.0 - math.exp(-dens_gamma * (1.0 / rho - 1.0 / dens_rho_max))
+            if lim < dens_floor:
+                lim = dens_floor
+            if lim < 1.0:
+                vfree *= lim
         vi = smin / tgap[i]
-        if vi > v0[i]:
-            vi = v0[i]
+        if vi > vfree:
+            vi = vfree
         if vi < 0.0:
             vi = 0.0
         nx_ = px + dt * vi * ex

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Goal", "EvacuationGeometry", "WallIndex", "wall_segments", "build_wall_index"]
+__all__ = ["Goal", "SpeedZone", "EvacuationGeometry", "WallIndex", "wall_segments", "build_wall_index"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,20 @@ class Goal:
     sink: bool = True
 
 
+@dataclass(frozen=True)
+class SpeedZone:
+    """An area where the free walking speed is multiplied by ``factor`` (stairs in a 2-D plan,
+    ramps, rough ground). RiMEA 4.1.1 tests 2, 3 and 13 model stairs this way where there is no
+    second floor; DIN 18009-2 Tab. F.2 (after Fruin) allows half the level speed on stairs."""
+
+    polygon: Polygon
+    factor: float
+
+    def __post_init__(self) -> None:
+        if not (0.0 < self.factor <= 1.0):
+            raise ValueError(f"speed zone factor must be in (0, 1], got {self.factor!r}")
+
+
 @dataclass
 class EvacuationGeometry:
     """Walkable area plus goals.
@@ -49,12 +63,14 @@ class EvacuationGeometry:
     lines are not walls and agents leaving at x1 re-enter at x0. ``walls`` (lines, e.g. the plant's
     interior fences) are thin obstacles already cut out of ``walkable``; the navigation raster also
     closes every cell they cross, so a wall thinner than a cell still blocks the way.
+    ``speed_zones`` slow people down where they lie (the navigation fields know it too).
     """
 
     walkable: Polygon | MultiPolygon
     goals: list[Goal] = field(default_factory=list)
     periodic_x: tuple[float, float] | None = None
     walls: BaseGeometry | None = None
+    speed_zones: list[SpeedZone] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.walkable, (Polygon, MultiPolygon)):

@@ -28,6 +28,7 @@ import mesa
 import numba
 import numpy as np
 import shapely
+from mesa.experimental.continuous_space import ContinuousSpace, ContinuousSpaceAgent
 from shapely.geometry import LineString, Polygon
 
 from . import _kernels as K
@@ -62,18 +63,39 @@ class Blockage:
     polygon: Polygon
 
 
-class Person(mesa.Agent):
-    """Façade over row ``index`` of the model's arrays (read-only views, cheap to create)."""
+class Person(ContinuousSpaceAgent):
+    """One person: a Mesa agent in the model's ``ContinuousSpace`` whose row ``index`` of the
+    model's arrays is its state (``person.position`` is row ``index`` of
+    ``model.space.agent_positions``, the very array the locomotion kernel moves).
+
+    Behaviour is written as agent methods over the vectorised core: each method acts on this one
+    person through the same array functions the model applies to whole groups at once (the model
+    never calls a Python method per person and step; it calls these when an event of the person is
+    due, or the batch form for everybody due at that time):
+
+    * :meth:`hear_alarm` — working -> alerted, the pre-movement clock starts;
+    * :meth:`start_moving` — alerted -> moving once the pre-movement time has passed;
+    * :meth:`reconsider_route` — quickest-exit choice with the queue ahead and hysteresis
+      (see :meth:`EvacuationModel.reconsider_routes`).
+    """
 
     def __init__(self, model: EvacuationModel, index: int, person_id: str):
-        super().__init__(model)
+        super().__init__(model.space, model)
         self.index = int(index)
         self.person_id = person_id
 
     @property
-    def position(self) -> tuple[float, float]:
+    def position(self) -> tuple[float, float]:  # type: ignore[override]
         p = self.model.pos[self.index]
         return float(p[0]), float(p[1])
+
+    @property
+    def x_m(self) -> float:
+        return float(self.model.pos[self.index, 0])
+
+    @property
+    def y_m(self) -> float:
+        return float(self.model.pos[self.index, 1])
 
     @property
     def state(self) -> str:
@@ -105,8 +127,25 @@ class Person(mesa.Agent):
     def dose(self) -> dict[str, float]:
         return {e.name: float(self.model.dose[k][self.index]) for k, e in enumerate(self.model.exposures)}
 
-    def step(self) -> None:  # movement is done in bulk by the model
-        pass
+    def hear_alarm(self) -> None:
+        """The person is alerted now (site alarm, a phone call, a colleague): working -> alerted,
+        starts moving after their pre-movement time."""
+        self.model.alert(np.array([self.index]))
+
+    def start_moving(self) -> None:
+        """Alerted -> moving now (the pre-movement time is over)."""
+        self.model.start_moving(np.array([self.index]))
+
+    def reconsider_route(self) -> None:
+        """Re-choose the exit now (quickest exit with the queue ahead, with hysteresis)."""
+        self.model.reconsider_routes(np.array([self.index]))
+
+    def step(self) -> None:
+        """Mesa's per-agent step, for driving one person by hand: start moving once due.
+        ``EvacuationModel.step`` does this for everybody in bulk (and moves them)."""
+        m = self.model
+        if m.state[self.index] == ALERTED and m.t_start[self.index] <= m.time + 1e-9:
+            self.start_moving()
 
 
 class EvacuationModel(mesa.Model):
@@ -139,8 +178,9 @@ class EvacuationModel(mesa.Model):
         self.tgap = np.full(n, loc.time_gap_s)
         self.premove = (np.asarray(population.premovement_s, float).copy() if population.premovement_s is not None
                         else population.premovement.sample(n, rng))
-        self.t_start = params.alarm_time_s + self.premove
-        self.state = np.full(n, WORKING if params.alarm_time_s > 0 else ALERTED, np.int8)
+        self.t_alerted = np.full(n, np.nan)
+        self.t_start = np.full(n, np.inf)  # alerted time + pre-movement, once alerted
+        self.state = np.full(n, WORKING, np.int8)
         G = len(geometry.goals)
         targets = population.targets or [None] * n
         self.target = np.array([-1 if (t is None or t == "nearest") else geometry.goal_index(t) for t in targets],
@@ -156,6 +196,12 @@ class EvacuationModel(mesa.Model):
         self.dose = [np.zeros(n) for _ in self.exposures]
         # the plain time integral of each field (field units x s), next to the toxic load C^n t
         self.field_integral = [np.zeros(n) for _ in self.exposures]
+        # exact dose bookkeeping: each person's dose is integrated up to dose_time_s[i] (trapezoid
+        # between samples), where the fields had the values _c_last; arrival closes the integral
+        self.dose_time_s = np.zeros(n)
+        self._c_last = [np.zeros(n) for _ in self.exposures]
+        # free walking speed after the hazard's effect on walking (smoke, irritants); <= v0
+        self.v_free = self.v0.copy()
         self.tolerance = rng.uniform(0, 1, n)
         self.ids = list(population.ids) if population.ids is not None else [f"p{k}" for k in range(n)]
         self._validate(geometry)
@@ -176,7 +222,7 @@ class EvacuationModel(mesa.Model):
         # repulsion cut-off (R < 0.02 beyond l + 6 D); cell side >= 0.5 m
         self.lmax = lmax
         self.reach = lmax + vmax * float(self.tgap.max())
-        self.rep_cut = max(0.5, lmax + 6 * loc.range_neighbour_m)
+        self.rep_cut = max(0.5, lmax + 6 * loc.range_neighbour_m, loc.density_radius_m)
         cell = max(0.5, self.rep_cut / 2)
         x0, y0, x1, y1 = geometry.bounds
         if geometry.periodic_x is not None:
@@ -200,11 +246,11 @@ class EvacuationModel(mesa.Model):
         self._tau: np.ndarray | None = None
         self._tau_time = 0.0
         # --- bookkeeping -----------------------------------------------------------------------
-        self._order_start = np.argsort(self.t_start, kind="stable")
-        self._start_ptr = 0
-        self._alarm_done = params.alarm_time_s <= 0
+        self._alarm_done = False
+        self._route_next = 0.0
+        self._flow_log: list[tuple[float, np.ndarray]] = []  # (time, arrivals per goal so far)
         self._ev_ptr = 0
-        self._next_exposure = 0.0
+        self._next_exposure = params.exposure_interval_s
         out = params.output
         self._traj_every = (max(int(round(out.trajectory_interval_s / self.dt)), 1)
                             if out.trajectory_interval_s else 0)
@@ -239,11 +285,22 @@ class EvacuationModel(mesa.Model):
         self._cell_start = np.full(self.ncx * self.ncy, -1, np.int64)
         self._cell_count = np.zeros(self.ncx * self.ncy, np.int64)
         self._cell_items = np.empty(n, np.int64)
-        # --- the Mesa agents (façade) --------------------------------------------------------
+        # --- the Mesa agents, in a Mesa continuous space holding the positions -------------------
+        self.space = ContinuousSpace([[x0, x1], [y0, y1]], torus=False, random=self.random, n_agents=max(n, 1))
         self.people: list[Person] = [Person(self, k, self.ids[k]) for k in range(n)]
+        if n:
+            self.space.agent_positions[:] = self.pos
+            self.pos = self.space.agent_positions  # one array: Mesa's positions are the kernel's
+        agent_reporters: dict | None = None
+        if out.agent_records:  # per-person rows (a Python call per person and frame: small crowds)
+            agent_reporters = {"x_m": "x_m", "y_m": "y_m", "state": "state", "target": "target",
+                               **{f"dose_{e.name}": (lambda a, k=k: float(a.model.dose[k][a.index]))
+                                  for k, e in enumerate(self.exposures)}}
         self.datacollector = mesa.DataCollector(model_reporters={
-            s: (lambda m, code=code: int(np.count_nonzero(m.state == code))) for code, s in enumerate(STATES)})
+            s: (lambda m, code=code: int(np.count_nonzero(m.state == code))) for code, s in enumerate(STATES)},
+            agent_reporters=agent_reporters)
         self._apply_alarm_and_starts()
+        self._sample_exposures(np.arange(n), 0.0, initial=True)
         self._replan(force=True)
 
     def _validate(self, geometry: EvacuationGeometry) -> None:
@@ -290,7 +347,9 @@ class EvacuationModel(mesa.Model):
         if self.hazard is not None:
             todo = self._in_physics() & (self.state != INCAPACITATED)
             if todo.any():
-                t0 = max(self.time, float(np.min(self.t_start[todo])))
+                working = self.state == WORKING  # not alerted yet: from the site alarm on
+                start = np.where(working, max(self.params.alarm_time_s, self.time) + self.premove, self.t_start)
+                t0 = max(self.time, float(np.min(start[todo])))
                 if self._tau is None or self.time - self._tau_time >= p.tau_refresh_s - 1e-9:
                     self._tau = forward_arrival_time(self.raster, self.pos[todo, 0], self.pos[todo, 1],
                                                      p.hazard_reference_speed_m_s)
@@ -353,6 +412,61 @@ class EvacuationModel(mesa.Model):
         self.state[sip & ok] = MOVING
         self.field_idx = np.maximum(fidx, 0)
 
+    def _arrival_target(self) -> np.ndarray:
+        """Goal each person may arrive at (-1: any): people who choose their own exit arrive at
+        whichever open goal they step into; assigned people only at theirs."""
+        return np.where(self.initial_target < 0, -1, self.target)
+
+    def goal_flow_p_s(self) -> np.ndarray:
+        """Flow of each goal (persons/s) over the last ``flow_window_s``; the prior
+        ``exit_flow_p_s`` where fewer than 5 people arrived in the window."""
+        nav = self.params.navigation
+        self._flow_log.append((self.time, self.goal_count.copy()))
+        while len(self._flow_log) > 1 and self._flow_log[1][0] <= self.time - nav.flow_window_s:
+            self._flow_log.pop(0)
+        t0, c0 = self._flow_log[0]
+        arrived = self.goal_count - c0
+        span = max(self.time - t0, 1e-9)
+        return np.where(arrived >= 5, arrived / span, nav.exit_flow_p_s)
+
+    def reconsider_routes(self, idx: np.ndarray) -> None:
+        """Quickest-exit choice (see ``NavigationParams.route_choice``) for the moving people among
+        ``idx`` who have no assigned goal, vectorised over people and goals."""
+        nav = self.params.navigation
+        open_goals = np.flatnonzero(self._goal_available() & self.goal_sink)
+        idx = np.asarray(idx, np.int64)
+        choosers = idx[(self.initial_target[idx] < 0) & (self.state[idx] == MOVING)]
+        if len(open_goals) < 2 or not len(choosers):
+            return
+        movers = np.flatnonzero(self.state == MOVING)
+        x, y = self.pos[movers, 0], self.pos[movers, 1]
+        T = np.stack([self.nav.sample_T((int(g),), x, y) for g in open_goals])  # (G, M) metres
+        T_ok = np.where(np.isfinite(T), T, np.inf)
+        heading = self.target[movers]
+        col = np.full(len(movers), -1)
+        for k, g in enumerate(open_goals):
+            col[heading == g] = k
+        undecided = col < 0
+        col[undecided] = np.argmin(T_ok[:, undecided], axis=0)
+        flow = self.goal_flow_p_s()[open_goals]
+        walk = T_ok / np.maximum(self.v_free[movers], 0.05)[None, :]
+        queue = np.empty_like(walk)
+        for k in range(len(open_goals)):
+            ahead = np.sort(T_ok[k, col == k])
+            queue[k] = np.searchsorted(ahead, T_ok[k], side="left") / flow[k]
+        cost = np.maximum(walk, queue)
+        rows = np.searchsorted(movers, choosers)
+        cur = col[rows]
+        best = np.argmin(cost[:, rows], axis=0)
+        c_cur = cost[cur, rows]
+        c_best = cost[best, rows]
+        switch = ~np.isfinite(c_cur) | (c_best < c_cur - np.maximum(nav.switch_margin_s, nav.switch_margin_rel * c_cur))
+        choice = np.where(switch, best, cur)
+        new = open_goals[choice]
+        if np.any(new != self.target[choosers]):
+            self.target[choosers] = new
+            self._assign_fields()
+
     def remaining_route_m(self, idx: np.ndarray | None = None) -> np.ndarray:
         """Remaining cost-weighted route length to each person's goal (inf without a route)."""
         idx = np.arange(self.n) if idx is None else np.asarray(idx)
@@ -366,21 +480,28 @@ class EvacuationModel(mesa.Model):
     # ------------------------------------------------------------------ events and states
     def _apply_alarm_and_starts(self) -> None:
         t = self.time
-        if not self._alarm_done and t >= self.params.alarm_time_s:
-            self.state[self.state == WORKING] = ALERTED
+        if not self._alarm_done and t >= self.params.alarm_time_s - 1e-9:
+            self.alert(np.flatnonzero(self.state == WORKING), at_s=self.params.alarm_time_s)
             self._alarm_done = True
-        if not self._alarm_done:
-            return
-        order = self._order_start
-        n = self.n
-        p = self._start_ptr
-        while p < n and self.t_start[order[p]] <= t + 1e-9:
-            k = order[p]
-            if self.state[k] == ALERTED:
-                self.state[k] = MOVING
-                self.t_moving[k] = t
-            p += 1
-        self._start_ptr = p
+        due = np.flatnonzero((self.state == ALERTED) & (self.t_start <= t + 1e-9))
+        if len(due):
+            self.start_moving(due)
+
+    def alert(self, idx: np.ndarray, at_s: float | None = None) -> None:
+        """Alert the working people among ``idx`` at ``at_s`` (default now): they start moving
+        after their pre-movement time."""
+        idx = np.asarray(idx, np.int64)
+        idx = idx[self.state[idx] == WORKING]
+        self.state[idx] = ALERTED
+        self.t_alerted[idx] = self.time if at_s is None else at_s
+        self.t_start[idx] = self.t_alerted[idx] + self.premove[idx]
+
+    def start_moving(self, idx: np.ndarray) -> None:
+        """The alerted people among ``idx`` start moving now."""
+        idx = np.asarray(idx, np.int64)
+        idx = idx[self.state[idx] == ALERTED]
+        self.state[idx] = MOVING
+        self.t_moving[idx] = self.time
 
     def _apply_events(self) -> bool:
         changed = False
@@ -409,6 +530,9 @@ class EvacuationModel(mesa.Model):
             replan = True
         if replan:
             self._replan()
+        if self.params.navigation.route_choice == "quickest" and self.time >= self._route_next - 1e-9:
+            self._route_next = self.time + self.params.navigation.route_interval_s
+            self.reconsider_routes(np.flatnonzero(self.state == MOVING))
         in_phys = self._in_physics()
         mobile = self.state == MOVING
         n_active = int(np.count_nonzero(in_phys))
@@ -419,19 +543,20 @@ class EvacuationModel(mesa.Model):
             loc = self.params.locomotion
             w = self.walls
             r = self.raster
-            K.cfsm_step(self.pos, self.heading, mobile, self.v0, self.radius, self.tgap, self.field_idx,
+            K.cfsm_step(self.pos, self.heading, mobile, self.v_free, self.radius, self.tgap, self.field_idx,
                         self._dirs, r.x0, r.y0, r.h, r.nx, r.ny,
                         self._cell_start, self._cell_count, self._cell_items, self.cx0, self.cy0, self.cw, self.ch,
                         self.ncx, self.ncy,
                         self.period, self.reach, self.rep_cut, self.lmax,
                         w.segments, w.start, w.items, w.x0, w.y0, w.cell, w.nx, w.ny, self.wall_cutoff,
                         loc.strength_neighbour, loc.range_neighbour_m, loc.strength_wall, loc.range_wall_m,
-                        loc.strength_counterflow, loc.range_counterflow_m, dt,
-                        r.goal_id, self._goal_available() & self.goal_sink, self.target,
+                        loc.strength_counterflow, loc.range_counterflow_m, loc.lane_half_width_m,
+                        loc.density_radius_m, loc.density_gamma_m2, loc.jam_density_per_m2, loc.density_min_fraction, dt,
+                        r.goal_id, self._goal_available() & self.goal_sink, self._arrival_target(), r.zone_factor,
                         self._newpos, self.speed, self._newhead, self._arr_goal)
             if len(self._line_arr):
                 self._record_crossings(mobile)
-            self.pos, self._newpos = self._newpos, self.pos
+            np.copyto(self.pos, self._newpos)
             self.heading, self._newhead = self._newhead, self.heading
             arrived = np.flatnonzero(self._arr_goal >= 0)
             if len(arrived):
@@ -461,6 +586,7 @@ class EvacuationModel(mesa.Model):
             room = self.goal_capacity[g] - self.goal_count[g]
             adm, rest = sel[:max(room, 0)], sel[max(room, 0):]
             shelter = self.geometry.goals[g].shelter
+            self._sample_exposures(adm, t, check_harm=False)  # the dose integral ends on arrival
             self.state[adm] = SHELTERING if shelter else ARRIVED
             self.t_arrival[adm] = t
             self.arrival_goal[adm] = g
@@ -491,26 +617,60 @@ class EvacuationModel(mesa.Model):
                 frac = da / (da + db) if da + db > 0 else 0.0
                 self.crossings.append((self.time + frac * self.dt, int(idx[cand[k]]), li, int(-sp[cand[k]])))
 
+    def _exposed(self) -> np.ndarray:
+        """People whose dose still grows: everybody but those arrived at a goal (a designated
+        shelter counts as arrived; sheltering in place outdoors without a route does not)."""
+        done = (self.state == ARRIVED) | ((self.state == SHELTERING) & (self.arrival_goal >= 0))
+        return ~done
+
     def _expose(self) -> None:
-        step = self.params.exposure_interval_s
-        t_mid = self.time
-        exposed = self.state != SHELTERING
-        idx = np.flatnonzero(exposed)
+        self._sample_exposures(np.flatnonzero(self._exposed() & (self.dose_time_s < self.time)), self.time)
+        self._next_exposure = self.time + self.params.exposure_interval_s
+
+    def settle_doses(self) -> None:
+        """Integrate every still-exposed person's dose up to the current time (``run`` and
+        ``result`` do this; call it after stepping by hand)."""
+        self._sample_exposures(np.flatnonzero(self._exposed() & (self.dose_time_s < self.time - 1e-12)), self.time)
+
+    def _sample_exposures(self, idx: np.ndarray, t: float, initial: bool = False, check_harm: bool = True) -> None:
+        """Sample every exposure field at the current positions of people ``idx`` at time ``t``:
+        add the trapezoid from each person's last sample to ``t`` to the dose, update the free
+        walking speed in the hazard and, with ``check_harm``, incapacitate."""
+        if not self.exposures or not len(idx):
+            return
+        x, y = self.pos[idx, 0], self.pos[idx, 1]
+        span = np.zeros(len(idx)) if initial else t - self.dose_time_s[idx]
+        v = self.v0[idx].copy()
         for k, e in enumerate(self.exposures):
-            if not len(idx):
-                break
-            c = np.asarray(e.field(self.pos[idx, 0], self.pos[idx, 1], np.full(len(idx), t_mid)), float)
-            c = np.maximum(c, 0.0)
-            self.field_integral[k][idx] += c * step
-            self.dose[k][idx] += np.power(c, e.exponent) * step
-            if e.incapacitating:
-                P = e.harm_probability(self.dose[k][idx])
-                hit = idx[(P >= self.tolerance[idx]) & (P > 0) & (self.state[idx] != INCAPACITATED)
-                          & (self.state[idx] != ARRIVED)]
-                if len(hit):
-                    self.state[hit] = INCAPACITATED
-                    self.t_incapacitated[hit] = self.time
-        self._next_exposure = self.time + step
+            c = np.maximum(np.broadcast_to(np.asarray(e.field(x, y, np.full(len(idx), t)), float), (len(idx),)), 0.0)
+            c_prev = self._c_last[k][idx]
+            self.field_integral[k][idx] += 0.5 * (c_prev + c) * span
+            before = self.dose[k][idx]
+            after = before + 0.5 * (np.power(c_prev, e.exponent) + np.power(c, e.exponent)) * span
+            self.dose[k][idx] = after
+            self._c_last[k][idx] = c
+            if e.walking_speed is not None:
+                v = np.asarray(e.walking_speed(c, v), float)
+            if e.incapacitating and check_harm and not initial:
+                self._incapacitate(idx, e, before, after, t, span)
+        self.v_free[idx] = np.clip(v, 0.0, self.v0[idx])
+        self.dose_time_s[idx] = t
+
+    def _incapacitate(self, idx: np.ndarray, e: Exposure, before: np.ndarray, after: np.ndarray, t: float,
+                      span: np.ndarray) -> None:
+        able = (self.state[idx] != INCAPACITATED) & (self.state[idx] != ARRIVED)
+        if e.threshold is not None and e.harm is None:
+            hit = able & (after >= e.threshold)
+            with np.errstate(divide="ignore", invalid="ignore"):  # crossing time: linear in the dose
+                frac = np.where(after > before, (e.threshold - before) / (after - before), 1.0)
+            when = t - span * (1.0 - np.clip(frac, 0.0, 1.0))
+        else:
+            P = e.harm_probability(after)
+            hit = able & (P >= self.tolerance[idx]) & (P > 0)
+            when = np.full(len(idx), t)
+        if hit.any():
+            self.state[idx[hit]] = INCAPACITATED
+            self.t_incapacitated[idx[hit]] = when[hit]
 
     def _record_frame(self) -> None:
         m = self._in_physics()
@@ -529,6 +689,8 @@ class EvacuationModel(mesa.Model):
         peak[cells] = np.maximum(peak[cells], dens)
         self._dens_over.reshape(-1)[cells] += dens >= out.hotspot_density_per_m2
         self._dens_frames += 1
+        if out.agent_records:
+            self.settle_doses()
         self.datacollector.collect(self)
 
     def _watchdog(self) -> None:
@@ -545,7 +707,10 @@ class EvacuationModel(mesa.Model):
         self.pos[moving] = self._wd_ref_pos[moving]
         before = self.remaining_route_m(moving)
         self.pos[moving] = saved
-        progress = before - now
+        # no route before and now (inf - inf) is no progress; a route that appeared is progress
+        fin = np.isfinite(before) & np.isfinite(now)
+        progress = np.where(np.isfinite(now) & ~np.isfinite(before), np.inf, -np.inf)
+        progress[fin] = before[fin] - now[fin]
         stuck = moving[~(progress >= wd.min_progress_m)]
         self.stuck = stuck
         self._wd_ref_pos = self.pos.copy()
@@ -562,8 +727,10 @@ class EvacuationModel(mesa.Model):
             self.step()
         if self._traj_every and (not self._frames or self._frames[-1][0] < self.time):
             self._record_frame()
+        self.settle_doses()
         return self
 
     def result(self):
         from .results import EvacuationResult
+        self.settle_doses()
         return EvacuationResult.from_model(self)

@@ -47,7 +47,8 @@ class Raster(WalkableRaster):
     plus the goal and wall-distance layers of the navigation."""
 
     goal_id: np.ndarray  # (ny, nx) int16, index of the goal covering the cell centre, -1 none
-    wall_factor: np.ndarray  # (ny, nx) float, navigation speed factor near walls
+    wall_factor: np.ndarray  # (ny, nx) float, navigation speed factor near walls (speed zones included)
+    zone_factor: np.ndarray  # (ny, nx) float64, free-speed factor of the speed zones (1 elsewhere)
 
 
 def build_raster(geometry: EvacuationGeometry, params: NavigationParams, blocked=()) -> Raster:
@@ -80,7 +81,10 @@ def build_raster(geometry: EvacuationGeometry, params: NavigationParams, blocked
     c = params.wall_clearance_m
     f = params.wall_speed_factor
     wall_factor = np.where(dist >= c, 1.0, f + (1 - f) * np.clip(dist, 0, None) / c) if c > 0 else np.ones_like(dist)
-    return Raster(x0, y0, shared.h, nx, ny, walk, goal_id, wall_factor)
+    zone_factor = np.ones((ny, nx))
+    for zone in geometry.speed_zones:
+        zone_factor[shared.mask_of(zone.polygon).reshape(walk.shape)] = zone.factor
+    return Raster(x0, y0, shared.h, nx, ny, walk, goal_id, wall_factor * zone_factor, zone_factor)
 
 
 @dataclass

@@ -31,21 +31,40 @@ class LocomotionParams:
 
     Wall contact is excluded by construction: after each move an agent closer than its radius to a
     wall segment is projected back to distance ``r_i`` (no penetration, RiMEA test 6).
-    Defaults: JuPedSim's CFSM strengths and wall range (a = 8, a_w = 5, D_w = 0.02 m); radius
-    0.10 m, time gap 1.35 s and neighbour range D = 0.15 m calibrated together against Weidmann's
-    fundamental diagram (RiMEA test 4) and the Seyfried et al. (2009) bottleneck flow (see
-    docs/verification.md). The radius is the hard-core contact distance of the speed function,
-    smaller than a body's half-width.
+    Local density limit (SafeTwin's addition, ``density_radius_m``): the free speed is capped by
+    Weidmann's speed-density relation at the density a person sees ahead (see the field).
+
+    Defaults: JuPedSim's CFSM strengths and wall range (a = 8, a_w = 5, D_w = 0.02 m) and its
+    default time gap 1.0 s; radius 0.10 m, neighbour range D = 0.15 m and the density disc
+    1.8 m calibrated together against Weidmann's fundamental diagram (RiMEA test 4, 0.5-4 /m²)
+    and the Seyfried et al. (2009) bottleneck flow (see docs/verification.md). The radius is the
+    hard-core contact distance of the speed function, smaller than a body's half-width.
     """
 
     radius_m: float = 0.10
-    time_gap_s: float = 1.35
+    time_gap_s: float = 1.0
     strength_neighbour: float = 8.0
     range_neighbour_m: float = 0.15
     strength_wall: float = 5.0
     range_wall_m: float = 0.02
     strength_counterflow: float = 1.0
     range_counterflow_m: float = 0.5
+    lane_half_width_m: float = 0.0
+    """Half the width of the lane in which a neighbour ahead sets the spacing: a neighbour counts
+    when ``|e_i^perp . (x_j - x_i)| <= max(l_ij, 2 lane_half_width)``. 0 = the plain model (the
+    lane is the contact distance)."""
+    density_radius_m: float = 1.8
+    """Local density limit (0 = off): the people within this distance *ahead* (the 120-degree
+    sector around the desired direction), plus the person, give a local density
+    rho_i = (n + 1) / (pi R² / 3), and the free speed is capped at
+    ``v0_i max(density_min_fraction, 1 - exp(-gamma (1/rho_i - 1/rho_max)))`` — Weidmann's (1993)
+    speed-density relation with the person's own free speed in place of Weidmann's 1.34 m/s.
+    The sector is not clipped at walls, so in passages narrower than it the density reads low
+    and the limit binds less: bottleneck flows exceed the corridor capacity, as measured
+    (Seyfried et al. 2009 vs Weidmann)."""
+    density_gamma_m2: float = 1.913
+    jam_density_per_m2: float = 5.4
+    density_min_fraction: float = 0.05
     wall_cutoff_m: float = 0.6
     """Walls farther than this from the agent centre are ignored (repulsion is < 1e-9 there)."""
 
@@ -74,6 +93,23 @@ class NavigationParams:
     """Skip re-solving the goal fields when no cell's hazard cost changed by more than this."""
     max_cost_factor: float = 1e3
     """Cost factors at or above this make a cell impassable."""
+    route_choice: str = "quickest"
+    """Exit choice of the people without an assigned goal: ``"nearest"`` (shortest travel time,
+    chosen anew at every step by following the field to all open goals) or ``"quickest"``: the
+    quickest-path choice of Kemloh Wagoum, Seyfried & Holl (2012, "Modeling the dynamic route
+    choice of pedestrians to assess the criticality of building evacuation", Advances in Complex
+    Systems 15(7)) in its queue form: the expected time to pass goal g is
+    ``max(T_g(x) / v, Q_g(x) / J_g)`` — walking time, or the time for the ``Q_g`` people heading
+    to g and closer to it than this person to pass at the goal's flow ``J_g`` (measured over the
+    last ``flow_window_s``, ``exit_flow_p_s`` until enough arrivals were seen). Re-evaluated
+    every ``route_interval_s``; a person switches only when the other goal is quicker by
+    ``max(switch_margin_s, switch_margin_rel x current)`` (hysteresis: no flip-flopping)."""
+    route_interval_s: float = 2.0
+    exit_flow_p_s: float = 1.3
+    """Prior flow of a goal (persons/s): one 1 m door at the SFPE capacity 1.3 p/(m s)."""
+    flow_window_s: float = 10.0
+    switch_margin_s: float = 5.0
+    switch_margin_rel: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -96,6 +132,10 @@ class OutputParams:
     """Cell size of the density map (persons per m² averaged over the recorded frames)."""
     hotspot_density_per_m2: float = 2.0
     """A density-map cell is a congestion hot spot when its peak density reaches this value."""
+    agent_records: bool = False
+    """Also record every person (position, state, target, dose per channel) in Mesa's
+    DataCollector at each trajectory frame (``model.datacollector.get_agent_vars_dataframe()``).
+    Off by default: it costs a Python call per person and frame."""
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ import numpy as np
 from shapely import box, unary_union
 from shapely.geometry import LineString, Polygon
 
-from .geometry import EvacuationGeometry, Goal
+from .geometry import EvacuationGeometry, Goal, SpeedZone
 from .population import Population, random_positions
 
 __all__ = ["Scenario", "corridor_rimea1", "corner_rimea6", "room_rimea9", "bottleneck", "rimea12",
            "periodic_corridor", "counterflow_nist28", "exit_loss_nist41", "room_two_exits",
-           "obstacle_field", "plume_detour"]
+           "obstacle_field", "plume_detour", "room_side_exit", "exit_choice_rimea11", "allocation_rimea10",
+           "stairs_rimea13", "route_choice_rimea14", "corner_rimea15", "single_file_ring"]
 
 
 @dataclass
@@ -208,3 +209,136 @@ def plume_detour(n: int = 30, seed: int = 0) -> Scenario:
     pos = random_positions(box(3, 11, 12, 19), n, rng, min_distance=0.6, wall_distance=0.3)
     return Scenario(geo, Population(pos), areas={"direct_passage": box(28, 13, 32, 17),
                                                  "detour_passage": box(28, 0, 32, 3)})
+
+
+def _door_with_apron(x0: float, x1: float, y0: float, y1: float, side: str, name: str):
+    """A 0.2 m door in the ``side`` wall of the room (x0, y0)-(x1, y1) (the door spans x0..x1 in a
+    south/north wall, y0..y1 in an east/west wall) and a 4 m x 4 m apron behind it whose far half
+    is the goal."""
+    if side in ("south", "north"):
+        c = 0.5 * (x0 + x1)
+        y = y0 if side == "south" else y1
+        out = -1.0 if side == "south" else 1.0
+        door = box(x0, min(y, y + 0.2 * out), x1, max(y, y + 0.2 * out))
+        apron = box(c - 2, min(y + 0.2 * out, y + 4.2 * out), c + 2, max(y + 0.2 * out, y + 4.2 * out))
+        goal = box(c - 2, min(y + 2.2 * out, y + 4.2 * out), c + 2, max(y + 2.2 * out, y + 4.2 * out))
+    else:
+        c = 0.5 * (y0 + y1)
+        x = x1 if side == "east" else x0
+        out = 1.0 if side == "east" else -1.0
+        door = box(min(x, x + 0.2 * out), y0, max(x, x + 0.2 * out), y1)
+        apron = box(min(x + 0.2 * out, x + 4.2 * out), c - 2, max(x + 0.2 * out, x + 4.2 * out), c + 2)
+        goal = box(min(x + 2.2 * out, x + 4.2 * out), c - 2, max(x + 2.2 * out, x + 4.2 * out), c + 2)
+    return [door, apron], Goal(name, goal)
+
+
+def room_side_exit(n: int = 1000, seed: int = 0) -> Scenario:
+    """RiMEA 9's 30 m x 20 m room with two 1 m exits: one in the middle of the south wall (x 14.5-15.5 m), the other
+    moved to the east side wall (y 9.5-10.5 m); people evenly in the area inset 2 m. An exit
+    choice that reacts to queues uses both exits until near the end."""
+    room = box(0, 0, 30, 20)
+    parts_a, goal_a = _door_with_apron(14.5, 15.5, 0, 20, "south", "south")
+    parts_b, goal_b = _door_with_apron(30, 30, 9.5, 10.5, "east", "east")
+    geo = EvacuationGeometry(unary_union([room, *parts_a, *parts_b]), [goal_a, goal_b])
+    rng = np.random.default_rng(seed)
+    pos = random_positions(box(2, 2, 28, 18), n, rng, min_distance=0.4, wall_distance=0.0)
+    return Scenario(geo, Population(pos))
+
+
+def exit_choice_rimea11(n: int = 1000, seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 11: room 30 m x 20 m, two 1 m exits in the top wall near its right end
+    (exit 1 at x 21-22 m, exit 2 at x 27-28 m); people packed in the left part (x 2-15.5 m,
+    y 2-18 m). Most use the nearer exit 1 and a jam forms there, but some use exit 2."""
+    room = box(0, 0, 30, 20)
+    parts_1, goal_1 = _door_with_apron(21, 22, 0, 20, "north", "exit1")
+    parts_2, goal_2 = _door_with_apron(27, 28, 0, 20, "north", "exit2")
+    geo = EvacuationGeometry(unary_union([room, *parts_1, *parts_2]), [goal_1, goal_2])
+    rng = np.random.default_rng(seed)
+    step = np.sqrt(13.5 * 16 / n)  # packed: a jittered square lattice over the start area
+    nx_, ny_ = int(np.ceil(13.5 / step)), int(np.ceil(16 / step))
+    gx, gy = np.meshgrid(2 + (np.arange(nx_) + 0.5) * 13.5 / nx_, 2 + (np.arange(ny_) + 0.5) * 16 / ny_)
+    pos = np.column_stack([gx.ravel(), gy.ravel()])[rng.permutation(nx_ * ny_)[:n]]
+    pos += rng.uniform(-0.03, 0.03, pos.shape)
+    return Scenario(geo, Population(pos))
+
+
+def allocation_rimea10(seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 10 / NIST TN 1822 verification 3.1: a 1 m corridor (y 5-6 m) with six
+    5 m x 3 m rooms on each side (0.9 m doors); the 1.2 m main exit leads north between rooms 2
+    and 3, the secondary exit is the corridor's east end. Room 3 holds one person, the others two
+    (23); rooms 1-4 and 7-10 are allocated to the main exit, 5, 6, 11 and 12 to the secondary."""
+    xs = [0.0, 3.2, 7.8, 11.0, 14.2, 17.4]  # west edges of rooms 1-6 (north) and 7-12 (south); 0.2 m walls
+    parts = [box(0, 5, 20.4, 6), box(6.4, 6, 7.6, 11), box(20.4, 5, 23.4, 6)]
+    rng = np.random.default_rng(seed)
+    pos, targets = [], []
+    for k, x in enumerate(xs):
+        for row, (y0, y1, dy0, dy1) in enumerate(((6.2, 11.2, 6.0, 6.2), (-0.2, 4.8, 4.8, 5.0))):
+            room = 1 + k + 6 * row
+            parts += [box(x, y0, x + 3, y1), box(x + 1.05, dy0, x + 1.95, dy1)]
+            count = 1 if room == 3 else 2
+            pts = rng.uniform((x + 0.5, y0 + 0.8), (x + 2.5, y1 - 0.8), (count, 2))
+            pos.append(pts)
+            targets += ["main" if room in (1, 2, 3, 4, 7, 8, 9, 10) else "secondary"] * count
+    geo = EvacuationGeometry(unary_union(parts), [Goal("main", box(6.4, 9, 7.6, 11)),
+                                                  Goal("secondary", box(22.4, 5, 23.4, 6))])
+    return Scenario(geo, Population(np.vstack(pos), targets=targets))
+
+
+def stairs_rimea13(n: int = 150, seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 13 (stairs as a speed zone, factor 0.5 upwards): a 5 m x 8 m room with
+    ``n`` people, a 12 m x 2 m corridor, a 3 m stair and a 1 m landing, then the goal."""
+    walk = unary_union([box(0, 0, 8, 5), box(8, 1.5, 20, 3.5), box(20, 1.5, 24, 3.5), box(24, 1.5, 27, 3.5)])
+    geo = EvacuationGeometry(walk, [Goal("top", box(25, 1.5, 27, 3.5))], speed_zones=[SpeedZone(box(20, 1.5, 23, 3.5), 0.5)])
+    rng = np.random.default_rng(seed)
+    pos = random_positions(box(0, 0, 8, 5), n, rng, min_distance=0.36, wall_distance=0.18)
+    return Scenario(geo, Population(pos),
+                    lines={"room_exit": LineString([(8, 1.5), (8, 3.5)]), "stair_foot": LineString([(20, 1.5), (20, 3.5)]),
+                           "stair_top": LineString([(23, 1.5), (23, 3.5)])},
+                    areas={"before_room_exit": box(6, 1.5, 8, 3.5), "corridor_mid": box(13, 1.5, 15, 3.5),
+                           "before_stair": box(18, 1.5, 20, 3.5)})
+
+
+def route_choice_rimea14(seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 14 in a 2-D plan: start and target joined by a short route over two
+    stairs (down to another floor and up again; speed zones 0.75 and 0.5) and a longer level
+    route. Which route people take is documented (RiMEA sets no criterion)."""
+    walk = unary_union([box(0, 0, 4, 4), box(4, 0, 20, 2), box(20, 0, 24, 4),  # short: via the stairs
+                        box(0, 4, 2, 14), box(2, 12, 22, 14), box(22, 4, 24, 14)])  # long: level
+    geo = EvacuationGeometry(walk, [Goal("target", box(22, 0, 24, 2))],
+                             speed_zones=[SpeedZone(box(6, 0, 9, 2), 0.75), SpeedZone(box(15, 0, 18, 2), 0.5)])
+    rng = np.random.default_rng(seed)
+    pos = random_positions(box(0.3, 0.3, 3.7, 3.7), 10, rng, min_distance=0.6, wall_distance=0.2)
+    return Scenario(geo, Population(pos), areas={"stair_route": box(10, 0, 14, 2), "level_route": box(10, 12, 14, 14)})
+
+
+def corner_rimea15(kind: str, n: int = 500, seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 15: ``n`` people in a 20 m x 6 m start area walk along a 20 m wide way to
+    a target: ``"short"`` straight (as long as the inner edge of the corner), ``"long"``
+    straight (as long as its outer edge) or ``"corner"`` (a left turn). Here the inner edge is
+    28 m + 10 m = 38 m and the outer edge 48 m + 30 m = 78 m from the front of the start area;
+    the corner time must lie between the two straight ones."""
+    start = box(0, 0, 6, 20)
+    if kind == "corner":
+        walk = unary_union([box(0, 0, 54, 20), box(34, 20, 54, 32)])
+        goal = Goal("target", box(34, 30, 54, 32))
+    else:
+        length = 38.0 if kind == "short" else 78.0
+        walk = box(0, 0, 6 + length + 2, 20)
+        goal = Goal("target", box(6 + length, 0, 6 + length + 2, 20))
+    rng = np.random.default_rng(seed)
+    step = np.sqrt(start.area / n)
+    nx_, ny_ = int(np.ceil(6 / step)), int(np.ceil(20 / step))
+    gx, gy = np.meshgrid((np.arange(nx_) + 0.5) * 6 / nx_, (np.arange(ny_) + 0.5) * 20 / ny_)
+    pos = np.column_stack([gx.ravel(), gy.ravel()])[rng.permutation(nx_ * ny_)[:n]] + rng.uniform(-0.03, 0.03, (n, 2))
+    return Scenario(EvacuationGeometry(walk, [goal]), Population(pos))
+
+
+def single_file_ring(n: int, width: float = 0.8, length: float = 20.0, speed: float = 1.2, seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 16 (single file): ``n`` people in a corridor ``width`` wide, periodic
+    over ``length`` (the ring without its bends), free speed ``speed``."""
+    geo = EvacuationGeometry(box(0, 0, length, width), [Goal("east", box(length - 0.5, 0, length, width), sink=False)],
+                             periodic_x=(0.0, length))
+    rng = np.random.default_rng(seed)
+    x = (np.arange(n) + 0.5) * length / n
+    y = width / 2 + rng.uniform(-0.15, 0.15, n) * (width > 0.5)
+    return Scenario(geo, Population(np.column_stack([x, y]), free_speed_m_s=np.full(n, speed)))
