@@ -85,7 +85,7 @@ class Person(ContinuousSpaceAgent):
         self.person_id = person_id
 
     @property
-    def position(self) -> tuple[float, float]:  # type: ignore[override]
+    def position(self) -> tuple[float, float]:
         p = self.model.pos[self.index]
         return float(p[0]), float(p[1])
 

@@ -419,7 +419,7 @@ def check_rimea11(n: int = 1000) -> list[Check]:
 def check_rimea10() -> list[Check]:
     sc = S.allocation_rimea10()
     res = simulate_evacuation(sc.geometry, sc.population, params=_p())
-    want = np.array([sc.geometry.goal_index(t) for t in sc.population.targets])
+    want = np.array([sc.geometry.goal_index(str(t)) for t in sc.population.targets or []])
     ok_people = int(np.count_nonzero(res.arrival_goal == want))
     per = res.summary()["per_goal"]
     return [Check("RiMEA 10 allocation of escape routes", "RiMEA 4.1.1 annex test 10 / NIST TN 1822 verification 3.1",
