@@ -17,6 +17,7 @@ import asyncio
 import html
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import panel as pn
@@ -28,9 +29,9 @@ from safetwin.plant_models.export import local_geojson_to_wgs84
 
 from .common import UIContext, legend_html, page_template, session_actor, session_lang
 from .i18n import tr
-from .terms import message
-from .risk_map import QRA_COLOURS, load_qra_contours, qra_label, risk_figure, zone_features
-from safetwin.twin.workflows.risk import COLOURS, LEVELS
+from .terms import message, substance
+from .risk_map import QRA_COLOURS, load_qra_contours, qra_label, risk_figure, threshold_text, zone_features
+from safetwin.twin.workflows.risk import COLOURS
 
 #: grid spacing (m) used for the page's consequence runs, by release kind (coarser than the
 #: 1001² default grid: about 1 s per run instead of 8-10 s, zones within a grid cell)
@@ -71,6 +72,42 @@ def compute_qra_contours(plant: Any, out_dir: str) -> dict:
     raise ValueError(f"QRA grid cannot cover the plant's targets: {last}")
 
 
+def offsite_receptors(plant: Any) -> list[dict[str, Any]]:
+    """The plant's off-site receptors (``qra.yaml`` ``population.offsite``: id, name, polygon in the
+    plant frame); none when the plant declares none or its QRA file cannot be read."""
+    from safetwin.emergency_planner.qra.config import load_config
+
+    try:
+        return list(load_config(plant.path)["population"].get("offsite") or [])
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def threat_summary_html(result: Any, lang: str) -> str:
+    """The threat-zone summary of a consequence result: per zone its threshold, its reach from the
+    release point and its area (like ALOHA's threat-zone summary); "" without a result."""
+    if result is None:
+        return ""
+    rel = result.release
+    t = lambda k, **kw: html.escape(tr(k, lang, **kw))  # noqa: E731
+    rows = []
+    for z in result.zones:
+        if z.geometry.is_empty:
+            continue
+        reach = z.max_distance_m(rel.x_m, rel.y_m)
+        area = f"{z.area_m2 / 1e6:.2f} km²" if z.area_m2 >= 1e5 else f"{z.area_m2:,.0f} m²"
+        rows.append(f"<tr><td><span style='display:inline-block;width:10px;height:10px;background:"
+                    f"{COLOURS.get(z.level, '#9e9e9e')}'></span> {html.escape(z.label)}</td>"
+                    f"<td class='v'>{html.escape(threshold_text(z.threshold, z.units))}</td><td class='v'>{reach:,.0f} m</td>"
+                    f"<td class='v'>{area}</td></tr>")
+    head = (f"<b>{t('threat_summary')}</b><div style='color:#607d8b'>{html.escape(rel.equipment_id or '')} "
+            f"({html.escape(substance(rel.substance, lang))}), {t('kind_' + str(result.kind))}</div>")
+    if not rows:
+        return f"<div style='font-size:12px'>{head}<i>{t('no_zone')}</i></div>"
+    return (f"<div style='font-size:12px'>{head}<table class='threat-summary'><tr><th>{t('zone')}</th>"
+            f"<th>{t('threshold')}</th><th>{t('reach')}</th><th>{t('area_m2')}</th></tr>{''.join(rows)}</table></div>")
+
+
 def qra_contours_for(ctx: UIContext) -> dict | None:
     """The contours shared by all engineer sessions: computed earlier, or read from ``qra_dir``."""
     contours = ctx.extra.get("qra_contours")
@@ -80,7 +117,7 @@ def qra_contours_for(ctx: UIContext) -> dict | None:
         except (FileNotFoundError, ValueError):  # no (or unreadable) QRA output yet: the button computes one
             return None
         ctx.extra["qra_contours"] = contours
-        ctx.extra.setdefault("qra_origin", str(ctx.extra["qra_dir"]))
+        ctx.extra.setdefault("qra_origin", str(ctx.extra["qra_dir"]))   # the legend names the folder, not its path
     return contours
 
 
@@ -95,7 +132,8 @@ class EngineerView:
         t = lambda k: tr(k, lang)  # noqa: E731
         plant = ctx.plant
         inv = list(plant.inventories)
-        self.equipment = pn.widgets.Select(name=t("equipment"), options=inv, value=inv[0] if inv else None, width=220)
+        self.equipment = pn.widgets.Select(name=t("equipment"), options=inv, value=inv[0] if inv else None, width=220,
+                                           css_classes=["engineer-equipment"])
         self.wind_speed = pn.widgets.FloatInput(name=t("wind_speed"), value=3.0, start=0.5, end=30.0, step=0.5, width=220)
         self.wind_from = pn.widgets.FloatInput(name=t("wind_from"), value=270.0, start=0.0, end=360.0, step=10.0, width=220)
         self.stability = pn.widgets.Select(name=t("stability"), options=list(STABILITIES), value="D", width=220)
@@ -116,6 +154,7 @@ class EngineerView:
                                                 label=t("download_geojson"), button_type="success", width=220)
         self.details = pn.pane.HTML(f"<i>{html.escape(t('click_zone'))}</i>", width=260, css_classes=["zone-details"])
         self.notes = pn.pane.HTML("", width=260, css_classes=["zone-notes"])
+        self.summary = pn.pane.HTML("", width=260, css_classes=["threat-summary"])
         self.map_pane = pn.pane.Bokeh(sizing_mode="fixed", css_classes=["risk-map"])
         self._features: list[dict] = []
         self._render()
@@ -141,8 +180,12 @@ class EngineerView:
         fc = zone_features(register, zones, equipment_id=eid)
         self._features = fc["features"]
         qra = qra_contours_for(self.ctx)
-        fig, self.layers = risk_figure(self.ctx.plant, self._features, self.lang, width=740, height=560, qra=qra)
+        release = getattr(self.result, "release", None)
+        fig, self.layers = risk_figure(self.ctx.plant, self._features, self.lang, width=740, height=560, qra=qra,
+                                       source_xy=(release.x_m, release.y_m) if release is not None else None,
+                                       receptors=offsite_receptors(self.ctx.plant))
         self._qra_legend(qra)
+        self.summary.object = threat_summary_html(self.result, self.lang)
         for name in ("register", "consequence", "qra"):
             src: ColumnDataSource = self.layers[name][0].data_source
             src.selected.on_change("indices", self._make_on_select(src))
@@ -174,8 +217,12 @@ class EngineerView:
             return
         items = legend_html([(QRA_COLOURS.get(lv, "#9575cd"), qra_label(lv)) for lv in sorted(qra, reverse=True)],
                             t("qra_legend"))
-        origin = self.ctx.extra.get("qra_origin", "")
-        src = f"<div style='font-size:11px;color:#607d8b'>{html.escape(t('qra_loaded', src=origin))}</div>" if origin else ""
+        origin = self.ctx.extra.get("qra_origin")
+        if isinstance(origin, dict):   # computed on this page: the grid, not the server's folder
+            text = t("qra_computed", grid=origin.get("grid_m", QRA_GRID_M))
+        else:
+            text = t("qra_loaded", src=Path(str(origin)).name) if origin else ""
+        src = f"<div style='font-size:11px;color:#607d8b'>{html.escape(text)}</div>" if text else ""
         self.qra_legend.object = items + src
 
     # ------------------------------------------------------------------ callbacks
@@ -219,7 +266,7 @@ class EngineerView:
             self.qra_button.loading = False
             self.qra_button.name = tr("qra_compute", self.lang)
         self.ctx.extra["qra_contours"] = contours
-        self.ctx.extra["qra_origin"] = f"{out_dir} (grid {QRA_GRID_M:g} m)"
+        self.ctx.extra["qra_origin"] = {"grid_m": QRA_GRID_M}
         if "qra" not in self.layer_toggle.value:
             self.layer_toggle.value = [*self.layer_toggle.value, "qra"]
         self._render()
@@ -243,13 +290,11 @@ class EngineerView:
         t = lambda k, **kw: tr(k, self.lang, **kw)  # noqa: E731
         m = self.ctx.plant.meta
         crs = t("crs_note", crs=m.crs, e=m.origin.easting, n=m.origin.northing)
-        legend = legend_html([(COLOURS[lvl], t(f"risk_{lvl}")) for lvl in LEVELS], t("legend"))
         controls = pn.Column(self.equipment, self.wind_speed, self.wind_from, self.stability, self.compute,
                              self.publish, self.qra_button, pn.pane.HTML(f"<b>{html.escape(t('layers'))}</b>"),
                              self.layer_toggle,
                              self.download, width=240)
-        info = pn.Column(pn.pane.HTML(legend, css_classes=["risk-legend-html"]), self.qra_legend, self.details,
-                         self.notes, width=270)
+        info = pn.Column(self.summary, self.qra_legend, self.details, self.notes, width=270)
         return pn.Column(pn.Row(controls, self.map_pane, info),
                          pn.pane.HTML(f"<span style='font-size:12px;color:#546e7a'>{html.escape(crs)}</span>"))
 

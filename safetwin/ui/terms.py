@@ -106,12 +106,18 @@ MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), zh) for p, zh in 
     (rf"^unbunded pool spread to (?P<h>{_NUM}) mm: diameter (?P<d>{_NUM}) m$", "无围堰液池铺展至 {h} mm 厚：直径 {d} m"),
     (rf"^finite release: (?P<q>{_NUM}) kg/s for (?P<t>{_NUM}) s \(equivalent\), averaged over (?P<a>{_NUM}) s$",
      "有限时长泄漏：{q} kg/s，持续 {t} s（当量），按 {a} s 平均"),
-    (r"^model: (?P<m>[^(]+) \((?P<r>.*)\)$", "模型：{m}（{r}）"),
+    (rf"^model: (?P<m>dense|gaussian) \((?:dense|passive): Ri = (?P<ri>{_NUM}) \(threshold (?P<th>{_NUM})\), cloud "
+     rf"(?P<c>{_NUM}) kg/m³ \((?P<d>\d+)% droplets\) vs air (?P<air>{_NUM})\)$",
+     "模型：{m:model}（Ri = {ri}，阈值 {th}；云团密度 {c} kg/m³（液滴 {d}%），空气 {air} kg/m³）"),
+    (rf"^flashing discharge (?P<q>{_NUM}) kg/s \(flow path (?P<l>{_NUM}) m\), flash fraction (?P<f>{_NUM}), airborne "
+     rf"(?P<a>{_NUM}) \((?P<d>\d+)% of it droplets; rain-out model (?P<m>\w+)\), (?P<r>{_NUM}) rains out into a pool$",
+     "闪蒸泄放 {q} kg/s（流道 {l} m），闪蒸分数 {f}，进入大气份额 {a}（其中液滴 {d}%；雨析模型 {m:rainout}），雨析成池份额 {r}"),
+    (rf"^discharge lasts (?P<t>{_NUM}) s$", "泄放持续 {t} s"),
     (r"^no AEGL: ERPG used$", "无 AEGL：采用 ERPG"),
     (rf"^dense cloud diluted \(Ri\* < (?P<r>{_NUM})\) at (?P<x>{_NUM}) m: passive Gaussian beyond$",
      "重气云在 {x} m 处稀释（Ri* < {r}）：此后按被动高斯模型"),
-    (rf"^(?P<lv>[A-Z]+) zone \((?P<l>[^)]*)\) reaches the edge of the (?P<g>{_NUM}) km grid: .*$",
-     "{lv} 区（{l}）到达 {g} km 计算网格边缘：实际范围更大"),
+    (rf"^(?P<lv>[A-Z]+) zone \((?P<l>.*)\) reaches the edge of the (?P<g>{_NUM}) km grid: .*$",
+     "{lv:level}区（{l}）到达 {g} km 计算网格边缘：实际范围更大"),
     # alarm messages (twin.alarms.rules)
     (r"^sensor fault: no value$", "传感器故障：无读数"),
     (r"^sensor fault: out of range$", "传感器故障：超出量程"),
@@ -120,6 +126,14 @@ MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), zh) for p, zh in 
     (rf"^rate of change (?P<r>{_NUM})/s$", "变化率 {r}/s"),
     (r"^reading above the alarm level$", "读数超过报警值"),
 ]]
+
+
+#: codes inside the models' sentences, by format name (``{field:level}`` in a template)
+_NAMED: dict[str, dict[str, str]] = {
+    "model": {"dense": "重气", "gaussian": "高斯"},
+    "level": {"RED": "红", "ORANGE": "橙", "YELLOW": "黄", "BLUE": "蓝"},
+    "rainout": {"flash_atomisation": "闪蒸雾化", "none": "无"},
+}
 
 
 def message(text: str, lang: str) -> str:
@@ -135,5 +149,7 @@ def message(text: str, lang: str) -> str:
         out = zh
         for key, value in fields.items():
             out = out.replace("{" + key + ":substance}", chinese_name(value or ""))
+            for fmt, names in _NAMED.items():
+                out = out.replace("{" + key + ":" + fmt + "}", names.get(value or "", value or ""))
         return out.format(**fields)
     return text

@@ -83,11 +83,22 @@ def test_engineer_risk_map_four_colours_and_legend(served_ui, new_page):
     """The risk map shows register zones in all four colours with a legend; consequence zones compute from the page."""
     page, log = new_page()
     login(page, served_ui.url, "/ui/engineer", "sue")
-    for label in ("RED — major", "ORANGE — high", "YELLOW — moderate", "BLUE — low"):
-        page.get_by_text(label).first.wait_for(timeout=30_000)
     page.locator(".risk-map canvas").first.wait_for(state="visible", timeout=30_000)
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=30_000)
+    labels = page.evaluate(LEGEND_JS)
+    assert labels["risk-legend"][:4] == ["RED — major", "ORANGE — high", "YELLOW — moderate", "BLUE — low"], labels
+    assert page.get_by_text("RED — major").count() == 1, "the legend is drawn twice (map and page)"
     page.get_by_role("button", name="Compute consequence zones").click()
     page.get_by_text("pool fills the bund").first.wait_for(timeout=60_000)
+    # the threat zones: their own legend with thresholds, a summary table, distance rings and a scale bar
+    page.locator(".threat-summary td").first.wait_for(timeout=30_000)
+    page.wait_for_function("() => { for (const d of Bokeh.documents) for (const m of d.all_models) "
+                           "if (m.name === 'threat-legend') return true; return false; }", timeout=30_000)
+    threat = page.evaluate(LEGEND_JS)["threat-legend"]
+    assert len(threat) == 3 and all("kW/m²" in label for label in threat), threat
+    names = page.evaluate("() => { const n = {}; for (const d of Bokeh.documents) for (const m of d.all_models) "
+                          "if (m.name) n[m.name] = (n[m.name] || 0) + 1; return n; }")
+    assert names.get("distance-ring", 0) >= 2 and names.get("scale-bar", 0) >= 1, names
     page.wait_for_timeout(1500)
     box = page.locator(".risk-map").first.bounding_box()
     img = rgb(page.screenshot(clip=box))
@@ -114,6 +125,13 @@ def test_engineer_risk_map_four_colours_and_legend(served_ui, new_page):
     assert not log.errors, log.errors
 
 
+# the labels of each named legend on the page's newest map
+LEGEND_JS = """() => { const out = {};
+  for (const doc of Bokeh.documents) for (const m of doc.all_models)
+    if (m.type === 'Legend' && m.name) out[m.name] = m.items.map(i => typeof i.label === 'string' ? i.label : i.label.value);
+  return out; }"""
+
+
 # the newest renderer named "qra" (the page replaces its figure when a result arrives)
 QRA_JS = """() => {
   let last = null;
@@ -135,6 +153,8 @@ def test_engineer_qra_contours_layer(served_ui, new_page):
     assert (served_ui.qra_dir / "risk_contours_local.geojson").exists(), "the QRA outputs were not written"
     page.wait_for_timeout(1500)
     assert page.evaluate(QRA_JS) == {"n": 5, "visible": True}
+    legend_text = page.locator(".qra-legend").inner_text()
+    assert "/tmp" not in legend_text and str(served_ui.qra_dir) not in legend_text, legend_text
     box = page.locator(".risk-map").first.bounding_box()
     img = rgb(page.screenshot(clip=box))
     save_screenshot(page, "engineer-qra-contours.png")

@@ -158,7 +158,7 @@ VISIBLE_TEXT_JS = """() => { const out = [];
   return out; }"""
 #: words allowed on 中文 pages: the product, units and standard abbreviations, formats, the language switch
 ALLOWED_WORDS = {"SafeTwin", "English", "UTC", "QRA", "LEC", "GeoJSON", "WGS84", "EPSG", "HTML", "PDF", "RSET", "AEGL",
-                 "ERPG", "LEL", "ppm", "RTLS", "HSEEP", "ISA", "GB", "yr", "km", "kg", "MMSS", "HH"}
+                 "ERPG", "LEL", "ppm", "RTLS", "HSEEP", "ISA", "GB", "yr", "km", "kg", "kPa", "min", "MMSS", "HH"}
 #: ids: plant objects, records, users (GD-TF-101, A-TANKFARM, PTW-1A2B…, day-A-ADMIN-059, site1-2026-006)
 ID = re.compile(r"\b(?:[A-Za-z0-9]+-)+[A-Za-z0-9]+\b|\b[A-Z]{1,4}\d[\w-]*\b")
 
@@ -192,7 +192,9 @@ def test_chinese_pages_have_no_english(demo, new_page):
         return json.load(urllib.request.urlopen(urllib.request.Request(
             demo.url + path, headers={"Authorization": f"Bearer {tok}"}), timeout=30))
 
-    typed = {plant.name, user}
+    from safetwin.ui.engineer import offsite_receptors
+
+    typed = {plant.name, user} | {str(r.get("name")) for r in offsite_receptors(plant)}   # the plant's own names
     for kind in ("permits", "hazards"):
         body = get(f"/{kind}?limit=500")
         for rec in body if isinstance(body, list) else body.get("items", []):
@@ -206,9 +208,11 @@ def test_chinese_pages_have_no_english(demo, new_page):
         page.goto(f"{demo.url}/ui/{name}?lang=zh")
         page.locator(ready).first.wait_for(timeout=60_000)
         page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
-        if name == "engineer":   # the consequence model's notes, in Chinese
+        if name == "engineer":   # a chlorine release: the threat zones, their summary and the model's notes
+            page.locator(".engineer-equipment select").select_option("DS-701")
             page.get_by_role("button", name="计算后果影响区").click()
             page.locator(".zone-notes li").first.wait_for(timeout=90_000)
+            page.locator(".threat-summary td").first.wait_for(timeout=30_000)
         bad = untranslated(page.evaluate(VISIBLE_TEXT_JS), typed)
         if bad:
             problems[name] = bad

@@ -97,3 +97,28 @@ def test_qra_contours_layer_from_geojson(tmp_path):
     assert len(layers["qra"][0].data_source.data["xs"]) == 5
     labels = [it.label["value"] if isinstance(it.label, dict) else str(it.label) for it in fig.legend[0].items]
     assert all(any(qra_label(lv) in lab for lab in labels) for lv in loaded)
+
+
+def test_engineer_map_fits_zones_and_receptors_with_rings_and_threat_legend(small_plant):
+    """A threat zone running far off the plant is inside the initial view, with an off-site receptor;
+    rings mark distances from the source; the zone's threshold is in its own legend, the four-colour
+    legend is drawn once, and a scale bar is there."""
+    from bokeh.models import Legend, ScaleBar
+    from shapely.geometry import Point
+
+    src = (50.0, 50.0)
+    far = Point(*src).buffer(2400.0)                      # a 2.4 km zone around a 100 m plant
+    feat = {"type": "Feature", "geometry": far.__geo_interface__,
+            "properties": {"source": "consequence", "level": "YELLOW", "threshold": 1.45, "units": "mg/m3",
+                           "label": "AEGL-1 (60 min)"}}
+    receptor = {"id": "V-1", "name": "village", "polygon": [[-2000, 0], [-1800, 0], [-1800, 200], [-2000, 200]]}
+    fig, layers = risk_figure(small_plant, [feat], "en", width=740, height=560, source_xy=src, receptors=[receptor])
+    assert fig.x_range.start <= src[0] - 2400 and fig.x_range.end >= src[0] + 2400
+    assert fig.y_range.start <= src[1] - 2400 and fig.y_range.end >= src[1] + 2400
+    legends = {m.name: [i.label.value for i in m.items] for m in fig.select(type=Legend)}
+    assert legends["threat-legend"] == ["AEGL-1 (60 min): ≥ 1.45 mg/m³"]
+    assert not any("AEGL" in label for label in legends["risk-legend"])
+    assert len(fig.select(type=ScaleBar)) == 1
+    rings = [r for r in fig.renderers if r.name == "distance-ring"]
+    assert [r.glyph.radius for r in rings] == [1000.0, 2000.0, 2500.0]   # round steps to just beyond the zone
+    assert any(r.name == "receptor" for r in layers["surroundings"])
