@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from safetwin.emergency_planner.physics.blast import bleve_expansion_energy_j, vessel_burst_blast
-from safetwin.emergency_planner.physics.congestion import PIPE_RACK_SOLID_FRACTION, Obstacle, congestion_in_region
+from safetwin.emergency_planner.physics.congestion import congestion_in_region
 from safetwin.emergency_planner.physics.dispersion import plume_field
 from safetwin.emergency_planner.physics.fireball import bleve_fireball
 from safetwin.emergency_planner.physics.flammable_cloud import flammable_mass, plume_cloud
@@ -33,6 +33,7 @@ from safetwin.emergency_planner.physics.grid import GridSpec
 from safetwin.emergency_planner.physics.overpressure import OVERPRESSURE_LEVELS_PA
 from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
 from safetwin.emergency_planner.physics.vce import vapour_cloud_explosion
+from safetwin.emergency_planner.plant_consequence import plant_obstacles
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
 from safetwin.substances import get_substance
 
@@ -40,20 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_dispersion import best_of  # noqa: E402  (the one CPU-time best-of helper of the benchmarks)
 
 N = 1000
-REGION_KINDS = {"process_unit", "loading_bay", "bund"}
-
-
-def obstacles(plant) -> list[Obstacle]:
-    out = []
-    for eq in plant.equipment.values():
-        kind = eq.kind.value
-        if kind in REGION_KINDS:
-            continue
-        frac = PIPE_RACK_SOLID_FRACTION if kind == "pipe_rack" else 1.0
-        out.append(Obstacle(eq.footprint, float(eq.height_m), solid_fraction=frac, diameter_m=eq.diameter_m, id=eq.id))
-    for b in plant.buildings.values():
-        out.append(Obstacle(b.geometry, float(b.height_m), roofed=True, id=b.id))
-    return out
 
 
 def main() -> None:
@@ -80,7 +67,7 @@ def main() -> None:
     # --- VCE: 20 kg/s propane from V-3102 drifting (wind from the east) into unit U-3
     unit = plant.equipment["U-3"].geometry
     src = plant.equipment["V-3102"].geometry
-    obs = obstacles(plant)
+    obs = plant_obstacles(plant)
     sig = PasquillSigmas("F")
     cloud = plume_cloud(source_xy_m=(src.x + 60.0, src.y), wind_from_deg=90.0, rate_kg_s=20.0, wind_speed_m_s=2.0,
                         sigmas=sig, release_height_m=1.0)

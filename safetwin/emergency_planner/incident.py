@@ -71,16 +71,25 @@ from .evacuation.geometry import EvacuationGeometry, Goal
 from .evacuation.params import OutputParams
 from .evacuation.results import EvacuationResult
 from .plant_evacuation import PLANT_ROUTE_CHOICE
-from .physics.consequence import estimate_source
+from .physics.blast import COOLPROP_NAMES, BlastWave, bleve_expansion_energy_j, vessel_burst_blast
+from .physics.congestion import congestion_in_region
+from .physics.consequence import ConsequenceOptions, Weather, cloud_setup, estimate_source
+from .physics.dense_gas import ProfileSigmas
 from .physics.dispersion import PuffTrain, WindHistory, puff_train
 from .physics.domino import time_to_failure_s
 from .physics.effects import thermal_lethality_from_dose
 from .physics.fire import jet_fire, pool_fire
+from .physics.fireball import bleve_fireball
+from .physics.flammable_cloud import flammable_mass
+from .physics.flash_fire import flash_fire
 from .physics.grid import GridSpec
-from .physics.sigmas import PasquillSigmas
+from .physics.overpressure import (OVERPRESSURE_LEVELS_PA, equipment_escalation_probability,
+                                   people_lethality_outdoors)
 from .physics.stability import resolve_class, wind_speed_at_height
+from .physics.vce import vapour_cloud_explosion
 from safetwin.substances import Substance, get_substance
-from .plant_consequence import TOXIC, bund_fire, domino_units, release_at_equipment
+from .plant_consequence import (bund_fire, congested_regions, domino_units, is_toxic, plant_obstacles,
+                                release_at_equipment)
 
 __all__ = ["IncidentEvent", "GasSource", "FireSource", "IncidentResult", "run_incident", "wind_history",
            "detector_value"]
@@ -90,6 +99,13 @@ FLUX_IMPASSABLE_W_M2 = 5000.0
 #: Hazard-field cache resolution: space (m) and time (s).
 HAZARD_CELL_M = 4.0
 HAZARD_DT_S = 10.0
+#: Averaging time (s) of the drill's clouds (sigmas and the dense-gas profile).
+DRILL_AVERAGING_S = 600.0
+#: A flash fire or a blast reaches the evacuees during this window after the ignition (s): their
+#: probability of death is the model's lethality averaged over the positions they pass in it.
+INSTANT_HARM_WINDOW_S = 10.0
+#: Lattice (m) on which the flammable mass inside a congested unit is counted at ignition.
+VCE_LATTICE_M = 2.0
 
 
 # ============================================================================ records
@@ -115,6 +131,8 @@ class GasSource:
     start_s: float
     end_s: float
     train: PuffTrain
+    model: str = "gaussian"
+    release_height_m: float = 1.0
 
 
 @dataclass
@@ -123,12 +141,36 @@ class FireSource:
     equipment_id: str
     kind: str
     start_s: float
-    fire: Any  # PoolFire | JetFire
+    fire: Any  # PoolFire | JetFire | Fireball
     cause: str = "initial"
+    end_s: float = math.inf
+
+    def active(self, t_s: float) -> bool:
+        return self.start_s <= t_s < self.end_s
 
     def flux_w_m2(self, x: np.ndarray, y: np.ndarray, t: np.ndarray | float) -> np.ndarray:
         q = np.asarray(self.fire.flux_w_m2(np.asarray(x, float), np.asarray(y, float)), float)
-        return np.where(np.asarray(t, float) >= self.start_s, q, 0.0)
+        tt = np.asarray(t, float)
+        return np.where((tt >= self.start_s) & (tt < self.end_s), q, 0.0)
+
+
+@dataclass(frozen=True)
+class InstantHarm:
+    """A flash fire or a blast: the probability of death outdoors on a grid, reaching the evacuees in
+    the :data:`INSTANT_HARM_WINDOW_S` after ``time_s``."""
+
+    name: str
+    time_s: float
+    grid: GridSpec
+    lethality: np.ndarray
+
+    def field(self, x: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+        g = self.grid
+        x, y, t = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float), np.asarray(t, float))
+        i = np.clip(np.rint((x - g.x_min_m) / g.dx_m).astype(int), 0, g.nx - 1)
+        j = np.clip(np.rint((y - g.y_min_m) / g.dy_m).astype(int), 0, g.ny - 1)
+        on = (t >= self.time_s) & (t < self.time_s + INSTANT_HARM_WINDOW_S)
+        return np.where(on, self.lethality[j, i] / INSTANT_HARM_WINDOW_S, 0.0)
 
 
 # ============================================================================ helpers
@@ -219,7 +261,7 @@ class IncidentResult:
             X, Y = grid.mesh()
             snaps, cache = [], {}
             for t in times:
-                key = tuple(f.event_id for f in self.fires if f.start_s <= t)
+                key = tuple(f.event_id for f in self.fires if f.active(t))
                 if key not in cache:
                     cache[key] = sum((f.flux_w_m2(X, Y, t) for f in self.fires), np.zeros(grid.shape))
                 snaps.append(cache[key])
@@ -294,35 +336,75 @@ class _Incident:
                           if s.alarm is not None and (wanted is None or s.id in wanted)
                           and s.type.value in ("toxic_gas", "flammable_gas", "flame")}
         self.level = level
+        self.regimes: dict[str, str] = {}
+        self.instant_harms: list[InstantHarm] = []
 
     def log(self, kind: str, source: str, **detail: Any) -> None:
         self.events.append(IncidentEvent(float(self.env.now), kind, source, detail))
 
     # ---------------------------------------------------------------- sources
+    def weather_at(self, t_s: float) -> Weather:
+        """The scenario's weather at ``t_s`` as the consequence models' one :class:`Weather` (10 m wind)."""
+        w = self.sc.weather
+        speed, frm = self.wind.at(t_s)
+        return Weather(speed, frm, w.stability, temperature_k=w.temperature_k, relative_humidity=w.relative_humidity)
+
+    def gas_wind(self, release_height_m: float) -> WindHistory:
+        """The wind that carries a cloud: the scenario's 10 m wind history at the transport speed of the
+        consequence entry point (:meth:`.physics.weather.Weather.transport_speed_m_s`), so a drill's
+        cloud and the zones of the same release travel and dilute alike."""
+        speeds = [self.weather_at(float(t)).transport_speed_m_s(release_height_m=release_height_m)
+                  for t in self.wind.times_s]
+        return WindHistory(self.wind.times_s, np.array(speeds), self.wind.from_deg)
+
     def _build_gas(self, k: int, e: ReleaseEvent) -> None:
+        """The release as the consequence entry point sees it (source term with its rain-out and
+        blowdown, dense or passive by the source Richardson number), carried by a puff train through
+        the wind history. A dense cloud's puffs carry :class:`.physics.dense_gas.ProfileSigmas`, so
+        the train's steady centreline is the dense-gas profile's."""
         plant, sc = self.plant, self.sc
         inv = plant.inventories[e.equipment]
         sub = get_substance(inv.substance)
-        toxic = inv.substance in TOXIC or sub.name in ("chlorine", "ammonia", "hydrogen sulfide")
+        toxic = is_toxic(inv.substance)
         rel = release_at_equipment(plant, e.equipment, "toxic_gas" if toxic else "flammable_gas",
                                    hole_diameter_m=e.hole_diameter_m or 0.025, release_height_m=e.height_m,
                                    rate_kg_s=e.rate_kg_s)
         rel = dataclasses.replace(rel, substance=sub.name)
-        src = estimate_source(rel, sub, max_duration_s=self.T)
-        dur = min(src.duration_s, e.duration_s or math.inf, self.T - e.time_s)
-        t0, t1 = e.time_s, e.time_s + dur
-        times = np.array([t0, t1]) if t1 < self.T else np.array([t0])
-        rates = np.array([src.rate_kg_s, 0.0]) if t1 < self.T else np.array([src.rate_kg_s])
-        sig = PasquillSigmas(self.cls, "briggs_rural", averaging_time_s=600.0)
+        weather = self.weather_at(e.time_s)
+        opts = ConsequenceOptions(exposure_duration_s=DRILL_AVERAGING_S, averaging_time_s=DRILL_AVERAGING_S,
+                                  dispersion_model=sc.simulation.dispersion_model)
+        x0, y0, x1, y1 = plant.boundary.bounds
+        reach = math.hypot(x1 - x0, y1 - y0) + 500.0
+        cs = cloud_setup(rel, weather, opts, x_max_m=reach)   # the cloud's shape: the release as if it went on
+        isolated = dataclasses.replace(rel, duration_s=e.duration_s)
+        src = estimate_source(isolated, sub, max_duration_s=max(self.T - e.time_s, 1.0),
+                              wind_speed_m_s=weather.wind_speed_at(2.0), ground_temperature_k=weather.temperature_k,
+                              rainout=opts.rainout_model)
+        rates = np.asarray(src.airborne_kg_s, float)
+        times = e.time_s + np.asarray(src.times_s, float)
+        on = np.flatnonzero(rates > 0)
+        t1 = float(times[on[-1]] + (times[1] - times[0] if times.size > 1 else 1.0)) if on.size else e.time_s
+        if t1 < self.T and (times[-1] < t1):
+            times, rates = np.append(times, t1), np.append(rates, 0.0)
+        dense = cs.profile is not None
+        height = 0.0 if dense else e.height_m
+        wind = self.gas_wind(e.height_m)
+        if dense:
+            sig: Any = ProfileSigmas(cs.profile, rate_kg_s=cs.rate_kg_s,  # type: ignore[arg-type]
+                                     wind_speed_m_s=float(wind.at(e.time_s)[0]))
+        else:
+            sig = cs.sigmas
         # Puffs overlap (spacing u·Δt below σy at the near-field distance) so that a detector between
         # two puffs is not missed by aliasing; puffs start with the spread they have at near_field_m.
         near = sc.simulation.near_field_m
         sy0 = float(np.asarray(sig(np.array([near]))[0])[0])
-        dt_puff = float(np.clip(sy0 / float(np.max(self.wind.speed_m_s)), 0.5, sc.simulation.puff_interval_s))
-        train = puff_train(source_xy_m=(rel.x_m, rel.y_m), rate_times_s=times, rate_kg_s=rates, wind=self.wind,
-                           sigmas=sig, puff_interval_s=dt_puff, release_height_m=e.height_m, end_time_s=self.T)
-        train = dataclasses.replace(train, min_distance_m=near)
-        self.gas.append(GasSource(sc.event_id(k), e.equipment, sub, toxic, src.rate_kg_s, t0, t1, train))
+        dt_puff = float(np.clip(sy0 / float(np.max(wind.speed_m_s)), 0.5, sc.simulation.puff_interval_s))
+        train = puff_train(source_xy_m=(rel.x_m, rel.y_m), rate_times_s=times, rate_kg_s=rates, wind=wind,
+                           sigmas=sig, puff_interval_s=dt_puff, release_height_m=height, end_time_s=self.T)
+        train = dataclasses.replace(train, min_distance_m=near, notes=cs.notes)
+        self.gas.append(GasSource(sc.event_id(k), e.equipment, sub, toxic, src.rate_kg_s, e.time_s, min(t1, self.T),
+                                  train, cs.model, e.height_m))
+        self.regimes[sc.event_id(k)] = cs.regime.reason
 
     def _make_fire(self, k: int, e: PoolFireEvent | JetFireEvent) -> FireSource:
         plant, sc = self.plant, self.sc
@@ -355,9 +437,11 @@ class _Incident:
         if isinstance(e, ReleaseEvent):
             g = next(s for s in self.gas if s.event_id == eid)
             self.log("release_start", eid, equipment=e.equipment, substance=g.substance.name,
-                     rate_kg_s=g.rate_kg_s, planned_end_s=g.end_s)
+                     rate_kg_s=g.rate_kg_s, planned_end_s=g.end_s, model=g.model, regime=self.regimes.get(eid))
             if g.end_s < self.T:
                 self.env.process(self._release_end(g))
+            if e.ignition_s is not None:
+                self.env.process(self.p_delayed_ignition(g, e))
         else:
             fire = self._make_fire(k, e)
             self.fires.append(fire)
@@ -369,6 +453,75 @@ class _Incident:
         yield self.env.timeout(g.end_s - self.env.now)
         self.log("release_end", g.event_id, equipment=g.equipment_id, released_kg=g.train.total_mass_kg)
 
+    def p_delayed_ignition(self, g: GasSource, e: ReleaseEvent):
+        """Delayed ignition: the cloud at that moment burns as a flash fire (its LFL envelope at ground
+        level), explodes where it fills a congested unit (flammable mass between LFL and UFL inside the
+        unit, strength from the unit's congestion: :func:`.physics.vce.vapour_cloud_explosion`), is
+        consumed, and a leak still going burns on as a jet fire at the source."""
+        yield self.env.timeout(float(e.ignition_s))  # type: ignore[arg-type]
+        t = float(self.env.now)
+        sub = g.substance
+        grid = self._grid()
+        cloud = g.train.field(grid, t)
+        ff = flash_fire(grid, cloud, sub)
+        x, y = grid.mesh()
+        inside = ff.lethality > 0
+        reach = float(np.max(np.hypot(x[inside] - g.train.source_xy_m[0], y[inside] - g.train.source_xy_m[1]))) \
+            if inside.any() else 0.0
+        self.log("ignition", g.event_id, equipment=g.equipment_id, fire="flash_fire", cause="delayed",
+                 lfl_area_m2=ff.lethal_area_m2, lfl_reach_m=reach)
+        if inside.any():
+            self.instant_harms.append(InstantHarm("flash_fire", t, grid, ff.lethality))
+        lfl = float(sub.lfl_mg_m3)  # type: ignore[arg-type]
+        ufl = float(sub.ppm_to_mg_m3(sub.ufl_vol_frac * 1e6)) if sub.ufl_vol_frac else None
+        obstacles = plant_obstacles(self.plant)
+
+        def conc(xx: np.ndarray, yy: np.ndarray, zz: np.ndarray) -> np.ndarray:
+            return g.train.concentration_at(xx, yy, np.full_like(xx, t), z_m=zz)
+
+        for rid, region in sorted(congested_regions(self.plant).items()):
+            x0, y0, x1, y1 = region.bounds
+            if not np.any(shapely.contains_xy(region.buffer(HAZARD_CELL_M), x[inside], y[inside])):
+                continue  # the LFL envelope does not reach the unit
+            cong = congestion_in_region(region, obstacles)
+            lattice = GridSpec(x0, y0, VCE_LATTICE_M, VCE_LATTICE_M, int((x1 - x0) / VCE_LATTICE_M) + 1,
+                               int((y1 - y0) / VCE_LATTICE_M) + 1)
+            fm = flammable_mass(conc, lattice, np.arange(0.5, cong.region_height_m, 1.0), lfl_mg_m3=lfl,
+                                ufl_mg_m3=ufl, within=region, z_max_m=cong.region_height_m)
+            if fm.mass_kg <= 0:
+                continue
+            wave, strength = vapour_cloud_explosion(substance=sub, flammable_mass_kg=fm.mass_kg, congestion=cong,
+                                                    method=e.explosion_model)
+            self._blast(wave, "vce", rid, flammable_mass_kg=fm.mass_kg, strength=strength.basis)
+        g.train = dataclasses.replace(g.train, consumed_at_s=t)
+        if t < g.end_s:
+            jf = jet_fire(sub, g.rate_kg_s, release_xyz_m=(*g.train.source_xy_m, g.release_height_m),
+                          direction_deg=None)
+            fire = FireSource(f"{g.event_id}-jet", g.equipment_id, "jet_fire", t, jf, "delayed_ignition", g.end_s)
+            self.fires.append(fire)
+            self.log("ignition", fire.event_id, equipment=g.equipment_id, fire="jet_fire", cause="delayed",
+                     **self._fire_detail(fire))
+
+    def _blast(self, wave: BlastWave, kind: str, source: str, **detail: Any) -> None:
+        """Log a blast with its ALOHA overpressure distances and the escalation probability of each
+        domino unit it reaches (Cozzani), and let it reach the evacuees (Green Book probits)."""
+        reach = {lvl: wave.distance_to_overpressure_m(p) for lvl, p in OVERPRESSURE_LEVELS_PA.items()}
+        damage = {}
+        for u in domino_units(self.plant):
+            if u.id == source:
+                continue
+            p = float(wave.overpressure_pa(u.x_m, u.y_m, u.height_m / 2))
+            prob = float(equipment_escalation_probability(p, u.kind))  # type: ignore[arg-type]
+            if prob > 0:
+                damage[u.id] = {"overpressure_kpa": p / 1e3, "p_escalation": prob}
+        self.log("explosion", source, blast=kind, energy_mj=wave.energy_j / 1e6, reach_m=reach,
+                 equipment_damage=damage, **detail)
+        grid = self._grid()
+        x, y = grid.mesh()
+        leth = people_lethality_outdoors(wave.overpressure_pa(x, y, 1.0), wave.impulse_pa_s(x, y, 1.0))
+        if np.any(leth > 0):
+            self.instant_harms.append(InstantHarm(f"blast_{kind}", float(self.env.now), grid, np.asarray(leth)))
+
     @staticmethod
     def _fire_detail(f: FireSource) -> dict[str, Any]:
         fire = f.fire
@@ -377,6 +530,9 @@ class _Incident:
             d["diameter_m"] = fire.diameter_m
         if hasattr(fire, "rate_kg_s"):
             d["rate_kg_s"] = fire.rate_kg_s
+        if hasattr(fire, "duration_s"):
+            d["duration_s"] = fire.duration_s
+            d["sep_kw_m2"] = fire.sep_w_m2 / 1e3
         return d
 
     def p_detection(self):
@@ -401,7 +557,7 @@ class _Incident:
                 if d in self.detected:
                     continue
                 s = self.detectors[d]
-                near = [f for f in self.fires if f.start_s <= t and
+                near = [f for f in self.fires if f.active(t) and
                         math.dist(s.position[:2], self._fire_xy(f)) <= rng]
                 if near:
                     self._detect(d, t, value=1.0, level=1.0, unit="binary", fire=near[0].event_id)
@@ -496,7 +652,7 @@ class _Incident:
         while self.env.now <= self.T + 1e-9:
             t = float(self.env.now)
             burning = {f.equipment_id for f in self.fires}
-            active = [f for f in self.fires if f.start_s <= t and (f.cause == "escalation" or f.event_id in domino_events)]
+            active = [f for f in self.fires if f.active(t) and (f.cause == "escalation" or f.event_id in domino_events)]
             if active:
                 for u in units:
                     if u.id in burning:
@@ -523,13 +679,27 @@ class _Incident:
         if u.kind == "atmospheric":
             fire = pool_fire(sub, u.diameter_m, centre_xy_m=(u.x_m, u.y_m), base_height_m=u.height_m,
                              wind_speed_m_s=float(wind_speed_at_height(speed, 10.0, self.cls)), wind_from_deg=frm)
+            kind, end = "pool_fire", math.inf
         else:
             inv = self.plant.inventories.get(u.id)
             mass = inv.mass_kg if inv else u.volume_m3 * u.fill_fraction * sub.liquid_density_kg_m3
-            fire = jet_fire(sub, mass / 600.0, release_xyz_m=(u.x_m, u.y_m, u.height_m))
+            t_k = inv.temperature_k if inv else self.sc.weather.temperature_k
+            if sub.boiling_point_k < t_k and sub.heat_of_combustion_j_kg is not None:
+                # a liquefied flammable gas heated to failure: BLEVE, fireball of the whole inventory
+                fire = bleve_fireball(sub, mass, temperature_k=t_k, centre_xy_m=(u.x_m, u.y_m),
+                                      relative_humidity=self.sc.weather.relative_humidity,
+                                      ambient_k=self.sc.weather.temperature_k)
+                kind, end = "fireball", float(self.env.now) + fire.duration_s
+                if sub.name in COOLPROP_NAMES:
+                    energy = bleve_expansion_energy_j(sub.name, temperature_k=t_k, liquid_mass_kg=mass)
+                    wave = vessel_burst_blast(energy_j=energy, vessel_pressure_pa=float(sub.vapour_pressure_pa(t_k)),
+                                              centre_xyz_m=(u.x_m, u.y_m, u.height_m / 2), kind="bleve")
+                    self._blast(wave, "bleve", u.id)
+            else:
+                fire = jet_fire(sub, mass / 600.0, release_xyz_m=(u.x_m, u.y_m, u.height_m))
+                kind, end = "jet_fire", math.inf
         job = f"escalation-{u.id}"
-        f = FireSource(job, u.id, "pool_fire" if u.kind == "atmospheric" else "jet_fire", float(self.env.now), fire,
-                       "escalation")
+        f = FireSource(job, u.id, kind, float(self.env.now), fire, "escalation", end)
         self.fires.append(f)
         self.log("escalation", u.id, flux_kw_m2=q_w_m2 / 1e3, fire=f.kind, **self._fire_detail(f))
         self.env.process(self.p_job(job, u.id, trigger=self.dispatch))
@@ -602,10 +772,13 @@ class _Incident:
                 return sum((f.flux_w_m2(X, Y, t) for f in fires), np.zeros(grid.shape))
 
             fg = _GriddedField(grid, flux_grid, HAZARD_DT_S,
-                               key=lambda t: tuple(f.event_id for f in fires if f.start_s <= t))
+                               key=lambda t: tuple(f.event_id for f in fires if f.active(t)))
             hazards.append(concentration_hazard(fg, FLUX_IMPASSABLE_W_M2))
             exposures.append(Exposure(flux_exact, exponent=4.0 / 3.0, name="thermal",
                                       harm=lambda d: thermal_lethality_from_dose(d, "eisenberg")))
+        for h in self.instant_harms:
+            exposures.append(Exposure(h.field, exponent=1.0, name=f"{h.name}_{h.time_s:.0f}s",
+                                      harm=lambda d: np.clip(d, 0.0, 1.0)))
         if not hazards:
             return None, exposures
 

@@ -18,6 +18,7 @@ from typing import Any
 from safetwin.plant_models.loader import Plant
 from safetwin.plant_models.schema import Phase
 
+from .physics.congestion import PIPE_RACK_SOLID_FRACTION, Congestion, Obstacle, congestion_in_region
 from .physics.consequence import ConsequenceResult, ReleaseKind, ReleaseSpec, Weather, compute_consequence_zones
 from .physics.domino import DominoResult, Equipment as DominoUnit, InitialFire, simulate_domino
 from .physics.grid import GridSpec
@@ -28,6 +29,10 @@ from safetwin.substances import canonical_name, get_substance
 TOXIC = frozenset({"chlorine", "ammonia", "hydrogen sulfide"})
 #: Plant equipment kinds that escalate in the domino model, and how.
 DOMINO_KINDS = {"atmospheric_tank": "atmospheric", "pressurised_sphere": "pressurised", "pressure_vessel": "pressurised"}
+#: Equipment kinds that are areas (a unit's plot, a bay, a bund), not obstacles; process units and
+#: loading bays are the congested regions a vapour cloud explosion is rated in.
+REGION_KINDS = frozenset({"process_unit", "loading_bay", "bund"})
+CONGESTED_REGION_KINDS = frozenset({"process_unit", "loading_bay"})
 
 
 def default_release_kind(plant: Plant, equipment_id: str) -> ReleaseKind:
@@ -92,8 +97,10 @@ def _liquid_level_m(plant: Plant, equipment_id: str) -> float:
 
 def default_grid(release: ReleaseSpec, spacing_m: float | None = None) -> GridSpec:
     """A grid around the release: ±10 km for toxic clouds (ALOHA's limit), ±2 km for flammable
-    clouds, ±500 m for fires; 1001 × 1001 nodes unless ``spacing_m`` is given."""
-    half = {"toxic_gas": 10_000.0, "flammable_gas": 2000.0}.get(release.kind, 500.0)
+    clouds, flash fires and explosions, ±3 km for fireballs, ±500 m for pool and jet fires;
+    1001 × 1001 nodes unless ``spacing_m`` is given."""
+    half = {"toxic_gas": 10_000.0, "flammable_gas": 2000.0, "flash_fire": 2000.0, "vce": 2000.0,
+            "fireball": 3000.0}.get(release.kind, 500.0)
     spacing = spacing_m or half / 500.0
     return GridSpec.around(release.x_m, release.y_m, half, spacing)
 
@@ -103,9 +110,13 @@ def zones_at_equipment(plant: Plant, equipment_id: str, weather: Weather, kind: 
                        **options: Any) -> ConsequenceResult:
     """Threat zones (RED/ORANGE/YELLOW) of a release at ``equipment_id`` under ``weather``.
 
-    ``options`` go to :func:`compute_consequence_zones` (exposure_duration_s, toxic_basis, …)."""
+    ``options`` go to :func:`compute_consequence_zones` (exposure_duration_s, toxic_basis,
+    dispersion_model, explosion_model, …); a vapour cloud explosion is rated in the plant's congested
+    regions (process units and loading bays, :func:`congested_regions`) unless ``congestion`` is given."""
     release = release_at_equipment(plant, equipment_id, kind, hole_diameter_m)
     grid = grid or default_grid(release)
+    if release.kind == "vce" and "congestion" not in options:
+        options["congestion"] = list(plant_congestion(plant).values())
     result = compute_consequence_zones(release, weather, grid, **options)
     x0, y0 = grid.x_min_m, grid.y_min_m
     x1, y1 = x0 + (grid.nx - 1) * grid.dx_m, y0 + (grid.ny - 1) * grid.dy_m
@@ -118,6 +129,38 @@ def zones_at_equipment(plant: Plant, equipment_id: str, weather: Weather, kind: 
             result.notes.append(f"{z.level} zone ({z.label}) reaches the edge of the {(x1 - x0) / 1000:g} km grid: "
                                 "it extends further than drawn")
     return result
+
+
+def plant_obstacles(plant: Plant) -> list[Obstacle]:
+    """The plant's equipment as VCE obstacles (footprint, height; pipe racks at their solid fraction)
+    and its buildings as roofs (:mod:`.physics.congestion`)."""
+    out = []
+    for eq in plant.equipment.values():
+        kind = eq.kind.value
+        if kind in REGION_KINDS:
+            continue
+        frac = PIPE_RACK_SOLID_FRACTION if kind == "pipe_rack" else 1.0
+        out.append(Obstacle(eq.footprint, float(eq.height_m), solid_fraction=frac, diameter_m=eq.diameter_m, id=eq.id))
+    for b in plant.buildings.values():
+        out.append(Obstacle(b.geometry, float(b.height_m), roofed=True, id=b.id))
+    return out
+
+
+def congested_regions(plant: Plant) -> dict[str, Any]:
+    """The plant's congested regions by id (process units and loading bays: shapely polygons, m)."""
+    return {e.id: e.footprint for e in plant.equipment.values() if e.kind.value in CONGESTED_REGION_KINDS}
+
+
+def plant_congestion(plant: Plant) -> dict[str, Congestion]:
+    """Congestion and confinement of each congested region of the plant that holds obstacles, by id."""
+    obstacles = plant_obstacles(plant)
+    out = {}
+    for rid, region in sorted(congested_regions(plant).items()):
+        try:
+            out[rid] = congestion_in_region(region, obstacles)
+        except ValueError:  # an empty bay or unit: nothing to congest a flame
+            continue
+    return out
 
 
 def domino_units(plant: Plant) -> list[DominoUnit]:

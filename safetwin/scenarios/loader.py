@@ -202,6 +202,9 @@ def _plant_checks(sc: Scenario, plant: Plant) -> list[tuple[tuple[str, ...], str
             bad.append((("events", str(k), "diameter_m"), f"{e.equipment} stands in no bund: give diameter_m"))
         if isinstance(e, ReleaseEvent) and sub.toxic is None and sub.lfl_vol_frac is None:
             bad.append((loc, f"{sub.name} is neither toxic nor flammable in the substance table"))
+        if isinstance(e, ReleaseEvent) and e.ignition_s is not None and (sub.lfl_vol_frac is None
+                                                                         or sub.heat_of_combustion_j_kg is None):
+            bad.append((("events", str(k), "ignition_s"), f"{sub.name} in {e.equipment} does not burn: no ignition"))
     if sc.shift is not None and sc.shift not in plant.shifts:
         bad.append((("shift",), unknown_id_message("shift", sc.shift, plant.shifts, owner=owner)))
     elif sc.shift is None:

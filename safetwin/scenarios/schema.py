@@ -55,6 +55,11 @@ class ReleaseEvent(_EventBase):
     rate_kg_s: float | None = Field(default=None, gt=0)
     duration_s: float | None = Field(default=None, gt=0, description="isolation after this time (s)")
     height_m: float = Field(default=1.0, ge=0, description="release height, m")
+    ignition_s: float | None = Field(default=None, gt=0, description="delayed ignition this long after the release "
+                                     "starts (s): the flammable cloud burns as a flash fire, explodes where it fills "
+                                     "a congested unit, and the leak burns on as a jet fire")
+    explosion_model: Literal["multi_energy", "bst"] = Field(default="multi_energy", description="vapour cloud "
+                                                            "explosion method: TNO multi-energy or Baker-Strehlow-Tang")
 
     @model_validator(mode="after")
     def _hole_or_rate(self) -> ReleaseEvent:
@@ -199,6 +204,9 @@ class SimulationSpec(_Model):
     near_field_m: float = Field(default=15.0, ge=1.0, description="puffs start with the spread they have at "
                                 "this travel distance (initial dilution in the wake of the equipment), m")
     fire_step_s: float = Field(default=10.0, gt=0)
+    dispersion_model: Literal["auto", "gaussian", "dense"] = Field(
+        default="auto", description="cloud model of the releases: auto chooses dense gas or Gaussian by the "
+        "source Richardson number (as the consequence entry point does); gaussian or dense forces one")
     seed: int = 0
 
 

@@ -16,7 +16,13 @@ app = typer.Typer(help="Consequence models: threat zones at equipment, domino es
 @app.command("zones")
 def zones(plant_path: Path = typer.Argument(..., help="plant folder"),
           equipment: str = typer.Option(..., "--equipment", "-e", help="equipment id holding the inventory"),
-          kind: str | None = typer.Option(None, help="toxic_gas | flammable_gas | pool_fire | jet_fire (default by substance)"),
+          kind: str | None = typer.Option(None, help="toxic_gas | flammable_gas | pool_fire | jet_fire | fireball | "
+                                          "flash_fire | vce (default by substance)"),
+          model: str = typer.Option("auto", "--model", help="cloud model: auto (dense gas or Gaussian by the source "
+                                    "Richardson number) | dense | passive (the Gaussian plume)"),
+          explosion_model: str = typer.Option("multi_energy", "--explosion-model",
+                                              help="vapour cloud explosion: multi_energy (TNO, GAME) | bst "
+                                              "(Baker-Strehlow-Tang)"),
           hole_mm: float = typer.Option(25.0, help="hole diameter, mm"),
           wind_speed: float = typer.Option(3.0, help="wind speed at 10 m, m/s"),
           wind_from: float = typer.Option(270.0, help="direction the wind blows FROM, degrees from north"),
@@ -34,9 +40,18 @@ def zones(plant_path: Path = typer.Argument(..., help="plant folder"),
     from safetwin.emergency_planner.physics.consequence import Weather
     from safetwin.emergency_planner.plant_consequence import zones_at_equipment
 
+    from safetwin.emergency_planner.physics.consequence import OUTCOMES
+
     plant = plant_or_exit(plant_path)
     if frame not in ("wgs84", "local"):
         raise typer.BadParameter("frame must be wgs84 or local")
+    dispersion = {"auto": "auto", "dense": "dense", "passive": "gaussian", "gaussian": "gaussian"}.get(model)
+    if dispersion is None:
+        raise typer.BadParameter(f"--model must be auto, dense or passive, not {model!r}")
+    if explosion_model not in ("multi_energy", "bst"):
+        raise typer.BadParameter(f"--explosion-model must be multi_energy or bst, not {explosion_model!r}")
+    if kind is not None and kind not in OUTCOMES:
+        raise typer.BadParameter(f"--kind {kind!r} is not a consequence outcome; known: {', '.join(sorted(OUTCOMES))}")
     lat = lon = when = None
     if stability == "auto":
         if time is None:
@@ -48,7 +63,8 @@ def zones(plant_path: Path = typer.Argument(..., help="plant folder"),
                       time=when, latitude_deg=lat, longitude_deg=lon)
     try:
         result = zones_at_equipment(plant, equipment, weather, kind=kind, hole_diameter_m=hole_mm / 1000.0,
-                                    exposure_duration_s=exposure_min * 60.0)
+                                    exposure_duration_s=exposure_min * 60.0, dispersion_model=dispersion,
+                                    explosion_model=explosion_model)
     except (KeyError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -21,7 +21,12 @@ Outcomes registered here:
   or at 60 %/10 % LEL (flammable, 10-min averages; ALOHA's LOCs);
 * ``pool_fire`` — pool diameter from the bund area, or the spreading pool at minimum thickness,
   solid-flame radiation with wind tilt, zones at 10/5/2 kW/m² (ALOHA) or levels given;
-* ``jet_fire`` — the release's initial rate → API 521 point-source jet fire, same flux levels.
+* ``jet_fire`` — the release's initial rate → API 521 point-source jet fire, same flux levels;
+* ``fireball`` — BLEVE fireball of the inventory (CCPS or Yellow Book correlations), flux levels;
+* ``flash_fire`` — the unignited cloud's LFL (lethal) and ½ LFL envelopes, dense or passive;
+* ``vce`` — vapour cloud explosion of the cloud's flammable mass in the congested regions given
+  (``congestion=``), TNO multi-energy or Baker–Strehlow–Tang (``explosion_model=``); zones at
+  8 / 3.5 / 1 psi (Pa).
 
 All coordinates are in the local plant frame; wind direction is the FROM direction. The model
 selection is written out in docs/consequence.md.
@@ -39,15 +44,20 @@ from scipy.optimize import brentq
 
 from safetwin.substances import Substance, get_substance
 
-from .dense_gas import DEFAULT_ENGINE, CloudProfile, DenseRelease, SourceKind, dense_cloud
+from .dense_gas import DEFAULT_ENGINE, CloudProfile, DenseRelease, ProfileSigmas, SourceKind, dense_cloud
 from .dispersion import (KG_M3_TO_MG_M3, DenseGasCheck, PlumeField, cloud_density_kg_m3, dense_gas_check,
                          finite_release_factor, plume_concentration, plume_field)
 from .effects import THERMAL_LEVELS_KW_M2, ThresholdSet, flammable_thresholds, toxic_thresholds
 from .fire import jet_fire, pool_fire
+from .fireball import bleve_fireball
+from .flammable_cloud import flammable_mass
+from .flash_fire import flash_fire
 from .grid import GridSpec, to_wind_frame
 from .release import DEFAULT_RAINOUT, RainoutModel, ReleaseSpec, SourceTerm, estimate_source
 from .source_terms import gas_exit_velocity_m_s
 from .sigmas import PasquillSigmas, SigmaModel, SigmaSet
+from .overpressure import OVERPRESSURE_LABELS, OVERPRESSURE_LEVELS_PA
+from .vce import vapour_cloud_explosion
 from .weather import Weather
 from .zones import Zone, zones_from_field, zones_to_geojson
 
@@ -331,7 +341,56 @@ def _dense_release(release: ReleaseSpec, substance: Substance, source: SourceTer
                         release.release_height_m)
 
 
-def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions) -> ConsequenceResult:
+@dataclass(frozen=True)
+class CloudSetup:
+    """A release's cloud before it is drawn: the source term, the thresholds, the averaging time,
+    the rate and (equivalent) duration the model was given, the regime chosen and the model as a
+    point function (:attr:`cloud`; :attr:`profile` is the dense-gas profile when the dense model is
+    used). What :func:`compute_consequence_zones` draws, and what the drill timeline and the QRA
+    carry (wind, sigmas: :attr:`wind_speed_m_s`, :attr:`sigmas`)."""
+
+    substance: Substance
+    source: SourceTerm
+    thresholds: ThresholdSet
+    averaging_time_s: float
+    rate_kg_s: float
+    duration_s: float
+    regime: RegimeChoice
+    wind_speed_m_s: float
+    sigmas: SigmaModel
+    finite: Callable[[np.ndarray], np.ndarray]
+    cloud: CloudModel
+    model: str
+    profile: CloudProfile | None = None
+    dense_release: DenseRelease | None = None
+    notes: tuple[str, ...] = ()
+    source_xy_m: tuple[float, float] = (0.0, 0.0)
+    wind_from_deg: float = 0.0
+    release_height_m: float = 0.0
+    mixing_height_m: float | None = None
+
+    def concentration_3d(self, x_m: np.ndarray, y_m: np.ndarray, z_m: np.ndarray) -> np.ndarray:
+        """The cloud in three dimensions (mg/m³; a :data:`.flammable_cloud.CloudConcentration`): the
+        Gaussian plume at height z, or the dense-gas profile's ground concentration with the vertical
+        Gaussian of the same ground concentration (σz of :class:`.dense_gas.ProfileSigmas`)."""
+        down, cross = to_wind_frame(np.asarray(x_m, float), np.asarray(y_m, float), *self.source_xy_m,
+                                    self.wind_from_deg)
+        z = np.asarray(z_m, float)
+        if self.profile is None:
+            return plume_concentration(down, cross, z, rate_kg_s=self.rate_kg_s, wind_speed_m_s=self.wind_speed_m_s,
+                                       sigmas=self.sigmas, release_height_m=self.release_height_m,
+                                       mixing_height_m=self.mixing_height_m,
+                                       downwind_factor=self.finite) * KG_M3_TO_MG_M3
+        ground = self.profile.concentration_at(down, cross) * (down >= self.profile.x_m[0]) * (
+            down <= self.profile.x_m[-1])
+        _, sz = ProfileSigmas(self.profile, self.rate_kg_s, self.wind_speed_m_s)(down)
+        return ground * np.exp(-0.5 * (z / sz) ** 2)
+
+
+def cloud_setup(release: ReleaseSpec, weather: Weather, opts: ConsequenceOptions, *, x_max_m: float) -> CloudSetup:
+    """The cloud of a ``toxic_gas`` / ``flammable_gas`` / ``gas_cloud`` release (module docstring;
+    the selection rules are written out in docs/consequence.md); ``x_max_m`` is how far (m) the
+    dense-gas profile is followed."""
     sub = get_substance(release.substance)
     notes: list[str] = []
     cls = weather.pasquill_class()
@@ -358,6 +417,8 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
         duration = math.inf  # still releasing at the end of the history: a continuous release
     regime = choose_regime(src, sub, weather, rate_kg_s=rate, jet_share=window.jet_share,
                            release_temperature_k=release.temperature_k, release_height_m=release.release_height_m)
+    if opts.dispersion_model not in ("auto", "gaussian", "dense"):
+        raise ValueError(f"unknown dispersion model {opts.dispersion_model!r}; choose auto, gaussian or dense")
     chosen = regime.model if opts.dispersion_model == "auto" else opts.dispersion_model
     if chosen != regime.model:
         regime = RegimeChoice(chosen, regime.check, f"{regime.reason}; {chosen} model forced by the caller", True)
@@ -368,8 +429,6 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
     finite = finite_release_factor(duration_s=duration, wind_speed_m_s=u, averaging_time_s=t_avg,
                                    along_wind_sigma=lambda x: puff_sigmas(x)[0])
     xy = (release.x_m, release.y_m)
-    plume: PlumeField | None = None
-    cloud: CloudModel
     profile: CloudProfile | None = None
     dense_rel: DenseRelease | None = None
     if chosen == "dense" and rate > 0:
@@ -377,7 +436,7 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
                                    pool_area_m2=window.pool_area_m2, wind_speed_m_s=u)
         profile = dense_cloud(dense_rel, weather, averaging_time_s=t_avg, passive_sigmas=sigmas,
                               along_wind_sigmas=puff_sigmas, receptor_height_m=opts.receptor_height_m,
-                              x_max_m=1.05 * _grid_reach_m(grid, *xy), engine=opts.dense_engine)
+                              x_max_m=x_max_m, engine=opts.dense_engine)
         notes += list(profile.notes)
         if (opts.dispersion_model == "auto" and profile.handover_x_m is not None
                 and profile.handover_x_m < DENSE_NEAR_FIELD_M):
@@ -386,27 +445,42 @@ def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts:
             regime = RegimeChoice("gaussian", regime.check, regime.reason + f"; dense phase ends at "
                                   f"{profile.handover_x_m:.0f} m")
             profile = None
+    cloud: CloudModel
     if profile is not None and dense_rel is not None:
         cloud = DenseCloud(profile, xy, weather.wind_from_deg)
-        fld = profile.field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg)
         model = f"dense_gas:{profile.engine}:{dense_rel.kind}" + (
             f"+gaussian:{sigmas.name} beyond {profile.handover_x_m:.0f} m" if profile.handover_x_m else "")
     else:
-        plume = plume_field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg, rate_kg_s=rate,
-                            wind_speed_m_s=u, sigmas=sigmas, release_height_m=release.release_height_m,
-                            receptor_height_m=opts.receptor_height_m, mixing_height_m=weather.mixing_height_m,
-                            dense_gas=regime.check, downwind_factor=finite)
-        notes += [n for n in plume.notes if not n.startswith("dense gas")]
+        dense_rel = None
         cloud = GaussianCloud(xy, weather.wind_from_deg, rate, u, sigmas, release.release_height_m,
                               opts.receptor_height_m, weather.mixing_height_m, finite)
-        fld = plume.concentration_mg_m3
         model = f"gaussian_plume:{sigmas.name}"
     if math.isfinite(duration):
         notes.append(f"finite release: {rate:.3g} kg/s for {duration:.0f} s (equivalent), averaged over {t_avg:.0f} s")
+    return CloudSetup(sub, src, th, t_avg, rate, duration, regime, u, sigmas, finite, cloud, model, profile, dense_rel,
+                      tuple(notes), xy, weather.wind_from_deg, release.release_height_m, weather.mixing_height_m)
+
+
+def _cloud_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions) -> ConsequenceResult:
+    xy = (release.x_m, release.y_m)
+    cs = cloud_setup(release, weather, opts, x_max_m=1.05 * _grid_reach_m(grid, *xy))
+    notes = list(cs.notes)
+    plume: PlumeField | None = None
+    if cs.profile is not None:
+        fld = cs.profile.field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg)
+    else:
+        plume = plume_field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg, rate_kg_s=cs.rate_kg_s,
+                            wind_speed_m_s=cs.wind_speed_m_s, sigmas=cs.sigmas, release_height_m=release.release_height_m,
+                            receptor_height_m=opts.receptor_height_m, mixing_height_m=weather.mixing_height_m,
+                            dense_gas=cs.regime.check, downwind_factor=cs.finite)
+        notes += [n for n in plume.notes if not n.startswith("dense gas")]
+        fld = plume.concentration_mg_m3
+    th = cs.thresholds
     zones = zones_from_field(grid, fld, th.levels, units=th.units, labels=th.labels)
-    zones = _centreline_zones(zones, cloud, grid, xy, weather.wind_from_deg)
-    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, src, cls, model, t_avg,
-                             regime.check, plume, notes, cloud, regime, dense_rel)
+    zones = _centreline_zones(zones, cs.cloud, grid, xy, weather.wind_from_deg)
+    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, cs.source,
+                             weather.pasquill_class(), cs.model, cs.averaging_time_s, cs.regime.check, plume, notes,
+                             cs.cloud, cs.regime, cs.dense_release)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -456,12 +530,108 @@ def _jet_fire_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, op
                              None, None, list(src.notes) + list(jf.notes))
 
 
+# ----------------------------------------------------------------------------------------------
+# explosions and fireballs
+# ----------------------------------------------------------------------------------------------
+def _fireball_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions
+                      ) -> ConsequenceResult:
+    """BLEVE fireball of the whole inventory (:func:`.fireball.bleve_fireball`; ``correlation`` =
+    ccps | tno and ``sep_w_m2`` in ``extra``), zones at the thermal-flux levels."""
+    sub = get_substance(release.substance)
+    th = thermal_thresholds(opts.flux_levels_kw_m2)
+    fb = bleve_fireball(sub, release.inventory_kg, temperature_k=release.temperature_k,
+                        sep_w_m2=opts.extra.get("sep_w_m2"), correlation=opts.extra.get("correlation", "ccps"),
+                        centre_xy_m=(release.x_m, release.y_m), relative_humidity=weather.relative_humidity,
+                        ambient_k=weather.temperature_k)
+    fld = fb.field_w_m2(grid)
+    model = (f"fireball:{fb.correlation}(D={fb.diameter_m:.0f} m, t={fb.duration_s:.1f} s, "
+             f"SEP={fb.sep_w_m2 / 1e3:.0f} kW/m2)")
+    zones = zones_from_field(grid, fld, th.levels, units=th.units, labels=th.labels)
+    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, None, None, model, None,
+                             None, None, list(fb.notes))
+
+
+def _flammable_cloud(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions
+                     ) -> tuple[CloudSetup, np.ndarray]:
+    """The unignited flammable cloud of a release (10-min means) and its field on the grid (mg/m³)."""
+    xy = (release.x_m, release.y_m)
+    cs = cloud_setup(dataclasses.replace(release, kind="flammable_gas"), weather, opts,
+                     x_max_m=1.05 * _grid_reach_m(grid, *xy))
+    if cs.substance.lfl_mg_m3 is None:
+        raise ValueError(f"{cs.substance.name} has no LFL: no flash fire or vapour cloud explosion")
+    if cs.profile is not None:
+        return cs, cs.profile.field(grid, source_xy_m=xy, wind_from_deg=weather.wind_from_deg)
+    x, y = grid.mesh()
+    return cs, np.asarray(cs.cloud.concentration_at(x, y))
+
+
+def _flash_fire_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions
+                        ) -> ConsequenceResult:
+    """Flash fire of the unignited cloud (dense or passive): RED = LFL (lethal outdoors), ORANGE = ½ LFL
+    (:func:`.flash_fire.flash_fire`)."""
+    cs, fld = _flammable_cloud(release, weather, grid, opts)
+    ff = flash_fire(grid, fld, cs.substance)
+    zones = _centreline_zones(ff.zones, cs.cloud, grid, (release.x_m, release.y_m), weather.wind_from_deg)
+    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, ff.thresholds.units, ff.thresholds,
+                             cs.source, weather.pasquill_class(), f"flash_fire:{cs.model}", cs.averaging_time_s,
+                             cs.regime.check, None, list(cs.notes), cs.cloud, cs.regime, cs.dense_release)
+
+
+def _vce_outcome(release: ReleaseSpec, weather: Weather, grid: GridSpec, opts: ConsequenceOptions) -> ConsequenceResult:
+    """Vapour cloud explosion of the unignited cloud in the congested regions given as
+    ``congestion=[Congestion, …]`` (:mod:`.congestion`, from the plant geometry): the flammable mass
+    between LFL and UFL inside each region (:func:`.flammable_cloud.flammable_mass`), the region with
+    the most energy explodes (``explosion_model`` = multi_energy | bst, :func:`.vce.vapour_cloud_explosion`);
+    zones at the overpressure levels (Pa; ALOHA 8 / 3.5 / 1 psi)."""
+    regions = opts.extra.get("congestion") or []
+    if not regions:
+        raise ValueError("a vapour cloud explosion needs the congested regions (congestion=[Congestion, ...]); "
+                         "zones_at_equipment takes them from the plant's process units and loading bays")
+    method = opts.extra.get("explosion_model", "multi_energy")
+    if method not in ("multi_energy", "bst"):
+        raise ValueError(f"unknown explosion model {method!r}; choose multi_energy or bst")
+    cs, _ = _flammable_cloud(release, weather, grid, opts)
+    sub = cs.substance
+    ufl = float(sub.ppm_to_mg_m3(sub.ufl_vol_frac * 1e6)) if sub.ufl_vol_frac else None
+    best: tuple[float, Any] | None = None
+    notes = list(cs.notes)
+    for cong in regions:
+        x0, y0, x1, y1 = cong.region.bounds
+        step = max(min(x1 - x0, y1 - y0) / 50.0, 1.0)
+        lattice = GridSpec(x0, y0, step, step, int((x1 - x0) / step) + 1, int((y1 - y0) / step) + 1)
+        fm = flammable_mass(cs.concentration_3d, lattice, np.arange(0.5, max(cong.region_height_m, 1.0), 1.0),
+                            lfl_mg_m3=float(sub.lfl_mg_m3), ufl_mg_m3=ufl, within=cong.region,  # type: ignore[arg-type]
+                            z_max_m=cong.region_height_m)
+        if fm.mass_kg > 0 and (best is None or fm.mass_kg > best[0]):
+            best = (fm.mass_kg, cong)
+    th = ThresholdSet(dict(OVERPRESSURE_LEVELS_PA), dict(OVERPRESSURE_LABELS), "overpressure levels (ALOHA)",
+                      units="Pa")
+    if best is None:
+        fld = np.zeros(grid.shape)
+        notes.append("the flammable cloud reaches no congested region: no vapour cloud explosion")
+        model = f"vce:{method}:none"
+    else:
+        wave, strength = vapour_cloud_explosion(substance=sub, flammable_mass_kg=best[0], congestion=best[1],
+                                                method=method)
+        fld = wave.field_pa(grid)
+        notes += [f"flammable mass in the congested region: {best[0]:.4g} kg", *wave.notes]
+        model = f"vce:{method}({strength.basis})"
+    zones = zones_from_field(grid, fld, th.levels, units=th.units, labels=th.labels)
+    return ConsequenceResult(release, weather, grid, release.kind, zones, fld, th.units, th, cs.source,
+                             weather.pasquill_class(), model, cs.averaging_time_s, cs.regime.check, None, notes,
+                             cs.cloud, cs.regime, cs.dense_release)
+
+
 register_outcome("toxic_gas", _cloud_outcome)
 register_outcome("flammable_gas", _cloud_outcome)
 register_outcome("gas_cloud", _cloud_outcome)
 register_outcome("pool_fire", _pool_fire_outcome)
 register_outcome("jet_fire", _jet_fire_outcome)
+register_outcome("fireball", _fireball_outcome)
+register_outcome("flash_fire", _flash_fire_outcome)
+register_outcome("vce", _vce_outcome)
 
 __all__ = ["ReleaseSpec", "Weather", "SourceTerm", "ConsequenceOptions", "ConsequenceResult", "CloudModel",
            "GaussianCloud", "DenseCloud", "RegimeChoice", "OUTCOMES", "OutcomeModel", "register_outcome",
-           "compute_consequence_zones", "estimate_source", "choose_regime", "thermal_thresholds", "ReleaseKind"]
+           "compute_consequence_zones", "estimate_source", "choose_regime", "CloudSetup", "cloud_setup",
+           "thermal_thresholds", "ReleaseKind"]

@@ -237,6 +237,42 @@ def dense_cloud(release: DenseRelease, weather: Weather, *, averaging_time_s: fl
                         averaging_time_s, eng.name, x_h, tuple(notes))
 
 
+@dataclass(frozen=True)
+class ProfileSigmas:
+    """Gaussian sigmas that reproduce a :class:`CloudProfile` — a :class:`~.sigmas.SigmaModel`, so a
+    puff train (:func:`.dispersion.puff_train`) carries a dense cloud through a wind history.
+
+    At each distance x: σy is the standard deviation of the profile's crosswind shape
+    (``√(b²/3 + β²)``, the top hat of half-width b smoothed over β), and σz is chosen so that a
+    continuous ground-level release of ``rate_kg_s`` carried at ``wind_speed_m_s`` has the profile's
+    centreline concentration: ``σz = Q/(π·u·σy·c(x))``. The centreline is exact at steady state;
+    the crosswind shape becomes the Gaussian of equal variance and the vertical one the Gaussian of
+    the same ground concentration. Before the profile starts and beyond its end the first and
+    last values hold.
+
+    >>> p = CloudProfile(np.array([10.0, 100.0]), np.array([1000.0, 10.0]), np.zeros(2), np.array([5.0, 20.0]), 600.0, "x")
+    >>> sy, sz = ProfileSigmas(p, rate_kg_s=1.0, wind_speed_m_s=2.0)(np.array([100.0]))
+    >>> round(float(sy[0]), 1), round(float(1e6 / (np.pi * 2.0 * sy[0] * sz[0])), 1)   # c(100 m) = 10 mg/m³
+    (20.0, 10.0)
+    """
+
+    profile: CloudProfile
+    rate_kg_s: float
+    wind_speed_m_s: float
+
+    @property
+    def name(self) -> str:
+        return f"dense_profile:{self.profile.engine}"
+
+    def __call__(self, x_m: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        p = self.profile
+        x = np.clip(np.asarray(x_m, dtype=float), p.x_m[0], p.x_m[-1])
+        sy = np.sqrt(np.interp(x, p.x_m, p.b_m) ** 2 / 3.0 + np.interp(x, p.x_m, p.beta_m) ** 2)
+        sy = np.maximum(sy, 1e-3)
+        c = np.maximum(p.centreline_at(x), 1e-12) / KG_M3_TO_MG_M3
+        return sy, self.rate_kg_s / (np.pi * self.wind_speed_m_s * sy * c)
+
+
 def _virtual_distance(sigma_of: Callable[[float], float], target_m: float) -> float:
     """Distance d (m) at which the increasing function ``sigma_of(d)`` equals ``target_m`` (≥ 1 m)."""
     lo, hi = 1.0, 1e6
@@ -248,4 +284,4 @@ def _virtual_distance(sigma_of: Callable[[float], float], target_m: float) -> fl
 
 
 __all__ = ["DenseRelease", "CloudProfile", "EngineCloud", "DenseGasEngine", "ENGINES", "DEFAULT_ENGINE",
-           "register_engine", "get_engine", "dense_cloud", "crosswind_shape", "HANDOVER_RICHARDSON"]
+           "register_engine", "get_engine", "dense_cloud", "crosswind_shape", "HANDOVER_RICHARDSON", "ProfileSigmas"]

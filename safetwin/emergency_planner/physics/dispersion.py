@@ -691,6 +691,8 @@ class PuffTrain:
     mixing_height_m: float | None = None
     min_distance_m: float = 1.0
     notes: tuple[str, ...] = field(default=())
+    consumed_at_s: float = np.inf
+    """From this time (s) the cloud is gone (burnt by a delayed ignition): every puff has mass 0."""
 
     @property
     def total_mass_kg(self) -> float:
@@ -699,7 +701,7 @@ class PuffTrain:
     def state(self, t_s: float) -> PuffState:
         """Positions, travel distances and sigmas of all puffs at time ``t_s`` (unreleased puffs have mass 0)."""
         tr = self.release_times_s
-        released = tr <= t_s
+        released = (tr <= t_s) & (t_s < self.consumed_at_s)
         disp = self.wind.displacement_m(np.array([t_s]))[0] - self.wind.displacement_m(tr)
         travel = self.wind.path_length_m(np.array([t_s]))[0] - self.wind.path_length_m(tr)
         travel = np.maximum(travel, self.min_distance_m)
@@ -761,7 +763,7 @@ class PuffTrain:
             sy, sz = self.sigmas(travel)
             v = vertical_factor(z[a:b, None], self.release_height_m, sz, self.mixing_height_m)
             r2 = (x[a:b, None] - cx) ** 2 + (y[a:b, None] - cy) ** 2
-            live = self.release_times_s[None, :] <= tt[:, None]
+            live = (self.release_times_s[None, :] <= tt[:, None]) & (tt[:, None] < self.consumed_at_s)
             c = np.where(live, self.masses_kg[None, :] / ((2 * np.pi) ** 1.5 * sy * sy * sz)
                          * np.exp(-0.5 * r2 / (sy * sy)) * v, 0.0)
             out[a:b] = c.sum(axis=1)

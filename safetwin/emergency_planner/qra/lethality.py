@@ -25,12 +25,22 @@ from typing import Any
 
 import numpy as np
 
-from safetwin.emergency_planner.physics.dispersion import plume_concentration
+from shapely.geometry import Point
+
+from safetwin.emergency_planner.physics.blast import BlastWave
+from safetwin.emergency_planner.physics.consequence import (CloudSetup, ConsequenceOptions, ReleaseSpec, Weather,
+                                                            cloud_setup)
 from safetwin.emergency_planner.physics.effects import (probit_to_probability, thermal_probit_purple_book_w_m2_s,
                                                         toxic_probit_constant_exposure)
-from safetwin.emergency_planner.physics.fire import jet_fire, pool_fire, transmissivity_pietersen
+from safetwin.emergency_planner.physics.fire import jet_fire, pool_fire
+from safetwin.emergency_planner.physics.fireball import bleve_fireball
+from safetwin.emergency_planner.physics.flammable_cloud import flammable_mass
+from safetwin.emergency_planner.physics.grid import GridSpec
+from safetwin.emergency_planner.physics.overpressure import building_damage_probit, people_lethality_outdoors
 from safetwin.emergency_planner.physics.sigmas import PasquillSigmas
 from safetwin.emergency_planner.physics.stability import wind_speed_at_height
+from safetwin.emergency_planner.physics.flame_blast import ENERGY_DENSITY_J_M3
+from safetwin.emergency_planner.physics.vce import GroundCloudCurve, curve_family
 from safetwin.substances import get_substance
 
 from .config import WeatherClass
@@ -77,11 +87,8 @@ def lethality(kind: str, params: dict[str, Any], wc: WeatherClass, x_m: np.ndarr
     xi, eta = -y, x
     sub = get_substance(params["substance"])
     if kind == "toxic_plume":
-        h = float(params.get("height_m", 1.0))
         t_exp = min(float(params["duration_s"]), float(lc["toxic_max_exposure_s"]))
-        sig = PasquillSigmas(wc.stability, lc["sigma_set"], averaging_time_s=max(t_exp, 600.0))
-        c = plume_concentration(xi, eta, 0.0, rate_kg_s=float(params["rate_kg_s"]), wind_speed_m_s=_wind(wc, h),
-                                sigmas=sig, release_height_m=h) * 1e6
+        c = entry_point_cloud(params["cloud"], wc, lc).cloud.concentration_at(x, y)
         return _toxic_p(c, t_exp, sub, lc)
     if kind == "toxic_puff":
         u = _wind(wc, 1.0)
@@ -105,17 +112,20 @@ def lethality(kind: str, params: dict[str, Any], wc: WeatherClass, x_m: np.ndarr
                       direction_deg=180.0)
         return _thermal(jf.flux_w_m2(x, y, 0.0), lc)
     if kind == "fireball":
-        m = float(params["mass_kg"])
-        fb = lc["fireball"]
-        d = 5.8 * m ** (1 / 3)
-        dur = 0.45 * m ** (1 / 3) if m < 30000 else 2.6 * m ** (1 / 6)
-        hc = float(fb["centre_height_over_diameter"]) * d
-        dist = np.sqrt(x**2 + y**2 + hc**2)
-        f = np.minimum((d / 2) ** 2 / dist**2, 1.0)
-        q = float(fb["sep_kw_m2"]) * 1e3 * f * transmissivity_pietersen(np.maximum(dist - d / 2, 0.0))
-        ir, out, ind = _thermal(q, lc, duration_s=dur)
-        under = np.hypot(x, y) <= d / 2
+        fb = bleve_fireball(sub, float(params["mass_kg"]), sep_w_m2=float(lc["fireball"]["sep_kw_m2"]) * 1e3,
+                            correlation="ccps", temperature_k=float(params.get("temperature_k", 293.15)))
+        ir, out, ind = _thermal(fb.flux_w_m2(x, y, 0.0), lc, duration_s=fb.duration_s)
+        under = np.hypot(x, y) <= fb.radius_m
         return np.where(under, 1.0, ir), np.where(under, 1.0, out), ind
+    if kind == "vce":
+        wave = vce_blast(params["cloud"], params["vce"], wc, lc)
+        if wave is None:
+            z = np.zeros_like(x)
+            return z, z, z
+        p_s, imp = wave.overpressure_pa(x, y, 1.0), wave.impulse_pa_s(x, y, 1.0)
+        out = np.asarray(people_lethality_outdoors(p_s, imp))
+        ind = np.asarray(probit_to_probability(building_damage_probit(p_s, imp, "collapse")))
+        return out, out, ind
     raise ValueError(f"unknown outcome kind {kind!r}")
 
 
@@ -128,12 +138,71 @@ def flammable_envelope(cloud: dict[str, Any], wc: WeatherClass, x_m: np.ndarray,
     sub = get_substance(cloud["substance"])
     xi, eta = -np.asarray(y_m, float), np.asarray(x_m, float)
     if cloud["model"] == "plume":
-        h = float(cloud.get("height_m", 1.0))
-        c = plume_concentration(xi, eta, 0.0, rate_kg_s=float(cloud["rate_kg_s"]), wind_speed_m_s=_wind(wc, h),
-                                sigmas=PasquillSigmas(wc.stability, lc["sigma_set"]), release_height_m=h) * 1e6
+        c = entry_point_cloud(cloud, wc, lc).cloud.concentration_at(np.asarray(x_m, float), np.asarray(y_m, float))
     else:
         c, _ = _puff_peak_mg_m3(xi, eta, float(cloud["mass_kg"]), wc)
     return np.asarray(c >= sub.lfl_mg_m3)
+
+
+_CLOUDS: dict[tuple[Any, ...], CloudSetup] = {}
+CLOUD_REACH_M = 10_000.0
+"""How far (m) the QRA follows a dense-gas cloud (ALOHA's limit); the Gaussian beyond needs no limit."""
+
+
+def entry_point_cloud(cloud: dict[str, Any], wc: WeatherClass, lc: dict[str, Any]) -> CloudSetup:
+    """The continuous cloud of a QRA outcome as the consequence entry point models it
+    (:func:`~safetwin.emergency_planner.physics.consequence.cloud_setup`: source term with its
+    rain-out, dense gas or Gaussian by the source Richardson number, the one weather path) in the
+    canonical frame (source at the origin, wind from north); cached per cloud and weather class in
+    the process. ``lc["dispersion_model"]`` (auto | gaussian | dense) forces a model."""
+    model = str(lc.get("dispersion_model", "auto"))
+    key = (tuple(sorted((k, repr(v)) for k, v in cloud.items())), wc.stability, float(wc.wind_speed_m_s), model,
+           float(lc["toxic_max_exposure_s"]), str(lc["sigma_set"]))
+    if key not in _CLOUDS:
+        sub = get_substance(cloud["substance"])
+        kind = "toxic_gas" if sub.probits else "flammable_gas"
+        rate = float(cloud["rate_kg_s"])
+        gas = bool(cloud.get("gas", True))
+        rel = ReleaseSpec(x_m=0.0, y_m=0.0, substance=sub.name, kind=kind,
+                          inventory_kg=float(cloud.get("inventory_kg", rate * float(cloud.get("duration_s", 1800.0)))),
+                          hole_diameter_m=float(cloud.get("hole_m") or 0.025),
+                          pressure_pa=float(cloud.get("pressure_pa", 5e5)),
+                          temperature_k=float(cloud.get("temperature_k", 293.15)),
+                          release_height_m=float(cloud.get("height_m", 1.0)),
+                          rate_kg_s=rate if gas else None, discharge_rate_kg_s=None if gas else rate,
+                          duration_s=float(cloud["duration_s"]) if cloud.get("duration_s") else None)
+        opts = ConsequenceOptions(exposure_duration_s=float(lc["toxic_max_exposure_s"]), sigma_set=lc["sigma_set"],
+                                  dispersion_model=model)  # type: ignore[arg-type]
+        if len(_CLOUDS) > 4096:
+            _CLOUDS.clear()
+        _CLOUDS[key] = cloud_setup(rel, Weather(wc.wind_speed_m_s, 0.0, wc.stability), opts, x_max_m=CLOUD_REACH_M)
+    return _CLOUDS[key]
+
+
+def vce_blast(cloud: dict[str, Any], vce: dict[str, Any], wc: WeatherClass, lc: dict[str, Any]) -> BlastWave | None:
+    """The blast of a delayed ignition of ``cloud`` in the congested unit around the source (canonical
+    frame): the flammable mass (between LFL and UFL) inside a disc of the unit's area around the
+    source up to the unit's height — the same whatever the wind direction — burnt with the unit's
+    strength (``vce``: multi-energy curve or BST flame Mach number from its congestion); None when
+    no fuel is flammable there."""
+    cs = entry_point_cloud(cloud, wc, lc)
+    sub = cs.substance
+    r = float(vce["radius_m"])
+    step = max(r / 40.0, 1.0)
+    n = int(np.ceil(2 * r / step)) + 1
+    lattice = GridSpec(-r, -r, step, step, n, n)
+    z = np.arange(0.5, max(float(vce["height_m"]), 1.0), 1.0)
+    ufl = float(sub.ppm_to_mg_m3(sub.ufl_vol_frac * 1e6)) if sub.ufl_vol_frac else None
+    fm = flammable_mass(cs.concentration_3d, lattice, z, lfl_mg_m3=float(sub.lfl_mg_m3), ufl_mg_m3=ufl,
+                        within=Point(0.0, 0.0).buffer(r), z_max_m=float(vce["height_m"]))
+    if fm.mass_kg <= 0 or sub.heat_of_combustion_j_kg is None:
+        return None
+    # E = min(M·ΔHc, E_v·V_free), physics.vce.explosion_energy_j with the unit's free volume
+    energy = float(min(fm.mass_kg * sub.heat_of_combustion_j_kg, ENERGY_DENSITY_J_M3 * float(vce["free_volume_m3"])))
+    fam = curve_family()
+    curve = (fam.multi_energy_curve(max(float(vce["curve_number"]), 1.0)) if vce["method"] == "multi_energy"
+             else fam.by_flame_mach(float(vce["flame_mach"])))
+    return BlastWave((0.0, 0.0, 0.0), energy, GroundCloudCurve(curve, curve.name), kind=f"vce:{vce['method']}")
 
 
 def weather_key(kind: str, wc: WeatherClass) -> tuple[Any, ...]:

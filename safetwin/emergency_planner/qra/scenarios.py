@@ -24,8 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from shapely.geometry import Point
+
+from safetwin.emergency_planner.physics.release import flashing_airborne_fraction
 from safetwin.emergency_planner.physics.source_terms import (P_ATM, flash_fraction, gas_orifice_rate_kg_s,
                                                               liquid_orifice_rate_kg_s)
+from safetwin.emergency_planner.physics.vce import explosion_strength
+from safetwin.emergency_planner.plant_consequence import plant_congestion
 from safetwin.substances import Substance, get_substance
 
 
@@ -129,6 +134,27 @@ def build_scenarios(plant: Any, cfg: dict[str, Any]) -> list[Scenario]:
     return out
 
 
+def _vce_params(plant: Any, eq: Any, sub: Substance, lc: dict[str, Any]) -> dict[str, Any] | None:
+    """The congested unit around ``eq`` (a process unit or bay holding it) and the blast strength it
+    gives a vapour cloud explosion (physics.vce): None when the equipment stands in no congested unit
+    or the substance has no strength data for the method."""
+    x, y = _position(eq)
+    here = Point(x, y)
+    regions = [(rid, c) for rid, c in plant_congestion(plant).items() if c.region.buffer(1.0).contains(here)]
+    if not regions:
+        return None
+    rid, cong = regions[0]
+    region = cong.region
+    method = str(lc.get("vce_method", "multi_energy"))
+    try:
+        strength = explosion_strength(method=method, congestion=cong, substance=sub)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    return {"region": rid, "method": method, "radius_m": float(np.sqrt(region.area / np.pi)),
+            "height_m": cong.region_height_m, "free_volume_m3": cong.free_volume_m3,
+            "curve_number": strength.multi_energy_curve, "flame_mach": strength.flame_mach, "basis": strength.basis}
+
+
 def _bund_diameter(plant: Any, eq: Any) -> tuple[float | None, tuple[float, float] | None]:
     if eq.bund_id and eq.bund_id in plant.equipment:
         b = plant.equipment[eq.bund_id].geometry
@@ -157,7 +183,8 @@ def _scenario(plant: Any, eq: Any, inv: Any, ev: dict[str, Any], cfg: dict[str, 
     f_flash = flash_fraction(sub, t_k) if inv.phase.value != "gas" else 0.0
     is_gas = inv.phase.value == "gas"
     flashing = (not is_gas) and f_flash > 0.0
-    airborne = 1.0 if is_gas else min(1.0, 2.0 * f_flash)
+    # the consequence entry point's rain-out rule (physics.release.flashing_airborne_fraction)
+    airborne = 1.0 if is_gas else (flashing_airborne_fraction(f_flash) if flashing else 0.0)
     toxic = bool(sub.probits)
     h = float(lc.get("release_height_m", 1.0))
     max_dur = float(settings.get("max_release_duration_s", 1800.0))
@@ -181,12 +208,16 @@ def _scenario(plant: Any, eq: Any, inv: Any, ev: dict[str, Any], cfg: dict[str, 
         rate, dur = 0.0, 0.0
     sid = f"{eq.id}:{ev['id']}"
     outs: list[Outcome] = []
+    # a continuous cloud as the consequence entry point takes it (source term, rain-out, dense or passive)
+    plume = {"model": "plume", "substance": sub.name, "rate_kg_s": rate, "height_m": h, "duration_s": dur,
+             "inventory_kg": mass, "temperature_k": t_k, "pressure_pa": p_pa, "gas": is_gas,
+             "hole_m": float(ev["hole_mm"]) / 1000.0 if etype == "hole" else None}
     if toxic:
         if airborne <= 0:
             notes.append("non-flashing toxic liquid: pool evaporation not modelled, no outcome")
         elif continuous:
             outs.append(Outcome(f"{sid}:toxic", "toxic_plume", freq, {
-                "substance": sub.name, "rate_kg_s": rate * airborne, "duration_s": dur, "height_m": h}))
+                "substance": sub.name, "rate_kg_s": rate, "duration_s": dur, "height_m": h, "cloud": plume}))
         else:
             outs.append(Outcome(f"{sid}:toxic", "toxic_puff", freq, {"substance": sub.name, "mass_kg": mass * airborne}))
     elif sub.heat_of_combustion_j_kg is not None:
@@ -197,14 +228,22 @@ def _scenario(plant: Any, eq: Any, inv: Any, ev: dict[str, Any], cfg: dict[str, 
             if continuous:
                 outs.append(Outcome(f"{sid}:jet", "jet_fire", freq * p_i,
                                     {"substance": sub.name, "rate_kg_s": rate, "height_m": h}))
-                cloud = {"model": "plume", "substance": sub.name, "rate_kg_s": rate * airborne, "height_m": h}
+                cloud: dict[str, Any] = plume
             else:
-                outs.append(Outcome(f"{sid}:fireball", "fireball", freq * p_i, {"substance": sub.name, "mass_kg": mass}))
+                outs.append(Outcome(f"{sid}:fireball", "fireball", freq * p_i, {
+                    "substance": sub.name, "mass_kg": mass, "temperature_k": t_k}))
                 cloud = {"model": "puff", "substance": sub.name, "mass_kg": mass * airborne}
             if sub.lfl_vol_frac:
-                # the delayed-ignition branch (the flash fire; VCE outcomes share this cloud and ignition)
-                outs.append(delayed_ignition_outcome(f"{sid}:flash", f"flash_{cloud['model']}", freq * (1 - p_i),
-                                                     cloud, p_d))
+                # the delayed-ignition branch: a flash fire, and where the leak is in a congested unit a
+                # vapour cloud explosion for the Purple Book's share of delayed ignitions
+                vce = _vce_params(plant, eq, sub, lc) if continuous else None
+                f_exp = float(ign.get("explosion_fraction_of_delayed", 0.0)) if vce else 0.0
+                outs.append(delayed_ignition_outcome(f"{sid}:flash", f"flash_{cloud['model']}",
+                                                     freq * (1 - p_i) * (1 - f_exp), cloud, p_d))
+                if vce and f_exp > 0:
+                    outs.append(delayed_ignition_outcome(f"{sid}:vce", "vce", freq * (1 - p_i) * f_exp, cloud, p_d,
+                                                         vce=vce))
+                    notes.append(f"delayed ignition in {vce['region']}: VCE for {f_exp:g} of it ({vce['basis']})")
             if flashing and airborne < 1.0:
                 notes.append(f"rain-out fraction {1 - airborne:.2f} (pool fire of the rain-out not modelled)")
         else:
