@@ -44,14 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     failed = not ok
     for name in args.scenarios or list_scenarios():
         loaded = load_scenario(name)
+        cpu0 = time.process_time()
         wall_s, res = best_of(lambda: run_incident(loaded), args.repeat)
+        cpu_s = (time.process_time() - cpu0) / args.repeat
         m = res.metrics
+        models = ", ".join(sorted({g.model.split("+")[0] for g in res.gas_sources})) or "fires only"
+        outcomes = ", ".join(f"{e.kind}:{e.detail.get('fire') or e.detail.get('blast')}" for e in res.events
+                             if e.kind in ("ignition", "escalation", "explosion"))
         met = wall_s < SCENARIO_CEILING_S
         failed |= not met
         rset = m.get("evacuation_complete_s")
         rset_text = f"{rset:.0f} s" if rset is not None else "— (not everyone reached safety)"
-        print(f"{name:34s} wall {wall_s:6.1f} s  alarm {m.get('alarm_s')} s  RSET {rset_text}  "
+        print(f"{name:34s} wall {wall_s:6.1f} s  cpu {cpu_s:6.1f} s  alarm {m.get('alarm_s')} s  RSET {rset_text}  "
               f"(ceiling {SCENARIO_CEILING_S:.0f} s): {'met' if met else 'NOT MET'}")
+        print(f"{'':34s} clouds: {models}; {outcomes or 'no fire or explosion'}")
     print(f"load after: {os.getloadavg()[0]:.2f}")
     return 1 if failed else 0
 
