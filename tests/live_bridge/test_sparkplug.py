@@ -133,6 +133,8 @@ def test_host_rules_on_the_ingest_pipeline(mapped_plant):
     assert host.node("plant1", "edge-1").online and ing.rejects.flags["spb_stale_death"] == 1
     ing.handle(f"{g}/NDEATH/{e}", _payload(None, [{"name": "bdSeq", "datatype": DataType.Int64, "long_value": 3}]), now)
     assert not host.node("plant1", "edge-1").online
+    out = ing.handle(f"{g}/DDATA/{e}/plc-1", _payload(2, [{"alias": 11, "double_value": 1.0}]), now)
+    assert out.reason == "no_birth"            # data of a dead session: refused, a rebirth asked
     # bad input: rejected with a located reason, counted, never raised
     cases = {
         f"{g}/DDATA/{e}/plc-1": (b"\xff\xff\xff\xff", "malformed_protobuf"),

@@ -17,8 +17,8 @@ metric name). The rules (Sparkplug 3.0, host application):
   ``rebirth_interval_s`` per node. DATA or DBIRTH from a node without a birth (``no_birth``)
   and an alias the birth did not declare (``unknown_alias``) are rejected and ask for a rebirth too.
 * **bdSeq.** NDEATH carries the ``bdSeq`` of the session it ends: it takes the node (and its
-  devices) offline only when it matches the current birth's; a late death of an older session
-  is ignored (flag ``spb_stale_death``).
+  devices) offline only when it matches the current birth's -- data until its next NBIRTH is
+  ``no_birth`` --; a late death of an older session is ignored (flag ``spb_stale_death``).
 * **Metrics → readings.** A metric's time is its own ``timestamp`` or the payload's (ms since the
   epoch); ``is_historical`` keeps it out of the live state; ``is_null`` is a reading without value
   (quality bad); the property ``Quality`` (192 good, 0 bad, 500 stale) gives the quality.
@@ -239,6 +239,10 @@ class SparkplugHost:
         if node is None:
             self._rebirth(t, None, now, "no birth")
             raise SparkplugError("no_birth", f"{t.kind} from edge node {t.group}/{t.edge} before its NBIRTH")
+        if not node.online:
+            self._rebirth(t, node, now, "data after its death")
+            raise SparkplugError("no_birth", f"{t.kind} from edge node {t.group}/{t.edge} after its NDEATH "
+                                             f"(bdSeq {node.bd_seq}) without a new NBIRTH")
         self._check_seq(t, node, p.seq, now)
         if t.kind == "DDEATH":
             node.devices.pop(t.device, None)   # type: ignore[arg-type]
@@ -293,7 +297,6 @@ class SparkplugHost:
     def _check_seq(self, t: SpbTopic, node: _Node, seq: int, now: float) -> None:
         expected = None if node.seq is None else (node.seq + 1) % 256
         node.seq = seq
-        node.online = True
         if expected is not None and seq != expected:
             self.flag("spb_seq_gap")
             self._rebirth(t, node, now, f"seq {seq}, expected {expected}")
