@@ -89,16 +89,23 @@ def _login(port: int) -> str:
     return json.loads(c.getresponse().read())["access_token"]
 
 
-def load(port: int, rate: float, seconds: float, warmup_s: float = 2.0,
-         workers: int = WORKERS) -> dict[str, list[float]]:
-    """Open-loop load; returns latencies (s) per route name plus ``_errors`` (count) and ``_late`` (s)."""
-    token = _login(port)
+def default_mix(port: int, token: str) -> list[tuple[str, str, str, bytes | None]]:
+    """GET /permits, GET /permits/{id}, GET /hazards, POST /hazards: (name, method, path, body)."""
     status, body = Conn(port, token).request("GET", "/permits?limit=1")
     pid = json.loads(body)[0]["id"]
     hazard = json.dumps({"title": "leak", "category": "equipment", "level": "general", "x": 10.0,
                          "y": 10.0}).encode()
-    mix = [("GET /permits", "GET", "/permits?limit=20", None), ("GET /permits/{id}", "GET", f"/permits/{pid}", None),
-           ("GET /hazards", "GET", "/hazards?limit=20", None), ("POST /hazards", "POST", "/hazards", hazard)]
+    return [("GET /permits", "GET", "/permits?limit=20", None), ("GET /permits/{id}", "GET", f"/permits/{pid}", None),
+            ("GET /hazards", "GET", "/hazards?limit=20", None), ("POST /hazards", "POST", "/hazards", hazard)]
+
+
+def load(port: int, rate: float, seconds: float, warmup_s: float = 2.0, workers: int = WORKERS, *,
+         mix: list[tuple[str, str, str, bytes | None]] | None = None, token: str | None = None
+         ) -> dict[str, list[float]]:
+    """Open-loop load cycling through ``mix`` (default :func:`default_mix`, as user sue); returns
+    latencies (s) per route name plus ``_errors`` (count) and ``_late`` (s)."""
+    token = token or _login(port)
+    mix = mix or default_mix(port, token)
     out: dict[str, list[float]] = {m[0]: [] for m in mix}
     errors, late = [0], [0.0]
     lock = threading.Lock()

@@ -25,9 +25,11 @@ def free_port() -> int:
 
 
 class ServedDemo:
-    """``python -m safetwin demo --no-live`` in ``data_dir``; ``url`` and the admin ``token`` once started."""
+    """``python -m safetwin demo --no-live`` in ``data_dir``; ``url`` and the admin ``token`` once started.
+    ``live``: with the live bridge and the simulated plant on the settings' broker, under a site
+    id of its own."""
 
-    def __init__(self, data_dir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, *, extra_env: dict[str, str] | None = None, live: bool = False) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -36,7 +38,8 @@ class ServedDemo:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFETWIN_")}
         env.update(SAFETWIN_DATA_DIR=str(data_dir / "var"), SAFETWIN_API_TOKEN=self.token, **(extra_env or {}))
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "safetwin", "demo", "--no-live", "--port",
+            mode = ["--site", "d" + secrets.token_hex(5)] if live else ["--no-live"]
+            self.proc = subprocess.Popen([sys.executable, "-m", "safetwin", "demo", *mode, "--port",
                                           str(self.port)], env=env, stdout=out, stderr=subprocess.STDOUT,
                                          cwd=Path(__file__).resolve().parents[1], start_new_session=True)
         self._wait_healthy()

@@ -86,6 +86,7 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     prints the banner (what is served where, the admin token)."""
     import uvicorn
 
+    from safetwin.twin.api.server import freeze_startup_heap
     from safetwin.twin.population import shift_population
     from safetwin.twin.state import TwinState
     from safetwin.twin.workflows.service import WorkflowService
@@ -156,7 +157,9 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
                           chromium=str(settings.chromium) if settings.chromium else None)
     monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx, notifier=notifier, site=site)
     say(f"live incident mode: {live_note}")
-    server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning",
+                                           access_log=False))
+    freeze_startup_heap()
     pages = ui_pages(base) if ui_ctx is not None else [f"{base}/docs"]
     _announce_when_serving(server, lambda: say("ready — open " + "  ".join(pages)))
     if duration_s > 0:

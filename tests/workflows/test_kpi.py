@@ -145,3 +145,17 @@ def test_gas_test_timeliness_counts_starts_with_a_passing_test_at_most_30_min_ol
           _permit("P6", 40, [], ptype="work_at_height")]  # type needs no gas test: not counted
     got = kpi.permit_kpis(pm, T0, T0 + DAY, ["hot_work", "confined_space"], 30.0)
     assert (got["gas_test_starts"], got["gas_test_timeliness"]) == (4, 0.5)
+
+
+def test_the_cockpit_read_is_at_most_max_age_old(svc, actors):
+    """``recent``: one computation serves until it is ``kpi_max_age_s`` old; 0 computes each time;
+    the shared parsed records see a changed record (its new version) at once."""
+    svc.settings.kpi_max_age_s = 3600
+    first = svc.kpi.recent(30)
+    assert first["as_of"] and first["hazards"]["open"] == 0
+    h = _report(svc, actors, "equipment", 20, 20)
+    assert svc.kpi.recent(30) is first                           # within the age: the same figures
+    svc.settings.kpi_max_age_s = 0
+    assert (svc.kpi.recent(30)["hazards"]["found"], svc.kpi.recent(30)["hazards"]["open"]) == (1, 1)
+    svc.hazard_action(actors["sue"], h.id, "invalidate", reason="a duplicate")    # a new version of the record
+    assert (svc.kpi.recent(30)["hazards"]["found"], svc.kpi.recent(30)["hazards"]["open"]) == (0, 0)

@@ -44,6 +44,8 @@ _UPDATE_RECORD = update(RECORDS).where(_KEY)
 
 
 _EQUIPMENT = RECORDS.c.doc["equipment_id"].as_string()
+#: records kept parsed for :meth:`Repository.list_shared` (past it the copy starts again)
+SHARED_MAX = 200_000
 
 
 def _spots_where() -> tuple[Any, ...]:
@@ -85,9 +87,10 @@ class Spot:
 @functools.lru_cache(maxsize=64)
 def _list_statement(view: str, state: bool, subtype: bool, owner: bool, due_before: bool,
                     due_after: bool) -> Select[Any]:
-    """A list query (``view``: doc | text | summary) for one filter shape, built once; newest change first."""
+    """A list query (``view``: doc | text | versioned | summary) for one filter shape, built once; newest
+    change first."""
     c = RECORDS.c
-    cols = {"doc": [c.doc], "text": [cast(c.doc, Text)],
+    cols = {"doc": [c.doc], "text": [cast(c.doc, Text)], "versioned": [c.id, c.version, cast(c.doc, Text)],
             "summary": [c[name] for name in projection.SUMMARY_COLUMNS]}[view]
     q = select(*cols).where(c.kind == bindparam("b_kind"))
     if state:
@@ -112,6 +115,7 @@ class Repository:
     def __init__(self, engine: Engine, chain: AuditChain | None = None) -> None:
         self.engine = engine
         self.chain = chain or AuditChain(engine, AuditKey.generate())
+        self._shared: dict[tuple[str, str], tuple[int, type, Any]] = {}   # (kind, id) -> (version, model, object)
 
     def create_tables(self) -> None:
         """Create the workflow tables directly (tests, or a database without alembic)."""
@@ -175,6 +179,26 @@ class Repository:
         with self.engine.connect() as conn:
             docs = conn.execute(q, params).scalars().all()
         return [model.model_validate(d) for d in docs]
+
+    def list_shared(self, kind: str, model: type[T], *, state: str | Sequence[str] | None = None,
+                    owner: str | Sequence[str] | None = None, limit: int = 100000) -> list[T]:
+        """As :meth:`list`, for readers that never change what they get (KPIs, "my tasks"): each
+        record is parsed once per version and the same object handed out until the record changes
+        (the query reads id, version and the stored text; only new versions are parsed).
+        Changing a returned object would change it for every later reader: copy it first."""
+        q, params = self._select("versioned", kind, state=state, owner=owner, limit=limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q, params).all()
+        shared, out = self._shared, []
+        if len(shared) > SHARED_MAX:
+            shared.clear()
+        for rid, version, text in rows:
+            hit = shared.get((kind, rid))
+            if hit is None or hit[0] != version or hit[1] is not model:
+                hit = (version, model, model.model_validate_json(text))
+                shared[(kind, rid)] = hit
+            out.append(hit[2])
+        return out
 
     def list_json(self, kind: str, *, state: str | Sequence[str] | None = None, subtype: str | None = None,
                   owner: str | Sequence[str] | None = None, limit: int = 100, offset: int = 0) -> str:

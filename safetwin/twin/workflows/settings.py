@@ -53,6 +53,9 @@ class WorkflowSettings(BaseModel):
                                              description="lateness per hazard escalation layer (ISO 8601 or seconds)")
     api_threads: int = Field(default=32, ge=1, le=512,
                              description="worker threads for the API's blocking routes; the DB pool matches it")
+    kpi_max_age_s: float = Field(default=5.0, ge=0, le=3600,
+                                 description="GET /kpi answers figures computed at most this long ago (s); 0 = "
+                                             "computed for each request")
     job_interval_s: float = Field(default=60.0, ge=0,
                                   description="period of the due-job scheduler started with the API (s); 0 = off")
     audit_verify_interval_s: float = Field(default=600.0, gt=0,

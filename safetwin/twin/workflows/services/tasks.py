@@ -50,7 +50,7 @@ class TaskService(RecordService):
         me = a.user_id
         out = []
         states = list(simops.LIVE_STATES) + ["draft", "completed"]
-        for p in self.repo.list("permit", Permit, state=states, limit=100000):
+        for p in self.repo.list_shared("permit", Permit, state=states):
             on_job = me in (p.applicant, p.holder, *p.workers, *(w for w in (p.guardian, p.fire_watch) if w))
             if p.state == "draft" and me == p.applicant:
                 out.append(_task("permit", p, "submit", "you applied for it"))
@@ -80,7 +80,7 @@ class TaskService(RecordService):
         me = a.user_id
         staff = a.has(*HAZARD_STAFF)
         out = []
-        for h in self.repo.list("hazard", Hazard, state=list(hazards.OPEN_STATES) + ["verified"], limit=100000):
+        for h in self.repo.list_shared("hazard", Hazard, state=[*hazards.OPEN_STATES, "verified"]):
             if me == h.rectifier and h.state in ("assigned", "rectifying"):
                 action = "accept" if h.state == "assigned" else "rectify"
                 out.append(_task("hazard", h, action, "you are its rectifier", h.deadline))
@@ -105,11 +105,11 @@ class TaskService(RecordService):
             return []
         action = {"raised": "acknowledge", "acknowledged": "act", "handled": "close"}
         return [_task("alarm_case", c, action[c.state], f"alarm {c.level} at {c.source_id}")
-                for c in self.repo.list("alarm_case", AlarmCase, state=list(action), limit=100000)]
+                for c in self.repo.list_shared("alarm_case", AlarmCase, state=list(action))]
 
     def _certificate_tasks(self, a: Actor, now: datetime) -> list[dict[str, Any]]:
         out = []
-        for c in self.repo.list("certificate", Certificate, owner=a.user_id, limit=1000):
+        for c in self.repo.list_shared("certificate", Certificate, owner=a.user_id, limit=1000):
             status = certificates.status(c, now)
             if status in ("expiring", "expired"):
                 out.append(_task("certificate", c, "renew", f"{c.type} certificate {status}", c.expires_at))
@@ -118,5 +118,5 @@ class TaskService(RecordService):
     def _control_tasks(self, a: Actor) -> list[dict[str, Any]]:
         return [{**_task("risk_unit", u, "check", f"control task {t.id}: {t.description}", t.next_due_at),
                  "task_id": t.id}
-                for u in self.repo.list("risk_unit", RiskUnit, limit=100000)
+                for u in self.repo.list_shared("risk_unit", RiskUnit)
                 for t in u.tasks if t.state == "active" and t.assignee == a.user_id]
