@@ -180,3 +180,20 @@ def test_my_tasks_for_each_role(client, svc, actors, clock):
     svc.hazard_action(a["sue"], h.id, "assign", rectifier="cwo")
     cwo = client.get("/me/tasks", headers=bearer(client, "cwo")).json()
     assert [(t["id"], t["action"], t["due_at"] is not None) for t in cwo] == [(h.id, "accept", True)]
+
+
+def test_the_guardian_cannot_approve_their_own_job_through_the_api(client, svc, actors):
+    """Given the approver role too (promoted through the API, at once), the permit's guardian is
+    still refused the approval of the job they guard (403 own_approval); another approver signs."""
+    certify(svc, actors, "bob", "hot_work")
+    certify(svc, actors, "gus", "guardian")
+    root = bearer(client, "root")
+    assert client.patch("/users/gus", headers=root, json={"roles": ["guardian", "approver"]}).status_code == 200
+    p = svc.create_permit(actors["ann"], type="hot_work", level="first", title="weld", holder="bob", guardian="gus",
+                          work_polygon=[(150, 20), (156, 20), (156, 26)], jha="sparks", planned_start=T0,
+                          planned_end=T0 + timedelta(hours=4))
+    assert client.post(f"/permits/{p.id}/submit", headers=bearer(client, "ann")).status_code == 200
+    r = client.post(f"/permits/{p.id}/approve", headers=bearer(client, "gus"))
+    assert r.status_code == 403 and r.json()["code"] == "own_approval", r.text
+    r = client.post(f"/permits/{p.id}/approve", headers=bearer(client, "al"))
+    assert r.status_code == 200 and [a["approver"] for a in r.json()["approvals"]] == ["al"], r.text
