@@ -168,12 +168,15 @@ def main() -> int:
     ap.add_argument("--permits", type=int, default=200, help="permits seeded before the run")
     ap.add_argument("--hazards", type=int, default=300, help="hazards seeded before the run")
     ap.add_argument("--live", action="store_true", help="run the live bridge and the simulated plant too")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="a setting of the demo process, e.g. SAFETWIN_API_THREADS=8 (repeatable)")
     args = ap.parse_args()
     print(f"machine: {os.uname().machine}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
           f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%MZ}")
     bare = run_bare(args.rate, args.seconds)
     data = Path(tempfile.mkdtemp(prefix="bench-served-"))
-    extra = {"SAFETWIN_BOOTSTRAP_ADMIN_PASSWORD": "", "SAFETWIN_LOG_LEVEL": "WARNING"}
+    extra = {"SAFETWIN_BOOTSTRAP_ADMIN_PASSWORD": "", "SAFETWIN_LOG_LEVEL": "WARNING", **dict(
+        kv.split("=", 1) for kv in args.env)}
     demo = ServedDemo(data, extra_env=extra, live=args.live)
     try:
         t0 = time.monotonic()
@@ -185,7 +188,7 @@ def main() -> int:
     finally:
         demo.stop()
     print(f"rate={args.rate:g}/s seconds={args.seconds:g} load average {os.getloadavg()[0]:.1f} "
-          f"live={'on' if args.live else 'off'}")
+          f"live={'on' if args.live else 'off'} env={args.env}")
     bare_p99 = report("bare FastAPI route", bare)
     demo_p99 = report("safetwin demo", served)
     print(f"p99 demo/bare = {demo_p99 / bare_p99:.2f}x; target p99 <= {TARGET_P99_MS:g} ms: "
