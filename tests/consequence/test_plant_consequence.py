@@ -127,3 +127,35 @@ def test_every_demo_equipment_runs_through_the_entry_point(demo_plant):
         assert res.zones and res.thresholds.units in ("mg/m3", "W/m2"), equipment_id
         if equipment_id in ("DS-701", "V-601"):
             assert res.regime.model == "dense" and res.valid, (equipment_id, res.regime)
+
+
+def test_cli_model_choices_and_explosions(tmp_path):
+    """--model auto|dense|passive chooses the cloud model (the ammonia leak's dense cloud is marked
+    outside the Gaussian's validity when forced passive); --kind fireball|flash_fire|vce and
+    --explosion-model run the explosion outcomes; a wrong choice is refused naming the accepted values."""
+    plant = str(bundled_plant_path("demo_plant"))
+    out = tmp_path / "z.geojson"
+
+    def run(*args: str):
+        return runner.invoke(app, ["consequence", "zones", plant, *args, "--frame", "local", "--out", str(out)])
+
+    dense = run("-e", "V-601", "--model", "dense")
+    assert dense.exit_code == 0, dense.output
+    assert json.loads(out.read_text())["properties"]["model"].startswith("dense_gas:slab")
+    passive = run("-e", "V-601", "--model", "passive")
+    assert passive.exit_code == 0, passive.output
+    props = json.loads(out.read_text())["properties"]
+    assert props["model"].startswith("gaussian_plume") and props["valid"] is False
+    bad = run("-e", "V-601", "--model", "heavy")
+    assert bad.exit_code == 2 and "auto, dense or passive" in bad.output
+    bad = run("-e", "V-3102", "--kind", "vce", "--explosion-model", "tnt")
+    assert bad.exit_code == 2 and "multi_energy or bst" in bad.output
+    bad = run("-e", "V-3102", "--kind", "boom")
+    assert bad.exit_code == 2 and "fireball" in bad.output and "vce" in bad.output
+    fb = run("-e", "SP-401", "--kind", "fireball")
+    assert fb.exit_code == 0 and "fireball:ccps" in fb.output, fb.output
+    for method in ("multi_energy", "bst"):
+        vce = run("-e", "V-3102", "--kind", "vce", "--wind-from", "100", "--explosion-model", method)
+        assert vce.exit_code == 0 and f"vce:{method}" in vce.output and "flammable mass" in vce.output, vce.output
+    ff = run("-e", "V-3102", "--kind", "flash_fire", "--wind-from", "100")
+    assert ff.exit_code == 0 and "LFL" in ff.output, ff.output

@@ -145,8 +145,14 @@ def flammable_envelope(cloud: dict[str, Any], wc: WeatherClass, x_m: np.ndarray,
 
 
 _CLOUDS: dict[tuple[Any, ...], CloudSetup] = {}
+_BLASTS: dict[tuple[Any, ...], BlastWave | None] = {}
 CLOUD_REACH_M = 10_000.0
 """How far (m) the QRA follows a dense-gas cloud (ALOHA's limit); the Gaussian beyond needs no limit."""
+
+
+def _cloud_key(cloud: dict[str, Any], wc: WeatherClass, lc: dict[str, Any]) -> tuple[Any, ...]:
+    return (tuple(sorted((k, repr(v)) for k, v in cloud.items())), wc.stability, float(wc.wind_speed_m_s),
+            str(lc.get("dispersion_model", "auto")), float(lc["toxic_max_exposure_s"]), str(lc["sigma_set"]))
 
 
 def entry_point_cloud(cloud: dict[str, Any], wc: WeatherClass, lc: dict[str, Any]) -> CloudSetup:
@@ -156,8 +162,7 @@ def entry_point_cloud(cloud: dict[str, Any], wc: WeatherClass, lc: dict[str, Any
     canonical frame (source at the origin, wind from north); cached per cloud and weather class in
     the process. ``lc["dispersion_model"]`` (auto | gaussian | dense) forces a model."""
     model = str(lc.get("dispersion_model", "auto"))
-    key = (tuple(sorted((k, repr(v)) for k, v in cloud.items())), wc.stability, float(wc.wind_speed_m_s), model,
-           float(lc["toxic_max_exposure_s"]), str(lc["sigma_set"]))
+    key = _cloud_key(cloud, wc, lc)
     if key not in _CLOUDS:
         sub = get_substance(cloud["substance"])
         kind = "toxic_gas" if sub.probits else "flammable_gas"
@@ -184,7 +189,16 @@ def vce_blast(cloud: dict[str, Any], vce: dict[str, Any], wc: WeatherClass, lc: 
     frame): the flammable mass (between LFL and UFL) inside a disc of the unit's area around the
     source up to the unit's height — the same whatever the wind direction — burnt with the unit's
     strength (``vce``: multi-energy curve or BST flame Mach number from its congestion); None when
-    no fuel is flammable there."""
+    no fuel is flammable there. Cached per cloud, unit and weather class in the process."""
+    key = (_cloud_key(cloud, wc, lc), tuple(sorted((k, repr(v)) for k, v in vce.items())))
+    if key not in _BLASTS:
+        if len(_BLASTS) > 4096:
+            _BLASTS.clear()
+        _BLASTS[key] = _vce_blast(cloud, vce, wc, lc)
+    return _BLASTS[key]
+
+
+def _vce_blast(cloud: dict[str, Any], vce: dict[str, Any], wc: WeatherClass, lc: dict[str, Any]) -> BlastWave | None:
     cs = entry_point_cloud(cloud, wc, lc)
     sub = cs.substance
     r = float(vce["radius_m"])
