@@ -1,8 +1,9 @@
 """Clustered broker and bridge HA, the acceptance sizes (docs/cluster.md): a 3-node NATS JetStream
 cluster in network namespaces (root), gateway batches of 50 readings at QoS 1.
 
-1. node loss: the broker node the bridge and the gateway are on is SIGKILLed mid-stream; a
-   chlorine reading above high-high is published at the kill through another node. Figures:
+1. node loss: the broker node the bridge and the gateway are on (``--kill-node 1``: the node of
+   the bridge's live lane) is SIGKILLed mid-stream; a chlorine reading above high-high is
+   published at the kill through another node. Figures:
    lost / duplicated readings in the history, seconds from the kill to the retained alarm record
    (QoS 1) and to the alarm on the bridge's live feed (``twin/live/alarm``, QoS 0) at observers on
    a third node (the alarm gap; budget 5 s), which JetStream Raft groups the killed node led.
@@ -10,7 +11,7 @@ cluster in network namespaces (root), gateway batches of 50 readings at QoS 1.
    SIGKILLed mid-stream. Figures: seconds from the kill to the standby's READY (budget 5 s),
    lost / duplicated readings.
 
-    python benchmarks/bench_cluster.py [--batches 2000] [--rounds 3] [--no-failover]
+    python benchmarks/bench_cluster.py [--batches 2000] [--rounds 3] [--no-failover] [--kill-node 0|1]
 """
 from __future__ import annotations
 
@@ -48,24 +49,29 @@ def watch_election(cluster: NatsCluster, stream: str, dead: str, via: int, t_kil
     return th
 
 
-def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
+def node_loss(cluster: NatsCluster, batches: int, tmp: str, kill: int = 0) -> None:
+    """One round; ``kill``: the node SIGKILLed (0: the bridge's and the gateway's node, 1: the
+    node of the bridge's live lane); the probe publishes through, and the observers sit on, the
+    other two nodes."""
     ep = cluster.endpoints
+    a, b = [i for i in range(3) if i != kill]
+    dead = f"n{kill}"
     site = "b" + uuid.uuid4().hex[:8]
     cfg = BridgeConfig(site=site, host=ep[0][0], port=ep[0][1], fallbacks=tuple(ep[1:]), keepalive_s=5,
                        db_url=f"sqlite:///{tmp}/nodeloss.db", restore_timeout_s=1.0)
     bridge = LiveBridge(load_plant(bundled_plant_path("small_plant")), cfg).start()
     stream = GatewayStream(site, ep, sensors=GAS, batches=batches, per_batch=50, rate_batches_s=200).start_stream()
-    probe = AlarmProbe(site, [ep[2], ep[1]], [ep[1], ep[2]], sensor="CL-01", value=5.0).start()
+    probe = AlarmProbe(site, [ep[b], ep[a]], [ep[a], ep[b]], sensor="CL-01", value=5.0).start()
     try:
         while stream.acked() < batches // 3:
             time.sleep(0.01)
-        leaders = cluster.stream_leaders(1)
-        led = sorted(name for name, node in leaders.items() if node == "n0")
+        leaders = cluster.stream_leaders(a)
+        led = sorted(name for name, node in leaders.items() if node == dead)
         t_kill: list[float] = []
         election: dict[str, float] = {}
-        watcher = watch_election(cluster, "$MQTT_msgs", "n0", 1, t_kill, election) if "$MQTT_msgs" in led else None
+        watcher = watch_election(cluster, "$MQTT_msgs", dead, a, t_kill, election) if "$MQTT_msgs" in led else None
         t_kill.append(time.monotonic())
-        cluster.kill(0)
+        cluster.kill(kill)
         probe.fire()
         live_gap = probe.wait_live(60)
         gap = probe.wait(60)
@@ -75,7 +81,8 @@ def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
         stream.wait_acked(600)
         bridge.wait_indexed(600)
         acc = account(bridge.store, stream, wait_s=600)
-        print(f"node loss: {acc.expected} readings, lost {acc.lost}, duplicated {acc.duplicated}, exact {acc.exact}; "
+        print(f"node loss ({dead} killed): {acc.expected} readings, lost {acc.lost}, duplicated {acc.duplicated}, "
+              f"exact {acc.exact}; "
               f"alarm {gap if gap is None else round(gap, 2)} s after the kill (budget 5 s, ratio "
               f"{'n/a' if gap is None else round(gap / 5.0, 2)}); bridge reconnects {bridge.inbound.disconnects}; "
               f"drain after the alarm {time.monotonic() - t0:.1f} s")
@@ -92,8 +99,8 @@ def node_loss(cluster: NatsCluster, batches: int, tmp: str) -> None:
         stream.close()
         probe.close()
         bridge.stop()
-        cluster.start_node(0)
-        cluster.wait_ready([0], timeout_s=180)
+        cluster.start_node(kill)
+        cluster.wait_ready([kill], timeout_s=180)
 
 
 def failover(cluster: NatsCluster, batches: int, tmp: str) -> None:
@@ -131,6 +138,8 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=2000, help="gateway batches of 50 readings per run")
     ap.add_argument("--rounds", type=int, default=3, help="node-loss rounds")
     ap.add_argument("--no-failover", action="store_true", help="skip the bridge failover run")
+    ap.add_argument("--kill-node", type=int, default=0, choices=(0, 1),
+                    help="node killed in the node-loss rounds: 0 = the bridge's, 1 = its live lane's")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     print(f"load average {os.getloadavg()[0]:.1f} (2 cores)")
@@ -139,7 +148,7 @@ def main() -> None:
     with NetnsLab(3) as lab, NatsCluster(lab, f"{tmp}/nats") as cluster:
         print(f"3-node cluster answering MQTT after {time.monotonic() - t0:.1f} s")
         for _ in range(args.rounds):
-            node_loss(cluster, args.batches, tmp)
+            node_loss(cluster, args.batches, tmp, args.kill_node)
         if not args.no_failover:
             failover(cluster, args.batches, tmp)
     print(f"load average {os.getloadavg()[0]:.1f} after")

@@ -154,7 +154,9 @@ class Publisher:
             doc = alarm_payload(rec)
             body = encode(sign_alarm(doc, self.signing_key) if self.signing_key else doc)
             if self.live is not None:       # first: nothing of the broker's storage on its way
-                self.live.publish(self.topics.live_alarm(), body, qos=0)
+                # through the lane, or through this connection while the lane reconnects
+                live = self.live if self.live.connected.is_set() else self.conn
+                live.publish(self.topics.live_alarm(), body, qos=0)
             self.conn.publish(self.topics.alarm_events(), body, qos=1)
             retained = b"" if rec.state is AlarmState.NORMAL else body
             self.conn.publish(self.topics.alarm(rec.alarm_id), retained, qos=1, retain=True)
