@@ -96,3 +96,18 @@ def test_demo_serves_health_and_plant(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_exit_codes_and_messages_people_can_act_on(tmp_path):
+    """A wrong plant path is named plainly, a misspelt id gets the closest ids, wrong input exits 1,
+    a wrong command line 2 (ExitCode)."""
+    from safetwin.app.cli.common import ExitCode
+
+    r = runner.invoke(app, ["consequence", "zones", str(tmp_path / "nowhere"), "-e", "DS-701", "-o", str(tmp_path / "z")])
+    assert r.exit_code == ExitCode.INVALID and "no such folder" in r.output and "feature '-'" not in r.output, r.output
+    r = runner.invoke(app, ["consequence", "zones", "demo_plant", "-e", "DS-710", "-o", str(tmp_path / "z")])
+    assert r.exit_code == ExitCode.INVALID and "closest: 'DS-701'" in r.output, r.output
+    r = runner.invoke(app, ["scenario", "run", "chlorine_drum_leak_wind_shit", "--out", str(tmp_path)])
+    assert r.exit_code == ExitCode.INVALID and "closest: 'chlorine_drum_leak_wind_shift'" in r.output, r.output
+    r = runner.invoke(app, ["plant", "export", "demo_plant"])
+    assert r.exit_code == ExitCode.USAGE, r.output

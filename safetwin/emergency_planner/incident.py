@@ -825,15 +825,22 @@ class _Incident:
         return simulate_evacuation(geometry, pop, None, params, hazard=hazard, exposures=exposures, events=events)
 
 
-def run_incident(loaded: LoadedScenario, *, evacuate: bool = True) -> IncidentResult:
-    """Play one scenario (see the module docstring) and return the recorded :class:`IncidentResult`."""
+def run_incident(loaded: LoadedScenario, *, evacuate: bool = True,
+                 progress: Callable[[str], None] | None = None) -> IncidentResult:
+    """Play one scenario (see the module docstring) and return the recorded :class:`IncidentResult`.
+
+    ``progress`` is told each stage as it starts (``timeline``, ``evacuation``, ``metrics``), so a
+    caller can show where a long run is."""
+    tell = progress or (lambda _stage: None)
     tw = _time.perf_counter()
+    tell("timeline")
     inc = _Incident(loaded)
     inc.run_timeline()
     alarm = next((e.time_s for e in inc.events if e.kind == "alarm"), math.inf)
     evac = None
     events = list(inc.events)
     if evacuate:
+        tell("evacuation")
         evac = inc.run_evacuation(alarm if np.isfinite(alarm) else inc.T)
         for k, pid in enumerate(evac.ids):
             if np.isfinite(evac.start_moving_s[k]):
@@ -845,6 +852,7 @@ def run_incident(loaded: LoadedScenario, *, evacuate: bool = True) -> IncidentRe
             if np.isfinite(evac.incapacitated_time_s[k]):
                 events.append(IncidentEvent(float(evac.incapacitated_time_s[k]), "incapacitated", pid, {}))
     events.sort(key=lambda e: e.time_s)
+    tell("metrics")
     metrics = _metrics(inc, events, evac, alarm)
     res = IncidentResult(inc.sc, inc.plant.id, events, inc.gas, inc.fires, evac, metrics, inc.detectors,
                          inc.sc.detection.sample_interval_s, inc.level, tuple(inc.plant.boundary.bounds))

@@ -66,7 +66,16 @@ class Issue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: feature {self.feature!r}: field {self.field!r}: {self.message}"
+        """``file: feature 'X': field 'y': message``; a part that does not apply (``-``) is left out.
+
+        >>> str(Issue("plant.yaml", "GD-01", "alarm.high", "must be above warning"))
+        "plant.yaml: feature 'GD-01': field 'alarm.high': must be above warning"
+        >>> str(Issue("/srv/plants/x", "-", "-", "no such folder"))
+        '/srv/plants/x: no such folder'
+        """
+        where = "".join(f" {what} {value!r}:" for what, value in (("feature", self.feature), ("field", self.field))
+                        if value not in ("-", ""))
+        return f"{self.file}:{where} {self.message}"
 
 
 class PlantValidationError(LocatedValidationError):

@@ -119,7 +119,8 @@ def scenario_path(name_or_path: str | Path) -> Path:
         return p
     lib = LIBRARY / f"{name_or_path}.yaml"
     if not lib.exists():
-        raise FileNotFoundError(f"no scenario {name_or_path!r}; the library has: {', '.join(list_scenarios())}")
+        raise FileNotFoundError(unknown_id_message("scenario", str(name_or_path), list_scenarios(),
+                                                   owner="the scenario library"))
     return lib
 
 

@@ -103,7 +103,7 @@ def test_cli_writes_wgs84_zones(tmp_path):
     assert 118 < lon < 120 and 31 < lat < 33
     r = runner.invoke(app, ["consequence", "zones", str(bundled_plant_path("small_plant")), "-e", "NOPE",
                             "--out", str(out)])
-    assert r.exit_code == 2 and "no equipment" in r.output
+    assert r.exit_code == 1 and "no equipment" in r.output
 
 
 def test_cli_domino_timeline(tmp_path):

@@ -39,4 +39,4 @@ def test_cli_run_writes_outputs(tmp_path):
     assert (tmp_path / "trajectories.parquet").stat().st_size > 0
     r = CliRunner().invoke(app, ["evacuate", "run", str(bundled_plant_path("small_plant")), "--block", "NOPE",
                                  "--out", str(tmp_path)])
-    assert r.exit_code == 2
+    assert r.exit_code == 1   # an unknown id is wrong input (ExitCode.INVALID)

@@ -22,7 +22,7 @@ from safetwin.live_bridge.mqtt_client import BrokerEndpoint
 from safetwin.plant_models.loader import Plant
 
 from ..settings import get_settings, host_port
-from .common import plant_or_exit
+from .common import ExitCode, fail, plant_or_exit
 
 app = typer.Typer(help="SafeTwin live MQTT bridge: run it, a broker, a simulated plant, record/replay.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -60,8 +60,7 @@ def run(plant: Path = typer.Option(None, help="plant folder (default: settings.p
     try:
         bridge.start()
     except ConnectionError as exc:
-        typer.echo(f"live bridge not started: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(ExitCode.UNAVAILABLE, f"live bridge not started: {exc}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import plant_or_exit
+from .common import ExitCode, fail, plant_or_exit
 
 app = typer.Typer(help="Consequence models: threat zones at equipment, domino escalation.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -65,9 +65,8 @@ def zones(plant_path: Path = typer.Argument(..., help="plant folder"),
         result = zones_at_equipment(plant, equipment, weather, kind=kind, hole_diameter_m=hole_mm / 1000.0,
                                     exposure_duration_s=exposure_min * 60.0, dispersion_model=dispersion,
                                     explosion_model=explosion_model)
-    except (KeyError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except (KeyError, ValueError) as exc:    # an unknown id (with the closest ones) or an unusable input
+        fail(ExitCode.INVALID, f"error: {str(exc).strip(chr(34))}")
     fc = result.to_geojson()
     if frame == "wgs84":
         fc = local_geojson_to_wgs84(plant, fc)
@@ -100,8 +99,7 @@ def domino(plant_path: Path = typer.Argument(..., help="plant folder"),
     try:
         result = bund_fire_domino(plant, tank, wind_speed, wind_from, t_end_s=hours * 3600.0)
     except (KeyError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(ExitCode.INVALID, f"error: {str(exc).strip(chr(34))}")
     rows = [{"equipment_id": e.equipment_id, "time_s": e.time_s, "cause": e.cause,
              "flux_kw_m2": None if e.flux_kw_m2 != e.flux_kw_m2 else e.flux_kw_m2,
              "ttf_s": None if e.ttf_s != e.ttf_s else e.ttf_s, "probability": e.probability} for e in result.events]

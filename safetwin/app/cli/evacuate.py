@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .common import plant_or_exit
+from .common import ExitCode, fail, plant_or_exit
 
 app = typer.Typer(help="Evacuation with agents: plant runs and the RiMEA/NIST verification table.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -34,8 +34,7 @@ def run(plant_path: Path = typer.Argument(..., help="plant folder"),
                    else plant.roads[b].geometry.buffer(plant.roads[b].width_m / 2.0, cap_style="flat") for b in block]
         positions = shift_positions(plant, shift, seed=seed)
     except KeyError as exc:
-        typer.echo(f"error: unknown {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(ExitCode.INVALID, f"error: unknown {exc}")
     t0 = time.perf_counter()
     params = EvacuationParams(seed=seed, threads=threads or compute_threads(),
                               navigation=NavigationParams(route_choice=PLANT_ROUTE_CHOICE))

@@ -16,7 +16,7 @@ import typer
 
 from safetwin.errors import MissingExtraError, require_extra
 
-from .common import plant_or_exit
+from .common import ExitCode, fail, plant_or_exit
 
 app = typer.Typer(help="Check, describe, export and import plant models.", no_args_is_help=True)
 
@@ -75,15 +75,15 @@ def plant_import(mapping: Path = typer.Argument(..., help="import mapping file (
 
     Writes a plant folder and its import-report.json, runs the plant validation and lists what could
     not be mapped. An existing plant is replaced only with --apply; without it the changes are shown.
-    Exit code 1 when the imported plant is not valid, 2 when the mapping file is unreadable.
+    Exit code 1 when the imported plant is not valid or the mapping file is unreadable, 2 when the
+    plant folder exists (give --apply).
     """
     from safetwin.plant_models.importers import MappingError, import_plant
 
     try:
         outcome = import_plant(mapping, out, apply=apply)
-    except MappingError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(code=2) from None
+    except MappingError as err:          # the mapping file is input: unreadable or wrong
+        fail(ExitCode.INVALID, str(err))
     except FileExistsError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(code=2) from None
@@ -109,8 +109,7 @@ def plant_check(path: Path = typer.Argument(..., help="plant folder"),
         try:
             require_extra("panel", extra="ui", purpose="writing plant-check reports")
         except MissingExtraError as missing:
-            typer.echo(str(missing), err=True)
-            raise typer.Exit(code=2) from None
+            fail(ExitCode.UNAVAILABLE, str(missing))
     plant = plant_or_exit(path)
     check = check_plant(plant)
     if as_json:

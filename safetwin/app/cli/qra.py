@@ -32,13 +32,20 @@ def run(plant: Path = typer.Argument(..., help="plant folder (plant.yaml + layer
         installation: str | None = typer.Option(None, help="GB36894: new | in_service")) -> None:
     """Run the QRA of a plant and write contours, IR grid, F-N CSV and the criteria report."""
     from safetwin.emergency_planner.qra.engine import run_qra
+    from safetwin.plant_models.loader import PlantValidationError
+
+    from .common import ExitCode, fail
 
     try:
         res = run_qra(plant, grid_m=grid_m, margin_m=margin_m, out_dir=out, scheduler=scheduler, n_workers=workers,
                       resume=resume, progress=True, config_path=config, criteria=criteria, installation=installation)
-    except (ValueError, KeyError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except PlantValidationError as err:
+        fail(ExitCode.INVALID, f"INVALID {plant}: {len(err.issues)} error(s)\n" +
+             "\n".join(f"  - {issue}" for issue in err.issues))
+    except (KeyError, FileNotFoundError) as exc:
+        fail(ExitCode.INVALID, f"error: {str(exc).strip(chr(34))}")
+    except ValueError as exc:       # an option the run cannot honour (e.g. a grid that misses a target)
+        fail(ExitCode.USAGE, f"error: {exc}")
     typer.echo(json.dumps(res.summary(), indent=2, default=float))
     for name, path in res.outputs.items():
         typer.echo(f"{name}: {path}")

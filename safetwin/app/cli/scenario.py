@@ -7,16 +7,22 @@
     safetwin scenario estimate release_main_gate_blocked --after 60   # live source estimation, replayed
 
 ``validate`` exits 1 and prints every located issue (file:line, field, message); ``run`` writes
-events.json, metrics.json, trajectories.parquet and people.parquet to ``--out``.
+events.json, metrics.json, trajectories.parquet and people.parquet to ``--out``, saying on stderr
+which stage it is in (with the time since it started) and printing the figures rounded. Exit
+codes: :class:`~safetwin.app.cli.common.ExitCode`.
 """
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from .common import ExitCode, fail
 
 app = typer.Typer(help="Scenario drills: list, validate and run scenarios of the library.", no_args_is_help=True)
 
@@ -34,6 +40,25 @@ def _bad_input_exits() -> Iterator[None]:
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
+
+
+#: what ``scenario run`` says at each stage of a run
+STAGES = {"loading": "loading the scenario and its plant", "timeline": "simulating the incident (release, "
+          "dispersion, fire, detection, response)", "evacuation": "simulating the evacuation (agents)",
+          "metrics": "measuring", "writing": "writing the results"}
+
+
+def rounded(value: Any) -> Any:
+    """A figure as people read it: times and counts to 0.1, probabilities to 3 significant digits.
+
+    >>> rounded(982.4000000001548), rounded(0.000123456), rounded(12), rounded(None)
+    (982.4, 0.000123, 12, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, float):
+        return value
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return float(f"{value:.3g}") if abs(value) < 1 else round(value, 1)
 
 
 @app.callback()
@@ -85,20 +110,28 @@ def run_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
 
     from safetwin.emergency_planner.incident import run_incident
 
+    t0 = time.perf_counter()
+
+    def say(stage: str) -> None:     # progress on stderr: stdout stays the result
+        typer.echo(f"[{time.perf_counter() - t0:5.1f} s] {STAGES.get(stage, stage)} …", err=True)
+
+    say("loading")
     try:
         loaded = load_scenario(name)
     except (ScenarioValidationError, FileNotFoundError) as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(code=1) from None
-    res = run_incident(loaded, evacuate=not no_evacuation)
+        fail(ExitCode.INVALID, str(err))
+    res = run_incident(loaded, evacuate=not no_evacuation, progress=say)
+    say("writing")
     paths = res.write(out)
-    summary = {k: res.metrics.get(k) for k in ("first_detection_s", "alarm_s", "first_engine_in_action_s",
-                                               "people", "arrived", "evacuation_complete_s",
-                                               "people_above_aegl2_dose", "max_harm_probability", "wall_time_s")}
+    typer.echo(f"[{time.perf_counter() - t0:5.1f} s] done", err=True)
+    summary = {k: rounded(res.metrics.get(k)) for k in ("first_detection_s", "alarm_s", "first_engine_in_action_s",
+                                                        "people", "arrived", "evacuation_complete_s",
+                                                        "people_above_aegl2_dose", "max_harm_probability",
+                                                        "wall_time_s")}
     typer.echo(json.dumps(summary, indent=2, default=float))
     for o in res.metrics["objectives"]:
         typer.echo(f"objective {o['id']} ({o['metric']} <= {o['max']:g}): {'met' if o['met'] else 'NOT met'} "
-                   f"(value {o['value']})")
+                   f"(value {rounded(o['value'])})")
     for k, p in paths.items():
         typer.echo(f"{k}: {p}")
 

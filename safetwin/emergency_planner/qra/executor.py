@@ -111,7 +111,7 @@ def load_result(path: Path) -> dict[str, Any]:
 
 def local_cluster(n_workers: int = 2, *, profile: bool = False) -> Any:
     """The ``LocalCluster`` a run starts when no scheduler is given: ``n_workers`` single-threaded
-    worker processes (the tasks hold the GIL in numpy), no dashboard. The nanny already sets
+    worker processes (the tasks hold the GIL in numpy), its HTTP server on a free port. The nanny already sets
     OMP/MKL/OPENBLAS_NUM_THREADS=1 in the workers (``distributed.nanny.pre-spawn-environ``); the
     default memory limit (system memory / workers, 12 GB each here) is far above a task's few
     hundred MB, so nothing spills. Its malloc setting is undone per worker by :func:`.tasks.tune_malloc`.
@@ -121,7 +121,8 @@ def local_cluster(n_workers: int = 2, *, profile: bool = False) -> Any:
     from dask.distributed import LocalCluster
 
     with dask.config.set({"distributed.worker.profile.enabled": bool(profile)}):
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # ":0": the scheduler's HTTP server on a free port (None still asks for 8787 and warns when it is taken)
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
 
 
 def _compute(scn: Scenario, ctx: TaskContext) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def test_plant_import_command(dxf_site, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("sources: [{type: dxf}]\n")
     r = runner.invoke(app, ["plant", "import", str(bad), str(tmp_path / "x")])
-    assert r.exit_code == 2 and "sources.0.dxf.file" in r.output
+    assert r.exit_code == 1 and "sources.0.dxf.file" in r.output
 
 
 def test_plant_check_command_writes_reports(tmp_path):
