@@ -209,6 +209,8 @@ def start_live_mode(state: TwinState, api: Any, bridge: LiveBridge | None, wind_
             ui_ctx.source.set_incident(view, routes=routes, declared=doc["incident"]["declared"],
                                        title=f"live: {estimate.equipment_id or 'release'}"
                                              + ("" if doc["incident"]["declared"] else " (forecast, not declared)"))
+        if ui_ctx is not None:
+            ui_ctx.source.set_recommendations(doc)   # who is at risk, per-area steps, labelled routes
 
     monitor = LiveIncidentMonitor(state, weather, recommend_every=1, on_update=on_update).start()
     station = state.plant.meta.weather_station or "none"

@@ -52,6 +52,15 @@ def session_lang() -> str:
     return normalise_lang(value)
 
 
+def session_connected() -> bool:
+    """False when the current Panel session's browser has gone (its WebSocket closed; the session
+    lingers until it expires): a periodic update then sends nothing — a send on the closed socket
+    fails and logs a warning each time. True outside a server session."""
+    ctx = getattr(pn.state.curdoc, "session_context", None)
+    session = getattr(ctx, "_session", None)   # Bokeh's ServerSession; no public accessor
+    return session is None or session.connection_count > 0
+
+
 def session_actor(ctx: UIContext) -> Actor | None:
     """The signed-in actor of the current Panel session (from the UI cookie), or None."""
     cookies = pn.state.cookies or {}
@@ -83,9 +92,11 @@ def page_template(ctx: UIContext, page: str, lang: str, actor: Actor | None, mai
 
 
 def legend_html(items: list[tuple[str, str]], title: str, shape: str = "square") -> str:
-    """A small HTML legend: (CSS colour, label) pairs."""
+    """A small HTML legend: (CSS colour, label) pairs; ``shape`` square, circle or diamond. Each
+    swatch carries its colour in ``data-colour`` (tests sample the rendered pixels against it)."""
     radius = "50%" if shape == "circle" else "2px"
-    rows = "".join(f'<div style="display:flex;align-items:center;margin:2px 0"><span style="display:inline-block;'
-                   f'width:12px;height:12px;border-radius:{radius};background:{c};border:1px solid #455a64;'
-                   f'margin-right:6px"></span>{html.escape(label)}</div>' for c, label in items)
+    turn = "transform:rotate(45deg) scale(0.8);" if shape == "diamond" else ""
+    rows = "".join(f'<div style="display:flex;align-items:center;margin:2px 0"><span class="swatch" data-colour="{c}" '
+                   f'style="display:inline-block;width:14px;height:14px;border-radius:{radius};{turn}background:{c};'
+                   f'border:1px solid #1a1a1a;margin-right:6px"></span>{html.escape(label)}</div>' for c, label in items)
     return f'<div style="font-size:12px"><b>{html.escape(title)}</b>{rows}</div>'

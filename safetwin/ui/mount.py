@@ -17,6 +17,7 @@ process shared by its sessions (``ctx.extra["planner_runs"]``, :class:`~.planner
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +29,32 @@ from .common import UIContext
 from .field import FieldApiForward, add_field_routes
 from .i18n import normalise_lang
 from .snapshot import SnapshotSource
+from .ws_guard import WebSocketDisconnectGuard
 
+#: how long (ms) a session may wait for its browser's WebSocket, and outlives a closed tab
+SESSION_LIFETIME_MS = 60_000
 #: who may download KPI and drill reports
 REPORT_ROLES = ("manager", "safety_engineer", "planner")
 
 if TYPE_CHECKING:
     from safetwin.twin.state import TwinState
+
+
+def bridge_hooks(bridge: Any | None) -> dict[str, Any]:
+    """The :class:`SnapshotSource` hooks of a running ``LiveBridge``: acknowledge and shelve through
+    its ISA-18.2 alarm engine, and its count of received messages as the live feed (empty without
+    a bridge)."""
+    if bridge is None:
+        return {}
+
+    def shelve(alarm_id: str, by: str, duration_s: float) -> None:
+        bridge.engine.command("shelve", alarm_id, time.time(), by, duration_s)
+
+    def feed() -> int:
+        ingestor = bridge.ingestor
+        return ingestor.messages if ingestor is not None else 0
+
+    return {"acknowledge": bridge.acknowledge, "shelve": shelve, "feed": feed}
 
 
 def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, bridge: Any | None = None,
@@ -46,8 +67,9 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         app: the API app (``safetwin.twin.api.app.create_app``); its token/JWT rules guard the UI.
         state: the live twin the pages show.
         workflows: the WorkflowService (risk register, KPIs, permits), or None.
-        bridge: the running ``LiveBridge``; alarm acknowledgements then go through its ISA-18.2
-            engine (otherwise only the TwinState's flag is set).
+        bridge: the running ``LiveBridge``; alarm acknowledgements and shelving then go through its
+            ISA-18.2 engine (otherwise only the TwinState's flag is set, and nothing can be shelved),
+            and the control room's staleness banner watches its received messages.
         source: a ready snapshot source (e.g. shared with a benchmark); built from ``state`` if None.
         prefix: URL prefix of the UI.
         expected_shift: the shift whose head-count is the expected count per area.
@@ -72,8 +94,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     pn.extension("vtk")
     prefix = "/" + prefix.strip("/")
     if source is None:
-        ack = getattr(bridge, "acknowledge", None) if bridge is not None else None
-        source = SnapshotSource(state, acknowledge=ack, expected_shift=expected_shift)
+        source = SnapshotSource(state, expected_shift=expected_shift, **bridge_hooks(bridge))
     ctx = UIContext(source=source, app=app, workflows=workflows, prefix=prefix)
     if qra_dir is not None:
         ctx.extra["qra_dir"] = str(qra_dir)
@@ -82,6 +103,7 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     max_age = int(getattr(ttl_min, "jwt_ttl_min", 60.0) * 60)
     open_paths = add_login_routes(app, prefix, max_age) | add_field_routes(app, prefix, ctx.plant)
     app.add_middleware(UIAuthMiddleware, fastapi_app=app, prefix=prefix, open_paths=open_paths)
+    app.add_middleware(WebSocketDisconnectGuard, prefix=prefix)   # a closed tab ends its session
     app.add_middleware(FieldApiForward, prefix=prefix)   # outside the login: an expired cookie gets the API's 401
 
     @app.get(prefix, include_in_schema=False)
@@ -164,11 +186,12 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         f"{prefix}/manager": lambda: manager_page(ctx),
         f"{prefix}/plant-check": lambda: plant_check_page(ctx),
     }
-    # closed browser tabs free their sessions (and periodic callbacks) after ~2-10 s, not 15-17 s.
-    # planner (helper E): the lifetime also bounds the time from the page's HTTP GET to its WebSocket;
-    # at 2 s a loaded 2-core machine (vtk.js parse) lost the session before the browser connected and
-    # the page stayed blank ('super' object has no attribute '__getattr__' in Panel's location).
-    kwargs: dict[str, Any] = {"check_unused_sessions_milliseconds": 2000, "unused_session_lifetime_milliseconds": 8000}
+    # A session lives this long unused: the page's HTTP GET creates it and its WebSocket must connect
+    # within it. On a loaded 2-core machine loading the page's scripts took longer than 8 s, the
+    # session was gone when the browser connected (a blank page and a Bokeh traceback), so it is
+    # generous; a closed tab's periodic callbacks meanwhile send nothing (``session_connected``).
+    kwargs: dict[str, Any] = {"check_unused_sessions_milliseconds": 2000,
+                              "unused_session_lifetime_milliseconds": SESSION_LIFETIME_MS}
     if websocket_origin:
         kwargs["websocket_origin"] = websocket_origin
     add_applications(pages, app=app, title=dict.fromkeys(pages, "SafeTwin"), **kwargs)

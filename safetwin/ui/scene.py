@@ -1,19 +1,21 @@
-"""The plant as a PyVista scene: static geometry built once, live layers updated in place.
+"""The plant as a PyVista scene: static geometry built once, the incident's zones and routes.
 
 Core object: :class:`PlantScene`. Static geometry (ground, roads, buildings extruded to their
 height, tanks/vessels/columns as cylinders, spheres, pipe racks, bunds, fences as thin walls) is
-merged into a few meshes. Live layers keep their ``pv.PolyData`` objects for the whole session and
-only their arrays change (:meth:`PlantScene.update`), so Panel's VTK pane re-sends just those arrays.
+merged into a few meshes. The incident's layers (threat-zone prisms, routes) keep their
+``pv.PolyData`` objects for the whole session and change only when the incident does
+(:meth:`PlantScene.update` says whether it did), so the VTK pane is re-sent only then. People and
+detectors move every second: they are drawn on the 2D live plan (:mod:`.plan_view`), which a
+browser redraws far more cheaply than a vtk.js scene.
 
-Coordinates are plant-frame metres (x east, y north, z up). Colours of the live layers come from
-categorical lookup tables indexed by the codes of :mod:`.snapshot`.
+Coordinates are plant-frame metres (x east, y north, z up).
 
 Example::
 
     >>> from safetwin.plant_models.loader import load_plant, bundled_plant_path
     >>> scene = PlantScene(load_plant(bundled_plant_path("small_plant")))
-    >>> scene.people.n_points
-    1
+    >>> sorted(scene.zones)
+    ['ORANGE', 'RED', 'YELLOW']
 """
 from __future__ import annotations
 
@@ -30,15 +32,11 @@ from shapely.geometry.base import BaseGeometry
 
 from safetwin.plant_models.loader import Plant
 
+from .hmi import ROUTE_COLOUR, ZONE_COLOURS
 from .snapshot import IncidentView, Snapshot
 
-#: detector colours by code (normal, warning, high, high-high, fault/no data)
-DETECTOR_COLOURS = ("#2e7d32", "#fdd835", "#fb8c00", "#d50000", "#9e9e9e")
-#: person colours by code (working, evacuating, mustered, in danger)
-PERSON_COLOURS = ("#1565c0", "#ff6d00", "#00c853", "#d500f9")
 #: consequence zone colours and the height (m) of their translucent prisms
-ZONE_STYLE = {"RED": ("#e53935", 12.0), "ORANGE": ("#fb8c00", 8.0), "YELLOW": ("#fdd835", 4.0)}
-ROUTE_COLOUR = "#00e5ff"
+ZONE_STYLE = {lvl: (ZONE_COLOURS[lvl], h) for lvl, h in (("RED", 12.0), ("ORANGE", 8.0), ("YELLOW", 4.0))}
 #: equipment kinds drawn with smooth shading (round solids)
 SMOOTH_KINDS = frozenset({"pressurised_sphere", "atmospheric_tank", "column"})
 #: zones are clipped to the plant extent grown by this margin (m) for the 3D view
@@ -162,10 +160,6 @@ def _coloured_merge(parts: list[tuple[pv.PolyData, str]]) -> pv.PolyData:
     return pv.merge(meshes) if len(meshes) > 1 else meshes[0]
 
 
-def _lut_scalars(n: int) -> dict:
-    return {"clim": (-0.5, n - 0.5), "n_colors": n, "show_scalar_bar": False}
-
-
 class PlantScene:
     """A PyVista plotter holding one plant's 3D scene (see the module docstring).
 
@@ -202,7 +196,7 @@ class PlantScene:
         rings = [shapely.Point(m.position).buffer(m.radius_m).difference(shapely.Point(m.position).buffer(m.radius_m - 2))
                  for m in plant.meta.muster_points]
         if rings:
-            flat.append((triangulate(shapely.union_all(rings), 0.15), "#00c853"))
+            flat.append((triangulate(shapely.union_all(rings), 0.15), "#404040"))
         for name, parts in (("static-flat", flat), ("static-smooth", smooth)):
             mesh = _coloured_merge(parts)
             if mesh.n_points:
@@ -212,17 +206,7 @@ class PlantScene:
                   for line in (getattr(f.geometry, "geoms", None) or [f.geometry])]
         if fences:
             pl.add_mesh(_merge(fences), color="#37474f", opacity=0.6, name="fences")
-        # live layers -------------------------------------------------------------------
-        self.detectors = pv.PolyData(np.zeros((1, 3)))
-        self.detectors["code"] = np.array([4], dtype=np.float32)
-        self._det_actor = pl.add_mesh(self.detectors, scalars="code", cmap=list(DETECTOR_COLOURS),
-                                      point_size=14, render_points_as_spheres=True, name="detectors", lighting=False,
-                                      **_lut_scalars(len(DETECTOR_COLOURS)))
-        self.people = pv.PolyData(np.zeros((1, 3)))
-        self.people["code"] = np.array([0], dtype=np.float32)
-        self._people_actor = pl.add_mesh(self.people, scalars="code", cmap=list(PERSON_COLOURS), point_size=7, lighting=False,
-                                         name="people", **_lut_scalars(len(PERSON_COLOURS)))
-        self._people_actor.SetVisibility(False)
+        # incident layers ---------------------------------------------------------------
         self.zones: dict[str, pv.PolyData] = {}
         self._zone_actors = {}
         for level, (colour, _h) in ZONE_STYLE.items():
@@ -242,32 +226,15 @@ class PlantScene:
         pl.camera.up = (0.0, 0.0, 1.0)
         pl.camera.view_angle = 30.0
 
-    def update(self, snap: Snapshot) -> None:
-        """Copy a snapshot's live data into the scene's meshes (in place)."""
-        if snap.sensor_xyz.shape[0]:
-            if self.detectors.n_points != snap.sensor_xyz.shape[0]:
-                fresh = pv.PolyData(snap.sensor_xyz + [0.0, 0.0, 2.0])
-                fresh["code"] = snap.sensor_code.astype(np.float32)
-                self.detectors.copy_from(fresh)
-            else:
-                self.detectors["code"] = snap.sensor_code.astype(np.float32)
-        n = snap.people_xyz.shape[0]
-        self._people_actor.SetVisibility(n > 0)
-        if n:
-            pts = snap.people_xyz + [0.0, 0.0, 1.0]
-            if self.people.n_points == n:
-                self.people.points = pts
-                self.people["code"] = snap.people_code.astype(np.float32)
-            else:
-                fresh = pv.PolyData(pts)
-                fresh["code"] = snap.people_code.astype(np.float32)
-                self.people.copy_from(fresh)
-        self._set_incident(snap.incident)
+    def update(self, snap: Snapshot) -> bool:
+        """Copy a snapshot's incident (zones, routes) into the scene's meshes (in place); True when
+        they changed (the VTK pane must then be synchronised)."""
+        return self._set_incident(snap.incident)
 
-    def _set_incident(self, incident: IncidentView | None) -> None:
+    def _set_incident(self, incident: IncidentView | None) -> bool:
         version = -1 if incident is None else incident.version
         if version == self._incident_version:
-            return
+            return False
         self._incident_version = version
         minx, miny, maxx, maxy = self.extent
         window = shapely.box(minx - ZONE_MARGIN_M, miny - ZONE_MARGIN_M, maxx + ZONE_MARGIN_M, maxy + ZONE_MARGIN_M)
@@ -285,3 +252,4 @@ class PlantScene:
                             for r in routes if len(r) >= 2])
             self.routes.copy_from(lines)
         self._route_actor.SetVisibility(bool(routes))
+        return True

@@ -15,7 +15,8 @@ Person states shown in the control room (codes in :data:`PERSON_STATES`):
   ``live_bridge.people.muster_status``);
 * ``in_danger`` — inside a RED or ORANGE zone of the declared incident, or within
   :data:`DANGER_RADIUS_M` of a detector in high / high-high alarm whose health votes (a faulty or
-  stale head puts nobody in danger, :mod:`safetwin.twin.sensor_health`);
+  stale head puts nobody in danger, :mod:`safetwin.twin.sensor_health`), or marked at risk by the
+  recommendations of a declared incident (:meth:`SnapshotSource.set_recommendations`);
 * ``evacuating`` — a declared incident is shown (an alarm alone, or a forecast the live monitor has
   not declared, does not evacuate anyone), and neither of the above;
 * ``working`` — otherwise.
@@ -43,8 +44,11 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from safetwin.twin.events import AlarmStateChanged
 from safetwin.twin.sensor_health import assess_sensors
 from safetwin.twin.state import TwinState
+
+from .risk_view import RiskView, risk_view
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +66,16 @@ DANGER_RADIUS_M = 25.0
 DETECTOR_TYPES = frozenset({"flammable_gas", "toxic_gas", "oxygen", "flame", "smoke", "heat"})
 
 
+#: alarm states as the control room lists them (ISA-18.2): active and unacknowledged, active and
+#: acknowledged, returned to normal but unacknowledged, shelved
+ALARM_STATES = ("active", "acked", "returned", "shelved")
+
+
 @dataclass(frozen=True, slots=True)
 class AlarmRow:
-    """One active alarm as the UI lists it (``ts`` s since the Unix epoch, UTC)."""
+    """One alarm as the UI lists it (``ts`` s since the Unix epoch, UTC; ``state`` one of
+    :data:`ALARM_STATES`; ``area`` the work area of its sensor; ``prio`` the engine's priority,
+    0 when unknown)."""
 
     alarm_id: str
     source_id: str
@@ -72,11 +83,14 @@ class AlarmRow:
     ts: float
     message: str
     acknowledged: bool
+    state: str = "active"
+    area: str | None = None
+    prio: int = 0
 
     @property
     def priority(self) -> int:
-        """ISA-18.2 priority, 1 highest."""
-        return LEVEL_PRIORITY.get(self.level, 4)
+        """ISA-18.2 priority, 1 highest (the engine's, else by level)."""
+        return self.prio or LEVEL_PRIORITY.get(self.level, 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +152,14 @@ class Snapshot:
     build_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     weather: dict[str, Any] | None = None
+    #: shelved alarms (hidden from the list's active part, ISA-18.2)
+    shelved: tuple[AlarmRow, ...] = ()
+    #: alarms carried over from before this run (restored at start, not raised again since)
+    earlier_alarms: int = 0
+    #: seconds since the live feed last delivered a message (None without a feed)
+    feed_age_s: float | None = None
+    #: the latest recommendations as the control room lists them
+    risk: RiskView | None = None
 
     @property
     def unaccounted(self) -> int:
@@ -161,14 +183,34 @@ class SnapshotSource:
         stale_s: a position fix older than this (s) is not counted as mustered.
         min_interval_s: snapshots are rebuilt at most this often (s).
         clock: wall clock (s since the Unix epoch), injectable for tests.
+        shelve: ``fn(alarm_id, by, duration_s)`` that shelves an alarm in the alarm engine; without
+            it alarms cannot be shelved from the UI.
+        feed: a counter of the messages the live feed delivered (e.g. the bridge's ingestor's
+            ``messages``); the snapshot's ``feed_age_s`` is the time since it last moved.
+
+    Alarms already active when the source is made (restored by the bridge from before a restart)
+    are only counted (``Snapshot.earlier_alarms``), not listed, until this run sees a transition of
+    theirs; they still colour their detector.
     """
 
     def __init__(self, state: TwinState, *, acknowledge: Callable[[str, str], Any] | None = None,
                  expected_shift: str | None = "day", stale_s: float = 30.0, min_interval_s: float = 0.5,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, shelve: Callable[[str, str, float], Any] | None = None,
+                 feed: Callable[[], int] | None = None) -> None:
         self.state = state
         self.plant = state.plant
         self._ack = acknowledge
+        self._shelve = shelve
+        self._feed = feed
+        self._feed_count = -1
+        self._feed_ts = clock()
+        self._earlier = {a.alarm_id for a in state.active_alarms()}
+        self._risk: RiskView | None = None
+        #: alarm id → (ISA-18.2 state, priority) of the transitions seen in this run
+        self._alarm_meta: dict[str, tuple[str, int]] = {}
+        self._shelved: dict[str, AlarmRow] = {}
+        self._sensor_area = {sn.id: state.area_of(sn.position[0], sn.position[1]) for sn in self.plant.meta.sensors}
+        state.bus.subscribe(AlarmStateChanged, self._on_alarm_transition)
         self.stale_s = stale_s
         self.min_interval_s = min_interval_s
         self.clock = clock
@@ -227,7 +269,42 @@ class SnapshotSource:
         with self._lock:
             return self._incident
 
+    # ------------------------------------------------------------------ recommendations
+
+    def set_recommendations(self, doc: dict[str, Any] | None) -> RiskView | None:
+        """Show a live evaluation document's recommendations (who is at risk, per-area steps,
+        labelled routes); ``None`` clears them."""
+        view = risk_view(doc) if doc is not None else None
+        with self._lock:
+            self._risk = view
+            self._snap = None
+        return view
+
     # ------------------------------------------------------------------ alarms
+
+    def _on_alarm_transition(self, ev: AlarmStateChanged) -> None:
+        """Keep each alarm's ISA-18.2 state and priority; shelved alarms are listed apart."""
+        with self._lock:
+            self._alarm_meta[ev.alarm_id] = (ev.state, int(ev.priority))
+            if ev.state == "SHELVED":
+                self._shelved[ev.alarm_id] = AlarmRow(ev.alarm_id, ev.source_id, ev.level, ev.ts, ev.message, False,
+                                                      "shelved", self._sensor_area.get(ev.source_id), int(ev.priority))
+            else:
+                self._shelved.pop(ev.alarm_id, None)
+            self._snap = None
+
+    @property
+    def can_shelve(self) -> bool:
+        """True when alarms can be shelved from the UI (an alarm engine is connected)."""
+        return self._shelve is not None
+
+    def shelve(self, alarm_ids: Sequence[str], by: str, duration_s: float = 3600.0) -> int:
+        """Shelve alarms for ``duration_s`` s on behalf of ``by``; returns how many were sent."""
+        if self._shelve is None:
+            return 0
+        for aid in alarm_ids:
+            self._shelve(aid, by, duration_s)
+        return len(alarm_ids)
 
     def acknowledge(self, alarm_ids: Sequence[str], by: str) -> int:
         """Acknowledge alarms on behalf of ``by``; returns how many were sent or set."""
@@ -257,8 +334,8 @@ class SnapshotSource:
     def _build(self, now: float, prev: Snapshot | None) -> Snapshot:
         t0 = time.perf_counter()
         st = self.state
-        alarms = tuple(sorted((AlarmRow(a.alarm_id, a.source_id, a.level, a.ts, a.message, a.acknowledged)
-                               for a in st.active_alarms()), key=lambda a: (a.priority, -a.ts)))
+        active = st.active_alarms()
+        alarms, earlier = self._alarm_rows(active)
         readings = st.readings()
         n_s = len(self._sensor_ids)
         value = np.full(n_s, np.nan)
@@ -276,7 +353,9 @@ class SnapshotSource:
             due = st.calibration_due(sid)
             if due is not None and twin_ts > due and code[k] == 0:
                 code[k] = 4
-        for a in alarms:
+        for a in active:   # earlier-run alarms too: they are not listed, but their detector shows them
+            if a.returned:   # back to normal, awaiting acknowledgement: the list shows it, the head is normal
+                continue
             k = self._sensor_index.get(a.source_id)
             c = LEVEL_CODE.get(a.level)
             if k is None or c is None:
@@ -306,7 +385,8 @@ class SnapshotSource:
             for z in incident.zones:
                 if z.level in ("RED", "ORANGE"):
                     danger |= shapely.contains_xy(z.geometry, p["x"], p["y"])
-        hot_ids = {a.source_id for a in alarms if a.level in ("H", "HH", "L", "LL") and a.source_id in self._sensor_index}
+        hot_ids = {a.source_id for a in active
+                   if not a.returned and a.level in ("H", "HH", "L", "LL") and a.source_id in self._sensor_index}
         if hot_ids and n:
             health = assess_sensors(st, twin_ts, hot_ids)
             for sid in hot_ids:
@@ -315,6 +395,9 @@ class SnapshotSource:
                 k = self._sensor_index[sid]
                 sx, sy = self._sensor_xyz[k, 0], self._sensor_xyz[k, 1]
                 danger |= np.hypot(p["x"] - sx, p["y"] - sy) <= DANGER_RADIUS_M
+        risk = self._risk
+        if risk is not None and risk.declared and risk.people and n:   # the recommendations' people at risk
+            danger |= np.isin(p["id"], [r.id for r in risk.people])
         danger &= ~at_mp
         pcode = np.zeros(n, dtype=np.int8)
         if evac:
@@ -331,7 +414,8 @@ class SnapshotSource:
             if d:
                 dng[a] += 1
         seq = self._seq
-        changed = (prev is None or prev.alarms != alarms or prev.incident is not incident
+        changed = (prev is None or prev.alarms != alarms or prev.incident is not incident or prev.risk is not risk
+                   or prev.shelved != tuple(self._shelved.values())
                    or not np.array_equal(prev.people_xyz, xyz) or not np.array_equal(prev.people_code, pcode)
                    or not np.array_equal(prev.sensor_code, code)
                    or not np.array_equal(prev.sensor_value, value, equal_nan=True))
@@ -344,7 +428,34 @@ class SnapshotSource:
                         people_area=areas, alarms=alarms, occupancy=occ, expected=self.expected,
                         danger_by_area=dng, muster=per_mp, pob=n, mustered=int(at_mp.sum()),
                         incident=incident, build_s=time.perf_counter() - t0,
-                        weather=self._weather_summary())
+                        weather=self._weather_summary(), shelved=tuple(self._shelved.values()),
+                        earlier_alarms=earlier, feed_age_s=self._feed_age(now), risk=risk)
+
+    def _alarm_rows(self, active: Sequence[Any]) -> tuple[tuple[AlarmRow, ...], int]:
+        """The listed alarms (priority first, newest first) and how many are from before this run."""
+        rows = []
+        earlier = 0
+        for a in active:
+            meta = self._alarm_meta.get(a.alarm_id)
+            if meta is None and a.alarm_id in self._earlier:
+                earlier += 1
+                continue
+            state = "returned" if a.returned else "acked" if a.acknowledged else "active"
+            rows.append(AlarmRow(a.alarm_id, a.source_id, a.level, a.ts, a.message, a.acknowledged, state,
+                                 self._sensor_area.get(a.source_id), meta[1] if meta else 0))
+        return tuple(sorted(rows, key=lambda r: (r.priority, -r.ts))), earlier
+
+    def _feed_age(self, now: float) -> float | None:
+        """Seconds since the feed's message counter last moved (None without a feed)."""
+        if self._feed is None:
+            return None
+        try:
+            count = int(self._feed())
+        except Exception:  # a feed that cannot be read is as silent as a stopped one
+            return now - self._feed_ts
+        if count != self._feed_count:
+            self._feed_count, self._feed_ts = count, now
+        return max(0.0, now - self._feed_ts)
 
     def _weather_summary(self) -> dict[str, Any] | None:
         """The live weather in force (station or visible fallback), or None without a source."""

@@ -80,6 +80,34 @@ class Publisher:
         self.c.loop_stop()
 
 
+class Traffic:
+    """Live traffic in a thread: ``readings`` (sensor id → value) and the people ``ids`` at ``xy`` (m)
+    published every ``period_s`` (a plant's detectors report periodically; without it they go
+    stale). Change ``readings`` / ``xy`` to change what is sent; a context manager."""
+
+    def __init__(self, pub: Publisher, readings: dict[str, float], ids: list[str], xy: np.ndarray,
+                 period_s: float = 1.0) -> None:
+        self.pub, self.readings, self.ids, self.xy, self.period_s = pub, dict(readings), ids, xy, period_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ui-traffic", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.readings:
+                self.pub.readings(dict(self.readings))
+            if self.ids:
+                self.pub.positions(self.ids, self.xy)
+            self._stop.wait(self.period_s)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
 class ServedUI:
     """The API + UI served by uvicorn in a thread, with its twin, bridge and workflows (the demo plant,
     or the plant folder ``plant_path``)."""
@@ -118,6 +146,7 @@ class ServedUI:
         self.bridge = LiveBridge(self.plant, BridgeConfig(site=self.site, host=self.host, port=self.mqtt_port,
                                                           db_url=f"sqlite:///{tmp / 'history.db'}",
                                                           restore_timeout_s=0.5), state=self.state).start()
+        self.bridge_stopped = False
         self.app = create_app(self.state, {"ui-static-token": "admin"}, workflows=self.workflows)
         self.qra_dir = tmp / "qra"  # empty: the engineer page's button computes a coarse QRA into it
         self.ctx = mount_ui(self.app, self.state, workflows=self.workflows, bridge=self.bridge, qra_dir=str(self.qra_dir))
@@ -157,11 +186,17 @@ class ServedUI:
             if k == 0:
                 self.workflows.hazard_action(sue, h.id, "confirm")
 
+    def stop_bridge(self) -> None:
+        """Stop the live bridge (once)."""
+        if not self.bridge_stopped:
+            self.bridge_stopped = True
+            self.bridge.stop()
+
     def stop(self) -> None:
         self.pub.close()
         self.server.should_exit = True
         self.thread.join(10)
-        self.bridge.stop()
+        self.stop_bridge()
         self.workflows.close()
         self.store.close()
 
@@ -213,14 +248,21 @@ def new_page(browser):
         c.close()
 
 
+#: upper bound (ms) of a wait for a page or an element: generous, since every wait ends as soon as its
+#: condition holds and a loaded 2-core machine can take a minute to load a page's scripts
+PAGE_TIMEOUT_MS = 180_000
+
+
 def login(page, base: str, path: str, user: str) -> None:
     """Open ``path``; the UI redirects to its login page; sign in with the OAuth2 password flow."""
-    page.goto(base + path)
-    page.wait_for_url("**/ui/login**", timeout=15_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.goto(base + path, wait_until="commit")
+    page.wait_for_url("**/ui/login**", wait_until="commit")
+    page.locator("#u").wait_for()
     page.fill("#u", user)
     page.fill("#p", PASSWORD)
     page.click("#go")
-    page.wait_for_url(f"**{path.split('?')[0]}**", timeout=15_000)
+    page.wait_for_url(f"**{path.split('?')[0]}**", wait_until="commit")
 
 
 def rgb(png: bytes) -> np.ndarray:
@@ -228,6 +270,21 @@ def rgb(png: bytes) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def settled_image(page, box: dict, timeout_s: float = PAGE_TIMEOUT_MS / 1e3) -> np.ndarray:
+    """The screenshot of ``box`` once the page has drawn it: not blank and unchanged between two
+    shots 0.3 s apart (a condition, not a fixed sleep: a loaded machine draws later). Raises
+    AssertionError after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last = rgb(page.screenshot(clip=box))
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        img = rgb(page.screenshot(clip=box))
+        if img.shape == last.shape and img.std(axis=(0, 1)).max() > 10 and np.array_equal(img, last):
+            return img
+        last = img
+    raise AssertionError(f"the region {box} did not settle in {timeout_s:.0f} s")
 
 
 def save_screenshot(page, name: str) -> Path:

@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import PASSWORD, day_shift, login, rgb, save_screenshot
+from conftest import PASSWORD, day_shift, login, rgb, save_screenshot, settled_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
 
@@ -21,7 +21,7 @@ def _normal_values(plant) -> dict[str, float]:
             for s in plant.meta.sensors if s.type.value != "weather"}
 
 
-def _wait(cond, timeout_s: float = 15.0) -> bool:
+def _wait(cond, timeout_s: float = 120.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if cond():
@@ -43,8 +43,8 @@ def test_ui_routes_need_login(served_ui):
     assert r.status_code == 200 and "Safety KPI report" in r.text
 
 
-def test_control_room_updates_from_mqtt(served_ui, new_page):
-    """The 3D canvas is not blank and changes as readings and positions arrive over MQTT; alarms can be acknowledged."""
+def test_control_room_plan_follows_mqtt_and_3d_tab(served_ui, new_page):
+    """Positions arriving over MQTT move the people on the live plan; the 3D tab draws the plant."""
     ui = served_ui
     ids, xy = day_shift(ui.plant)
     ui.pub.positions(ids, xy)
@@ -52,56 +52,62 @@ def test_control_room_updates_from_mqtt(served_ui, new_page):
     assert _wait(lambda: ui.state.head_count >= 250 and len(ui.state.readings()) >= 40), "bridge did not apply data"
     page, log = new_page()
     login(page, ui.url, "/ui/control-room", "ola")
-    page.get_by_text("People on board: 268").wait_for(timeout=30_000)
-    page.locator(".plant-3d canvas").first.wait_for(state="visible", timeout=30_000)
-    page.wait_for_timeout(2500)  # vtk.js draws after the scene arrives
-    box = page.locator(".plant-3d").first.bounding_box()
-    first = rgb(page.screenshot(clip=box))
-    save_screenshot(page, "control-room.png")
-    # people walk towards the south-east muster point; three detectors go into high-high alarm
+    page.wait_for_function(PEOPLE_N_JS, arg=ui.state.head_count, polling=200)
     mp = np.array(ui.plant.muster_points["MP-S"].position)
+    far = int(np.argmax(np.abs(mp[0] - xy[:, 0])))          # the person who moves furthest east-west
     ui.pub.positions(ids, xy + 0.6 * (mp - xy))
-    hot = [s for s in ui.plant.meta.sensors if s.alarm is not None][:3]
-    ui.pub.readings({s.id: s.alarm.high_high * 1.2 for s in hot})
-    page.get_by_text(f"{hot[0].id}_LVL").first.wait_for(timeout=20_000)
-    page.wait_for_timeout(2500)
-    second = rgb(page.screenshot(clip=box))
-    assert first.std(axis=(0, 1)).max() > 10, "3D canvas looks blank"
-    changed = int((np.abs(first - second).sum(axis=2) > 30).sum())
-    assert changed > 500, f"3D canvas did not change ({changed} pixels)"
-    save_screenshot(page, "control-room-alarms.png")
-    # acknowledge one alarm from the page (operator role); the engine's ISA-18.2 state follows
-    alarm_id = f"{hot[0].id}_LVL"
-    page.locator(".ack-select select").select_option([alarm_id])
-    page.get_by_role("button", name="Acknowledge selected").click()
-    assert _wait(lambda: any(a.alarm_id == alarm_id and a.acknowledged for a in ui.state.active_alarms())), \
-        "acknowledgement did not reach the twin"
+    moved_x = float(xy[far, 0] + 0.6 * (mp[0] - xy[far, 0]))
+    assert abs(moved_x - xy[far, 0]) > 10.0
+    page.wait_for_function(PEOPLE_X_JS, arg=moved_x, polling=200)
+    page.get_by_role("tab", name="Plant (3D)").click()
+    page.locator(".plant-3d canvas").first.wait_for(state="visible")
+    box = page.locator(".plant-3d").first.bounding_box()
+    assert _wait(lambda: rgb(page.screenshot(clip=box)).std(axis=(0, 1)).max() > 10, 60), "3D canvas looks blank"
     assert not log.errors, log.errors
+
+
+# whether the plan draws n people
+PEOPLE_N_JS = """(n) => {
+  if (typeof Bokeh === 'undefined') return false;
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name('people-src');
+    if (m !== null) return m.data.x.length === n;
+  }
+  return false;
+}"""
+# whether a person is drawn at x (m) on the plan
+PEOPLE_X_JS = """(x) => {
+  if (typeof Bokeh === 'undefined') return false;
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name('people-src');
+    if (m !== null) return Array.from(m.data.x).some(v => Math.abs(v - x) < 0.05);
+  }
+  return false;
+}"""
 
 
 def test_engineer_risk_map_four_colours_and_legend(served_ui, new_page):
     """The risk map shows register zones in all four colours with a legend; consequence zones compute from the page."""
     page, log = new_page()
     login(page, served_ui.url, "/ui/engineer", "sue")
-    page.locator(".risk-map canvas").first.wait_for(state="visible", timeout=30_000)
-    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=30_000)
+    page.locator(".risk-map canvas").first.wait_for(state="visible")
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
     labels = page.evaluate(LEGEND_JS)
     assert labels["risk-legend"][:4] == ["RED — major", "ORANGE — high", "YELLOW — moderate", "BLUE — low"], labels
     assert page.get_by_text("RED — major").count() == 1, "the legend is drawn twice (map and page)"
     page.get_by_role("button", name="Compute consequence zones").click()
-    page.get_by_text("pool fills the bund").first.wait_for(timeout=60_000)
+    page.get_by_text("pool fills the bund").first.wait_for()
     # the threat zones: their own legend with thresholds, a summary table, distance rings and a scale bar
-    page.locator(".threat-summary td").first.wait_for(timeout=30_000)
+    page.locator(".threat-summary td").first.wait_for()
     page.wait_for_function("() => { for (const d of Bokeh.documents) for (const m of d.all_models) "
-                           "if (m.name === 'threat-legend') return true; return false; }", timeout=30_000)
+                           "if (m.name === 'threat-legend') return true; return false; }")
     threat = page.evaluate(LEGEND_JS)["threat-legend"]
     assert len(threat) == 3 and all("kW/m²" in label for label in threat), threat
     names = page.evaluate("() => { const n = {}; for (const d of Bokeh.documents) for (const m of d.all_models) "
                           "if (m.name) n[m.name] = (n[m.name] || 0) + 1; return n; }")
     assert names.get("distance-ring", 0) >= 2 and names.get("scale-bar", 0) >= 1, names
-    page.wait_for_timeout(1500)
     box = page.locator(".risk-map").first.bounding_box()
-    img = rgb(page.screenshot(clip=box))
+    img = settled_image(page, box)
     save_screenshot(page, "engineer-risk-map.png")
     from safetwin.twin.workflows.risk import COLOURS
 
@@ -132,6 +138,8 @@ LEGEND_JS = """() => { const out = {};
   return out; }"""
 
 
+#: the coarse QRA takes ~8 s on an idle machine and minutes on a loaded one
+QRA_TIMEOUT_MS = 900_000
 # the newest renderer named "qra" (the page replaces its figure when a result arrives)
 QRA_JS = """() => {
   let last = null;
@@ -145,24 +153,23 @@ def test_engineer_qra_contours_layer(served_ui, new_page):
     """A coarse QRA computed from the page draws the individual-risk contours with a legend and a toggle."""
     page, log = new_page()
     login(page, served_ui.url, "/ui/engineer", "sue")
-    page.get_by_text("No QRA result loaded").first.wait_for(timeout=30_000)
-    page.locator(".risk-map canvas").first.wait_for(state="visible", timeout=30_000)
+    page.get_by_text("No QRA result loaded").first.wait_for()
+    page.locator(".risk-map canvas").first.wait_for(state="visible")
     page.get_by_role("button", name="Risk contours (coarse QRA)").click()
     for exp in (4, 5, 6, 7, 8):
-        page.locator(".qra-legend").get_by_text(f"IR ≥ 1e-{exp} /yr").wait_for(timeout=120_000)
+        page.locator(".qra-legend").get_by_text(f"IR ≥ 1e-{exp} /yr").wait_for(timeout=QRA_TIMEOUT_MS)
     assert (served_ui.qra_dir / "risk_contours_local.geojson").exists(), "the QRA outputs were not written"
-    page.wait_for_timeout(1500)
-    assert page.evaluate(QRA_JS) == {"n": 5, "visible": True}
+    assert _wait(lambda: page.evaluate(QRA_JS) == {"n": 5, "visible": True}, 120), page.evaluate(QRA_JS)
     legend_text = page.locator(".qra-legend").inner_text()
     assert "/tmp" not in legend_text and str(served_ui.qra_dir) not in legend_text, legend_text
     box = page.locator(".risk-map").first.bounding_box()
-    img = rgb(page.screenshot(clip=box))
+    img = settled_image(page, box)
     save_screenshot(page, "engineer-qra-contours.png")
     purple = np.array([0xAB, 0x47, 0xBC])  # the 1e-6 /yr contour line
     n_line = int((np.abs(img - purple).max(axis=2) <= 12).sum())
     assert n_line >= 100, f"1e-6 /yr contour not drawn ({n_line} px)"
     page.get_by_text("Individual risk contours", exact=True).click()  # the layer toggle
-    assert _wait(lambda: page.evaluate(QRA_JS)["visible"] is False, 10), "the toggle did not hide the contours"
+    assert _wait(lambda: page.evaluate(QRA_JS)["visible"] is False, 120), "the toggle did not hide the contours"
     assert not log.errors, log.errors
 
 
@@ -170,16 +177,17 @@ def test_manager_cockpit_chinese_and_reports(served_ui, new_page):
     """The KPI cockpit renders in Chinese and the HTML and PDF reports download."""
     page, log = new_page()
     login(page, served_ui.url, "/ui/manager?lang=zh", "max")
-    page.get_by_text("整改率").first.wait_for(timeout=30_000)
-    page.get_by_text("管理驾驶舱").first.wait_for(timeout=5_000)
-    page.locator(".kpi-trend canvas").first.wait_for(state="visible", timeout=30_000)
-    page.wait_for_timeout(1000)
+    page.get_by_text("整改率").first.wait_for()
+    page.get_by_text("管理驾驶舱").first.wait_for()
+    canvas = page.locator(".kpi-trend canvas").first
+    canvas.wait_for(state="visible")
+    settled_image(page, canvas.bounding_box())
     save_screenshot(page, "manager-cockpit-zh.png")
     href = page.locator("#report-html").get_attribute("href")
     r = page.request.get(served_ui.url + href)
     assert r.status == 200 and "安全绩效报告" in r.text()
     assert "HZ-" in r.text(), "the open major hazard is not listed"
-    r = page.request.get(served_ui.url + page.locator("#report-pdf").get_attribute("href"), timeout=90_000)
+    r = page.request.get(served_ui.url + page.locator("#report-pdf").get_attribute("href"), timeout=180_000)
     assert r.status == 200 and r.body()[:5] == b"%PDF-"
     assert not log.errors, log.errors
 
@@ -201,7 +209,7 @@ def test_manager_shows_drill_evaluations_with_reports(served_ui, new_page):
     page, log = new_page()
     login(page, served_ui.url, "/ui/manager", "max")
     table = page.locator("table.drills")
-    table.wait_for(timeout=30_000)
+    table.wait_for()
     text = table.inner_text()
     table.scroll_into_view_if_needed()
     save_screenshot(page, "manager-drills.png")
@@ -210,7 +218,7 @@ def test_manager_shows_drill_evaluations_with_reports(served_ui, new_page):
     href = page.locator(f"table.drills a[href$='/{eid}.html']").get_attribute("href")
     r = page.request.get(served_ui.url + href)
     assert r.status == 200 and "<html" in r.text().lower()
-    r = page.request.get(served_ui.url + href.replace(".html", ".pdf"), timeout=90_000)
+    r = page.request.get(served_ui.url + href.replace(".html", ".pdf"), timeout=180_000)
     assert r.status == 200 and r.body()[:5] == b"%PDF-"
     assert not log.errors, log.errors
     worker, _ = new_page()

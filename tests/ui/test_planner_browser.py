@@ -10,12 +10,12 @@ import time
 
 import numpy as np
 import pytest
-from conftest import login, rgb, save_screenshot
+from conftest import login, save_screenshot, settled_image
 from playwright.sync_api import Error as PlaywrightError
 
 pytestmark = [pytest.mark.browser, pytest.mark.mqtt, pytest.mark.slow]
 
-RUN_TIMEOUT_MS = 90_000
+RUN_TIMEOUT_MS = 900_000   # a run takes seconds on an idle machine, minutes on a loaded one
 NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
 
 
@@ -57,17 +57,17 @@ def test_planner_compose_run_playback_compare(served_ui, new_page):
     a bad field is rejected with a located message; a second run is compared side by side."""
     page, log = new_page()
     login(page, served_ui.url, "/ui/planner", "sue")
-    page.get_by_text("No run yet").first.wait_for(timeout=30_000)
+    page.get_by_text("No run yet").first.wait_for()
     page.get_by_role("button", name="Compose").click()
-    page.locator(".pl-time-of-day input").first.wait_for(state="visible", timeout=10_000)
+    page.locator(".pl-time-of-day input").first.wait_for(state="visible")
     # a bad value goes through the scenario schema and comes back located by field, nothing runs
     _set(page, ".pl-time-of-day", "25:70")
     _set(page, ".pl-people", "30")
     _set(page, ".pl-duration", "240")
     page.get_by_role("button", name="Run").click()
     err = page.locator(".planner-errors")
-    err.get_by_text("time_of_day").wait_for(timeout=20_000)
-    err.get_by_text("composed scenario").wait_for(timeout=5_000)
+    err.get_by_text("time_of_day").wait_for()
+    err.get_by_text("composed scenario").wait_for()
     _set(page, ".pl-time-of-day", "09:40")
     page.get_by_role("button", name="Run").click()
     alarm = _wait_metric(page, ".planner-metrics .m-alarm_s")
@@ -76,22 +76,20 @@ def test_planner_compose_run_playback_compare(served_ui, new_page):
     assert page.locator(".planner-errors").get_by_text("not valid").count() == 0
     # playback: move the time slider and check that the plan view changes
     try:
-        page.locator(".planner-map-a canvas:visible").first.wait_for(state="visible", timeout=30_000)
+        page.locator(".planner-map-a canvas:visible").first.wait_for(state="visible")
     except Exception:
         page.screenshot(path="/tmp/planner_fail.png", full_page=True)
         raise
-    page.wait_for_timeout(1500)
     clock = ".planner-clock .planner-time"
     t_first = _text(page, clock)
     box = page.locator(".planner-map-a").first.bounding_box()
-    first = rgb(page.screenshot(clip=box))
+    first = settled_image(page, box)
     slider = page.locator(".planner-player input[type=range]").first
     end = int(slider.get_attribute("max") or 0)
     assert end >= 10, f"too few playback frames ({end + 1})"
     slider.fill(str(end * 2 // 5))
-    assert _poll(lambda: _text(page, clock) not in ("", t_first), 15_000, page), "the clock did not move"
-    page.wait_for_timeout(1500)
-    second = rgb(page.screenshot(clip=box))
+    assert _poll(lambda: _text(page, clock) not in ("", t_first), 120_000, page), "the clock did not move"
+    second = settled_image(page, box)
     assert first.std(axis=(0, 1)).max() > 10, "plan view looks blank"
     changed = int((np.abs(first - second).sum(axis=2) > 30).sum())
     assert changed > 200, f"the plan view did not change with the slider ({changed} pixels)"
@@ -111,14 +109,13 @@ def test_planner_compose_run_playback_compare(served_ui, new_page):
     delta = page.locator(".planner-metrics .md-people").first.inner_text()
     assert delta.strip() in ("+0", "0", "-0"), f"both runs have 30 people, delta {delta!r}"
     try:
-        page.locator(".planner-map-b canvas:visible").first.wait_for(state="visible", timeout=30_000)
+        page.locator(".planner-map-b canvas:visible").first.wait_for(state="visible")
     except Exception:
         page.screenshot(path="/tmp/planner_fail.png", full_page=True)
         raise
-    page.wait_for_timeout(1500)
     box_b = page.locator(".planner-map-b").first.bounding_box()
     assert box_b["x"] > page.locator(".planner-map-a").first.bounding_box()["x"], "maps are not side by side"
-    map_b = rgb(page.screenshot(clip=box_b))
+    map_b = settled_image(page, box_b)
     assert map_b.std(axis=(0, 1)).max() > 10, "second plan view looks blank"
     save_screenshot(page, "planner-compare.png")
     assert not log.errors, log.errors
@@ -128,7 +125,7 @@ def test_planner_needs_a_planning_role(served_ui, new_page):
     """A worker sees the role message instead of the run controls; the nav links to the planner."""
     page, log = new_page()
     login(page, served_ui.url, "/ui/planner", "wim")
-    page.locator(".planner-denied").get_by_text("needs one of the roles").wait_for(timeout=30_000)
+    page.locator(".planner-denied").get_by_text("needs one of the roles").wait_for()
     assert page.get_by_role("button", name="Run").count() == 0
-    page.get_by_role("link", name="Planner").first.wait_for(timeout=5_000)
+    page.get_by_role("link", name="Planner").first.wait_for()
     assert not log.errors, log.errors

@@ -6,7 +6,7 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import ServedUI, login, rgb, save_screenshot
+from conftest import ServedUI, login, save_screenshot, settled_image
 from planted_plant import PLANTED, write_planted_plant
 
 pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
@@ -31,17 +31,16 @@ def test_plant_check_page_lists_the_planted_problems(planted_ui, new_page):
     page, log = new_page()
     login(page, planted_ui.url, "/ui/plant-check", "sue")
     table = page.locator("#plant-check-findings")
-    table.wait_for(timeout=60_000)
+    table.wait_for()
     for rule, items in PLANTED.items():
         for item in items:
             row = page.locator(f'tr.finding[data-rule="{rule}"][data-item="{item}"]')
             assert row.count() == 1, (rule, item)
     assert "4 people" in page.locator('tr.finding[data-item="A-CAGE"]').inner_text()
-    page.get_by_text("Plant check").first.wait_for(timeout=10_000)       # in the navigation
+    page.get_by_text("Plant check").first.wait_for()       # in the navigation
     canvas = page.locator("canvas").first
-    canvas.wait_for(state="visible", timeout=30_000)
-    page.wait_for_timeout(1000)
-    img = rgb(page.screenshot(clip=canvas.bounding_box()))
+    canvas.wait_for(state="visible")
+    img = settled_image(page, canvas.bounding_box())
     assert img.std(axis=(0, 1)).max() > 20, "the map is blank"
     finding_red = np.array([0xD7, 0x19, 0x1C])
     assert int((np.abs(img - finding_red).max(axis=2) <= 20).sum()) > 30, "no finding marked on the map"
@@ -52,6 +51,6 @@ def test_plant_check_page_lists_the_planted_problems(planted_ui, new_page):
 def test_plant_check_page_in_chinese(planted_ui, new_page):
     page, log = new_page()
     login(page, planted_ui.url, "/ui/plant-check?lang=zh", "max")
-    page.locator("#plant-check-findings").wait_for(timeout=60_000)
-    page.get_by_text("集合点无法到达").first.wait_for(timeout=10_000)
+    page.locator("#plant-check-findings").wait_for()
+    page.get_by_text("集合点无法到达").first.wait_for()
     assert not log.errors, log.errors

@@ -51,16 +51,75 @@ def test_snapshot_codes_follow_alarms_and_zones(small_plant):
     assert s2.danger_by_area["A-STORE"] == 1 and s2.evacuation_active
 
 
-def test_control_room_tick_updates_scene_arrays(small_plant):
-    """A tick copies positions into the one people cloud and skips when nothing changed."""
+def test_control_room_tick_updates_plan_arrays(small_plant):
+    """A tick sends positions to the plan's one people source and skips when nothing changed."""
     state = TwinState(small_plant)
     room = ControlRoom(UIContext(SnapshotSource(state, min_interval_s=0.0)), lang="zh")
     state.update_positions(["a", "b", "c"], [10.0, 20.0, 30.0], [10.0, 20.0, 30.0], ts=time.time())
     assert room.tick() is not None
-    assert room.scene.people.n_points == 3
-    assert np.allclose(room.scene.people.points[:, 0], [10.0, 20.0, 30.0])
-    assert room.tick() is None
+    people = room.plan.people_source.data
+    assert np.allclose(people["x"], [10.0, 20.0, 30.0]) and people["code"].tolist() == [0, 0, 0]
+    beat = room.live.beat
+    assert room.tick() is None and room.live.beat == beat + 1    # the clock beats even when nothing changed
     assert "人" in room.muster.object or "在厂人数" in room.muster.object
+
+
+def test_alarm_rows_states_priority_area_and_earlier_run(small_plant):
+    """Listed alarms carry the engine's priority, ISA-18.2 state and the sensor's area; an alarm
+    restored from before this run (no transition seen since) is counted, not listed; a shelved
+    alarm is listed apart."""
+    from safetwin.twin.alarms import AlarmRules
+
+    state = TwinState(small_plant)
+    state.raise_alarm("GD-02_LVL", "GD-02", "HH", 50.0, "restored")      # as a restart's restore does
+    src = SnapshotSource(state, clock=lambda: 100.0, min_interval_s=0.0,
+                         shelve=lambda aid, by, s: rules.shelve(aid, 100.0, s, by))
+    rules = AlarmRules(state)
+    rules.evaluate("GD-01", 60.0, 95.0, "ok")                            # high-high in this run
+    snap = src.latest()
+    assert [(a.alarm_id, a.state, a.priority) for a in snap.alarms] == [("GD-01_LVL", "active", 1)]
+    assert snap.alarms[0].area == state.area_of(*small_plant.sensors["GD-01"].position)
+    assert snap.earlier_alarms == 1
+    rules.acknowledge("GD-01_LVL", 96.0, by="ola")
+    assert src.latest().alarms[0].state == "acked"
+    assert src.shelve(["GD-01_LVL"], "ola", 600.0) == 1
+    snap = src.latest()
+    assert snap.alarms == () and [a.state for a in snap.shelved] == ["shelved"]
+
+
+def test_feed_age_follows_the_message_counter(small_plant):
+    """The feed's age is the time since its message counter last moved."""
+    now, count = [100.0], [0]
+    src = SnapshotSource(TwinState(small_plant), clock=lambda: now[0], min_interval_s=0.0, feed=lambda: count[0])
+    assert src.latest().feed_age_s == 0.0
+    now[0], count[0] = 102.0, 5
+    assert src.latest().feed_age_s == 0.0
+    now[0] = 106.5
+    assert src.latest().feed_age_s == 4.5
+
+
+def test_recommendations_list_people_at_risk_and_mark_them(small_plant):
+    """The recommendations' people at risk are listed worst first with route and muster point, and
+    drawn as in danger."""
+    state = TwinState(small_plant)
+    state.update_positions(["P-1", "P-2"], [50.0, 60.0], [30.0, 30.0], ts=99.0)
+    src = SnapshotSource(state, clock=lambda: 100.0, min_interval_s=0.0)
+    doc = {"evaluation_id": "7.0", "incident": {"declared": True}, "recommendations": {
+        "people": [{"id": "P-1", "area": "A-STORE", "action": "evacuate", "muster_point": "MP-1", "arrival_s": 90.0,
+                    "dose_ratio": 0.2, "stay_dose_ratio": 1.5, "harm_probability": 0.0, "at_risk": True},
+                   {"id": "P-2", "area": "A-STORE", "action": "evacuate", "muster_point": "MP-1", "arrival_s": 95.0,
+                    "dose_ratio": 0.9, "stay_dose_ratio": 4.0, "harm_probability": 0.0, "at_risk": True}],
+        "areas": [{"area_id": "A-STORE", "action": "evacuate", "route": ["W-1"], "route_xy": [[50, 30], [120, 20]],
+                   "muster_point": "MP-1", "reason": "AEGL-2", "people": 2}]}}
+    src.set_recommendations(doc)
+    snap = src.latest()
+    assert [(p.id, p.route_text, p.muster_point) for p in snap.risk.people] == [("P-2", "W-1", "MP-1"),
+                                                                                ("P-1", "W-1", "MP-1")]
+    assert [PERSON_STATES[c] for c in snap.people_code] == ["in_danger", "in_danger"]
+    from safetwin.ui.cr_panels import risk_html
+
+    page = risk_html(snap.risk, "en")
+    assert "P-1" in page and "P-2" in page and "MP-1" in page and "4.00" in page
 
 
 def test_risk_figure_layers_and_features(small_plant):
@@ -122,3 +181,36 @@ def test_engineer_map_fits_zones_and_receptors_with_rings_and_threat_legend(smal
     rings = [r for r in fig.renderers if r.name == "distance-ring"]
     assert [r.glyph.radius for r in rings] == [1000.0, 2000.0, 2500.0]   # round steps to just beyond the zone
     assert any(r.name == "receptor" for r in layers["surroundings"])
+
+
+def test_websocket_guard_reports_the_disconnect_and_drops_late_sends():
+    """A browser leaving arrives at the app as WebSocketDisconnect (so Bokeh drops the connection and
+    the session can expire), and what the app still sends afterwards is dropped, not raised."""
+    import asyncio
+
+    from starlette.websockets import WebSocketDisconnect
+
+    from safetwin.ui.ws_guard import WebSocketDisconnectGuard
+
+    seen: list[str] = []
+    sent: list[dict] = []
+
+    async def app(scope, receive, send):
+        try:
+            await receive()
+        except WebSocketDisconnect as exc:
+            seen.append(f"disconnect {exc.code}")
+        await send({"type": "websocket.send", "text": "late"})
+
+    async def receive():
+        return {"type": "websocket.disconnect", "code": 1001}
+
+    async def send(message):
+        sent.append(message)
+
+    guard = WebSocketDisconnectGuard(app, prefix="/ui")
+    asyncio.run(guard({"type": "websocket", "path": "/ui/control-room/ws"}, receive, send))
+    assert seen == ["disconnect 1001"] and sent == [] and guard.dropped_sends == 1
+    seen.clear()
+    asyncio.run(guard({"type": "websocket", "path": "/api/ws"}, receive, send))   # other paths untouched
+    assert seen == [] and sent == [{"type": "websocket.send", "text": "late"}]

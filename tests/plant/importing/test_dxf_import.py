@@ -120,7 +120,7 @@ def test_imported_plant_drives_the_control_room(imported):
     assert set(snap.sensor_ids) <= set(imported.sensors) and len(snap.sensor_ids) > 50
     room = ControlRoom(UIContext(source), lang="en")
     state.update_positions(["a"], [845.0], [55.0], ts=time.time())
-    assert room.tick() is not None and room.scene.people.n_points == 1
+    assert room.tick() is not None and len(room.plan.people_source.data["x"]) == 1
 
 
 def test_arcs_become_polygons_within_the_chord_tolerance(tmp_path):
