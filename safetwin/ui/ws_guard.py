@@ -10,7 +10,7 @@ each send a ``RuntimeError`` traceback and a "Failed sending message" warning.
 :class:`WebSocketDisconnectGuard` sits in front of the UI's WebSocket routes and
 
 * turns the disconnect message into the ``WebSocketDisconnect`` exception the loop handles (it
-  then reports the connection lost, and the session expires as designed), and
+  then reports the connection lost, and the session expires as designed), then ends the loop, and
 * drops what the server still sends after the disconnect (a send racing the close), instead of
   letting the ASGI server raise.
 
@@ -42,14 +42,26 @@ class WebSocketDisconnectGuard:
             await self.app(scope, receive, send)
             return
         closed = False
+        after_close = 0
+        code, reason = 1000, None
 
         async def guarded_receive() -> Message:
-            nonlocal closed
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                closed = True
-                raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-            return message
+            # After the disconnect the loop re-reads the message of its previous round when it
+            # catches the exception, so it is first handed an empty message (which it skips), then
+            # the exception (it reports the connection lost and skips the empty message again), then
+            # an error that ends it (it swallows errors).
+            nonlocal closed, after_close, code, reason
+            if not closed:
+                message = await receive()
+                if message["type"] != "websocket.disconnect":
+                    return message
+                closed, code, reason = True, message.get("code", 1000), message.get("reason")
+            after_close += 1
+            if after_close == 1:
+                return {"type": "websocket.receive"}
+            if after_close == 2:
+                raise WebSocketDisconnect(code, reason)
+            raise RuntimeError("the WebSocket is closed")
 
         async def guarded_send(message: Message) -> Any:
             nonlocal closed

@@ -59,7 +59,7 @@ def test_control_room_plan_follows_mqtt_and_3d_tab(served_ui, new_page):
     moved_x = float(xy[far, 0] + 0.6 * (mp[0] - xy[far, 0]))
     assert abs(moved_x - xy[far, 0]) > 10.0
     page.wait_for_function(PEOPLE_X_JS, arg=moved_x, polling=200)
-    page.get_by_role("tab", name="Plant (3D)").click()
+    page.get_by_text("Plant (3D)", exact=True).click()
     page.locator(".plant-3d canvas").first.wait_for(state="visible")
     box = page.locator(".plant-3d").first.bounding_box()
     assert _wait(lambda: rgb(page.screenshot(clip=box)).std(axis=(0, 1)).max() > 10, 60), "3D canvas looks blank"
