@@ -28,7 +28,7 @@ class LiveStatus(JSComponent):
     twin_ts = param.Number(default=0.0, doc="twin time shown (s since the Unix epoch, UTC)")
     feed_age_s = param.Number(default=None, allow_None=True, doc="seconds since the live feed's last message")
     view_stale_s = param.Number(default=3.0, doc="banner when no update arrived for this long (s)")
-    feed_stale_s = param.Number(default=3.0, doc="banner when the feed was silent this long (s)")
+    feed_stale_s = param.Number(default=2.0, doc="banner when the feed was silent this long (s)")
     lag_stale_s = param.Number(default=5.0, doc="banner when the twin time is this far behind (s)")
     text = param.Dict(default={}, doc="translated texts: clock, view_stale, feed_stale, lag")
 
