@@ -65,12 +65,12 @@ from safetwin.plant_models.schema import Sensor
 from safetwin.scenarios.loader import LoadedScenario
 from safetwin.scenarios.schema import JetFireEvent, PoolFireEvent, ReleaseEvent, Scenario
 
-from .evacuation import (EvacuationParams, Exposure, ExitClosure, Blockage, NavigationParams,
-                         Population, PreMovement, aegl_equivalent_dose, concentration_hazard, simulate_evacuation)
+from .evacuation import (EvacuationParams, Exposure, ExitClosure, Blockage, Population, PreMovement,
+                         aegl_equivalent_dose, concentration_hazard, simulate_evacuation)
 from .evacuation.geometry import EvacuationGeometry, Goal
 from .evacuation.params import OutputParams
 from .evacuation.results import EvacuationResult
-from .plant_evacuation import PLANT_ROUTE_CHOICE
+from .plant_evacuation import plant_navigation
 from .physics.blast import COOLPROP_NAMES, BlastWave, bleve_expansion_energy_j, vessel_burst_blast
 from .physics.congestion import congestion_in_region
 from .physics.consequence import ConsequenceOptions, Weather, cloud_setup, estimate_source
@@ -817,8 +817,7 @@ class _Incident:
         pm = sc.population.premovement
         params = EvacuationParams(dt_s=s.evacuation_dt_s, t_max_s=max(self.T, s.evacuation_max_s), alarm_time_s=max(alarm_s, 0.0),
                                   exposure_interval_s=2.0, seed=s.seed,
-                                  navigation=NavigationParams(cell_m=s.nav_cell_m, replan_interval_s=s.replan_interval_s,
-                                                              route_choice=PLANT_ROUTE_CHOICE),
+                                  navigation=plant_navigation(cell_m=s.nav_cell_m, replan_interval_s=s.replan_interval_s),
                                   output=OutputParams(trajectory_interval_s=s.trajectory_interval_s))
         pop = Population(xy, premovement=PreMovement(pm.kind, pm.a, pm.b), ids=ids)
         self.exposures = exposures

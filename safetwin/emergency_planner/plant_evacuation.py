@@ -26,11 +26,16 @@ from .evacuation.population import Population, PreMovement
 #: lognormal forms; 60 s median suits trained plant staff who hear a site alarm).
 PLANT_PREMOVEMENT = PreMovement(kind="lognormal", a=float(np.log(60.0)), b=0.5)
 
-#: Exit choice on a plant: the nearest open muster point by travel time. Muster points are open
-#: areas, not doors, so no queue forms in front of them (a full one closes by its declared
-#: capacity and its people re-choose); the quickest-exit choice would cost one travel-time field
-#: per muster point at every hazard re-plan of a site-sized raster for no change in the routes.
-PLANT_ROUTE_CHOICE = "nearest"
+
+
+def plant_navigation(**overrides) -> NavigationParams:
+    """Navigation on a plant: the nearest open muster point by travel time and no crowd cost.
+    Muster points are open areas, not doors, so no queue forms in front of them (a full one
+    closes by its declared capacity and its people re-choose), and a site's yards are wide: the
+    quickest-exit choice (one field per muster point) and the dynamic crowd cost (a re-solve
+    every few seconds) would multiply the fast-marching work on a site-sized raster for no change
+    in the routes."""
+    return NavigationParams(**{"route_choice": "nearest", "crowd_cost_per_density": 0.0, **overrides})
 
 
 def plant_geometry(plant: Plant, blocked: list[BaseGeometry] | None = None) -> EvacuationGeometry:
@@ -61,7 +66,7 @@ def evacuate_plant(plant: Plant, positions: np.ndarray, *, params: EvacuationPar
                    until_s: float | None = 3600.0, ids: list[str] | None = None) -> EvacuationResult:
     """Evacuate the people at ``positions`` (m; named ``ids``, default p0, p1, …) to the plant's
     muster points (nearest open by travel time)."""
-    params = params or EvacuationParams(seed=seed, navigation=NavigationParams(route_choice=PLANT_ROUTE_CHOICE))
+    params = params or EvacuationParams(seed=seed, navigation=plant_navigation())
     population = Population(np.asarray(positions, dtype=float), premovement=premovement, ids=ids)
     return simulate_evacuation(plant_geometry(plant, blocked), population, params=params, hazard=hazard,
                                until_s=until_s)

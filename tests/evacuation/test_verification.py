@@ -59,6 +59,13 @@ def test_rimea9_four_then_two_exits():
     _assert(V.check_rimea9())
 
 
+@pytest.mark.slow
+def test_rimea15_crowd_around_corner():
+    """RiMEA 4.1.1 annex test 15: 500 people; the corner takes between the short and the long
+    straight walk (the crowd uses the width of the bend: dynamic navigation field)."""
+    _assert(V.check_rimea15())
+
+
 def test_rimea12_jam_only_before_corridor():
     """RiMEA 4.1.1 annex test 12: congestion in front of the corridor, not in front of the exit."""
     _assert(V.check_rimea12())

@@ -23,8 +23,8 @@ def run(plant_path: Path = typer.Argument(..., help="plant folder"),
                                                    "is idle, 1 when other processes keep it busy)"),
         out: Path = typer.Option(Path("var/evacuation"), "--out", "-o", help="output folder")) -> None:
     """Evacuate a shift to the muster points: writes summary.json, trajectories.parquet, people.parquet."""
-    from safetwin.emergency_planner.evacuation.params import EvacuationParams, NavigationParams
-    from safetwin.emergency_planner.plant_evacuation import PLANT_ROUTE_CHOICE, evacuate_plant, shift_positions
+    from safetwin.emergency_planner.evacuation.params import EvacuationParams
+    from safetwin.emergency_planner.plant_evacuation import evacuate_plant, plant_navigation, shift_positions
 
     from ..machine import compute_threads
 
@@ -37,7 +37,7 @@ def run(plant_path: Path = typer.Argument(..., help="plant folder"),
         fail(ExitCode.INVALID, f"error: unknown {exc}")
     t0 = time.perf_counter()
     params = EvacuationParams(seed=seed, threads=threads or compute_threads(),
-                              navigation=NavigationParams(route_choice=PLANT_ROUTE_CHOICE))
+                              navigation=plant_navigation())
     result = evacuate_plant(plant, positions, blocked=blocked, seed=seed, params=params)
     wall = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ import mesa
 import numba
 import numpy as np
 import shapely
+from scipy import ndimage
 from mesa.experimental.continuous_space import ContinuousSpace, ContinuousSpaceAgent
 from shapely.geometry import LineString, Polygon
 
@@ -244,6 +245,11 @@ class EvacuationModel(mesa.Model):
         self._nav_version = -1
         self._next_replan = 0.0 if hazard is not None else math.inf
         self._tau: np.ndarray | None = None
+        self._hazard_cost: np.ndarray | None = None
+        self._crowd_cost: np.ndarray | None = None
+        nav = params.navigation
+        crowd_on = nav.crowd_cost_per_density > 0 and self.raster.nx * self.raster.ny <= nav.crowd_cost_max_cells
+        self._next_crowd = nav.crowd_cost_interval_s if crowd_on else math.inf
         self._tau_time = 0.0
         # --- bookkeeping -----------------------------------------------------------------------
         self._alarm_done = False
@@ -360,13 +366,32 @@ class EvacuationModel(mesa.Model):
                 cost = hazard_cost_raster(self.raster, self.hazard, t0 + tau)
             else:
                 cost = hazard_cost_raster(self.raster, self.hazard, np.full((self.raster.ny, self.raster.nx), self.time))
-            self.nav.set_hazard_cost(cost, rtol=0.0 if force else p.replan_cost_rtol)
+            self._hazard_cost = cost
+            self._install_cost(rtol=0.0 if force else p.replan_cost_rtol)
             # a goal is unsafe while most of its area is impassable at the time people would get there
             for g in range(len(self.geometry.goals)):
                 cells = self.raster.goal_id == g
                 self.goal_unsafe[g] = bool(cells.any() and np.mean(~self.nav.passable[cells]) > 0.5)
             self._next_replan = self.time + p.replan_interval_s
         self._assign_fields()
+
+    def _install_cost(self, rtol: float = 0.0) -> None:
+        """Navigation cost = hazard cost x crowd cost (either may be absent)."""
+        parts = [c for c in (self._hazard_cost, self._crowd_cost) if c is not None]
+        cost = None if not parts else parts[0] if len(parts) == 1 else parts[0] * parts[1]
+        self.nav.set_hazard_cost(cost, rtol=rtol)
+
+    def _update_crowd_cost(self) -> None:
+        """Dynamic navigation field: the smoothed density of the moving people raises the cost."""
+        nav = self.params.navigation
+        r = self.raster
+        moving = np.flatnonzero(self.state == MOVING)
+        counts = np.bincount(r.cell_of(self.pos[moving, 0], self.pos[moving, 1]), minlength=r.nx * r.ny)
+        rho = ndimage.gaussian_filter(counts.reshape(r.ny, r.nx).astype(float) / r.h ** 2, nav.crowd_cost_sigma_m / r.h,
+                                      mode="constant")
+        self._crowd_cost = 1.0 + nav.crowd_cost_per_density * np.maximum(rho - nav.crowd_cost_free_density, 0.0)
+        self._install_cost()
+        self._next_crowd = self.time + nav.crowd_cost_interval_s
 
     def replan(self) -> None:
         """Force a re-plan now (call after the hazard callable's underlying data changed, e.g. a new
@@ -527,6 +552,9 @@ class EvacuationModel(mesa.Model):
         self._apply_alarm_and_starts()
         replan = self._apply_events()
         if self.time >= self._next_replan:
+            replan = True
+        if self.time >= self._next_crowd - 1e-9:
+            self._update_crowd_cost()
             replan = True
         if replan:
             self._replan()

@@ -618,8 +618,12 @@ NOTES = """## Notes
   full disc: people walking abreast do not slow each other down, RiMEA 7).
 * **Exit choice.** People without an assigned goal choose the quickest goal, ``max(walking time,
   people ahead / goal flow)`` (Kemloh Wagoum, Seyfried & Holl 2012), every 2 s with hysteresis
-  (switch only when 5 s and 15 % quicker). Plant runs keep the nearest muster point
-  (``plant_evacuation.PLANT_ROUTE_CHOICE``: muster areas have no doors to queue at).
+  (switch only when 5 s and 15 % quicker). Plant runs keep the nearest muster point and no
+  crowd cost (``plant_evacuation.plant_navigation``: muster areas have no doors to queue at).
+* **Crowds use the width of a bend.** Every 3 s the smoothed density of the moving people
+  (Gaussian, 1 m) raises the navigation cost by ``1 + 0.5 (rho - 1.5)`` above 1.5 p/m² (a dynamic navigation field,
+  Hartmann 2010): the 500 people of RiMEA 15 took 209 s around the corner without it (longer than
+  the long straight walk), inside the band with it. Skipped on site-scale rasters (> 1 M cells).
 * **Stairs** are speed zones (``SpeedZone``: 0.5 upwards, 0.75 downwards) in the 2-D plan
   (RiMEA tests 2, 3, 13, 14); the navigation fields know the slower zone.
 * **Hazard and behaviour.** Smoke slows walking through ``Exposure.walking_speed`` (NIST 2.5 uses
@@ -630,8 +634,6 @@ NOTES = """## Notes
 * **Known limitations.** Single file is not reproduced in a 0.8 m corridor (people still walk
   abreast part of the time, see the single-file rows; a wider lane in the spacing rule,
   ``lane_half_width_m``, gives single file but lowers the 1.2 m bottleneck flow below its band).
-  RiMEA 15 (crowd around a corner): people keep to the inner edge of the bend (the fields give
-  the shortest path); no density cost in the navigation field yet.
 * **Counter-flow.** A small right-hand deflection for oncoming neighbours
   (``LocomotionParams.strength_counterflow``) breaks head-on symmetry (NIST 2.8).
 * **Pre-movement / RiMEA 7** check the engine's handling of drawn values (start times, free
