@@ -29,7 +29,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import html
+import json
 import math
+import re
 import time
 import uuid
 from types import SimpleNamespace
@@ -59,8 +61,8 @@ from safetwin.scenarios.loader import (
 )
 
 from .common import UIContext, page_template, session_actor, session_lang
-from .i18n import tr
-from .terms import substance, term
+from .i18n import _LABELS, tr
+from .terms import detail_text, event_name, number, substance, term
 from .planner_runs import (
     PERSON_STATE_NAMES,
     PLANNER_ROLES,
@@ -145,14 +147,61 @@ def metrics_html(a: Playback, b: Playback | None, lang: str) -> str:
             ok = o.get("met")
             mark = (f"<span style='color:#2e7d32'>✓ {t('pl_met')}</span>" if ok else
                     f"<span style='color:#c62828'>✗ {t('pl_not_met')}</span>")
-            val = "—" if o.get("value") is None else f"{float(o['value']):.3g}"
-            obj.append(f"<tr><td>{label} {html.escape(str(o['id']))}</td><td>{html.escape(str(o['metric']))} ≤ "
-                       f"{float(o['max']):g}</td><td style='text-align:right'>{val}</td><td>{mark}</td></tr>")
+            val = "—" if o.get("value") is None else number(o["value"])
+            metric = str(o["metric"])
+            name = tr("m_" + metric, lang) if ("m_" + metric) in _LABELS else metric.replace("_", " ")
+            obj.append(f"<tr><td>{label} {html.escape(str(o['id']))}</td><td>{html.escape(name)} ≤ "
+                       f"{number(o['max'])}</td><td style='text-align:right'>{val}</td><td>{mark}</td></tr>")
     objectives = (f"<b>{t('pl_objectives')}</b><table class='planner-objectives' style='font-size:12px;width:100%'>"
                   f"{''.join(obj)}</table>") if obj else ""
     return (f"<div style='font-size:12px'><b>{t('pl_metrics')}</b>"
             f"<table class='planner-metrics' style='font-size:12px;width:100%;border-collapse:collapse'>"
             f"<tr>{head}</tr>{''.join(rows)}</table>{objectives}</div>")
+
+
+#: scenario fields → the planner form's labels (events.<n>.<field> share one entry)
+FORM_FIELDS = {"time_of_day": "pl_time_of_day", "shift": "pl_shift", "weather.wind_speed_m_s": "pl_wind_speed",
+               "weather.wind_from_deg": "pl_wind_from", "weather.stability": "pl_stability",
+               "simulation.duration_s": "pl_duration", "population.limit": "pl_people_limit",
+               "events.equipment": "equipment", "events.type": "pl_event_type", "events.rate_kg_s": "pl_rate",
+               "events.hole_diameter_m": "pl_hole", "events.duration_s": "pl_release_s"}
+#: what a field must look like, where the schema says it with a pattern
+FORM_HINTS = {"time_of_day": ("use HH:MM, e.g. 14:30", "请用 HH:MM 格式，例如 14:30"),
+              "weather.stability": ("a Pasquill class A to F", "应为 A 至 F 的帕斯奎尔稳定度等级")}
+
+
+def user_issue(field: str, message: str, lang: str) -> str:
+    """A validation issue of a composed scenario in the form's terms: the field's label on the page,
+    and a pattern stated as what to type.
+
+    >>> user_issue("time_of_day", "String should match pattern '^[0-9]{2}:[0-9]{2}$'", "en")
+    'Time of day [HH:MM]: use HH:MM, e.g. 14:30'
+    >>> user_issue("events.0.rate_kg_s", "Input should be greater than 0", "en")
+    'Rate [kg/s]: Input should be greater than 0'
+    """
+    generic = re.sub(r"\.\d+\.", ".", field)
+    key = FORM_FIELDS.get(generic)
+    label = tr(key, lang) if key else generic.replace("_", " ")
+    hint = FORM_HINTS.get(generic)
+    if hint and "pattern" in message:
+        message = hint[1] if lang == "zh" else hint[0]
+    elif "pattern" in message:
+        message = "has the wrong form" if lang != "zh" else "格式不正确"
+    return f"{label}: {message}"
+
+
+def threshold_tick_labels(thresholds: list[tuple[float, str]]) -> dict[float, str]:
+    """Colour-bar labels of the thresholds: each value once, its label without repeating the number.
+
+    >>> threshold_tick_labels([(5.0, "5 kW/m2"), (12.5, "pain"), (12.5, "12.5 kW/m2")])
+    {5.0: '5 kW/m2', 12.5: 'pain 12.5'}
+    """
+    out: dict[float, str] = {}
+    for v, lab in thresholds:
+        if v in out:
+            continue
+        out[v] = lab if f"{v:.3g}" in lab else f"{lab} {v:.3g}"
+    return out
 
 
 def timeline_html(pb: Playback, lang: str, limit: int = 200) -> str:
@@ -168,9 +217,18 @@ def timeline_html(pb: Playback, lang: str, limit: int = 200) -> str:
     if arr:
         rows.append((arr[-1], t("m_last_arrival_s"), "", t("pl_arrivals", n=len(arr))))
     rows.sort(key=lambda r: r[0])
-    body = "".join(f"<tr><td style='text-align:right'>{r[0]:.0f}</td><td>{html.escape(r[1])}</td>"
-                   f"<td>{html.escape(r[2])}</td><td style='color:#607d8b'>{html.escape(r[3][:90])}</td></tr>"
-                   for r in rows[:limit])
+
+    def words(kind: str, detail: str) -> tuple[str, str]:
+        """The event and its details in words (a summary row is already in words)."""
+        try:
+            doc = json.loads(detail) if detail.startswith("{") else None
+        except ValueError:
+            doc = None
+        return event_name(kind, lang), (detail_text(doc, lang) if isinstance(doc, dict) else detail)
+
+    body = "".join(f"<tr><td style='text-align:right'>{r[0]:.0f}</td><td>{html.escape(words(r[1], r[3])[0])}</td>"
+                   f"<td>{html.escape(r[2])}</td><td style='color:#607d8b'>{html.escape(words(r[1], r[3])[1][:160])}</td>"
+                   f"</tr>" for r in rows[:limit])
     return (f"<div style='font-size:12px'><b>{t('pl_timeline')}</b><table class='planner-timeline' "
             f"style='font-size:11px;width:100%'><tr><th>{t('pl_time_s')}</th><th>{t('pl_event')}</th>"
             f"<th>{t('pl_source')}</th><th>{t('pl_detail')}</th></tr>{body}</table></div>")
@@ -221,12 +279,12 @@ class PlanMap:
                          nan_color="rgba(0,0,0,0)")
             self.field_renderer = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.field_src,
                                             color_mapper=mapper, global_alpha=0.75, name="hazard-field")
-            ticks = [v for v, _ in meta.thresholds if meta.low <= v <= meta.high]
+            ticks = sorted({v for v, _ in meta.thresholds if meta.low <= v <= meta.high})
             label = t("pl_heat_flux") if self.field_name == "flux_kw_m2" else meta.label
             ticker = FixedTicker(ticks=ticks) if ticks else (LogTicker() if meta.log else BasicTicker())
             self.colorbar = ColorBar(color_mapper=mapper, title=t("pl_ground_level", label=label, unit=meta.unit),
                                      ticker=ticker,
-                                     major_label_overrides={v: f"{lab} {v:.3g}" for v, lab in meta.thresholds},
+                                     major_label_overrides=threshold_tick_labels(meta.thresholds),
                                      label_standoff=6, width=10, title_text_font_size="9pt",
                                      major_label_text_font_size="8pt", name="field-colorbar")
             fig.add_layout(self.colorbar, "right")
@@ -446,11 +504,13 @@ class PlannerView:
             loop = asyncio.get_running_loop()
             rec = await loop.run_in_executor(None, self.runs.submit, self.session_id, source, label)
         except ScenarioValidationError as err:
-            items = "".join(f"<li><code>{html.escape(i.field)}</code>: {html.escape(i.message)}"
-                            f"{' (line ' + str(i.line) + ')' if getattr(i, 'line', None) else ''}</li>"
+            composed = self.mode.value != "library"    # the user filled a form: name its fields, not the YAML's
+            items = "".join(f"<li>{html.escape(user_issue(i.field, i.message, self.lang)) if composed else html.escape(i.field) + ': ' + html.escape(i.message)}"
+                            f"{' (line ' + str(i.line) + ')' if getattr(i, 'line', None) and not composed else ''}</li>"
                             for i in err.issues)
+            where = "" if composed else f" <i>{html.escape(str(err.path))}</i>"
             self.errors.object = (f"<div style='color:#c62828;font-size:12px'><b>{html.escape(self._t('pl_invalid'))}"
-                                  f"</b> <i>{html.escape(str(err.path))}</i><ul>{items}</ul></div>")
+                                  f"</b>{where}<ul>{items}</ul></div>")
             return
         except (RuntimeError, FileNotFoundError) as err:
             self.errors.object = self._err(str(err))
@@ -484,8 +544,13 @@ class PlannerView:
             self.progress.visible = not rec.done
             self.progress.value = int(100 * self.runs.progress(rec))
             stage = self._t(f"pl_stage_{rec.stage}")
+            elapsed, estimate = rec.elapsed_s(), self.runs.estimate_s(rec)
+            # honest: no figure before a finished run has measured this machine; past it, say so
+            key = ("pl_progress_first" if not self.runs.calibrated else
+                   "pl_progress_over" if elapsed > estimate and not rec.done else "pl_progress")
+            text = self._t(key, stage=stage, elapsed=elapsed, estimate=estimate)
             self.status.object = (f"<div style='font-size:12px'><b>{html.escape(rec.label)}</b><br>"
-                                  f"{html.escape(self._t('pl_progress', stage=stage, elapsed=rec.elapsed_s(), estimate=self.runs.estimate_s(rec)))}</div>")
+                                  f"{html.escape(text)}</div>")
             if rec.status == "failed":
                 self.errors.object = self._err(rec.error)
                 self.pending = None

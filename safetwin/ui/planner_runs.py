@@ -355,7 +355,7 @@ def build_playback(result: Any, key: str, plant: Any, *, routes: bool = True) ->
     summary = {"equipment": ev0.equipment, "event": ev0.type, "substance": inv_sub,
                "wind_speed_m_s": w.wind_speed_m_s, "wind_from_deg": w.wind_from_deg, "stability": w.stability,
                "time_of_day": sc.time_of_day, "shift": m.get("shift"), "duration_s": sc.simulation.duration_s}
-    events = [(float(e.time_s), e.kind, e.source, json.dumps(e.detail, default=str)[:160])
+    events = [(float(e.time_s), e.kind, e.source, json.dumps(e.detail, default=str))   # whole: the page words it
               for e in result.events]
     pb = Playback(key=key, scenario_name=sc.name, title=sc.title or sc.name, plant_id=result.plant_id,
                     summary=summary, metrics=json.loads(json.dumps(m, default=_plain)), events=events,
@@ -493,6 +493,8 @@ class PlannerRuns:
         self._runs: OrderedDict[str, RunRecord] = OrderedDict()
         self._session_active: dict[str, str] = {}
         self._s_per_person_step = PRIOR_S_PER_PERSON_STEP
+        #: whether a finished run has measured the cost on this machine (before: the prior, no estimate shown)
+        self.calibrated = False
 
     # ---------------------------------------------------------------- pool
     def _ensure_pool(self) -> ProcessPoolExecutor | ThreadPoolExecutor:
@@ -633,7 +635,9 @@ class PlannerRuns:
         rec.finished_s = ts
         if rec.people and rec.steps:
             cost = max(pb.wall_time_s - RUN_OVERHEAD_S, 0.0) / (rec.people * rec.steps)
-            self._s_per_person_step = 0.5 * self._s_per_person_step + 0.5 * cost
+            # the first measurement replaces the prior; later ones are averaged in
+            self._s_per_person_step = cost if not self.calibrated else 0.5 * self._s_per_person_step + 0.5 * cost
+            self.calibrated = True
 
     def estimate_s(self, rec: RunRecord) -> float:
         """Expected wall time (s) of a run, from the cost of the runs finished so far."""

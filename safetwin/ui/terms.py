@@ -22,7 +22,8 @@ from collections.abc import Mapping
 
 from safetwin.substances import chinese_name
 
-__all__ = ["TERMS", "MESSAGES", "term", "message", "counts", "substance"]
+__all__ = ["TERMS", "MESSAGES", "EVENT_NAMES", "term", "message", "counts", "substance", "number", "event_name",
+           "detail_text"]
 
 TERMS: dict[str, dict[str, str]] = {
     "permit_type": {"hot_work": "动火作业", "confined_space": "受限空间作业", "blind_plate": "盲板抽堵作业",
@@ -45,6 +46,87 @@ TERMS: dict[str, dict[str, str]] = {
     "event": {"release": "气体泄漏", "jet_fire": "喷射火", "pool_fire": "池火", "fireball": "火球", "vce": "蒸气云爆炸",
               "flash_fire": "闪火", "bleve": "沸腾液体扩展蒸气爆炸"},
 }
+
+
+#: incident timeline event kinds: (English, Chinese)
+EVENT_NAMES: dict[str, tuple[str, str]] = {
+    "release_start": ("release starts", "泄漏开始"), "release_end": ("release ends", "泄漏结束"),
+    "detection": ("detector alarm", "探测器报警"), "alarm": ("site alarm", "全厂报警"),
+    "engine_dispatched": ("fire engine dispatched", "消防车调派"), "engine_departed": ("fire engine leaves", "消防车出发"),
+    "engine_on_scene": ("fire engine on scene", "消防车到场"), "engine_in_action": ("fire engine in action", "消防车出水"),
+    "ignition": ("ignition", "点火"), "fire_start": ("fire starts", "起火"), "fire_end": ("fire out", "火灾熄灭"),
+    "escalation": ("escalation to a neighbour", "事故升级（多米诺）"), "explosion": ("explosion", "爆炸"),
+    "wind_change": ("wind changes", "风向风速变化"), "isolation": ("isolated", "隔离"),
+    "departure": ("leaves", "开始撤离"), "arrival": ("at a muster point", "到达集合点"),
+    "incapacitated": ("incapacitated", "失能"),
+}
+#: timeline detail fields: (English, Chinese, unit)
+DETAIL_KEYS: dict[str, tuple[str, str, str]] = {
+    "equipment": ("equipment", "设备", ""), "substance": ("substance", "介质", ""),
+    "rate_kg_s": ("rate", "速率", "kg/s"), "planned_end_s": ("planned end", "计划结束", "s"),
+    "released_kg": ("released", "泄漏量", "kg"), "alarm_level": ("level", "级别", ""), "value": ("reading", "读数", ""),
+    "previous_value": ("previous", "前值", ""), "level": ("alarm at", "报警值", ""), "unit": ("unit", "单位", ""),
+    "sample_interval_s": ("sampled every", "采样间隔", "s"), "cause": ("cause", "原因", ""),
+    "first_detector": ("first detector", "首个报警探测器", ""), "job": ("job", "任务", ""),
+    "waited_s": ("waited", "等待", "s"), "staging_xy_m": ("staging at", "集结点", "m"), "route_m": ("route", "路线", "m"),
+    "along_roads": ("along roads", "沿道路", ""), "muster_point": ("muster point", "集合点", ""),
+    "premovement_s": ("pre-movement", "反应时间", "s"),
+}
+_UNIT_SUFFIXES = (("_kg_s", "kg/s"), ("_mg_m3", "mg/m³"), ("_kw_m2", "kW/m²"), ("_kpa", "kPa"), ("_ppm", "ppm"),
+                  ("_deg", "°"), ("_kg", "kg"), ("_m", "m"), ("_s", "s"))
+
+
+def number(value: float) -> str:
+    """A figure as people read it: 3 significant digits below 100, whole numbers (grouped) above.
+
+    >>> number(0.04999999999999998), number(982.4000000001548), number(1250.0), number(12.0)
+    ('0.05', '982', '1,250', '12')
+    """
+    v = float(value)
+    if v != v:
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def event_name(kind: str, lang: str) -> str:
+    """An incident event kind in words (``release_start`` → ``release starts`` / ``泄漏开始``)."""
+    pair = EVENT_NAMES.get(kind)
+    return (pair[1] if lang == "zh" else pair[0]) if pair else kind.replace("_", " ")
+
+
+def detail_text(detail: Mapping[str, object], lang: str) -> str:
+    """A timeline event's details in words with rounded figures and units.
+
+    >>> detail_text({"equipment": "V-1102", "substance": "hydrogen sulfide", "rate_kg_s": 0.04999999999999998}, "en")
+    'equipment V-1102, substance hydrogen sulfide, rate 0.05 kg/s'
+    >>> detail_text({"route_m": 787.0, "along_roads": True}, "zh")
+    '路线 787 m，沿道路 是'
+    """
+    unit_of_reading = str(detail.get("unit", "")) if "value" in detail else ""
+    parts = []
+    for key, value in detail.items():
+        if key == "unit" and unit_of_reading:
+            continue
+        en, zh, unit = DETAIL_KEYS.get(key, ("", "", ""))
+        if not en:      # an unknown field: its name without the unit suffix, the unit from the suffix
+            suffix, unit = next(((sx, u) for sx, u in _UNIT_SUFFIXES if key.endswith(sx)), ("", ""))
+            en = zh = (key[: -len(suffix)] if suffix else key).replace("_", " ")
+        if key in ("value", "previous_value", "level") and unit_of_reading:
+            unit = unit_of_reading
+        if isinstance(value, bool):
+            shown = ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        elif isinstance(value, (int, float)):
+            shown = number(value)
+        elif isinstance(value, (list, tuple)):
+            shown = "(" + ", ".join(number(v) if isinstance(v, (int, float)) else str(v) for v in value) + ")"
+        elif key == "substance":
+            shown = substance(str(value), lang)
+        elif key == "alarm_level":
+            shown = term("alarm_level", str(value), lang)
+        else:
+            shown = str(value)
+        parts.append(f"{zh if lang == 'zh' else en} {shown}{' ' + unit if unit else ''}")
+    return ("，" if lang == "zh" else ", ").join(parts)
 
 
 def term(kind: str, code: str | None, lang: str) -> str:

@@ -66,8 +66,9 @@ def test_planner_compose_run_playback_compare(served_ui, new_page):
     _set(page, ".pl-duration", "240")
     page.get_by_role("button", name="Run").click()
     err = page.locator(".planner-errors")
-    err.get_by_text("time_of_day").wait_for()
-    err.get_by_text("composed scenario").wait_for()
+    err.get_by_text("Time of day [HH:MM]: use HH:MM, e.g. 14:30").wait_for()
+    shown = err.inner_text()
+    assert "pattern" not in shown and "line" not in shown and "time_of_day" not in shown, shown   # the form's terms
     _set(page, ".pl-time-of-day", "09:40")
     page.get_by_role("button", name="Run").click()
     alarm = _wait_metric(page, ".planner-metrics .m-alarm_s")

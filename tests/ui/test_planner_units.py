@@ -166,3 +166,28 @@ def test_plan_view_frame_changes_people_and_field(finished):
     finally:
         ctx.extra["planner_runs"].close()
     assert len(planner.FRAME_TIMES_S) == n  # no run shown, no frame drawn
+
+
+def test_timeline_objectives_and_progress_in_words(runs, finished):
+    """The timeline names events and details in words with rounded figures (no JSON, no 15-digit
+    floats); objectives name their metric; the progress gives no estimate before a run has measured
+    this machine, and says so when a run takes longer than estimated."""
+    import re
+
+    from safetwin.ui.planner import metrics_html, timeline_html, user_issue
+
+    pb = finished.playback
+    text = re.sub(r"<[^>]+>", " ", timeline_html(pb, "en"))
+    assert "release starts" in text and "{" not in text and '"' not in text, text[:400]
+    assert not re.search(r"\.\d{5,}", text), "unrounded figures in the timeline"
+    zh = re.sub(r"<[^>]+>", " ", timeline_html(pb, "zh"))
+    assert "泄漏开始" in zh and "release_start" not in zh
+    objectives = re.sub(r"<[^>]+>", " ", metrics_html(pb, None, "en").split("planner-objectives")[-1])
+    assert "e+0" not in objectives and "_s " not in objectives, objectives
+    assert runs.calibrated, "a finished run calibrates the estimate"
+    fresh = PlannerRuns(executor="thread")
+    try:
+        assert fresh.calibrated is False     # the page shows pl_progress_first: elapsed only, no guess
+    finally:
+        fresh.close()
+    assert user_issue("time_of_day", "String should match pattern '^x$'", "zh") == "时刻 [HH:MM]: 请用 HH:MM 格式，例如 14:30"
