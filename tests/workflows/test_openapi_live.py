@@ -48,7 +48,7 @@ def test_live_openapi_has_no_server_error_and_no_schema_violation(demo, tmp_path
         [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", f"{demo.url}/openapi.json",
          "-H", f"Authorization: Bearer {demo.token}", "--checks", "all", "--phases", "examples,coverage,fuzzing",
          "--max-examples", str(EXAMPLES), "--workers", "2", "--seed", "15", "--no-color"],
-        capture_output=True, text=True, timeout=1200)
+        capture_output=True, text=True, timeout=1200, cwd=tmp_path)   # its cache stays out of the tree
     report = run.stdout + run.stderr
     print(report[-6000:])
     assert "Operations:" in report and "generated" in report, report[-3000:]
