@@ -9,6 +9,8 @@ scenario lives in the live bridge, :mod:`safetwin.live_bridge.scenario_replay`).
 * :func:`decode_readings` — gateway/single reading messages → ``(sensor_id, t_s, value, q)``.
 * :func:`synthetic_observations` — noise-free or noisy readings of every gas detector for a
   known point source (unit tests, benchmarks, doctests).
+* :func:`release_cases` — releases drawn at random (equipment, rate, wind) for the estimator's
+  acceptance runs, away from the equipment of the scenario library's drills.
 """
 from __future__ import annotations
 
@@ -151,3 +153,52 @@ def compare(estimate, truth: Truth, first_alarm_s: float) -> ReplayStep:
     ratio = estimate.rate_kg_s / truth.rate_kg_s if estimate.kind != "none" else math.nan
     return ReplayStep(estimate.t_s, estimate.t_s - first_alarm_s, estimate, d, ratio,
                       estimate.equipment_id == truth.equipment_id)
+
+
+@dataclass(frozen=True)
+class ReleaseCase:
+    """One drawn release: equipment, its substance and centroid (m), rate (kg/s), the true wind."""
+
+    equipment_id: str
+    substance: str
+    xy_m: tuple[float, float]
+    rate_kg_s: float
+    wind: WindInput
+
+
+#: a drawn release's rate range (kg/s) by how the detectors measure it: toxic heads read ppm of a
+#: few ppm to a few hundred; %LEL heads need kilograms per second
+TOXIC_RATES_KG_S, FLAMMABLE_RATES_KG_S = (0.05, 1.0), (1.0, 10.0)
+
+
+def release_cases(plant: Plant, count: int, *, seed: int = 0, exclude: Iterable[str] = ()) -> list[ReleaseCase]:
+    """``count`` releases at random equipment of the plant (not in ``exclude``) whose substance
+    some gas detector responds to, log-uniform rates (:data:`TOXIC_RATES_KG_S` or
+    :data:`FLAMMABLE_RATES_KG_S`), a random wind direction, 2–5 m/s, class C, D or E."""
+    from .estimate.hypotheses import candidate_equipment, plant_substances
+
+    rng = np.random.default_rng(seed)
+    gas = [s for s in plant.sensors.values() if is_gas_detector(s)]
+    skip = set(exclude)
+    pool = sorted((e, v) for e, v in candidate_equipment(plant, plant_substances(plant)).items()
+                  if e not in skip and any(response_factor(d, v[2]) > 0 for d in gas))
+    if not pool:
+        raise ValueError(f"release_cases: no equipment of plant {plant.id!r} holds a gas its detectors see")
+    out = []
+    for _ in range(count):
+        eid, (x, y, sub) = pool[int(rng.integers(len(pool)))]
+        toxic = any(response_factor(d, sub) > 0 and d.unit == "ppm" for d in gas)
+        lo, hi = TOXIC_RATES_KG_S if toxic else FLAMMABLE_RATES_KG_S
+        rate = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        wind = WindInput(float(rng.uniform(2.0, 5.0)), float(rng.uniform(0.0, 360.0)), str(rng.choice(["C", "D", "E"])))
+        out.append(ReleaseCase(eid, sub.name, (x, y), rate, wind))
+    return out
+
+
+def first_alarm_s(observations: Observations, plant: Plant, *, noise_frac: float = 0.02) -> float | None:
+    """Time (s) of the first reading at or above its detector's warning level (None if none)."""
+    from .estimate.detectors import DetectorArrays
+
+    detectors = DetectorArrays.from_sensors(observations.sensor_ids, plant.sensors, noise_frac=noise_frac)
+    hit = observations.value >= detectors.warning_level[observations.sensor_index]
+    return float(observations.t_s[hit].min()) if hit.any() else None

@@ -1,6 +1,7 @@
 """:func:`estimate_source`: the steps of the estimate, in order (see the package docstring)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -17,6 +18,7 @@ from .group_fit import fit_group
 from .hypotheses import candidate_sources, free_grid, group_locations, substance_groups
 from .rate_fit import fit_space_data
 from .records import EstimationError, EstimationParams, SourceEstimate
+from .wind_ensemble import coarse_grid, direction_ensemble
 from .summary import credible_radius_m, named_source, rate_interval_kg_s, rate_scale, uncertainty_notes
 
 
@@ -76,17 +78,29 @@ def estimate_source(observations: Observations, plant: Plant, wind: WindInput, *
                           student_nu=p.student_nu)
     heights_m = np.asarray(p.release_heights_m, float)
     equipment_count = len(sources.equipment)
-    scored, pair_count = [], 0
-    for group in groups:
-        locations = group_locations(group, sources, grid_xy)
-        fit = fit_group(group, locations, sources, detectors, activity, bins, data, wind=wind, sigmas=sigmas,
-                        params=p)
-        pair_count += fit.pair_count
-        scored.append(score_group(fit, locations, group, heights_m=heights_m, null_loss=data.null_loss,
-                                  rate_bounds_kg_s=p.rate_bounds_kg_s, prior_equipment=p.prior_equipment,
-                                  equipment_count=equipment_count, substance_count=len(sources.substances),
-                                  grid_count=grid_xy.shape[0]))
+    pair_count = 0
 
+    def fit_direction(offset_deg: float, log_prior: float, grid: np.ndarray) -> list[ScoredHypotheses]:
+        """Every hypothesis under the wind turned by ``offset_deg``, its weight plus ``log_prior``."""
+        nonlocal pair_count
+        turned = dataclasses.replace(wind, from_deg=(wind.from_deg + offset_deg) % 360.0)
+        out = []
+        for group in groups:
+            locations = group_locations(group, sources, grid)
+            fit = fit_group(group, locations, sources, detectors, activity, bins, data, wind=turned, sigmas=sigmas,
+                            params=p)
+            pair_count += fit.pair_count
+            scored = score_group(fit, locations, group, heights_m=heights_m, null_loss=data.null_loss,
+                                 rate_bounds_kg_s=p.rate_bounds_kg_s, prior_equipment=p.prior_equipment,
+                                 equipment_count=equipment_count, substance_count=len(sources.substances),
+                                 grid_count=grid.shape[0])
+            out.append(dataclasses.replace(scored, log_weight=scored.log_weight + log_prior))
+        return out
+
+    # the direction as an unknown: screened on a coarse grid, the likely ones fitted in full
+    coarse = coarse_grid(plant.boundary.bounds, p)
+    directions = direction_ensemble(wind, p, lambda offset, lp: fit_direction(offset, lp, coarse))
+    scored = [s for offset, lp in directions.refine for s in fit_direction(offset, lp, grid_xy)]
     post = posterior(ScoredHypotheses.concatenate(scored),
                      location_count=equipment_count + len(groups) * grid_xy.shape[0])
     hypotheses, best = post.hypotheses, post.best
@@ -108,5 +122,6 @@ def estimate_source(observations: Observations, plant: Plant, wind: WindInput, *
         equipment_posterior=dict(sorted(equipment_posterior.items(), key=lambda kv: -kv[1])),
         p_grid=float(location_probability[equipment_count:].sum()),
         alarming=activity.alarming, detectors_used=detectors.count, hypotheses=int(post.probability.size), wind=wind,
-        compute_ms=elapsed_ms(), notes=uncertainty_notes(radius, rate_interval),
-        stats={"observation_pairs": pair_count, "groups": len(groups)})
+        compute_ms=elapsed_ms(), notes=directions.notes + uncertainty_notes(radius, rate_interval),
+        stats={"observation_pairs": pair_count, "groups": len(groups),
+               "directions_fitted": float(len(directions.refine))})

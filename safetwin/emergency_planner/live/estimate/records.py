@@ -37,6 +37,13 @@ class EstimationParams:
     min_signal: float = 0.05               # (hypothesis, detector) pairs below this many c_k at the rate cap are skipped
     front_weight: float = 0.1              # weight of bins in which the plume front passes the detector
     cap_factor: float = 30.0               # rate cap: this × the smallest rate explaining an alarming detector
+    # the wind direction as an unknown (.wind_ensemble): grid step, reach, heavy tail, screening
+    direction_step_max_deg: float = 10.0
+    direction_range_min_deg: float = 60.0
+    direction_tail_weight: float = 0.1
+    screen_grid_factor: float = 3.0        # the screening fits' free grid is this much coarser
+    refine_mass: float = 0.95              # directions holding this much of the screened posterior are fitted in full
+    refine_max: int = 5
 
 
 @dataclass
