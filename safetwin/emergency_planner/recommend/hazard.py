@@ -350,6 +350,8 @@ class PuffField:
                            self.s_rel, self.w_t, self.w_cd, self.w_cs, self.w_v, self.w_u, lo, self.table_dx,
                            tsy, tsz, tla, tb, -1.0 if zi is None or not np.isfinite(zi) else float(zi),
                            float(tr.min_distance_m), self.eps)
+        if np.isfinite(tr.consumed_at_s):  # the cloud burnt at a delayed ignition: nothing left after it
+            out = np.where(t >= tr.consumed_at_s, 0.0, out)
         return out.reshape(shape)
 
 
