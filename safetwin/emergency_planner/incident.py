@@ -349,14 +349,6 @@ class _Incident:
         speed, frm = self.wind.at(t_s)
         return Weather(speed, frm, w.stability, temperature_k=w.temperature_k, relative_humidity=w.relative_humidity)
 
-    def gas_wind(self, release_height_m: float) -> WindHistory:
-        """The wind that carries a cloud: the scenario's 10 m wind history at the transport speed of the
-        consequence entry point (:meth:`.physics.weather.Weather.transport_speed_m_s`), so a drill's
-        cloud and the zones of the same release travel and dilute alike."""
-        speeds = [self.weather_at(float(t)).transport_speed_m_s(release_height_m=release_height_m)
-                  for t in self.wind.times_s]
-        return WindHistory(self.wind.times_s, np.array(speeds), self.wind.from_deg)
-
     def _build_gas(self, k: int, e: ReleaseEvent) -> None:
         """The release as the consequence entry point sees it (source term with its rain-out and
         blowdown, dense or passive by the source Richardson number), carried by a puff train through
@@ -388,7 +380,7 @@ class _Incident:
             times, rates = np.append(times, t1), np.append(rates, 0.0)
         dense = cs.profile is not None
         height = 0.0 if dense else e.height_m
-        wind = self.gas_wind(e.height_m)
+        wind = self.wind   # the scenario's 10 m wind, as the live estimator reads the drill
         if dense:
             sig: Any = ProfileSigmas(cs.profile, rate_kg_s=cs.rate_kg_s,  # type: ignore[arg-type]
                                      wind_speed_m_s=float(wind.at(e.time_s)[0]))

@@ -48,14 +48,18 @@ def test_lpg_domino_is_a_bleve_fireball():
     assert fire.flux_w_m2(*far, fire.start_s + fb.duration_s + 1.0)[0] == 0.0
 
 
-def test_propane_release_is_dense_and_ignites_late():
-    """Source: the entry point's regime for V-3102 (dense, docs/consequence.md demo table); at the
-    ignition time the flash fire, the VCE in unit U-3 (the only congested unit the cloud fills) and the
-    jet fire follow, and the cloud is gone."""
+def test_propane_release_ignites_late():
+    """Source: the entry point's regime for V-3102 (dense, docs/consequence.md demo table; the scenario
+    forces the Gaussian, which the record says); at the ignition time the flash fire, the VCE in unit
+    U-3 (the only congested unit the cloud fills) and the jet fire follow, and the cloud is gone."""
     loaded = load_scenario("release_main_gate_blocked")
     res = run_incident(loaded, evacuate=False)
     (gas,) = res.gas_sources
-    assert gas.model.startswith("dense_gas:slab") and isinstance(gas.train.sigmas, ProfileSigmas)
+    start = res.events_of("release_start")[0]
+    assert gas.model.startswith("gaussian_plume") and "dense: Ri" in start.detail["regime"] \
+        and "forced" in start.detail["regime"]
+    dense = run_incident(load_scenario("ammonia_refrigeration_night"), evacuate=False).gas_sources[0]
+    assert dense.model.startswith("dense_gas:slab") and isinstance(dense.train.sigmas, ProfileSigmas)
     t_ign = loaded.scenario.events[0].time_s + loaded.scenario.events[0].ignition_s
     flash = [e for e in res.events_of("ignition") if e.detail.get("fire") == "flash_fire"]
     assert flash and flash[0].time_s == t_ign and flash[0].detail["lfl_area_m2"] > 0

@@ -39,6 +39,7 @@ import numba
 import numpy as np
 
 from safetwin.emergency_planner.physics.dispersion import PuffTrain, vertical_factor
+from safetwin.emergency_planner.physics.fire import PoolFire
 from safetwin.emergency_planner.physics.grid import GridSpec
 from safetwin.substances import Substance
 
@@ -80,7 +81,7 @@ class HazardSpec:
         for srcs in toxic_releases(result).values():
             fields = [PuffField(g.train) for g in srcs]
             toxic.append((fields[0] if len(fields) == 1 else SumField(fields), srcs[0].substance))
-        flux = FireFlux([(f.fire, f.start_s) for f in result.fires]) if result.fires else None
+        flux = FireFlux([(f.fire, f.start_s, f.end_s) for f in result.fires]) if result.fires else None
 
         sources = [HazardSource(g.event_id, "release", tuple(map(float, g.train.source_xy_m)), g.start_s, g.end_s)
                    for g in result.gas_sources]
@@ -122,12 +123,14 @@ class FireFlux:
     outside that disc the flux is taken as ``floor · (R/d)²`` (it is below the floor there). Point-source
     fires (jet fires) are evaluated directly. Grid snapshots are cached per set of burning fires."""
 
-    def __init__(self, fires: list[tuple[Any, float]], floor_w_m2: float = 250.0, cell_m: float = 1.0):
-        self.fires = fires
+    def __init__(self, fires: list[tuple[Any, float]] | list[tuple[Any, float, float]], floor_w_m2: float = 250.0,
+                 cell_m: float = 1.0):
+        # (fire, start_s[, end_s]): a fireball burns for its duration only
+        self.fires = [(f[0], float(f[1]), float(f[2]) if len(f) > 2 else math.inf) for f in fires]
         self.floor = float(floor_w_m2)
         self.tables: list[tuple | None] = []
-        for fire, _ in fires:
-            if hasattr(fire, "view_factor") and hasattr(fire, "distance_to_flux_m"):
+        for fire, _, _ in self.fires:
+            if isinstance(fire, PoolFire):
                 cx, cy = fire.centre_xy_m
                 # farthest point where q ≥ floor along 16 bearings (radii D/2 … 3 km, 3 % steps)
                 rad = fire.diameter_m / 2 * 1.03 ** np.arange(0, 400)
@@ -148,7 +151,7 @@ class FireFlux:
         self._grid_cache: dict[tuple, np.ndarray] = {}
 
     def _one(self, k: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        fire, _ = self.fires[k]
+        fire = self.fires[k][0]
         tab = self.tables[k]
         if tab is None:
             return np.asarray(fire.flux_w_m2(x, y), float)
@@ -170,14 +173,14 @@ class FireFlux:
     def __call__(self, x, y, t) -> np.ndarray:
         x, y, t = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float), np.asarray(t, float))
         out = np.zeros(x.shape)
-        for k, (_, start) in enumerate(self.fires):
-            on = t >= start
+        for k, (_, start, end) in enumerate(self.fires):
+            on = (t >= start) & (t < end)
             if on.any():
                 out[on] += self._one(k, x[on], y[on])
         return out
 
     def grid_values(self, grid: GridSpec, t_s: float) -> np.ndarray:
-        key = (grid, tuple(k for k, (_, s) in enumerate(self.fires) if s <= t_s))
+        key = (grid, tuple(k for k, (_, s, e) in enumerate(self.fires) if s <= t_s < e))
         if key not in self._grid_cache:
             X, Y = np.meshgrid(grid.x_m, grid.y_m)
             self._grid_cache[key] = self(X, Y, np.full(X.shape, float(t_s)))
