@@ -8,8 +8,7 @@ people and operators see). Dose ratios are toxic loads over the AEGL-2 (30 min) 
   building (and a safe route exists); nothing when neither indoors nor the route sees any load;
   shelter when the indoor load stays below the AEGL-2 load and below the evacuation load (the
   comparison of Wilson 1987 and Mannan & Kilpatrick 2000, see :mod:`.shelter`); evacuate when a
-  route is better; shelter as the last resort when there is no safe route, unless the indoor load
-  is beyond any protection (:data:`INDOOR_ESCAPE_RATIO`: leave crosswind).
+  route is better; shelter as the last resort when there is no safe route.
 * :func:`best_shelter_within_reach` — for one person: among the buildings advised to shelter
   within ``shelter_reach_m``, the one with the lowest indoor load.
 * :func:`evacuate_or_shelter_person` — for one person: the checked route, unless a reachable
@@ -49,11 +48,6 @@ from shapely.geometry.base import BaseGeometry
 from .routing import FLUX_LIMIT_W_M2
 
 
-INDOOR_ESCAPE_RATIO = 100.0
-"""Indoor load (× the AEGL-2 load) above which a building without a safe route is evacuated anyway
-(leave crosswind): a building at the leak itself, where sheltering is no protection at all."""
-
-
 def shelter_or_evacuate_building(*, indoor_dose_ratio: float, evacuation_dose_ratio: float, peak_flux_w_m2: float,
                                  has_safe_route: bool, air_changes_per_h: float) -> tuple[str, str]:
     """``(advice, reason)`` for an occupied building: ``evacuate``, ``shelter`` or ``none``.
@@ -70,9 +64,6 @@ def shelter_or_evacuate_building(*, indoor_dose_ratio: float, evacuation_dose_ra
                            f"<= evacuation {evacuation:.2f} x")
     if has_safe_route:
         return "evacuate", f"evacuation load {evacuation:.2f} x AEGL-2 load < indoor {indoor:.2f} x"
-    if indoor >= INDOOR_ESCAPE_RATIO:
-        return "evacuate", (f"no safe route, but indoors is no protection ({indoor:.3g} x AEGL-2 load): "
-                            "leave crosswind, away from the release")
     return "shelter", f"no safe route; indoor load {indoor:.2f} x AEGL-2 load (inadequate protection)"
 
 
