@@ -187,6 +187,7 @@ def test_websocket_guard_reports_the_disconnect_and_drops_late_sends():
     """A browser leaving arrives at the app as WebSocketDisconnect (so Bokeh drops the connection and
     the session can expire), and what the app still sends afterwards is dropped, not raised."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from starlette.websockets import WebSocketDisconnect
 
@@ -216,7 +217,12 @@ def test_websocket_guard_reports_the_disconnect_and_drops_late_sends():
         sent.append(message)
 
     guard = WebSocketDisconnectGuard(app, prefix="/ui")
-    asyncio.run(guard({"type": "websocket", "path": "/ui/control-room/ws"}, receive, send))
+    def run(coro) -> None:
+        """A loop of its own, in its own thread: after a browser test the session's Playwright loop runs in this one."""
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, coro).result()
+
+    run(guard({"type": "websocket", "path": "/ui/control-room/ws"}, receive, send))
     assert seen == ["disconnect 1001", "ended"] and sent == [] and guard.dropped_sends == 1
     seen.clear()
 
@@ -224,5 +230,5 @@ def test_websocket_guard_reports_the_disconnect_and_drops_late_sends():
         seen.append((await receive())["type"])
         await send({"type": "websocket.send", "text": "late"})
 
-    asyncio.run(WebSocketDisconnectGuard(one_receive, prefix="/ui")({"type": "websocket", "path": "/api/ws"}, receive, send))
+    run(WebSocketDisconnectGuard(one_receive, prefix="/ui")({"type": "websocket", "path": "/api/ws"}, receive, send))
     assert seen == ["websocket.disconnect"] and sent == [{"type": "websocket.send", "text": "late"}]   # not under /ui
