@@ -204,11 +204,10 @@ def test_people_at_risk_listed_within_5_s(served_ui, new_page):
     doc = {"evaluation_id": "test-leak", "incident": {"declared": True}, "recommendations": rec.to_dict()}
     t0 = time.monotonic()
     ui.ctx.source.set_recommendations(doc)
-    page.wait_for_function("(n) => { let c = 0; const walk = (r) => { c += r.querySelectorAll('.risk-row').length;"
-                           " for (const e of r.querySelectorAll('*')) if (e.shadowRoot) walk(e.shadowRoot); };"
-                           " walk(document); return c >= n; }", arg=len(at_risk), polling=100)
+    rows = page.locator(".risk-row")        # Playwright's locators pierce Panel's shadow roots
+    assert _wait(lambda: rows.count() >= len(at_risk), 120), f"{rows.count()} of {len(at_risk)} listed"
     elapsed = time.monotonic() - t0
-    listed = set(page.locator(".risk-row").evaluate_all("rows => rows.map(r => r.dataset.person)"))
+    listed = set(rows.evaluate_all("rows => rows.map(r => r.dataset.person)"))
     assert listed == at_risk
     print(f"{len(at_risk)} people at risk listed {elapsed:.2f} s after the recommendations")
     assert elapsed <= 5.0, f"people at risk listed {elapsed:.1f} s after the recommendations"
