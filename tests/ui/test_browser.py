@@ -149,6 +149,7 @@ QRA_JS = """() => {
 }"""
 
 
+@pytest.mark.timeout(900)    # the page's coarse QRA (dense gas, VCE) takes minutes on 2 busy cores
 def test_engineer_qra_contours_layer(served_ui, new_page):
     """A coarse QRA computed from the page draws the individual-risk contours with a legend and a toggle."""
     page, log = new_page()
