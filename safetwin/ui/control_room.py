@@ -38,6 +38,7 @@ from .live_status import LiveStatus
 from .plan_view import PlanView
 from .scene import PlantScene
 from .snapshot import Snapshot, SnapshotSource
+from .terms import term
 
 #: update period of the live view, ms
 PERIOD_MS = 1000
@@ -228,9 +229,9 @@ class ControlRoom:
         if not permits:
             return f"<i style='font-size:12px'>{html.escape(t('no_permits'))}</i>"
         rows = "".join(
-            f"<tr><td>{html.escape(p.id)}</td><td>{html.escape(p.type)}</td>"
+            f"<tr><td>{html.escape(p.id)}</td><td>{html.escape(term('permit_type', p.type, self.lang))}</td>"
             f"<td style='{'color:#e00000;font-weight:700' if p.state == 'suspended' else ''}'>"
-            f"{html.escape(t('suspended') if p.state == 'suspended' else p.state)}</td>"
+            f"{html.escape(t('suspended') if p.state == 'suspended' else term('permit_state', p.state, self.lang))}</td>"
             f"<td>{html.escape(getattr(p, 'title', '')[:40])}</td></tr>" for p in permits[:50])
         return (f"<table style='font-size:12px;width:100%'><tr><th>{t('permit')}</th><th>{t('type')}</th>"
                 f"<th>{t('state')}</th><th></th></tr>{rows}</table>")

@@ -20,6 +20,7 @@ from .common import legend_html
 from .hmi import (DETECTOR_COLOURS, GROUND_COLOUR, PERSON_COLOURS, PRIORITY_COLOURS, ROUTE_COLOUR, ZONE_ALPHA,
                   ZONE_COLOURS, blend)
 from .i18n import tr
+from .terms import message
 from .risk_view import RiskView
 from .snapshot import DETECTOR_STATES, PERSON_STATES, AlarmRow, IncidentView
 
@@ -81,7 +82,7 @@ def alarm_list_html(alarms: tuple[AlarmRow, ...], shelved: tuple[AlarmRow, ...],
             rows.append(f"<tr class='alarm-row st-{a.state}' data-alarm='{_e(a.alarm_id)}' style='{style}'>{prio_cell}"
                         f"<td style='{_CELL}'>{t('st_' + a.state)}</td><td style='{_CELL}'>{utc_hms(a.ts)}</td>"
                         f"<td style='{_CELL}'>{_e(a.area or '—')}</td><td style='{_CELL}'>{_e(a.alarm_id)}</td>"
-                        f"<td style='{_CELL};white-space:normal'>{_e(a.message[:80])}</td></tr>")
+                        f"<td style='{_CELL};white-space:normal'>{_e(message(a.message, lang)[:80])}</td></tr>")
         head = "".join(f"<th style='{_CELL};text-align:left'>{t(k)}</th>"
                        for k in ("priority", "state", "time_utc", "area", "alarm_id", "message"))
         body = (f"<table class='alarm-list' style='font-size:14px;width:100%;border-collapse:collapse'>"

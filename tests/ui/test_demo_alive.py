@@ -178,7 +178,7 @@ def untranslated(texts: list[str], allowed_phrases: set[str]) -> list[str]:
 
 
 def test_chinese_pages_have_no_english(demo, new_page):
-    """Each page but the control room rendered in 中文 holds no English word beyond ids, units,
+    """Each page rendered in 中文 holds no English word beyond ids, units,
     proper names and what people typed into the records (permit and hazard titles)."""
     from safetwin.plant_models.loader import bundled_plant_path, load_plant
 
@@ -204,7 +204,8 @@ def test_chinese_pages_have_no_english(demo, new_page):
     _login(page, demo, "/ui/manager?lang=zh", "admin")
     problems = {}
     for name, ready in (("manager", ".kpi-cards td.v"), ("engineer", ".risk-map canvas"),
-                        ("plant-check", "#plant-check-findings"), ("planner", ".planner-library select")):
+                        ("plant-check", "#plant-check-findings"), ("planner", ".planner-library select"),
+                        ("control-room", ".cr-permits")):
         page.goto(f"{demo.url}/ui/{name}?lang=zh")
         page.locator(ready).first.wait_for(timeout=60_000)
         page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=60_000)
