@@ -30,6 +30,7 @@ from safetwin.live_bridge.payloads import iso_ms
 from safetwin.live_bridge.topics import Topics
 from safetwin.app.settings import get_settings
 from safetwin.twin.store import Store
+from waiting import wait_until
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.browser]
 
@@ -79,15 +80,6 @@ class Pub:
         self.c.loop_stop()
 
 
-def wait_for(cond, timeout: float = 60.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, small_plant, drill_scenario, baseline, baseline_run):
     s = get_settings()
@@ -120,8 +112,8 @@ def recorded(tmp_path_factory, small_plant, drill_scenario, baseline, baseline_r
                      "trackables": [rec.person_ids[rec.person[i]]]} for i in order]
             for seq, k in enumerate(range(0, len(locs), 400), 1):
                 pub.send(topics.locations(ENGINE), {"engine": ENGINE, "seq": seq, "locations": locs[k:k + 400]})
-            assert wait_for(lambda: bridge.store.count_positions() >= len(locs), 60), (len(locs), bridge.stats())
-            assert wait_for(lambda: bridge.events is not None and bridge.events.written >= 1, 60), bridge.stats()
+            assert wait_until(lambda: bridge.store.count_positions() >= len(locs), 60), (len(locs), bridge.stats())
+            assert wait_until(lambda: bridge.events is not None and bridge.events.written >= 1, 60), bridge.stats()
             bridge.writer.flush()
     finally:
         pub.close()

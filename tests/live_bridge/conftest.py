@@ -3,7 +3,6 @@ tests/conftest.py: tests FAIL when it is unreachable), a unique site per test (r
 not leak between tests), a temporary SQLite history and a paho publisher."""
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import pytest
 
 from safetwin.live_bridge.bridge import BridgeConfig
 from safetwin.live_bridge.broker import clear_retained  # noqa: F401 (re-exported for the tests)
+from waiting import wait_until as wait_for  # noqa: F401  (the tests here import it from this conftest)
 
 
 @pytest.fixture
@@ -58,10 +58,3 @@ def pub(broker) -> Iterator[Pub]:
     p.close()
 
 
-def wait_for(cond, timeout: float = 10.0, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from safetwin.twin.store import BatchWriter, Store, WriteFailed
+from waiting import wait_until
 
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
 
@@ -20,15 +21,6 @@ def row(sensor: str, i: int, **kw: Any) -> dict[str, Any]:
          "value": float(i), "unit": "mg/m3"}
     r.update(kw)
     return r
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_flush_makes_rows_from_many_threads_durable(store: Store, db_url) -> None:
@@ -52,7 +44,7 @@ def test_flush_makes_rows_from_many_threads_durable(store: Store, db_url) -> Non
                         assert reader.count_positions(f"P-{k}") == start // 100 + 1
                 writer.flush()
                 assert reader.count_readings(sensor) == per_thread
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=produce, args=(k,)) for k in range(threads_n)]
@@ -81,7 +73,7 @@ def test_batch_size_triggers_a_write(store: Store) -> None:
 def test_interval_triggers_a_write(store: Store) -> None:
     with BatchWriter(store, batch_size=10_000, flush_interval_s=0.2) as writer:
         writer.put_reading(row("GD-1", 0))
-        assert wait_until(lambda: store.count_readings() == 1, timeout=5.0)
+        assert wait_until(lambda: store.count_readings() == 1)   # only the 0.2 s interval can write it
         assert writer.stats().batches == 1
 
 

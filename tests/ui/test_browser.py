@@ -4,7 +4,6 @@ Screenshots (1280×800) go to docs/screenshots/.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import PASSWORD, day_shift, login, rgb, save_screenshot, settled_image
+from waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
 
@@ -19,15 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
 def _normal_values(plant) -> dict[str, float]:
     return {s.id: (0.0 if s.type.value == "flame" else 0.2 * (s.alarm.warning if s.alarm else 1.0))
             for s in plant.meta.sensors if s.type.value != "weather"}
-
-
-def _wait(cond, timeout_s: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_ui_routes_need_login(served_ui):
@@ -49,7 +40,7 @@ def test_control_room_plan_follows_mqtt_and_3d_tab(served_ui, new_page):
     ids, xy = day_shift(ui.plant)
     ui.pub.positions(ids, xy)
     ui.pub.readings(_normal_values(ui.plant))
-    assert _wait(lambda: ui.state.head_count >= 250 and len(ui.state.readings()) >= 40), "bridge did not apply data"
+    assert wait_until(lambda: ui.state.head_count >= 250 and len(ui.state.readings()) >= 40, 120), "bridge did not apply data"
     page, log = new_page()
     login(page, ui.url, "/ui/control-room", "ola")
     page.wait_for_function(PEOPLE_N_JS, arg=ui.state.head_count, polling=200)
@@ -62,7 +53,7 @@ def test_control_room_plan_follows_mqtt_and_3d_tab(served_ui, new_page):
     page.get_by_text("Plant (3D)", exact=True).click()
     page.locator(".plant-3d canvas").first.wait_for(state="visible")
     box = page.locator(".plant-3d").first.bounding_box()
-    assert _wait(lambda: rgb(page.screenshot(clip=box)).std(axis=(0, 1)).max() > 10, 60), "3D canvas looks blank"
+    assert wait_until(lambda: rgb(page.screenshot(clip=box)).std(axis=(0, 1)).max() > 10, 60), "3D canvas looks blank"
     assert not log.errors, log.errors
 
 
@@ -160,7 +151,7 @@ def test_engineer_qra_contours_layer(served_ui, new_page):
     for exp in (4, 5, 6, 7, 8):
         page.locator(".qra-legend").get_by_text(f"IR ≥ 1e-{exp} /yr").wait_for(timeout=QRA_TIMEOUT_MS)
     assert (served_ui.qra_dir / "risk_contours_local.geojson").exists(), "the QRA outputs were not written"
-    assert _wait(lambda: page.evaluate(QRA_JS) == {"n": 5, "visible": True}, 120), page.evaluate(QRA_JS)
+    assert wait_until(lambda: page.evaluate(QRA_JS) == {"n": 5, "visible": True}, 120), page.evaluate(QRA_JS)
     legend_text = page.locator(".qra-legend").inner_text()
     assert "/tmp" not in legend_text and str(served_ui.qra_dir) not in legend_text, legend_text
     box = page.locator(".risk-map").first.bounding_box()
@@ -170,7 +161,7 @@ def test_engineer_qra_contours_layer(served_ui, new_page):
     n_line = int((np.abs(img - purple).max(axis=2) <= 12).sum())
     assert n_line >= 100, f"1e-6 /yr contour not drawn ({n_line} px)"
     page.get_by_text("Individual risk contours", exact=True).click()  # the layer toggle
-    assert _wait(lambda: page.evaluate(QRA_JS)["visible"] is False, 120), "the toggle did not hide the contours"
+    assert wait_until(lambda: page.evaluate(QRA_JS)["visible"] is False, 120), "the toggle did not hide the contours"
     assert not log.errors, log.errors
 
 

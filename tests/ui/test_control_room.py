@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import ServedUI, Traffic, day_shift, login, rgb, save_screenshot
+from waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
 
@@ -58,15 +59,6 @@ def _count(img: np.ndarray, colour: str, tol: int = 6) -> int:
     return int((np.abs(img - _hex(colour)).max(axis=2) <= tol).sum())
 
 
-def _wait(cond, timeout_s: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _normal_values(plant) -> dict[str, float]:
     return {s.id: (0.0 if s.type.value == "flame" else 0.2 * (s.alarm.warning if s.alarm else 1.0))
             for s in plant.meta.sensors if s.type.value != "weather"}
@@ -109,7 +101,8 @@ def _colours_and_alarms(ui, new_page, traffic) -> None:
     from safetwin.ui.hmi import DETECTOR_COLOURS, PERSON_COLOURS
 
     ids, xy = traffic.ids, traffic.xy
-    assert _wait(lambda: len(ui.state.readings()) >= 40 and not [a for a in ui.state.active_alarms() if not a.returned]), \
+    assert wait_until(lambda: len(ui.state.readings()) >= 40
+                      and not [a for a in ui.state.active_alarms() if not a.returned], 120), \
         f"bridge did not apply data ({ui.state.active_alarms()[:3]})"
     page, log = _open_room(ui, new_page, len(ids))
     n_detectors = len(ui.ctx.source.latest().sensor_ids)
@@ -151,7 +144,7 @@ def _colours_and_alarms(ui, new_page, traffic) -> None:
     silent = next(s.id for s in ui.plant.meta.sensors if s.id not in levels and s.type.value == "toxic_gas")
     del traffic.readings[silent]
     try:
-        assert _wait(lambda: {a.source_id for a in ui.state.active_alarms() if a.level != "STALE"} >= set(levels), 60), \
+        assert wait_until(lambda: {a.source_id for a in ui.state.active_alarms() if a.level != "STALE"} >= set(levels), 60), \
             "alarms not raised"
         page.wait_for_function(f"() => ({SOURCE_COLUMN_JS})(['people-src', 'code']).includes(2)", polling=200)
         page.wait_for_function(f"() => ({SOURCE_COLUMN_JS})(['detectors-src', 'code']).includes(4)", polling=200)
@@ -205,7 +198,7 @@ def test_people_at_risk_listed_within_5_s(served_ui, new_page):
     t0 = time.monotonic()
     ui.ctx.source.set_recommendations(doc)
     rows = page.locator(".risk-row")        # Playwright's locators pierce Panel's shadow roots
-    assert _wait(lambda: rows.count() >= len(at_risk), 120), f"{rows.count()} of {len(at_risk)} listed"
+    assert wait_until(lambda: rows.count() >= len(at_risk), 120), f"{rows.count()} of {len(at_risk)} listed"
     elapsed = time.monotonic() - t0
     listed = set(rows.evaluate_all("rows => rows.map(r => r.dataset.person)"))
     assert listed == at_risk

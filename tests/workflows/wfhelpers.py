@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 from datetime import datetime, timedelta, timezone
 
 from pwdlib import PasswordHash
@@ -11,6 +10,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from safetwin.twin.workflows.notify import Notifier
 from safetwin.twin.workflows.service import WorkflowService
 from safetwin.twin.workflows.settings import WorkflowSettings
+from waiting import wait_until  # noqa: F401  (re-exported for the workflow tests)
 
 #: argon2 with test-sized cost (production uses pwdlib's recommended settings)
 FAST_HASH = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
@@ -52,7 +52,6 @@ def service_missing(what: str, env: str, why: object) -> None:
     pytest.fail(msg, pytrace=False)
 
 
-
 def wf_settings(pack: str = "gb30871_2022") -> WorkflowSettings:
     """The workflow settings of the tests (a fixed JWT secret)."""
     return WorkflowSettings(jwt_secret="test-secret-" + "x" * 32, rule_pack=pack)
@@ -75,12 +74,3 @@ def certify(svc: WorkflowService, actors, who: str, ctype: str, *, expires: date
                         issued_at=T0 - timedelta(days=400), expires_at=expires or T0 + timedelta(days=1000))
 
 
-def wait_until(condition, timeout_s: float = 60.0) -> bool:
-    """Poll ``condition`` every 20 ms until it holds or ``timeout_s`` (s) passed; its last answer.
-    Generous by default: the condition usually holds within 50 ms, 2 busy cores can stall for seconds."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return bool(condition())
