@@ -1,7 +1,7 @@
 """Source estimation on releases that are not the library's drills, with the met station's wind.
 
 Draws releases at random equipment of the demo plant (not the six drills' equipment; rates
-log-uniform, random wind direction, 2-5 m/s, class C/D/E: ``replay.release_cases``), keeps the
+log-uniform, random wind direction, 2-5 m/s, class C/D/E: ``replay.alarmed_release_cases``), keeps the
 first ``--cases`` that alarm a detector, and reads every gas detector from the planner's puff train
 with noise (0.5 % of span plus as much multiplicative error). The estimator gets the wind as the
 met station reports it (its direction uncertainty: the vane and the class's sigma-theta,
@@ -25,8 +25,7 @@ import os
 import time
 
 from safetwin.emergency_planner.live import estimate_source
-from safetwin.emergency_planner.live.replay import first_alarm_s, release_cases, synthetic_observations
-from safetwin.emergency_planner.live.weather import wind_uncertainty
+from safetwin.emergency_planner.live.replay import alarmed_release_cases
 from safetwin.plant_models.loader import bundled_plant_path, load_plant
 from safetwin.scenarios.loader import LIBRARY, load_scenario
 
@@ -53,17 +52,9 @@ def main() -> None:
     exclude = drill_equipment()
     print(f"demo plant, drills' equipment excluded: {sorted(exclude)}; load avg {os.getloadavg()[0]:.2f}")
     found, good, covered, covered_exact, cpu = 0, 0, 0, 0, []
-    for k, case in enumerate(release_cases(plant, 20 * a.cases, seed=a.seed, exclude=exclude)):
-        if found == a.cases:
-            break
-        obs = synthetic_observations(plant, case.substance, case.xy_m, case.rate_kg_s, case.wind, t_end_s=300.0,
-                                     model="puff_train", noise=0.005, seed=k, release_height_m=1.0)
-        alarm = first_alarm_s(obs, plant)
-        if alarm is None or alarm > 200.0:
-            continue
+    for drawn in alarmed_release_cases(plant, a.cases, seed=a.seed, exclude=exclude):
+        case, obs, alarm, met = drawn.case, drawn.observations, drawn.first_alarm_s, drawn.met
         found += 1
-        sigma, speed_sigma = wind_uncertainty(case.wind.speed_m_s, None, case.wind.stability)
-        met = dataclasses.replace(case.wind, from_sigma_deg=sigma, speed_sigma_m_s=speed_sigma)
         right_at = None
         for after in range(10, int(BY_S) + 1, 10):
             c0 = time.process_time()

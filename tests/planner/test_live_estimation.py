@@ -308,7 +308,7 @@ def test_candidates_no_alarming_detector_sees_are_fitted_as_silent(plant):
 
 @pytest.mark.slow
 def test_drawn_releases_with_the_met_wind_and_a_biased_vane(plant):
-    """Releases not among the drills (drawn: equipment, rate, wind; ``replay.release_cases``), the
+    """Releases not among the drills (drawn: equipment, rate, wind; ``replay.alarmed_release_cases``), the
     planner's puff train with noise, the wind as the met station reports it (its direction
     uncertainty from the vane and the class's sigma-theta): 60 s after the first alarm the estimate
     is the true equipment or within 25 m, the rate within a factor 2. With the station's direction
@@ -318,22 +318,13 @@ def test_drawn_releases_with_the_met_wind_and_a_biased_vane(plant):
     import dataclasses
     import math
 
-    from safetwin.emergency_planner.live.replay import first_alarm_s, release_cases
-    from safetwin.emergency_planner.live.weather import wind_uncertainty
+    from safetwin.emergency_planner.live.replay import alarmed_release_cases
 
     drills = {"DS-701", "SP-401", "TK-101", "V-1102", "V-3102", "V-601"}
     done = 0
-    for k, case in enumerate(release_cases(plant, 40, seed=3, exclude=drills)):
-        if done == 2:
-            break
-        obs = synthetic_observations(plant, case.substance, case.xy_m, case.rate_kg_s, case.wind, t_end_s=300.0,
-                                     model="puff_train", noise=0.005, seed=k, release_height_m=1.0)
-        alarm = first_alarm_s(obs, plant)
-        if alarm is None or alarm > 200.0:
-            continue
+    for drawn in alarmed_release_cases(plant, 2, seed=3, exclude=drills):
+        case, obs, alarm, met = drawn.case, drawn.observations, drawn.first_alarm_s, drawn.met
         done += 1
-        sigma, speed_sigma = wind_uncertainty(case.wind.speed_m_s, None, case.wind.stability)
-        met = dataclasses.replace(case.wind, from_sigma_deg=sigma, speed_sigma_m_s=speed_sigma)
         est = estimate_source(obs, plant, met, t_now_s=alarm + 60.0)
         d = math.hypot(est.x_m - case.xy_m[0], est.y_m - case.xy_m[1])
         assert est.equipment_id == case.equipment_id or d <= 25.0, (case, est.summary())

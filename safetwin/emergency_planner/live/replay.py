@@ -15,8 +15,8 @@ scenario lives in the live bridge, :mod:`safetwin.live_bridge.scenario_replay`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -193,6 +193,39 @@ def release_cases(plant: Plant, count: int, *, seed: int = 0, exclude: Iterable[
         wind = WindInput(float(rng.uniform(2.0, 5.0)), float(rng.uniform(0.0, 360.0)), str(rng.choice(["C", "D", "E"])))
         out.append(ReleaseCase(eid, sub.name, (x, y), rate, wind))
     return out
+
+
+@dataclass(frozen=True)
+class AlarmedCase:
+    """A drawn release the detectors alarm on: the case, its noisy readings, the first alarm (s)
+    and the wind as the plant's met station would report it (direction and speed uncertainty)."""
+
+    case: ReleaseCase
+    observations: Observations
+    first_alarm_s: float
+    met: WindInput
+
+
+def alarmed_release_cases(plant: Plant, count: int, *, seed: int = 0, exclude: Iterable[str] = (),
+                          t_end_s: float = 300.0, alarm_by_s: float = 200.0, noise: float = 0.005,
+                          draws_per_case: int = 20) -> Iterator[AlarmedCase]:
+    """Up to ``count`` drawn releases (:func:`release_cases`) whose readings (the planner's puff
+    train, ``noise`` of each span, ``t_end_s`` s) reach a warning level by ``alarm_by_s`` s, with
+    the met station's wind (:func:`~.weather.wind_uncertainty` around the true wind)."""
+    from .weather import wind_uncertainty
+
+    found = 0
+    for k, case in enumerate(release_cases(plant, draws_per_case * count, seed=seed, exclude=exclude)):
+        if found == count:
+            return
+        obs = synthetic_observations(plant, case.substance, case.xy_m, case.rate_kg_s, case.wind, t_end_s=t_end_s,
+                                     model="puff_train", noise=noise, seed=k, release_height_m=1.0)
+        alarm = first_alarm_s(obs, plant)
+        if alarm is None or alarm > alarm_by_s:
+            continue
+        found += 1
+        sigma, speed_sigma = wind_uncertainty(case.wind.speed_m_s, None, case.wind.stability)
+        yield AlarmedCase(case, obs, alarm, replace(case.wind, from_sigma_deg=sigma, speed_sigma_m_s=speed_sigma))
 
 
 def first_alarm_s(observations: Observations, plant: Plant, *, noise_frac: float = 0.02) -> float | None:
