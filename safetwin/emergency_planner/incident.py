@@ -800,7 +800,7 @@ class _Incident:
             p = nearest_points(inner, Point(xy[k]))[0]
             xy[k] = (p.x, p.y)
         goals = {k: g.intersection(walk) for k, g in muster_goals(plant).items()}
-        geometry = EvacuationGeometry(walk, [Goal(k, g) for k, g in goals.items() if not g.is_empty],
+        geometry = EvacuationGeometry(walk, [Goal(k, g, outdoors=True) for k, g in goals.items() if not g.is_empty],
                                       walls=interior_fences(plant))
         events: list[ExitClosure | Blockage] = [ExitClosure(sc.blocked.from_s, m) for m in sc.blocked.muster_points]
         events += [Blockage(sc.blocked.from_s, poly) for poly in self.gate_blocks.values()]

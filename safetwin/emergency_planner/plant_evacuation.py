@@ -43,7 +43,7 @@ def plant_geometry(plant: Plant, blocked: list[BaseGeometry] | None = None) -> E
     :func:`safetwin.plant_models.geometry.walkable_area`) with one goal per muster point, capacity
     as declared."""
     caps = plant.muster_points
-    goals = [Goal(mid, poly, capacity=caps[mid].capacity) for mid, poly in muster_goals(plant).items()]
+    goals = [Goal(mid, poly, capacity=caps[mid].capacity, outdoors=True) for mid, poly in muster_goals(plant).items()]
     return EvacuationGeometry(walkable_area(plant, blocked), goals, walls=interior_fences(plant))
 
 

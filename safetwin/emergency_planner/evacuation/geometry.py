@@ -29,7 +29,9 @@ class Goal:
     ``capacity`` (persons) closes the goal for newcomers once reached (they re-choose);
     ``shelter=True`` marks people reaching it as *sheltering* instead of *arrived*;
     ``sink=False`` makes it an attractor only (people walk towards it but never arrive; used for
-    the periodic fundamental-diagram corridor).
+    the periodic fundamental-diagram corridor); ``outdoors=True`` (an outdoor muster point) keeps
+    the dose of the people who arrived growing where they stand, while at any other goal it stops
+    at the arrival.
     """
 
     name: str
@@ -37,6 +39,7 @@ class Goal:
     capacity: int | None = None
     shelter: bool = False
     sink: bool = True
+    outdoors: bool = False
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,8 @@ class EvacuationModel(mesa.Model):
         self.goal_capacity = np.array([g.capacity if g.capacity is not None else np.iinfo(np.int64).max
                                        for g in geometry.goals], np.int64)
         self.goal_sink = np.array([g.sink for g in geometry.goals], np.bool_)
+        #: per goal, and a last False for "no goal": people who arrived there stay outdoors
+        self._goal_outdoors = np.array([g.outdoors for g in geometry.goals] + [False], np.bool_)
         self.goal_unsafe = np.zeros(G, np.bool_)
         # --- geometry, walls, navigation -----------------------------------------------------
         self.blocked: list[Polygon] = []
@@ -647,8 +649,10 @@ class EvacuationModel(mesa.Model):
 
     def _exposed(self) -> np.ndarray:
         """People whose dose still grows: everybody but those arrived at a goal (a designated
-        shelter counts as arrived; sheltering in place outdoors without a route does not)."""
-        done = (self.state == ARRIVED) | ((self.state == SHELTERING) & (self.arrival_goal >= 0))
+        shelter counts as arrived; sheltering in place outdoors without a route does not), except
+        at an outdoor muster point (:attr:`Goal.outdoors`), where they keep breathing the air."""
+        outdoors = self._goal_outdoors[self.arrival_goal]       # index -1: the "no goal" entry
+        done = ((self.state == ARRIVED) & ~outdoors) | ((self.state == SHELTERING) & (self.arrival_goal >= 0))
         return ~done
 
     def _expose(self) -> None:
