@@ -630,7 +630,8 @@ NOTES = """## Notes
   the test's linear form; ``frantzich_nilsson_speed`` and ``jin_irritant_smoke_speed`` are the
   published relations); Purser's FED (``purser_fed_rate`` with ``threshold=1``) incapacitates next
   to the toxic probits (NIST 2.6). Doses are integrated along the path until arrival, trapezoid
-  between samples, closed at the arrival time and position.
+  between samples, closed at the arrival time and position (at an outdoor muster point,
+  ``Goal(outdoors=True)`` as on a plant, they keep growing where the people stand).
 * **Known limitations.** Single file is not reproduced in a 0.8 m corridor (people still walk
   abreast part of the time, see the single-file rows; a wider lane in the spacing rule,
   ``lane_half_width_m``, gives single file but lowers the 1.2 m bottleneck flow below its band).
