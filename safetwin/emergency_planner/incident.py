@@ -876,7 +876,11 @@ def _metrics(inc: _Incident, events: list[IncidentEvent], evac: EvacuationResult
                   "deadlock": bool(evac.deadlock)})
         harm = [float(np.max(v)) for v in evac.harm_probability.values() if len(v)]
         m["max_harm_probability"] = max(harm) if harm else 0.0
-        m["max_dose"] = {k: float(np.max(v)) if len(v) else 0.0 for k, v in evac.dose.items()}
+        # the probit's toxic load C^n·t per channel (its own units), and for the toxic channels the
+        # plain dose ∫C dt in mg·min/m³ (what the people table shows)
+        m["max_toxic_load"] = {k: float(np.max(v)) if len(v) else 0.0 for k, v in evac.dose.items()}
+        m["max_dose_mg_min_m3"] = {k.removeprefix("toxic_"): float(np.max(v)) / 60.0 if len(v) else 0.0
+                                   for k, v in evac.field_integral.items() if k.startswith("toxic_")}
         above = np.zeros(evac.n, bool)
         for k, ref in getattr(inc, "aegl2_dose", {}).items():
             above |= evac.dose[k] >= ref

@@ -176,3 +176,18 @@ def test_toxic_load_along_tracks_reproduces_the_simulator(baseline_run, baseline
     got = exposure_from_incident(baseline_run, baseline)
     want = baseline_run.metrics["people_above_aegl2_dose"]
     assert want > 0 and abs(got["people_above_aegl2_dose"] - want) <= 1
+
+
+def test_incident_metrics_name_the_toxic_load_and_give_the_dose_in_mg_min_m3(baseline_run):
+    """The metrics keep the probit's toxic load C^n·t apart from the plain dose ∫C dt, which is in
+    mg·min/m³ like the people table (the two differ by orders of magnitude for chlorine, n = 2)."""
+    from safetwin.facade import people_frame
+
+    m = baseline_run.metrics
+    assert "max_dose" not in m
+    gases = list(m["max_dose_mg_min_m3"])
+    assert gases and all(f"toxic_{g}" in m["max_toxic_load"] for g in gases)
+    table = people_frame(baseline_run.evacuation)
+    for gas in gases:
+        assert m["max_dose_mg_min_m3"][gas] == pytest.approx(float(table[f"dose_{gas}_mg_min_m3"].max()))
+        assert m["max_dose_mg_min_m3"][gas] > 0
