@@ -111,3 +111,27 @@ def test_exit_codes_and_messages_people_can_act_on(tmp_path):
     assert r.exit_code == ExitCode.INVALID and "closest: 'chlorine_drum_leak_wind_shift'" in r.output, r.output
     r = runner.invoke(app, ["plant", "export", "demo_plant"])
     assert r.exit_code == ExitCode.USAGE, r.output
+
+
+def test_scenario_run_shows_progress_inside_the_evacuation(tmp_path):
+    """`scenario run` draws a progress bar while the agents evacuate (people safe of all, simulated
+    time), in the style of `qra run`, on stderr; the result stays on stdout."""
+    from safetwin.scenarios.loader import scenario_path
+
+    doc = yaml.safe_load(scenario_path("h2s_confined_space").read_text(encoding="utf-8"))
+    doc["population"]["limit"] = 40            # a short run: 40 people of the day shift for 150 s
+    doc["simulation"].update(duration_s=150, evacuation_max_s=150, evacuation_dt_s=0.5)
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    r = runner.invoke(app, ["scenario", "run", str(path), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    bars = [part for part in r.stderr.replace("\n", "\r").split("\r") if part.startswith(("[#", "[."))]
+    assert len(bars) >= 2, r.stderr                      # told more than once during the stage
+    counts = [int(b.split("] ")[1].split("/")[0]) for b in bars]
+    assert all(b.split("] ")[1].split()[0].endswith("/40") for b in bars), bars
+    assert counts == sorted(counts) and counts[-1] > 0   # people reach safety as the run goes on
+    assert "simulated" in bars[-1] and "evacuation" in r.stderr
+    stages = r.stderr.index("simulating the evacuation"), r.stderr.index("measuring")
+    assert stages[0] < r.stderr.index(bars[0]) < stages[1]   # the bar belongs to the evacuation stage
+    summary = json.loads(r.stdout[r.stdout.index("{"):r.stdout.index("}") + 1])
+    assert summary["people"] == 40

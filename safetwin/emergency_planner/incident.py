@@ -68,6 +68,7 @@ from safetwin.scenarios.schema import JetFireEvent, PoolFireEvent, ReleaseEvent,
 from .evacuation import (EvacuationParams, Exposure, ExitClosure, Blockage, Population, PreMovement,
                          aegl_equivalent_dose, concentration_hazard, simulate_evacuation)
 from .evacuation.geometry import EvacuationGeometry, Goal
+from .evacuation.model import ProgressFn
 from .evacuation.params import OutputParams
 from .evacuation.results import EvacuationResult
 from .plant_evacuation import plant_navigation
@@ -782,7 +783,7 @@ class _Incident:
 
         return hazard, exposures
 
-    def run_evacuation(self, alarm_s: float) -> EvacuationResult:
+    def run_evacuation(self, alarm_s: float, progress: ProgressFn | None = None) -> EvacuationResult:
         from safetwin.twin.population import shift_population
 
         sc, plant = self.sc, self.plant
@@ -813,15 +814,18 @@ class _Incident:
                                   output=OutputParams(trajectory_interval_s=s.trajectory_interval_s))
         pop = Population(xy, premovement=PreMovement(pm.kind, pm.a, pm.b), ids=ids)
         self.exposures = exposures
-        return simulate_evacuation(geometry, pop, None, params, hazard=hazard, exposures=exposures, events=events)
+        return simulate_evacuation(geometry, pop, None, params, hazard=hazard, exposures=exposures, events=events,
+                                   progress=progress)
 
 
 def run_incident(loaded: LoadedScenario, *, evacuate: bool = True,
-                 progress: Callable[[str], None] | None = None) -> IncidentResult:
+                 progress: Callable[[str], None] | None = None,
+                 evacuation_progress: ProgressFn | None = None) -> IncidentResult:
     """Play one scenario (see the module docstring) and return the recorded :class:`IncidentResult`.
 
     ``progress`` is told each stage as it starts (``timeline``, ``evacuation``, ``metrics``), so a
-    caller can show where a long run is."""
+    caller can show where a long run is; ``evacuation_progress(time_s, arrived, n)`` is told inside
+    the evacuation stage every 10 s of simulated time (s) and at its end."""
     tell = progress or (lambda _stage: None)
     tw = _time.perf_counter()
     tell("timeline")
@@ -832,7 +836,7 @@ def run_incident(loaded: LoadedScenario, *, evacuate: bool = True,
     events = list(inc.events)
     if evacuate:
         tell("evacuation")
-        evac = inc.run_evacuation(alarm if np.isfinite(alarm) else inc.T)
+        evac = inc.run_evacuation(alarm if np.isfinite(alarm) else inc.T, progress=evacuation_progress)
         for k, pid in enumerate(evac.ids):
             if np.isfinite(evac.start_moving_s[k]):
                 events.append(IncidentEvent(float(evac.start_moving_s[k]), "departure", pid,

@@ -110,17 +110,29 @@ def run_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
 
     from safetwin.emergency_planner.incident import run_incident
 
+    from safetwin.emergency_planner.qra.executor import print_progress
+
     t0 = time.perf_counter()
+    bar_open = False     # an unfinished progress bar ends its line before the next stage's line
 
     def say(stage: str) -> None:     # progress on stderr: stdout stays the result
+        nonlocal bar_open
+        if bar_open:
+            typer.echo("", err=True)
+            bar_open = False
         typer.echo(f"[{time.perf_counter() - t0:5.1f} s] {STAGES.get(stage, stage)} …", err=True)
+
+    def evacuating(time_s: float, arrived: int, n: int) -> None:   # the same bar as qra run and montecarlo
+        nonlocal bar_open
+        print_progress(arrived, n, f"safe at {time_s:.0f} s simulated")
+        bar_open = arrived < n
 
     say("loading")
     try:
         loaded = load_scenario(name)
     except (ScenarioValidationError, FileNotFoundError) as err:
         fail(ExitCode.INVALID, str(err))
-    res = run_incident(loaded, evacuate=not no_evacuation, progress=say)
+    res = run_incident(loaded, evacuate=not no_evacuation, progress=say, evacuation_progress=evacuating)
     say("writing")
     paths = res.write(out)
     typer.echo(f"[{time.perf_counter() - t0:5.1f} s] done", err=True)

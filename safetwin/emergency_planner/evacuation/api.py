@@ -19,7 +19,7 @@ from shapely.geometry import LineString, MultiPolygon, Polygon
 
 from .exposure import Exposure
 from .geometry import EvacuationGeometry, Goal
-from .model import Blockage, EvacuationModel, ExitClosure
+from .model import Blockage, EvacuationModel, ExitClosure, ProgressFn
 from .navigation import HazardFn
 from .params import EvacuationParams
 from .population import Population
@@ -49,7 +49,8 @@ def simulate_evacuation(geometry: Polygon | MultiPolygon | EvacuationGeometry,
                         exposures: Sequence[Exposure] = (),
                         events: Sequence[ExitClosure | Blockage] = (),
                         measurement_lines: Mapping[str, LineString] | None = None,
-                        until_s: float | None = None) -> EvacuationResult:
+                        until_s: float | None = None,
+                        progress: ProgressFn | None = None) -> EvacuationResult:
     """Run an evacuation and return its :class:`EvacuationResult`.
 
     geometry  walkable area (shapely, holes = obstacles) or a ready :class:`EvacuationGeometry`
@@ -59,10 +60,11 @@ def simulate_evacuation(geometry: Polygon | MultiPolygon | EvacuationGeometry,
     hazard    ``hazard(x, y, t) -> cost factor`` raising route cost (see navigation module)
     exposures dose channels, e.g. ``Exposure(concentration, exponent=2, probit_a=..., probit_b=...)``
     events    :class:`ExitClosure` / :class:`Blockage` during the run
+    progress  ``progress(time_s, arrived, n)``, told every 10 s of simulated time and at the end
     """
     geo = make_geometry(geometry, goals)
     pop = starts if isinstance(starts, Population) else Population(np.asarray(starts, float))
     model = EvacuationModel(geo, pop, params, hazard=hazard, exposures=exposures, events=events,
                             measurement_lines=dict(measurement_lines or {}))
-    model.run(until_s)
+    model.run(until_s, progress=progress)
     return model.result()

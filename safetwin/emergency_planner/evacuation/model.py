@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time as _time
 from dataclasses import dataclass
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import mesa
 import numba
@@ -147,6 +147,12 @@ class Person(ContinuousSpaceAgent):
         m = self.model
         if m.state[self.index] == ALERTED and m.t_start[self.index] <= m.time + 1e-9:
             self.start_moving()
+
+
+#: ``progress(time_s, arrived, n)`` of :meth:`EvacuationModel.run`: simulated time (s), people at a goal, people
+ProgressFn = Callable[[float, int, int], None]
+#: simulated time (s) between two progress reports of a run
+PROGRESS_INTERVAL_S = 10.0
 
 
 class EvacuationModel(mesa.Model):
@@ -752,11 +758,21 @@ class EvacuationModel(mesa.Model):
             if wd.stop_on_deadlock:
                 self.running = False
 
-    def run(self, until_s: float | None = None) -> EvacuationModel:
-        """Step until everybody is safe/incapacitated, deadlock, or ``until_s`` (default t_max)."""
+    def run(self, until_s: float | None = None, progress: ProgressFn | None = None,
+            progress_interval_s: float = PROGRESS_INTERVAL_S) -> EvacuationModel:
+        """Step until everybody is safe/incapacitated, deadlock, or ``until_s`` (default t_max).
+
+        ``progress(time_s, arrived, n)`` is told every ``progress_interval_s`` of simulated time (s)
+        and once at the end: the simulated time, how many people have reached a goal, and of how many."""
         stop = self.params.t_max_s if until_s is None else min(until_s, self.params.t_max_s)
+        next_tell = self.time + progress_interval_s
         while self.running and self.time < stop - 1e-9:
             self.step()
+            if progress is not None and self.time >= next_tell - 1e-9:
+                progress(float(self.time), int(self.arrived_total), int(self.n))
+                next_tell += progress_interval_s
+        if progress is not None:
+            progress(float(self.time), int(self.arrived_total), int(self.n))
         if self._traj_every and (not self._frames or self._frames[-1][0] < self.time):
             self._record_frame()
         self.settle_doses()
