@@ -16,7 +16,7 @@ from .exposure import (Exposure, aegl_equivalent_dose, frantzich_nilsson_speed, 
 from .geometry import EvacuationGeometry, Goal
 from .model import STATES, Blockage, EvacuationModel, ExitClosure, Person
 from .navigation import concentration_hazard
-from .params import (EvacuationParams, LocomotionParams, NavigationParams, OutputParams,
+from .params import (BehaviourParams, EvacuationParams, LocomotionParams, NavigationParams, OutputParams,
                      WatchdogParams)
 from .population import (Population, PreMovement, random_positions, rimea_age_speeds,
                          weidmann_speeds)
@@ -24,7 +24,7 @@ from .results import EvacuationResult, Hotspot
 
 __all__ = [
     "simulate_evacuation", "make_geometry", "EvacuationGeometry", "Goal", "EvacuationModel", "Person",
-    "ExitClosure", "Blockage", "STATES", "EvacuationParams", "LocomotionParams", "NavigationParams",
+    "ExitClosure", "Blockage", "STATES", "EvacuationParams", "LocomotionParams", "NavigationParams", "BehaviourParams",
     "OutputParams", "WatchdogParams", "Population", "PreMovement", "weidmann_speeds", "rimea_age_speeds",
     "random_positions", "Exposure", "aegl_equivalent_dose", "probit_probability", "concentration_hazard",
     "frantzich_nilsson_speed", "jin_irritant_smoke_speed", "linear_smoke_speed", "irritant_speed", "purser_fed_rate",

@@ -50,7 +50,8 @@ def simulate_evacuation(geometry: Polygon | MultiPolygon | EvacuationGeometry,
                         events: Sequence[ExitClosure | Blockage] = (),
                         measurement_lines: Mapping[str, LineString] | None = None,
                         until_s: float | None = None,
-                        progress: ProgressFn | None = None) -> EvacuationResult:
+                        progress: ProgressFn | None = None,
+                        exposure_until_s: float | None = None) -> EvacuationResult:
     """Run an evacuation and return its :class:`EvacuationResult`.
 
     geometry  walkable area (shapely, holes = obstacles) or a ready :class:`EvacuationGeometry`
@@ -61,10 +62,15 @@ def simulate_evacuation(geometry: Polygon | MultiPolygon | EvacuationGeometry,
     exposures dose channels, e.g. ``Exposure(concentration, exponent=2, probit_a=..., probit_b=...)``
     events    :class:`ExitClosure` / :class:`Blockage` during the run
     progress  ``progress(time_s, arrived, n)``, told every 10 s of simulated time and at the end
+    exposure_until_s  go on integrating doses after the crowd has stopped, to this time (s): people
+              at outdoor muster points and in shelters (indoor air) keep breathing
+              (:meth:`EvacuationModel.expose_until`); None = doses end with the run
     """
     geo = make_geometry(geometry, goals)
     pop = starts if isinstance(starts, Population) else Population(np.asarray(starts, float))
     model = EvacuationModel(geo, pop, params, hazard=hazard, exposures=exposures, events=events,
                             measurement_lines=dict(measurement_lines or {}))
     model.run(until_s, progress=progress)
+    if exposure_until_s is not None:
+        model.expose_until(exposure_until_s)
     return model.result()

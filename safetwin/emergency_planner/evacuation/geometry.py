@@ -31,7 +31,9 @@ class Goal:
     ``sink=False`` makes it an attractor only (people walk towards it but never arrive; used for
     the periodic fundamental-diagram corridor); ``outdoors=True`` (an outdoor muster point) keeps
     the dose of the people who arrived growing where they stand, while at any other goal it stops
-    at the arrival.
+    at the arrival. In a shelter the dose goes on at the shelter's indoor concentration: a single
+    well-mixed zone exchanging ``air_changes_per_h`` with the outdoor air at the goal's
+    representative point, clean at the start of the run (:mod:`..physics.indoor`; 0 = sealed).
     """
 
     name: str
@@ -40,6 +42,11 @@ class Goal:
     shelter: bool = False
     sink: bool = True
     outdoors: bool = False
+    air_changes_per_h: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (self.air_changes_per_h >= 0.0):
+            raise ValueError(f"goal {self.name!r}: air_changes_per_h must be >= 0, got {self.air_changes_per_h!r}")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from scipy import ndimage
 from mesa.experimental.continuous_space import ContinuousSpace, ContinuousSpaceAgent
 from shapely.geometry import LineString, Polygon
 
+from ..physics.indoor import indoor_step
 from . import _kernels as K
 from .exposure import Exposure
 from .geometry import EvacuationGeometry, build_wall_index, wall_segments
@@ -76,8 +77,11 @@ class Person(ContinuousSpaceAgent):
 
     * :meth:`hear_alarm` — working -> alerted, the pre-movement clock starts;
     * :meth:`start_moving` — alerted -> moving once the pre-movement time has passed;
-    * :meth:`reconsider_route` — quickest-exit choice with the queue ahead and hysteresis
-      (see :meth:`EvacuationModel.reconsider_routes`).
+    * :meth:`reconsider_route` — quickest-exit choice with the queue ahead and hysteresis, the
+      familiar exit preferred and, on the first choice, the exits of the people around followed
+      (see :meth:`EvacuationModel.reconsider_routes`);
+    * :meth:`keep_with_group` — walk at the group's pace, wait for the ones behind
+      (see :meth:`EvacuationModel.keep_groups`).
     """
 
     def __init__(self, model: EvacuationModel, index: int, person_id: str):
@@ -141,6 +145,20 @@ class Person(ContinuousSpaceAgent):
         """Re-choose the exit now (quickest exit with the queue ahead, with hysteresis)."""
         self.model.reconsider_routes(np.array([self.index]))
 
+    @property
+    def group(self) -> int | None:
+        g = int(self.model.group[self.index])
+        return None if g < 0 else g
+
+    @property
+    def familiar_goal(self) -> str | None:
+        f = int(self.model.familiar[self.index])
+        return None if f < 0 else self.model.geometry.goals[f].name
+
+    def keep_with_group(self) -> None:
+        """Adjust this person's speed to their group now (slowest member's pace, wait if ahead)."""
+        self.model.keep_groups(np.array([self.index]))
+
     def step(self) -> None:
         """Mesa's per-agent step, for driving one person by hand: start moving once due.
         ``EvacuationModel.step`` does this for everybody in bulk (and moves them)."""
@@ -193,6 +211,13 @@ class EvacuationModel(mesa.Model):
         self.target = np.array([-1 if (t is None or t == "nearest") else geometry.goal_index(t) for t in targets],
                                np.int64)
         self.initial_target = self.target.copy()
+        # social behaviour (BehaviourParams): groups and the goal each person knows
+        self.group = (np.asarray(population.groups, np.int64).copy() if population.groups is not None
+                      else np.full(n, -1, np.int64))
+        self.n_groups = int(self.group.max()) + 1 if n else 0
+        self._group_cap: np.ndarray | None = np.full(n, np.inf) if self.n_groups > 0 else None
+        familiar = population.familiar_goals or [None] * n
+        self.familiar = np.array([-1 if f is None else geometry.goal_index(f) for f in familiar], np.int64)
         self.t_arrival = np.full(n, np.nan)
         self.t_moving = np.full(n, np.nan)
         self.t_incapacitated = np.full(n, np.nan)
@@ -220,6 +245,20 @@ class EvacuationModel(mesa.Model):
         #: per goal, and a last False for "no goal": people who arrived there stay outdoors
         self._goal_outdoors = np.array([g.outdoors for g in geometry.goals] + [False], np.bool_)
         self.goal_unsafe = np.zeros(G, np.bool_)
+        # shelters: people admitted to one are housed; their dose goes on at the shelter's indoor
+        # concentration (single-zone air exchange, physics.indoor), kept per shelter goal
+        self._housed = np.zeros(n, np.bool_)
+        self._shelter_goals = np.array([k for k, g in enumerate(geometry.goals) if g.shelter], np.int64)
+        self._shelter_row = np.full(G, -1, np.int64)
+        self._shelter_row[self._shelter_goals] = np.arange(len(self._shelter_goals))
+        self._shelter_xy = np.array([geometry.goals[k].polygon.representative_point().coords[0][:2]
+                                     for k in self._shelter_goals], float).reshape(-1, 2)
+        self._shelter_ach = np.array([geometry.goals[k].air_changes_per_h for k in self._shelter_goals], float)
+        self._indoor_t = 0.0
+        self._c_out_shelter = [np.zeros(len(self._shelter_goals)) for _ in self.exposures]
+        self.c_indoor = [np.zeros(len(self._shelter_goals)) for _ in self.exposures]
+        """Per exposure channel, the indoor concentration of each shelter goal (in goal order) at
+        ``indoor_time_s``."""
         # --- geometry, walls, navigation -----------------------------------------------------
         self.blocked: list[Polygon] = []
         self.raster = build_raster(geometry, params.navigation)
@@ -314,13 +353,15 @@ class EvacuationModel(mesa.Model):
             s: (lambda m, code=code: int(np.count_nonzero(m.state == code))) for code, s in enumerate(STATES)},
             agent_reporters=agent_reporters)
         self._apply_alarm_and_starts()
+        self._init_indoor()
         self._sample_exposures(np.arange(n), 0.0, initial=True)
         self._replan(force=True)
 
     def _validate(self, geometry: EvacuationGeometry) -> None:
         """Reject bad people data with a located message (person id, field, value)."""
         n = self.n
-        for name, arr in (("free_speed_m_s", self.v0), ("radius_m", self.radius), ("premovement_s", self.premove)):
+        for name, arr in (("free_speed_m_s", self.v0), ("radius_m", self.radius), ("premovement_s", self.premove),
+                          ("groups", self.group), ("familiar_goals", self.familiar)):
             if len(arr) != n:
                 raise ValueError(f"population.{name} has {len(arr)} values for {n} people")
         problems = []
@@ -347,7 +388,7 @@ class EvacuationModel(mesa.Model):
         self.wall_cutoff = cutoff
 
     def _in_physics(self) -> np.ndarray:
-        return (self.state != ARRIVED) & (self.state != SHELTERING)
+        return (self.state != ARRIVED) & (self.state != SHELTERING) & ~self._housed
 
     def _open_key(self) -> tuple[int, ...]:
         return tuple(int(k) for k in np.flatnonzero(self._goal_available()))
@@ -480,14 +521,15 @@ class EvacuationModel(mesa.Model):
         for k, g in enumerate(open_goals):
             col[heading == g] = k
         undecided = col < 0
-        col[undecided] = np.argmin(T_ok[:, undecided], axis=0)
+        pref = self._route_preference(movers, open_goals, col)
+        col[undecided] = np.argmin((T_ok * pref)[:, undecided], axis=0)
         flow = self.goal_flow_p_s()[open_goals]
         walk = T_ok / np.maximum(self.v_free[movers], 0.05)[None, :]
         queue = np.empty_like(walk)
         for k in range(len(open_goals)):
             ahead = np.sort(T_ok[k, col == k])
             queue[k] = np.searchsorted(ahead, T_ok[k], side="left") / flow[k]
-        cost = np.maximum(walk, queue)
+        cost = np.maximum(walk, queue) * pref
         rows = np.searchsorted(movers, choosers)
         cur = col[rows]
         best = np.argmin(cost[:, rows], axis=0)
@@ -496,9 +538,66 @@ class EvacuationModel(mesa.Model):
         switch = ~np.isfinite(c_cur) | (c_best < c_cur - np.maximum(nav.switch_margin_s, nav.switch_margin_rel * c_cur))
         choice = np.where(switch, best, cur)
         new = open_goals[choice]
+        in_group = self.group[choosers] >= 0
+        if in_group.any():  # a group goes the way its first member chooses
+            g = self.group[choosers[in_group]]
+            _, first = np.unique(g, return_index=True)
+            lead = np.full(self.n_groups, -1, np.int64)
+            lead[g[first]] = new[in_group][first]
+            new[in_group] = lead[g]
         if np.any(new != self.target[choosers]):
             self.target[choosers] = new
             self._assign_fields()
+
+    def _route_preference(self, movers: np.ndarray, open_goals: np.ndarray, decided: np.ndarray) -> np.ndarray:
+        """(goals, movers) multipliers on the expected time of each goal (1 = none): the familiar
+        goal's ``familiar_cost_factor``; for the people still undecided (``decided`` < 0), the
+        social influence of the decided people within ``social_radius_m`` (BehaviourParams)."""
+        b = self.params.behaviour
+        G, M = len(open_goals), len(movers)
+        pref = np.ones((G, M))
+        fam = self.familiar[movers]
+        if b.familiar_cost_factor != 1.0 and (fam >= 0).any():
+            for k, g in enumerate(open_goals):
+                pref[k, fam == g] *= b.familiar_cost_factor
+        if b.social_weight > 0 and (decided < 0).any() and (decided >= 0).any():
+            from scipy.spatial import cKDTree
+            pairs = cKDTree(self.pos[movers]).query_pairs(b.social_radius_m, output_type="ndarray")
+            if len(pairs):
+                i = np.concatenate([pairs[:, 0], pairs[:, 1]])
+                j = np.concatenate([pairs[:, 1], pairs[:, 0]])
+                keep = (decided[i] < 0) & (decided[j] >= 0)
+                seen = np.zeros((G, M))
+                np.add.at(seen, (decided[j[keep]], i[keep]), 1.0)
+                share = seen / np.maximum(seen.sum(axis=0), 1.0)
+                pref *= 1.0 - b.social_weight * share
+        return pref
+
+    def keep_groups(self, idx: np.ndarray) -> None:
+        """Group behaviour (BehaviourParams) for the moving group members among ``idx``: cap their
+        speed at the slowest moving member's free speed, and at 0 (wait) for a member more than
+        ``group_max_gap_m`` of remaining route ahead of the group's rearmost moving member."""
+        if self._group_cap is None:
+            return
+        idx = np.asarray(idx, np.int64)
+        self._group_cap[idx] = np.inf
+        moving = np.flatnonzero((self.state == MOVING) & (self.group >= 0))
+        mine = idx[(self.state[idx] == MOVING) & (self.group[idx] >= 0)]
+        if not len(mine):
+            return
+        groups = np.unique(self.group[mine])
+        members = moving[np.isin(self.group[moving], groups)]
+        g = self.group[members]
+        T = self.remaining_route_m(members)
+        T = np.where(np.isfinite(T), T, -np.inf)
+        rear = np.full(self.n_groups, -np.inf)
+        np.maximum.at(rear, g, T)
+        slow = np.full(self.n_groups, np.inf)
+        np.minimum.at(slow, g, self.v_free[members])
+        lead = rear[g] - T
+        cap = np.where(lead > self.params.behaviour.group_max_gap_m, 0.0, slow[g])
+        sel = np.isin(members, mine)
+        self._group_cap[members[sel]] = cap[sel]
 
     def remaining_route_m(self, idx: np.ndarray | None = None) -> np.ndarray:
         """Remaining cost-weighted route length to each person's goal (inf without a route)."""
@@ -528,6 +627,14 @@ class EvacuationModel(mesa.Model):
         self.state[idx] = ALERTED
         self.t_alerted[idx] = self.time if at_s is None else at_s
         self.t_start[idx] = self.t_alerted[idx] + self.premove[idx]
+        grouped = idx[self.group[idx] >= 0]
+        if len(grouped):  # a group leaves together once its last member is ready (not alerted: inf)
+            members = np.flatnonzero(np.isin(self.group, np.unique(self.group[grouped])))
+            ready = np.where(np.isnan(self.t_alerted[members]), np.inf, self.t_start[members])
+            last = np.full(self.n_groups, -np.inf)
+            np.maximum.at(last, self.group[members], ready)
+            waiting = members[self.state[members] == ALERTED]
+            self.t_start[waiting] = last[self.group[waiting]]
 
     def start_moving(self, idx: np.ndarray) -> None:
         """The alerted people among ``idx`` start moving now."""
@@ -579,7 +686,11 @@ class EvacuationModel(mesa.Model):
             loc = self.params.locomotion
             w = self.walls
             r = self.raster
-            K.cfsm_step(self.pos, self.heading, mobile, self.v_free, self.radius, self.tgap, self.field_idx,
+            v_walk = self.v_free
+            if self._group_cap is not None:
+                self.keep_groups(np.flatnonzero(mobile & (self.group >= 0)))
+                v_walk = np.minimum(self.v_free, self._group_cap)
+            K.cfsm_step(self.pos, self.heading, mobile, v_walk, self.radius, self.tgap, self.field_idx,
                         self._dirs, r.x0, r.y0, r.h, r.nx, r.ny,
                         self._cell_start, self._cell_count, self._cell_items, self.cx0, self.cy0, self.cw, self.ch,
                         self.ncx, self.ncy,
@@ -622,8 +733,15 @@ class EvacuationModel(mesa.Model):
             room = self.goal_capacity[g] - self.goal_count[g]
             adm, rest = sel[:max(room, 0)], sel[max(room, 0):]
             shelter = self.geometry.goals[g].shelter
-            self._sample_exposures(adm, t, check_harm=False)  # the dose integral ends on arrival
+            self._sample_exposures(adm, t, check_harm=False)  # the outdoor dose integral ends on arrival
             self.state[adm] = SHELTERING if shelter else ARRIVED
+            if shelter and len(adm) and self.exposures:  # from now on they breathe the indoor air
+                self._housed[adm] = True
+                self._advance_indoor(t)
+                for k in range(len(self.exposures)):
+                    self._c_last[k][adm] = self.c_indoor[k][self._shelter_row[g]]
+            elif shelter:
+                self._housed[adm] = True
             self.t_arrival[adm] = t
             self.arrival_goal[adm] = g
             self.goal_count[g] += len(adm)
@@ -654,12 +772,44 @@ class EvacuationModel(mesa.Model):
                 self.crossings.append((self.time + frac * self.dt, int(idx[cand[k]]), li, int(-sp[cand[k]])))
 
     def _exposed(self) -> np.ndarray:
-        """People whose dose still grows: everybody but those arrived at a goal (a designated
-        shelter counts as arrived; sheltering in place outdoors without a route does not), except
-        at an outdoor muster point (:attr:`Goal.outdoors`), where they keep breathing the air."""
+        """People whose dose still grows: everybody but those arrived at a goal, except at an
+        outdoor muster point (:attr:`Goal.outdoors`), where they keep breathing the air, and in a
+        shelter (:attr:`Goal.shelter`), where they breathe its indoor air (:meth:`_advance_indoor`);
+        sheltering in place outdoors without a route breathes the outdoor air where they stand."""
         outdoors = self._goal_outdoors[self.arrival_goal]       # index -1: the "no goal" entry
-        done = ((self.state == ARRIVED) & ~outdoors) | ((self.state == SHELTERING) & (self.arrival_goal >= 0))
-        return ~done
+        return ~((self.state == ARRIVED) & ~outdoors)
+
+    def _init_indoor(self) -> None:
+        """Outdoor concentrations at the shelters at t = 0; their indoor air starts clean."""
+        self._indoor_t = 0.0
+        if not len(self._shelter_goals):
+            return
+        x, y = self._shelter_xy[:, 0], self._shelter_xy[:, 1]
+        for k, e in enumerate(self.exposures):
+            self._c_out_shelter[k] = self._field_at(e, x, y, 0.0)
+
+    @staticmethod
+    def _field_at(e: Exposure, x: np.ndarray, y: np.ndarray, t: float) -> np.ndarray:
+        return np.maximum(np.broadcast_to(np.asarray(e.field(x, y, np.full(len(x), t)), float), (len(x),)), 0.0)
+
+    def _advance_indoor(self, t: float) -> None:
+        """Advance every shelter's indoor concentration to time ``t`` (s): single-zone air exchange
+        ``dCi/dt = λ (Co − Ci)`` driven by the outdoor field at the shelter, exact for an outdoor
+        concentration linear between the samples (the model's exposure samples and arrivals)."""
+        if not len(self._shelter_goals) or t <= self._indoor_t + 1e-12:
+            return
+        x, y = self._shelter_xy[:, 0], self._shelter_xy[:, 1]
+        for k, e in enumerate(self.exposures):
+            co = self._field_at(e, x, y, t)
+            self.c_indoor[k] = indoor_step(self.c_indoor[k], self._c_out_shelter[k], co, self._shelter_ach,
+                                           t - self._indoor_t)
+            self._c_out_shelter[k] = co
+        self._indoor_t = t
+
+    @property
+    def indoor_time_s(self) -> float:
+        """Time (s) up to which the shelters' indoor concentrations ``c_indoor`` are advanced."""
+        return self._indoor_t
 
     def _expose(self) -> None:
         self._sample_exposures(np.flatnonzero(self._exposed() & (self.dose_time_s < self.time)), self.time)
@@ -679,8 +829,14 @@ class EvacuationModel(mesa.Model):
         x, y = self.pos[idx, 0], self.pos[idx, 1]
         span = np.zeros(len(idx)) if initial else t - self.dose_time_s[idx]
         v = self.v0[idx].copy()
+        housed = self._housed[idx]
+        if housed.any():  # people in a shelter breathe its indoor air
+            self._advance_indoor(t)
+            rows = self._shelter_row[self.arrival_goal[idx[housed]]]
         for k, e in enumerate(self.exposures):
-            c = np.maximum(np.broadcast_to(np.asarray(e.field(x, y, np.full(len(idx), t)), float), (len(idx),)), 0.0)
+            c = self._field_at(e, x, y, t)
+            if housed.any():
+                c[housed] = self.c_indoor[k][rows]
             c_prev = self._c_last[k][idx]
             self.field_integral[k][idx] += 0.5 * (c_prev + c) * span
             before = self.dose[k][idx]
@@ -757,6 +913,19 @@ class EvacuationModel(mesa.Model):
             self.deadlock_time_s = self.time
             if wd.stop_on_deadlock:
                 self.running = False
+
+    def expose_until(self, until_s: float) -> None:
+        """Go on integrating the doses after the crowd has stopped (everybody safe, or the run's
+        end): nobody moves any more, the people still exposed — at outdoor muster points, in
+        shelters (indoor air), sheltering in place, incapacitated, or wherever the run left them —
+        keep breathing where they are, sampled every ``exposure_interval_s`` until ``until_s`` (s);
+        the model's time then is ``until_s``."""
+        self.settle_doses()
+        t = self.time
+        while t < until_s - 1e-9:
+            t = min(t + self.params.exposure_interval_s, until_s)
+            self._sample_exposures(np.flatnonzero(self._exposed() & (self.dose_time_s < t - 1e-12)), t)
+        self.time = max(self.time, float(until_s))
 
     def run(self, until_s: float | None = None, progress: ProgressFn | None = None,
             progress_interval_s: float = PROGRESS_INTERVAL_S) -> EvacuationModel:

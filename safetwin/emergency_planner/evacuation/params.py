@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["LocomotionParams", "NavigationParams", "WatchdogParams", "OutputParams", "EvacuationParams"]
+__all__ = ["LocomotionParams", "NavigationParams", "BehaviourParams", "WatchdogParams", "OutputParams",
+           "EvacuationParams"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,42 @@ class NavigationParams:
 
 
 @dataclass(frozen=True)
+class BehaviourParams:
+    """Social behaviour of the people (agent methods of :class:`~.model.Person`, applied in bulk).
+
+    * **Groups** (``Population.groups``, NIST TN 1822 verification 2.9): the members of a group
+      start moving together (when the last of them is ready), choose the same exit, walk at the
+      free speed of their slowest moving member, and a member more than ``group_max_gap_m`` ahead
+      of the group's rearmost (by remaining route length) waits for them. Groups that move at the
+      pace of their slowest member and keep close: Moussaïd et al. 2010, "The walking behaviour
+      of pedestrian social groups and its impact on crowd dynamics", PLoS ONE 5(4):e10047; the
+      wait rule is SafeTwin's.
+    * **Affiliation** (``Population.familiar_goals``, verification 3.3): people prefer the exit
+      they know (usually the way they came in; Sime 1985, "Movement toward the familiar: person
+      and place affiliation in a fire entrapment setting", Environment and Behavior 17(6):697-724):
+      in the exit choice the familiar goal's expected time is multiplied by
+      ``familiar_cost_factor`` (< 1).
+    * **Social influence** (verification 3.2): a person choosing an exit for the first time sees
+      the exits the people within ``social_radius_m`` are already heading for and follows them:
+      each goal's expected time is multiplied by ``1 - social_weight x share`` (share = fraction
+      of the decided people seen who head for it). Exit choice influenced by others: Nilsson &
+      Johansson 2009, "Social influence during the initial phase of a fire evacuation",
+      Fire Safety Journal 44(1):71-79; Lovreglio, Fonzone & dell'Olio 2016, "A mixed logit model
+      for predicting exit choice during building evacuations", Transportation Research Part A
+      92:59-75 (the herding term). The multiplicative form is SafeTwin's. Walls do not hide
+      people (the radius is a plain distance).
+
+    Affiliation and social influence act in the quickest-exit choice
+    (``NavigationParams.route_choice = "quickest"``).
+    """
+
+    group_max_gap_m: float = 2.0
+    familiar_cost_factor: float = 0.5
+    social_radius_m: float = 5.0
+    social_weight: float = 0.5
+
+
+@dataclass(frozen=True)
 class WatchdogParams:
     """No-progress watchdog: an agent has progressed in a window when its remaining route length
     (the navigation field) fell by at least ``min_progress_m``. If no agent progressed and none
@@ -162,6 +199,7 @@ class EvacuationParams:
     """Doses are integrated with this step (concentration callables are evaluated this often)."""
     locomotion: LocomotionParams = field(default_factory=LocomotionParams)
     navigation: NavigationParams = field(default_factory=NavigationParams)
+    behaviour: BehaviourParams = field(default_factory=BehaviourParams)
     watchdog: WatchdogParams = field(default_factory=WatchdogParams)
     output: OutputParams = field(default_factory=OutputParams)
     seed: int | None = 0

@@ -84,6 +84,11 @@ class Population:
     ``targets``: goal name per person, or None / "nearest" = the nearest open goal (by travel time).
     ``premovement_s``: explicit times, or drawn from ``premovement`` if None.
     ``free_speed_m_s``: explicit, or drawn from :func:`weidmann_speeds` if None.
+    ``radius_m``: per person (a person with a movement disability takes more room, NIST TN 1822
+    verification 2.10), default ``LocomotionParams.radius_m``.
+    ``groups``: group number per person (-1 = alone); members walk together
+    (:class:`~.params.BehaviourParams`). ``familiar_goals``: the goal each person knows (None =
+    none), preferred in the exit choice.
     """
 
     positions: np.ndarray
@@ -93,6 +98,8 @@ class Population:
     targets: Sequence[str | None] | None = None
     radius_m: np.ndarray | None = None
     ids: list[str] | None = None
+    groups: np.ndarray | None = None
+    familiar_goals: Sequence[str | None] | None = None
 
     def __post_init__(self) -> None:
         self.positions = np.asarray(self.positions, float).reshape(-1, 2)

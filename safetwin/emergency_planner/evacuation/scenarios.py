@@ -19,7 +19,9 @@ from .population import Population, random_positions
 __all__ = ["Scenario", "corridor_rimea1", "corner_rimea6", "room_rimea9", "bottleneck", "rimea12",
            "periodic_corridor", "counterflow_nist28", "exit_loss_nist41", "room_two_exits",
            "obstacle_field", "plume_detour", "room_side_exit", "exit_choice_rimea11", "allocation_rimea10",
-           "stairs_rimea13", "route_choice_rimea14", "corner_rimea15", "single_file_ring"]
+           "stairs_rimea13", "route_choice_rimea14", "corner_rimea15", "single_file_ring", "goal_position_rimea12a",
+           "two_bottlenecks_rimea12c", "stair_nist22", "overtaking_nist210", "room_exit_nist52",
+           "groups_nist29", "two_exit_room_nist32", "familiar_exits_nist33"]
 
 
 @dataclass
@@ -342,3 +344,129 @@ def single_file_ring(n: int, width: float = 0.8, length: float = 20.0, speed: fl
     x = (np.arange(n) + 0.5) * length / n
     y = width / 2 + rng.uniform(-0.15, 0.15, n) * (width > 0.5)
     return Scenario(geo, Population(np.column_stack([x, y]), free_speed_m_s=np.full(n, speed)))
+
+
+def goal_position_rimea12a(a: float, n: int = 50, seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 12a (position of the goal): room 1 10 m x 10 m, a 1 m opening in a 0.2 m
+    wall, room 2 10 m x 10 m whose goal is a 0.2 m strip across it at distance ``a`` behind the
+    wall; ``n`` people in the left half of room 1 (the reference implementation's set-up). Room 1's
+    clearance is the last crossing of the opening."""
+    walk = unary_union([box(0, 0, 10, 10), box(10, 4.5, 10.2, 5.5), box(10.2, 0, 20.2, 10)])
+    geo = EvacuationGeometry(walk, [Goal("goal", box(10.2 + a, 0, 10.4 + a, 10))])
+    rng = np.random.default_rng(seed)
+    pos = random_positions(box(0, 0, 5, 10), n, rng, min_distance=0.4, wall_distance=0.2)
+    return Scenario(geo, Population(pos), lines={"opening": LineString([(10.1, 4.5), (10.1, 5.5)])}, info={"a_m": a})
+
+
+def two_bottlenecks_rimea12c(n: int = 150, seed: int = 0) -> Scenario:
+    """RiMEA 4.1.1 test 12c (influence of congestion): three 10 m x 10 m rooms in a row joined by
+    two identical 1 m x 1 m bottlenecks; ``n`` people in the left half of room 1, the goal behind a
+    1 m exit of room 3. Boxes 2 m x 3 m in front of each bottleneck count the queues; lines across
+    each bottleneck's exit measure the flows."""
+    walk = unary_union([box(0, 0, 10, 10), box(10, 4.5, 11, 5.5), box(11, 0, 21, 10), box(21, 4.5, 22, 5.5),
+                        box(22, 0, 32, 10), box(32, 4.5, 32.2, 5.5), box(32.2, 3, 36.2, 7)])
+    geo = EvacuationGeometry(walk, [Goal("exit", box(34.2, 3, 36.2, 7))])
+    rng = np.random.default_rng(seed)
+    pos = random_positions(box(0, 0, 5, 10), n, rng, min_distance=0.4, wall_distance=0.2)
+    return Scenario(geo, Population(pos),
+                    lines={"b1": LineString([(11, 4.5), (11, 5.5)]), "b2": LineString([(22, 4.5), (22, 5.5)])},
+                    areas={"before_b1": box(8, 3.5, 10, 6.5), "before_b2": box(19, 3.5, 21, 6.5),
+                           "room1": box(0, 0, 10, 10), "room2": box(11, 0, 21, 10)})
+
+
+def stair_nist22(direction: str, stair_speed: float = 1.0, level_speed: float = 1.25) -> Scenario:
+    """NIST TN 1822 verification 2.2 (speed on stairs) in a 2-D plan: a 2 m wide stair, 100 m
+    measured along its slope, as a speed zone whose factor gives the occupant the assigned stair
+    speed (``stair_speed / level_speed``), with 10 m of level floor at each end; one occupant walks
+    ``up`` (+x) or ``down`` (-x)."""
+    walk = box(-12, 0, 112, 2)
+    goal = Goal("top", box(111, 0, 112, 2)) if direction == "up" else Goal("bottom", box(-12, 0, -11, 2))
+    geo = EvacuationGeometry(walk, [goal], speed_zones=[SpeedZone(box(0, 0, 100, 2), stair_speed / level_speed)])
+    x0 = -10.0 if direction == "up" else 110.0
+    pop = Population(np.array([[x0, 1.0]]), free_speed_m_s=np.array([level_speed]))
+    return Scenario(geo, pop, lines={"a": LineString([(0, 0), (0, 2)]), "b": LineString([(100, 0), (100, 2)])})
+
+
+def overtaking_nist210(impaired: bool, speed_m_s: float = 0.8, radius_factor: float = 2.0, n_others: int = 24,
+                       others_speed_m_s: float = 1.25, seed: int = 0) -> Scenario:
+    """NIST TN 1822 verification 2.10 (people with movement disabilities): ``n_others`` occupants at
+    ``others_speed_m_s`` start behind one occupant in a 2 m x 40 m corridor (as test 2.1) and must
+    overtake them; the impaired occupant walks at ``speed_m_s`` and takes ``radius_factor`` times
+    the default body radius (NIST: 0.8 m/s and radius 0.4 m against 1.25 m/s and 0.2 m). The
+    control (``impaired=False``) gives that occupant the others' speed and radius."""
+    from .params import LocomotionParams
+    r0 = LocomotionParams().radius_m
+    walk = box(-10, 0, 44, 2)
+    geo = EvacuationGeometry(walk, [Goal("end", box(43, 0, 44, 2))])
+    rng = np.random.default_rng(seed)
+    others = random_positions(box(-10, 0, -2, 2), n_others, rng, min_distance=0.45, wall_distance=0.2)
+    pos = np.vstack([[[1.0, 1.0]], others])
+    v = np.full(n_others + 1, others_speed_m_s)
+    r = np.full(n_others + 1, r0)
+    if impaired:
+        v[0], r[0] = speed_m_s, radius_factor * r0
+    return Scenario(geo, Population(pos, free_speed_m_s=v, radius_m=r), info={"impaired_index": 0})
+
+
+def room_exit_nist52(n: int = 100, seed: int = 0) -> Scenario:
+    """NIST TN 1822 verification 5.2 (maximum flow rates): ``n`` occupants in an 8 m x 5 m room
+    with a 1 m exit centred in a 5 m wall; the flow is measured across the exit, the sink is 3 m
+    downstream in an open area (so the sink does not set the flow)."""
+    walk = unary_union([box(0, 0, 8, 5), box(8, 2, 8.2, 3), box(8.2, -1, 12.2, 6)])
+    geo = EvacuationGeometry(walk, [Goal("out", box(11.2, -1, 12.2, 6))])
+    rng = np.random.default_rng(seed)
+    pos = random_positions(box(0, 0, 8, 5), n, rng, min_distance=0.36, wall_distance=0.18)
+    return Scenario(geo, Population(pos), lines={"exit": LineString([(8.1, 2), (8.1, 3)])})
+
+
+def groups_nist29(grouped: bool = True, seed: int = 0) -> Scenario:
+    """NIST TN 1822 verification 2.9 (group behaviours): group 1 = 4 occupants at 1.25 m/s and one
+    at 0.5 m/s, starting in the far part of a 20 m x 20 m room (y 16-19.5 m); group 2 = 10 occupants
+    at 0.2 m/s (y 8-12 m); a 1 m exit centred in the south wall. Group 1 must reach the exit
+    together (arrival spread <= 10 s, the reference implementation's reading of the TN).
+    ``grouped=False`` gives the same people without groups (the control)."""
+    walk = unary_union([box(0, 0, 20, 20), box(9.5, -0.2, 10.5, 0), box(7, -4.2, 13, -0.2)])
+    geo = EvacuationGeometry(walk, [Goal("exit", box(7, -4.2, 13, -2.2))])
+    rng = np.random.default_rng(seed)
+    g1 = random_positions(box(6, 16, 14, 19.5), 5, rng, min_distance=0.8, wall_distance=0.3)
+    g2 = random_positions(box(3, 8, 17, 12), 10, rng, min_distance=0.8, wall_distance=0.3)
+    pos = np.vstack([g1, g2])
+    v = np.array([1.25, 1.25, 1.25, 1.25, 0.5] + [0.2] * 10)
+    groups = np.array([0] * 5 + [1] * 10) if grouped else None
+    return Scenario(geo, Population(pos, free_speed_m_s=v, groups=groups), info={"group1": np.arange(5),
+                                                                                 "group2": np.arange(5, 15)})
+
+
+def two_exit_room_nist32(committed: bool, seed: int = 0) -> Scenario:
+    """NIST TN 1822 verification 3.2 (social influence): a 10 m x 11 m room with two 1 m exits at
+    the two ends of the north wall, equidistant from two free occupants near the middle of the
+    south wall (y < 1.5 m); with ``committed`` a third occupant, assigned to exit 2, starts ahead of
+    them (y 2.5-3.5 m) — the reference implementation's set-up. The free occupants are 0 and 1."""
+    walk = unary_union([box(0, 0, 10, 11), box(0, 11, 1, 13), box(9, 11, 10, 13)])
+    geo = EvacuationGeometry(walk, [Goal("exit1", box(0, 12, 1, 13)), Goal("exit2", box(9, 12, 10, 13))])
+    rng = np.random.default_rng(seed)
+    free = np.column_stack([5.0 + rng.uniform(-0.6, 0.6, 2) + np.array([-0.8, 0.8]), rng.uniform(0.5, 1.4, 2)])
+    pos = free
+    targets: list[str | None] = [None, None]
+    if committed:
+        pos = np.vstack([free, [[5.0 + rng.uniform(-0.5, 0.5), rng.uniform(2.5, 3.5)]]])
+        targets = [None, None, "exit2"]
+    return Scenario(geo, Population(pos, free_speed_m_s=np.full(len(pos), 1.25), targets=targets))
+
+
+def familiar_exits_nist33(familiar_share_exit2: float | None, n: int = 20, seed: int = 0) -> Scenario:
+    """NIST TN 1822 verification 3.3 (affiliation): the room of :func:`two_exit_room_nist32` with
+    ``n`` occupants in its southern half; ``familiar_share_exit2`` of them know exit 2, the others
+    exit 1 (None = nobody knows an exit: the balanced control)."""
+    walk = unary_union([box(0, 0, 10, 11), box(0, 11, 1, 13), box(9, 11, 10, 13)])
+    geo = EvacuationGeometry(walk, [Goal("exit1", box(0, 12, 1, 13)), Goal("exit2", box(9, 12, 10, 13))])
+    rng = np.random.default_rng(seed)
+    pos = random_positions(box(1, 0, 9, 5), n, rng, min_distance=0.6, wall_distance=0.3)
+    familiar = None
+    if familiar_share_exit2 is not None:
+        k2 = int(round(familiar_share_exit2 * n))
+        who = rng.permutation(n)
+        familiar = ["exit1"] * n
+        for i in who[:k2]:
+            familiar[i] = "exit2"
+    return Scenario(geo, Population(pos, free_speed_m_s=np.full(n, 1.25), familiar_goals=familiar))

@@ -44,6 +44,8 @@ class Check:
     band: str
     passed: bool
     seconds: float = 0.0
+    applicable: bool = True
+    """False for a test the model cannot take part in (stated with the reason); not counted."""
 
 
 def _p(**kw) -> EvacuationParams:
@@ -522,6 +524,150 @@ def check_nist51(n: int = 100) -> list[Check]:
                   res.complete and pb > pc)]
 
 
+# ----------------------------------------------------------------------------- the rest of RiMEA 4.1.1 and NIST TN 1822
+def check_nist22() -> list[Check]:
+    """Speed on stairs as a speed zone: the occupant's assigned stair speed is 1 m/s (level 1.25 m/s,
+    zone factor 0.8), measured over 100 m of stair along the slope, upwards and downwards."""
+    out = []
+    for direction in ("up", "down"):
+        sc = S.stair_nist22(direction)
+        res = simulate_evacuation(sc.geometry, sc.population, params=_p(), measurement_lines=sc.lines)
+        tt = abs(float(res.crossings["b"]["time_s"][0] - res.crossings["a"]["time_s"][0]))
+        v = 100.0 / tt
+        out.append(Check(f"NIST 2.2 stair speed ({direction})",
+                         "NIST TN 1822 verification 2.2 (100 m stair along the slope, 1 m/s; stair = speed zone)",
+                         "mean speed over the stair", f"{v:.3f} m/s ({tt:.1f} s)", "1.00 ± 0.05 m/s", abs(v - 1.0) <= 0.05))
+    return out
+
+
+def check_nist27() -> list[Check]:
+    return [Check("NIST 2.7 elevators", "NIST TN 1822 verification 2.7", "elevator use in a multi-storey egress",
+                  "not applicable", "—", False, applicable=False)]
+
+
+NIST27_REASON = ("NIST 2.7 (elevator usage) needs several floors joined by an elevator; SafeTwin's evacuation "
+                 "model is a single-level plan of a plant site (stairs are speed zones), so it has no elevators.")
+
+
+def check_nist210(seed: int = 0) -> list[Check]:
+    """24 occupants overtake one slower occupant who takes more room; against the control run where
+    that occupant is like the others."""
+    res = {}
+    for impaired in (True, False):
+        sc = S.overtaking_nist210(impaired, seed=seed)
+        res[impaired] = simulate_evacuation(sc.geometry, sc.population, params=_p())
+    t_imp, t_ctl = res[True].rset_s, res[False].rset_s
+    ta = res[True].arrival_time_s
+    overtook = int(np.count_nonzero(ta[1:] < ta[0]))
+    ok = res[True].complete and res[False].complete and t_imp > t_ctl
+    return [Check("NIST 2.10 movement disabilities", "NIST TN 1822 verification 2.10 (24 at 1.25 m/s overtake one at "
+                  "0.8 m/s with twice the radius; 2 m x 40 m corridor)",
+                  "evacuation time with / without the impaired occupant; people who overtook them",
+                  f"{t_imp:.1f} s / {t_ctl:.1f} s; {overtook} of {len(ta) - 1} overtook",
+                  "longer with the impaired occupant (overtaking documented)", ok)]
+
+
+def check_nist52(n: int = 100, seeds=(0, 1, 2)) -> list[Check]:
+    """Sustained specific flow through a 1 m room exit (emergent, no flow cap in the model)."""
+    js = []
+    for seed in seeds:
+        sc = S.room_exit_nist52(n, seed=seed)
+        res = simulate_evacuation(sc.geometry, sc.population, params=_p(), measurement_lines=sc.lines)
+        js.append(_steady_flow(res.crossings["exit"]["time_s"]))
+    j = float(np.mean(js))
+    return [Check("NIST 5.2 maximum flow rate", f"NIST TN 1822 verification 5.2 ({n} people, 8 m x 5 m room, 1 m exit; "
+                  "IMO MSC.1/Circ.1238 1.33 p/(m·s))", "sustained specific flow through the exit (20-80 % of "
+                  f"crossings, mean of {len(seeds)} seeds)", f"{j:.2f} p/(m·s)", "≤ 1.33 p/(m·s)", j <= 1.33)]
+
+
+def check_rimea12a(distances=(0.2, 5.0, 9.8), seeds=(0, 1, 2)) -> list[Check]:
+    """Room 1's clearance for goals at distance a behind the opening (mean over seeds)."""
+    t = {}
+    for a in distances:
+        vals = []
+        for seed in seeds:
+            sc = S.goal_position_rimea12a(a, seed=seed)
+            res = simulate_evacuation(sc.geometry, sc.population, params=_p(), measurement_lines=sc.lines)
+            vals.append(float(np.max(res.crossings["opening"]["time_s"])) if res.complete else math.inf)
+        t[a] = float(np.mean(vals))
+    near, far = t[min(t)], t[max(t)]
+    return [Check("RiMEA 12a position of the goal", "RiMEA 4.1.1 annex test 12a (50 people; goal strip at a behind "
+                  "a 1 m opening)", f"room 1 clearance per a (mean of {len(seeds)} seeds)",
+                  ", ".join(f"a={a:g} m: {v:.1f} s" for a, v in t.items()),
+                  "documented; near goal ≤ far goal (reference implementation's reading)", near <= far)]
+
+
+def check_rimea12c(n: int = 150) -> list[Check]:
+    sc = S.two_bottlenecks_rimea12c(n)
+    res = simulate_evacuation(sc.geometry, sc.population, params=_p(output=OutputParams(trajectory_interval_s=0.5)),
+                              measurement_lines=sc.lines)
+    j1 = _steady_flow(res.crossings["b1"]["time_s"])
+    j2 = _steady_flow(res.crossings["b2"]["time_s"])
+    q1 = int(res.count_in(sc.areas["before_b1"])[1].max())
+    q2 = int(res.count_in(sc.areas["before_b2"])[1].max())
+    r1 = int(res.count_in(sc.areas["room1"])[1].max())
+    r2 = int(res.count_in(sc.areas["room2"])[1].max())
+    ok = res.complete and q1 > q2
+    return [Check("RiMEA 12c two bottlenecks in series", f"RiMEA 4.1.1 annex test 12c ({n} people, two 1 m bottlenecks)",
+                  "flows through bottleneck 1 / 2; peak persons in 2 m x 3 m before each; peak in rooms 1 / 2",
+                  f"J {j1:.2f} / {j2:.2f} p/s; queues {q1} / {q2}; rooms {r1} / {r2}; all out {res.rset_s:.1f} s",
+                  "documented; queue before bottleneck 1 > before 2 (reference implementation's reading)", ok)]
+
+
+def check_nist29(seed: int = 0) -> list[Check]:
+    """Group 1 (4 at 1.25 m/s, 1 at 0.5 m/s) arrives together; the same people without groups do not."""
+    res = {}
+    for grouped in (True, False):
+        sc = S.groups_nist29(grouped, seed=seed)
+        res[grouped] = simulate_evacuation(sc.geometry, sc.population, params=_p())
+    g1, g2 = sc.info["group1"], sc.info["group2"]
+    spread = {k: float(np.ptp(r.arrival_time_s[g1])) for k, r in res.items()}
+    spread2 = float(np.ptp(res[True].arrival_time_s[g2]))
+    ok = res[True].complete and spread[True] <= 10.0
+    return [Check("NIST 2.9 group behaviours", "NIST TN 1822 verification 2.9 (group 1: 4 at 1.25 m/s + 1 at 0.5 m/s; "
+                  "group 2: 10 at 0.2 m/s; 20 m x 20 m room, 1 m exit)",
+                  "arrival spread of group 1 with groups (without); group 2 spread",
+                  f"{spread[True]:.1f} s ({spread[False]:.1f} s); {spread2:.1f} s; all out {res[True].rset_s:.1f} s",
+                  "group 1 within 10 s (reference implementation's reading)", ok)]
+
+
+def check_nist32(seeds=range(10)) -> list[Check]:
+    """Two free occupants between equidistant exits; a committed occupant heading for exit 2 raises
+    their use of exit 2 (social influence on the first exit choice)."""
+    share = {}
+    for committed in (False, True):
+        used = []
+        for seed in seeds:
+            sc = S.two_exit_room_nist32(committed, seed=seed)
+            res = simulate_evacuation(sc.geometry, sc.population, params=_p())
+            used += list(res.arrival_goal[:2] == sc.geometry.goal_index("exit2"))
+        share[committed] = float(np.mean(used))
+    return [Check("NIST 3.2 social influence", f"NIST TN 1822 verification 3.2 (two free occupants, equidistant exits; "
+                  f"{len(list(seeds))} placements)", "share of the free occupants using exit 2 without / with an "
+                  "occupant committed to exit 2", f"{100 * share[False]:.0f} % / {100 * share[True]:.0f} %",
+                  "higher with the committed occupant", share[True] > share[False])]
+
+
+def check_nist33(n: int = 20) -> list[Check]:
+    """Equidistant exits: balanced without affiliation; with 80 % familiar with exit 2 (20 % with
+    exit 1), exit 2 is preferred and people use the exit they know."""
+    per, used_familiar = {}, 0
+    for share in (None, 0.8):
+        sc = S.familiar_exits_nist33(share, n)
+        res = simulate_evacuation(sc.geometry, sc.population, params=_p())
+        per[share] = res.summary()["per_goal"]
+        if share is not None:
+            fam = np.array([sc.geometry.goal_index(str(f)) for f in sc.population.familiar_goals or []])
+            used_familiar = int(np.count_nonzero(res.arrival_goal == fam))
+    b, a = per[None], per[0.8]
+    balanced = abs(b["exit1"] - b["exit2"]) / n <= 0.10
+    ok = balanced and a["exit2"] > a["exit1"]
+    return [Check("NIST 3.3 affiliation", f"NIST TN 1822 verification 3.3 ({n} occupants, equidistant exits)",
+                  "exit 1 / exit 2 without affiliation; with 20 % / 80 % familiar; people using the exit they know",
+                  f"{b['exit1']} / {b['exit2']}; {a['exit1']} / {a['exit2']}; {used_familiar} of {n}",
+                  "balanced within 10 % without; exit 2 preferred with (reference implementation's reading)", ok)]
+
+
 # ----------------------------------------------------------------------------- hazard
 AEGL2_CL2_30MIN_MG_M3 = 2.8 * 70.90 / 24.45  # chlorine AEGL-2 30 min 2.8 ppm -> mg/m³ at 25 °C
 CL2_TOXIC_LOAD_EXPONENT = 2.0  # ten Berge n for chlorine (C^2 t), as used for the AEGL time scaling
@@ -568,6 +714,9 @@ ALL_CHECKS = {
     "rimea10": check_rimea10, "rimea11": check_rimea11, "rimea13": check_rimea13, "rimea14": check_rimea14,
     "rimea15": check_rimea15, "rimea16": check_rimea16, "nist51": check_nist51, "exit_balance": check_exit_balance,
     "hazard": check_hazard_avoidance,
+    "rimea12a": check_rimea12a, "rimea12c": check_rimea12c, "nist22": check_nist22, "nist27": check_nist27,
+    "nist210": check_nist210, "nist52": check_nist52, "nist29": check_nist29, "nist32": check_nist32,
+    "nist33": check_nist33,
 }
 
 
@@ -593,10 +742,13 @@ def render_markdown(checks: list[Check], extra: str = "") -> str:
              f"a={loc.strength_wall}, D={loc.range_wall_m} m, Weidmann density limit over {loc.density_radius_m} m "
              f"ahead; dt = {EvacuationParams().dt_s} s; "
              "fast-marching navigation fields. Bands from the RiMEA test texts, NIST TN 1822 and Seyfried et al. (2009).", "",
-             f"**{sum(c.passed for c in checks)} of {len(checks)} checks pass.**", "",
+             f"**{sum(c.passed for c in checks if c.applicable)} of {sum(c.applicable for c in checks)} checks pass"
+             + (f"; {sum(not c.applicable for c in checks)} not applicable" if any(not c.applicable for c in checks) else "")
+             + ".**", "",
              "| test | source | quantity | result | band | pass |", "|---|---|---|---|---|---|"]
     for c in checks:
-        lines.append(f"| {c.test} | {c.source} | {c.quantity} | {c.value} | {c.band} | {'✅' if c.passed else '❌'} |")
+        mark = "n/a" if not c.applicable else "✅" if c.passed else "❌"
+        lines.append(f"| {c.test} | {c.source} | {c.quantity} | {c.value} | {c.band} | {mark} |")
     if extra:
         lines += ["", extra]
     return "\n".join(lines) + "\n"
@@ -631,7 +783,27 @@ NOTES = """## Notes
   published relations); Purser's FED (``purser_fed_rate`` with ``threshold=1``) incapacitates next
   to the toxic probits (NIST 2.6). Doses are integrated along the path until arrival, trapezoid
   between samples, closed at the arrival time and position (at an outdoor muster point,
-  ``Goal(outdoors=True)`` as on a plant, they keep growing where the people stand).
+  ``Goal(outdoors=True)`` as on a plant, they keep growing where the people stand; in a shelter,
+  ``Goal(shelter=True, air_changes_per_h=...)``, they grow at its indoor concentration, a single
+  well-mixed zone ``dCi/dt = λ (Co − Ci)`` after Wilson 1987, tested against the closed form;
+  ``simulate_evacuation(..., exposure_until_s=...)`` integrates past the crowd's end).
+* **Social behaviour** (``BehaviourParams``, agent methods of ``Person`` applied in bulk): groups
+  (``Population.groups``) leave when their last member is ready, take the same exit, walk at their
+  slowest member's pace and wait for the rearmost (NIST 2.9); the exit a person knows
+  (``Population.familiar_goals``) counts at half its expected time (Sime 1985; NIST 3.3); a person
+  choosing an exit for the first time follows the exits of the decided people within 5 m
+  (Nilsson & Johansson 2009; NIST 3.2); people with movement disabilities are given a lower free
+  speed and a larger radius (``Population.free_speed_m_s``, ``radius_m``; NIST 2.10).
+* **NIST 2.7 is not applicable.** {NIST27}
+* **NIST 5.2 fails.** The model has no door-flow cap: the flow through a 1 m door in a thin wall
+  emerges at about 2 p/(m·s), above the IMO MSC.1/Circ.1238 design value 1.33 p/(m·s) (a
+  design figure, not a physical maximum: Seyfried et al. 2009 measured 1.6-2.0 p/(m·s) through
+  short bottlenecks). The row reports the emergent flow against the band, not widened.
+* **Test names.** The NIST tests are those of Ronchi, Kuligowski, Reneke, Peacock & Nilsson (2013),
+  "The process of verification and validation of building fire evacuation models", NIST Technical
+  Note 1822 (doi:10.6028/NIST.TN.1822); where the TN leaves a geometry open the rows follow the
+  JuPedSim web-community suite's reading (PedestrianDynamics/jupedsim-web-community,
+  ``tests/vv/test_nist.py``, ``standards/nist/MODIFICATIONS.md``), as the row says.
 * **Known limitations.** Single file is not reproduced in a 0.8 m corridor (people still walk
   abreast part of the time, see the single-file rows; a wider lane in the spacing rule,
   ``lane_half_width_m``, gives single file but lowers the 1.2 m bottleneck flow below its band).
@@ -652,11 +824,11 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", choices=sorted(ALL_CHECKS))
     a = ap.parse_args(argv)
     checks = run_all(a.only)
-    md = render_markdown(checks, NOTES)
+    md = render_markdown(checks, NOTES.replace("{NIST27}", NIST27_REASON))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(md, encoding="utf-8")
     print(md)
-    return 0 if all(c.passed for c in checks) else 1
+    return 0 if all(c.passed for c in checks if c.applicable) else 1
 
 
 if __name__ == "__main__":

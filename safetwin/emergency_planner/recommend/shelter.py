@@ -8,7 +8,8 @@ step is integrated exactly (exponential integrator), so a step ``Co`` gives
 CCPS *Guidelines for Chemical Process Quantitative Risk Analysis*, 2nd ed. 2000, indoor
 concentration with air changes; Mannan & Kilpatrick 2000, "The value of shelter-in-place as a
 method of protection in a toxic release", Process Safety Progress 19(4) — references from
-memory, check before quoting). Occupants are assumed to ventilate or leave once the cloud has
+memory, check before quoting). The step is :func:`..physics.indoor.indoor_step`, shared with the
+evacuation model's shelters. Occupants are assumed to ventilate or leave once the cloud has
 passed, i.e. when the outdoor concentration has fallen below the indoor one after its peak; the
 indoor toxic load is counted until then (or the end of the window).
 
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..physics.indoor import indoor_step
+
 __all__ = ["indoor_concentration", "exposure_end_index", "toxic_load_s"]
 
 
@@ -36,16 +39,10 @@ def indoor_concentration(times_s: np.ndarray, outdoor: np.ndarray, air_changes_p
     """
     t = np.asarray(times_s, float)
     co = np.asarray(outdoor, float)
-    lam = np.asarray(air_changes_per_h, float) / 3600.0
     ci = np.empty(co.shape)
     ci[..., 0] = c_indoor_0
     for k in range(1, t.size):
-        dt = t[k] - t[k - 1]
-        e = np.exp(-lam * dt)
-        slope = (co[..., k] - co[..., k - 1]) / dt if dt > 0 else 0.0
-        # d/dt Ci = λ (Co_{k-1} + s τ − Ci), τ ∈ [0, dt]  → exact solution at τ = dt
-        ci[..., k] = (ci[..., k - 1] * e + co[..., k - 1] * (1 - e)
-                      + slope * (dt - (1 - e) / np.where(lam > 0, lam, np.inf)))
+        ci[..., k] = indoor_step(ci[..., k - 1], co[..., k - 1], co[..., k], air_changes_per_h, float(t[k] - t[k - 1]))
     return ci
 
 
