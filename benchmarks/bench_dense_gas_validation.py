@@ -249,11 +249,14 @@ def _source_on_pad(trial: Trial, substance: Substance, slab_substance, form: str
 
 
 def slabx_prediction(trial: Trial, *, area_m2: float | None = None, averaging_time_s: float | None = None,
-                     stability: str | None = None, source_form: str | None = None) -> Prediction:
+                     stability: str | None = None, source_form: str | None = None,
+                     inv_obukhov_length_1_m: float | None = None, wind_speed_m_s: float | None = None,
+                     grid: dict[str, int] | None = None) -> Prediction:
     """slabx on the trial's own source and weather; arc maxima at the sampler height and averaging time.
-    The keywords replace the jet's area, the averaging time or the stability, or (``source_form``
-    ``"puff"`` / ``"pool"``) put the whole release on the trial's ``pad_area_m2`` as an instantaneous
-    two-phase cloud or a ground-level vapour source (diagnostic re-runs)."""
+    The keywords replace the jet's area, the averaging time, the stability (a class, or 1/L in 1/m),
+    the wind speed at the trial's wind height, or slabx's integration grid (``n_field_steps``,
+    ``substeps``, …), or (``source_form`` ``"puff"`` / ``"pool"``) put the whole release on the trial's
+    ``pad_area_m2`` as an instantaneous two-phase cloud or a ground-level vapour source (diagnostic re-runs)."""
     from slabx.core.plume import run_dispersion
     from slabx.post.concentration import concentration_field
     from slabx.submodels.atmosphere import Atmosphere
@@ -270,12 +273,15 @@ def slabx_prediction(trial: Trial, *, area_m2: float | None = None, averaging_ti
                               T_boil=deck["boiling_point_k"], rho_liquid=deck["liquid_density_kg_m3"],
                               sat_B=deck["saturation_b_k"], sat_C=deck["saturation_c_k"]))
     met = trial.weather
-    if stability is not None:
+    if inv_obukhov_length_1_m is not None:
+        stab: dict[str, object] = {"inv_L": inv_obukhov_length_1_m}
+    elif stability is not None:
         stab = {"stability": stability}
     else:
         stab = ({"inv_L": 1.0 / float(met["obukhov_length_m"])} if "obukhov_length_m" in met
                 else {"stability": str(met["stability"])})
-    atm = Atmosphere(u_ref=float(met["wind_speed_m_s"]), z_ref=float(met["wind_height_m"]), T=float(met["temperature_k"]),
+    u_ref = float(met["wind_speed_m_s"]) if wind_speed_m_s is None else wind_speed_m_s
+    atm = Atmosphere(u_ref=u_ref, z_ref=float(met["wind_height_m"]), T=float(met["temperature_k"]),
                      rh=100.0 * float(met.get("relative_humidity", 0.5)), z0=float(met["roughness_m"]),
                      p=float(met["pressure_pa"]), **stab)
     t_avg = trial.averaging_time_s if averaging_time_s is None else averaging_time_s
@@ -285,7 +291,7 @@ def slabx_prediction(trial: Trial, *, area_m2: float | None = None, averaging_ti
         source = (slabx_source(trial, sub, slab_sub, area_m2=area_m2) if source_form is None
                   else _source_on_pad(trial, sub, slab_sub, source_form))
         traj, _ = run_dispersion(source, atm, LegacyThermo(slab_sub), water_backend(),
-                                 x_max=1.05 * float(trial.x_m.max()))
+                                 x_max=1.05 * float(trial.x_m.max()), **(grid or {}))
         conc = concentration_field(traj, atm, z=trial.receptor_height_m, t_avg=t_avg,
                                    t_release=release_duration_s(trial))
     cpu = time.process_time() - t0
@@ -294,6 +300,146 @@ def slabx_prediction(trial: Trial, *, area_m2: float | None = None, averaging_ti
     half_width = np.interp(trial.x_m, np.asarray(conc.x)[order], np.asarray(conc.B_c)[order])
     return Prediction("slabx", volume_fraction * trial.air_density_of(sub), cpu, half_width_m=half_width)
 
+
+# ----------------------------------------------------------------------------------------------
+# an independent method: Britter & McQuaid's instantaneous-release correlation
+# ----------------------------------------------------------------------------------------------
+BM_LEVELS = np.array([0.10, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001])
+"""Cm/C0 of Britter & McQuaid's (1988) workbook curves (Figs 4.3, 4.4), as piecewise-linear fits of
+beta against alpha in CCPS (1999) Guidelines for Consequence Analysis, section 2.3.2."""
+BM_FITS: dict[str, tuple[tuple[tuple[float, ...], tuple[tuple[float, float], ...]], ...]] = {
+    # per level: the alpha breakpoints and (slope, intercept) of beta on each segment
+    "instantaneous": (
+        ((-0.44, 0.43), ((0.0, 0.70), (0.26, 0.81), (0.0, 0.93))),
+        ((-0.56, 0.31), ((0.0, 0.85), (0.26, 1.00), (-0.12, 1.12))),
+        ((-0.66, 0.32), ((0.0, 0.95), (0.36, 1.19), (-0.26, 1.38))),
+        ((-0.71, 0.37), ((0.0, 1.15), (0.34, 1.39), (-0.38, 1.66))),
+        ((-0.52, 0.24), ((0.0, 1.48), (0.26, 1.62), (-0.30, 1.75))),
+        ((0.27,), ((0.0, 1.83), (-0.32, 1.92))),
+        ((-0.10,), ((0.0, 2.075), (-0.27, 2.05))),
+    ),
+    "continuous": (  # no 0.001 curve
+        ((-0.55, -0.14), ((0.0, 1.75), (0.24, 1.88), (-0.50, 1.78))),
+        ((-0.68, -0.29, -0.18), ((0.0, 1.92), (0.36, 2.16), (0.0, 2.06), (-0.56, 1.96))),
+        ((-0.69, -0.31, -0.16), ((0.0, 2.08), (0.45, 2.39), (0.0, 2.25), (-0.54, 2.16))),
+        ((-0.70, -0.29, -0.20), ((0.0, 2.25), (0.49, 2.59), (0.0, 2.45), (-0.52, 2.35))),
+        ((-0.67, -0.28, -0.15), ((0.0, 2.40), (0.59, 2.80), (0.0, 2.63), (-0.48, 2.56))),
+        ((-0.69, -0.25, -0.13), ((0.0, 2.60), (0.39, 2.87), (0.0, 2.77), (-0.50, 2.71))),
+    ),
+}
+BM_INSTANTANEOUS_LIMIT = 0.6
+BM_CONTINUOUS_LIMIT = 2.5
+"""A release is instantaneous at distance x when u·T/x ≤ 0.6 and continuous when u·T/x ≥ 2.5
+(Britter & McQuaid 1988); in between neither set of curves applies."""
+CP_AIR_J_KG_K = 1005.0
+M_AIR_KG_MOL = 0.028964
+
+
+def _bm_beta(kind: str, alpha: float) -> np.ndarray:
+    """beta = log10(x') at each level of :data:`BM_LEVELS` (as many as ``kind`` has) for ``alpha``
+    (held at 1 above the curves' range)."""
+    a = min(alpha, 1.0)
+    out = []
+    for breaks, segments in BM_FITS[kind]:
+        slope, intercept = segments[int(np.searchsorted(np.asarray(breaks), a, side="left"))]
+        out.append(slope * a + intercept)
+    return np.array(out)
+
+
+@dataclass(frozen=True)
+class BMSource:
+    """The initial cloud a correlation sees: volume V0 (m³), density (kg/m³), temperature (K) and the
+    volume fraction of released material in it (1 for pure vapour)."""
+
+    label: str
+    volume_m3: float
+    density_kg_m3: float
+    temperature_k: float
+    volume_fraction: float
+
+
+def bm_sources(trial: Trial) -> list[BMSource]:
+    """Two conventions for the initial cloud of a flashing release of ``mass_kg`` (rate × duration if not
+    given): (1) all of it as vapour at the boiling point (the droplets ignored; the only one for an area
+    source of cold vapour); (2) the flashed mixture diluted adiabatically with ambient air
+    until the last droplet evaporates (the HSE equivalent-source construction of the Jack Rabbit III
+    working group, here with SafeTwin's properties): energy ``m_a·cp_a·(T_a − T) = L·ΔH_v + cp_v·(T − T_b)``
+    per kg released and saturation ``x = p_sat(T)/p``, solved for T by bisection."""
+    sub = get_substance(trial.substance)
+    met = trial.weather
+    p, ta = float(met["pressure_pa"]), float(met["temperature_k"])
+    mass = float(trial.release.get("mass_kg", float(trial.release["discharge_rate_kg_s"]) * release_duration_s(trial)))
+    from safetwin.emergency_planner.physics.source_terms import flash_fraction
+
+    tb = sub.boiling_point_k
+    rho_v = p * sub.molar_mass_kg_mol / (R_GAS * tb)
+    pure = BMSource("vapour at the boiling point", mass / rho_v, rho_v, tb, 1.0)
+    if "area_m2" in trial.release:  # cold vapour from an area: no droplets to evaporate
+        return [pure]
+    liquid = 1.0 - flash_fraction(sub, storage_temperature_k(trial, sub))
+
+    def excess(t: float) -> float:  # mole fraction from the energy balance minus the saturation one
+        air = (liquid * sub.heat_of_vaporization_j_kg + sub.vapour_heat_capacity_j_kg_k * (t - tb)) / (CP_AIR_J_KG_K * (ta - t))
+        x = (1.0 / sub.molar_mass_kg_mol) / (1.0 / sub.molar_mass_kg_mol + air / M_AIR_KG_MOL)
+        return x - float(sub.vapour_pressure_pa(t)) / p
+
+    lo, hi = tb - 80.0, tb + 1.0  # excess(lo) > 0 (saturation tiny), excess(hi) < 0 (x < 1 < p_sat/p)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    t_mix = 0.5 * (lo + hi)
+    x_mix = float(sub.vapour_pressure_pa(t_mix)) / p
+    m_mix = x_mix * sub.molar_mass_kg_mol + (1.0 - x_mix) * M_AIR_KG_MOL
+    rho_mix = p * m_mix / (R_GAS * t_mix)
+    mass_mix = mass / (x_mix * sub.molar_mass_kg_mol / m_mix)  # released mass / its mass fraction
+    mixed = BMSource(f"adiabatic mixture ({100 * x_mix:.0f} % at {t_mix:.0f} K)", mass_mix / rho_mix, rho_mix, t_mix, x_mix)
+    return [pure, mixed]
+
+
+def britter_mcquaid_prediction(trial: Trial, source: BMSource) -> Prediction:
+    """Arc maxima (kg/m³ at the trial's air T and p) from Britter & McQuaid's curves: instantaneous
+    (x' = x/V0^(1/3), alpha = ½·log10(g0'·V0^(1/3)/u10²)) where u10·T/x ≤ 0.6, continuous (x' = x/√(q0/u10),
+    q0 = V0/T, alpha = 0.2·log10(g0'²·q0/u10⁵)) where u10·T/x ≥ 2.5; log Cm/C0 linear in beta between the
+    curves, the workbook's near-field forms before the first; the wind at 10 m; the non-isothermal
+    correction ``c = C*/(C* + (1 − C*)·T0/Ta)`` (volumes add for ideal gases of equal molar heat
+    capacity). NaN between the two regimes and beyond the last curve (passive there: outside the
+    correlation). g0' is the initial cloud's reduced gravity; a cloud lighter than air gives all NaN."""
+    from safetwin.emergency_planner.physics.consequence import Weather
+
+    met = trial.weather
+    ta, p = float(met["temperature_k"]), float(met["pressure_pa"])
+    weather = Weather(float(met["wind_speed_m_s"]), 270.0, met.get("stability"), wind_height_m=float(met["wind_height_m"]),
+                      temperature_k=ta, roughness_m=float(met["roughness_m"]), pressure_pa=p,
+                      obukhov_length_m=float(met["obukhov_length_m"]) if "obukhov_length_m" in met else None)
+    u10 = weather.wind_speed_at(10.0)
+    duration = release_duration_s(trial)
+    rho_a = p * M_AIR_KG_MOL / (R_GAS * ta)
+    g0 = 9.81 * (source.density_kg_m3 - rho_a) / rho_a
+    sub = get_substance(trial.substance)
+    star = np.full(trial.x_m.shape, np.nan)
+    if g0 <= 0.0:
+        return Prediction(f"britter_mcquaid: {source.label}, lighter than air", star, 0.0)
+    passage = u10 * duration / trial.x_m
+    labels = []
+    for kind, where in (("instantaneous", passage <= BM_INSTANTANEOUS_LIMIT), ("continuous", passage >= BM_CONTINUOUS_LIMIT)):
+        if not where.any():
+            continue
+        if kind == "instantaneous":
+            length = source.volume_m3 ** (1.0 / 3.0)
+            alpha = 0.5 * math.log10(g0 * length / u10**2)
+        else:
+            q0 = source.volume_m3 / duration
+            length = math.sqrt(q0 / u10)
+            alpha = 0.2 * math.log10(g0**2 * q0 / u10**5)
+        xs = trial.x_m[where] / length
+        levels = _bm_beta(kind, alpha)
+        c = np.exp(np.interp(np.log10(xs), levels, np.log(BM_LEVELS[:levels.size]), right=np.nan))
+        near = np.log10(xs) < levels[0]
+        c[near] = (3.24 / (3.24 + xs**2) if kind == "instantaneous" else 306.0 / (306.0 + xs**2))[near]
+        star[where] = c
+        labels.append(f"{kind} alpha {alpha:.2f}")
+    vf = source.volume_fraction * star / (star + (1.0 - star) * source.temperature_k / ta)
+    return Prediction(f"britter_mcquaid: {source.label}; {', '.join(labels)}", vf * trial.air_density_of(sub), 0.0)
 
 # ----------------------------------------------------------------------------------------------
 # scoring and report
@@ -434,6 +580,28 @@ def diagnostics(results: list[TrialResult]) -> str:
             lines.append(f"  horizontal jet (as run)         : {_ratios(jr.predictions['slabx'], t)}")
             for form, what in (("puff", "9.1 t puff of flashed mixture"), ("pool", "cold vapour from the pad area")):
                 lines.append(f"  {what:<32}: {_ratios(slabx_prediction(t, source_form=form), t)}")
+        lines.append(f"\n7. {t.name}: slabx's integration grid (numerical convergence; defaults n_field_steps 40, substeps 3):")
+        for grid in ({"n_field_steps": 160, "substeps": 8}, {"n_field_steps": 640, "substeps": 3},
+                     {"n_field_steps": 640, "substeps": 16}, {"n_puff_steps": 320}):
+            label = ", ".join(f"{k} {v}" for k, v in grid.items())
+            lines.append(f"  {label:<32}: {_ratios(slabx_prediction(t, grid=grid), t)}")
+        lines.append(f"\n8. {t.name}: slabx under stable to very stable surface layers (1/L in 1/m; NOT the trial's "
+                     "recorded conditions, which were not available here):")
+        for u in (2.0, 1.5):
+            for inv_l in (0.02, 0.1, 0.5):
+                q = slabx_prediction(t, inv_obukhov_length_1_m=inv_l, wind_speed_m_s=u)
+                mg = evaluation_scores(t.observed_kg_m3, q.predicted_kg_m3).mg
+                lines.append(f"  u {u:.1f} m/s, 1/L {inv_l:4.2f}: {_ratios(q, t)}   MG {mg:.2f}")
+    lines.append("\n9. An independent method: Britter & McQuaid's workbook curves (fitted to field and wind-tunnel "
+                 "trials; no SLAB in them) on each trial's mass or rate and weather, for two initial clouds; ratios "
+                 "predicted/observed ('nan': between the instantaneous and continuous regimes, beyond the last "
+                 "curve, or a cloud lighter than air):")
+    for r in results:
+        t = r.trial
+        for src in bm_sources(t):
+            q = britter_mcquaid_prediction(t, src)
+            lines.append(f"  {t.trial_set:<16} {_ratios(q, t):<36} {q.model.removeprefix('britter_mcquaid: ')} "
+                         f"(V0 {src.volume_m3:.0f} m3, {src.density_kg_m3:.2f} kg/m3)")
     return "\n".join(lines)
 
 
