@@ -44,7 +44,7 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -602,6 +602,15 @@ def diagnostics(results: list[TrialResult]) -> str:
             q = britter_mcquaid_prediction(t, src)
             lines.append(f"  {t.trial_set:<16} {_ratios(q, t):<36} {q.model.removeprefix('britter_mcquaid: ')} "
                          f"(V0 {src.volume_m3:.0f} m3, {src.density_kg_m3:.2f} kg/m3)")
+    lines.append("\n10. The sampler height (slabx ratios and MG; the files' heights are transcribed, unverified; a dense "
+                 "cloud a metre deep puts a sensor at 1-2 m above most of it):")
+    for r in results:
+        t = r.trial
+        for z in (0.0, 0.5, 1.0, 1.5):
+            q = slabx_prediction(replace(t, receptor_height_m=z))
+            mg = evaluation_scores(t.observed_kg_m3, q.predicted_kg_m3).mg
+            mark = "  (as in the file)" if z == t.receptor_height_m else ""
+            lines.append(f"  {t.trial_set:<16} z {z:3.1f} m: {_ratios(q, t):<36} MG {mg:5.2f}{mark}")
     return "\n".join(lines)
 
 
