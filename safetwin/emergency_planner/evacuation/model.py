@@ -45,6 +45,8 @@ __all__ = ["EvacuationModel", "Person", "ExitClosure", "Blockage", "STATES",
            "WORKING", "ALERTED", "MOVING", "SHELTERING", "ARRIVED", "INCAPACITATED"]
 
 WORKING, ALERTED, MOVING, SHELTERING, ARRIVED, INCAPACITATED = range(6)
+#: re-sort the people by cell (cache locality of the locomotion kernel) every this many steps
+_SORT_EVERY = 20
 STATES = ("working", "alerted", "moving", "sheltering", "arrived", "incapacitated")
 
 
@@ -338,6 +340,7 @@ class EvacuationModel(mesa.Model):
         self._cell_start = np.full(self.ncx * self.ncy, -1, np.int64)
         self._cell_count = np.zeros(self.ncx * self.ncy, np.int64)
         self._cell_items = np.empty(n, np.int64)
+        self._order = np.arange(n, dtype=np.int64)  # people sorted by cell, refreshed every _SORT_EVERY steps
         # --- the Mesa agents, in a Mesa continuous space holding the positions -------------------
         self.space = ContinuousSpace([[x0, x1], [y0, y1]], torus=False, random=self.random, n_agents=max(n, 1))
         self.people: list[Person] = [Person(self, k, self.ids[k]) for k in range(n)]
@@ -681,8 +684,10 @@ class EvacuationModel(mesa.Model):
         n_active = int(np.count_nonzero(in_phys))
         if mobile.any():
             numba.set_num_threads(self._threads(n_active))
+            if self.steps % _SORT_EVERY == 0:
+                K.sort_by_cell(self._cell_of, self._order)
             K.build_cell_list(self.pos, in_phys, self.cx0, self.cy0, self.cw, self.ch, self.ncx, self.ncy,
-                              self._cell_of, self._cell_start, self._cell_count, self._cell_items)
+                              self._cell_of, self._cell_start, self._cell_count, self._cell_items, self._order)
             loc = self.params.locomotion
             w = self.walls
             r = self.raster
@@ -700,7 +705,7 @@ class EvacuationModel(mesa.Model):
                         loc.strength_counterflow, loc.range_counterflow_m, loc.lane_half_width_m,
                         loc.density_radius_m, loc.density_gamma_m2, loc.jam_density_per_m2, loc.density_min_fraction, dt,
                         r.goal_id, self._goal_available() & self.goal_sink, self._arrival_target(), r.zone_factor,
-                        self._newpos, self.speed, self._newhead, self._arr_goal)
+                        self._order, self._newpos, self.speed, self._newhead, self._arr_goal)
             if len(self._line_arr):
                 self._record_crossings(mobile)
             np.copyto(self.pos, self._newpos)
