@@ -153,8 +153,17 @@ def run_demo(*, plant_path: Path | None = None, port: int | None = None, duratio
     else:
         from safetwin.ui import mount_ui
 
-        ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge,
-                          chromium=str(settings.chromium) if settings.chromium else None)
+        ui_kwargs: dict[str, Any] = {"chromium": str(settings.chromium) if settings.chromium else None}
+        if settings.basemap_tiles_dir is not None:
+            try:
+                from safetwin.ui.basemap import XYZTiles
+
+                tiles = XYZTiles(settings.basemap_tiles_dir)
+                ui_kwargs["basemap_tiles_dir"] = tiles.folder
+                say(f"basemap: {tiles.folder} (zoom {tiles.zooms[0]}…{tiles.zooms[-1]}) beneath the engineer's map")
+            except ValueError as exc:     # a wrong folder leaves the map without tiles, the server runs
+                say(f"basemap: off — {exc}")
+        ui_ctx = mount_ui(api, state, workflows=workflows, bridge=bridge, **ui_kwargs)
     monitor, live_note = start_live_mode(state, api, bridge, settings.live_wind, ui_ctx, notifier=notifier, site=site)
     say(f"live incident mode: {live_note}")
     server = uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=port, log_level="warning",

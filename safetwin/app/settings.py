@@ -126,6 +126,9 @@ class Settings(BaseSettings, WorkflowSettings):
                            "station measures: `speed m/s,from deg,Pasquill class`")
     log_level: str = Field(default="INFO", description="log level (DEBUG, INFO, WARNING …)")
     log_json: bool = Field(default=False, description="structured JSON logs instead of console lines")
+    basemap_tiles_dir: Path | None = Field(default=None, description="folder of XYZ tiles `{z}/{x}/{y}.png` (Web "
+                                           "Mercator, e.g. from `safetwin basemap tiles`) on this machine, drawn "
+                                           "beneath the engineer's map (none: no basemap)")
     chromium: Path | None = Field(default=None, description="Chromium executable printing PDF reports "
                                   "(default: /usr/bin/chromium, else `chromium` on PATH)")
 

@@ -108,6 +108,11 @@ def threat_summary_html(result: Any, lang: str) -> str:
             f"<th>{t('threshold')}</th><th>{t('reach')}</th><th>{t('area_m2')}</th></tr>{''.join(rows)}</table></div>")
 
 
+def basemap_url(ctx: UIContext) -> str:
+    """The URL template of the local basemap tiles (served by ``mount_ui``, behind the login)."""
+    return ctx.prefix + "/basemap/{Z}/{X}/{Y}.png"
+
+
 def qra_contours_for(ctx: UIContext) -> dict | None:
     """The contours shared by all engineer sessions: computed earlier, or read from ``qra_dir``."""
     contours = ctx.extra.get("qra_contours")
@@ -145,10 +150,12 @@ class EngineerView:
                                             css_classes=["qra-compute"])
         self.qra_button.on_click(self._on_qra)
         self.qra_legend = pn.pane.HTML("", width=260, css_classes=["qra-legend"])
-        self.layer_toggle = pn.widgets.CheckBoxGroup(
-            name=t("layers"), value=["plant", "register", "consequence", "qra"],
-            options={t("layer_plant"): "plant", t("layer_register"): "register", t("layer_consequence"): "consequence",
-                     t("layer_qra"): "qra"})
+        options = {t("layer_plant"): "plant", t("layer_register"): "register", t("layer_consequence"): "consequence",
+                   t("layer_qra"): "qra"}
+        self.basemap = ctx.extra.get("basemap")   # a PlantBasemap when the server has basemap tiles
+        if self.basemap is not None:
+            options[t("layer_basemap")] = "basemap"
+        self.layer_toggle = pn.widgets.CheckBoxGroup(name=t("layers"), value=list(options.values()), options=options)
         self.layer_toggle.param.watch(self._on_layers, "value")
         self.download = pn.widgets.FileDownload(callback=self._geojson, filename=f"{plant.id}-risk-zones.geojson",
                                                 label=t("download_geojson"), button_type="success", width=220)
@@ -183,7 +190,9 @@ class EngineerView:
         release = getattr(self.result, "release", None)
         fig, self.layers = risk_figure(self.ctx.plant, self._features, self.lang, width=740, height=560, qra=qra,
                                        source_xy=(release.x_m, release.y_m) if release is not None else None,
-                                       receptors=offsite_receptors(self.ctx.plant))
+                                       receptors=offsite_receptors(self.ctx.plant),
+                                       basemap_url=basemap_url(self.ctx) if self.basemap is not None else None,
+                                       basemap_attribution=getattr(self.basemap, "attribution", ""))
         self._qra_legend(qra)
         self.summary.object = threat_summary_html(self.result, self.lang)
         for name in ("register", "consequence", "qra"):

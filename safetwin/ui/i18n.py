@@ -121,6 +121,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "layer_register": ("Risk register units", "风险分级单元"),
     "layer_consequence": ("Consequence zones", "后果影响区"),
     "layer_qra": ("Individual risk contours", "个人风险等值线"),
+    "layer_basemap": ("Basemap (local tiles)", "底图（本地瓦片）"),
     "qra_legend": ("Individual risk contours (QRA)", "个人风险等值线（QRA）"),
     "qra_compute": ("Risk contours (coarse QRA)", "计算风险等值线（粗网格 QRA）"),
     "qra_none": ("No QRA result loaded", "未加载 QRA 结果"),

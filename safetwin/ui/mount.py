@@ -12,13 +12,15 @@ Example::
 Routes (``prefix`` defaults to ``/ui``): ``/ui/login`` (public), ``/ui/control-room``,
 ``/ui/planner``, ``/ui/engineer``, ``/ui/manager``, ``/ui/plant-check``, ``/ui/field`` (the phone page of
 field work, :mod:`.field`), ``/ui/manager/report.html`` and
-``/ui/manager/report.pdf`` (report downloads), ``/ui/logout``. The planner's runs go to one worker
+``/ui/manager/report.pdf`` (report downloads), ``/ui/basemap/{z}/{x}/{y}.png`` (local basemap tiles,
+:mod:`.basemap`), ``/ui/logout``. The planner's runs go to one worker
 process shared by its sessions (``ctx.extra["planner_runs"]``, :class:`~.planner_runs.PlannerRuns`).
 """
 from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -60,7 +62,7 @@ def bridge_hooks(bridge: Any | None) -> dict[str, Any]:
 def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, bridge: Any | None = None,
              source: SnapshotSource | None = None, prefix: str = "/ui", expected_shift: str | None = "day",
              websocket_origin: list[str] | None = None, qra_dir: str | None = None,
-             chromium: str | None = None) -> UIContext:
+             chromium: str | None = None, basemap_tiles_dir: str | Path | None = None) -> UIContext:
     """Mount the control-room, planner, engineer and manager pages on ``app`` behind its login.
 
     Args:
@@ -77,6 +79,13 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
         qra_dir: a ``run_qra`` output folder; the engineer page draws its risk contours
             (``risk_contours_local.geojson``). The page's "compute" button writes its coarse QRA there.
         chromium: the Chromium executable printing PDF reports (default: found on the machine).
+        basemap_tiles_dir: a folder of XYZ tiles ``{z}/{x}/{y}.png`` (Web Mercator) on this machine;
+            the engineer's map draws them beneath its zones, reprojected to the plant's frame and
+            served at ``{prefix}/basemap/{z}/{x}/{y}.png`` behind the login (:mod:`.basemap`).
+            None: no basemap (that route answers 404).
+
+    Raises:
+        ValueError: ``basemap_tiles_dir`` is not a folder of XYZ tiles.
 
     Returns:
         The :class:`UIContext`; ``ctx.source.set_incident(result, routes=...)`` shows a
@@ -98,6 +107,11 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
     ctx = UIContext(source=source, app=app, workflows=workflows, prefix=prefix)
     if qra_dir is not None:
         ctx.extra["qra_dir"] = str(qra_dir)
+    if basemap_tiles_dir is not None:
+        from .basemap import PlantBasemap
+
+        ctx.extra["basemap"] = PlantBasemap(ctx.plant, basemap_tiles_dir)
+    ctx.extra["basemap_rejected"] = 0
     planner_runs_for(ctx)  # planner: the shared run manager (its worker process starts on first use)
     ttl_min = getattr(app.state, "auth_settings", None)
     max_age = int(getattr(ttl_min, "jwt_ttl_min", 60.0) * 60)
@@ -178,6 +192,19 @@ def mount_ui(app: FastAPI, state: TwinState, *, workflows: Any | None = None, br
                             headers={"Content-Disposition": name})
         except RuntimeError as exc:
             raise HTTPException(503, str(exc)) from None
+
+    @app.get(prefix + "/basemap/{z}/{x}/{y}.png", include_in_schema=False)
+    def ui_basemap_tile(z: int, x: int, y: int) -> Response:
+        """One tile of the local basemap grid (PNG); 404 without a basemap or outside the grid."""
+        basemap = ctx.extra.get("basemap")
+        if basemap is None:
+            raise HTTPException(404, "no basemap: set basemap_tiles_dir (SAFETWIN_BASEMAP_TILES_DIR)")
+        try:
+            png = basemap.png(z, x, y)
+        except ValueError as exc:
+            ctx.extra["basemap_rejected"] += 1
+            raise HTTPException(404, str(exc)) from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     pages = {
         f"{prefix}/control-room": lambda: control_room_page(ctx),

@@ -207,7 +207,8 @@ def ring_radii(reach_m: float, n: int = 4) -> list[float]:
 def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 860,
                 height: int = 600, qra: dict[float, BaseGeometry] | None = None,
                 source_xy: tuple[float, float] | None = None,
-                receptors: list[dict[str, Any]] | None = None) -> tuple[Any, dict[str, list]]:
+                receptors: list[dict[str, Any]] | None = None, basemap_url: str | None = None,
+                basemap_attribution: str = "") -> tuple[Any, dict[str, list]]:
     """The map and its layers (name → renderers): ``plant``, ``register``, ``consequence``, ``qra``,
     ``surroundings``.
 
@@ -217,7 +218,9 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
     frame, ``QraResult.contours``), drawn under the zones with one legend entry per level.
     ``source_xy``: the release point (m); distance rings are drawn around it. ``receptors``: off-site
     receptors (id, name, polygon in the plant frame) drawn with the plant's surroundings. The view
-    fits the plant and the zones (reset returns to it); a scale bar shows distances.
+    fits the plant and the zones (reset returns to it); a scale bar shows distances. ``basemap_url``:
+    tiles of the local grid of :mod:`.basemap` (``{Z}/{X}/{Y}``), drawn beneath everything as the
+    ``basemap`` layer (the site's ground is then see-through); without it the map has no tiles.
     """
     from bokeh.models import ScaleBar
 
@@ -235,6 +238,10 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
     fig.add_layout(ScaleBar(range=fig.x_range, unit="m", location="bottom_left", name="scale-bar",
                             background_fill_alpha=0.8))
     layers: dict[str, list] = {"plant": [], "register": [], "consequence": [], "qra": [], "surroundings": []}
+    if basemap_url:
+        from .basemap import tile_source
+
+        layers["basemap"] = [fig.add_tile(tile_source(basemap_url, basemap_attribution), name="basemap")]
     for s_feat in plant.surroundings.values():
         g = s_feat.geometry
         if g.geom_type in ("Polygon", "MultiPolygon"):
@@ -264,7 +271,8 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
             layers["plant"].append(r)
         return r
 
-    plan([plant.boundary], fill_color="#e8eddf", line_color="#607d8b", line_width=1.5)
+    plan([plant.boundary], fill_color="#e8eddf", fill_alpha=0.3 if basemap_url else 1.0, line_color="#607d8b",
+         line_width=1.5)
     plan([a.geometry for a in plant.areas.values()], fill_alpha=0, line_color="#90a4ae", line_dash="dashed")
     roads = plan([r.geometry.buffer(r.width_m / 2, cap_style="flat") for r in plant.roads.values()],
                  fill_color="#9e9e9e", line_alpha=0)

@@ -9,6 +9,7 @@ Examples::
     safetwin scenario run chlorine_drum_leak_wind_shift --out var/scenarios/cl2
     safetwin bridge broker --port 18830
     safetwin audit verify              # the keyed audit trail of the configured store
+    safetwin basemap tiles site.png --crs EPSG:32650 --out var/basemap   # offline basemap tiles
 
 ``python -m safetwin …`` runs the same command. Each group imports its models only when one of
 its commands runs, so ``safetwin --help`` stays fast.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import typer
 
-from . import audit, bridge, consequence, drill, evacuate, plant, qra, scenario
+from . import audit, basemap, bridge, consequence, drill, evacuate, plant, qra, scenario
 from .demo import demo as demo_command
 
 __all__ = ["app"]
@@ -33,3 +34,4 @@ app.add_typer(evacuate.app, name="evacuate", help="Evacuate a plant's people wit
 app.add_typer(qra.app, name="qra", help="Quantitative risk assessment: individual and societal risk, contours.")
 app.add_typer(drill.app, name="drill", help="Drill evaluation (HTML/PDF report), drill plan and calendar.")
 app.add_typer(audit.app, name="audit", help="The keyed audit trail: verify it, export its evidence.")
+app.add_typer(basemap.app, name="basemap", help="Basemap tiles for the engineer's map, from a local raster.")
