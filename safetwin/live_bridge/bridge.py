@@ -97,6 +97,10 @@ class BridgeConfig:
     #: carries alarm transitions out at QoS 0 (``twin/live/alarm``). None: on with ``fallbacks``
     live_lane: bool | None = None
     live_lane_after_s: float = 1.0
+    #: seconds after a lost connection (a broker node lost) when the retained alarm records are
+    #: published again, past a cluster's leader elections (NATS: 4-9 s, plus its 4 s store
+    #: timeout), in case the cluster acknowledged a record it could not retain; None: never
+    alarm_heal_s: float | None = 15.0
     #: Sparkplug B host id (``spBv1.0/STATE/{id}``; default ``safetwin-{site}``); the bridge is a
     #: Sparkplug host when the plant maps sensors to Sparkplug metrics (``sensors[].sparkplug``)
     sparkplug_host_id: str | None = None
@@ -145,6 +149,8 @@ class LiveBridge:
         self._periodic = Worker("safetwin-bridge-periodic", self._periodic_pass, every_s=cfg.publish_period_s,
                                 logger=log)
         self._stop = self._periodic.stop_event
+        self._disconnects_seen = 0
+        self._heal_at: float | None = None
         self.restored_alarms = 0
         self.rebuild_report: RebuildReport | None = None
         #: key of the HMAC over this site's retained alarm records (one per site, in the store)
@@ -540,6 +546,24 @@ class LiveBridge:
             self.publish_people()
         finally:
             self._check_indexer()
+            self._heal_alarms()
+
+    def _heal_alarms(self) -> None:
+        """Publish the retained alarm records again ``alarm_heal_s`` after the last lost
+        connection of the bridge (inbound, outbound or live lane), once per loss."""
+        heal_s = self.config.alarm_heal_s
+        if heal_s is None or self.publisher is None:
+            return
+        lost = sum(c.disconnects for c in (self.inbound, self.out, self.lane) if c is not None)
+        now = time.monotonic()
+        if lost != self._disconnects_seen:
+            self._disconnects_seen = lost
+            self._heal_at = now + heal_s
+        elif self._heal_at is not None and now >= self._heal_at:
+            self._heal_at = None
+            n = self.publisher.republish_alarms()
+            if n:
+                log.info("published %d retained alarm records again after a lost broker connection", n)
 
     def _check_indexer(self) -> None:
         """Restart the log indexer process if it died (the log keeps every record meanwhile)."""

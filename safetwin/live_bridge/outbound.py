@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import queue
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -140,8 +141,15 @@ class Publisher:
         self.signing_key = signing_key
         #: the bridge's live lane (clusters): alarm transitions also go out on it at QoS 0
         self.live: MqttConnection | None = None
+        #: with a live lane, also send each alarm record on its topic at QoS 0, not retained
+        self.live_records = True
         self._last: dict[str, bytes] = {}
         self.published = 0
+        #: the last retained alarm record sent per topic (b"": cleared), for :meth:`republish_alarms`
+        self._alarm_records: dict[str, bytes] = {}
+        #: alarm records published again by :meth:`republish_alarms`
+        self.republished = 0
+        self._alarm_lock = threading.Lock()
         #: the retained muster status found at start (a previous run's); an empty status (pob 0)
         #: never replaces one that counted people
         self.retained_muster: dict[str, Any] | None = None
@@ -150,17 +158,39 @@ class Publisher:
     def alarms(self, recs: list[AlarmRecord]) -> None:
         """Publish transitions: the event stream, and the retained state (cleared when NORMAL),
         signed when the publisher has a key."""
-        for rec in recs:
-            doc = alarm_payload(rec)
-            body = encode(sign_alarm(doc, self.signing_key) if self.signing_key else doc)
-            if self.live is not None:       # first: nothing of the broker's storage on its way
-                # through the lane, or through this connection while the lane reconnects
-                live = self.live if self.live.connected.is_set() else self.conn
-                live.publish(self.topics.live_alarm(), body, qos=0)
-            self.conn.publish(self.topics.alarm_events(), body, qos=1)
-            retained = b"" if rec.state is AlarmState.NORMAL else body
-            self.conn.publish(self.topics.alarm(rec.alarm_id), retained, qos=1, retain=True)
-            self.published += 2
+        with self._alarm_lock:
+            for rec in recs:
+                doc = alarm_payload(rec)
+                body = encode(sign_alarm(doc, self.signing_key) if self.signing_key else doc)
+                topic = self.topics.alarm(rec.alarm_id)
+                retained = b"" if rec.state is AlarmState.NORMAL else body
+                if self.live is not None:       # first: nothing of the broker's storage on its way
+                    # through the lane, or through this connection while the lane reconnects: the
+                    # live feed, and a live (QoS 0, not retained) copy of the record on its own
+                    # topic, which a cluster node passes on to the subscribers at once (QoS 1
+                    # delivery and the retained store wait for JetStream, docs/cluster.md)
+                    live = self.live if self.live.connected.is_set() else self.conn
+                    live.publish(self.topics.live_alarm(), body, qos=0)
+                    if self.live_records:
+                        live.publish(topic, retained, qos=0)
+                self.conn.publish(self.topics.alarm_events(), body, qos=1)
+                self.conn.publish(topic, retained, qos=1, retain=True)
+                self._alarm_records[topic] = retained
+                self.published += 2
+
+    def republish_alarms(self) -> int:
+        """Publish the last retained record of every alarm sent so far again (QoS 1, retained);
+        returns how many. After a cluster node loss: NATS 2.9 acknowledges a retained QoS 1
+        PUBLISH even when storing it as retained failed (its retained stream had no leader for
+        4 s), so the bridge writes its alarm state again once the cluster has elected new
+        leaders."""
+        with self._alarm_lock:
+            for topic, body in self._alarm_records.items():
+                self.conn.publish(topic, body, qos=1, retain=True)
+            n = len(self._alarm_records)
+            self.republished += n
+            self.published += n
+        return n
 
     def receipts(self, receipts: list[tuple[str, int, int]]) -> None:
         """Tell each gateway which of its batches (boot, seq) are durable in history: one QoS 1

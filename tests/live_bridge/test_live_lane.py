@@ -45,3 +45,40 @@ def test_live_lane_feeds_alarms_while_the_durable_session_is_silent(small_plant,
             assert bridge.stats()["live_lane_used"] == 1
         finally:
             feed.stop(0)
+
+
+def test_alarm_record_goes_out_live_then_retained_and_is_healed(small_plant, bridge_config, broker, pub):
+    """With a live lane each alarm record is sent twice on its own topic: a live copy at QoS 0
+    (not retained: a cluster node passes it on before JetStream is involved) and the retained
+    record at QoS 1; after a lost connection the retained records are published again."""
+    cfg = replace(bridge_config, fallbacks=(broker,), alarm_heal_s=0.0)
+    got: list[tuple[int, bytes]] = []
+    with LiveBridge(small_plant, cfg) as bridge:
+        bridge._periodic.stop()        # the heal pass is driven by hand below
+        watcher = MqttConnection("rec-" + uuid.uuid4().hex[:6], *broker, persistent=False,
+                                 subscriptions=[bridge.topics.alarm("+")],
+                                 on_message=lambda c, m: got.append((m.qos, m.payload))).start()
+        try:
+            assert wait_for(lambda: watcher.subscribed.is_set())
+            pub.send(bridge.topics.reading("a", "u", "CL-01"), _reading("CL-01", 1, 5.0))
+
+            def records() -> list[tuple[int, bytes]]:
+                return [(q, p) for q, p in got if p and json.loads(p).get("source") == "CL-01"
+                        and json.loads(p).get("active")]
+
+            assert wait_for(lambda: {q for q, _p in records()} == {0, 1}, 10), got
+            live_copy, retained = (next(p for q, p in records() if q == k) for k in (0, 1))
+            assert live_copy == retained                          # the same signed record
+            n = len(records())
+            bridge._heal_alarms()                                  # nothing lost: nothing sent again
+            assert bridge.publisher.republished == 0
+            bridge.out.disconnects += 1                            # as after a lost broker node
+            bridge._heal_alarms()                                  # the loss is noted ...
+            bridge._heal_alarms()                                  # ... and alarm_heal_s (0) later:
+            assert bridge.publisher.republished >= 1
+            assert wait_for(lambda: len(records()) > n, 10)
+            assert records()[-1] == (1, retained)                  # the retained record, at QoS 1
+            bridge._heal_alarms()                                  # once per loss
+            assert bridge.publisher.republished == 1
+        finally:
+            watcher.stop(0)

@@ -160,9 +160,11 @@ class AlarmProbe:
         self.sensor, self.value = sensor, value
         self._raised = threading.Event()
         self._live = threading.Event()
+        self._record0 = threading.Event()
         self.fired_at = 0.0
         self.raised_at = 0.0
         self.live_at = 0.0
+        self.record0_at = 0.0
         suffix = uuid.uuid4().hex[:6]
         self.observer = MqttConnection(f"drill-observer-{suffix}", *observer[0], fallbacks=observer[1:],
                                        persistent=False, subscriptions=[self.topics.alarm("+")],
@@ -170,12 +172,16 @@ class AlarmProbe:
         self.live_observer = MqttConnection(f"drill-live-{suffix}", *observer[0], fallbacks=observer[1:],
                                             persistent=False, subscriptions=[self.topics.live_alarm()],
                                             subscribe_qos=0, on_message=self._on_alarm, keepalive_s=5)
+        self.record_observer0 = MqttConnection(f"drill-record0-{suffix}", *observer[0], fallbacks=observer[1:],
+                                               persistent=False, subscriptions=[self.topics.alarm("+")],
+                                               subscribe_qos=0, on_message=self._on_alarm, keepalive_s=5)
         self.publisher = MqttConnection(f"drill-probe-{suffix}", *publish_via[0], fallbacks=publish_via[1:],
                                         keepalive_s=5)
 
     def start(self) -> AlarmProbe:
         self.observer.start()
         self.live_observer.start()
+        self.record_observer0.start()
         self.publisher.start()
         return self
 
@@ -187,7 +193,8 @@ class AlarmProbe:
         except ValueError:
             return
         if doc.get("source") == self.sensor and doc.get("active") is True:
-            done, attr = (self._live, "live_at") if conn is self.live_observer else (self._raised, "raised_at")
+            done, attr = ((self._live, "live_at") if conn is self.live_observer else
+                          (self._record0, "record0_at") if conn is self.record_observer0 else (self._raised, "raised_at"))
             if not done.is_set():
                 setattr(self, attr, time.monotonic())
                 done.set()
@@ -208,10 +215,18 @@ class AlarmProbe:
             return None
         return self.live_at - self.fired_at
 
+    def wait_record_qos0(self, timeout_s: float) -> float | None:
+        """Seconds until the alarm record arrived on the retained topic at the observer
+        subscribed at QoS 0 (None: timeout)."""
+        if not self._record0.wait(timeout_s):
+            return None
+        return self.record0_at - self.fired_at
+
     def close(self) -> None:
         self.publisher.stop(drain_s=1.0)
         self.observer.stop(drain_s=0.0)
         self.live_observer.stop(drain_s=0.0)
+        self.record_observer0.stop(drain_s=0.0)
 
 
 class BridgeProcess:
