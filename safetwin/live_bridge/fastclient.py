@@ -178,10 +178,14 @@ class FastClient(mqtt.Client):
 
     def _packet_read(self) -> mqtt.MQTTErrorCode:
         """A whole packet already in the buffer is taken in one slice (paho reads the command
-        byte, each length byte and the body with separate calls); otherwise paho's reader."""
+        byte, each length byte and the body with separate calls); otherwise paho's reader.
+        With :attr:`on_burst` and manual acks, the plain PUBLISH packets waiting in the buffer
+        are decoded in one loop (:meth:`_drain_publishes`)."""
         sock = self._sock
         if self._in_packet["command"] != 0 or not isinstance(sock, BufferedSocket):
             return super()._packet_read()
+        if self._drain_publishes(sock):
+            return mqtt.MQTT_ERR_SUCCESS
         buf, start = sock._buf, sock._pos
         n = len(buf)
         i, mult, length = start + 1, 1, 0
@@ -215,6 +219,63 @@ class FastClient(mqtt.Client):
         with self._msgtime_mutex:
             self._last_bytes_received = mqtt.time_func()
         return rc
+
+    def _drain_publishes(self, sock: BufferedSocket) -> bool:
+        """Decode the whole PUBLISH packets (MQTT 5, QoS 0/1, no properties) at the head of the
+        buffer straight into the burst, in order, stopping at anything else (paho's handler takes
+        that). Only for a burst consumer acknowledging by itself (manual acks): nothing is sent
+        per packet. Returns whether any packet was taken. Same result as :meth:`_handle_publish`
+        per packet, without paho's per-packet bookkeeping."""
+        if (self.on_burst is None or not FAST_PATH or not self._manual_ack or self._filtered
+                or self._protocol != mqtt.MQTTv5):
+            return False
+        buf, pos = sock._buf, sock._pos
+        n = len(buf)
+        msgs: list[RawMessage] = []
+        while pos < n:
+            header = buf[pos]
+            q = (header & 0x06) >> 1
+            if (header & 0xF0) != 0x30 or q > 1:
+                break                                  # not a PUBLISH, or QoS 2 (or the invalid 3)
+            i, mult, length = pos + 1, 1, 0
+            while i < n and i - pos <= 4:              # remaining length: at most 4 bytes
+                b = buf[i]
+                length += (b & 127) * mult
+                mult <<= 7
+                i += 1
+                if not b & 128:
+                    break
+            else:
+                break                                  # incomplete or malformed: paho's reader decides
+            end = i + length
+            if end > n or length < 3:
+                break
+            tlen = (buf[i] << 8) | buf[i + 1]
+            p = i + 2 + tlen
+            mid = 0
+            if q:
+                if p + 2 > end:
+                    break
+                mid = (buf[p] << 8) | buf[p + 1]
+                p += 2
+            if p >= end or buf[p] != 0:                # PUBLISH properties present (or malformed)
+                break
+            try:
+                topic = buf[i + 2:i + 2 + tlen].decode("utf-8")
+            except UnicodeDecodeError:
+                break
+            msgs.append(RawMessage(topic, buf[p + 1:end], q, mid, bool(header & 0x01), bool(header & 0x08)))
+            pos = end
+        if not msgs:
+            return False
+        sock._pos = pos
+        if self._burst is None:
+            self._burst = msgs
+        else:
+            self._burst.extend(msgs)
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return True
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         """paho's loop_read, repeated while whole packets wait in the buffer (bounded)."""

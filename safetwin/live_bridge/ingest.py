@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,12 @@ _UTC = timezone.utc
 MIN_TS = datetime(2000, 1, 1, tzinfo=_UTC).timestamp()
 #: payload quality → twin quality (None: decided by range)
 _Q = {"good": None, "uncertain": None, "bad": "fault", "stale": "stale"}
+#: batch layouts (sensor ids in order) whose registry columns are kept (:meth:`Ingestor._layout`),
+#: and parsed topics kept
+MAX_LAYOUTS = 1024
+_astuple = msgspec.structs.astuple
+_le = operator.le
+_timestamp = datetime.timestamp
 _RETAINED_KINDS = frozenset({T.META, T.EQUIPMENT, T.GW_STATUS})
 #: met quantity (plant schema ``measures``) → field of the observation message
 _MET_FIELDS = {"wind_speed": "wind_speed_m_s", "wind_direction": "wind_from_deg", "sigma_theta": "sigma_theta_deg",
@@ -144,6 +151,10 @@ class Ingestor:
         #: live readings of the current burst's batches waiting to be applied (sids, values,
         #: times, qualities); None outside :meth:`handle_burst`
         self._burst: tuple[list[str], list[float | None], list[float], list[str]] | None = None
+        #: inbound topics seen, parsed (at most MAX_LAYOUTS)
+        self._parsed: dict[str, T.ParsedTopic] = {}
+        #: registry columns per batch layout (sensor ids in order), see :meth:`_layout`
+        self._layouts: dict[tuple[str, ...], tuple[list[str | None], list[float], list[float], bool]] = {}
         #: the history sink takes a message's rows as columns (the durable ingest log)
         self._columns = hasattr(history, "put_rows") and hasattr(history, "put_record")
         self._handlers: dict[str, Callable[[str, bytes, float], Outcome]] = {
@@ -188,9 +199,13 @@ class Ingestor:
         try:
             if topic.startswith(SPB_NAMESPACE) and self.sparkplug is not None:
                 return self._sparkplug(topic, payload, now)
-            pt = T.parse_topic(topic, self.site)
+            pt = self._parsed.get(topic)
             if pt is None:
-                return self._reject("unknown_topic", topic, payload, "not in the pst/v1 inbound schema")
+                pt = T.parse_topic(topic, self.site)
+                if pt is None:
+                    return self._reject("unknown_topic", topic, payload, "not in the pst/v1 inbound schema")
+                if len(self._parsed) < MAX_LAYOUTS:   # (bounded: a flood of new topics must not grow memory)
+                    self._parsed[topic] = pt
             if self._burst is not None and pt.kind != T.BATCH and self._burst[0]:
                 self._flush_burst(now)   # anything else sees the state of the batches before it
             if not payload:
@@ -292,9 +307,14 @@ class Ingestor:
         if self.receipts is not None:
             self.receipts.append((m.gw, m.boot, m.seq))
         r = m.r
-        sids = [e.sid for e in r]
-        units_l = [self.units.get(s) for s in sids]
-        if None in units_l:   # an id outside the registry must still be a well-formed id
+        n = len(r)
+        # one pass over the entries: columns (tuples) of ids, times, values, units, qualities
+        sids, times, vals, us, qs = zip(*map(_astuple, r)) if n else ((), (), (), (), ())
+        layout = self._layouts.get(sids)
+        if layout is None:
+            layout = self._layout(sids)
+        units_l, lows, highs, known = layout
+        if not known:   # an id outside the registry must still be a well-formed id
             for i, (sid, unit) in enumerate(zip(sids, units_l)):
                 if unit is None:
                     P.check_id(sid, f"$.r[{i}].sid")
@@ -305,25 +325,23 @@ class Ingestor:
         if verdict != "new":
             self.rejects.flag(verdict)
         out = Outcome(T.BATCH)
-        n = len(r)
         if n == 0:
             return out
-        times = [e.ts for e in r]
         first = times[0]
         # gateways send one time per reading; a batch stamped once converts one datetime
-        tss = [first.timestamp()] * n if times.count(first) == n else [t.timestamp() for t in times]
+        tss = ([first.timestamp()] * n if times[-1] == first and times.count(first) == n
+               else list(map(_timestamp, times)))
         base = m.seq * P.MAX_BATCH
         plant_id = self.plant_id
-        vals = [e.v for e in r]
-        us = [e.u for e in r]
-        fast = (None not in units_l and None not in vals and [e.q for e in r].count("good") == n
+        fast = (known and None not in vals and qs.count("good") == n
                 and (us.count(None) == n or all(u is None or u == un for u, un in zip(us, units_l)))
                 and min(tss) >= max(MIN_TS, now - self.config.max_live_age_s)
                 and max(tss) <= now + self.config.skew_tolerance_s)
         if fast:
-            rng = self.ranges
-            quals = ["ok" if lh[0] <= v <= lh[1] else "out_of_range"
-                     for lh, v in zip([rng[s] for s in sids], vals)]
+            if all(map(_le, lows, vals)) and all(map(_le, vals, highs)):   # (the usual case, at C speed)
+                quals = ["ok"] * n
+            else:
+                quals = ["ok" if lo <= v <= hi else "out_of_range" for lo, v, hi in zip(lows, vals, highs)]
             if self._columns:   # the durable log takes the message as columns: no per-row tuples
                 self.history.put_record(plant_id, source, now, base, sids, tss, vals,  # type: ignore[union-attr]
                                         units_l, quals, self.site)
@@ -354,6 +372,20 @@ class Ingestor:
             else:
                 self._apply_live(sids, vals, tss, quals, now, out)
         return out
+
+    def _layout(self, sids: tuple[str, ...]) -> tuple[list[str | None], list[float], list[float], bool]:
+        """The registry columns of a batch's sensor ids (units, range minima and maxima; None /
+        NaN for an unknown id) and whether every id is known; kept for the next batch with the
+        same ids in the same order (what a gateway sends), at most :data:`MAX_LAYOUTS`."""
+        units = self.units
+        nan = math.nan
+        ranges = [self.ranges.get(s, (nan, nan)) for s in sids]
+        units_l = [units.get(s) for s in sids]
+        layout = (units_l, [lh[0] for lh in ranges], [lh[1] for lh in ranges], None not in units_l)
+        if len(self._layouts) >= MAX_LAYOUTS:
+            self._layouts.clear()   # (random ids in a flood of bad batches must not grow memory)
+        self._layouts[sids] = layout
+        return layout
 
     def _apply_live(self, sids: list[str], vals: list[float | None], tss: list[float], quals: list[str],
                     now: float, out: Outcome | None) -> None:

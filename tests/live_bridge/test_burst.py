@@ -207,3 +207,62 @@ def test_indexer_waits_for_the_end_of_a_burst_but_not_longer_than_max_lag(tmp_pa
         clock.now_s += 0.02
     assert all(busy for t, busy in states if t < 0.99)
     assert not any(busy for t, busy in states if t > 1.01)
+
+def _publish_packet(topic: str, payload: bytes, qos: int, mid: int, *, retain: bool = False, dup: bool = False,
+                    properties: bytes = b"\x00") -> bytes:
+    """An MQTT 5 PUBLISH packet (``properties``: the encoded property length and properties)."""
+    t = topic.encode()
+    body = len(t).to_bytes(2, "big") + t + (mid.to_bytes(2, "big") if qos else b"") + properties + payload
+    n, length = len(body), b""
+    while True:
+        n, byte = n >> 7, n & 127
+        length += bytes([byte | (128 if n else 0)])
+        if not n:
+            break
+    return bytes([0x30 | (qos << 1) | (1 if retain else 0) | (8 if dup else 0)]) + length + body
+
+
+def test_fastclient_drain_keeps_every_field_and_the_order():
+    """The burst path that decodes every plain PUBLISH of a socket read in one loop gives what
+    paho's own handler gives, in arrival order, also around packets it leaves to paho (PUBLISH
+    with properties, a packet cut at the end of a read); checked without a broker, over a
+    socket pair."""
+    import socket
+
+    import paho.mqtt.client as mqtt
+
+    from safetwin.live_bridge.fastclient import FAST_PATH, BufferedSocket, FastClient
+
+    rng = random.Random(7)
+    packets, expected = [], []
+    for k in range(400):
+        qos, retain, dup = rng.choice((0, 1)), rng.random() < 0.2, rng.random() < 0.1
+        topic = f"t/{k % 7}/ü"
+        payload = bytes(rng.getrandbits(8) for _ in range(rng.choice((0, 1, 50, 200, 20000))))
+        props = b"\x00" if k % 37 else b"\x02\x01\x01"      # every 37th: payload format indicator
+        mid = 1 + k if qos else 0
+        packets.append(_publish_packet(topic, payload, qos, mid, retain=retain, dup=dup, properties=props))
+        expected.append((topic, payload, qos, mid, retain, dup))
+    data = b"".join(packets)
+    a, b = socket.socketpair()
+    got: list[tuple] = []
+    client = FastClient(mqtt.CallbackAPIVersion.VERSION2, client_id="drain", protocol=mqtt.MQTTv5, manual_ack=True)
+    client.on_burst = lambda msgs: got.extend((m.topic, bytes(m.payload), m.qos, m.mid, m.retain, m.dup) for m in msgs)
+    client.on_message = lambda c, u, m: got.append((m.topic, bytes(m.payload), m.qos, m.mid, bool(m.retain),
+                                                    bool(m.dup)))
+    client._sock = BufferedSocket(a)
+    drains: list[bool] = []
+    drain = client._drain_publishes
+    client._drain_publishes = lambda sock: drains.append(drain(sock)) or drains[-1]   # type: ignore[method-assign]
+    writer = threading.Thread(target=lambda: [b.sendall(data[i:i + 7001]) for i in range(0, len(data), 7001)])
+    writer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(got) < len(expected) and time.monotonic() < deadline:
+            client.loop_read()
+    finally:
+        writer.join()
+        a.close()
+        b.close()
+    assert got == expected
+    assert FAST_PATH and drains.count(True) > 10      # the drain loop took most packets

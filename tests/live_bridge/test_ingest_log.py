@@ -275,3 +275,29 @@ def test_the_indexer_of_a_crashed_bridge_leaves_the_restarted_bridges_segments_a
     new.close()
     assert last_closed_segment(d) == new.segment    # no writer: every segment is closed
     store.close()
+
+
+def test_group_commit_write_completes_short_writes(tmp_path, monkeypatch):
+    """The group commit writes its frames with writev; a short write is completed."""
+    import os
+
+    from safetwin.live_bridge.ingestlog import durable_log
+
+    real = os.writev
+    calls: list[int] = []
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:   # writes only part of the first buffer
+        calls.append(len(buffers))
+        return real(fd, [bytes(buffers[0][:3])])
+
+    monkeypatch.setattr(durable_log, "_IOV_MAX", 4)
+    monkeypatch.setattr(durable_log.os, "writev", short_writev)
+    pieces = [bytes([65 + i]) * (i + 5) for i in range(10)]
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        durable_log._write_all(fd, pieces)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"".join(pieces)
+    assert calls == [4, 4, 2]

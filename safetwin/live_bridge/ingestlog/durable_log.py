@@ -60,6 +60,11 @@ _HDR = struct.Struct("<II")          # body length, CRC-32 of the body
 #: a segment is closed and a new one started past this many bytes
 SEGMENT_BYTES = 64 * 1024 * 1024
 _encode = msgspec.json.Encoder().encode
+#: buffers per ``writev`` call (the system's limit, POSIX minimum 16)
+try:
+    _IOV_MAX = max(16, min(1024, os.sysconf("SC_IOV_MAX")))
+except (AttributeError, ValueError, OSError):
+    _IOV_MAX = 16
 
 
 def segment_name(n: int) -> str:
@@ -205,12 +210,9 @@ class DurableLog:
                 return
             pack, crc32 = _HDR.pack, zlib.crc32
             frames = [b for body in bodies for b in (pack(len(body), crc32(body)), body)]
-            data = b"".join(frames)
+            size = sum(map(len, frames))
             try:
-                view = memoryview(data)
-                while view:
-                    k = os.write(self._fd, view)
-                    view = view[k:]
+                _write_all(self._fd, frames)
                 os.fdatasync(self._fd)
             except OSError:
                 # Part of the data may be on disk: end this segment there (the indexer skips a
@@ -225,10 +227,10 @@ class DurableLog:
                     log.exception("ingest log: cannot open a new segment")
                 raise
             with self.cond:
-                self.size += len(data)
+                self.size += size
                 self.durable += len(bodies)
                 self.syncs += 1
-                self.bytes_written += len(data)
+                self.bytes_written += size
                 self.cond.notify_all()
             if self.size >= self.segment_bytes:
                 os.close(self._fd)
@@ -258,6 +260,19 @@ class DurableLog:
             except OSError:
                 pass
             self._lockfile.close()
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write ``pieces`` in order with ``writev`` (no joined copy of a group commit's megabytes);
+    a short write is completed one buffer at a time. Raises ``OSError``."""
+    for i in range(0, len(pieces), _IOV_MAX):
+        chunk = pieces[i:i + _IOV_MAX]
+        k = os.writev(fd, chunk)
+        want = sum(map(len, chunk))
+        if k < want:
+            view = memoryview(b"".join(chunk))[k:]
+            while view:
+                view = view[os.write(fd, view):]
 
 
 def _fsync_dir(directory: Path) -> None:

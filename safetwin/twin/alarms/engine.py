@@ -112,8 +112,7 @@ class AlarmEngine:
         queue bound the readings are conflated to the latest per sensor."""
         if not sids:
             return
-        safety = self._safety
-        prio = _P_SAFETY if any(s in safety for s in sids) else _P_OTHER
+        prio = _P_OTHER if self._safety.isdisjoint(sids) else _P_SAFETY
         with self._cond:
             if len(self._heap) >= self.max_items:
                 self.stats.queue_full_events += 1

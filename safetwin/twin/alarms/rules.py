@@ -41,7 +41,6 @@ Example::
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -142,6 +141,12 @@ class AlarmRules:
             self._quiet[sid] = (self._tracks[sid], cfg, thr, max(cfg.period_s, 1.0))
         self._vec_ids = list(self._quiet)
         self._vec_index = {sid: i for i, sid in enumerate(self._vec_ids)}
+        # per quiet sensor (vector index): direction, signed threshold, range; for the grouped path
+        entries = [self._quiet[sid] for sid in self._vec_ids]
+        self._vec_dir = np.array([e[1].direction for e in entries], dtype=float)
+        self._vec_thr = np.array([e[2] for e in entries], dtype=float)
+        self._vec_lo = np.array([e[1].range_min for e in entries], dtype=float)
+        self._vec_hi = np.array([e[1].range_max for e in entries], dtype=float)
 
     def evaluate_many(self, sids: list[str], values: list[float | None], ts: list[float],
                       qualities: list[str]) -> list[AlarmRecord]:
@@ -192,10 +197,12 @@ class AlarmRules:
     def _evaluate_grouped(self, sids: list[str], values: list[float | None], ts: list[float],
                           qualities: list[str]) -> bool:
         """Settle a batch in which every reading takes the quiet path of :meth:`evaluate_many`:
-        per sensor, readings in non-decreasing time, all below every level and in range, and no
-        rate-of-change alarm at the points where the reference is due (found with numpy; only
-        those few points are visited in Python). Then only each sensor's track end state is
-        written. Returns False, having changed nothing, when any reading needs the full path."""
+        per sensor, readings in non-decreasing time, all below every level and in range (checked
+        for the whole batch at once with numpy), and no rate-of-change alarm at the points where
+        the reference is due (readings are in time order per sensor, so a sensor has such a
+        point only if its last reading is one; only then are its readings visited). Then only
+        each sensor's track end state is written. Returns False, having changed nothing, when
+        any reading needs the full path."""
         n = len(sids)
         if qualities.count("ok") != n:
             return False
@@ -208,39 +215,48 @@ class AlarmRules:
             v = np.array(values, dtype=float)
         except (TypeError, ValueError):
             return False
+        quiet_values = ((v * self._vec_dir[sidx] < self._vec_thr[sidx]) & (v >= self._vec_lo[sidx])
+                        & (v <= self._vec_hi[sidx]))
+        if not quiet_values.all():
+            return False          # (NaN fails too)
         t = np.asarray(ts, dtype=float)
         order = np.argsort(sidx, kind="stable")
         s_sorted = sidx[order]
-        bounds = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1], True]).tolist()
+        t_sorted = t[order]
+        same = s_sorted[1:] == s_sorted[:-1]
+        if np.any(same & (t_sorted[1:] < t_sorted[:-1])):
+            return False
+        starts = np.flatnonzero(np.r_[True, ~same])
+        ends = np.r_[starts[1:], n]
         configs, quiet, ids = self.configs, self._quiet, self._vec_ids
         plan = []
-        for a, b in itertools.pairwise(bounds):
-            sid = ids[int(s_sorted[a])]
-            tr, cfg, thr, roc_dt = quiet[sid]
+        for g, a, b, first, last in zip(s_sorted[starts].tolist(), starts.tolist(), ends.tolist(),
+                                        order[starts].tolist(), order[ends - 1].tolist()):
+            sid = ids[g]
+            tr, cfg, _thr, roc_dt = quiet[sid]
             if configs.get(sid) is not cfg or tr.n_active or tr.active_level or tr.pending_since is not None:
                 return False
-            sel = order[a:b]
-            vs, tsel = v[sel], t[sel]
-            if not (np.all(vs * cfg.direction < thr) and np.all((vs >= cfg.range_min) & (vs <= cfg.range_max))):
-                return False      # (NaN fails too)
-            if (tsel.size > 1 and np.any(tsel[1:] < tsel[:-1])) or (tr.last_ts is not None and tsel[0] < tr.last_ts):
+            if tr.last_ts is not None and ts[first] < tr.last_ts:
                 return False
             ref_v, ref_ts = tr.roc_ref_v, tr.roc_ref_ts
             roc = cfg.roc_per_s
             if roc is not None:
                 j = 0
                 if ref_ts is None:
-                    ref_v, ref_ts, j = values[int(sel[0])], ts[int(sel[0])], 1
-                while j < tsel.size:
-                    due = np.flatnonzero(tsel[j:] - ref_ts >= roc_dt)
-                    if due.size == 0:
-                        break
-                    k = j + int(due[0])
-                    i = int(sel[k])
-                    if (values[i] - ref_v) / (ts[i] - ref_ts) * cfg.direction > roc:  # type: ignore[operator]
-                        return False
-                    ref_v, ref_ts, j = values[i], ts[i], k + 1
-            plan.append((tr, int(sel[-1]), ref_v, ref_ts))
+                    ref_v, ref_ts, j = values[first], ts[first], 1
+                if ts[last] - ref_ts >= roc_dt:     # some reading is due as the new reference
+                    sel = order[a:b]
+                    tsel = t_sorted[a:b]
+                    while j < tsel.size:
+                        due = np.flatnonzero(tsel[j:] - ref_ts >= roc_dt)
+                        if due.size == 0:
+                            break
+                        k = j + int(due[0])
+                        i = int(sel[k])
+                        if (values[i] - ref_v) / (ts[i] - ref_ts) * cfg.direction > roc:  # type: ignore[operator]
+                            return False
+                        ref_v, ref_ts, j = values[i], ts[i], k + 1
+            plan.append((tr, last, ref_v, ref_ts))
         for tr, last, ref_v, ref_ts in plan:
             tr.pending_level = 0
             tr.last_seen = tr.last_ts = ts[last]
