@@ -12,9 +12,11 @@ per metre (clean air is preferred).
 :func:`td_dijkstra` is a label-setting search (numba) from one person's cell at their departure
 time, walking at ``speed``: the time at a cell is the departure time plus the route length
 over the speed, an edge is usable only when neither end is closed in any interval the walk
-across it touches, and labels are ordered by the hazard-weighted cost. The search runs until
-every muster point's goal cells are reached, giving one route per muster point. Waiting in
-place is not modelled (people keep walking).
+across it touches, and labels are ordered by the hazard-weighted cost. One search per usable
+muster point, an A* guided by the hazard-free walk length to that point's goal cells (a lower
+bound of the cost: every metre costs at least 1; :func:`walk_distance_to`, computed once per
+raster and point), stops when the point is reached. Waiting in place is not modelled (people keep
+walking).
 
 Cells of a stand-off disc around an active source (``HazardEnvelope.standoff``: their distance to
 the source) are entered only moving away from it: nobody walks into the disc, somebody inside
@@ -31,8 +33,8 @@ interval and the person is routed again, so every route that is output has been 
 """
 from __future__ import annotations
 
-import heapq
 import math
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -122,41 +124,70 @@ _DJ = np.array([0, 0, 1, -1, 1, -1, 1, -1], np.int64)
 
 
 @numba.njit(cache=True)
-def _search(walk, closed, cost, goal_id, active, gcx, gcy, grad, start, t_start, t_origin, dt, x0, y0, nx, ny, h,
-            speed, use_closed, di, dj, standoff):
+def _heap_push(hk, hv, n, key, val):
+    """Push (key, val) on the binary min-heap held in ``hk``/``hv`` [0, n); returns the new size.
+    Ties are broken by the smaller value, as ``heapq`` does with (key, val) tuples."""
+    i = n
+    hk[i] = key
+    hv[i] = val
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hk[i] < hk[parent] or (hk[i] == hk[parent] and hv[i] < hv[parent]):
+            hk[i], hk[parent] = hk[parent], hk[i]
+            hv[i], hv[parent] = hv[parent], hv[i]
+            i = parent
+        else:
+            break
+    return n + 1
+
+
+@numba.njit(cache=True)
+def _heap_pop(hk, hv, n):
+    """Remove the smallest entry of the heap of size ``n``; returns its value (the size is n - 1)."""
+    top = hv[0]
+    n -= 1
+    hk[0] = hk[n]
+    hv[0] = hv[n]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= n:
+            break
+        c = left
+        right = left + 1
+        if right < n and (hk[right] < hk[left] or (hk[right] == hk[left] and hv[right] < hv[left])):
+            c = right
+        if hk[c] < hk[i] or (hk[c] == hk[i] and hv[c] < hv[i]):
+            hk[i], hk[c] = hk[c], hk[i]
+            hv[i], hv[c] = hv[c], hv[i]
+            i = c
+        else:
+            break
+    return top
+
+
+@numba.njit(cache=True)
+def _walk_distance(walk, goal_id, target, nx, ny, h, di, dj):
+    """Length (m) of the shortest 8-neighbour walk (no corner cutting) from every cell to the goal
+    cells of ``target`` on the walkable raster, hazards and stand-off ignored (inf where none)."""
     N = nx * ny
-    nk = closed.shape[0]
-    n_goals = active.size
-    g = np.full(N, np.inf)
-    tarr = np.full(N, np.inf)
-    parent = np.full(N, -1, np.int64)
+    dist = np.full(N, np.inf)
+    hk = np.empty(8 * N + 1)
+    hv = np.empty(8 * N + 1, np.int64)
+    n_heap = 0
+    for c in range(N):
+        if goal_id[c] == target and walk[c]:
+            dist[c] = 0.0
+            n_heap = _heap_push(hk, hv, n_heap, 0.0, c)
     done = np.zeros(N, np.bool_)
-    goal_cell = np.full(n_goals, -1, np.int64)
-    remaining = 0
-    for q in range(n_goals):
-        if active[q]:
-            remaining += 1
-    if remaining == 0:
-        return g, tarr, parent, goal_cell
-    g[start] = 0.0
-    tarr[start] = t_start
-    heap = [(0.0, start)]
-    while len(heap) > 0:
-        _key, u = heapq.heappop(heap)
+    while n_heap > 0:
+        u = _heap_pop(hk, hv, n_heap)
+        n_heap -= 1
         if done[u]:
             continue
         done[u] = True
-        gid = goal_id[u]
-        if gid >= 0 and goal_cell[gid] < 0:
-            goal_cell[gid] = u
-            if active[gid]:
-                remaining -= 1
-                if remaining == 0:
-                    break
-        gu = g[u]
         iu = u % nx
         ju = u // nx
-        tu = tarr[u]
         for d in range(8):
             iv = iu + di[d]
             jv = ju + dj[d]
@@ -164,6 +195,59 @@ def _search(walk, closed, cost, goal_id, active, gcx, gcy, grad, start, t_start,
                 continue
             v = jv * nx + iv
             if done[v] or not walk[v]:
+                continue
+            L = h
+            if d >= 4:
+                if not walk[ju * nx + iv] or not walk[jv * nx + iu]:
+                    continue
+                L = h * 1.4142135623730951
+            if dist[u] + L < dist[v]:
+                dist[v] = dist[u] + L
+                n_heap = _heap_push(hk, hv, n_heap, dist[v], v)
+    return dist
+
+
+@numba.njit(cache=True)
+def _search(walk, closed, cost, goal_id, target, to_goal, start, t_start, t_origin, dt, nx, ny, h, speed, use_closed,
+            di, dj, standoff):
+    """A* from ``start`` to the first goal cell of muster point ``target``; ``to_goal`` (the walk
+    length to it, :func:`_walk_distance`) is the heuristic: admissible and consistent, as every
+    edge costs at least its length. Returns the cost, time and predecessor per cell and the goal
+    cell reached (-1 none)."""
+    N = nx * ny
+    nk = closed.shape[0]
+    g = np.full(N, np.inf)
+    tarr = np.full(N, np.inf)
+    parent = np.full(N, -1, np.int64)
+    done = np.zeros(N, np.bool_)
+    if not to_goal[start] < np.inf:
+        return g, tarr, parent, -1
+    g[start] = 0.0
+    tarr[start] = t_start
+    # lazy-deletion binary heap of (cost + heuristic, cell): one entry per improving relaxation at most
+    hk = np.empty(8 * N + 1)
+    hv = np.empty(8 * N + 1, np.int64)
+    n_heap = _heap_push(hk, hv, 0, to_goal[start], start)
+    while n_heap > 0:
+        u = _heap_pop(hk, hv, n_heap)
+        n_heap -= 1
+        if done[u]:
+            continue
+        done[u] = True
+        if goal_id[u] == target:
+            return g, tarr, parent, u
+        gu = g[u]
+        iu = u % nx
+        ju = u // nx
+        tu = tarr[u]
+        ku = min(max(int(math.floor((tu - t_origin) / dt)), 0), nk - 1)
+        for d in range(8):
+            iv = iu + di[d]
+            jv = ju + dj[d]
+            if iv < 0 or iv >= nx or jv < 0 or jv >= ny:
+                continue
+            v = jv * nx + iv
+            if done[v] or not walk[v] or not to_goal[v] < np.inf:
                 continue
             if standoff[v] < np.inf and not standoff[v] > standoff[u]:  # stand-off: only ever outward
                 continue
@@ -173,10 +257,7 @@ def _search(walk, closed, cost, goal_id, active, gcx, gcy, grad, start, t_start,
                     continue
                 L = h * 1.4142135623730951
             tv = tu + L / speed
-            ku = int(math.floor((tu - t_origin) / dt))
-            kv = int(math.floor((tv - t_origin) / dt))
-            ku = min(max(ku, 0), nk - 1)
-            kv = min(max(kv, 0), nk - 1)
+            kv = min(max(int(math.floor((tv - t_origin) / dt)), 0), nk - 1)
             ok = True
             if use_closed:
                 for k in range(ku, kv + 1):
@@ -190,16 +271,8 @@ def _search(walk, closed, cost, goal_id, active, gcx, gcy, grad, start, t_start,
                 g[v] = gv
                 tarr[v] = tv
                 parent[v] = u
-                # A*: distance to the nearest active muster disc (admissible, consistent: cost >= length)
-                xv = x0 + (iv + 0.5) * h
-                yv = y0 + (jv + 0.5) * h
-                hv = np.inf
-                for q in range(n_goals):
-                    if active[q]:
-                        dq = math.sqrt((xv - gcx[q]) ** 2 + (yv - gcy[q]) ** 2) - grad[q]
-                        hv = min(hv, max(dq, 0.0))
-                heapq.heappush(heap, (gv + hv, v))
-    return g, tarr, parent, goal_cell
+                n_heap = _heap_push(hk, hv, n_heap, gv + to_goal[v], v)
+    return g, tarr, parent, -1
 
 
 @numba.njit(cache=True)
@@ -230,47 +303,47 @@ class SearchResult:
 def td_dijkstra(raster: WalkableRaster, env: HazardEnvelope, goal_id: np.ndarray, active: np.ndarray, start_cell: int,
                 t_start: float, speed_m_s: float, *, use_closed: bool = True, relaxed: bool = False) -> SearchResult:
     """Time-dependent label-setting (A*) search from ``start_cell`` leaving at ``t_start`` (see the
-    module docstring) until every ``active`` muster point is reached; ``goal_id`` (flat int16) names the
-    muster point of each goal cell (-1 none). Inactive goals get a route only if met on the way.
+    module docstring) to every ``active`` muster point, one search per point guided by the walk
+    length to it (:func:`walk_distance_to`); ``goal_id`` (flat int16) names the muster point of each
+    goal cell (-1 none). Inactive goals get no route.
     ``relaxed``: only cells whose undilated envelope ratio reaches 1 and cells closed by exact-check
     violations are closed (costs kept) — the escape search for people the margins box in."""
     n_goals = len(active)
-    cx, cy, rad = _goal_discs(raster, goal_id, n_goals)
     closed = env.repaired if relaxed else env.closed
-    g, tarr, parent, goal_cell = _search(raster.walkable.ravel(), closed, env.cost, goal_id,
-                                         np.asarray(active, np.bool_), cx, cy, rad, int(start_cell), float(t_start),
-                                         env.t_origin, env.dt, raster.x0, raster.y0, raster.nx, raster.ny, raster.h,
-                                         float(speed_m_s), use_closed, _DI, _DJ, env.standoff)
+    walk = raster.walkable.ravel()
     cost = np.full(n_goals, np.inf)
     arr = np.full(n_goals, np.inf)
     paths: list[np.ndarray | None] = [None] * n_goals
-    for q in range(n_goals):
-        c = goal_cell[q]
+    for q in np.flatnonzero(np.asarray(active, np.bool_)):
+        g, tarr, parent, c = _search(walk, closed, env.cost, goal_id, int(q), walk_distance_to(raster, goal_id, int(q)),
+                                     int(start_cell), float(t_start), env.t_origin, env.dt, raster.nx, raster.ny,
+                                     raster.h, float(speed_m_s), use_closed, _DI, _DJ, env.standoff)
         if c >= 0:
             cost[q], arr[q] = g[c], tarr[c]
             paths[q] = _path(parent, c)
     return SearchResult(cost, arr, paths)
 
 
-_DISC_CACHE: dict[int, tuple] = {}
+_WALK_CACHE: dict[tuple[int, int], tuple] = {}
+_WALK_LOCK = threading.Lock()
 
 
-def _goal_discs(raster: WalkableRaster, goal_id: np.ndarray, n_goals: int):
-    """Centre and radius (m) of a disc holding every goal cell centre of each muster point."""
-    key = id(goal_id)
-    hit = _DISC_CACHE.get(key)
-    if hit is not None and hit[0] is goal_id:
-        return hit[1]
-    cx, cy, rad = np.zeros(n_goals), np.zeros(n_goals), np.full(n_goals, 1e12)
-    for q in range(n_goals):
-        cells = np.flatnonzero(goal_id == q)
-        if cells.size:
-            c = raster.centre(cells)
-            cx[q], cy[q] = c.mean(0)
-            rad[q] = float(np.hypot(c[:, 0] - cx[q], c[:, 1] - cy[q]).max()) + 1e-6
-    _DISC_CACHE.clear()
-    _DISC_CACHE[key] = (goal_id, (cx, cy, rad))
-    return cx, cy, rad
+def walk_distance_to(raster: WalkableRaster, goal_id: np.ndarray, target: int) -> np.ndarray:
+    """Per raster cell (flat): the length (m) of the shortest walk to a goal cell of muster point
+    ``target`` with hazards ignored (inf where none); the lower bound that guides the search. Kept
+    for the last raster and goal cells used (the searches of one recommendation share them)."""
+    walk = raster.walkable
+    key = (id(goal_id), int(target))
+    with _WALK_LOCK:
+        hit = _WALK_CACHE.get(key)
+        if hit is not None and hit[0] is goal_id and hit[1] is walk:
+            return hit[2]
+    d = _walk_distance(walk.ravel(), goal_id, int(target), raster.nx, raster.ny, raster.h, _DI, _DJ)
+    with _WALK_LOCK:
+        if any(k[0] != key[0] or v[0] is not goal_id or v[1] is not walk for k, v in _WALK_CACHE.items()):
+            _WALK_CACHE.clear()
+        _WALK_CACHE[key] = (goal_id, walk, d)
+    return d
 
 
 def route_polyline(raster: WalkableRaster, start_xy: np.ndarray, path: np.ndarray) -> np.ndarray:
