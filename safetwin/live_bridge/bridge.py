@@ -136,6 +136,9 @@ class LiveBridge:
         self.indexer: LogIndexer | IndexerProcess | None = None
         self.ingestor: Ingestor | None = None
         self.lane: MqttConnection | None = None
+        #: the second live lane, on the node after the lane's (clusters of 3 or more nodes): no
+        #: single lost node takes both, so one of them never has to reconnect
+        self.lane2: MqttConnection | None = None
         self.lane_ingestor: Ingestor | None = None
         #: messages of the live lane used (the durable session was silent)
         self.lane_used = 0
@@ -256,18 +259,30 @@ class LiveBridge:
         nodes = [(cfg.host, cfg.port), *cfg.fallbacks]
         self.lane_ingestor = Ingestor(self.state, cfg.site, alarms=self.engine, rejects=RejectCounter(),
                                       config=cfg.ingest)
-        lane = MqttConnection(f"{self.client_id}-live", *nodes[1], fallbacks=[nodes[0], *nodes[2:]],
-                              username=cfg.username, password=cfg.password, tls_ca_file=cfg.tls_ca_file,
-                              persistent=False, subscriptions=self.topics.reading_subscriptions(), subscribe_qos=0,
-                              on_message=self._on_lane_message, protocol=cfg.mqtt_protocol, keepalive_s=cfg.keepalive_s)
-        try:
-            lane.start()
-        except ConnectionError as exc:
-            log.warning("live lane not started (%s): alarms wait for the durable session after a node loss", exc)
+        lanes: list[MqttConnection] = []
+        # each lane on a node other than the durable session's; a second one on a third node
+        for k, suffix in ((1, "live"), (2, "live2"))[:len(nodes) - 1]:
+            lane = MqttConnection(f"{self.client_id}-{suffix}", *nodes[k],
+                                  fallbacks=[n for j, n in enumerate(nodes) if j != k],
+                                  username=cfg.username, password=cfg.password, tls_ca_file=cfg.tls_ca_file,
+                                  persistent=False, subscriptions=self.topics.reading_subscriptions(),
+                                  subscribe_qos=0, on_message=self._on_lane_message, protocol=cfg.mqtt_protocol,
+                                  keepalive_s=cfg.keepalive_s)
+            try:
+                lanes.append(lane.start())
+            except ConnectionError as exc:
+                log.warning("live lane %s not started (%s)", suffix, exc)
+        if not lanes:
+            log.warning("no live lane: alarms wait for the durable session after a node loss")
             return
-        self.lane = lane
-        self.publisher.live = lane   # type: ignore[union-attr]
+        self.lane = lanes[0]
+        self.lane2 = lanes[1] if len(lanes) > 1 else None
+        self.publisher.live = lanes[0]   # type: ignore[union-attr]
+        self.publisher.live_backup = self.lane2   # type: ignore[union-attr]
         self._lane_worker.start()
+
+    def _lanes(self) -> list[MqttConnection]:
+        return [c for c in (self.lane, self.lane2) if c is not None]
 
     def _sparkplug_host(self) -> SparkplugHost | None:
         """The Sparkplug B host of the plant's mapped metrics (None when no sensor is mapped), with
@@ -334,8 +349,9 @@ class LiveBridge:
         """Stop cleanly: stop ingest, make durable and ack what was processed, publish offline,
         index the rest of the ingest log into history."""
         self._periodic.stop(timeout_s=10.0)
+        for lane in self._lanes():
+            lane.on_message_cb = None
         if self.lane is not None:
-            self.lane.on_message_cb = None
             self._lane_worker.stop()
         if self.inbound is not None:
             self.inbound.client.on_message = None
@@ -350,8 +366,8 @@ class LiveBridge:
         if self.engine is not None:
             self.engine.wait_idle(5.0)
             self.engine.stop()
-        if self.lane is not None:
-            self.lane.stop(drain_s=0.5)
+        for lane in self._lanes():
+            lane.stop(drain_s=0.5)
         if self.publisher is not None:
             self.publisher.status(False)
         if self.out is not None:
@@ -385,9 +401,11 @@ class LiveBridge:
         if self.out is not None:
             self.out.kill()
         if self.lane is not None:
-            self.lane.on_message_cb = None
+            for lane in self._lanes():
+                lane.on_message_cb = None
             self._lane_worker.stop()
-            self.lane.kill()
+            for lane in self._lanes():
+                lane.kill()
         if self.engine is not None:
             self.engine.stop(1.0)
         if isinstance(self.indexer, IndexerProcess):
@@ -426,9 +444,12 @@ class LiveBridge:
                 seen[key] -= 1
         while held and now - held[0][0] >= after:
             _t, topic, payload = held.popleft()
-            if hash((topic, payload)) not in seen and self.lane_ingestor is not None:
+            key = hash((topic, payload))
+            if key not in seen and self.lane_ingestor is not None:
                 self.lane_used += 1
                 self.lane_ingestor.handle(topic, payload)
+                seen[key] = 1                    # the other lane's copy is not used again
+                order.append((now, key))
 
     def _durable_delivered(self, topic: str, payload: bytes) -> None:
         """Note a message of the durable session (for the live lane)."""
@@ -554,7 +575,7 @@ class LiveBridge:
         heal_s = self.config.alarm_heal_s
         if heal_s is None or self.publisher is None:
             return
-        lost = sum(c.disconnects for c in (self.inbound, self.out, self.lane) if c is not None)
+        lost = sum(c.disconnects for c in (self.inbound, self.out, self.lane, self.lane2) if c is not None)
         now = time.monotonic()
         if lost != self._disconnects_seen:
             self._disconnects_seen = lost

@@ -141,6 +141,8 @@ class Publisher:
         self.signing_key = signing_key
         #: the bridge's live lane (clusters): alarm transitions also go out on it at QoS 0
         self.live: MqttConnection | None = None
+        #: the second live lane (used while the first is away)
+        self.live_backup: MqttConnection | None = None
         #: with a live lane, also send each alarm record on its topic at QoS 0, not retained
         self.live_records = True
         self._last: dict[str, bytes] = {}
@@ -169,7 +171,8 @@ class Publisher:
                     # live feed, and a live (QoS 0, not retained) copy of the record on its own
                     # topic, which a cluster node passes on to the subscribers at once (QoS 1
                     # delivery and the retained store wait for JetStream, docs/cluster.md)
-                    live = self.live if self.live.connected.is_set() else self.conn
+                    live = next((c for c in (self.live, self.live_backup) if c is not None and c.connected.is_set()),
+                                self.conn)
                     live.publish(self.topics.live_alarm(), body, qos=0)
                     if self.live_records:
                         live.publish(topic, retained, qos=0)

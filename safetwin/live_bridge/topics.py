@@ -129,7 +129,8 @@ class Topics:
 
     # ---- outbound
     def alarm(self, alarm_id: str) -> str:
-        """Current state of one alarm (retained; empty payload once back to normal)."""
+        """Current state of one alarm (retained; empty payload once back to normal; on a cluster
+        also sent live first, QoS 0 and not retained: docs/cluster.md)."""
         return f"{self.root}/twin/alarm/{alarm_id}"
 
     def alarm_events(self) -> str:
