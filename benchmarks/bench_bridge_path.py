@@ -25,16 +25,16 @@ import time
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_bridge import GW, PER_MSG, SITE, make_payloads  # noqa: E402
+from bench_bridge import GW, PER_MSG, SITE, make_payloads
 
-from safetwin.live_bridge.bridge import _History  # noqa: E402
-from safetwin.live_bridge.fastclient import BufferedSocket, FastClient  # noqa: E402
-from safetwin.live_bridge.ingest import Ingestor  # noqa: E402
-from safetwin.live_bridge.ingestlog import DurableLog  # noqa: E402
-from safetwin.live_bridge.topics import Topics  # noqa: E402
-from safetwin.plant_models.loader import bundled_plant_path, load_plant  # noqa: E402
-from safetwin.twin.alarms import AlarmRules  # noqa: E402
-from safetwin.twin.state import TwinState  # noqa: E402
+from safetwin.live_bridge.bridge import _History
+from safetwin.live_bridge.fastclient import BufferedSocket, FastClient
+from safetwin.live_bridge.ingest import Ingestor
+from safetwin.live_bridge.ingestlog import DurableLog
+from safetwin.live_bridge.topics import Topics
+from safetwin.plant_models.loader import bundled_plant_path, load_plant
+from safetwin.twin.alarms import AlarmRules
+from safetwin.twin.state import TwinState
 
 
 def packets(payloads: list[bytes], topic: bytes) -> bytes:

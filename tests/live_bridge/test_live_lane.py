@@ -82,3 +82,20 @@ def test_alarm_record_goes_out_live_then_retained_and_is_healed(small_plant, bri
             assert bridge.publisher.republished == 1
         finally:
             watcher.stop(0)
+
+
+def test_two_lanes_use_each_message_once(small_plant, bridge_config, broker, pub):
+    """With three nodes named the bridge keeps a lane on each node but the durable session's;
+    a message both lanes got is used once."""
+    cfg = replace(bridge_config, fallbacks=(broker, broker))
+    with LiveBridge(small_plant, cfg) as bridge:
+        assert bridge.lane is not None and bridge.lane2 is not None
+        assert bridge.lane.client_id != bridge.lane2.client_id
+        assert wait_for(lambda: bridge.lane.subscribed.is_set() and bridge.lane2.subscribed.is_set())
+        bridge.inbound.on_message_cb = bridge.inbound.on_burst_cb = None      # the durable session is silent
+        pub.send(bridge.topics.reading("a", "u", "CL-01"), _reading("CL-01", 1, 5.0))
+        assert wait_for(lambda: bridge.lane_used == 1, 10), bridge.stats()
+        assert wait_for(lambda: not bridge._lane_held, 10)                    # the second copy was looked at ...
+        assert bridge.lane_used == 1                                          # ... and not used
+        assert bridge.lane_ingestor.rejects.snapshot()["rejected"] == {}      # (not even as a duplicate)
+        assert bridge.state.reading("CL-01").value == 5.0
