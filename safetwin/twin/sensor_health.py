@@ -6,8 +6,11 @@ twin's latest reading and active alarms of each detector, :func:`assess_sensors`
 
 * ``ok`` — a fresh reading of quality ``ok`` inside the detector's range, no fault or stale alarm;
 * ``saturated`` — a fresh reading above the top of the range (a real dense cloud saturates the
-  heads nearest the source; a broken head reports the same). It may vote, but only where one
-  source explains it together with other detectors (the incident declaration checks that);
+  heads nearest the source; a broken head reports the same), also when it rose there in one
+  reading from inside the range (the heads next to a release go from clean air straight over
+  their range). It may vote, but only where one source explains it together with other detectors
+  (the incident declaration checks that). A head whose fault alarm was raised for something else
+  before (stuck, bad readings) is a ``fault`` over its range too;
 * ``fault`` — reading quality ``fault``/``bad``, a value below the range, no value, or a fault
   alarm that is not explained by saturation (stuck head);
 * ``stale`` — no reading for ``stale_periods`` reporting periods before ``now_ts`` (judged on the
@@ -18,9 +21,9 @@ twin's latest reading and active alarms of each detector, :func:`assess_sensors`
   (:meth:`TwinState.calibration_due <safetwin.twin.state.TwinState.calibration_due>`, from the plant
   file or the equipment register): a head whose calibration has lapsed may drift, so its readings
   are shown but it does not vote; or its last two readings, at most 1.5 reporting periods apart,
-  differ by more than :data:`SUSPECT_STEP_FRACTION` of its span — a jump no head makes in one
-  period without an electrical fault or a spike, or the front of a release at the head itself,
-  which the next reading confirms (a steady reading is ``ok`` or ``saturated`` again one period
+  differ by more than :data:`SUSPECT_STEP_FRACTION` of its span inside the range — a jump no head
+  makes in one period without an electrical fault or a spike, or the front of a release at the
+  head itself, which the next reading confirms (a steady reading is ``ok`` again one period
   later).
 
 Only ``ok`` and ``saturated`` detectors vote (:attr:`SensorHealth.votes`). Times are seconds since
@@ -95,7 +98,11 @@ def assess_sensors(state: TwinState, now_ts: float, sensor_ids: Iterable[str] | 
         elif r.value < s.range_min:
             out[sid] = SensorHealth(sid, "fault", f"reading {r.value:g} below the range {s.range_min:g}", age)
         elif r.value > s.range_max:
-            out[sid] = SensorHealth(sid, "saturated", f"reading {r.value:g} above the range {s.range_max:g}", age)
+            if sid in fault_alarm and not _over_range_fault(fault_alarm[sid]):
+                # faulty before it went over its range (stuck, bad readings): not a saturated head
+                out[sid] = SensorHealth(sid, "fault", fault_alarm[sid], age)
+            else:
+                out[sid] = SensorHealth(sid, "saturated", f"reading {r.value:g} above the range {s.range_max:g}", age)
         elif sid in fault_alarm:
             out[sid] = SensorHealth(sid, "fault", fault_alarm[sid], age)
         elif r.quality != "ok":
@@ -113,10 +120,21 @@ def assess_sensors(state: TwinState, now_ts: float, sensor_ids: Iterable[str] | 
     return out
 
 
+def _over_range_fault(message: str) -> bool:
+    """The fault alarm ``message`` is the one the alarm rules raise for a reading outside the
+    range (``sensor fault: out of range`` / ``out_of_range``), not an earlier fault (stuck, bad)."""
+    return message.replace("_", " ").endswith("out of range")
+
+
 def _suspect_step(r: Any, sensor: Any) -> bool:
     """The latest two readings of ``r`` (a :class:`~.state.Reading`) jump by more than
-    :data:`SUSPECT_STEP_FRACTION` of the sensor's span within 1.5 reporting periods."""
+    :data:`SUSPECT_STEP_FRACTION` of the sensor's span within 1.5 reporting periods — except a rise
+    from inside the range to above it: the onset of saturation at a head that was healthy just
+    before (a release at the head itself), which the declaration accepts only where one source
+    explains it with other detectors."""
     if not (math.isfinite(r.prev_value) and math.isfinite(r.prev_ts)):
+        return False
+    if r.value > sensor.range_max and sensor.range_min <= r.prev_value <= sensor.range_max:
         return False
     span = sensor.range_max - sensor.range_min
     return (r.ts - r.prev_ts <= 1.5 * sensor.period_s

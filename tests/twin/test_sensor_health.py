@@ -39,3 +39,23 @@ def test_a_jump_of_most_of_the_span_in_one_period_is_suspect_until_the_next_read
     state.apply_reading("GD-03", 60.0, ts=NOW)
     h = assess_sensors(state, NOW)
     assert h["GD-02"].status == "ok" and h["GD-03"].status == "ok"
+
+
+def test_a_healthy_head_that_rises_straight_over_its_range_is_saturated_not_a_fault(small_plant):
+    """The heads next to a release may go from clean air to over their range in one reading: that
+    is a saturated HIGH reading, which votes (the declaration still needs one source to explain it
+    with other detectors). A head already faulty (stuck) before it reads over its range stays a
+    fault; a jump inside the range is still suspect."""
+    state = TwinState(small_plant)
+    period = small_plant.sensors["GD-01"].period_s
+    for sid in ("GD-01", "GD-02", "GD-03"):
+        state.apply_reading(sid, 1.0, ts=NOW - period)
+    state.raise_alarm("GD-02_FLT", "GD-02", "FAULT", NOW - period, "sensor fault: stuck")   # faulty before
+    for sid in ("GD-01", "GD-02"):
+        state.apply_reading(sid, 150.0, ts=NOW)                                # over the 0-100 %LEL range
+    state.raise_alarm("GD-01_FLT", "GD-01", "FAULT", NOW, "sensor fault: out_of_range")   # raised by the reading
+    state.apply_reading("GD-03", 95.0, ts=NOW)
+    h = assess_sensors(state, NOW)
+    assert (h["GD-01"].status, h["GD-01"].votes) == ("saturated", True), h["GD-01"]
+    assert (h["GD-02"].status, h["GD-02"].votes) == ("fault", False) and h["GD-02"].reason == "sensor fault: stuck"
+    assert h["GD-03"].status == "suspect"
