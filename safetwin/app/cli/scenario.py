@@ -112,6 +112,8 @@ def run_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
 
     from safetwin.emergency_planner.qra.executor import print_progress
 
+    from ..machine import blas_threads, compute_threads
+
     t0 = time.perf_counter()
     bar_open = False     # an unfinished progress bar ends its line before the next stage's line
 
@@ -132,7 +134,8 @@ def run_cmd(name: str = typer.Argument(..., help="scenario name or YAML file"),
         loaded = load_scenario(name)
     except (ScenarioValidationError, FileNotFoundError) as err:
         fail(ExitCode.INVALID, str(err))
-    res = run_incident(loaded, evacuate=not no_evacuation, progress=say, evacuation_progress=evacuating)
+    with blas_threads(compute_threads()):
+        res = run_incident(loaded, evacuate=not no_evacuation, progress=say, evacuation_progress=evacuating)
     say("writing")
     paths = res.write(out)
     typer.echo(f"[{time.perf_counter() - t0:5.1f} s] done", err=True)

@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from safetwin.plant_models.geometry import WalkableRaster, rasterise_walkable
 
+from ._fmm import march, restart, start_times
 from .geometry import EvacuationGeometry
 from .params import NavigationParams
 
@@ -92,10 +93,24 @@ class Field:
     key: tuple[int, ...]
     T: np.ndarray  # (ny, nx) float64, inf where unreachable; invalid cells filled from nearest valid
     direction: np.ndarray  # (ny, nx, 2) float32 unit vectors (desired direction)
+    marched: np.ndarray | None = None
+    """The fast-marching times as solved (inf off the passable area, goal cells not yet zeroed):
+    where an incremental re-plan restarts from."""
+    start: np.ndarray | None = None
+    """The march's start times (NaN off the start cells), see :func:`._fmm.start_times`."""
 
 
 class NavigationFields:
-    """Cache of travel-time fields keyed by the (sorted) tuple of goal indices they lead to."""
+    """Cache of travel-time fields keyed by the (sorted) tuple of goal indices they lead to.
+
+    Incremental re-planning: when the cost changes, each cached field is kept as *stale* with the
+    cells whose speed changed since it was solved; its next request re-marches only the cells at
+    least as far from the goals as the nearest changed cell (:mod:`._fmm`, exact: the same values
+    as a full solve with the installed cost). With ``rtol > 0`` only the cells whose cost moved by
+    more than ``rtol`` (relative) take the new cost, the others keep the installed one, so the
+    installed cost is within ``rtol`` of the latest everywhere and every travel time within
+    ``rtol`` (relative) of a full solve with the latest cost (the eikonal solution is monotone and
+    homogeneous of degree 1 in the cost)."""
 
     def __init__(self, raster: Raster, params: NavigationParams):
         self.raster = raster
@@ -105,27 +120,44 @@ class NavigationFields:
         self.fields: dict[tuple[int, ...], Field] = {}
         self.version = 0
         self._cost: np.ndarray | None = None
+        #: fields solved before the latest cost changes, with the cells changed since
+        self._stale: dict[tuple[int, ...], tuple[Field, np.ndarray]] = {}
+        self.solves = {"full": 0, "incremental": 0, "cells_marched": 0}
 
     def set_hazard_cost(self, cost: np.ndarray | None, rtol: float = 0.0) -> bool:
-        """Install a cost-factor raster (None = no hazard) and drop the cached fields. With
-        ``rtol > 0`` nothing happens (returns False) when every walkable cell's cost changed by
-        less than ``rtol`` relative to the installed one."""
+        """Install a cost-factor raster (None = no hazard); the cached fields become stale. With
+        ``rtol > 0`` only the cells whose cost moved by more than ``rtol`` relative to the
+        installed one (or that turn passable or impassable) take the new value, and nothing
+        happens (returns False) when there are none on the walkable area."""
         old = self._cost
+        if cost is not None:
+            cost = np.asarray(cost, float)
+        incremental = self.params.incremental_replan
         if cost is not None and rtol > 0 and old is not None:
             w = self.raster.walkable
+            top = self.params.max_cost_factor
             with np.errstate(invalid="ignore"):
                 same = (np.isinf(old) & np.isinf(cost)) | (np.abs(cost - old) <= rtol * np.abs(old))
+            same &= (old < top) == (cost < top)  # a cell that turns (im)passable always takes the new cost
             if same[w].all():
                 return False
-        self._cost = None if cost is None else np.asarray(cost, float).copy()
+            if incremental:
+                cost = np.where(same, old, cost)
+        self._cost = None if cost is None else cost.copy()
+        speed, passable = self.speed, self.passable
         if cost is None:
             self.speed = self.raster.wall_factor.copy()
             self.passable = self.raster.walkable.copy()
         else:
-            cost = np.asarray(cost, float)
             ok = np.isfinite(cost) & (cost < self.params.max_cost_factor)
             self.speed = self.raster.wall_factor / np.where(ok, np.maximum(cost, 1.0), 1.0)
             self.passable = self.raster.walkable & ok
+        changed = (passable != self.passable) | (self.passable & (speed != self.speed))
+        for _, since in self._stale.values():
+            since |= changed
+        for key, f in self.fields.items():
+            if f.marched is not None and incremental:
+                self._stale[key] = (f, changed.copy())
         self.fields.clear()
         self.version += 1
         return True
@@ -150,17 +182,40 @@ class NavigationFields:
             self.fields[key] = f
         return f
 
+    def _march(self, key: tuple[int, ...], target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fast-marching times to ``target`` (inf off the passable area): re-marched from the
+        stale field of ``key`` where one is kept, else solved in full (scikit-fmm); and the start
+        times of the march (:func:`._fmm.start_times`)."""
+        r = self.raster
+        stale = self._stale.pop(key, None)
+        start = start_times(target, self.passable, self.speed, float(r.h))
+        if stale is not None and stale[0].marched is not None and stale[0].start is not None:
+            changed = stale[1]
+            frozen, T = restart(stale[0].marched, stale[0].start, start, changed)
+            frozen &= self.passable
+            if (frozen & np.isnan(start)).any():
+                march(T, frozen, self.speed, self.passable, float(r.h))
+                self.solves["incremental"] += 1
+                self.solves["cells_marched"] += int(np.count_nonzero(self.passable & ~frozen))
+                return T, start
+        self.solves["full"] += 1
+        self.solves["cells_marched"] += int(np.count_nonzero(self.passable))
+        phi = np.ma.MaskedArray(np.where(target, -1.0, 1.0), mask=~self.passable)
+        tt = skfmm.travel_time(phi, np.where(self.passable, self.speed, 1.0), dx=r.h, order=1)
+        return np.ma.filled(tt.astype(float), np.inf), start
+
     def _solve(self, key: tuple[int, ...]) -> Field:
         r = self.raster
         target = np.isin(r.goal_id, np.asarray(key, np.int16)) & self.passable
         T = np.full((r.ny, r.nx), np.inf)
+        marched = start = None
         if target.any():
-            phi = np.where(target, -1.0, 1.0)
-            phi = np.ma.MaskedArray(phi, mask=~self.passable)
-            tt = skfmm.travel_time(phi, np.where(self.passable, self.speed, 1.0), dx=r.h, order=1)
-            T = np.ma.filled(tt.astype(float), np.inf)
+            marched, start = self._march(key, target)
+            T = marched.copy()
             T[target] = 0.0
             T[~self.passable] = np.inf
+        else:
+            self._stale.pop(key, None)
         from ._kernels import upwind_descent
         direction = np.empty((r.ny, r.nx, 2), np.float32)
         upwind_descent(T, float(r.h), direction)
@@ -173,7 +228,7 @@ class NavigationFields:
             Tf = np.where(fill, T[jj, ii], T)
         else:
             Tf = T
-        return Field(key, Tf, direction)
+        return Field(key, Tf, direction, marched, start)
 
     def sample_T(self, key: tuple[int, ...], x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Bilinear interpolation of T at points (inf where any corner is unreachable)."""

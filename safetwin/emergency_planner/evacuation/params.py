@@ -91,7 +91,13 @@ class NavigationParams:
     tau_refresh_s: float = 15.0
     """Re-solve the crowd-front arrival time used for hazard timing at most this often (s)."""
     replan_cost_rtol: float = 0.01
-    """Skip re-solving the goal fields when no cell's hazard cost changed by more than this."""
+    """Skip re-solving the goal fields when no cell's hazard cost changed by more than this; with
+    ``incremental_replan`` only the cells that did take the new cost (every travel time stays
+    within this, relative, of a full solve with the latest cost)."""
+    incremental_replan: bool = True
+    """Re-plan incrementally: on a cost change, re-march each goal field only from the nearest
+    changed cell outwards (``navigation.NavigationFields``, exact for the installed cost); False
+    re-solves every field on the whole raster with the whole new cost (the reference)."""
     max_cost_factor: float = 1e3
     """Cost factors at or above this make a cell impassable."""
     crowd_cost_per_density: float = 0.5
