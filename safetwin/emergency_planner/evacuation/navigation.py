@@ -17,7 +17,9 @@ grow or drift it errs on the early side for the people far from ``c``. Fields ar
 To keep re-plans cheap, ``tau`` is recomputed only every ``NavigationParams.tau_refresh_s`` and
 aged in between (``tau - elapsed``, floored at 0: the crowd front is assumed to keep advancing),
 and the goal fields are re-solved only when some cell's cost changed by more than
-``NavigationParams.replan_cost_rtol``.
+``NavigationParams.replan_cost_rtol`` — and then incrementally: only the cells whose cost moved by
+more than that take the new cost, and each field is re-marched only from the nearest changed cell
+outwards (:class:`NavigationFields`, :mod:`._fmm`).
 """
 from __future__ import annotations
 
