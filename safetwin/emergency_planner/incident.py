@@ -814,8 +814,10 @@ class _Incident:
                                   output=OutputParams(trajectory_interval_s=s.trajectory_interval_s))
         pop = Population(xy, premovement=PreMovement(pm.kind, pm.a, pm.b), ids=ids)
         self.exposures = exposures
+        # people who reached an outdoor muster point (or shelter, or were left behind) go on breathing
+        # where they are until the drill ends, not only until the last person arrives
         return simulate_evacuation(geometry, pop, None, params, hazard=hazard, exposures=exposures, events=events,
-                                   progress=progress)
+                                   progress=progress, exposure_until_s=self.T)
 
 
 def run_incident(loaded: LoadedScenario, *, evacuate: bool = True,
