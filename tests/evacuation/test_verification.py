@@ -76,6 +76,12 @@ def test_rimea12b_long_bottleneck_slower():
     _assert(V.check_rimea12b())
 
 
+def test_rimea16_single_file_short():
+    """RiMEA 4.1.1 annex test 16, short form (4 densities, 30 s): one file in a 0.8 m corridor,
+    speeds inside the 10-90 % envelope (the 1.5 /m row walked 0.82 m/s in 2-3 lanes before)."""
+    _assert(V.check_rimea16(counts=(10, 22, 26, 30), t_end=30.0))
+
+
 def test_bottleneck_specific_flow():
     """Seyfried et al. 2009 / RiMEA 4.1.1 annex test 12d: J/w in [1.5, 2.3] p/(m·s) for
     0.8/1.0/1.2 m and J increasing with width."""

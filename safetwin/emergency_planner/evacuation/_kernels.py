@@ -88,8 +88,8 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
               dirs, gx0, gy0, gh, gnx, gny,
               cstart, ccount, citems, cx0, cy0, cw, ch, ncx, ncy, period, reach, rep_cut, lmax,
               segs, wstart, witems, wx0, wy0, wcell, wnx, wny, wcut,
-              a, D, aw, Dw, ac, Dc, lane_half, dens_r, dens_gamma, dens_rho_max, dens_floor, dt,
-              goal_grid, goal_open, target, zone_factor, order,
+              a, D, aw, Dw, ac, Dc, lane_half, dens_r, dens_gamma, dens_rho_max, dens_floor, narrow_w, k_centre,
+              dt, goal_grid, goal_open, target, zone_factor, order,
               newpos, speed, heading_new, arrived_goal):
     """One synchronous step of everybody (see the module docstring); positions in m, dt in s.
 
@@ -212,7 +212,9 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
                                     # deflect to the right of the desired direction
                                     ex += K * e0y
                                     ey -= K * e0x
-            # --- wall repulsion -------------------------------------------------------------------
+            # --- wall repulsion; the walls beside the person (narrow passages) -------------------
+            dl = 1e30  # nearest wall point to the left of the desired direction (m)
+            dr = 1e30  # ... to the right
             wx = int((px - wx0) / wcell)
             wy = int((py - wy0) / wcell)
             if wx >= 0 and wx < wnx and wy >= 0 and wy < wny:
@@ -223,11 +225,25 @@ def cfsm_step(pos, heading_old, mobile, v0, radius, tgap, field_idx,
                     dx = px - qx
                     dy = py - qy
                     d = math.sqrt(dx * dx + dy * dy)
-                    if d > wcut or d < 1e-12:
+                    if d < 1e-12:
+                        continue
+                    if narrow_w > 0.0 and d < narrow_w:
+                        side = e0y * dx - e0x * dy  # e0 x (wall point - person): > 0 on the left
+                        if abs(e0x * dx + e0y * dy) <= abs(side):  # beside, not ahead or behind
+                            if side > 0.0:
+                                dl = min(dl, d)
+                            else:
+                                dr = min(dr, d)
+                    if d > wcut:
                         continue
                     R = aw * math.exp((ri - d) / Dw)
                     ex += R * dx / d
                     ey += R * dy / d
+            if dl + dr < narrow_w:
+                # single file: steer to the centre line of the passage (0 on it, +-k_centre at a wall)
+                pull = k_centre * (dl - dr) / (dl + dr)
+                ex -= pull * e0y
+                ey += pull * e0x
             nrm = math.sqrt(ex * ex + ey * ey)
             if nrm > 1e-12:
                 ex /= nrm

@@ -387,7 +387,8 @@ class EvacuationModel(mesa.Model):
         loc = self.params.locomotion
         segs = wall_segments(self.geometry.walkable, self.geometry.periodic_x, extra=self.blocked)
         cutoff = max(loc.wall_cutoff_m, 2.0 * float(self.radius.max()) if self.n else 0.3)
-        self.walls = build_wall_index(segs, self.geometry.bounds, cutoff, cell=1.0)
+        # the index holds every wall within reach of the repulsion and of the narrow-passage test
+        self.walls = build_wall_index(segs, self.geometry.bounds, max(cutoff, loc.narrow_passage_m), cell=1.0)
         self.wall_cutoff = cutoff
 
     def _in_physics(self) -> np.ndarray:
@@ -703,7 +704,8 @@ class EvacuationModel(mesa.Model):
                         w.segments, w.start, w.items, w.x0, w.y0, w.cell, w.nx, w.ny, self.wall_cutoff,
                         loc.strength_neighbour, loc.range_neighbour_m, loc.strength_wall, loc.range_wall_m,
                         loc.strength_counterflow, loc.range_counterflow_m, loc.lane_half_width_m,
-                        loc.density_radius_m, loc.density_gamma_m2, loc.jam_density_per_m2, loc.density_min_fraction, dt,
+                        loc.density_radius_m, loc.density_gamma_m2, loc.jam_density_per_m2, loc.density_min_fraction,
+                        loc.narrow_passage_m, loc.strength_centre_line, dt,
                         r.goal_id, self._goal_available() & self.goal_sink, self._arrival_target(), r.zone_factor,
                         self._order, self._newpos, self.speed, self._newhead, self._arr_goal)
             if len(self._line_arr):

@@ -68,6 +68,15 @@ class LocomotionParams:
     density_min_fraction: float = 0.05
     wall_cutoff_m: float = 0.6
     """Walls farther than this from the agent centre are ignored (repulsion is < 1e-9 there)."""
+    narrow_passage_m: float = 0.9
+    """Single file in narrow passages (0 = off): where the walls on both sides of a person (wall
+    points within 45 degrees of square to the desired direction) are less than this apart, the
+    person steers towards the passage's centre line, adding ``strength_centre_line x (d_left -
+    d_right) / (d_left + d_right)`` across the desired direction (0 on the centre line). The
+    neighbours' repulsion still pushes people apart sideways, so a crowd pressing into the
+    passage walks staggered (the zipper of Seyfried et al. 2009) while people in free flow form
+    one file (RiMEA 4.1.1 test 16). 0.9 m: two shoulder widths."""
+    strength_centre_line: float = 2.0
 
 
 @dataclass(frozen=True)
