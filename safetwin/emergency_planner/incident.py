@@ -214,14 +214,20 @@ class _GriddedField:
         g = self.grid
         i = np.clip(np.rint((x - g.x_min_m) / g.dx_m).astype(int), 0, g.nx - 1)
         j = np.clip(np.rint((y - g.y_min_m) / g.dy_m).astype(int), 0, g.ny - 1)
-        tb = np.rint(np.maximum(t, 0.0) / self.dt).astype(np.int64)
+        tb = np.rint(np.maximum(t, 0.0) / self.dt).astype(np.int64).ravel()
         out = np.zeros(x.shape)
-        for b in np.unique(tb):
-            m = tb == b
+        flat, jf, jf_i = out.reshape(-1), j.ravel(), i.ravel()
+        # group the points by time bucket once (a whole raster spans ~100 buckets)
+        order = np.argsort(tb, kind="stable")
+        edges = np.flatnonzero(np.diff(tb[order])) + 1
+        for group in np.split(order, edges):
+            if not len(group):
+                continue
+            b = tb[group[0]]
             k = self.key(float(b * self.dt))
             if k not in self.cache:
                 self.cache[k] = self.evaluate(float(b * self.dt))
-            out[m] = self.cache[k][j[m], i[m]]
+            flat[group] = self.cache[k][jf[group], jf_i[group]]
         return out
 
 

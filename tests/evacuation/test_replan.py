@@ -131,3 +131,20 @@ def test_crowd_outcome_with_incremental_replanning_matches_full_resolves():
     assert np.sum(inc.dose["gas"]) == pytest.approx(np.sum(full.dose["gas"]), rel=0.05)
     assert np.sum(full.dose["gas"]) > 10.0  # the cloud did reach people
     assert np.mean(inc.arrival_goal == full.arrival_goal) >= 0.9
+
+
+def test_gridded_hazard_reads_each_point_at_its_own_time_bucket():
+    """The incident's gridded hazard (what a re-plan evaluates on the whole raster, each cell at its
+    own crossing time) gives every point the nearest cell of the grid at its nearest time bucket."""
+    from safetwin.emergency_planner.incident import _GriddedField
+    from safetwin.emergency_planner.physics.grid import GridSpec
+
+    grid = GridSpec(0.0, 0.0, 4.0, 4.0, 50, 30)
+    field = _GriddedField(grid, lambda t: t + np.arange(grid.nx)[None, :] * 1e-3 + np.zeros(grid.shape), 10.0)
+    rng = np.random.default_rng(0)
+    x, y, t = rng.uniform(0, 196, (40, 25)), rng.uniform(0, 116, (40, 25)), rng.uniform(-5, 400, (40, 25))
+    got = field(x, y, t)
+    expected = 10.0 * np.rint(np.maximum(t, 0) / 10.0) + np.clip(np.rint(x / 4.0), 0, 49) * 1e-3
+    assert got.shape == (40, 25)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert len(field.cache) > 30  # the points spanned many buckets
