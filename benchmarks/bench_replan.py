@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
           f"BLAS threads: {threads or 'process default'}")
     runs, cpu = {}, {}
-    # the first run in a process pays ~4 s CPU of one-time costs (imports, caches): printed as "cold";
-    # the comparison and the target use the runs after it
+    # the first run in a process is printed apart ("cold"): on the shared machine the first and the
+    # later runs differed by up to 4 s CPU, either way round; the comparison and the target use the later runs
     kinds = ["cold"] + ([] if args.no_reference else ["full re-solve"]) + ["incremental"]
     for kind in kinds:
         if kind == "full re-solve":  # the incident builds its navigation from plant_navigation: switch it off there
