@@ -12,6 +12,7 @@ import urllib.request
 
 import yaml
 from typer.testing import CliRunner
+from waiting import wait_until
 
 from safetwin.app.cli import app
 from safetwin.plant_models.loader import bundled_plant_path
@@ -57,11 +58,11 @@ def test_demo_serves_health_and_plant(tmp_path):
     port = _free_port()
     env = dict(os.environ, SAFETWIN_DATA_DIR=str(tmp_path), SAFETWIN_API_TOKEN="t0k3n", SAFETWIN_DB_URL="")
     env.pop("SAFETWIN_DB_URL")
-    proc = subprocess.Popen([sys.executable, "-m", "safetwin", "demo", "--port", str(port), "--duration", "20", "--site", "clitest"],
+    proc = subprocess.Popen([sys.executable, "-m", "safetwin", "demo", "--port", str(port), "--duration", "600", "--site", "clitest"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []
-        deadline = time.time() + 60
+        deadline = time.time() + 300
         while time.time() < deadline:
             line = proc.stdout.readline()
             lines.append(line)
@@ -69,13 +70,13 @@ def test_demo_serves_health_and_plant(tmp_path):
                 break
         out = "".join(lines)
         assert "/health" in out and "/plant" in out, out
-        for _ in range(100):
+        def health():
             try:
-                health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1))
-                break
+                return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5))["status"] == "ok"
             except OSError:
-                time.sleep(0.1)
-        assert health["status"] == "ok"
+                return False
+
+        assert wait_until(health, timeout=180, step=0.2), "".join(lines)
         req = urllib.request.Request(f"http://127.0.0.1:{port}/plant", headers={"Authorization": "Bearer t0k3n"})
         plant = json.load(urllib.request.urlopen(req, timeout=5))
         assert plant["id"] == "demo_plant"
@@ -84,13 +85,13 @@ def test_demo_serves_health_and_plant(tmp_path):
             req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": "Bearer t0k3n"})
             return json.load(urllib.request.urlopen(req, timeout=5))
 
-        people = readings = 0
-        for _ in range(150):
-            people, readings = sum(get("/state/occupancy").values()), len(get("/state/readings"))
-            if people >= 250 and readings >= 40:
-                break
-            time.sleep(0.2)
-        assert people >= 250 and readings >= 40, (people, readings)
+        seen = {}
+
+        def mirrored():
+            seen.update(people=sum(get("/state/occupancy").values()), readings=len(get("/state/readings")))
+            return seen["people"] >= 250 and seen["readings"] >= 40
+
+        assert wait_until(mirrored, timeout=180, step=0.2), seen
         login = urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/login", timeout=5)
         assert login.status == 200
     finally:
