@@ -57,6 +57,7 @@ from safetwin.twin.state import TwinState
 
 from .declaration import IncidentDeclaration, declare_incident
 from .estimate import EstimationParams, SourceEstimate, estimate_source, predict_plume
+from .estimate.dense_kernel import warm_ladders
 from .observations import Observations, WindInput, is_gas_detector
 from .weather import LiveWeather, LiveWeatherSource
 
@@ -64,6 +65,8 @@ log = logging.getLogger(__name__)
 
 ACTIVE_ALARM_STATES = ("UNACK", "ACKED")
 USABLE_QUALITIES = ("ok", "out_of_range")
+WARM_EVERY_S = 60.0
+"""How often (s) the dense-gas ladders are checked against the wind (a pass with the wind class unchanged is free)."""
 
 
 @dataclass
@@ -115,6 +118,8 @@ class LiveIncidentMonitor:
         self._due = threading.Event()
         self._busy = False
         self._worker = Worker("safetwin-live-monitor", self._loop, wake=self._due.set, logger=log)
+        # the dense forward model's ladders for the current wind, built before the first alarm needs them
+        self._warmer = Worker("safetwin-live-dense-kernels", self._warm_loop, logger=log)
         self._stop = self._worker.stop_event
         self._unsub: list[Callable[[], None]] = []
 
@@ -136,12 +141,44 @@ class LiveIncidentMonitor:
         if not self._unsub:
             self.attach()
         self._worker.start()
+        if self.params.dense_model:
+            self._warmer.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the worker (waiting up to ``timeout`` s for a running estimate) and detach."""
+        self._warmer.stop(timeout)
         self._worker.stop(timeout)
         self.detach()
+
+    def _warm_loop(self) -> None:
+        stop = self._warmer.stop_event
+        while not stop.is_set():
+            try:
+                self._warm()
+            except Exception:
+                log.exception("live monitor: warming the dense-gas kernels failed")
+            stop.wait(WARM_EVERY_S)
+
+    def _warming_must_stop(self) -> bool:
+        """Warming gives way to the estimates once a gas alarm is active (they build what they need)."""
+        return self._warmer.stop_event.is_set() or self.first_alarm_ts is not None
+
+    def _warm(self) -> None:
+        """Build the dense-gas ladders (:mod:`.estimate.dense_kernel`) for the wind now; cached, so a
+        pass under an unchanged wind class costs nothing. Not while an alarm is being estimated."""
+        if self._warming_must_stop():
+            return
+        with self._lock:
+            latest = self._latest_ts
+        try:
+            wind = self.wind_at(self.to_t_s(latest) if math.isfinite(latest) else 0.0)
+        except Exception as exc:     # no wind yet (a live station not heard from): try again next pass
+            log.debug("live monitor: no wind to warm the dense-gas kernels (%s)", exc)
+            return
+        p = self.params
+        warm_ladders(self.plant, float(wind.speed_m_s), wind.stability, averaging_time_s=p.averaging_time_s,
+                     rate_bounds_kg_s=p.rate_bounds_kg_s, stop=self._warming_must_stop)
 
     def __enter__(self) -> LiveIncidentMonitor:
         return self.start()

@@ -12,14 +12,15 @@ from safetwin.plant_models.loader import Plant
 
 from ..observations import Observations, WindInput, is_gas_detector
 from .binning import bin_readings
+from .dense_kernel import dense_ladders
 from .detectors import DetectorArrays, detector_activity
 from .evidence import ScoredHypotheses, posterior, score_group
 from .group_fit import fit_group
-from .hypotheses import candidate_sources, free_grid, group_locations, substance_groups
+from .hypotheses import candidate_sources, free_grid, group_locations, rate_scale, substance_groups
 from .rate_fit import fit_space_data
 from .records import EstimationError, EstimationParams, SourceEstimate
 from .wind_ensemble import coarse_grid, direction_ensemble
-from .summary import credible_radius_m, named_source, rate_interval_kg_s, rate_scale, uncertainty_notes
+from .summary import credible_radius_m, named_source, rate_interval_kg_s, uncertainty_notes
 
 
 def check_observations(observations: Observations, plant: Plant) -> None:
@@ -79,6 +80,14 @@ def estimate_source(observations: Observations, plant: Plant, wind: WindInput, *
     heights_m = np.asarray(p.release_heights_m, float)
     equipment_count = len(sources.equipment)
     pair_count = 0
+    # equipment whose release would be a dense gas get the dense forward model (.dense_kernel) when an
+    # alarming detector is within dense_reach_m (further away the cloud has been handed over to the passive model)
+    near = [e for e, (x, y, _) in sources.equipment.items()
+            if np.hypot(detectors.x_m[activity.alarming_index] - x, detectors.y_m[activity.alarming_index] - y).min()
+            <= p.dense_reach_m]
+    ladders = (dense_ladders(plant, near, wind_speed_m_s=float(wind.speed_m_s),
+                             stability=wind.stability, averaging_time_s=p.averaging_time_s,
+                             rate_bounds_kg_s=p.rate_bounds_kg_s) if p.dense_model else {})
 
     def fit_direction(offset_deg: float, log_prior: float, grid: np.ndarray) -> list[ScoredHypotheses]:
         """Every hypothesis under the wind turned by ``offset_deg``, its weight plus ``log_prior``."""
@@ -88,7 +97,7 @@ def estimate_source(observations: Observations, plant: Plant, wind: WindInput, *
         for group in groups:
             locations = group_locations(group, sources, grid)
             fit = fit_group(group, locations, sources, detectors, activity, bins, data, wind=turned, sigmas=sigmas,
-                            params=p)
+                            params=p, ladders=ladders)
             pair_count += fit.pair_count
             scored = score_group(fit, locations, group, heights_m=heights_m, null_loss=data.null_loss,
                                  rate_bounds_kg_s=p.rate_bounds_kg_s, prior_equipment=p.prior_equipment,
@@ -124,4 +133,4 @@ def estimate_source(observations: Observations, plant: Plant, wind: WindInput, *
         alarming=activity.alarming, detectors_used=detectors.count, hypotheses=int(post.probability.size), wind=wind,
         compute_ms=elapsed_ms(), notes=directions.notes + uncertainty_notes(radius, rate_interval),
         stats={"observation_pairs": pair_count, "groups": len(groups),
-               "directions_fitted": float(len(directions.refine))})
+               "directions_fitted": float(len(directions.refine)), "dense_equipment": float(len(ladders))})

@@ -174,3 +174,10 @@ def group_locations(group: SubstanceGroup, sources: CandidateSources, grid_xy_m:
     location_id = np.r_[equipment_count + group.index * grid_count + np.arange(grid_count),
                         np.array([equipment_ids.index(e) for e in here], int)]
     return GroupLocations(xy_m=xy, location_id=location_id, is_equipment=location_id < equipment_count)
+
+
+def rate_scale(group: SubstanceGroup, substance: Substance, sources: CandidateSources) -> float:
+    """Factor from the group's fitted rate (its representative substance) to ``substance``."""
+    named = sources.substance_names.index(substance.name)
+    reference_detector = int(np.flatnonzero(sources.response[group.representative] > 0)[0])
+    return float(sources.response[group.representative, reference_detector] / sources.response[named, reference_detector])

@@ -44,6 +44,11 @@ class EstimationParams:
     screen_grid_factor: float = 3.0        # the screening fits' free grid is this much coarser
     refine_mass: float = 0.95              # directions holding this much of the screened posterior are fitted in full
     refine_max: int = 5
+    dense_model: bool = True               # equipment whose release would be dense: the dense forward model (.dense_kernel)
+    dense_reach_m: float = 300.0           # … for equipment within this distance of an alarming detector
+    larger_hole_penalty: float = 0.1       # loss per e-fold of rate when choosing a dense-ladder rung (an assumption:
+                                           # small leaks are the more frequent; decides ties only)
+    dense_margin: float = 2.0              # the dense fit replaces the Gaussian one when better by this (log Bayes factor)
 
 
 @dataclass

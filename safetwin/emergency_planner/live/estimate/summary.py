@@ -53,13 +53,6 @@ def named_source(post: Posterior, groups: list[SubstanceGroup], sources: Candida
     return "point", None, substance
 
 
-def rate_scale(group: SubstanceGroup, substance: Substance, sources: CandidateSources) -> float:
-    """Factor from the group's fitted rate (its representative substance) to ``substance``."""
-    named = sources.substance_names.index(substance.name)
-    reference_detector = int(np.flatnonzero(sources.response[group.representative] > 0)[0])
-    return float(sources.response[group.representative, reference_detector] / sources.response[named, reference_detector])
-
-
 def rate_interval_kg_s(post: Posterior, *, scale: float, rate_bounds_kg_s: tuple[float, float]) -> tuple[float, float]:
     """5 and 95 % points (kg/s) of the posterior rate (the mixture of log-normals in ln Q)."""
     log_rate_grid = np.linspace(math.log(rate_bounds_kg_s[0]), math.log(rate_bounds_kg_s[1]), 800)
