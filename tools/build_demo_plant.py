@@ -84,6 +84,7 @@ class Site:
     inventories: list[dict] = field(default_factory=list)
     sensors: list[dict] = field(default_factory=list)
     muster_points: list[dict] = field(default_factory=list)
+    assembly_points: list[dict] = field(default_factory=list)
     resources: list[dict] = field(default_factory=list)
 
     def add(self, layer: str, geom, **props) -> None:
@@ -212,6 +213,17 @@ def build() -> tuple[Site, dict]:
              sheltered=False),
         dict(id="MP-E", name="East gate muster point (utilities lawn)", position=[850, 345], capacity=200,
              radius_m=20.0, sheltered=False),
+    ]
+    # Off-site assembly points, 200 m beyond three gates (for a release that puts every on-site
+    # muster point downwind, e.g. a west wind at the chlorine store on the west edge): each is
+    # reached through its gate along a straight approach of the gate's width.
+    s.assembly_points += [
+        dict(id="OA-N", name="North off-site assembly point (beyond the north gate)", position=[610, 800],
+             capacity=300, radius_m=30.0, gate_id="G-NORTH"),
+        dict(id="OA-S", name="South off-site assembly point (south-west of the main gate)", position=[600, -180],
+             capacity=300, radius_m=30.0, gate_id="G-MAIN"),
+        dict(id="OA-SW", name="South-west off-site assembly point (beyond the truck gate)", position=[250, -200],
+             capacity=200, radius_m=30.0, gate_id="G-SERVICE"),
     ]
 
     # ---------------------------------------------------------------- tank farm
@@ -393,7 +405,9 @@ def build() -> tuple[Site, dict]:
     s.flame_detector("FD-U3-01", (700, 336), 6.0)
     # weather station on a 10 m mast in the open north yard
     s.sensors.append(dict(id="MET-01", type="weather", unit="met", position=[720, 570], height_m=10.0,
-                          range_min=0.0, range_max=60.0, period_s=10.0))
+                          range_min=0.0, range_max=60.0, period_s=10.0,
+                          measures=["wind_speed", "wind_direction", "sigma_theta", "temperature", "solar_radiation",
+                                    "delta_t"]))
 
     # ---------------------------------------------------------------- emergency resources
     s.resource("FS-1", "fire_station", (780, 70))
@@ -655,6 +669,12 @@ def check(s: Site, shifts: list[dict]) -> list[str]:
     for m in s.muster_points:
         if Point(m["position"]).distance(network) > m["radius_m"] + 1.0:
             bad.append(f"muster point {m['id']} not reachable")
+    gate_ids = {p["id"] for p, _ in s.layers["gates"]}
+    for m in s.assembly_points:
+        if m["gate_id"] not in gate_ids:
+            bad.append(f"assembly point {m['id']}: unknown gate {m['gate_id']}")
+        if site.contains(Point(m["position"])):
+            bad.append(f"assembly point {m['id']} inside the site (an off-site point is outside it)")
     # tanks inside their bunds, shell spacing, bund capacity >= largest tank
     by_bund: dict[str, list] = {}
     for p, g in eq.values():
@@ -760,6 +780,7 @@ def write(s: Site, extra: dict, out: Path) -> None:
         "inventories": s.inventories,
         "sensors": s.sensors,
         "muster_points": s.muster_points,
+        "assembly_points": s.assembly_points,
         "resources": s.resources,
         "shifts": extra["shifts"],
         "ignition_sources": extra["ignition_sources"],
@@ -772,7 +793,8 @@ def write(s: Site, extra: dict, out: Path) -> None:
         "# Local frame: x east, y north, metres from the origin (the site's south-west corner), in the CRS below.\n"
         "# Units: mass kg, temperature K, pressure Pa (absolute), heights m; detector units as given per sensor.\n"
     )
-    body = dump_yaml(meta, one_line=("inventories", "sensors", "muster_points", "resources", "ignition_sources"))
+    body = dump_yaml(meta, one_line=("inventories", "sensors", "muster_points", "assembly_points", "resources",
+                                    "ignition_sources"))
     (out / "plant.yaml").write_text(header + body, encoding="utf-8")
     (out / "README.md").write_text(readme(s, extra), encoding="utf-8")
 
@@ -794,6 +816,8 @@ def readme(s: Site, extra: dict) -> str:
         f"{i['pressure_pa'] / 1e5:.1f} | {i['temperature_k'] - 273.15:.0f} |" for i in s.inventories)
     mp_lines = "\n".join(f"| {m['id']} | {m['name']} | {m['position'][0]:.0f}, {m['position'][1]:.0f} | {m['capacity']} |"
                          for m in s.muster_points)
+    oa_lines = "\n".join(f"| {m['id']} | {m['name']} | {m['position'][0]:.0f}, {m['position'][1]:.0f} | {m['capacity']} | "
+                         f"{m['gate_id']} |" for m in s.assembly_points)
     ign_lines = "| id | kind | where | P ignition | presence | note |\n|---|---|---|---|---|---|\n" + "\n".join(
         f"| {g['id']} | {g['kind']} | {g.get('building') or g.get('road') or g.get('equipment') or g['position']} | "
         f"{g['probability']:g} | {g.get('presence_fraction', 1.0):g} | {g['note']} |" for g in extra["ignition_sources"])
@@ -881,6 +905,14 @@ and workshop.
 The three muster points are on three sides of the site, each next to a gate and 70 m or more from
 process equipment, so one of them is upwind or crosswind of any release.
 
+Off-site assembly points (plant.yaml `assembly_points`), each 200 m beyond a gate and reached
+through it; the recommendations use them only when no on-site muster point is clean (a west wind
+at the chlorine store puts all three muster points downwind), and people there count as mustered.
+
+| id | name | x, y (m) | capacity | gate |
+|---|---|---|---|---|
+{oa_lines}
+
 ## People (12 h shifts)
 | shift | hours | total | head-count per area |
 |---|---|---|---|
@@ -952,8 +984,14 @@ def render_png(s: Site, path: Path) -> None:
         ax.add_patch(Circle(m["position"], m["radius_m"], color="#0b0", alpha=0.45, zorder=6))
         ax.text(m["position"][0], m["position"][1], f"{m['id']}\n{m['capacity']}", fontsize=7, ha="center",
                 va="center", zorder=7)
-    ax.set_xlim(-15, SITE_W + 15)
-    ax.set_ylim(-15, SITE_H + 15)
+    for m in s.assembly_points:
+        ax.add_patch(Circle(m["position"], m["radius_m"], color="#0b0", alpha=0.25, zorder=6))
+        ax.text(m["position"][0], m["position"][1], f"{m['id']}\nvia {m['gate_id']}", fontsize=7, ha="center",
+                va="center", zorder=7)
+    xs = [0.0, SITE_W] + [m["position"][0] for m in s.assembly_points]
+    ys = [0.0, SITE_H] + [m["position"][1] for m in s.assembly_points]
+    ax.set_xlim(min(xs) - 40, max(xs) + 40)
+    ax.set_ylim(min(ys) - 40, max(ys) + 40)
     ax.set_aspect("equal")
     ax.grid(True, lw=0.3, alpha=0.5)
     ax.set_title("SafeTwin demo plant (local frame, m): ^ flammable, diamond toxic (green Cl2, purple NH3, "

@@ -43,6 +43,7 @@ from typing import Any, Protocol
 import msgspec
 import shapely
 
+from safetwin.plant_models.geometry import assembly_approaches
 from safetwin.twin.state import TwinState
 from safetwin.twin.weather import MetObservation, screen_observation
 
@@ -103,7 +104,8 @@ class IngestConfig:
     the arrival time is used and ``clock_skew`` flagged. Readings older than ``max_live_age_s``
     go to history only (``late_history``). ``flood_rate_per_s``/``flood_burst`` bound how many
     readings per second one single-reading source feeds the alarm queue before being conflated.
-    A position fix farther than ``position_margin_m`` outside the site boundary, or with a height
+    A position fix farther than ``position_margin_m`` outside the site boundary and the declared
+    off-site assembly points (their discs and approach corridors from the gates), or with a height
     beyond ``max_abs_z_m``, is implausible (a tag or engine fault) and rejected."""
 
     skew_tolerance_s: float = 2.0
@@ -136,8 +138,10 @@ class Ingestor:
         self.units = {sid: s.unit for sid, s in state.sensors.items()}
         self.ranges = {sid: (s.range_min, s.range_max) for sid, s in state.sensors.items()}
         self.equipment = set(state.plant.equipment)
-        #: where a position fix may plausibly lie: the site boundary plus the margin
-        self._plausible_area = state.plant.boundary.buffer(config.position_margin_m)
+        #: where a position fix may plausibly lie: the site and the off-site assembly points' approaches
+        #: and discs, plus the margin
+        self._plausible_area = state.plant.boundary.union(assembly_approaches(state.plant)).buffer(
+            config.position_margin_m)
         shapely.prepare(self._plausible_area)
         self.meta: dict[str, P.MetaMsg] = {}
         self.gateways: dict[str, bool] = {}
@@ -597,7 +601,7 @@ class Ingestor:
                 if not shapely.contains_xy(area, c[0], c[1]) or abs(z) > max_z:
                     raise _Reject("implausible_position",
                                   f"({c[0]:.6g}, {c[1]:.6g}, {z:.6g}) m is more than {self.config.position_margin_m:g} m "
-                                  f"outside the site boundary or {max_z:g} m off the ground")
+                                  f"outside the site and its assembly points or {max_z:g} m off the ground")
             except _Reject as r:
                 out.rejected += 1
                 out.reason = r.reason

@@ -25,14 +25,15 @@ from safetwin.twin.state import TwinState
 
 
 def muster_status(state: TwinState, now: float, stale_s: float = 30.0) -> dict[str, Any]:
-    """POB, mustered (inside a muster point radius, fresh fix), unaccounted (stale or not at a
-    muster point) with each unaccounted person's last known position (m) and time (s)."""
+    """POB, mustered (inside the radius of a muster point or an off-site assembly point, fresh
+    fix), unaccounted (stale or not at either) with each unaccounted person's last known position
+    (m) and time (s)."""
     p = state.people()
     n = len(p["id"])
     fresh = (now - p["ts"]) <= stale_s
     at_mp = np.zeros(n, dtype=bool)
     per_mp: dict[str, int] = {}
-    for mp in state.plant.meta.muster_points:
+    for mp in state.plant.mustering_points:
         inside = np.hypot(p["x"] - mp.position[0], p["y"] - mp.position[1]) <= mp.radius_m
         inside &= fresh
         per_mp[mp.id] = int(inside.sum())

@@ -29,6 +29,7 @@ from .schema import (
     LAYERS,
     OPTIONAL_LAYERS,
     Area,
+    AssemblyPoint,
     Building,
     EmergencyResource,
     Equipment,
@@ -132,6 +133,16 @@ class Plant:
         return self._ids("muster point", ((m.id, m) for m in self.meta.muster_points))
 
     @property
+    def assembly_points(self) -> IdMap[AssemblyPoint]:
+        return self._ids("assembly point", ((m.id, m) for m in self.meta.assembly_points))
+
+    @property
+    def mustering_points(self) -> list[MusterPoint]:
+        """Every place where people count as mustered: the on-site muster points, then the off-site
+        assembly points (plant order)."""
+        return [*self.meta.muster_points, *self.meta.assembly_points]
+
+    @property
     def resources(self) -> IdMap[EmergencyResource]:
         return self._ids("emergency resource", ((r.id, r) for r in self.meta.resources))
 
@@ -183,6 +194,7 @@ class Plant:
             "equipment_kinds": kinds,
             "sensors": sensor_types,
             "muster_points": {m.id: m.capacity for m in self.meta.muster_points},
+            "assembly_points": {m.id: m.capacity for m in self.meta.assembly_points},
             "resources": {r.kind.value: sum(x.count for x in self.meta.resources if x.kind == r.kind)
                           for r in self.meta.resources},
             "shifts": {s.name: s.total for s in self.meta.shifts},
@@ -342,6 +354,18 @@ def _cross_checks(plant: Plant, files: dict[str, str], issues: list[Issue]) -> N
         for item in items:
             if not site.contains(shapely.Point(item.position)):
                 issues.append(Issue(PLANT_FILE, item.id, f"{kind}.position", "lies outside the site boundary"))
+    places: set[str] = set()
+    for m in [*meta.muster_points, *meta.assembly_points]:
+        if m.id in places:
+            issues.append(Issue(PLANT_FILE, m.id, "assembly_points.id", "the id of another muster or assembly point"))
+        places.add(m.id)
+    for a in meta.assembly_points:
+        if a.gate_id not in plant.gates:
+            issues.append(Issue(PLANT_FILE, a.id, "assembly_points.gate_id",
+                                f"unknown gate {a.gate_id!r} (gates: {', '.join(sorted(plant.gates)) or 'none'})"))
+        elif site.contains(shapely.Point(a.position)):
+            issues.append(Issue(PLANT_FILE, a.id, "assembly_points.position",
+                                "lies inside the site boundary (an on-site point is a muster point)"))
     for r in meta.resources:
         if r.station_id and r.station_id not in {x.id for x in meta.resources}:
             issues.append(Issue(PLANT_FILE, r.id, "resources.station_id", f"unknown station {r.station_id!r}"))

@@ -316,12 +316,26 @@ class Sensor(_Model):
 
 
 class MusterPoint(_Model):
+    """An on-site muster point: a disc of ``radius_m`` (m) around ``position`` (local m) inside the
+    site, for ``capacity`` people."""
+
     id: str = Field(min_length=1)
     name: str = ""
     position: Coordinate
     capacity: int = Field(gt=0)
     radius_m: PositiveM = 15.0
     sheltered: bool = False
+
+
+class AssemblyPoint(MusterPoint):
+    """An off-site assembly point, reached through the gate ``gate_id`` (a feature of the gates
+    layer) along a straight approach corridor of the gate's width from the gate to ``position``.
+    It may lie outside the site boundary. The recommendations send people here only when no
+    on-site muster point is clean (:mod:`safetwin.emergency_planner.recommend.muster`); people
+    inside its disc count as mustered. The drills' evacuation simulator uses the on-site muster
+    points only."""
+
+    gate_id: str = Field(min_length=1, description="the gate the point is reached through")
 
 
 class ResourceKind(str, Enum):
@@ -417,6 +431,8 @@ class PlantMeta(_Model):
     inventories: list[Inventory] = Field(default_factory=list)
     sensors: list[Sensor] = Field(default_factory=list)
     muster_points: list[MusterPoint] = Field(default_factory=list)
+    assembly_points: list[AssemblyPoint] = Field(
+        default_factory=list, description="off-site assembly points, each reached through a gate")
     resources: list[EmergencyResource] = Field(default_factory=list)
     shifts: list[Shift] = Field(default_factory=list)
     weather_station: str | None = Field(default=None, description="id of the met sensor")

@@ -330,6 +330,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cut_off_ground": ("Cut off from every muster point", "无法到达集合点的区域"),
     "gates": ("Gates", "大门"),
     "muster_points": ("Muster points", "集合点"),
+    "assembly_points": ("Off-site assembly points (gate)", "厂外集合点（大门）"),
+    "assembly_approaches": ("Approaches to off-site assembly points", "厂外集合点通道"),
     "findings": ("Findings", "问题"),
     "reach_toxic_gas": ("Reach of toxic gas detectors", "有毒气体探测器探测范围"),
     "reach_flammable_gas": ("Reach of flammable gas detectors", "可燃气体探测器探测范围"),

@@ -32,6 +32,7 @@ from bokeh.models import (Arrow, ColumnDataSource, Label, LabelSet, LinearColorM
 from bokeh.plotting import figure
 from shapely.geometry.base import BaseGeometry
 
+from safetwin.plant_models.geometry import assembly_approaches
 from safetwin.plant_models.loader import Plant
 
 from .hmi import (BACKGROUND_COLOUR, BUILDING_COLOUR, DETECTOR_COLOURS, EQUIPMENT_COLOUR, GROUND_COLOUR,
@@ -81,6 +82,8 @@ class PlanView:
         self.lang = lang
         minx, miny, maxx, maxy = plant.boundary.bounds
         self.extent = (minx, miny, maxx, maxy)
+        if plant.meta.assembly_points:   # the view holds the off-site assembly points too
+            minx, miny, maxx, maxy = plant.boundary.union(assembly_approaches(plant)).bounds
         fig = figure(x_range=Range1d(minx - MARGIN_M, maxx + MARGIN_M), y_range=Range1d(miny - MARGIN_M, maxy + MARGIN_M),
                      match_aspect=True, tools="pan,wheel_zoom,box_zoom,reset", active_scroll="wheel_zoom",
                      sizing_mode="stretch_width", height=height, toolbar_location="above",
@@ -133,13 +136,16 @@ class PlanView:
         self._wind_key: tuple[Any, ...] | None = None
 
     def _draw_layout(self, plant: Plant) -> None:
-        """The static plant: ground, roads, buildings, equipment, area outlines and muster points."""
+        """The static plant: ground, roads, buildings, equipment, area outlines, muster points and the
+        off-site assembly points with their approaches from the gates (labelled ``id via gate``)."""
         fig = self.figure
         roads = [r.geometry.buffer(r.width_m / 2, cap_style="flat") for r in plant.roads.values()]
         layers = [([plant.boundary], GROUND_COLOUR, OUTLINE_COLOUR, "ground"),
                   ([shapely.union_all(roads)] if roads else [], ROAD_COLOUR, None, "roads"),
                   ([b.geometry for b in plant.buildings.values()], BUILDING_COLOUR, OUTLINE_COLOUR, "buildings"),
-                  ([e.footprint for e in plant.equipment.values()], EQUIPMENT_COLOUR, OUTLINE_COLOUR, "equipment")]
+                  ([e.footprint for e in plant.equipment.values()], EQUIPMENT_COLOUR, OUTLINE_COLOUR, "equipment"),
+                  ([assembly_approaches(plant)] if plant.meta.assembly_points else [], GROUND_COLOUR, OUTLINE_COLOUR,
+                   "assembly-approaches")]
         for geoms, fill, line, name in layers:
             fig.multi_polygons("xs", "ys", source=ColumnDataSource(_poly_data(geoms)), fill_color=fill,
                                line_color=line, line_width=1, name=name)
@@ -150,14 +156,15 @@ class PlanView:
         cy = [a.geometry.representative_point().y for a in areas]
         fig.add_layout(LabelSet(x="x", y="y", text="text", text_font_size="10px", text_color="#666666",
                                 source=ColumnDataSource({"x": cx, "y": cy, "text": [a.id for a in areas]})))
-        mps = plant.meta.muster_points
+        mps = plant.mustering_points
         fig.circle(x=[m.position[0] for m in mps], y=[m.position[1] for m in mps], radius=[m.radius_m for m in mps],
                    fill_alpha=0.0, line_color="#404040", line_width=2, name="muster-points")
         fig.add_layout(LabelSet(x="x", y="y", text="text", text_font_size="11px", text_color=TEXT_COLOUR,
                                 text_font_style="bold", y_offset=-18, text_align="center",
                                 source=ColumnDataSource({"x": [m.position[0] for m in mps],
                                                          "y": [m.position[1] - m.radius_m for m in mps],
-                                                         "text": [m.id for m in mps]})))
+                                                         "text": [m.id if getattr(m, "gate_id", None) is None
+                                                                  else f"{m.id} via {m.gate_id}" for m in mps]})))
 
     # ------------------------------------------------------------------ updates
 

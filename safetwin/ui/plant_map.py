@@ -20,6 +20,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from safetwin.emergency_planner.plant_check import PlantCheck
+from safetwin.plant_models.geometry import assembly_approaches
 from safetwin.plant_models.loader import Plant
 
 from .i18n import tr
@@ -86,6 +87,13 @@ def map_layers(plant: Plant, check: PlantCheck, lang: str = "en") -> list[MapLay
     layers.append(MapLayer(tr("muster_points", lang), "points", [Point(m.position) for m in plant.meta.muster_points],
                            fill="#2e7d32", line="#ffffff", labels=list(plant.muster_points), marker="triangle",
                            size_px=14))
+    if plant.meta.assembly_points:
+        assembly = plant.meta.assembly_points
+        layers.append(MapLayer(tr("assembly_approaches", lang), "polygons", [assembly_approaches(plant)],
+                               fill="#2e7d32", line="#2e7d32", alpha=0.15))
+        layers.append(MapLayer(tr("assembly_points", lang), "points", [Point(m.position) for m in assembly],
+                               fill="#a5d6a7", line="#2e7d32", labels=[f"{m.id} ({m.gate_id})" for m in assembly],
+                               marker="triangle", size_px=14))
     layers.append(MapLayer(tr("findings", lang), "points", [Point(f.position) for f in check.findings],
                            fill="#ffffff", line="#d7191c", labels=[f.item for f in check.findings], marker="x",
                            size_px=18))

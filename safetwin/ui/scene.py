@@ -30,6 +30,7 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from safetwin.plant_models.geometry import assembly_approaches
 from safetwin.plant_models.loader import Plant
 
 from .hmi import ROUTE_COLOUR, ZONE_COLOURS
@@ -194,7 +195,10 @@ class PlantScene:
             part = (_equipment_mesh(eq), EQUIPMENT_COLOURS.get(kind, "#90a4ae"))
             (smooth if kind in SMOOTH_KINDS else flat).append(part)
         rings = [shapely.Point(m.position).buffer(m.radius_m).difference(shapely.Point(m.position).buffer(m.radius_m - 2))
-                 for m in plant.meta.muster_points]
+                 for m in plant.mustering_points]
+        approaches = assembly_approaches(plant)
+        if not approaches.is_empty:   # off-site assembly points: their discs and approaches as ground
+            flat.append((triangulate(approaches, -0.2), "#c5d1b7"))
         if rings:
             flat.append((triangulate(shapely.union_all(rings), 0.15), "#404040"))
         for name, parts in (("static-flat", flat), ("static-smooth", smooth)):

@@ -231,7 +231,7 @@ class SnapshotSource:
         self._sensor_xyz = np.array([(s.position[0], s.position[1], s.height_m) for s in sensors],
                                     dtype=float).reshape(-1, 3)
         self._sensor_index = {sid: k for k, sid in enumerate(self._sensor_ids)}
-        mps = self.plant.meta.muster_points
+        mps = self.plant.mustering_points   # on-site muster points and off-site assembly points
         self._mp_ids = [m.id for m in mps]
         self._mp_xy = np.array([m.position for m in mps], dtype=float).reshape(-1, 2)
         self._mp_r = np.array([m.radius_m for m in mps], dtype=float)

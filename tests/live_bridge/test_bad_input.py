@@ -334,3 +334,33 @@ def test_fuzzed_stream_through_the_broker(small_plant, bridge_config, pub):
         assert ing.rejects.counts.get("internal_error", 0) == 0
         assert b.inbound.connected.is_set() and b.engine.stats.errors == 0
         assert wait_for(lambda: b.acker.acked == sent, timeout=20)
+
+
+def test_a_fix_at_an_off_site_assembly_point_is_plausible_and_counted_as_mustered():
+    """The demo plant's assembly point OA-N is 200 m beyond the north gate, twice the 100 m margin:
+    a fix there is accepted (the plausible area holds the approaches and discs) and the person
+    counts as mustered; a fix as far out elsewhere is still refused."""
+    from safetwin.live_bridge.ingest import IngestConfig
+    from safetwin.live_bridge.people import muster_status
+    from safetwin.plant_models.loader import bundled_plant_path, load_plant
+
+    demo = load_plant(bundled_plant_path("demo_plant"))
+    oa = demo.assembly_points["OA-N"]
+    assert oa.position[1] - oa.radius_m - demo.boundary.bounds[3] > IngestConfig().position_margin_m
+    st = TwinState(demo)
+    ing = Ingestor(st, SITE, history=FakeHistory(), alarms=FakeAlarms(st))
+    now = time.time()
+
+    def fix(pid, x, y):
+        return {"provider_id": "t1", "position": {"type": "Point", "coordinates": [x, y, 1.0]},
+                "timestamp_generated": iso_ms(now), "trackables": [pid]}
+    x, y = oa.position
+    batch = {"engine": "rtls-1", "seq": 1, "locations": [fix("P-1", x + 5.0, y - 5.0), fix("P-2", 610.0, 700.0),
+                                                          fix("P-3", 300.0, 800.0)]}
+    out = ing.handle(T.locations("rtls-1"), json.dumps(batch).encode())
+    assert (out.applied, out.rejected) == (2, 1)             # P-3: 200 m out, far from every approach
+    assert ing.rejects.counts["implausible_position"] == 1
+    status = muster_status(st, now=now + 1.0)
+    assert status["per_muster_point"]["OA-N"] == 1
+    assert status["mustered"] == 1                          # P-1 at OA-N; P-2 on the approach, not yet there
+    assert [m["id"] for m in status["missing"]] == ["P-2"]

@@ -119,3 +119,27 @@ def test_area_actions_agree_with_the_people(drill):
                 or "no safe route" not in a.reason, a.area_id
             acting = [p for p in mine if p.action != "none"]
             assert 2 * sum(p.action == "evacuate" for p in acting) < len(acting) or not acting, a.area_id
+
+
+@pytest.mark.slow
+def test_off_site_assembly_points_when_no_muster_point_is_clean(drill):
+    """Off-site assembly points are used only when no on-site muster point is clean, and the
+    instruction names the gate. In the chlorine drill the t0 ensemble (west wind ±22°) puts all
+    three on-site muster points downwind: people go off site (51 of 268 when this was written,
+    was 0 with no assembly points), their routes checked by the test above under every wind."""
+    loaded, _, rec = drill
+    gate_of = {m.id: m.gate_id for m in rec.muster if m.gate_id is not None}
+    clean_on_site = [m.id for m in rec.muster if m.gate_id is None and m.tier == 0 and not m.excluded]
+    sent_off = [p for p in rec.people if p.muster_point in gate_of]
+    for p in sent_off:
+        if p.action == "evacuate":
+            assert f"({gate_of[p.muster_point]}) to {p.muster_point}" in p.reason, p.reason
+    for a in rec.areas:
+        if a.action == "evacuate" and a.muster_point in gate_of:
+            assert f"({gate_of[a.muster_point]}) to {a.muster_point}" in a.reason, a.reason
+    print(f"{loaded.scenario.name}: clean on-site {clean_on_site}, sent off site {len(sent_off)} of {len(rec.people)} "
+          f"{sorted({p.muster_point for p in sent_off})}; routed {sum(p.route_xy is not None for p in rec.people)}")
+    if loaded.scenario.name == "chlorine_drum_leak_wind_shift":
+        assert not clean_on_site and all(m.excluded for m in rec.muster if m.gate_id is None)
+        routed = [p for p in rec.people if p.route_xy is not None]
+        assert len(sent_off) >= 40 and all(p.muster_point in gate_of for p in routed)

@@ -67,11 +67,13 @@ def advise_buildings(exposures: Sequence[BuildingExposure], routes: PlannedRoute
 def advise_people(ids: Sequence[str], xy_m: np.ndarray, area_of_person: Sequence[str | None], routes: PlannedRoutes,
                   musters: Sequence, on_route: Doses, staying: Doses, channels: ToxicChannels,
                   buildings: BuildingAdvices, building_geometries: Sequence[tuple[str, BaseGeometry]],
-                  area_peak_ratio: dict[str, float], params: RecommendParams) -> list[PersonAdvice]:
+                  area_peak_ratio: dict[str, float], params: RecommendParams,
+                  exit_gates: Sequence[str | None] = ()) -> list[PersonAdvice]:
     """One :class:`PersonAdvice` per person (see the module docstring); ``on_route`` and ``staying``
     are the doses of walking the person's checked route and of staying put. Two passes: every
     person's choice and risk, then ``none`` for those with a route whose area nobody is at risk
-    in and which the hazard leaves below ``affected_ratio`` (so an area's people act together)."""
+    in and which the hazard leaves below ``affected_ratio`` (so an area's people act together).
+    ``exit_gates``: per muster point, the gate of an off-site assembly point (None on-site)."""
     p = params
     choices: list[PersonChoice] = []
     risky: list[bool] = []
@@ -83,6 +85,7 @@ def advise_people(ids: Sequence[str], xy_m: np.ndarray, area_of_person: Sequence
         choice = evacuate_or_shelter_person(
             has_safe_route=has_route, route_dose_ratio=on_route.ratio[k], route_harm=on_route.harm[k],
             muster_point=musters[goal].id if has_route else None, over_capacity=bool(routes.over_capacity[k]),
+            exit_gate=exit_gates[goal] if has_route and exit_gates else None,
             shelter_building=shelter_b, shelter_dose_ratio=shelter_r,
             shelter_harm=buildings.indoor_harm[shelter_b] if shelter_b is not None else 0.0,
             stay_dose_ratio=staying.ratio[k], stay_harm=staying.harm[k])
@@ -131,11 +134,13 @@ def _area_route(plant: Plant, polyline: np.ndarray, times_s: np.ndarray) -> tupl
 
 def instruct_areas(plant: Plant, areas: Sequence, people: Sequence[PersonAdvice], routes: PlannedRoutes,
                    musters: Sequence, area_peak_ratio: dict[str, float],
-                   params: RecommendParams) -> list[AreaInstruction]:
+                   params: RecommendParams, exit_gates: Sequence[str | None] = ()) -> list[AreaInstruction]:
     """One :class:`AreaInstruction` per work area (:func:`.decisions.area_action`), agreeing with its
     people: an evacuating area's route and muster point are those of its evacuating person nearest
     the area's representative point (a checked route; the area's own route, from that point, when
-    nobody is in it); its people told otherwise are its ``exceptions``."""
+    nobody is in it); its people told otherwise are its ``exceptions``; an off-site assembly point's
+    instruction names its gate (``exit_gates`` per muster point, None on-site)."""
+    gate_of = {m.id: g for m, g in zip(musters, exit_gates)}
     instructions: list[AreaInstruction] = []
     for ka, a in enumerate(areas):
         mine = [pp for pp in people if pp.area == a.id]
@@ -155,6 +160,8 @@ def instruct_areas(plant: Plant, areas: Sequence, people: Sequence[PersonAdvice]
             elif polyline is not None:
                 muster_point = musters[routes.goal[ka]].id
                 route_ids, route_xy = _area_route(plant, polyline, routes.times_s[ka])  # type: ignore[arg-type]
+        if muster_point is not None and gate_of.get(muster_point):
+            reason += f"; leave by {gate_of[muster_point]} to {muster_point}"
         exceptions = area_exceptions(action, [(pp.id, pp.action) for pp in mine])
         if exceptions:
             reason += f"; {len(exceptions)} with their own instruction"
@@ -164,7 +171,9 @@ def instruct_areas(plant: Plant, areas: Sequence, people: Sequence[PersonAdvice]
 
 
 def muster_status(musters: Sequence, safety: MusterSafety, people: Sequence[PersonAdvice]) -> list[MusterStatus]:
-    """Per usable muster point: capacity, people sent there, exclusion, tier and peak limit ratio."""
+    """Per usable muster point (and off-site assembly point, with its gate): capacity, people sent
+    there, exclusion, tier and peak limit ratio."""
     return [MusterStatus(m.id, m.capacity, int(sum(pp.muster_point == m.id for pp in people)),
-                         bool(safety.excluded[q]), int(safety.tier[q]), round(float(safety.peak_ratio[q]), 6))
+                         bool(safety.excluded[q]), int(safety.tier[q]), round(float(safety.peak_ratio[q]), 6),
+                         getattr(m, "gate_id", None))
             for q, m in enumerate(musters)]

@@ -10,7 +10,7 @@ does each):
    (:mod:`.routing`, :class:`.route_planner.RoutePlanner`). The hazard is what the caller knows at
    t0: for a live incident or a drill, the release under the ensemble of winds around the t0 wind
    (:mod:`.ensemble`), so the routes never rely on a wind that was not measured.
-2. **Muster safety** — every muster point's disc is evaluated on the continuous hazard from the
+2. **Muster safety** — every muster point's (and off-site assembly point's) disc is evaluated on the continuous hazard from the
    departure to the end of the routing window plus ``muster_stay_s``: a point that reaches
    ``muster_exclude_ratio`` of AEGL-2 (30 min) or of 5 kW/m² is excluded; the others are ranked
    tier 0 (below AEGL-1 (60 min) and 2 kW/m² throughout) or tier 1 (:mod:`.muster`).
@@ -18,7 +18,10 @@ does each):
    representative point) gives a route to every muster point.
 4. **Assignment** — people go to muster points by a min-cost assignment over capacity slots:
    safety tier first, then arrival time; over-capacity slots are used only when nothing else
-   is left (and are flagged).
+   is left (and are flagged). Off-site assembly points, reached through their gates, are
+   candidates only for people and areas with no clean (tier 0) on-site muster point: the on-site
+   muster point is preferred when it is clean; otherwise people leave the site through a gate
+   (:func:`.muster.offsite_allowed`); the instruction names the gate.
 5. **Exact check** — every chosen route is sampled at ``sample_m`` and the continuous hazard
    evaluated at the person's time there; violations close cells and the person is routed again.
    A route that still fails is dropped (the person gets no route and is flagged) (:mod:`.route_planner`).
@@ -154,9 +157,11 @@ def recommend(plant: Plant, hazard: HazardSpec, people_ids: Sequence[str], peopl
     area_of_person = area_index(plant).area_ids(xy[:, 0], xy[:, 1]).tolist() if len(xy) else []
     area_peak = planner.area_peak_ratios(areas)
     people = advise_people(ids, xy, area_of_person, people_routes, planner.musters, on_route, staying, channels,
-                           buildings, [(b.id, b.geometry) for b in occupied], area_peak, p)
+                           buildings, [(b.id, b.geometry) for b in occupied], area_peak, p,
+                           exit_gates=planner.exit_gates)
     stopwatch.lap("people")
-    instructions = instruct_areas(plant, areas, people, place_routes, planner.musters, area_peak, p)
+    instructions = instruct_areas(plant, areas, people, place_routes, planner.musters, area_peak, p,
+                                  exit_gates=planner.exit_gates)
     muster = muster_status(planner.musters, planner.safety, people)
     stopwatch.lap("areas")
     responders = responder_routes(plant, hazard, channels, raster=raster, envelope=planner.envelope, t0_s=t0,

@@ -95,13 +95,15 @@ class PersonChoice:
 def evacuate_or_shelter_person(*, has_safe_route: bool, route_dose_ratio: float, route_harm: float,
                                muster_point: str | None, over_capacity: bool, shelter_building: str | None,
                                shelter_dose_ratio: float, shelter_harm: float, stay_dose_ratio: float,
-                               stay_harm: float) -> PersonChoice:
+                               stay_harm: float, exit_gate: str | None = None) -> PersonChoice:
     """Evacuate by the checked route unless the best reachable shelter gives a strictly lower
     load; shelter when there is no route; else ``escape`` (no safe option: leave crosswind on
     their own; the outdoor stay load is what they face). Nobody is told to evacuate without a
-    checked route."""
+    checked route. ``exit_gate``: the gate an off-site assembly point is reached through (the
+    instruction names it)."""
     if has_safe_route and not (shelter_building is not None and shelter_dose_ratio < route_dose_ratio):
-        reason = f"safe route to {muster_point}"
+        reason = (f"safe route to {muster_point}" if exit_gate is None else
+                  f"safe route off site: leave by {exit_gate} to {muster_point}")
         if over_capacity:
             reason += " (muster point over capacity)"
         return PersonChoice("evacuate", float(route_dose_ratio), float(route_harm), reason, None)

@@ -6,11 +6,18 @@
   disc reaches ``muster_exclude_ratio`` of the limit (AEGL-2 (30 min) or 5 kW/m²) is excluded;
   the others are tier 0 (below AEGL-1 (60 min) and 2 kW/m² throughout, ALOHA YELLOW for heat)
   or tier 1.
-* **Choice for one route** (:func:`best_muster`): the usable muster point of lowest (tier,
-  arrival time).
+* **On-site first, else through a gate** (:func:`offsite_allowed`): the plant's off-site assembly
+  points (``MusterSafety.offsite``) are candidates for a person or area only when none of the
+  on-site muster points it can reach is tier 0. The rule: **the on-site muster point is preferred
+  when it is clean; otherwise leave the site through a gate** to an assembly point (then the
+  usual (tier, arrival) order decides among every usable point, on- and off-site).
+* **Choice for one route** (:func:`best_muster`): among the candidates, the usable muster point
+  of lowest (tier, arrival time).
 * **Assignment of people** (:func:`assign_musters`): a min-cost assignment over capacity slots,
-  cost ``tier · 10⁶ + arrival s``; over-capacity slots cost 10⁹ more, so they are used only
-  when nothing else is left (and are flagged).
+  cost ``tier · 10⁶ + arrival s``; an off-site point for a person who has a clean on-site one
+  costs ``OFFSITE_PENALTY`` more (used only once the clean on-site capacity is taken, before
+  over-capacity); over-capacity slots cost 10⁹ more, so they are used only when nothing else is
+  left (and are flagged).
 
 Example (two points, the nearer one is tier 1, the other tier 0: the safer wins)::
 
@@ -35,6 +42,8 @@ from .records import RecommendParams
 
 #: Heat flux (W/m²) below which a muster point is tier 0 (ALOHA YELLOW, pain).
 FLUX_YELLOW_W_M2 = 2000.0
+#: Extra assignment cost of an off-site point for a person with a clean (tier 0) on-site one.
+OFFSITE_PENALTY = 1e8
 
 
 @dataclass
@@ -45,6 +54,21 @@ class MusterSafety:
     tier: np.ndarray               # 0: below AEGL-1 and 2 kW/m² throughout; 1: otherwise
     excluded: np.ndarray           # bool: reaches muster_exclude_ratio
     notes: list[str]
+    offsite: np.ndarray | None = None   # bool: an off-site assembly point (None: all on-site)
+
+    def is_offsite(self) -> np.ndarray:
+        """Bool per point: an off-site assembly point."""
+        return np.zeros(len(self.tier), bool) if self.offsite is None else np.asarray(self.offsite, bool)
+
+
+def offsite_allowed(arrival_s: np.ndarray, safety: MusterSafety, banned: Set[int] = frozenset()) -> bool:
+    """Whether off-site assembly points are candidates for a start with these arrival times (s,
+    inf unreachable): no usable, reachable, not ``banned`` on-site muster point is tier 0."""
+    offsite = safety.is_offsite()
+    ok = ~safety.excluded & ~offsite & np.isfinite(arrival_s) & (safety.tier == 0)
+    if banned:
+        ok[list(banned)] = False
+    return not ok.any()
 
 
 def muster_disc_points(muster, ring_points: int = 8) -> np.ndarray:
@@ -59,7 +83,8 @@ def muster_disc_points(muster, ring_points: int = 8) -> np.ndarray:
 
 def muster_safety(musters: Sequence, hazard: HazardSpec, channels: ToxicChannels, *, departure_s: float,
                   site_diagonal_m: float, params: RecommendParams) -> MusterSafety:
-    """Exclude and rank ``musters`` on the continuous hazard over their discs (one batched call)."""
+    """Exclude and rank ``musters`` on the continuous hazard over their discs (one batched call);
+    points with a ``gate_id`` (off-site assembly points) are marked ``offsite``."""
     p = params
     count = len(musters)
     # arrival window: from the departure to the longest plausible walk (1.5 × the site diagonal) + the stay
@@ -85,14 +110,17 @@ def muster_safety(musters: Sequence, hazard: HazardSpec, channels: ToxicChannels
     excluded = peak_ratio >= p.muster_exclude_ratio
     notes = [f"muster point {musters[int(q)].id} excluded: hazard reaches "
              f"{peak_ratio[q]:.2f} x the AEGL-2/5 kW/m2 limit there" for q in np.flatnonzero(excluded)]
-    return MusterSafety(peak_ratio=peak_ratio, tier=tier, excluded=excluded, notes=notes)
+    offsite = np.array([getattr(m, "gate_id", None) is not None for m in musters], bool)
+    return MusterSafety(peak_ratio=peak_ratio, tier=tier, excluded=excluded, notes=notes, offsite=offsite)
 
 
 def best_muster(arrival_s: np.ndarray, safety: MusterSafety, banned: Set[int] = frozenset()) -> int:
-    """The usable, reachable, not ``banned`` muster point of lowest (tier, arrival); -1 if none."""
+    """The usable, reachable, not ``banned`` muster point of lowest (tier, arrival), off-site ones
+    only when :func:`offsite_allowed`; -1 if none."""
     best, key = -1, (math.inf, math.inf)
+    offsite, leave = safety.is_offsite(), offsite_allowed(arrival_s, safety, banned)
     for q in range(len(safety.excluded)):
-        if safety.excluded[q] or q in banned or not np.isfinite(arrival_s[q]):
+        if safety.excluded[q] or q in banned or not np.isfinite(arrival_s[q]) or (offsite[q] and not leave):
             continue
         k = (safety.tier[q], arrival_s[q])
         if k < key:
@@ -112,10 +140,12 @@ def assign_musters(arrivals_s: Sequence[np.ndarray], capacities: Sequence[int], 
     if n == 0 or muster_count == 0:
         return goal, over
     cost = np.full((n, muster_count), np.inf)
+    offsite = safety.is_offsite()
     for k, arrival in enumerate(arrivals_s):
+        penalty = np.where(offsite, 0.0 if offsite_allowed(arrival, safety, banned[k]) else OFFSITE_PENALTY, 0.0)
         for q in range(muster_count):
             if not safety.excluded[q] and q not in banned[k] and np.isfinite(arrival[q]):
-                cost[k, q] = safety.tier[q] * 1e6 + arrival[q]
+                cost[k, q] = safety.tier[q] * 1e6 + arrival[q] + penalty[q]
     rows = np.flatnonzero(np.isfinite(cost).any(1))
     if rows.size == 0:
         return goal, over

@@ -150,6 +150,7 @@ class MusterStatus:
     excluded: bool
     tier: int
     max_ratio: float
+    gate_id: str | None = None  # an off-site assembly point: the gate it is reached through
 
 
 @dataclass

@@ -17,6 +17,11 @@ the routing window and the hazard envelope (:mod:`.routing`). :meth:`RoutePlanne
    pair failing ``max_repairs`` times (half as many when relaxed) is banned. A route that is not
    verified in the end is dropped.
 
+Off-site assembly points (``plant.meta.assembly_points``) join the muster points as candidates
+(after them, marked ``offsite`` in the safety), with their approach corridors from the gates in
+the raster (``plant_walkable_raster(..., approaches=True)``); :mod:`.muster` decides when they may
+be chosen.
+
 The routing window is 1.5 × the longest hazard-free walk from a start to its nearest usable
 muster point, + 120 s (beyond it the last interval of the envelope holds; routes are checked
 exactly anyway), at most 1 h, unless ``params.horizon_s`` sets it.
@@ -136,6 +141,7 @@ class RoutePlanner:
     horizon_s: float
     envelope: HazardEnvelope
     notes: list[str] = field(default_factory=list)
+    exit_gates: list[str | None] = field(default_factory=list)  # per muster point: "name (id)" of its gate, None on-site
 
     @classmethod
     def build(cls, plant: Plant, hazard: HazardSpec, channels: ToxicChannels, *, t0_s: float,
@@ -147,15 +153,18 @@ class RoutePlanner:
         p = params
         departure = float(t0_s) + p.premovement_s
         blocked = list(blocked)
-        raster = plant_walkable_raster(plant, p.cell_m, blocked=blocked)
+        raster = plant_walkable_raster(plant, p.cell_m, blocked=blocked, approaches=True)
         block = shapely.union_all(blocked) if blocked else None
         active = [s for s in hazard.sources if s.end_s >= float(t0_s)]
-        musters = [m for m in plant.meta.muster_points if (block is None or not shapely.contains_xy(block, *m.position))
+        candidates = plant.mustering_points
+        musters = [m for m in candidates if (block is None or not shapely.contains_xy(block, *m.position))
                    and all(math.dist(m.position[:2], s.xy_m) >= p.source_standoff_m + m.radius_m for s in active)]
         notes = []
-        if len(musters) < len(plant.meta.muster_points):
+        if len(musters) < len(candidates):
             notes.append("muster points inside blocked areas or a source's stand-off are not used: "
-                         + ", ".join(sorted({m.id for m in plant.meta.muster_points} - {m.id for m in musters})))
+                         + ", ".join(sorted({m.id for m in candidates} - {m.id for m in musters})))
+        exit_gates = [None if getattr(m, "gate_id", None) is None else
+                      f"{plant.gates[m.gate_id].name or m.gate_id} ({m.gate_id})" for m in musters]
         goal_id = muster_goal_cells(raster, musters)
         start_cells = raster.nearest_walkable(starts_xy_m[:, 0], starts_xy_m[:, 1])
         on_stage("setup")
@@ -171,7 +180,7 @@ class RoutePlanner:
         on_stage("envelope")
         return cls(hazard=hazard, channels=channels, params=p, departure_s=departure, raster=raster,
                    musters=musters, goal_id=goal_id, safety=safety, horizon_s=horizon, envelope=envelope,
-                   notes=notes)
+                   notes=notes, exit_gates=exit_gates)
 
     @property
     def muster_count(self) -> int:

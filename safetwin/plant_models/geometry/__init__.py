@@ -19,12 +19,14 @@ from .walkable import (
     FENCE_HALF_THICKNESS_M,
     WALKABLE_KINDS,
     WalkableRaster,
+    assembly_approaches,
     interior_fences,
     muster_goals,
     obstacles,
     plant_walkable_raster,
     rasterise_walkable,
     walkable_area,
+    walkable_area_with_approaches,
 )
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "RoadGraph",
     "WalkableRaster",
     "area_index",
+    "assembly_approaches",
     "interior_fences",
     "muster_goals",
     "obstacles",
@@ -43,4 +46,5 @@ __all__ = [
     "road_graph",
     "roads_followed",
     "walkable_area",
+    "walkable_area_with_approaches",
 ]

@@ -10,6 +10,13 @@
   lines along the site boundary are the boundary itself);
 * any ``blocked`` polygons (closed roads, fire zones).
 
+**Off-site approaches** (:func:`assembly_approaches`, for the recommendations only): each off-site
+assembly point's straight approach corridor from its gate (the gate's width) and its disc, outside
+the site. :func:`walkable_area_with_approaches` joins them to the walkable area and
+``plant_walkable_raster(..., approaches=True)`` rasterises that, keeping every cell on a
+corridor's centre line open (a corridor narrower than ~1.5 cells would otherwise break into
+pieces). The evacuation simulator and the drills keep :func:`walkable_area` (the site only).
+
 **Raster** (:func:`rasterise_walkable`, :func:`plant_walkable_raster`): square cells of side
 ``h`` over the bounds of the walkable area; a cell is walkable when its centre lies inside the
 area and no wall line (interior fences) crosses it — a fence thinner than a cell would otherwise
@@ -49,12 +56,14 @@ __all__ = [
     "FENCE_HALF_THICKNESS_M",
     "WALKABLE_KINDS",
     "WalkableRaster",
+    "assembly_approaches",
     "interior_fences",
     "muster_goals",
     "obstacles",
     "plant_walkable_raster",
     "rasterise_walkable",
     "walkable_area",
+    "walkable_area_with_approaches",
 ]
 
 #: Equipment kinds people walk on or under.
@@ -105,6 +114,40 @@ def walkable_area(plant: Any, blocked: Sequence[BaseGeometry] | None = None) -> 
             area = area.difference(shapely.union_all(blocked))
         return area
     return per_plant(plant, ("walkable_area", geometry_key(blocked)), build)
+
+
+def _approach_lines(plant: Any) -> list[tuple[LineString, float]]:
+    """Centre line (gate → assembly point, m) and width (m, the gate's) of each off-site approach."""
+    out = []
+    for a in plant.meta.assembly_points:
+        gate = plant.gates[a.gate_id]
+        out.append((LineString([gate.geometry.coords[0], a.position]), float(gate.width_m)))
+    return out
+
+
+def assembly_approaches(plant: Any) -> BaseGeometry:
+    """Outside the site (m, local frame): each off-site assembly point's approach corridor from its
+    gate (the gate's width) and its disc (``radius_m``); an empty geometry when there are none."""
+    parts = []
+    for (line, width), a in zip(_approach_lines(plant), plant.meta.assembly_points):
+        parts.append(line.buffer(width / 2.0, cap_style="flat"))
+        parts.append(Point(a.position).buffer(a.radius_m, quad_segs=8))
+    if not parts:
+        return Polygon()
+    return per_plant(plant, "assembly_approaches", lambda: shapely.union_all(parts).difference(plant.boundary))
+
+
+def walkable_area_with_approaches(plant: Any, blocked: Sequence[BaseGeometry] | None = None) -> BaseGeometry:
+    """:func:`walkable_area` joined with the off-site :func:`assembly_approaches` (``blocked``
+    removed from both), m, local frame; cached per plant and set of blocked polygons."""
+    blocked = list(blocked or [])
+
+    def build() -> BaseGeometry:
+        outside = assembly_approaches(plant)
+        if blocked and not outside.is_empty:
+            outside = outside.difference(shapely.union_all(blocked))
+        return walkable_area(plant, blocked).union(outside)
+    return per_plant(plant, ("walkable_area_with_approaches", geometry_key(blocked)), build)
 
 
 def muster_goals(plant: Any) -> dict[str, Polygon]:
@@ -196,6 +239,28 @@ def _rasterise(walkable: BaseGeometry, h: float, walls: BaseGeometry | None) -> 
     return raster
 
 
-def plant_walkable_raster(plant: Any, cell_m: float, *, blocked: Sequence[BaseGeometry] = ()) -> WalkableRaster:
-    """The raster of :func:`walkable_area` (``blocked`` removed) with the interior fences as walls."""
-    return rasterise_walkable(walkable_area(plant, blocked), cell_m, walls=interior_fences(plant))
+def plant_walkable_raster(plant: Any, cell_m: float, *, blocked: Sequence[BaseGeometry] = (),
+                          approaches: bool = False) -> WalkableRaster:
+    """The raster of :func:`walkable_area` (``blocked`` removed) with the interior fences as walls;
+    with ``approaches``, of :func:`walkable_area_with_approaches`, the cells on each approach's
+    centre line (outside the site, not blocked) kept open."""
+    walls = interior_fences(plant)
+    if not approaches or not plant.meta.assembly_points:
+        return rasterise_walkable(walkable_area(plant, blocked), cell_m, walls=walls)
+    area = walkable_area_with_approaches(plant, blocked)
+    base = rasterise_walkable(area, cell_m, walls=walls)
+    key = ("approaches", geometry_key(area), base.h, geometry_key(walls))
+
+    def build() -> WalkableRaster:
+        outside = assembly_approaches(plant)
+        if blocked:
+            outside = outside.difference(shapely.union_all(list(blocked)))
+        lines = shapely.union_all([line for line, _ in _approach_lines(plant)]).intersection(outside)
+        pts = shapely.get_coordinates(shapely.segmentize(lines, base.h / 8.0))
+        walk = base.walkable.copy()
+        if len(pts):
+            i, j = base.index(pts[:, 0], pts[:, 1])
+            walk[j, i] = True
+        walk.setflags(write=False)
+        return WalkableRaster(base.x0, base.y0, base.h, base.nx, base.ny, walk)
+    return _RASTERS.get_or_build(key, build)
