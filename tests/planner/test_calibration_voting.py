@@ -75,7 +75,7 @@ def test_suspect_detectors_are_excluded_from_incident_voting():
     _, mon = _run(set())
     assert mon.declared
     verdict = next(u.declaration for u in mon.history if u.declared)
-    explained = list(verdict.explained)
+    explained = sorted(verdict.explained)        # a fixed order, whatever the hash seed
     assert len(explained) >= 2
     keep = explained[0]
     gas_ids = {s.id for s in load_plant(bundled_plant_path("demo_plant")).meta.sensors
