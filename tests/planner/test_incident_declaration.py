@@ -39,6 +39,8 @@ def demo():
     return load_plant(bundled_plant_path("demo_plant"))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)   # 20 simulated minutes: ~70 s on a quiet machine, ~250 s at load 10
 def test_simulated_faults_never_declare_an_incident(demo):
     """20 simulated minutes with frequent faults of every kind, and the issue's case forced: GD-TF-201
     and GD-LPG-04 (different areas) reporting over range at the same time. Their level alarms start
