@@ -209,21 +209,26 @@ class WalkableRaster:
         return shapely.contains_xy(geom, X, Y).ravel()
 
 
-def rasterise_walkable(walkable: BaseGeometry, cell_m: float, *,
-                       walls: BaseGeometry | None = None) -> WalkableRaster:
+def rasterise_walkable(walkable: BaseGeometry, cell_m: float, *, walls: BaseGeometry | None = None,
+                       align_to: tuple[float, float] | None = None) -> WalkableRaster:
     """The :class:`WalkableRaster` of a walkable area (m) at cell side ``cell_m`` (m), cells crossed
-    by ``walls`` (lines) closed; cached and shared (``walkable`` is read-only)."""
+    by ``walls`` (lines) closed; with ``align_to`` (m), the cell corners lie on that point's grid
+    (the same cells as another raster there); cached and shared (``walkable`` is read-only)."""
     h = float(cell_m)
     if not (math.isfinite(h) and h > 0):
         raise ValueError(f"cell_m: must be a positive number, got {cell_m!r}")
     if walls is not None and walls.is_empty:
         walls = None
-    key = (geometry_key(walkable), h, geometry_key(walls))
-    return _RASTERS.get_or_build(key, lambda: _rasterise(walkable, h, walls))
+    key = (geometry_key(walkable), h, geometry_key(walls), align_to)
+    return _RASTERS.get_or_build(key, lambda: _rasterise(walkable, h, walls, align_to))
 
 
-def _rasterise(walkable: BaseGeometry, h: float, walls: BaseGeometry | None) -> WalkableRaster:
+def _rasterise(walkable: BaseGeometry, h: float, walls: BaseGeometry | None,
+               align_to: tuple[float, float] | None = None) -> WalkableRaster:
     x0, y0, x1, y1 = walkable.bounds
+    if align_to is not None:
+        x0 = align_to[0] + math.floor((x0 - align_to[0]) / h + 1e-9) * h
+        y0 = align_to[1] + math.floor((y0 - align_to[1]) / h + 1e-9) * h
     nx, ny = math.ceil((x1 - x0) / h), math.ceil((y1 - y0) / h)
     raster = WalkableRaster(float(x0), float(y0), h, nx, ny, np.zeros((ny, nx), bool))
     X, Y = np.meshgrid(raster.xc, raster.yc)
@@ -248,7 +253,8 @@ def plant_walkable_raster(plant: Any, cell_m: float, *, blocked: Sequence[BaseGe
     if not approaches or not plant.meta.assembly_points:
         return rasterise_walkable(walkable_area(plant, blocked), cell_m, walls=walls)
     area = walkable_area_with_approaches(plant, blocked)
-    base = rasterise_walkable(area, cell_m, walls=walls)
+    site = rasterise_walkable(walkable_area(plant, blocked), cell_m, walls=walls)
+    base = rasterise_walkable(area, cell_m, walls=walls, align_to=(site.x0, site.y0))   # the site's cells
     key = ("approaches", geometry_key(area), base.h, geometry_key(walls))
 
     def build() -> WalkableRaster:
