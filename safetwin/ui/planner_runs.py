@@ -310,6 +310,13 @@ def build_playback(result: Any, key: str, plant: Any, *, routes: bool = True) ->
         t = np.asarray(tr["time_s"], float)[order]
         frame_times, offsets = np.unique(t, return_index=True)
         offsets = np.append(offsets, len(t)).astype(np.int64)
+        # a recorded time with nobody left walking has no rows: end on a frame at the last arrival,
+        # else the playback stops with the last people still on their way
+        arrived_at = np.asarray(evac.arrival_time_s, float)
+        arrived_at = arrived_at[np.isfinite(arrived_at)]
+        if arrived_at.size and arrived_at.max() > frame_times[-1] + 1e-9:
+            frame_times = np.append(frame_times, arrived_at.max())
+            offsets = np.append(offsets, len(t))
         px = np.asarray(tr["x_m"], np.float32)[order]
         py = np.asarray(tr["y_m"], np.float32)[order]
         pcode = np.asarray(tr["state"], np.int8)[order]
