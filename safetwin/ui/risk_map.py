@@ -218,8 +218,7 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
     frame, ``QraResult.contours``), drawn under the zones with one legend entry per level.
     ``source_xy``: the release point (m); distance rings are drawn around it. ``receptors``: off-site
     receptors (id, name, polygon in the plant frame) drawn with the plant's surroundings. The view
-    fits the plant, the zones, the surroundings and the receptors (reset returns to it); a scale bar
-    shows distances. ``basemap_url``:
+    fits the plant and the zones (reset returns to it); a scale bar shows distances. ``basemap_url``:
     tiles of the local grid of :mod:`.basemap` (``{Z}/{X}/{Y}``), drawn beneath everything as the
     ``basemap`` layer (the site's ground is then see-through); without it the map has no tiles.
     """
@@ -228,7 +227,7 @@ def risk_figure(plant: Plant, features: list[dict], lang: str, *, width: int = 8
     con_geoms = [shape(f["geometry"]) for f in features if f["properties"].get("source") == "consequence"]
     off_geoms = [Polygon(r["polygon"]) for r in receptors or [] if len(r.get("polygon") or []) >= 3]
     boxes = [plant.boundary.bounds] + [g.bounds for g in con_geoms if not g.is_empty]
-    boxes += [s.geometry.bounds for s in plant.surroundings.values()] + [g.bounds for g in off_geoms]
+    boxes += [s.geometry.bounds for s in plant.surroundings.values()]
     (x0, x1), (y0, y1) = fit_bounds(boxes, width - 260, height - 80)
     fig = figure(width=width, height=height, match_aspect=True, tools="pan,wheel_zoom,box_zoom,reset,save",
                  x_axis_label=tr("easting", lang), y_axis_label=tr("northing", lang), title=tr("risk_map", lang),

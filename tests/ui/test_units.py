@@ -183,14 +183,6 @@ def test_engineer_map_fits_zones_and_receptors_with_rings_and_threat_legend(smal
     assert any(r.name == "receptor" for r in layers["surroundings"])
 
 
-def test_engineer_map_fits_a_receptor_beyond_the_zones(small_plant):
-    """An off-site receptor farther out than any zone (the demo's FARM-W lay outside the first view)
-    is inside the initial view."""
-    receptor = {"id": "FARM", "name": "farm", "polygon": [[-900, 0], [-700, 0], [-700, 80], [-900, 80]]}
-    fig, _ = risk_figure(small_plant, [], "en", width=740, height=560, receptors=[receptor])
-    assert fig.x_range.start <= -900 and fig.x_range.end >= 100
-
-
 def test_websocket_guard_reports_the_disconnect_and_drops_late_sends():
     """A browser leaving arrives at the app as WebSocketDisconnect (so Bokeh drops the connection and
     the session can expire), and what the app still sends afterwards is dropped, not raised."""
